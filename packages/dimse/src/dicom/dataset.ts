@@ -1,0 +1,510 @@
+/**
+ * A lossless in-memory DICOM dataset: every element keeps its raw value
+ * bytes, so re-encoding in the same transfer syntax reproduces the input
+ * and values are decoded only on demand.
+ */
+import { inflateRawSync, deflateRawSync } from "node:zlib";
+import { charsetFor, DEFAULT_CHARSET, encodeText, type Charset } from "./charset.js";
+import { implicitVr, tagDcmtk, Tags } from "./dict.js";
+import { syntaxInfo, type SyntaxInfo } from "./syntax.js";
+
+export interface Element {
+  tag: number;
+  vr: string;
+  /** Raw value bytes in the dataset's byte order (absent for SQ and encapsulated data). */
+  value?: Buffer;
+  /** Sequence items. */
+  items?: Dataset[];
+  /** Encapsulated pixel data fragments; the first is the basic offset table. */
+  fragments?: Buffer[];
+  /** Was encoded with undefined length (sequences, encapsulated data). */
+  undefinedLength?: boolean;
+  /** Encoded value length of a sequence read with explicit length. */
+  length?: number;
+}
+
+export class DicomParseError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} at byte ${offset}`);
+    this.name = "DicomParseError";
+  }
+}
+
+/** VRs whose explicit-VR header has 2 reserved bytes and a 32-bit length. */
+const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
+export const STRING_VRS = new Set(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]);
+/** Text VRs that never hold multiple values. */
+export const SINGLE_TEXT_VRS = new Set(["LT", "ST", "UT", "UR"]);
+/** Binary VRs and the byte width used for byte swapping. */
+export const BINARY_WIDTH: Record<string, number> = {
+  US: 2, SS: 2, OW: 2, AT: 2, UL: 4, SL: 4, FL: 4, OF: 4, OL: 4, FD: 8, OD: 8, SV: 8, UV: 8, OV: 8,
+};
+const VALID_VR = /^[A-Z]{2}$/;
+
+export class Dataset {
+  elements: Element[];
+  /** Parent dataset (for items), used to inherit the character set. */
+  parent?: Dataset;
+  /** Item encoded with undefined length (only meaningful for sequence items). */
+  undefinedLength?: boolean;
+  /** Encoded length of an item read with explicit length. */
+  length?: number;
+  private cs?: Charset;
+
+  constructor(elements: Element[] = []) {
+    this.elements = elements;
+  }
+
+  private indexOf(tag: number): number {
+    const els = this.elements;
+    let lo = 0;
+    let hi = els.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = els[mid]!.tag;
+      if (t === tag) return mid;
+      if (t < tag) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -(lo + 1);
+  }
+
+  get(tag: number): Element | undefined {
+    const i = this.indexOf(tag);
+    return i >= 0 ? this.elements[i] : undefined;
+  }
+
+  has(tag: number): boolean {
+    return this.indexOf(tag) >= 0;
+  }
+
+  /** Insert or replace an element, keeping tag order. */
+  set(el: Element): this {
+    const i = this.indexOf(el.tag);
+    if (i >= 0) this.elements[i] = el;
+    else this.elements.splice(-(i + 1), 0, el);
+    if (el.items) for (const it of el.items) it.parent = this;
+    if (el.tag === Tags.SpecificCharacterSet) this.cs = undefined;
+    return this;
+  }
+
+  delete(tag: number): boolean {
+    const i = this.indexOf(tag);
+    if (i < 0) return false;
+    this.elements.splice(i, 1);
+    if (tag === Tags.SpecificCharacterSet) this.cs = undefined;
+    return true;
+  }
+
+  /** Character set in force for this dataset (inherited by items). */
+  charset(): Charset {
+    if (this.cs) return this.cs;
+    const el = this.get(Tags.SpecificCharacterSet);
+    if (el?.value) {
+      this.cs = charsetFor(el.value.toString("latin1").split("\\").map((s) => s.trim()));
+    } else {
+      this.cs = this.parent ? this.parent.charset() : DEFAULT_CHARSET;
+    }
+    return this.cs;
+  }
+
+  /** Decoded, trimmed string value (multiple values joined by `\`), or undefined if absent. */
+  string(tag: number): string | undefined {
+    const el = this.get(tag);
+    if (!el) return undefined;
+    if (!el.value) return "";
+    return trimValue(el.vr, this.charset().decode(el.value));
+  }
+
+  strings(tag: number): string[] | undefined {
+    const el = this.get(tag);
+    if (!el) return undefined;
+    return elementStrings(el, this.charset());
+  }
+
+  /** Set a text element from a string (or values), encoded with this dataset's charset. */
+  setString(tag: number, vr: string, value: string | string[] | null): this {
+    const text = value === null ? "" : Array.isArray(value) ? value.join("\\") : value;
+    const bytes = vr === "UI" || vr === "AE" || vr === "CS" || vr === "DA" || vr === "TM" || vr === "DT" || vr === "IS" || vr === "DS" || vr === "AS"
+      ? Buffer.from(text, "latin1")
+      : encodeText(text, this.charset());
+    return this.set({ tag, vr, value: padValue(vr, bytes) });
+  }
+
+  clone(): Dataset {
+    const d = new Dataset(this.elements.map((e) => ({ ...e, items: e.items?.map((i) => i.clone()) })));
+    for (const e of d.elements) if (e.items) for (const it of e.items) it.parent = d;
+    return d;
+  }
+}
+
+/** Pad a value to even length as PS3.5 requires for its VR. */
+export function padValue(vr: string, bytes: Buffer): Buffer {
+  if (bytes.length % 2 === 0) return bytes;
+  const pad = vr === "UI" || vr === "OB" || vr === "UN" ? 0x00 : 0x20;
+  return Buffer.concat([bytes, Buffer.from([pad])]);
+}
+
+/** Remove insignificant padding for a VR. */
+export function trimValue(vr: string, s: string): string {
+  switch (vr) {
+    case "UI":
+      return s.replace(/[\0 ]+$/, "").replace(/^[\0 ]+/, "");
+    case "LT":
+    case "ST":
+    case "UT":
+    case "UR":
+    case "UC":
+    case "TM":
+    case "DT":
+      return s.replace(/[\0 ]+$/, "");
+    default:
+      return s.replace(/^[\0 ]+|[\0 ]+$/g, "");
+  }
+}
+
+/** Values of a text element, split on `\` where the VR allows several, each trimmed. */
+export function elementStrings(el: Element, cs: Charset): string[] {
+  if (!el.value || el.value.length === 0) return [];
+  const text = cs.decode(el.value);
+  if (SINGLE_TEXT_VRS.has(el.vr)) return [trimValue(el.vr, text)];
+  return text.split("\\").map((v) => trimValue(el.vr, v));
+}
+
+/** Numeric values of a binary element. */
+export function elementNumbers(el: Element, little = true): Array<number | string> {
+  const b = el.value;
+  if (!b) return [];
+  const out: Array<number | string> = [];
+  const w = BINARY_WIDTH[el.vr];
+  if (!w) return out;
+  for (let o = 0; o + w <= b.length; o += w) {
+    switch (el.vr) {
+      case "US": case "OW": out.push(little ? b.readUInt16LE(o) : b.readUInt16BE(o)); break;
+      case "SS": out.push(little ? b.readInt16LE(o) : b.readInt16BE(o)); break;
+      case "UL": case "OL": out.push(little ? b.readUInt32LE(o) : b.readUInt32BE(o)); break;
+      case "SL": out.push(little ? b.readInt32LE(o) : b.readInt32BE(o)); break;
+      case "FL": case "OF": out.push(little ? b.readFloatLE(o) : b.readFloatBE(o)); break;
+      case "FD": case "OD": out.push(little ? b.readDoubleLE(o) : b.readDoubleBE(o)); break;
+      case "SV": { const v = little ? b.readBigInt64LE(o) : b.readBigInt64BE(o); out.push(bigToJson(v)); break; }
+      case "UV": case "OV": { const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o); out.push(bigToJson(v)); break; }
+      case "AT": {
+        if (o + 4 > b.length) return out;
+        const g = little ? b.readUInt16LE(o) : b.readUInt16BE(o);
+        const e = little ? b.readUInt16LE(o + 2) : b.readUInt16BE(o + 2);
+        out.push(((g << 16) | e) >>> 0);
+        o += 2;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function bigToJson(v: bigint): number | string {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+}
+
+// ---------------------------------------------------------------- reading
+
+interface Cursor {
+  buf: Buffer;
+  little: boolean;
+  explicit: boolean;
+}
+
+function u16(c: Cursor, o: number): number {
+  return c.little ? c.buf.readUInt16LE(o) : c.buf.readUInt16BE(o);
+}
+function u32(c: Cursor, o: number): number {
+  return c.little ? c.buf.readUInt32LE(o) : c.buf.readUInt32BE(o);
+}
+
+const UNDEFINED = 0xffffffff;
+
+/**
+ * Parse the elements in `buf[start, end)`. With `untilDelimiter`, parsing
+ * stops after an Item Delimitation Item. Returns the end position.
+ */
+function readElements(c: Cursor, start: number, end: number, into: Dataset, untilDelimiter: boolean, stopAtTag?: number): number {
+  let pos = start;
+  const buf = c.buf;
+  while (pos < end) {
+    if (pos + 8 > end) {
+      // Trailing garbage shorter than an element header; tolerate zero padding.
+      if (buf.subarray(pos, end).every((b) => b === 0)) return end;
+      throw new DicomParseError("truncated element header", pos);
+    }
+    const tag = ((u16(c, pos) << 16) | u16(c, pos + 2)) >>> 0;
+    if (stopAtTag !== undefined && tag >= stopAtTag) return pos;
+    if (tag === Tags.ItemDelimitationItem) {
+      if (untilDelimiter) return pos + 8;
+      pos += 8;
+      continue;
+    }
+    if (tag === Tags.SequenceDelimitationItem || tag === Tags.Item) {
+      throw new DicomParseError(`unexpected ${tagDcmtk(tag)}`, pos);
+    }
+    let vr: string;
+    let len: number;
+    let hdr: number;
+    const vrText = c.explicit ? buf.toString("latin1", pos + 4, pos + 6) : "";
+    if (c.explicit && VALID_VR.test(vrText)) {
+      vr = vrText;
+      if (LONG_VRS.has(vr)) {
+        if (pos + 12 > end) throw new DicomParseError("truncated element header", pos);
+        len = u32(c, pos + 8);
+        hdr = 12;
+      } else {
+        len = u16(c, pos + 6);
+        hdr = 8;
+      }
+    } else {
+      vr = implicitVr(tag);
+      len = u32(c, pos + 4);
+      hdr = 8;
+    }
+    pos += hdr;
+    const el: Element = { tag, vr };
+    if (len === UNDEFINED) {
+      el.undefinedLength = true;
+      if (vr === "SQ" || vr === "UN" || (!c.explicit && vr !== "OB" && vr !== "OW")) {
+        // Undefined-length UN holds an implicit little endian sequence (PS3.5 6.2.2).
+        const inner: Cursor = vr === "SQ" ? c : { buf, little: true, explicit: false };
+        el.vr = "SQ";
+        el.items = [];
+        pos = readItems(inner, pos, end, el.items, true, into);
+      } else {
+        el.fragments = [];
+        pos = readFragments(c, pos, end, el.fragments);
+      }
+    } else {
+      if (pos + len > end) throw new DicomParseError(`value of ${tagDcmtk(tag)} (${len} bytes) runs past the end`, pos);
+      if (vr === "SQ") {
+        el.length = len;
+        el.items = [];
+        readItems(c, pos, pos + len, el.items, false, into);
+      } else {
+        el.value = buf.subarray(pos, pos + len);
+      }
+      pos += len;
+    }
+    into.elements.push(el);
+  }
+  if (untilDelimiter) throw new DicomParseError("missing item delimiter", pos);
+  return pos;
+}
+
+function readItems(c: Cursor, start: number, end: number, items: Dataset[], untilDelimiter: boolean, parent: Dataset): number {
+  let pos = start;
+  while (pos < end) {
+    if (pos + 8 > end) throw new DicomParseError("truncated item header", pos);
+    const tag = ((u16(c, pos) << 16) | u16(c, pos + 2)) >>> 0;
+    const len = u32(c, pos + 4);
+    pos += 8;
+    if (tag === Tags.SequenceDelimitationItem) {
+      if (untilDelimiter) return pos;
+      continue;
+    }
+    if (tag !== Tags.Item) throw new DicomParseError(`expected an item, found ${tagDcmtk(tag)}`, pos - 8);
+    const item = new Dataset();
+    item.parent = parent;
+    if (len === UNDEFINED) {
+      item.undefinedLength = true;
+      pos = readElements(c, pos, end, item, true);
+    } else {
+      if (pos + len > end) throw new DicomParseError("item runs past the end of its sequence", pos);
+      item.length = len;
+      readElements(c, pos, pos + len, item, false);
+      pos += len;
+    }
+    items.push(item);
+  }
+  if (untilDelimiter) throw new DicomParseError("missing sequence delimiter", pos);
+  return pos;
+}
+
+function readFragments(c: Cursor, start: number, end: number, out: Buffer[]): number {
+  let pos = start;
+  while (pos + 8 <= end) {
+    const tag = ((u16(c, pos) << 16) | u16(c, pos + 2)) >>> 0;
+    const len = u32(c, pos + 4);
+    pos += 8;
+    if (tag === Tags.SequenceDelimitationItem) return pos;
+    if (tag !== Tags.Item || pos + len > end) throw new DicomParseError("bad encapsulated pixel data fragment", pos - 8);
+    out.push(c.buf.subarray(pos, pos + len));
+    pos += len;
+  }
+  throw new DicomParseError("missing sequence delimiter after pixel data fragments", pos);
+}
+
+export interface ParseOptions {
+  /** Stop before the first top-level element with a tag >= this. */
+  stopAtTag?: number;
+}
+
+/** Parse a dataset encoded in the given transfer syntax. Values are views into `buf`. */
+export function parseDataset(buf: Buffer, transferSyntax: string | SyntaxInfo, opts: ParseOptions = {}): Dataset {
+  const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
+  const data = ts.deflated ? inflateRawSync(buf) : buf;
+  const ds = new Dataset();
+  readElements({ buf: data, little: ts.little, explicit: ts.explicit }, 0, data.length, ds, false, opts.stopAtTag);
+  // Conformant data is ordered; repair out-of-order input so lookups work.
+  const els = ds.elements;
+  for (let i = 1; i < els.length; i++) {
+    if (els[i - 1]!.tag >= els[i]!.tag) {
+      els.sort((a, b) => a.tag - b.tag);
+      break;
+    }
+  }
+  return ds;
+}
+
+/** Parse elements starting at `offset` with explicit encoding control (used for file meta). */
+export function parseElementsAt(buf: Buffer, offset: number, end: number, explicit: boolean, little: boolean, stopAtTag?: number): { dataset: Dataset; end: number } {
+  const ds = new Dataset();
+  const pos = readElements({ buf, little, explicit }, offset, end, ds, false, stopAtTag);
+  return { dataset: ds, end: pos };
+}
+
+// ---------------------------------------------------------------- writing
+
+function swapped(vr: string, value: Buffer): Buffer {
+  const w = BINARY_WIDTH[vr];
+  if (!w || w === 1) return value;
+  const out = Buffer.from(value);
+  if (w === 2) out.swap16();
+  else if (w === 4) out.swap32();
+  else if (w === 8) out.swap64();
+  return out;
+}
+
+class Writer {
+  chunks: Buffer[] = [];
+  length = 0;
+  constructor(readonly ts: SyntaxInfo, readonly sourceLittle: boolean) {}
+  push(b: Buffer): void {
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+  header(tag: number, vr: string, len: number): void {
+    const ts = this.ts;
+    const explicit = ts.explicit;
+    const long = !explicit || LONG_VRS.has(vr) || len > 0xffff;
+    const h = Buffer.allocUnsafe(explicit ? (long ? 12 : 8) : 8);
+    if (ts.little) {
+      h.writeUInt16LE(tag >>> 16, 0);
+      h.writeUInt16LE(tag & 0xffff, 2);
+    } else {
+      h.writeUInt16BE(tag >>> 16, 0);
+      h.writeUInt16BE(tag & 0xffff, 2);
+    }
+    if (!explicit) {
+      if (ts.little) h.writeUInt32LE(len >>> 0, 4);
+      else h.writeUInt32BE(len >>> 0, 4);
+    } else {
+      const outVr = long && !LONG_VRS.has(vr) ? "UN" : vr;
+      h.write(outVr, 4, "latin1");
+      if (long) {
+        h.writeUInt16LE(0, 6);
+        if (ts.little) h.writeUInt32LE(len >>> 0, 8);
+        else h.writeUInt32BE(len >>> 0, 8);
+      } else if (ts.little) h.writeUInt16LE(len, 6);
+      else h.writeUInt16BE(len, 6);
+    }
+    this.push(h);
+  }
+  itemHeader(tag: number, len: number): void {
+    const h = Buffer.allocUnsafe(8);
+    if (this.ts.little) {
+      h.writeUInt16LE(tag >>> 16, 0);
+      h.writeUInt16LE(tag & 0xffff, 2);
+      h.writeUInt32LE(len >>> 0, 4);
+    } else {
+      h.writeUInt16BE(tag >>> 16, 0);
+      h.writeUInt16BE(tag & 0xffff, 2);
+      h.writeUInt32BE(len >>> 0, 4);
+    }
+    this.push(h);
+  }
+}
+
+function writeElements(w: Writer, ds: Dataset): void {
+  for (const el of ds.elements) writeElement(w, el);
+}
+
+function writeElement(w: Writer, el: Element): void {
+  if (el.items) {
+    const inner = new Writer(w.ts, w.sourceLittle);
+    for (const item of el.items) {
+      const iw = new Writer(w.ts, w.sourceLittle);
+      writeElements(iw, item);
+      inner.itemHeader(Tags.Item, iw.length);
+      for (const c of iw.chunks) inner.push(c);
+    }
+    w.header(el.tag, "SQ", inner.length);
+    for (const c of inner.chunks) w.push(c);
+    return;
+  }
+  if (el.fragments) {
+    w.header(el.tag, el.vr === "OW" ? "OW" : "OB", UNDEFINED);
+    for (const f of el.fragments) {
+      w.itemHeader(Tags.Item, f.length);
+      w.push(f);
+    }
+    w.itemHeader(Tags.SequenceDelimitationItem, 0);
+    return;
+  }
+  let value = el.value ?? Buffer.alloc(0);
+  if (w.sourceLittle !== w.ts.little) value = swapped(el.vr, value);
+  if (value.length % 2 === 1) value = padValue(el.vr, value);
+  w.header(el.tag, el.vr, value.length);
+  w.push(value);
+}
+
+/**
+ * Encode a dataset in a transfer syntax. `sourceLittle` tells the byte
+ * order of the element values held (they are swapped when it differs).
+ */
+export function encodeDataset(ds: Dataset, transferSyntax: string | SyntaxInfo, sourceLittle = true): Buffer {
+  const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
+  const w = new Writer(ts, sourceLittle);
+  writeElements(w, ds);
+  const raw = Buffer.concat(w.chunks, w.length);
+  return ts.deflated ? deflateRawSync(raw) : raw;
+}
+
+/** Build a text element (value padded to even length). */
+export function textElement(tag: number, vr: string, value: string | string[] | null, cs: Charset = DEFAULT_CHARSET): Element {
+  const text = value === null ? "" : Array.isArray(value) ? value.join("\\") : value;
+  return { tag, vr, value: padValue(vr, encodeText(text, cs)) };
+}
+
+/** Build a binary numeric element (little endian). */
+export function numberElement(tag: number, vr: string, values: number | Array<number | string | bigint>): Element {
+  const list = Array.isArray(values) ? values : [values];
+  const w = BINARY_WIDTH[vr];
+  if (!w) throw new Error(`${vr} is not a binary numeric VR`);
+  const step = vr === "AT" ? 4 : w;
+  const b = Buffer.alloc(list.length * step);
+  list.forEach((v, i) => {
+    const o = i * step;
+    switch (vr) {
+      case "US": case "OW": b.writeUInt16LE(Number(v), o); break;
+      case "SS": b.writeInt16LE(Number(v), o); break;
+      case "UL": case "OL": b.writeUInt32LE(Number(v) >>> 0, o); break;
+      case "SL": b.writeInt32LE(Number(v), o); break;
+      case "FL": case "OF": b.writeFloatLE(Number(v), o); break;
+      case "FD": case "OD": b.writeDoubleLE(Number(v), o); break;
+      case "SV": b.writeBigInt64LE(BigInt(v), o); break;
+      case "UV": case "OV": b.writeBigUInt64LE(BigInt(v), o); break;
+      case "AT": {
+        const t = typeof v === "string" ? parseInt(v, 16) : Number(v);
+        b.writeUInt16LE(t >>> 16, o);
+        b.writeUInt16LE(t & 0xffff, o + 2);
+        break;
+      }
+    }
+  });
+  return { tag, vr, value: b };
+}

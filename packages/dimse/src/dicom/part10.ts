@@ -1,0 +1,184 @@
+/** Part 10 files: the preamble, `DICM` and the File Meta Information group. */
+import { open } from "node:fs/promises";
+import { Dataset, DicomParseError, encodeDataset, parseDataset, parseElementsAt, textElement, type Element } from "./dataset.js";
+import { Tags } from "./dict.js";
+import { syntaxInfo, TransferSyntax } from "./syntax.js";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./uid.js";
+
+export class NotDicomError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotDicomError";
+  }
+}
+
+export interface Part10Header {
+  /** File meta group (empty for a bare dataset file). */
+  meta: Dataset;
+  hasMeta: boolean;
+  transferSyntax: string;
+  /** Byte offset of the dataset in the file. */
+  datasetOffset: number;
+  sopClassUID: string;
+  sopInstanceUID: string;
+  /** Top-level dataset elements before (and excluding) pixel data, as far as read. */
+  head: Dataset;
+}
+
+const META_STOP = 0x00030000;
+
+/**
+ * Parse the header of a Part 10 file (or a bare dataset) from its first
+ * bytes. Throws `RangeError` when `buf` is too short to decide.
+ */
+export function parsePart10Header(buf: Buffer, stopAtTag = 0x00080019): Part10Header {
+  let meta = new Dataset();
+  let offset = 0;
+  let hasMeta = false;
+  let ts: string = TransferSyntax.ImplicitVRLittleEndian;
+  if (buf.length >= 132 && buf.toString("latin1", 128, 132) === "DICM") {
+    hasMeta = true;
+    const parsed = parseMeta(buf, 132);
+    meta = parsed.dataset;
+    offset = parsed.end;
+    const t = meta.string(Tags.TransferSyntaxUID);
+    if (!t) throw new NotDicomError("file meta information has no Transfer Syntax UID");
+    ts = t;
+  } else if (buf.length >= 4 && buf.toString("latin1", 0, 4) === "DICM") {
+    // No preamble: some writers omit it.
+    hasMeta = true;
+    const parsed = parseMeta(buf, 4);
+    meta = parsed.dataset;
+    offset = parsed.end;
+    ts = meta.string(Tags.TransferSyntaxUID) ?? TransferSyntax.ExplicitVRLittleEndian;
+  } else {
+    ts = guessBareSyntax(buf);
+  }
+  const info = syntaxInfo(ts);
+  let head: Dataset;
+  if (info.deflated) {
+    head = new Dataset();
+  } else {
+    try {
+      head = parseElementsAt(buf, offset, buf.length, info.explicit, info.little, stopAtTag).dataset;
+    } catch (e) {
+      if (e instanceof DicomParseError && /runs past|truncated/.test(e.message)) throw new RangeError("need more bytes");
+      throw e;
+    }
+  }
+  const fromMeta = (t: number) => meta.string(t);
+  const sopClassUID = head.string(Tags.SOPClassUID) ?? fromMeta(Tags.MediaStorageSOPClassUID) ?? "";
+  const sopInstanceUID = head.string(Tags.SOPInstanceUID) ?? fromMeta(Tags.MediaStorageSOPInstanceUID) ?? "";
+  if (!hasMeta && (!sopClassUID || !sopInstanceUID)) throw new NotDicomError("not a DICOM file (no DICM prefix and no SOP Class/Instance UID)");
+  return { meta, hasMeta, transferSyntax: ts, datasetOffset: offset, sopClassUID, sopInstanceUID, head };
+}
+
+function parseMeta(buf: Buffer, start: number): { dataset: Dataset; end: number } {
+  // Use the group length when present; otherwise read while the group is 0002.
+  let end = buf.length;
+  if (buf.length >= start + 12 && buf.readUInt16LE(start) === 0x0002 && buf.readUInt16LE(start + 2) === 0x0000) {
+    const vr = buf.toString("latin1", start + 4, start + 6);
+    if (vr === "UL") {
+      const glen = buf.readUInt32LE(start + 8);
+      end = start + 12 + glen;
+      if (end > buf.length) throw new RangeError("need more bytes");
+    }
+  }
+  try {
+    return parseElementsAt(buf, start, end, true, true, META_STOP);
+  } catch (e) {
+    if (e instanceof DicomParseError) {
+      if (/runs past|truncated/.test(e.message) && end === buf.length) throw new RangeError("need more bytes");
+      throw new NotDicomError(`bad file meta information: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function guessBareSyntax(buf: Buffer): string {
+  if (buf.length < 8) throw new NotDicomError("not a DICOM file (too short)");
+  const group = buf.readUInt16LE(0);
+  const groupBE = buf.readUInt16BE(0);
+  const vr = buf.toString("latin1", 4, 6);
+  const explicit = /^[A-Z]{2}$/.test(vr);
+  if (group === 0x0008 || (group > 0 && group < 0x0100 && group % 2 === 0)) {
+    return explicit ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+  }
+  if (groupBE === 0x0008 && explicit) return TransferSyntax.ExplicitVRBigEndian;
+  throw new NotDicomError("not a DICOM file (no DICM prefix)");
+}
+
+/** Read the header of a file on disk, reading only as many bytes as needed. */
+export async function readPart10Header(path: string, stopAtTag = 0x00080019): Promise<Part10Header & { size: number }> {
+  const fh = await open(path, "r");
+  try {
+    const { size } = await fh.stat();
+    let want = Math.min(size, 16384);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, 0);
+      const view = buf.subarray(0, bytesRead);
+      try {
+        return { ...parsePart10Header(view, stopAtTag), size };
+      } catch (e) {
+        if (e instanceof RangeError && want < size) {
+          want = Math.min(size, want * 8);
+          continue;
+        }
+        if (e instanceof RangeError) throw new NotDicomError("not a DICOM file (truncated)");
+        if (e instanceof DicomParseError) throw new NotDicomError(`not a DICOM file (${e.message})`);
+        throw e;
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface MetaOptions {
+  sopClassUID: string;
+  sopInstanceUID: string;
+  transferSyntax: string;
+  sourceAet?: string;
+  implementationClassUID?: string;
+  implementationVersionName?: string;
+}
+
+/** Preamble, `DICM` and an encoded File Meta Information group. */
+export function buildPart10Prefix(o: MetaOptions): Buffer {
+  const meta = new Dataset();
+  meta.set({ tag: 0x00020001, vr: "OB", value: Buffer.from([0x00, 0x01]) });
+  meta.set(textElement(Tags.MediaStorageSOPClassUID, "UI", o.sopClassUID));
+  meta.set(textElement(Tags.MediaStorageSOPInstanceUID, "UI", o.sopInstanceUID));
+  meta.set(textElement(Tags.TransferSyntaxUID, "UI", o.transferSyntax));
+  meta.set(textElement(Tags.ImplementationClassUID, "UI", o.implementationClassUID ?? IMPLEMENTATION_CLASS_UID));
+  meta.set(textElement(Tags.ImplementationVersionName, "SH", o.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME));
+  if (o.sourceAet) meta.set(textElement(Tags.SourceApplicationEntityTitle, "AE", o.sourceAet));
+  const body = encodeDataset(meta, TransferSyntax.ExplicitVRLittleEndian);
+  const gl = Buffer.alloc(12);
+  gl.writeUInt16LE(0x0002, 0);
+  gl.writeUInt16LE(0x0000, 2);
+  gl.write("UL", 4, "latin1");
+  gl.writeUInt16LE(4, 6);
+  gl.writeUInt32LE(body.length, 8);
+  const preamble = Buffer.alloc(132);
+  preamble.write("DICM", 128, "latin1");
+  return Buffer.concat([preamble, gl, body]);
+}
+
+/** A whole Part 10 file for a dataset. */
+export function encodePart10(ds: Dataset, o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & { sopClassUID?: string; sopInstanceUID?: string }): Buffer {
+  const sopClassUID = o.sopClassUID ?? ds.string(Tags.SOPClassUID) ?? "";
+  const sopInstanceUID = o.sopInstanceUID ?? ds.string(Tags.SOPInstanceUID) ?? "";
+  const prefix = buildPart10Prefix({ ...o, sopClassUID, sopInstanceUID });
+  return Buffer.concat([prefix, encodeDataset(ds, o.transferSyntax)]);
+}
+
+/** Parse a whole Part 10 file held in memory. */
+export function parsePart10(buf: Buffer): { header: Part10Header; dataset: Dataset } {
+  const header = parsePart10Header(buf);
+  const dataset = parseDataset(buf.subarray(header.datasetOffset), header.transferSyntax);
+  return { header, dataset };
+}
+
+export type { Element };
