@@ -1,0 +1,178 @@
+/**
+ * Command lines in DCMTK's grammar: `-` and `+` options with multi-letter
+ * short forms (`-aet`, `+P`, `-xi`), a long alias for each (`--aetitle`),
+ * values in the next argument, options and positionals interleaved, the
+ * rightmost of conflicting options winning, repeatable list options, and
+ * `@file` expansion. GNU-style `--name=value` is accepted for long names.
+ */
+import { readFileSync } from "node:fs";
+import { UsageError } from "./exit.js";
+
+export interface OptionSpec {
+  /** Result key. */
+  key: string;
+  /** Every spelling, e.g. `["-aet", "--aetitle"]`. */
+  flags: string[];
+  /**
+   * flag: sets true; value: one value, last wins; list: values accumulate;
+   * set: assigns `value` to `key` (choice groups such as `-S`/`-P`, rightmost wins).
+   */
+  kind: "flag" | "value" | "list" | "set";
+  value?: unknown;
+  /** Values consumed by value/list options (default 1). */
+  arity?: number;
+  metavar?: string;
+  numeric?: "int" | "number";
+  min?: number;
+  max?: number;
+  describe: string;
+  group: string;
+  hidden?: boolean;
+}
+
+export interface ParsedArgs {
+  opts: Record<string, unknown>;
+  positionals: string[];
+  /** Keys in the order they were given (for conflict checks). */
+  given: string[];
+}
+
+/** Expand `@file` arguments into the file's words (double quotes group). */
+export function expandAtFiles(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    if (a.length > 1 && a.startsWith("@")) {
+      let text: string;
+      try {
+        text = readFileSync(a.slice(1), "utf8");
+      } catch {
+        throw new UsageError(`cannot access file: ${a.slice(1)}`);
+      }
+      const re = /"([^"]*)"|(\S+)/g;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text))) out.push(m[1] ?? m[2]!);
+    } else out.push(a);
+  }
+  return out;
+}
+
+function looksLikeOption(tok: string): boolean {
+  if (tok.length < 2) return false;
+  if (tok[0] !== "-" && tok[0] !== "+") return false;
+  // Negative numbers are values, not options.
+  return !/^-\d+(\.\d+)?$/.test(tok);
+}
+
+export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
+  const byFlag = new Map<string, OptionSpec>();
+  for (const s of specs) for (const f of s.flags) byFlag.set(f, s);
+  const opts: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  const given: string[] = [];
+  const args = expandAtFiles(argv);
+  for (let i = 0; i < args.length; i++) {
+    const tok = args[i]!;
+    if (tok === "--") {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    let spec = byFlag.get(tok);
+    let inline: string | undefined;
+    if (!spec && tok.startsWith("--") && tok.includes("=")) {
+      const eq = tok.indexOf("=");
+      spec = byFlag.get(tok.slice(0, eq));
+      if (spec && (spec.kind === "value" || spec.kind === "list") && (spec.arity ?? 1) === 1) inline = tok.slice(eq + 1);
+      else spec = undefined;
+    }
+    if (!spec) {
+      if (looksLikeOption(tok)) throw new UsageError(`Unknown option ${tok}`);
+      positionals.push(tok);
+      continue;
+    }
+    given.push(spec.key);
+    switch (spec.kind) {
+      case "flag":
+        opts[spec.key] = true;
+        break;
+      case "set":
+        opts[spec.key] = spec.value;
+        break;
+      case "value":
+      case "list": {
+        const n = spec.arity ?? 1;
+        const values: unknown[] = [];
+        if (inline !== undefined) values.push(convert(spec, tok, inline));
+        else {
+          for (let k = 0; k < n; k++) {
+            const v = args[i + 1];
+            if (v === undefined) throw new UsageError(`Missing parameter for option ${tok}`);
+            values.push(convert(spec, tok, v));
+            i++;
+          }
+        }
+        const value = n === 1 ? values[0] : values;
+        if (spec.kind === "value") opts[spec.key] = value;
+        else ((opts[spec.key] ??= []) as unknown[]).push(value);
+        break;
+      }
+    }
+  }
+  return { opts, positionals, given };
+}
+
+function convert(spec: OptionSpec, flag: string, v: string): unknown {
+  if (!spec.numeric) return v;
+  const n = Number(v);
+  if (v.trim() === "" || Number.isNaN(n) || (spec.numeric === "int" && !Number.isInteger(n))) throw new UsageError(`Invalid parameter value ${v} for option ${flag}`);
+  if (spec.min !== undefined && n < spec.min) throw new UsageError(`Invalid parameter value ${v} for option ${flag} (must be >= ${spec.min})`);
+  if (spec.max !== undefined && n > spec.max) throw new UsageError(`Invalid parameter value ${v} for option ${flag} (must be <= ${spec.max})`);
+  return n;
+}
+
+export interface HelpText {
+  tool: string;
+  title: string;
+  usage: string;
+  parameters?: Array<[string, string]>;
+  description?: string;
+  examples?: string[];
+  epilogue?: string;
+}
+
+/** Help in DCMTK's layout: parameters, then option groups with short and long forms. */
+export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
+  const lines: string[] = [`${h.tool}: ${h.title}`, `usage: ${h.usage}`, ""];
+  if (h.description) lines.push(h.description, "");
+  if (h.parameters?.length) {
+    lines.push("parameters:");
+    for (const [p, d] of h.parameters) lines.push(`  ${p.padEnd(26)}${d}`);
+    lines.push("");
+  }
+  const groups: string[] = [];
+  for (const s of specs) if (!s.hidden && !groups.includes(s.group)) groups.push(s.group);
+  for (const g of groups) {
+    lines.push(`${g}:`);
+    for (const s of specs) {
+      if (s.hidden || s.group !== g) continue;
+      const short = s.flags.find((f) => !f.startsWith("--")) ?? "";
+      const long = s.flags.find((f) => f.startsWith("--")) ?? "";
+      const head = `  ${short.padEnd(6)} ${long}${s.metavar ? " " + s.metavar : ""}`;
+      const desc = s.describe.split("\n");
+      if (head.length < 32) {
+        lines.push(head.padEnd(32) + desc[0]);
+      } else {
+        lines.push(head);
+        lines.push(" ".repeat(32) + desc[0]);
+      }
+      for (const d of desc.slice(1)) lines.push(" ".repeat(32) + d);
+    }
+    lines.push("");
+  }
+  if (h.examples?.length) {
+    lines.push("examples:");
+    for (const e of h.examples) lines.push(`  ${e}`);
+    lines.push("");
+  }
+  if (h.epilogue) lines.push(h.epilogue, "");
+  return lines.join("\n");
+}

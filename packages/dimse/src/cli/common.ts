@@ -1,0 +1,100 @@
+/** Option groups shared by the DCMTK-compatible tools, log-level resolution, and the run wrapper. */
+import { createRequire } from "node:module";
+import type { OptionSpec, ParsedArgs } from "./args.js";
+import { Exit, ExitError, UsageError } from "./exit.js";
+import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
+import type { LogLevel } from "../net/logger.js";
+import type { Io } from "../io/io.js";
+import { WriteError } from "../io/output.js";
+import { InputError } from "../io/input.js";
+
+export const GENERAL = "general options";
+export const NETWORK = "network options";
+export const OUTPUT = "output options";
+
+export function generalOptions(): OptionSpec[] {
+  return [
+    { key: "help", flags: ["-h", "--help"], kind: "flag", group: GENERAL, describe: "print this help text and exit" },
+    { key: "version", flags: ["--version"], kind: "flag", group: GENERAL, describe: "print version information and exit" },
+    { key: "arguments", flags: ["--arguments"], kind: "flag", group: GENERAL, describe: "print expanded command line arguments" },
+    { key: "quiet", flags: ["-q", "--quiet"], kind: "flag", group: GENERAL, describe: "quiet mode, print no warnings and errors" },
+    { key: "verbose", flags: ["-v", "--verbose"], kind: "flag", group: GENERAL, describe: "verbose mode, print processing details" },
+    { key: "debug", flags: ["-d", "--debug"], kind: "flag", group: GENERAL, describe: "debug mode, print debug information" },
+    { key: "logLevel", flags: ["-ll", "--log-level"], kind: "value", metavar: "[l]evel", group: GENERAL, describe: "fatal, error, warn, info, debug, trace" },
+    { key: "logConfig", flags: ["-lc", "--log-config"], kind: "value", metavar: "[f]ilename", group: GENERAL, describe: "accepted for compatibility and ignored", hidden: true },
+  ];
+}
+
+export interface ScuNetworkDefaults {
+  aet: string;
+  calledAet?: string;
+}
+
+export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
+  return [
+    { key: "aetitle", flags: ["-aet", "--aetitle"], kind: "value", metavar: "[a]etitle", group: NETWORK, describe: `set my calling AE title (default: ${d.aet})` },
+    { key: "call", flags: ["-aec", "--call"], kind: "value", metavar: "[a]etitle", group: NETWORK, describe: `set called AE title of peer (default: ${d.calledAet ?? "ANY-SCP"})` },
+    { key: "timeout", flags: ["-to", "--timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for connection requests (default: unlimited)" },
+    { key: "acseTimeout", flags: ["-ta", "--acse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for ACSE messages (default: 30)" },
+    { key: "dimseTimeout", flags: ["-td", "--dimse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for DIMSE messages (default: unlimited)" },
+    { key: "socketTimeout", flags: ["-ts", "--socket-timeout"], kind: "value", numeric: "number", metavar: "[s]econds", group: NETWORK, describe: "accepted for compatibility", hidden: true },
+    { key: "maxPdu", flags: ["-pdu", "--max-pdu"], kind: "value", numeric: "int", min: 4096, max: 131072 * 64, metavar: "[n]umber of bytes", group: NETWORK, describe: "set max receive pdu to n bytes (default: 262144)" },
+    { key: "bind", flags: ["--bind"], kind: "value", metavar: "ADDRESS", group: NETWORK, describe: "local address to connect from" },
+  ];
+}
+
+/** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule. */
+export function resolveLogLevel(p: ParsedArgs): LogLevel {
+  const o = p.opts;
+  if (o.logLevel !== undefined) {
+    if (o.quiet || o.verbose || o.debug) throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
+    const l = parseLogLevel(String(o.logLevel));
+    if (!l) throw new UsageError(`Invalid parameter value ${String(o.logLevel)} for option --log-level (fatal, error, warn, info, debug, trace)`);
+    return l;
+  }
+  // Rightmost of -q/-v/-d wins.
+  const last = [...p.given].reverse().find((k) => k === "quiet" || k === "verbose" || k === "debug");
+  return last === "quiet" ? "fatal" : last === "verbose" ? "info" : last === "debug" ? "debug" : "warn";
+}
+
+/** Read a package's version from its package.json (path relative to the caller's module). */
+export function packageVersion(importMetaUrl: string, rel = "../package.json"): string {
+  const require = createRequire(importMetaUrl);
+  return (require(rel) as { version: string }).version;
+}
+
+/**
+ * Run a tool body, mapping errors to exit statuses and one-line messages:
+ * usage errors print a hint to `--help` and exit 2.
+ */
+export async function runTool(tool: string, io: Io, body: (log: CliLogger) => Promise<number>, log: CliLogger = createLogger(tool, io.stderr)): Promise<number> {
+  try {
+    return await body(log);
+  } catch (e) {
+    return reportError(tool, io, log, e);
+  }
+}
+
+export function reportError(tool: string, io: Io, log: CliLogger, e: unknown): number {
+  if (e instanceof UsageError) {
+    io.stderr.write(`E: ${tool}: ${e.message}\nTry '${tool} --help' for more information.\n`);
+    return e.code;
+  }
+  if (e instanceof ExitError) {
+    log.error(e.message);
+    for (const d of e.details) log.error(d);
+    return e.code;
+  }
+  if (e instanceof InputError) {
+    log.error(e.message);
+    return Exit.USAGE;
+  }
+  if (e instanceof WriteError) {
+    io.stderr.write(`E: ${tool}: ${e.message}\n`);
+    return Exit.FAILURE;
+  }
+  const err = e as Error;
+  log.error(err?.message ?? String(e));
+  if (log.enabled("debug") && err?.stack) log.debug(err.stack);
+  return Exit.FAILURE;
+}

@@ -1,0 +1,5 @@
+export * from "./args.js";
+export * from "./common.js";
+export * from "./exit.js";
+export * from "./logger.js";
+export * from "./progress.js";

@@ -1,0 +1,48 @@
+/** A one-line progress display on stderr, only when stderr is a TTY. */
+import type { Writable } from "node:stream";
+
+export interface ProgressOptions {
+  stream: Writable & { isTTY?: boolean; columns?: number };
+  enabled: boolean;
+}
+
+/** Whether progress should be shown: TTY stderr, not quiet, not CI, not disabled. */
+export function progressWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean, disabled = false): boolean {
+  return Boolean(stream.isTTY) && !quiet && !disabled && !env.CI && env.TERM !== "dumb";
+}
+
+/** Colour on iff stderr is a TTY, TERM is not dumb and NO_COLOR is unset or empty; FORCE_COLOR forces it. */
+export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
+  if (env.NO_COLOR) return false;
+  return Boolean(stream.isTTY) && env.TERM !== "dumb";
+}
+
+export class Progress {
+  private last = 0;
+  private shown = false;
+  constructor(private readonly o: ProgressOptions) {}
+
+  /** Redraw at most 10 times a second. */
+  update(text: string, force = false): void {
+    if (!this.o.enabled) return;
+    const now = Date.now();
+    if (!force && now - this.last < 100) return;
+    this.last = now;
+    const width = (this.o.stream.columns ?? 80) - 1;
+    this.o.stream.write(`\r\x1b[K${text.length > width ? text.slice(0, width) : text}`);
+    this.shown = true;
+  }
+
+  clear(): void {
+    if (this.shown) this.o.stream.write("\r\x1b[K");
+    this.shown = false;
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}

@@ -1,0 +1,3 @@
+export * from "./io.js";
+export * from "./output.js";
+export * from "./input.js";

@@ -1,0 +1,207 @@
+/**
+ * Record input: NDJSON (fast line splitter with line numbers), CSV/TSV
+ * (csv-parse, header row) and JSON arrays, with `-` meaning stdin.
+ */
+import { createReadStream } from "node:fs";
+import type { Readable } from "node:stream";
+import { parse as csvParse } from "csv-parse";
+import type { FlatRecord } from "../records/flat.js";
+
+export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
+
+export class InputError extends Error {
+  constructor(readonly source: string, readonly line: number | undefined, message: string) {
+    super(line !== undefined ? `${source}:${line}: ${message}` : `${source}: ${message}`);
+    this.name = "InputError";
+  }
+}
+
+export interface InputRecord {
+  record: FlatRecord;
+  /** 1-based line (NDJSON, CSV) or element number (JSON array). */
+  line: number;
+  source: string;
+}
+
+export interface ReadOptions {
+  /** Name used in error messages (`stdin` or the path). */
+  name: string;
+  format?: InputFormat;
+  /** Called with the CSV/TSV header before the first row; may throw to reject it. */
+  onHeader?: (columns: string[]) => void;
+  /** For JSON arrays and unknown shapes: accept non-object lines by throwing, default true. */
+}
+
+/** Open a path for reading; `-` is stdin. */
+export function openInput(path: string, stdin: Readable): Readable {
+  if (path === "-") return stdin;
+  return createReadStream(path);
+}
+
+export function sourceName(path: string): string {
+  return path === "-" ? "stdin" : path;
+}
+
+function formatFromName(name: string): InputFormat {
+  const n = name.toLowerCase();
+  if (n.endsWith(".csv")) return "csv";
+  if (n.endsWith(".tsv") || n.endsWith(".tab")) return "tsv";
+  if (n.endsWith(".ndjson") || n.endsWith(".jsonl")) return "ndjson";
+  return "auto";
+}
+
+/** Read records from a stream in any supported format. */
+export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGenerator<InputRecord> {
+  let format = o.format && o.format !== "auto" ? o.format : formatFromName(o.name);
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  // Peek at the first bytes to detect the format.
+  const head: Buffer[] = [];
+  let firstChar = "";
+  let firstLine = "";
+  while (format === "auto" || !firstChar) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+    head.push(b);
+    const text = Buffer.concat(head).toString("utf8").replace(/^\uFEFF/, "");
+    const trimmed = text.trimStart();
+    if (trimmed.length === 0) continue;
+    firstChar = trimmed[0]!;
+    const nl = text.indexOf("\n");
+    if (nl < 0 && format === "auto" && firstChar !== "{" && firstChar !== "[") continue;
+    firstLine = nl < 0 ? text : text.slice(0, nl);
+    break;
+  }
+  if (format === "auto") {
+    if (firstChar === "{") format = "ndjson";
+    else if (firstChar === "[") format = "json";
+    else if (firstLine.includes("\t") && !firstLine.includes(",")) format = "tsv";
+    else format = "csv";
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    for (const b of head) yield b;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+    }
+  }
+  if (format === "ndjson") yield* readNdjson(rest(), o.name);
+  else if (format === "json") yield* readJsonArray(rest(), o.name);
+  else yield* readCsv(rest(), o, format === "tsv" ? "\t" : ",");
+}
+
+async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+  let carry: Buffer | undefined;
+  let line = 0;
+  const parseLine = (buf: Buffer, start: number, end: number): InputRecord | undefined => {
+    line++;
+    let e = end;
+    if (e > start && buf[e - 1] === 13) e--;
+    let text = buf.toString("utf8", start, e);
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.trim() === "") return undefined;
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (err) {
+      throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new InputError(name, line, `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : typeof v}`);
+    }
+    return { record: v as FlatRecord, line, source: name };
+  };
+  for await (const chunk of chunks) {
+    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      const r = parseLine(buf, start, nl);
+      if (r) yield r;
+      start = nl + 1;
+    }
+    carry = start < buf.length ? buf.subarray(start) : undefined;
+  }
+  if (carry && carry.length) {
+    const r = parseLine(carry, 0, carry.length);
+    if (r) yield r;
+  }
+}
+
+async function* readJsonArray(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+  const parts: Buffer[] = [];
+  for await (const c of chunks) parts.push(c);
+  const text = Buffer.concat(parts).toString("utf8").replace(/^\uFEFF/, "");
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(name, lineOfJsonError(text, err as Error), `invalid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(v)) throw new InputError(name, 1, "expected a JSON array of objects");
+  let i = 0;
+  for (const item of v) {
+    i++;
+    if (typeof item !== "object" || item === null || Array.isArray(item)) throw new InputError(name, undefined, `element ${i} of the JSON array is not an object`);
+    yield { record: item as FlatRecord, line: i, source: name };
+  }
+}
+
+function lineOfJsonError(text: string, err: Error): number | undefined {
+  const m = /position (\d+)/.exec(err.message);
+  if (!m) return undefined;
+  const pos = Number(m[1]);
+  let line = 1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter: string): AsyncGenerator<InputRecord> {
+  let header: string[] | undefined;
+  const parser = csvParse({
+    delimiter,
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_quotes: delimiter === "\t",
+    quote: delimiter === "\t" ? false : '"',
+  });
+  const feed = (async () => {
+    try {
+      for await (const c of chunks) {
+        if (!parser.write(c)) await new Promise((r) => parser.once("drain", r));
+      }
+      parser.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  })();
+  try {
+    for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const cells = row.record;
+      const line = row.info.lines;
+      if (!header) {
+        header = cells.map((c) => c.trim());
+        o.onHeader?.(header);
+        continue;
+      }
+      if (cells.every((c) => c.trim() === "")) continue;
+      if (cells.length > header.length && cells.slice(header.length).some((c) => c.trim() !== "")) {
+        throw new InputError(o.name, line, `${cells.length} fields, but the header has ${header.length}`);
+      }
+      const record: FlatRecord = {};
+      header.forEach((h, i) => {
+        record[h] = cells[i] ?? "";
+      });
+      yield { record, line, source: o.name };
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const err = e as Error & { lines?: number };
+    throw new InputError(o.name, err.lines, err.message.replace(/^Invalid Record Length: /, ""));
+  } finally {
+    await feed.catch(() => undefined);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Record output: NDJSON (one write per record), CSV or TSV, with
+ * back-pressure, quiet handling of a closed pipe (EPIPE) and clear write
+ * errors.
+ */
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import { stringify } from "csv-stringify/sync";
+import { recordKeyOrder, serializeRecord, type FlatRecord } from "../records/flat.js";
+
+export type OutputFormat = "ndjson" | "csv" | "tsv";
+
+export class WriteError extends Error {
+  constructor(override readonly cause: Error) {
+    super(`write error: ${cause.message}`);
+    this.name = "WriteError";
+  }
+}
+
+/**
+ * Guards a writable: records EPIPE (reader went away) and other errors
+ * instead of crashing, and offers awaitable writes.
+ */
+export class Sink {
+  /** The reader closed the pipe: stop producing, exit 0. */
+  broken = false;
+  error?: WriteError;
+  private waiters = new Set<() => void>();
+
+  constructor(readonly stream: Writable) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") this.broken = true;
+      else this.error ??= new WriteError(err);
+      for (const w of this.waiters) w();
+    });
+  }
+
+  get ok(): boolean {
+    return !this.broken && !this.error;
+  }
+
+  /** Write text or bytes; waits for drain when the stream is full. */
+  async write(data: string | Buffer): Promise<void> {
+    if (!this.ok) return;
+    if (this.stream.write(data)) return;
+    if (!this.ok) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      this.stream.once("drain", done);
+      this.waiters.add(done);
+    });
+  }
+
+  /** Flush: resolves once everything written so far has been handed to the OS. */
+  async flush(): Promise<void> {
+    if (!this.ok) return;
+    if (this.stream.writableNeedDrain) await Promise.race([once(this.stream, "drain"), once(this.stream, "error"), once(this.stream, "close")]).catch(() => undefined);
+  }
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== "object")) return v.map((x) => (x === null ? "" : String(x))).join("\\");
+    return JSON.stringify(v);
+  }
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+export interface RecordWriterOptions {
+  format?: OutputFormat;
+  /** Fixed column order for CSV/TSV; otherwise taken from the first record. */
+  columns?: string[];
+  /** Write a header row (CSV/TSV; default true). */
+  header?: boolean;
+  /** Called once for each key dropped because it is not a column. */
+  onDroppedKey?: (key: string) => void;
+}
+
+export class RecordWriter {
+  readonly sink: Sink;
+  readonly format: OutputFormat;
+  private columns?: string[];
+  private headerDone = false;
+  private dropped = new Set<string>();
+  count = 0;
+
+  constructor(stream: Writable | Sink, private readonly o: RecordWriterOptions = {}) {
+    this.sink = stream instanceof Sink ? stream : new Sink(stream);
+    this.format = o.format ?? "ndjson";
+    this.columns = o.columns;
+  }
+
+  get ok(): boolean {
+    return this.sink.ok;
+  }
+
+  async write(rec: FlatRecord): Promise<void> {
+    this.count++;
+    if (this.format === "ndjson") return this.sink.write(serializeRecord(rec) + "\n");
+    if (!this.columns) this.columns = recordKeyOrder(rec);
+    let text = "";
+    const delimiter = this.format === "tsv" ? "\t" : ",";
+    if (!this.headerDone) {
+      this.headerDone = true;
+      if (this.o.header !== false) text += this.format === "tsv" ? this.columns.map(tsvCell).join("\t") + "\n" : stringify([this.columns], { delimiter });
+    }
+    for (const k of Object.keys(rec)) {
+      if (!this.columns.includes(k) && !this.dropped.has(k)) {
+        this.dropped.add(k);
+        this.o.onDroppedKey?.(k);
+      }
+    }
+    const row = this.columns.map((c) => cell(rec[c]));
+    text += this.format === "tsv" ? row.map(tsvCell).join("\t") + "\n" : stringify([row], { delimiter });
+    return this.sink.write(text);
+  }
+
+  /** Write only the header (e.g. for an empty result). */
+  async writeHeader(columns?: string[]): Promise<void> {
+    if (this.format === "ndjson" || this.headerDone) return;
+    this.columns ??= columns;
+    if (!this.columns) return;
+    this.headerDone = true;
+    if (this.o.header === false) return;
+    const delimiter = this.format === "tsv" ? "\t" : ",";
+    await this.sink.write(this.format === "tsv" ? this.columns.map(tsvCell).join("\t") + "\n" : stringify([this.columns], { delimiter }));
+  }
+
+  async end(): Promise<void> {
+    await this.sink.flush();
+    if (this.sink.error) throw this.sink.error;
+  }
+}
+
+/** TSV has no quoting: tabs and newlines inside values become spaces. */
+function tsvCell(s: string): string {
+  return s.replace(/[\t\r\n]+/g, " ");
+}
+
