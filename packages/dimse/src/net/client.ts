@@ -1,0 +1,305 @@
+/** The requestor side: opening associations and the SCU operations. */
+import { connect as tcpConnect, type Socket } from "node:net";
+import { Association, type AcceptedContext, type Message } from "./association.js";
+import { CommandField, isPending, Priority, statusClass, type Command } from "./command.js";
+import { connectError, NetError } from "./errors.js";
+import { nullLogger, type Logger } from "./logger.js";
+import {
+  APPLICATION_CONTEXT,
+  decodeAssociateAC,
+  decodeAssociateRJ,
+  encodeAssociateRQ,
+  PduType,
+  rejectReasonText,
+  rejectResultText,
+  rejectSourceText,
+  type AssociateRQ,
+  type ProposedContext,
+  type RoleSelection,
+  type UserIdentity,
+} from "./pdu.js";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, SopClass } from "../dicom/uid.js";
+import { Dataset, encodeDataset, parseDataset } from "../dicom/dataset.js";
+import { syntaxInfo } from "../dicom/syntax.js";
+
+export interface ContextProposal {
+  abstractSyntax: string;
+  transferSyntaxes: string[];
+  /** Propose SCP/SCU role selection for this SOP class (C-GET storage contexts). */
+  role?: { scu: boolean; scp: boolean };
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  callingAet: string;
+  calledAet: string;
+  contexts: ContextProposal[];
+  /** Our maximum receive PDU length (default 262144; 0 = unlimited). */
+  maxPdu?: number;
+  bindAddress?: string;
+  connectTimeoutMs?: number;
+  acseTimeoutMs?: number;
+  userIdentity?: UserIdentity;
+  log?: Logger;
+}
+
+/** Open a TCP connection and negotiate an association. */
+export async function connect(o: ConnectOptions): Promise<Association> {
+  const log = o.log ?? nullLogger;
+  if (o.contexts.length === 0) throw new Error("no presentation contexts to propose");
+  if (o.contexts.length > 128) throw new Error(`too many presentation contexts (${o.contexts.length}, at most 128)`);
+  const socket = await openSocket(o);
+  const assoc = new Association(socket, "requestor", log);
+  assoc.ownMaxPdu = o.maxPdu ?? 262144;
+  const proposed: ProposedContext[] = o.contexts.map((c, i) => ({ id: 2 * i + 1, abstractSyntax: c.abstractSyntax, transferSyntaxes: c.transferSyntaxes }));
+  const roles: RoleSelection[] = [];
+  const seenRole = new Set<string>();
+  for (const c of o.contexts) {
+    if (c.role && !seenRole.has(c.abstractSyntax)) {
+      seenRole.add(c.abstractSyntax);
+      roles.push({ sopClass: c.abstractSyntax, scu: c.role.scu, scp: c.role.scp });
+    }
+  }
+  const rq: AssociateRQ = {
+    calledAet: o.calledAet.slice(0, 16),
+    callingAet: o.callingAet.slice(0, 16),
+    applicationContext: APPLICATION_CONTEXT,
+    contexts: proposed,
+    maxPdu: assoc.ownMaxPdu,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    roles,
+    userIdentity: o.userIdentity,
+  };
+  assoc.rq = rq;
+  log.info("Requesting Association");
+  const outcome = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new NetError("acse-timeout", "DUL network read timeout", "0006:031a DUL network read timeout"));
+      assoc.abort();
+    }, o.acseTimeoutMs ?? 30000);
+    const done = (err?: NetError) => {
+      clearTimeout(timer);
+      assoc.off("failure", onFailure);
+      assoc.onAssociatePdu = undefined;
+      if (err) reject(err);
+      else resolve();
+    };
+    const onFailure = (err: NetError) => done(err);
+    assoc.on("failure", onFailure);
+    assoc.onAssociatePdu = (type, body) => {
+      if (type === PduType.AssociateAC) {
+        const ac = decodeAssociateAC(body);
+        assoc.ac = ac;
+        assoc.peerMaxPdu = ac.maxPdu;
+        for (const r of ac.contexts) {
+          const p = proposed.find((x) => x.id === r.id);
+          if (p && r.result === 0) assoc.contexts.set(r.id, { id: r.id, abstractSyntax: p.abstractSyntax, transferSyntax: r.transferSyntax });
+        }
+        for (const r of ac.roles) assoc.roles.set(r.sopClass, r);
+        assoc.markEstablished();
+        done();
+      } else if (type === PduType.AssociateRJ) {
+        const rj = decodeAssociateRJ(body);
+        const details = [`Result: ${rejectResultText(rj.result)}, Source: ${rejectSourceText(rj.source)}`, `Reason: ${rejectReasonText(rj.source, rj.reason)}`];
+        socket.destroy();
+        done(new NetError("rejected", `Association Rejected: ${rejectReasonText(rj.source, rj.reason)}`, "Association Rejected:", details));
+      } else if (type === PduType.Abort) {
+        done(new NetError("aborted", "Peer aborted Association (or never connected)", "0006:0317 Peer aborted Association (or never connected)"));
+      }
+    };
+  });
+  socket.write(encodeAssociateRQ(rq));
+  await outcome;
+  log.info(`Association Accepted (Max Send PDV: ${assoc.maxPdvPayload})`);
+  if (assoc.contexts.size === 0) {
+    await assoc.release().catch(() => undefined);
+    throw new NetError("no-context", "No Acceptable Presentation Contexts", "No Acceptable Presentation Contexts");
+  }
+  return assoc;
+}
+
+function openSocket(o: ConnectOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: o.host, port: o.port, localAddress: o.bindAddress, noDelay: true });
+    let timer: NodeJS.Timeout | undefined;
+    if (o.connectTimeoutMs) {
+      timer = setTimeout(() => {
+        socket.destroy();
+        reject(new NetError("connect-timeout", "TCP Initialization Error: Connection timed out", "0006:031c TCP Initialization Error: Connection timed out"));
+      }, o.connectTimeoutMs);
+    }
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    socket.once("error", (err) => {
+      clearTimeout(timer);
+      reject(connectError(err));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- operations
+
+export interface Response {
+  command: Command;
+  status: number;
+  pending: boolean;
+  context: AcceptedContext;
+  /** Raw identifier bytes in the context's transfer syntax. */
+  identifierBytes?: Buffer;
+}
+
+export class NoContextError extends NetError {
+  constructor(sopClassName: string) {
+    super("no-context", `No presentation context accepted for ${sopClassName}`, "No Acceptable Presentation Contexts");
+  }
+}
+
+/** Wait for the next message for a message ID, honouring a DIMSE timeout. */
+class ResponseQueue {
+  private queue: Message[] = [];
+  private error?: NetError;
+  private wake?: () => void;
+  private readonly token = {};
+  constructor(private readonly assoc: Association, readonly messageId: number, private readonly highWater = 256) {
+    assoc.expectResponses(messageId, {
+      message: (m) => {
+        this.queue.push(m);
+        if (this.queue.length >= this.highWater) assoc.pause(this.token);
+        this.wake?.();
+      },
+      error: (e) => {
+        this.error = e;
+        this.wake?.();
+      },
+    });
+  }
+
+  async next(timeoutMs?: number): Promise<Message> {
+    for (;;) {
+      const m = this.queue.shift();
+      if (m) {
+        if (this.queue.length < this.highWater / 2) this.assoc.resume(this.token);
+        return m;
+      }
+      if (this.error) throw this.error;
+      await this.waitForWake(timeoutMs);
+    }
+  }
+
+  private waitForWake(timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let off: (() => void) | undefined;
+      const arm = () => {
+        if (timeoutMs === undefined) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          off?.();
+          this.wake = undefined;
+          reject(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+        }, timeoutMs);
+      };
+      if (timeoutMs !== undefined) off = this.assoc.onActivity(arm);
+      arm();
+      this.wake = () => {
+        clearTimeout(timer);
+        off?.();
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    this.assoc.stopExpecting(this.messageId);
+    this.assoc.resume(this.token);
+  }
+}
+
+function toResponse(m: Message): Response {
+  const status = m.command.status ?? 0xffff;
+  return { command: m.command, status, pending: isPending(status), context: m.context, identifierBytes: m.dataset };
+}
+
+export interface OperationOptions {
+  dimseTimeoutMs?: number;
+  priority?: number;
+}
+
+/** C-ECHO; resolves with the response status. */
+export async function echo(assoc: Association, o: OperationOptions = {}): Promise<number> {
+  const pc = assoc.contextFor(SopClass.Verification);
+  if (!pc) throw new NoContextError("Verification SOP Class");
+  const id = assoc.allocateMessageId();
+  const q = new ResponseQueue(assoc, id);
+  try {
+    await assoc.sendMessage(pc.id, { commandField: CommandField.CEchoRQ, messageId: id, affectedSopClassUid: SopClass.Verification, hasDataset: false });
+    const m = await q.next(o.dimseTimeoutMs);
+    return m.command.status ?? 0xffff;
+  } finally {
+    q.close();
+  }
+}
+
+export interface FindOptions extends OperationOptions {
+  /** Called right after the request was sent (for logging). */
+  onSent?: (messageId: number, context: AcceptedContext) => void;
+  /** How long to wait for the final response after a C-CANCEL (default 5 s). */
+  cancelTimeoutMs?: number;
+}
+
+/**
+ * C-FIND as an async iterable of every response, pending ones (0xFF00 and
+ * 0xFF01) and the final one. Stopping the iteration early sends C-CANCEL
+ * and drains the responses up to the final one.
+ */
+export async function* find(assoc: Association, sopClass: string, identifier: Dataset, o: FindOptions = {}): AsyncGenerator<Response> {
+  const pc = assoc.contextFor(sopClass);
+  if (!pc) throw new NoContextError(sopClass);
+  const id = assoc.allocateMessageId();
+  const q = new ResponseQueue(assoc, id);
+  let final = false;
+  try {
+    const bytes = encodeDataset(identifier, pc.transferSyntax);
+    await assoc.sendMessage(pc.id, { commandField: CommandField.CFindRQ, messageId: id, affectedSopClassUid: sopClass, priority: o.priority ?? Priority.Medium, hasDataset: true }, bytes);
+    o.onSent?.(id, pc);
+    for (;;) {
+      const m = await q.next(o.dimseTimeoutMs);
+      const r = toResponse(m);
+      if (!r.pending) final = true;
+      yield r;
+      if (final) return;
+    }
+  } finally {
+    if (!final && assoc.established && !assoc.error) {
+      // The consumer stopped early: cancel and drain to the final response.
+      try {
+        await assoc.sendMessage(pc.id, { commandField: CommandField.CCancelRQ, messageIdBeingRespondedTo: id, hasDataset: false });
+        for (;;) {
+          const m = await q.next(o.cancelTimeoutMs ?? 5000);
+          if (!isPending(m.command.status ?? 0)) break;
+        }
+      } catch {
+        // Peer ignored the cancel; the caller releases or aborts.
+      }
+    }
+    q.close();
+  }
+}
+
+/** Decode an identifier from a response. */
+export function responseIdentifier(r: Response): Dataset | undefined {
+  if (!r.identifierBytes) return undefined;
+  return parseDataset(r.identifierBytes, r.context.transferSyntax);
+}
+
+export function isLittleEndian(transferSyntax: string): boolean {
+  return syntaxInfo(transferSyntax).little;
+}
+
+export { statusClass };

@@ -1,0 +1,199 @@
+/** DIMSE command sets (group 0000, always Implicit VR Little Endian) and status codes. */
+
+export const CommandField = {
+  CStoreRQ: 0x0001,
+  CStoreRSP: 0x8001,
+  CGetRQ: 0x0010,
+  CGetRSP: 0x8010,
+  CFindRQ: 0x0020,
+  CFindRSP: 0x8020,
+  CMoveRQ: 0x0021,
+  CMoveRSP: 0x8021,
+  CEchoRQ: 0x0030,
+  CEchoRSP: 0x8030,
+  CCancelRQ: 0x0fff,
+} as const;
+
+export const Priority = { Medium: 0, High: 1, Low: 2 } as const;
+
+export const NO_DATASET = 0x0101;
+
+export interface Command {
+  commandField: number;
+  messageId?: number;
+  messageIdBeingRespondedTo?: number;
+  affectedSopClassUid?: string;
+  requestedSopClassUid?: string;
+  affectedSopInstanceUid?: string;
+  requestedSopInstanceUid?: string;
+  moveDestination?: string;
+  priority?: number;
+  hasDataset: boolean;
+  status?: number;
+  offendingElement?: number[];
+  errorComment?: string;
+  errorId?: number;
+  remaining?: number;
+  completed?: number;
+  failed?: number;
+  warning?: number;
+  moveOriginatorAet?: string;
+  moveOriginatorMessageId?: number;
+}
+
+type Field = [elem: number, vr: "UI" | "US" | "AE" | "LO" | "AT", key: keyof Command];
+
+const FIELDS: Field[] = [
+  [0x0002, "UI", "affectedSopClassUid"],
+  [0x0003, "UI", "requestedSopClassUid"],
+  [0x0100, "US", "commandField"],
+  [0x0110, "US", "messageId"],
+  [0x0120, "US", "messageIdBeingRespondedTo"],
+  [0x0600, "AE", "moveDestination"],
+  [0x0700, "US", "priority"],
+  [0x0900, "US", "status"],
+  [0x0901, "AT", "offendingElement"],
+  [0x0902, "LO", "errorComment"],
+  [0x0903, "US", "errorId"],
+  [0x1000, "UI", "affectedSopInstanceUid"],
+  [0x1001, "UI", "requestedSopInstanceUid"],
+  [0x1020, "US", "remaining"],
+  [0x1021, "US", "completed"],
+  [0x1022, "US", "failed"],
+  [0x1023, "US", "warning"],
+  [0x1030, "AE", "moveOriginatorAet"],
+  [0x1031, "US", "moveOriginatorMessageId"],
+];
+const BY_ELEM = new Map(FIELDS.map((f) => [f[0], f]));
+
+function elementBytes(elem: number, value: Buffer): Buffer {
+  const h = Buffer.allocUnsafe(8 + value.length);
+  h.writeUInt16LE(0x0000, 0);
+  h.writeUInt16LE(elem, 2);
+  h.writeUInt32LE(value.length, 4);
+  value.copy(h, 8);
+  return h;
+}
+
+function textBytes(s: string, pad: number): Buffer {
+  const b = Buffer.from(s, "latin1");
+  return b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b;
+}
+
+export function encodeCommand(cmd: Command): Buffer {
+  const parts: Buffer[] = [];
+  const all: Array<[number, Buffer]> = [];
+  for (const [elem, vr, key] of FIELDS) {
+    const v = cmd[key];
+    if (v === undefined) continue;
+    let b: Buffer;
+    if (vr === "US") {
+      b = Buffer.alloc(2);
+      b.writeUInt16LE(Number(v) & 0xffff, 0);
+    } else if (vr === "AT") {
+      const tags = v as number[];
+      b = Buffer.alloc(tags.length * 4);
+      tags.forEach((t, i) => {
+        b.writeUInt16LE(t >>> 16, i * 4);
+        b.writeUInt16LE(t & 0xffff, i * 4 + 2);
+      });
+    } else {
+      b = textBytes(String(v), vr === "UI" ? 0 : 0x20);
+    }
+    all.push([elem, b]);
+  }
+  const dst = Buffer.alloc(2);
+  dst.writeUInt16LE(cmd.hasDataset ? 0x0000 : NO_DATASET, 0);
+  all.push([0x0800, dst]);
+  all.sort((a, b) => a[0] - b[0]);
+  for (const [elem, b] of all) parts.push(elementBytes(elem, b));
+  const body = Buffer.concat(parts);
+  const gl = Buffer.alloc(4);
+  gl.writeUInt32LE(body.length, 0);
+  return Buffer.concat([elementBytes(0x0000, gl), body]);
+}
+
+export class CommandError extends Error {}
+
+export function decodeCommand(buf: Buffer): Command {
+  const cmd: Record<string, unknown> = { hasDataset: false };
+  let o = 0;
+  let dataSetType = NO_DATASET;
+  while (o + 8 <= buf.length) {
+    const group = buf.readUInt16LE(o);
+    const elem = buf.readUInt16LE(o + 2);
+    const len = buf.readUInt32LE(o + 4);
+    o += 8;
+    if (o + len > buf.length) throw new CommandError("truncated command set");
+    const v = buf.subarray(o, o + len);
+    o += len;
+    if (group !== 0x0000) continue;
+    if (elem === 0x0800) {
+      dataSetType = len >= 2 ? v.readUInt16LE(0) : NO_DATASET;
+      continue;
+    }
+    const f = BY_ELEM.get(elem);
+    if (!f) continue;
+    const [, vr, key] = f;
+    if (vr === "US") cmd[key] = len >= 2 ? v.readUInt16LE(0) : 0;
+    else if (vr === "AT") {
+      const tags: number[] = [];
+      for (let i = 0; i + 4 <= v.length; i += 4) tags.push(((v.readUInt16LE(i) << 16) | v.readUInt16LE(i + 2)) >>> 0);
+      cmd[key] = tags;
+    } else cmd[key] = v.toString("latin1", 0, v.length).replace(/[\0 ]+$/, "").replace(/^ +/, "");
+  }
+  if (cmd.commandField === undefined) throw new CommandError("command set without Command Field (0000,0100)");
+  cmd.hasDataset = dataSetType !== NO_DATASET;
+  return cmd as unknown as Command;
+}
+
+export function isPending(status: number): boolean {
+  return status === 0xff00 || status === 0xff01;
+}
+
+export type StatusClass = "Success" | "Pending" | "Warning" | "Failure" | "Cancel";
+
+export function statusClass(status: number): StatusClass {
+  if (status === 0x0000) return "Success";
+  if (status === 0xff00 || status === 0xff01) return "Pending";
+  if (status === 0xfe00) return "Cancel";
+  if (status === 0x0001 || status === 0x0107 || status === 0x0116 || (status >= 0xb000 && status <= 0xbfff)) return "Warning";
+  return "Failure";
+}
+
+export function statusHex(status: number): string {
+  return "0x" + status.toString(16).toUpperCase().padStart(4, "0");
+}
+
+/**
+ * DCMTK's text for a status in a response, e.g. `Pending`, `Success`,
+ * `Refused: OutOfResources`, `Failed: UnableToProcess`.
+ */
+export function statusText(status: number, service: "find" | "move" | "get" | "store" | "echo" = "find"): string {
+  if (status === 0x0000) return "Success";
+  if (status === 0xff00) return "Pending";
+  if (status === 0xff01) return "Pending (Warning)";
+  if (status === 0xfe00) return "Cancel";
+  const known: Record<number, string> = {
+    0xa700: "Refused: OutOfResources",
+    0xa701: service === "move" || service === "get" ? "Refused: OutOfResourcesNumberOfMatches" : "Refused: OutOfResources",
+    0xa702: "Refused: OutOfResourcesSubOperations",
+    0xa801: "Refused: MoveDestinationUnknown",
+    0xa900: service === "store" ? "Error: DataSetDoesNotMatchSOPClass" : "Error: DataSetDoesNotMatchSOPClass",
+    0xb000: service === "store" ? "Warning: CoercionOfDataElements" : "Warning: SubOperationsCompleteOneOrMoreFailures",
+    0xb007: "Warning: DataSetDoesNotMatchSOPClass",
+    0xb006: "Warning: ElementsDiscarded",
+    0x0122: "Failed: SOPClassNotSupported",
+    0x0110: "Failed: ProcessingFailure",
+    0x0211: "Failed: UnrecognizedOperation",
+    0x0117: "Failed: InvalidObjectInstance",
+    0x0124: "Failed: NotAuthorized",
+  };
+  const t = known[status];
+  if (t) return t;
+  if ((status & 0xf000) === 0xc000) return service === "find" ? "Failed: UnableToProcess" : service === "store" ? "Error: CannotUnderstand" : "Failed: UnableToProcess";
+  if ((status & 0xff00) === 0xa700) return "Refused: OutOfResources";
+  if ((status & 0xff00) === 0xa900) return "Error: DataSetDoesNotMatchSOPClass";
+  if ((status & 0xf000) === 0xb000) return `Warning: ${statusHex(status)}`;
+  return `Failure: ${statusHex(status)}`;
+}

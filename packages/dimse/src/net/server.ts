@@ -1,0 +1,168 @@
+/** The acceptor side: listening, association negotiation, and service dispatch. */
+import { createServer, type Server, type Socket } from "node:net";
+import { once } from "node:events";
+import { Association } from "./association.js";
+import { nullLogger, type Logger } from "./logger.js";
+import {
+  APPLICATION_CONTEXT,
+  decodeAssociateRQ,
+  encodeAssociateAC,
+  encodeAssociateRJ,
+  PduType,
+  type AssociateRQ,
+  type ContextResult,
+  type ProposedContext,
+  type RoleSelection,
+} from "./pdu.js";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dicom/uid.js";
+
+export interface AssociationDecision {
+  /** Reject the association: result 1 permanent / 2 transient, source, reason. */
+  reject?: { result: number; source: number; reason: number };
+  /** One result per proposed context (see `negotiateContexts`). */
+  contexts?: ContextResult[];
+  /** Role selections to confirm. */
+  roles?: RoleSelection[];
+  /** Our receive limit for this association. */
+  maxPdu?: number;
+}
+
+export interface ServeOptions {
+  port: number;
+  /** Address to bind (default all interfaces). */
+  host?: string;
+  /** Our maximum receive PDU length (default 262144). */
+  maxPdu?: number;
+  acseTimeoutMs?: number;
+  log?: Logger;
+  decide(rq: AssociateRQ, peer: { address: string; port: number }): AssociationDecision | Promise<AssociationDecision>;
+  /** Install request handlers on an established association. */
+  established(assoc: Association): void;
+}
+
+export interface DicomServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly associations: Set<Association>;
+  /** Stop accepting; resolves when the listening socket is closed. */
+  stopListening(): Promise<void>;
+  /** Stop accepting and wait for running associations to end (abort after `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Results for proposed contexts. `accept(abstractSyntax)` returns the
+ * transfer syntaxes we accept for it in order of preference, or undefined
+ * when the abstract syntax is not supported.
+ */
+export function negotiateContexts(proposed: ProposedContext[], accept: (abstractSyntax: string, offered: string[]) => readonly string[] | undefined): ContextResult[] {
+  return proposed.map((pc) => {
+    const ours = accept(pc.abstractSyntax, pc.transferSyntaxes);
+    if (!ours) return { id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" };
+    const ts = ours.find((t) => pc.transferSyntaxes.includes(t));
+    if (!ts) return { id: pc.id, result: 4, transferSyntax: pc.transferSyntaxes[0] ?? "" };
+    return { id: pc.id, result: 0, transferSyntax: ts };
+  });
+}
+
+export async function serve(o: ServeOptions): Promise<DicomServer> {
+  const log = o.log ?? nullLogger;
+  const associations = new Set<Association>();
+  const server = createServer({ noDelay: true }, (socket) => {
+    handleConnection(socket, o, log, associations).catch((err) => log.error(`Association failed: ${(err as Error).message}`));
+  });
+  server.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
+  await Promise.race([
+    once(server, "listening"),
+    once(server, "error").then(([err]) => {
+      throw err;
+    }),
+  ]);
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : o.port;
+  const stopListening = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return {
+    server,
+    port,
+    associations,
+    stopListening,
+    async close(graceMs = 5000) {
+      const closed = stopListening();
+      if (associations.size > 0) {
+        const all = [...associations].map((a) => (a.closed ? Promise.resolve() : once(a, "closed").then(() => undefined)));
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        });
+        await Promise.race([Promise.all(all), grace]);
+        clearTimeout(timer);
+        for (const a of associations) a.abort();
+      }
+      await closed;
+    },
+  };
+}
+
+async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, associations: Set<Association>): Promise<void> {
+  socket.setNoDelay(true);
+  const assoc = new Association(socket, "acceptor", log);
+  assoc.ownMaxPdu = o.maxPdu ?? 262144;
+  associations.add(assoc);
+  assoc.on("closed", () => associations.delete(assoc));
+  const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+  const timer = setTimeout(() => {
+    log.warn("No A-ASSOCIATE-RQ received in time, closing connection");
+    socket.destroy();
+  }, o.acseTimeoutMs ?? 30000);
+  assoc.onAssociatePdu = (type, body) => {
+    clearTimeout(timer);
+    if (type !== PduType.AssociateRQ) {
+      socket.destroy();
+      return;
+    }
+    assoc.onAssociatePdu = undefined;
+    const rq = decodeAssociateRQ(body);
+    assoc.rq = rq;
+    assoc.peerMaxPdu = rq.maxPdu;
+    Promise.resolve(o.decide(rq, peer)).then(
+      (d) => answer(assoc, rq, d, o),
+      (err) => {
+        log.error(`Association negotiation failed: ${(err as Error).message}`);
+        socket.write(encodeAssociateRJ({ result: 2, source: 2, reason: 1 }));
+        socket.end();
+      },
+    );
+  };
+}
+
+function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: ServeOptions): void {
+  const socket = assoc.socket;
+  if (rq.applicationContext !== APPLICATION_CONTEXT && !d.reject) {
+    d = { reject: { result: 1, source: 1, reason: 2 } };
+  }
+  if (d.reject) {
+    socket.write(encodeAssociateRJ(d.reject));
+    socket.end();
+    return;
+  }
+  const contexts = d.contexts ?? rq.contexts.map((pc) => ({ id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" }));
+  if (d.maxPdu !== undefined) assoc.ownMaxPdu = d.maxPdu;
+  for (const r of contexts) {
+    const pc = rq.contexts.find((p) => p.id === r.id);
+    if (pc && r.result === 0) assoc.contexts.set(r.id, { id: r.id, abstractSyntax: pc.abstractSyntax, transferSyntax: r.transferSyntax });
+  }
+  for (const r of d.roles ?? []) assoc.roles.set(r.sopClass, r);
+  assoc.ac = {
+    calledAet: rq.calledAet,
+    callingAet: rq.callingAet,
+    applicationContext: APPLICATION_CONTEXT,
+    contexts,
+    maxPdu: assoc.ownMaxPdu,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    roles: d.roles ?? [],
+  };
+  assoc.markEstablished();
+  o.established(assoc);
+  socket.write(encodeAssociateAC(assoc.ac));
+}
