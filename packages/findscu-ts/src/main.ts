@@ -1,0 +1,401 @@
+/** findscu-ts: DICOM query (C-FIND) SCU, DCMTK findscu compatible, with NDJSON/CSV/TSV output. */
+import { access, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { statSync } from "node:fs";
+import {
+  Dataset,
+  dumpLines,
+  encodePart10,
+  findSopClass,
+  newUid,
+  parseDataset,
+  responseBlock,
+  SopClass,
+  syntaxInfo,
+  syntaxName,
+  Tags,
+  TransferSyntax,
+  type QueryModel,
+} from "@dicom-pipes/dimse/dicom";
+import { connect, find, NetError, statusClass, statusHex, statusText, type Association, type Response } from "@dicom-pipes/dimse/net";
+import { datasetToFlat, datasetToPs318, KeyError, parseKey, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import {
+  Exit,
+  EXIT_TABLE,
+  ExitError,
+  formatHelp,
+  packageVersion,
+  parseArgs,
+  resolveLogLevel,
+  runTool,
+  UsageError,
+  type CliLogger,
+} from "@dicom-pipes/dimse/cli";
+import { OPTIONS } from "./options.js";
+import { querySource, type Query } from "./queries.js";
+import { DateSplitter } from "./split.js";
+
+export { processIo };
+
+const TOOL = "findscu-ts";
+
+function help(): string {
+  return formatHelp(
+    {
+      tool: TOOL,
+      title: "DICOM query (C-FIND) SCU",
+      usage: `${TOOL} [options] peer port [dcmfile-in...]`,
+      parameters: [
+        ["peer", "hostname of DICOM peer"],
+        ["port", "tcp/ip port number of peer"],
+        ["dcmfile-in", "DICOM query file(s); - reads a query table from stdin"],
+      ],
+      description:
+        "Writes one record per match on stdout (NDJSON by default) and DCMTK's response\n" +
+        "dump on stderr. Logs, warnings and the dump go to stderr.",
+      examples: [
+        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20240131 -k StudyInstanceUID -k PatientID -sr > studies.ndjson`,
+        `${TOOL} -S -aec PACS pacs 104 --queries accessions.csv -k StudyInstanceUID -sr --format tsv > studies.tsv`,
+        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=2015-2024 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
+      ],
+      epilogue:
+        "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
+        "a failed query, a bad -k key and a DIMSE timeout exit non-zero.\n\n" +
+        EXIT_TABLE,
+    },
+    OPTIONS,
+  );
+}
+
+interface Settings {
+  timeouts: { connect?: number; acse: number; dimse?: number };
+  peer: string;
+  port: number;
+  model: QueryModel;
+  keys: ParsedKey[];
+  files: string[];
+  table?: string;
+  format: OutputFormat;
+  jsonModel: boolean;
+  bulk: "omit" | "inline";
+  output: boolean;
+  showDump: boolean;
+  extract?: { dir: string; limit?: number };
+  repeat: number;
+  cancelAfter?: number;
+  abort: boolean;
+  split?: { maxResults?: number };
+  batch: boolean;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool(TOOL, io, async (log) => {
+    if (argv.length === 0) {
+      io.stdout.write(help());
+      return Exit.OK;
+    }
+    const p = parseArgs(argv, OPTIONS);
+    if (p.opts.help) {
+      io.stdout.write(help());
+      return Exit.OK;
+    }
+    if (p.opts.version) {
+      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
+      return Exit.OK;
+    }
+    log.level = resolveLogLevel(p);
+    if (p.opts.arguments) log.info(`calling '${TOOL}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`);
+    const s = settings(p.opts, p.positionals, io);
+    return run(s, io, log);
+  });
+}
+
+function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings & { aet: string; call: string; timeouts: { connect?: number; acse: number; dimse?: number }; maxPdu?: number; bind?: string; level?: string; keepGoing: boolean } {
+  const [peer, portText, ...rest] = positionals;
+  if (!peer) throw new UsageError("Missing parameter peer");
+  if (!portText) throw new UsageError("Missing parameter port");
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
+  let keys: ParsedKey[];
+  try {
+    keys = ((o.key as string[] | undefined) ?? []).map(parseKey);
+  } catch (e) {
+    if (e instanceof KeyError) throw new UsageError(e.message);
+    throw e;
+  }
+  let table = o.queries as string | undefined;
+  const files = rest.filter((f) => f !== "-");
+  if (rest.includes("-")) {
+    if (table !== undefined && table !== "-") throw new UsageError("--queries and - (stdin) both given");
+    table = "-";
+  }
+  if (table !== undefined && files.length) throw new UsageError("query files and a query table cannot be combined");
+  if (table === undefined && keys.length === 0 && files.length === 0) {
+    if (!io.stdin.isTTY) table = "-";
+    else throw new UsageError("no query keys (-k) and no query file given");
+  }
+  const format = (o.format as string | undefined) ?? "ndjson";
+  if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+  const bulk = (o.bulk as string | undefined) ?? "omit";
+  if (bulk !== "omit" && bulk !== "inline") throw new UsageError(`Invalid parameter value ${bulk} for option --bulk (omit, inline)`);
+  if (o.jsonModel && format !== "ndjson") throw new UsageError("--json-model needs --format ndjson");
+  const level = o.level as string | undefined;
+  if (level !== undefined && !["PATIENT", "STUDY", "SERIES", "IMAGE"].includes(level)) throw new UsageError(`Invalid parameter value ${level} for option --level (PATIENT, STUDY, SERIES, IMAGE)`);
+  const mentionsLevel = keys.some((k) => k.path.length === 1 && k.path[0]!.tag === Tags.QueryRetrieveLevel);
+  const model = (o.model as QueryModel | undefined) ?? (mentionsLevel || table !== undefined || level ? "study" : "worklist");
+  if (o.maxResults !== undefined && !o.splitDates) throw new UsageError("--max-results needs --split-dates");
+  const extract = o.extract ? { dir: (o.outputDirectory as string | undefined) ?? ".", limit: o.limitOutput as number | undefined } : undefined;
+  if (extract) {
+    let ok = false;
+    try {
+      ok = statSync(extract.dir).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${extract.dir}`);
+  }
+  const showDump = (o.showResponses as boolean | undefined) ?? !extract;
+  const batch = table !== undefined || files.length > 0;
+  const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
+  return {
+    peer,
+    port,
+    model,
+    keys,
+    files,
+    table,
+    format: format as OutputFormat,
+    jsonModel: Boolean(o.jsonModel),
+    bulk,
+    output: !o.noOutput,
+    showDump,
+    extract,
+    repeat: (o.repeat as number | undefined) ?? 1,
+    cancelAfter: o.cancel as number | undefined,
+    abort: Boolean(o.abortAssoc),
+    split: o.splitDates ? { maxResults: o.maxResults as number | undefined } : undefined,
+    batch,
+    aet: (o.aetitle as string | undefined) ?? "FINDSCU",
+    call: (o.call as string | undefined) ?? "ANY-SCP",
+    timeouts: { connect: seconds(o.timeout), acse: seconds(o.acseTimeout) ?? 30000, dimse: seconds(o.dimseTimeout) },
+    maxPdu: o.maxPdu as number | undefined,
+    bind: o.bind as string | undefined,
+    level: model === "worklist" ? level : (level ?? "STUDY"),
+    keepGoing: Boolean(o.keepGoing),
+  };
+}
+
+function proposal(p: string | undefined): string[] {
+  const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM, DeflatedExplicitVRLittleEndian: DF } = TransferSyntax;
+  switch (p) {
+    case "implicit": return [IM];
+    case "big": return [BE, LE, IM];
+    case "deflated": return [DF, LE, BE, IM];
+    default: return [LE, BE, IM];
+  }
+}
+
+async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Promise<number> {
+  const sopClass = findSopClass(s.model);
+  const writer = new RecordWriter(io.stdout, {
+    format: s.format,
+    onDroppedKey: (k) => log.warn(`${k} is not a column of the ${s.format.toUpperCase()} output (columns come from the first query and response); dropped`),
+  });
+  let assoc: Association;
+  try {
+    assoc = await connect({
+      host: s.peer,
+      port: s.port,
+      callingAet: s.aet,
+      calledAet: s.call,
+      contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(undefined) }],
+      maxPdu: s.maxPdu,
+      bindAddress: s.bind,
+      connectTimeoutMs: s.timeouts.connect,
+      acseTimeoutMs: s.timeouts.acse,
+      log,
+    });
+  } catch (e) {
+    if (e instanceof NetError) throw associationError(e);
+    throw e;
+  }
+  const state = new RunState(s, io, log, writer, assoc, sopClass);
+  let code: number = Exit.OK;
+  try {
+    const queries = querySource({
+      keys: s.keys,
+      files: s.files,
+      table: s.table,
+      stdin: io.stdin,
+      defaultLevel: s.level,
+      keepGoing: s.keepGoing,
+      onInvalid: (err) => {
+        state.invalidRows++;
+        log.error(`${err.message} (skipped)`);
+      },
+    });
+    for await (const q of queries) {
+      for (let r = 0; r < s.repeat; r++) {
+        if (!state.alive()) break;
+        if (s.split) await new DateSplitter(state, s.split.maxResults).run(q);
+        else await state.query(q, q.dataset);
+      }
+      if (!state.alive()) break;
+    }
+  } catch (e) {
+    code = -1;
+    if (e instanceof NetError) {
+      log.error(`Find SCU Failed: ${e.condition}`);
+      assoc.abort();
+      code = Exit.FAILURE;
+    } else {
+      await finish(assoc, s, log);
+      throw e;
+    }
+  }
+  if (code === -1 || code === Exit.OK) await finish(assoc, s, log);
+  await writer.end();
+  const sig = signalExitCode(io.signal);
+  if (sig !== undefined) return sig;
+  if (code !== Exit.OK && code !== -1) return code;
+  if (state.failedQueries > 0) return state.failedQueries === state.queries && !s.keepGoing && state.incomplete === 0 && state.invalidRows === 0 ? Exit.FAILURE : Exit.PARTIAL;
+  if (state.invalidRows > 0 || state.incomplete > 0) return Exit.PARTIAL;
+  return Exit.OK;
+}
+
+async function finish(assoc: Association, s: Settings, log: CliLogger): Promise<void> {
+  if (assoc.closed) return;
+  if (s.abort) {
+    log.info("Aborting Association");
+    assoc.abort();
+  } else {
+    log.info("Releasing Association");
+    await assoc.release();
+  }
+}
+
+function associationError(e: NetError): ExitError {
+  switch (e.kind) {
+    case "rejected":
+      return new ExitError(Exit.ASSOCIATION, "Association Rejected:", e.details);
+    case "no-context":
+      return new ExitError(Exit.ASSOCIATION, "No Acceptable Presentation Contexts");
+    default:
+      return new ExitError(Exit.ASSOCIATION, `Association Request Failed: ${e.condition}`);
+  }
+}
+
+/** Shared state of one run: the association, output, counters. */
+export class RunState {
+  /** DCMTK's response counter (counts final responses too). */
+  counter = 0;
+  extracted = 0;
+  queries = 0;
+  failedQueries = 0;
+  invalidRows = 0;
+  incomplete = 0;
+  matches = 0;
+  private columnsFixed = false;
+
+  constructor(
+    readonly s: Settings,
+    readonly io: Io,
+    readonly log: CliLogger,
+    readonly writer: RecordWriter,
+    readonly assoc: Association,
+    readonly sopClass: string,
+  ) {}
+
+  /** False once the reader went away or a signal arrived. */
+  alive(): boolean {
+    return this.writer.ok && !this.io.signal?.aborted;
+  }
+
+  /**
+   * Run one C-FIND; `onMatch` may veto output of a match (deduplication).
+   * Returns the number of pending responses and the final response.
+   */
+  async query(q: Query, identifier: Dataset, onMatch?: (ds: Dataset) => boolean): Promise<{ pending: number; final?: Response }> {
+    const log = this.log;
+    this.queries++;
+    const started = Date.now();
+    let pending = 0;
+    let final: Response | undefined;
+    const ts = () => this.assoc.contextFor(this.sopClass)!.transferSyntax;
+    if (log.enabled("info")) {
+      log.info(`Sending Find Request (MsgID ${"?"})`.replace(" (MsgID ?)", ""));
+      log.dcmtkLines("I", ["Request Identifiers:", "", "# Dicom-Data-Set", `# Used TransferSyntax: ${syntaxName(ts())}`, ...dumpLines(identifier, true, 0, [], { showPadding: false }), ""]);
+    }
+    this.fixColumns(identifier);
+    for await (const r of find(this.assoc, this.sopClass, identifier, { dimseTimeoutMs: this.s.timeouts?.dimse })) {
+      this.counter++;
+      if (!r.pending) {
+        final = r;
+        break;
+      }
+      pending++;
+      const info = syntaxInfo(r.context.transferSyntax);
+      const ds = r.identifierBytes ? parseDataset(r.identifierBytes, info) : new Dataset();
+      if (this.s.showDump && log.enabled("fatal") && log.level !== "fatal" && log.level !== "error") {
+        log.dcmtkLines("I", responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little));
+      }
+      if (onMatch && !onMatch(ds)) continue;
+      this.matches++;
+      if (this.s.extract && (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)) {
+        this.extracted++;
+        await this.writeExtract(ds, info.little);
+      }
+      if (this.s.output) await this.writer.write(this.record(q, ds, info.little));
+      if (!this.alive()) break;
+      if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
+        log.info(`Sending Cancel Request (MsgID ?, PresID ${r.context.id})`.replace("MsgID ?, ", ""));
+        break;
+      }
+    }
+    if (final) {
+      const text = statusText(final.status, "find");
+      log.info(`Received Final Find Response (${text})`);
+      const cls = statusClass(final.status);
+      if (cls === "Failure") {
+        this.failedQueries++;
+        const comment = final.command.errorComment ? `: ${final.command.errorComment}` : "";
+        log.error(`Find Failed (${text}, ${statusHex(final.status)}${comment})${this.s.batch ? ` for query ${q.id ?? q.where}` : ""}`);
+      } else if (cls === "Warning") {
+        log.warn(`Find finished with warning status ${statusHex(final.status)} (${text})`);
+      }
+    }
+    log.debug(`${pending} matches in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+    return { pending, final };
+  }
+
+  private fixColumns(identifier: Dataset): void {
+    if (this.columnsFixed || this.s.format === "ndjson") return;
+    this.columnsFixed = true;
+    const keys = Object.keys(datasetToFlat(identifier)).filter((k) => k !== "SpecificCharacterSet");
+    const columns = this.s.batch ? ["query", ...keys] : keys;
+    // The writer fixes its columns from this first record shape.
+    (this.writer as unknown as { columns?: string[] }).columns = columns;
+  }
+
+  record(q: Query, ds: Dataset, little: boolean): FlatRecord {
+    const body = this.s.jsonModel ? datasetToPs318(ds, { little, bulk: this.s.bulk }) : datasetToFlat(ds, { little, bulk: this.s.bulk });
+    if (!this.s.batch) return body;
+    return { query: q.id ?? null, ...body };
+  }
+
+  private async writeExtract(ds: Dataset, little: boolean): Promise<void> {
+    const dir = this.s.extract!.dir;
+    const name = `rsp${String(this.counter).padStart(4, "0")}.dcm`;
+    const bytes = encodePart10(little ? ds : ds, {
+      sopClassUID: SopClass.DcmtkFindResponse,
+      sopInstanceUID: newUid(),
+      transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
+    });
+    const path = join(dir, name);
+    const tmp = `${path}.part`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+    await access(path);
+  }
+}

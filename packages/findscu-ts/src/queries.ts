@@ -1,0 +1,175 @@
+/**
+ * Where queries come from: DCMTK query files, batch tables (CSV/TSV/NDJSON,
+ * one query per row) or the `-k` keys alone. Every query gets the `-k`
+ * keys applied last, as DCMTK applies them to each query file.
+ */
+import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { Dataset, parsePart10, Tags, describeTag, lookupTag, NotDicomError, DicomParseError } from "@dicom-pipes/dimse/dicom";
+import { applyKey, mapColumn, recordToDataset, RecordError, validateQueryValue, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { InputError, openInput, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { ExitError, Exit, UsageError } from "@dicom-pipes/dimse/cli";
+
+export interface Query {
+  /** Value of the output `query` field (undefined for a single -k query). */
+  id?: string | number;
+  dataset: Dataset;
+  /** Where the query came from, for messages. */
+  where: string;
+}
+
+export interface QuerySourceOptions {
+  keys: ParsedKey[];
+  files: string[];
+  /** Batch table path (`-` for stdin), if any. */
+  table?: string;
+  stdin: Readable;
+  /** Level for rows without QueryRetrieveLevel (undefined: worklist, no level). */
+  defaultLevel?: string;
+  keepGoing: boolean;
+  /** Called for each skipped invalid row with --keep-going. */
+  onInvalid?: (err: InputError) => void;
+}
+
+function applyKeys(ds: Dataset, keys: ParsedKey[]): void {
+  for (const k of keys) applyKey(ds, k);
+}
+
+function withLevel(ds: Dataset, level: string | undefined): Dataset {
+  if (level && !ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
+  return ds;
+}
+
+/** Load a DCMTK query file (Part 10 or a bare dataset). */
+async function loadQueryFile(path: string): Promise<Dataset> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch {
+    throw new UsageError(`cannot access file: ${path}`);
+  }
+  try {
+    return parsePart10(buf).dataset;
+  } catch (e) {
+    if (e instanceof NotDicomError || e instanceof DicomParseError || e instanceof RangeError) {
+      throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
+    }
+    throw e;
+  }
+}
+
+export async function* querySource(o: QuerySourceOptions): AsyncGenerator<Query> {
+  if (o.files.length) {
+    for (const f of o.files) {
+      const ds = await loadQueryFile(f);
+      applyKeys(ds, o.keys);
+      yield { id: f, dataset: withLevel(ds, undefined), where: f };
+    }
+    return;
+  }
+  if (o.table !== undefined) {
+    yield* tableQueries(o);
+    return;
+  }
+  const ds = new Dataset();
+  applyKeys(ds, o.keys);
+  yield { dataset: withLevel(ds, o.defaultLevel), where: "-k keys" };
+}
+
+async function* tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
+  const name = sourceName(o.table!);
+  let stream: Readable;
+  try {
+    stream = openInput(o.table!, o.stdin);
+  } catch {
+    throw new UsageError(`cannot access file: ${o.table}`);
+  }
+  const opened = new Promise<void>((resolve, reject) => {
+    if (o.table === "-") return resolve();
+    stream.once("open", () => resolve());
+    stream.once("error", (e) => reject(new ExitError(Exit.USAGE, `cannot read ${name}: ${(e as Error).message}`)));
+  });
+  await opened;
+  let columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }> | undefined;
+  const records = readRecords(stream, {
+    name,
+    onHeader(header) {
+      columns = new Map();
+      for (const h of header) {
+        const m = mapColumn(h);
+        if (m.kind === "unknown") {
+          throw new InputError(name, 1, `unknown column "${h}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}: columns must be DICOM keywords, 8-digit tags, or Query/ID/Index`);
+        }
+        columns.set(h, m.kind === "keyword" ? { keyword: m.keyword } : m.kind === "tag" ? { tag: m.key } : m.kind === "query" ? { query: true } : { metadata: true });
+      }
+    },
+  });
+  for await (const { record, line } of records) {
+    try {
+      const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
+      const ds = rowDataset(flat, name, line);
+      applyKeys(ds, o.keys);
+      yield { id: id ?? line, dataset: withLevel(ds, o.defaultLevel), where: `${name}:${line}` };
+    } catch (e) {
+      const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
+      if (!o.keepGoing) throw err;
+      o.onInvalid?.(err);
+    }
+  }
+}
+
+function fromTableRow(row: FlatRecord, columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>): { flat: FlatRecord; id?: string } {
+  const flat: FlatRecord = {};
+  let id: string | undefined;
+  for (const [h, m] of columns) {
+    const v = String(row[h] ?? "");
+    if (m.query) {
+      if (v.trim() !== "") id = v.trim();
+    } else if (m.keyword || m.tag) {
+      flat[m.keyword ?? m.tag!] = v === "" ? null : v;
+    }
+  }
+  return { flat, id };
+}
+
+function fromJsonRecord(rec: FlatRecord, name: string, line: number): { flat: FlatRecord; id?: string | number } {
+  const flat: FlatRecord = {};
+  let id: string | number | undefined;
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === "query" || k === "Query" || k === "ID" || k === "Index") {
+      if (typeof v === "string" || typeof v === "number") id = v;
+      continue;
+    }
+    const m = mapColumn(k);
+    if (m.kind === "keyword") flat[m.keyword] = v;
+    else if (m.kind === "tag") flat[m.key] = v;
+    else if (m.kind === "metadata" || m.kind === "query") continue;
+    else if (k === "_vrMap") continue;
+    else throw new InputError(name, line, `unknown key "${k}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}: keys must be DICOM keywords, 8-digit tags, or query`);
+  }
+  return { flat, id };
+}
+
+/** Build and validate the dataset of one batch row. */
+function rowDataset(flat: FlatRecord, name: string, line: number): Dataset {
+  let ds: Dataset;
+  try {
+    ds = recordToDataset(flat);
+  } catch (e) {
+    if (e instanceof RecordError) throw new InputError(name, line, e.message);
+    throw e;
+  }
+  for (const el of ds.elements) {
+    if (el.items || !el.value || el.tag === Tags.SpecificCharacterSet) continue;
+    const entry = lookupTag(el.tag) ?? describeTag(el.tag);
+    const field = entry?.keyword || el.tag.toString(16).padStart(8, "0").toUpperCase();
+    const value = ds.string(el.tag) ?? "";
+    try {
+      validateQueryValue(field, el.vr, value);
+    } catch (e) {
+      if (e instanceof ValueError) throw new InputError(name, line, e.message);
+      throw e;
+    }
+  }
+  return ds;
+}
