@@ -131,6 +131,20 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     table = "-";
   }
   if (table !== undefined && files.length) throw new UsageError("query files and a query table cannot be combined");
+  for (const f of files) {
+    try {
+      if (!statSync(f).isFile()) throw new Error();
+    } catch {
+      throw new UsageError(`cannot access file: ${f}`);
+    }
+  }
+  if (table !== undefined && table !== "-") {
+    try {
+      statSync(table);
+    } catch {
+      throw new UsageError(`cannot access file: ${table}`);
+    }
+  }
   if (table === undefined && keys.length === 0 && files.length === 0) {
     if (!io.stdin.isTTY) table = "-";
     else throw new UsageError("no query keys (-k) and no query file given");

@@ -264,19 +264,26 @@ export async function* find(assoc: Association, sopClass: string, identifier: Da
   const id = assoc.allocateMessageId();
   const q = new ResponseQueue(assoc, id);
   let final = false;
+  let failed = false;
   try {
     const bytes = encodeDataset(identifier, pc.transferSyntax);
     await assoc.sendMessage(pc.id, { commandField: CommandField.CFindRQ, messageId: id, affectedSopClassUid: sopClass, priority: o.priority ?? Priority.Medium, hasDataset: true }, bytes);
     o.onSent?.(id, pc);
     for (;;) {
-      const m = await q.next(o.dimseTimeoutMs);
+      let m: Message;
+      try {
+        m = await q.next(o.dimseTimeoutMs);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
       const r = toResponse(m);
       if (!r.pending) final = true;
       yield r;
       if (final) return;
     }
   } finally {
-    if (!final && assoc.established && !assoc.error) {
+    if (!final && !failed && assoc.established && !assoc.error) {
       // The consumer stopped early: cancel and drain to the final response.
       try {
         await assoc.sendMessage(pc.id, { commandField: CommandField.CCancelRQ, messageIdBeingRespondedTo: id, hasDataset: false });
