@@ -102,10 +102,10 @@ export class Dataset {
     const el = this.get(Tags.SpecificCharacterSet);
     if (el?.value) {
       this.cs = charsetFor(el.value.toString("latin1").split("\\").map((s) => s.trim()));
-    } else {
-      this.cs = this.parent ? this.parent.charset() : DEFAULT_CHARSET;
+      return this.cs;
     }
-    return this.cs;
+    // Inherited: not cached here, so a later change in the parent is seen.
+    return this.parent ? this.parent.charset() : DEFAULT_CHARSET;
   }
 
   /** Decoded, trimmed string value (multiple values joined by `\`), or undefined if absent. */

@@ -70,7 +70,8 @@ function load(): void {
 const groupLength = (tag: number): DictEntry => ({
   tag,
   keyword: "",
-  dumpName: "GenericGroupLength",
+  // DCMTK's names for (gggg,0000) of standard and of private groups
+  dumpName: isPrivate(tag) ? "PrivateGroupLength" : "GenericGroupLength",
   vr: "UL",
   dictVr: "UL",
   vm: "1",

@@ -18,8 +18,9 @@ function line(depth: number, head: string, len: string, vm: number, name: string
   return `${text}${pad}#${len},${String(vm).padStart(2)} ${name}`;
 }
 
+/** DCMTK prints `# %3d` (so lengths of 1000 and more still get a space after `#`). */
 function lenField(n: number | undefined): string {
-  return n === undefined ? " u/l" : String(n).padStart(4);
+  return n === undefined ? " u/l" : " " + String(n).padStart(3);
 }
 
 function nameOf(tag: number): string {
@@ -36,7 +37,8 @@ function formatNumber(vr: string, v: number | string): string {
 
 function binaryField(el: Element, little: boolean): { text: string; vm: number } {
   const b = el.value ?? Buffer.alloc(0);
-  if (b.length === 0) return { text: "(no value available)", vm: 0 };
+  // DCMTK counts OB/OW/OF/OD/OL/OV/UN as one value even when empty.
+  if (b.length === 0) return { text: "(no value available)", vm: /^(O[BWFDLV]|UN)$/.test(el.vr) ? 1 : 0 };
   const w = BINARY_WIDTH[el.vr] ?? 1;
   const values: string[] = [];
   if (el.vr === "AT") {
@@ -70,7 +72,7 @@ function binaryField(el: Element, little: boolean): { text: string; vm: number }
     }
     values.push(formatNumber(el.vr, v));
   }
-  return { text: values.join("\\"), vm: values.length };
+  return { text: values.join("\\"), vm: /^O[FDLV]$/.test(el.vr) ? 1 : values.length };
 }
 
 function stringField(el: Element, padding: boolean): { text: string; vm: number } {
@@ -117,8 +119,9 @@ function dumpElement(el: Element, little: boolean, depth: number, out: string[],
   if (el.fragments) {
     out.push(line(depth, `${tag} ${el.vr} (PixelSequence #=${el.fragments.length})`, lenField(undefined), 1, name));
     for (const f of el.fragments) {
-      const hex = [...f.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("\\");
-      out.push(line(depth + 1, `(fffe,e000) pi ${f.length ? hex + (f.length > 8 ? "..." : "") : "(no value available)"}`, lenField(f.length), 1, "Item"));
+      // Printed in full, like every other value (findscu prints without shortening; dcmdump +L).
+      const hex = [...f].map((b) => b.toString(16).padStart(2, "0")).join("\\");
+      out.push(line(depth + 1, `(fffe,e000) pi ${f.length ? hex : "(no value available)"}`, lenField(f.length), 1, "Item"));
     }
     out.push(line(depth, "(fffe,e0dd) na (SequenceDelimitationItem)", lenField(0), 0, "SequenceDelimitationItem"));
     return;

@@ -28,11 +28,19 @@ export class Sink {
   private waiters = new Set<() => void>();
 
   constructor(readonly stream: Writable) {
-    stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") this.broken = true;
-      else this.error ??= new WriteError(err);
-      for (const w of this.waiters) w();
-    });
+    stream.on("error", (err: NodeJS.ErrnoException) => this.fail(err));
+    // A stream destroyed without an error emits no "error" (nor "drain"): wake waiters.
+    stream.on("close", () => this.wake());
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") this.broken = true;
+    else this.error ??= new WriteError(err);
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters) w();
   }
 
   get ok(): boolean {
@@ -42,7 +50,12 @@ export class Sink {
   /** Write text or bytes; waits for drain when the stream is full. */
   async write(data: string | Buffer): Promise<void> {
     if (!this.ok) return;
-    if (this.stream.write(data)) return;
+    if (this.stream.destroyed) {
+      this.broken = true;
+      return;
+    }
+    // The callback sees errors that a destroyed stream no longer emits as events.
+    if (this.stream.write(data, (err) => err && this.fail(err))) return;
     if (!this.ok) return;
     await new Promise<void>((resolve) => {
       const done = () => {

@@ -108,7 +108,9 @@ function elementToPs318(el: Element, cs: Charset, opts: ToFlatOptions): Ps318Att
   }
   if (el.fragments || BULK_VRS.has(vr)) {
     if (opts.bulk === "inline") {
-      const bytes = el.fragments ? Buffer.concat(el.fragments) : el.value ?? Buffer.alloc(0);
+      let bytes = el.fragments ? Buffer.concat(el.fragments) : el.value ?? Buffer.alloc(0);
+      // PS3.18 bulk data is little endian (as dcm2json writes it): swap OW/OF/OD/OL/OV from big endian data.
+      if (!el.fragments && opts.little === false) bytes = toLittleEndian(vr, bytes);
       return bytes.length ? { vr, InlineBinary: bytes.toString("base64") } : { vr };
     }
     return { vr };
@@ -125,6 +127,16 @@ function elementToPs318(el: Element, cs: Charset, opts: ToFlatOptions): Ps318Att
   }
   const nums = elementNumbers(el, opts.little ?? true);
   return nums.length ? { vr, Value: nums } : { vr };
+}
+
+function toLittleEndian(vr: string, value: Buffer): Buffer {
+  const w = BINARY_WIDTH[vr];
+  if (!w || w === 1 || value.length % w !== 0) return value;
+  const out = Buffer.from(value);
+  if (w === 2) out.swap16();
+  else if (w === 4) out.swap32();
+  else out.swap64();
+  return out;
 }
 
 /** Strict PS3.18 (DICOM JSON model) object: hex keys in tag order. */
@@ -173,8 +185,22 @@ export function serializeRecord(rec: FlatRecord): string {
 
 function serializeValue(v: unknown): string {
   if (Array.isArray(v)) return "[" + v.map((x) => (isPlainRecord(x) ? serializeRecord(x) : JSON.stringify(x) ?? "null")).join(",") + "]";
-  if (isPlainRecord(v) && !("vr" in v)) return serializeRecord(v);
+  if (isPlainRecord(v)) return "vr" in v ? serializeAttribute(v) : serializeRecord(v);
   return JSON.stringify(v) ?? "null";
+}
+
+/**
+ * A PS3.18 attribute object (`{"vr", "Value"…}`): its own keys as given, but
+ * sequence items through `serializeRecord`, because JSON.stringify would put
+ * integer-like keys such as "20011002" before "00081150".
+ */
+function serializeAttribute(a: FlatRecord): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(a)) {
+    if (v === undefined) continue;
+    parts.push(JSON.stringify(k) + ":" + (k === "Value" && Array.isArray(v) ? serializeValue(v) : JSON.stringify(v) ?? "null"));
+  }
+  return "{" + parts.join(",") + "}";
 }
 
 function isPlainRecord(v: unknown): v is FlatRecord {

@@ -27,15 +27,16 @@ export class KeyError extends Error {
   }
 }
 
-const HEX_TAG = /^\(?([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})\)?/;
-const KEYWORD = /^[A-Za-z][A-Za-z0-9]*/;
+// An opening parenthesis needs its closing one (DCMTK rejects "(0008,0030"; it tolerates "0008,0030)").
+const HEX_TAG = /^(?:\(([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})\)|([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})\)?)/;
+const KEYWORD = /^(?:RETIRED_)?[A-Za-z][A-Za-z0-9]*/;
 
 /** Parse one tag reference at the start of `s`; returns the tag and the rest. */
 export function parseTagRef(s: string): { tag: number; rest: string } | undefined {
   const hex = HEX_TAG.exec(s);
   if (hex) {
-    const g = parseInt(hex[1]!, 16);
-    const e = parseInt(hex[2]!, 16);
+    const g = parseInt(hex[1] ?? hex[3]!, 16);
+    const e = parseInt(hex[2] ?? hex[4]!, 16);
     return { tag: ((g << 16) | e) >>> 0, rest: s.slice(hex[0].length) };
   }
   const kw = KEYWORD.exec(s);
@@ -55,6 +56,7 @@ export function parseKey(text: string): ParsedKey {
   const path: PathStep[] = [];
   let rest = keyPart;
   for (;;) {
+    const stepText = rest;
     const ref = parseTagRef(rest);
     if (!ref) {
       throw new KeyError(text, `Bad override key/path: ${text}: Unable to parse tag/dictionary name at beginning of path: ${rest}`);
@@ -73,9 +75,13 @@ export function parseKey(text: string): ParsedKey {
       rest = rest.slice(1);
       continue;
     }
-    throw new KeyError(text, `Bad override key/path: ${text}: Unable to parse tag/dictionary name at beginning of path: ${rest}`);
+    // Like DCMTK, name the whole component that failed ("PatientID " for "PatientID = X").
+    const shown = step.item === undefined ? stepText.split("[")[0] : rest;
+    throw new KeyError(text, `Bad override key/path: ${text}: Unable to parse tag/dictionary name at beginning of path: ${shown}`);
   }
-  for (let i = 0; i < path.length - 1; i++) {
+  // Every step followed by more path, or with an item index, must be a sequence.
+  for (let i = 0; i < path.length; i++) {
+    if (i === path.length - 1 && path[i]!.item === undefined) break;
     const vr = describeTag(path[i]!.tag)?.vr;
     if (vr && vr !== "SQ") throw new KeyError(text, `Bad override key/path: ${text}: ${tagDcmtk(path[i]!.tag)} is not a sequence`);
   }
@@ -101,7 +107,13 @@ export function elementFromText(tag: number, vr: string, value: string | undefin
     if (vr === "AT") return numberElement(tag, vr, parts.map((p) => parseInt(p.replace(/[(),]/g, ""), 16)));
     const nums = parts.map((p) => Number(p));
     if (nums.some((n) => Number.isNaN(n))) throw new KeyError(value, `value "${value}" is not numeric (VR ${vr})`);
-    return numberElement(tag, vr, nums);
+    try {
+      return numberElement(tag, vr, nums);
+    } catch (e) {
+      // e.g. Rows=70000: Buffer's RangeError would otherwise escape as an internal error
+      if (e instanceof RangeError) throw new KeyError(value, `value "${value}" is out of range for VR ${vr}`);
+      throw e;
+    }
   }
   if (vr === "OB" || vr === "UN" || vr === "OW" || vr === "OF" || vr === "OD" || vr === "OL" || vr === "OV") {
     return { tag, vr, value: value ? Buffer.from(value, "latin1") : Buffer.alloc(0) };

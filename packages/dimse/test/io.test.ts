@@ -1,0 +1,280 @@
+// Record input and output (src/io/input.ts, output.ts). CSV expectations
+// follow RFC 4180 and are cross-checked with Python's csv module when
+// python3 is available.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { PassThrough, Readable, Writable } from "node:stream";
+import { InputError, RecordWriter, Sink, readRecords, type InputFormat, type InputRecord } from "../src/io/index.js";
+
+/** All records from text delivered in the given chunks (default: one per byte group). */
+async function read(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputRecord[]> {
+  const out: InputRecord[] = [];
+  for await (const r of readRecords(Readable.from(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))), { name, format })) out.push(r);
+  return out;
+}
+
+/** Split text into small chunks so line handling across chunk borders is exercised. */
+function chunked(text: string | Buffer, size = 3): Buffer[] {
+  const b = typeof text === "string" ? Buffer.from(text) : text;
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return out;
+}
+
+async function readError(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputError> {
+  try {
+    await read(chunks, name, format);
+  } catch (e) {
+    assert.ok(e instanceof InputError, String(e));
+    return e;
+  }
+  assert.fail("expected an InputError");
+}
+
+// ---------------------------------------------------------------- NDJSON input
+
+test("NDJSON: one record per line with its line number, across chunk borders", async () => {
+  const text = '{"PatientID":"A"}\n{"PatientID":"B","count":2}\n{"PatientName":"Müller^Jürgen"}\n';
+  for (const chunks of [[text], chunked(text, 1), chunked(text, 7)]) {
+    const recs = await read(chunks);
+    assert.deepEqual(recs.map((r) => [r.line, r.record]), [
+      [1, { PatientID: "A" }],
+      [2, { PatientID: "B", count: 2 }],
+      [3, { PatientName: "Müller^Jürgen" }], // UTF-8 split across chunks
+    ]);
+    assert.ok(recs.every((r) => r.source === "stdin"));
+  }
+});
+
+test("NDJSON: CRLF, BOM, blank lines, no final newline", async () => {
+  const text = '\uFEFF{"a":1}\r\n\r\n   \n{"b":2}\r\n{"c":3}';
+  const recs = await read(chunked(text, 2));
+  assert.deepEqual(recs.map((r) => [r.line, r.record]), [[1, { a: 1 }], [4, { b: 2 }], [5, { c: 3 }]]);
+  // a BOM with the first record split right after it
+  assert.deepEqual((await read([Buffer.from([0xef, 0xbb, 0xbf]), '{"x":1}\n'])).map((r) => r.record), [{ x: 1 }]);
+});
+
+test("NDJSON: errors name the source and line", async () => {
+  let e = await readError(['{"a":1}\n{"b":2,}\n'], "in.ndjson");
+  assert.equal(e.line, 2);
+  assert.match(e.message, /^in\.ndjson:2: invalid JSON: /);
+  e = await readError(['{"a":1}\n\n"text"\n']);
+  assert.equal(e.message, "stdin:3: expected a JSON object per line, got string");
+  e = await readError(['{"a":1}\nnull\n']);
+  assert.match(e.message, /^stdin:2: expected a JSON object per line, got object/);
+});
+
+test("NDJSON: a JSON array line is rejected with a hint (not exploded)", async () => {
+  const e = await readError(['{"a":1}\n[{"b":2},{"c":3}]\n']);
+  assert.equal(e.message, "stdin:2: expected a JSON object per line, got an array (use jq -c '.[]' to split a JSON array)");
+  // also when the format is known from the name or given explicitly
+  assert.equal((await readError(['[{"b":2}]\n'], "x.ndjson")).line, 1);
+  assert.match((await readError(['[{"b":2}]\n'], "stdin", "ndjson")).message, /jq -c/);
+});
+
+// ---------------------------------------------------------------- JSON array input
+
+test("JSON array: elements numbered from 1; non-objects and bad JSON are errors", async () => {
+  const recs = await read(chunked('[\n {"a":1},\n {"b":"x"}\n]\n', 4));
+  assert.deepEqual(recs.map((r) => [r.line, r.record]), [[1, { a: 1 }], [2, { b: "x" }]]);
+  assert.deepEqual((await read(['\uFEFF[{"a":1}]'])).map((r) => r.record), [{ a: 1 }]);
+  assert.deepEqual(await read(["[]"]), []);
+  assert.match((await readError(['[{"a":1}, 3]'])).message, /^stdin: element 2 of the JSON array is not an object$/);
+  const bad = await readError(['[{"a":1},\n{"b":2,}\n]'], "q.json");
+  assert.match(bad.message, /^q\.json:2: invalid JSON/);
+  assert.match((await readError(['{"a":1}'], "q.json", "json")).message, /^q\.json:1: expected a JSON array of objects$/);
+});
+
+// ---------------------------------------------------------------- CSV / TSV input
+
+test("CSV: header row, quoted fields (RFC 4180), empty cells, line numbers", async () => {
+  const text = 'PatientID,PatientName,StudyDescription\nP1,"Doe, John","He said ""hi"""\nP2,,"two\nlines"\n\nP3,X,\n';
+  for (const chunks of [[text], chunked(text, 5)]) {
+    const recs = await read(chunks);
+    assert.deepEqual(recs.map((r) => r.record), [
+      { PatientID: "P1", PatientName: "Doe, John", StudyDescription: 'He said "hi"' },
+      { PatientID: "P2", PatientName: "", StudyDescription: "two\nlines" },
+      { PatientID: "P3", PatientName: "X", StudyDescription: "" },
+    ]);
+    assert.equal(recs[0]!.line, 2);
+    assert.equal(recs[2]!.line, 6);
+  }
+});
+
+test("CSV: BOM, CRLF, header cells trimmed, onHeader sees the header", async () => {
+  let header: string[] | undefined;
+  const recs: InputRecord[] = [];
+  const stream = Readable.from([Buffer.from("\uFEFF PatientID , StudyDate\r\nP1,20240131\r\n")]);
+  for await (const r of readRecords(stream, { name: "q.csv", onHeader: (h) => (header = h) })) recs.push(r);
+  assert.deepEqual(header, ["PatientID", "StudyDate"]);
+  assert.deepEqual(recs.map((r) => r.record), [{ PatientID: "P1", StudyDate: "20240131" }]);
+  // onHeader may reject the header
+  await assert.rejects(async () => {
+    for await (const _ of readRecords(Readable.from([Buffer.from("Bogus\nx\n")]), { name: "q.csv", onHeader: () => { throw new Error("bad column Bogus"); } })) void _;
+  }, /bad column Bogus/);
+});
+
+test("CSV: ragged rows are errors with the line number", async () => {
+  let e = await readError(["PatientID,StudyDate\nP1,20240131\nP2,20240101,extra\n"], "q.csv");
+  assert.equal(e.line, 3);
+  assert.match(e.message, /^q\.csv:3: /);
+  e = await readError(["PatientID,StudyDate\nP1\n"], "q.csv");
+  assert.equal(e.line, 2);
+  // counted in physical lines, after a quoted field holding a newline
+  e = await readError(['a,b\n"x\ny",2\n3,4,5\n'], "q.csv");
+  assert.equal(e.line, 4);
+});
+
+test("TSV: detected from tabs or the name; quotes are literal; a tab-free first line is CSV", async () => {
+  const text = 'PatientID\tPatientName\nP1\t"Doe, John"\nP2\tRoe^R\n';
+  const recs = await read([text]);
+  assert.deepEqual(recs.map((r) => r.record), [
+    { PatientID: "P1", PatientName: '"Doe, John"' },
+    { PatientID: "P2", PatientName: "Roe^R" },
+  ]);
+  assert.deepEqual((await read(["PatientID,x\tz\n1,2\n"])).map((r) => r.record), [{ PatientID: "1", "x\tz": "2" }]);
+  assert.deepEqual((await read(["PatientID\n1\n"], "list.tsv")).map((r) => r.record), [{ PatientID: "1" }]);
+  assert.deepEqual((await read(["a,b\n1,2\n"], "stdin", "tsv")).map((r) => r.record), [{ "a,b": "1,2" }]);
+});
+
+// ---------------------------------------------------------------- output
+
+class Collect extends Writable {
+  chunks: Buffer[] = [];
+  writes = 0;
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    this.writes++;
+    cb();
+  }
+  get text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+const RECORDS = [
+  { status: "Pending", PatientName: "Doe, John", StudyDescription: 'He said "hi"', ImageComments: "two\nlines", ModalitiesInStudy: ["CT", "MR"], PatientID: null },
+  { status: "Pending", PatientName: "Roe^R", ModalitiesInStudy: ["SR"], PatientID: "P2", NumberOfStudyRelatedInstances: 42, "00091001": { vr: "LO", Value: ["x"] } },
+];
+
+test("RecordWriter NDJSON: one write and one line per record, keys in record order", async () => {
+  const out = new Collect();
+  const w = new RecordWriter(out);
+  for (const r of RECORDS) await w.write(r);
+  await w.end();
+  assert.equal(out.writes, 2);
+  assert.equal(w.count, 2);
+  assert.equal(
+    out.text,
+    '{"status":"Pending","ModalitiesInStudy":["CT","MR"],"StudyDescription":"He said \\"hi\\"","PatientName":"Doe, John","PatientID":null,"ImageComments":"two\\nlines"}\n' +
+      '{"status":"Pending","ModalitiesInStudy":["SR"],"00091001":{"vr":"LO","Value":["x"]},"PatientName":"Roe^R","PatientID":"P2","NumberOfStudyRelatedInstances":42}\n',
+  );
+  // and it reads back
+  assert.deepEqual((await read([out.text])).map((r) => r.record), RECORDS.map((r) => JSON.parse(JSON.stringify(r))));
+});
+
+test("RecordWriter CSV: RFC 4180 quoting, arrays joined with '\\', null → empty, columns from the first record", async () => {
+  const out = new Collect();
+  const dropped: string[] = [];
+  const w = new RecordWriter(out, { format: "csv", onDroppedKey: (k) => dropped.push(k) });
+  for (const r of RECORDS) await w.write(r);
+  await w.write({ PatientID: "P3", Extra: 1 });
+  await w.end();
+  const expected =
+    "status,ModalitiesInStudy,StudyDescription,PatientName,PatientID,ImageComments\n" +
+    'Pending,CT\\MR,"He said ""hi""","Doe, John",,"two\nlines"\n' +
+    "Pending,SR,,Roe^R,P2,\n" +
+    ",,,,P3,\n";
+  assert.equal(out.text, expected);
+  assert.deepEqual(dropped, ["NumberOfStudyRelatedInstances", "00091001", "Extra"]); // in the order first seen
+  // our reader reads it back
+  const back = await read([out.text], "out.csv");
+  assert.deepEqual(back[0]!.record, { status: "Pending", ModalitiesInStudy: "CT\\MR", StudyDescription: 'He said "hi"', PatientName: "Doe, John", PatientID: "", ImageComments: "two\nlines" });
+  // an independent CSV reader agrees
+  const py = spawnSync("python3", ["-c", "import csv,sys,json; print(json.dumps(list(csv.reader(sys.stdin))))"], { input: out.text, encoding: "utf8" });
+  if (!py.error && py.status === 0) {
+    assert.deepEqual(JSON.parse(py.stdout), [
+      ["status", "ModalitiesInStudy", "StudyDescription", "PatientName", "PatientID", "ImageComments"],
+      ["Pending", "CT\\MR", 'He said "hi"', "Doe, John", "", "two\nlines"],
+      ["Pending", "SR", "", "Roe^R", "P2", ""],
+      ["", "", "", "", "P3", ""],
+    ]);
+  }
+});
+
+test("RecordWriter CSV/TSV: fixed columns, objects as JSON, header only for an empty result", async () => {
+  const out = new Collect();
+  const w = new RecordWriter(out, { format: "csv", columns: ["query", "PatientID", "OtherPatientIDsSequence", "00091001"] });
+  await w.write({ query: 1, PatientID: "P1", OtherPatientIDsSequence: [{ PatientID: "X" }], "00091001": { vr: "LO", Value: ["v"] } });
+  await w.end();
+  assert.equal(out.text, 'query,PatientID,OtherPatientIDsSequence,00091001\n1,P1,"[{""PatientID"":""X""}]","{""vr"":""LO"",""Value"":[""v""]}"\n');
+  const empty = new Collect();
+  const e = new RecordWriter(empty, { format: "tsv" });
+  await e.writeHeader(["PatientID", "StudyDate"]);
+  await e.writeHeader(["ignored"]);
+  await e.end();
+  assert.equal(empty.text, "PatientID\tStudyDate\n");
+  const none = new Collect();
+  const n = new RecordWriter(none, { format: "csv", header: false });
+  await n.write({ PatientID: "P1", StudyDate: "20240131" });
+  assert.equal(none.text, "20240131,P1\n");
+});
+
+test("RecordWriter TSV: no quoting; tabs and newlines inside values become spaces", async () => {
+  const out = new Collect();
+  const w = new RecordWriter(out, { format: "tsv" });
+  await w.write({ PatientName: "Doe, John", StudyDescription: 'a\tb "q"', ImageComments: "two\r\nlines", ModalitiesInStudy: ["CT", "MR"] });
+  await w.end();
+  assert.equal(out.text, 'ModalitiesInStudy\tStudyDescription\tPatientName\tImageComments\nCT\\MR\ta b "q"\tDoe, John\ttwo lines\n');
+  assert.deepEqual((await read([out.text])).map((r) => r.record), [{ ModalitiesInStudy: "CT\\MR", StudyDescription: 'a b "q"', PatientName: "Doe, John", ImageComments: "two lines" }]);
+});
+
+test("Sink: a destroyed stream sets broken, writes return without throwing", async () => {
+  const pt = new PassThrough();
+  const w = new RecordWriter(pt);
+  await w.write({ PatientID: "P1" });
+  pt.destroy();
+  await w.write({ PatientID: "P2" });
+  await w.write({ PatientID: "P3" });
+  assert.equal(w.sink.broken, true);
+  assert.equal(w.ok, false);
+  await w.end(); // no throw: a closed reader is not an error
+});
+
+test("Sink: EPIPE from a real pipe to `head -1` sets broken and stops cleanly", async (t) => {
+  if (spawnSync("head", ["-n", "1"], { input: "" }).error) return t.skip("head(1) not on PATH");
+  const head = spawn("head", ["-1"], { stdio: ["pipe", "pipe", "inherit"] });
+  let got = "";
+  head.stdout!.on("data", (d: Buffer) => (got += d.toString()));
+  const w = new RecordWriter(head.stdin!);
+  const closed = once(head, "close");
+  let n = 0;
+  // keep writing (with back-pressure) until the reader has gone away
+  while (w.ok && n < 1_000_000) {
+    await w.write({ PatientID: `P${n++}`, StudyDescription: "x".repeat(200) });
+    if (n % 1000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  await closed;
+  await w.write({ PatientID: "after" }); // a no-op once broken
+  assert.equal(w.sink.broken, true);
+  assert.equal(w.sink.error, undefined);
+  await w.end();
+  assert.equal(got, '{"StudyDescription":"' + "x".repeat(200) + '","PatientID":"P0"}\n'); // tag order
+});
+
+test("Sink: other write errors are kept and reported by end()", async () => {
+  const failing = new Writable({
+    write(_chunk, _enc, cb) {
+      cb(Object.assign(new Error("disk full"), { code: "ENOSPC" }));
+    },
+  });
+  const sink = new Sink(failing);
+  const w = new RecordWriter(sink);
+  await w.write({ PatientID: "P1" });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(sink.broken, false);
+  assert.match(String(sink.error?.message), /write error: disk full/);
+  await assert.rejects(() => w.end(), /write error: disk full/);
+});
