@@ -159,12 +159,14 @@ const RECORDS = [
   { status: "Pending", PatientName: "Roe^R", ModalitiesInStudy: ["SR"], PatientID: "P2", NumberOfStudyRelatedInstances: 42, "00091001": { vr: "LO", Value: ["x"] } },
 ];
 
-test("RecordWriter NDJSON: one write and one line per record, keys in record order", async () => {
+test("RecordWriter NDJSON: whole lines per write (coalesced), keys in record order", async () => {
   const out = new Collect();
   const w = new RecordWriter(out);
   for (const r of RECORDS) await w.write(r);
   await w.end();
-  assert.equal(out.writes, 2);
+  // Records written in one event-loop turn are coalesced into one system call;
+  // a line is never split across writes.
+  assert.equal(out.writes, 1);
   assert.equal(w.count, 2);
   assert.equal(
     out.text,
@@ -219,6 +221,7 @@ test("RecordWriter CSV/TSV: fixed columns, objects as JSON, header only for an e
   const none = new Collect();
   const n = new RecordWriter(none, { format: "csv", header: false });
   await n.write({ PatientID: "P1", StudyDate: "20240131" });
+  await n.end();
   assert.equal(none.text, "20240131,P1\n");
 });
 

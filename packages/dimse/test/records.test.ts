@@ -575,3 +575,16 @@ test("recordToDataset: AT, binary numbers, base64 bulk data and hex keys with pl
 (0072,0078) UL 4294967295`.trimStart(),
   );
 });
+
+test("datasetToFlatJson produces exactly serializeRecord(datasetToFlat(…)) over a generated archive", async () => {
+  const { generateInstances } = await import("@dicom-pipes/gen-archive");
+  const { datasetToFlatJson, datasetToFlat: toFlat, serializeRecord: ser } = await import("../src/records/index.js");
+  let n = 0;
+  for (const inst of generateInstances({ out: "/nonexistent", patients: 6, seed: "flatjson" })) {
+    const ds = inst.dataset as unknown as Dataset;
+    assert.equal(datasetToFlatJson(ds), ser(toFlat(ds)));
+    assert.equal(datasetToFlatJson(ds, {}, '"query":7'), ser({ query: 7, ...toFlat(ds) }));
+    n++;
+  }
+  assert.ok(n > 20);
+});

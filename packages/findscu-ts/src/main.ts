@@ -18,7 +18,7 @@ import {
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
 import { connect, find, NetError, statusClass, statusHex, statusText, type Association, type Response } from "@dicom-pipes/dimse/net";
-import { datasetToFlat, datasetToPs318, KeyError, parseKey, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { datasetToFlat, datasetToFlatJson, datasetToPs318, KeyError, parseKey, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
   Exit,
@@ -360,7 +360,11 @@ export class RunState {
         this.extracted++;
         await this.writeExtract(ds, info.little);
       }
-      if (this.s.output) await this.writer.write(this.record(q, ds, info.little));
+      if (this.s.output) {
+        if (this.s.format === "ndjson" && !this.s.jsonModel) {
+          await this.writer.writeJson(datasetToFlatJson(ds, { little: info.little, bulk: this.s.bulk }, this.s.batch ? `"query":${JSON.stringify(q.id ?? null)}` : ""));
+        } else await this.writer.write(this.record(q, ds, info.little));
+      }
       if (!this.alive()) break;
       if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
         log.info(`Sending Cancel Request (MsgID ?, PresID ${r.context.id})`.replace("MsgID ?, ", ""));
@@ -394,6 +398,8 @@ export class RunState {
 
   record(q: Query, ds: Dataset, little: boolean): FlatRecord {
     const body = this.s.jsonModel ? datasetToPs318(ds, { little, bulk: this.s.bulk }) : datasetToFlat(ds, { little, bulk: this.s.bulk });
+    // Text is decoded to UTF-8; in a table the source character set is noise.
+    if (this.s.format !== "ndjson") delete body.SpecificCharacterSet;
     if (!this.s.batch) return body;
     return { query: q.id ?? null, ...body };
   }

@@ -72,10 +72,13 @@ export async function runTool(tool: string, io: Io, body: (log: CliLogger) => Pr
     return await body(log);
   } catch (e) {
     return reportError(tool, io, log, e);
+  } finally {
+    log.flush();
   }
 }
 
 export function reportError(tool: string, io: Io, log: CliLogger, e: unknown): number {
+  log.flush();
   if (e instanceof UsageError) {
     io.stderr.write(`E: ${tool}: ${e.message}\nTry '${tool} --help' for more information.\n`);
     return e.code;
@@ -90,6 +93,7 @@ export function reportError(tool: string, io: Io, log: CliLogger, e: unknown): n
     return Exit.USAGE;
   }
   if (e instanceof WriteError) {
+    log.flush();
     io.stderr.write(`E: ${tool}: ${e.message}\n`);
     return Exit.FAILURE;
   }

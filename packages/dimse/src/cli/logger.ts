@@ -17,6 +17,8 @@ export interface CliLogger extends Logger {
   dcmtkLines(letter: string, lines: string[]): void;
   /** Write a raw string to stderr (progress bars). */
   raw(text: string): void;
+  /** Write out anything buffered (lines are coalesced per event-loop turn). */
+  flush(): void;
 }
 
 export function createLogger(tool: string, stream: Writable, level: LogLevel = "warn"): CliLogger {
@@ -34,16 +36,40 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     trace: (m) => write("trace", m),
     dcmtkLines(letter, lines) {
       if (lines.length === 0) return;
-      stream.write(Buffer.from(lines.map((l) => `${letter}: ${l}\n`).join(""), "latin1"));
+      push(Buffer.from(lines.map((l) => `${letter}: ${l}\n`).join(""), "latin1"));
     },
     raw(text) {
+      logger.flush();
       stream.write(text);
     },
+    flush() {
+      if (pending.length === 0) return;
+      const data = Buffer.concat(pending);
+      pending = [];
+      size = 0;
+      stream.write(data);
+    },
   };
+  // Coalesce lines: the response dump can be tens of thousands of lines.
+  let pending: Buffer[] = [];
+  let size = 0;
+  let scheduled = false;
+  function push(b: Buffer): void {
+    pending.push(b);
+    size += b.length;
+    if (size >= 65536) return logger.flush();
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        logger.flush();
+      });
+    }
+  }
   function write(l: LogLevel, msg: string): void {
     if (!logger.enabled(l)) return;
     const prefix = `${LETTER[l]}: ${tool}: `;
-    stream.write(msg.split("\n").map((line) => prefix + line).join("\n") + "\n");
+    push(Buffer.from(msg.split("\n").map((line) => prefix + line).join("\n") + "\n"));
   }
   return logger;
 }

@@ -147,9 +147,14 @@ export function padValue(vr: string, bytes: Buffer): Buffer {
 
 /** Remove insignificant padding for a VR. */
 export function trimValue(vr: string, s: string): string {
+  let end = s.length;
+  while (end > 0) {
+    const c = s.charCodeAt(end - 1);
+    if (c !== 0x20 && c !== 0) break;
+    end--;
+  }
+  let start = 0;
   switch (vr) {
-    case "UI":
-      return s.replace(/[\0 ]+$/, "").replace(/^[\0 ]+/, "");
     case "LT":
     case "ST":
     case "UT":
@@ -157,17 +162,22 @@ export function trimValue(vr: string, s: string): string {
     case "UC":
     case "TM":
     case "DT":
-      return s.replace(/[\0 ]+$/, "");
+      break;
     default:
-      return s.replace(/^[\0 ]+|[\0 ]+$/g, "");
+      while (start < end) {
+        const c = s.charCodeAt(start);
+        if (c !== 0x20 && c !== 0) break;
+        start++;
+      }
   }
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** Values of a text element, split on `\` where the VR allows several, each trimmed. */
 export function elementStrings(el: Element, cs: Charset): string[] {
   if (!el.value || el.value.length === 0) return [];
   const text = cs.decode(el.value);
-  if (SINGLE_TEXT_VRS.has(el.vr)) return [trimValue(el.vr, text)];
+  if (SINGLE_TEXT_VRS.has(el.vr) || text.indexOf("\\") < 0) return [trimValue(el.vr, text)];
   return text.split("\\").map((v) => trimValue(el.vr, v));
 }
 

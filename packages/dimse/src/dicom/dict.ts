@@ -3,6 +3,7 @@
  * indexed by numeric tag and by keyword.
  */
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 
 export interface DictEntry {
   /** (group << 16) | element */
@@ -36,28 +37,39 @@ const AMBIGUOUS: Record<string, [string, string]> = {
   na: ["NA", "NA"],
 };
 
+type Row = [tag: number, name: string, vr: string, vm: string];
+
+/** The dictionary rows: the compact copy made at build time, else dcmjs itself. */
+function rows(): Row[] {
+  try {
+    return JSON.parse(readFileSync(new URL("../dictionary.json", import.meta.url), "utf8")) as Row[];
+  } catch {
+    const dcmjs = require("dcmjs") as { data: { DicomMetaDictionary: { nameMap: Record<string, { tag: string; vr: string; vm: string; name: string }> } } };
+    const out: Row[] = [];
+    for (const raw of Object.values(dcmjs.data.DicomMetaDictionary.nameMap)) {
+      const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(raw.tag);
+      if (m) out.push([((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0, raw.name, raw.vr, raw.vm]);
+    }
+    return out;
+  }
+}
+
 function load(): void {
   if (byTag) return;
   byTag = new Map();
   byKeyword = new Map();
-  const dcmjs = require("dcmjs") as { data: { DicomMetaDictionary: { nameMap: Record<string, { tag: string; vr: string; vm: string; name: string; version: string }> } } };
-  const nameMap = dcmjs.data.DicomMetaDictionary.nameMap;
-  for (const raw of Object.values(nameMap)) {
-    const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(raw.tag);
-    if (!m) continue;
-    const tag = ((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0;
-    const retired = raw.name.startsWith("RETIRED_");
-    const keyword = retired ? raw.name.slice(8) : raw.name;
-    const amb = AMBIGUOUS[raw.vr];
-    const vr = amb ? amb[0] : raw.vr;
+  for (const [tag, name, rawVr, vm] of rows()) {
+    const retired = name.startsWith("RETIRED_");
+    const keyword = retired ? name.slice(8) : name;
+    const amb = AMBIGUOUS[rawVr];
     const entry: DictEntry = {
       tag,
       keyword,
-      dumpName: raw.name,
-      vr,
-      dictVr: amb ? amb[1] : raw.vr,
-      vm: raw.vm,
-      multi: raw.vm !== "1",
+      dumpName: name,
+      vr: amb ? amb[0] : rawVr,
+      dictVr: amb ? amb[1] : rawVr,
+      vm,
+      multi: vm !== "1",
       retired,
     };
     // Current attributes win over retired ones sharing a keyword.
@@ -144,9 +156,15 @@ export function tagHex(tag: number): string {
 }
 
 /** `(gggg,eeee)` in lower case as DCMTK dumps print it. */
+const dcmtkTagText = new Map<number, string>();
 export function tagDcmtk(tag: number): string {
-  const h = (tag >>> 0).toString(16).padStart(8, "0");
-  return `(${h.slice(0, 4)},${h.slice(4)})`;
+  let t = dcmtkTagText.get(tag);
+  if (t === undefined) {
+    const h = (tag >>> 0).toString(16).padStart(8, "0");
+    t = `(${h.slice(0, 4)},${h.slice(4)})`;
+    if (dcmtkTagText.size < 65536) dcmtkTagText.set(tag, t);
+  }
+  return t;
 }
 
 export function parseTagHex(s: string): number | undefined {

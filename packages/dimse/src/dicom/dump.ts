@@ -3,19 +3,21 @@
  * Lines are returned as latin1 strings so raw value bytes (any character
  * set, padding, NULs) survive unchanged when written as latin1.
  */
-import { BINARY_WIDTH, STRING_VRS, type Dataset, type Element } from "./dataset.js";
+import { BINARY_WIDTH, STRING_VRS, trimValue, type Dataset, type Element } from "./dataset.js";
 import { describeTag, tagDcmtk } from "./dict.js";
 import { syntaxName } from "./syntax.js";
 import { dcmtkUidName } from "./uid-table.js";
+import { dcmtkTagName } from "./dcmtk-names.js";
 
 const COLUMN = 56;
 
+const SPACES = " ".repeat(256);
+
 function line(depth: number, head: string, len: string, vm: number, name: string): string {
-  const indent = "  ".repeat(depth);
-  const text = indent + head;
+  const text = depth ? SPACES.slice(0, 2 * depth) + head : head;
   const target = COLUMN + 2 * depth;
-  const pad = text.length < target ? " ".repeat(target - text.length) : " ";
-  return `${text}${pad}#${len},${String(vm).padStart(2)} ${name}`;
+  const pad = text.length < target ? SPACES.slice(0, target - text.length) : " ";
+  return text + pad + "#" + len + "," + (vm < 10 ? " " + vm : String(vm)) + " " + name;
 }
 
 /** DCMTK prints `# %3d` (so lengths of 1000 and more still get a space after `#`). */
@@ -23,15 +25,48 @@ function lenField(n: number | undefined): string {
   return n === undefined ? " u/l" : " " + String(n).padStart(3);
 }
 
-function nameOf(tag: number): string {
+const dumpNames = new Map<number, string>();
+/** The attribute name DCMTK 3.6.7 prints in dumps. */
+export function dcmtkDumpName(tag: number): string {
+  let n = dumpNames.get(tag);
+  if (n === undefined) {
+    n = computeDumpName(tag);
+    if (dumpNames.size < 65536) dumpNames.set(tag, n);
+  }
+  return n;
+}
+
+function computeDumpName(tag: number): string {
+  const d = dcmtkTagName(tag);
+  if (d !== undefined) return d ?? "Unknown Tag & Data";
   const e = describeTag(tag);
   return e ? e.dumpName : "Unknown Tag & Data";
 }
 
+/**
+ * C's `%.<precision>g`, as DCMTK prints FL (9 digits) and FD (17 digits).
+ * DCMTK's own digit generation (OFStandard::ftoa) stops earlier for some
+ * values (1e-7 → `1e-07`, 1/3 → 16 digits); FL/FD rarely occur in query
+ * responses, so that is not reproduced.
+ */
+export function formatG(v: number, precision: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf";
+  if (v === 0) return "0";
+  const exp = Number(v.toExponential(precision - 1).split("e")[1]);
+  if (exp < -4 || exp >= precision) {
+    const [mant, e] = v.toExponential(precision - 1).split("e") as [string, string];
+    const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
+    const n = Number(e);
+    return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+  }
+  const fixed = v.toFixed(Math.max(0, precision - 1 - exp));
+  return fixed.includes(".") ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
+}
+
 function formatNumber(vr: string, v: number | string): string {
   if (typeof v === "string") return v;
-  if (vr === "FL" || vr === "OF") return String(Math.fround(v)).replace(/e\+?/, "e");
-  if (vr === "FD" || vr === "OD") return String(v);
+  if (vr === "FL" || vr === "OF") return formatG(v, 9);
+  if (vr === "FD" || vr === "OD") return formatG(v, 17);
   return String(v);
 }
 
@@ -75,14 +110,20 @@ function binaryField(el: Element, little: boolean): { text: string; vm: number }
   return { text: values.join("\\"), vm: /^O[FDLV]$/.test(el.vr) ? 1 : values.length };
 }
 
+/** Roots of the UIDs DCMTK has names for. */
+const WELL_KNOWN = /^1\.2\.(840\.10008|276\.0\.7230010|840\.113619)\./;
+
 function stringField(el: Element, padding: boolean): { text: string; vm: number } {
   const b = el.value;
   if (!b || b.length === 0) return { text: "(no value available)", vm: 0 };
   let raw = b.toString("latin1", 0, b.length);
   if (!padding && b.length % 2 === 0 && (raw.endsWith(" ") || raw.endsWith("\0"))) raw = raw.slice(0, -1);
-  const vm = el.vr === "LT" || el.vr === "ST" || el.vr === "UT" || el.vr === "UR" ? 1 : raw.split("\\").length;
-  if (el.vr === "UI" && vm === 1) {
-    const name = dcmtkUidName(raw.replace(/[\0 ]+$/, ""));
+  let vm = 1;
+  if (el.vr !== "LT" && el.vr !== "ST" && el.vr !== "UT" && el.vr !== "UR") {
+    for (let i = raw.indexOf("\\"); i >= 0; i = raw.indexOf("\\", i + 1)) vm++;
+  }
+  if (el.vr === "UI" && vm === 1 && WELL_KNOWN.test(raw)) {
+    const name = dcmtkUidName(trimValue("UI", raw));
     if (name) return { text: `=${name}`, vm };
   }
   return { text: `[${raw}]`, vm };
@@ -101,7 +142,7 @@ export function dumpLines(ds: Dataset, little = true, depth = 0, out: string[] =
 
 function dumpElement(el: Element, little: boolean, depth: number, out: string[], o: DumpOptions): void {
   const tag = tagDcmtk(el.tag);
-  const name = nameOf(el.tag);
+  const name = dcmtkDumpName(el.tag);
   if (el.items) {
     const kind = el.undefinedLength ? "undefined" : "explicit";
     const length = el.undefinedLength ? undefined : el.length ?? sequenceLength(el, little);

@@ -6,3 +6,4 @@ export * from "./part10.js";
 export * from "./uid.js";
 export * from "./dump.js";
 export * from "./uid-table.js";
+export * from "./dcmtk-names.js";

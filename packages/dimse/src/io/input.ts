@@ -4,7 +4,6 @@
  */
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
-import { parse as csvParse } from "csv-parse";
 import type { FlatRecord } from "../records/flat.js";
 
 export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
@@ -160,6 +159,7 @@ function lineOfJsonError(text: string, err: Error): number | undefined {
 
 async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter: string): AsyncGenerator<InputRecord> {
   let header: string[] | undefined;
+  const { parse: csvParse } = await import("csv-parse");
   const parser = csvParse({
     delimiter,
     bom: true,

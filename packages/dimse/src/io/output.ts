@@ -5,10 +5,18 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
-import { stringify } from "csv-stringify/sync";
+import { createRequire } from "node:module";
 import { recordKeyOrder, serializeRecord, type FlatRecord } from "../records/flat.js";
 
 export type OutputFormat = "ndjson" | "csv" | "tsv";
+
+const require = createRequire(import.meta.url);
+let stringifyFn: ((rows: unknown[][], o: { delimiter: string }) => string) | undefined;
+/** csv-stringify, loaded only when CSV is written. */
+function stringify(rows: unknown[][], o: { delimiter: string }): string {
+  stringifyFn ??= (require("csv-stringify/sync") as { stringify: typeof stringifyFn }).stringify;
+  return stringifyFn!(rows, o);
+}
 
 export class WriteError extends Error {
   constructor(override readonly cause: Error) {
@@ -47,9 +55,38 @@ export class Sink {
     return !this.broken && !this.error;
   }
 
-  /** Write text or bytes; waits for drain when the stream is full. */
+  private pending: Array<string | Buffer> = [];
+  private pendingSize = 0;
+  private scheduled = false;
+
+  /**
+   * Write text or bytes. Small writes are coalesced (one system call per
+   * 64 KiB or per event-loop turn); waits for drain when the stream is full.
+   */
   async write(data: string | Buffer): Promise<void> {
     if (!this.ok) return;
+    if (this.stream.destroyed) {
+      this.broken = true;
+      return;
+    }
+    this.pending.push(data);
+    this.pendingSize += data.length;
+    if (this.pendingSize >= 65536) return this.drainPending();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        void this.drainPending();
+      });
+    }
+  }
+
+  private async drainPending(): Promise<void> {
+    if (this.pending.length === 0 || !this.ok) return;
+    const parts = this.pending;
+    this.pending = [];
+    this.pendingSize = 0;
+    const data = parts.every((p) => typeof p === "string") ? parts.join("") : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     if (this.stream.destroyed) {
       this.broken = true;
       return;
@@ -70,6 +107,7 @@ export class Sink {
 
   /** Flush: resolves once everything written so far has been handed to the OS. */
   async flush(): Promise<void> {
+    await this.drainPending();
     if (!this.ok) return;
     if (this.stream.writableNeedDrain) await Promise.race([once(this.stream, "drain"), once(this.stream, "error"), once(this.stream, "close")]).catch(() => undefined);
   }
@@ -132,6 +170,12 @@ export class RecordWriter {
     const row = this.columns.map((c) => cell(rec[c]));
     text += this.format === "tsv" ? row.map(tsvCell).join("\t") + "\n" : stringify([row], { delimiter });
     return this.sink.write(text);
+  }
+
+  /** Write one already-serialised NDJSON record (see `datasetToFlatJson`). */
+  writeJson(line: string): Promise<void> {
+    this.count++;
+    return this.sink.write(line + "\n");
   }
 
   /** Write only the header (e.g. for an empty result). */

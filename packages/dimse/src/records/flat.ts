@@ -64,6 +64,39 @@ export function datasetToFlat(ds: Dataset, opts: ToFlatOptions = {}): FlatRecord
   return out;
 }
 
+const jsonKeys = new Map<number, string>();
+
+/**
+ * The flat record of a dataset as one JSON text, built directly (no
+ * intermediate object, no key sorting): the same text as
+ * `serializeRecord({...meta, ...datasetToFlat(ds)})`, only faster.
+ * `metaJson` is the already-serialised metadata part (`"query":1`), if any.
+ */
+export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJson = ""): string {
+  let s = "{" + metaJson;
+  let first = metaJson === "";
+  const cs = ds.charset();
+  for (const el of ds.elements) {
+    if ((el.tag & 0xffff) === 0) continue;
+    const entry = isPrivate(el.tag) ? undefined : lookupTag(el.tag);
+    let key = jsonKeys.get(el.tag);
+    let value: string;
+    if (!entry || BULK_VRS.has(el.vr) || el.fragments) {
+      if (key === undefined || entry) key = JSON.stringify(tagHex(el.tag)) + ":";
+      value = serializeValue(elementToPs318(el, cs, opts));
+    } else {
+      if (key === undefined) {
+        key = JSON.stringify(entry.keyword) + ":";
+        if (jsonKeys.size < 65536) jsonKeys.set(el.tag, key);
+      }
+      value = el.items ? "[" + el.items.map((it) => datasetToFlatJson(it, opts)).join(",") + "]" : serializeValue(flatValue(el, entry.multi, cs, opts));
+    }
+    s += (first ? "" : ",") + key + value;
+    first = false;
+  }
+  return s + "}";
+}
+
 function flatValue(el: Element, multi: boolean, cs: Charset, opts: ToFlatOptions): unknown {
   if (el.items) return el.items.map((item) => datasetToFlat(item, opts));
   if (STRING_VRS.has(el.vr)) {
@@ -152,19 +185,39 @@ export function datasetToPs318(ds: Dataset, opts: ToFlatOptions = {}): Record<st
 
 // ---------------------------------------------------------------- serialising
 
-function tagForKey(k: string): number {
-  const hex = parseTagHex(k);
-  if (hex !== undefined) return hex;
-  return lookupKeyword(k)?.tag ?? 0xffffffff;
+/** Sort position of a key: -1 for metadata (and unknown) keys, else its tag. Cached. */
+const keyRank = new Map<string, number>();
+function rankOf(k: string): number {
+  let r = keyRank.get(k);
+  if (r === undefined) {
+    if (META.has(k)) r = -1;
+    else r = parseTagHex(k) ?? lookupKeyword(k)?.tag ?? -1;
+    if (keyRank.size < 100000) keyRank.set(k, r);
+  }
+  return r;
 }
 
 /** Key order of a record: metadata keys first (as given), then attributes in tag order. */
 export function recordKeyOrder(rec: FlatRecord): string[] {
+  const keys = Object.keys(rec);
+  // Fast path: already in order (records built from datasets are).
+  let prev = -1;
+  let ordered = true;
+  for (const k of keys) {
+    const r = rankOf(k);
+    if (r < prev) {
+      ordered = false;
+      break;
+    }
+    prev = r;
+  }
+  if (ordered) return keys;
   const meta: string[] = [];
   const attrs: Array<[number, string]> = [];
-  for (const k of Object.keys(rec)) {
-    if (META.has(k) || !(parseTagHex(k) !== undefined || lookupKeyword(k))) meta.push(k);
-    else attrs.push([tagForKey(k), k]);
+  for (const k of keys) {
+    const r = rankOf(k);
+    if (r < 0) meta.push(k);
+    else attrs.push([r, k]);
   }
   attrs.sort((a, b) => a[0] - b[0]);
   return [...meta, ...attrs.map((a) => a[1])];
