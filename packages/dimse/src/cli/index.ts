@@ -3,3 +3,4 @@ export * from "./common.js";
 export * from "./exit.js";
 export * from "./logger.js";
 export * from "./progress.js";
+export * from "./yargs.js";

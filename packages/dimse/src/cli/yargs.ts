@@ -1,0 +1,59 @@
+/**
+ * yargs for the tools with GNU-style options (inst-count, weekday-plot,
+ * dumps-move): one configured instance per tool, shared option groups,
+ * help and version on stdout, usage errors as `UsageError` (exit 2), and
+ * output captured so in-process runs write to the injected streams.
+ */
+import yargs, { type Argv } from "yargs";
+import type { Io } from "../io/io.js";
+import { UsageError, EXIT_TABLE } from "./exit.js";
+import type { LogLevel } from "../net/logger.js";
+
+export const GENERAL_GROUP = "General:";
+
+/** A yargs instance for a tool, with -q/-v/-d/--log-level; positionals are left to the tool. */
+export function toolYargs(tool: string, version: string): Argv {
+  return yargs()
+    .scriptName(tool)
+    .version(version)
+    .help("help")
+    .alias("help", "h")
+    .strictOptions()
+    .exitProcess(false)
+    .parserConfiguration({ "strip-aliased": true, "duplicate-arguments-array": false })
+    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    .options({
+      quiet: { alias: "q", type: "boolean", describe: "print errors only", group: GENERAL_GROUP },
+      verbose: { alias: "v", type: "boolean", describe: "print processing details", group: GENERAL_GROUP },
+      debug: { alias: "d", type: "boolean", describe: "print debug information", group: GENERAL_GROUP },
+      "log-level": { choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const, describe: "log level (instead of -q/-v/-d)", group: GENERAL_GROUP },
+    })
+    .epilogue(`Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.\n\n${EXIT_TABLE}`);
+}
+
+/** Level from the general options. */
+export function yargsLogLevel(a: { quiet?: boolean; verbose?: boolean; debug?: boolean; "log-level"?: string }): LogLevel {
+  if (a["log-level"]) {
+    if (a.quiet || a.verbose || a.debug) throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
+    return a["log-level"] as LogLevel;
+  }
+  return a.debug ? "debug" : a.verbose ? "info" : a.quiet ? "error" : "warn";
+}
+
+/**
+ * Parse with output captured: `--help`/`--version` text goes to `io.stdout`
+ * and `done` is true; a usage error throws `UsageError` (one line).
+ */
+export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise<{ args: T; done: boolean }> {
+  return new Promise((resolve, reject) => {
+    void y.parse(argv, {}, (err: Error | undefined, args: unknown, output: string) => {
+      if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
+      const a = args as T & { help?: boolean; version?: boolean };
+      if (output) {
+        io.stdout.write(output.endsWith("\n") ? output : output + "\n");
+        return resolve({ args: a, done: true });
+      }
+      resolve({ args: a, done: false });
+    });
+  });
+}
