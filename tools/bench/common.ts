@@ -1,0 +1,60 @@
+/** Helpers shared by the benchmark scripts: timing child processes with GNU time. */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { binPath } from "../../test/support/bins.js";
+
+export interface Sample {
+  wall: number;
+  rssMb: number;
+  code: number | null;
+}
+
+/** Run a command under /usr/bin/time; stdout and stderr go to /dev/null unless `stdout` is given. */
+export function timed(cmd: string, args: string[], o: { env?: Record<string, string>; stdin?: string } = {}): Promise<Sample> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-time-"));
+  const out = join(dir, "time.txt");
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-o", out, "-f", "%e %M", cmd, ...args], {
+      env: { ...process.env, TCP_NODELAY: "1", ...o.env },
+      stdio: [o.stdin ? "pipe" : "ignore", "ignore", "ignore"],
+    });
+    if (o.stdin && child.stdin) child.stdin.end(o.stdin);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const [wall, kb] = readFileSync(out, "utf8").trim().split(/\s+/).slice(-2).map(Number) as [number, number];
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ wall, rssMb: kb / 1024, code });
+    });
+  });
+}
+
+export function node(tool: string): [string, string[]] {
+  return [process.execPath, [binPath(tool)]];
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Alternate two commands `runs` times; returns medians. */
+export async function sideBySide(runs: number, a: () => Promise<Sample>, b: () => Promise<Sample>): Promise<{ a: Sample; b: Sample }> {
+  const as: Sample[] = [];
+  const bs: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    as.push(await a());
+    bs.push(await b());
+  }
+  for (const s of [...as, ...bs]) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
+  return {
+    a: { wall: median(as.map((s) => s.wall)), rssMb: median(as.map((s) => s.rssMb)), code: 0 },
+    b: { wall: median(bs.map((s) => s.wall)), rssMb: median(bs.map((s) => s.rssMb)), code: 0 },
+  };
+}
+
+export function row(cells: Array<string | number>, widths: number[]): string {
+  return cells.map((c, i) => String(c).padEnd(widths[i] ?? 12)).join(" ");
+}
