@@ -636,7 +636,7 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPe
         ...opts.config,
       };
       await writeFile(cfgPath, JSON.stringify(config, null, 2));
-      const t = spawnServer(bin, [cfgPath], log, { ...process.env }, dir);
+      const t = spawnServer(bin, [cfgPath], log, { ...process.env, TCP_NODELAY: "1" }, dir);
       const systemUrl = `http://${LOOPBACK}:${httpPort}/system`;
       try {
         await waitReady(
