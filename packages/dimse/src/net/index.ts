@@ -6,3 +6,4 @@ export * from "./logger.js";
 export * from "./pdu.js";
 export * from "./scp.js";
 export * from "./server.js";
+export * from "./storage.js";

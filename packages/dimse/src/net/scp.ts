@@ -72,6 +72,8 @@ export interface ScpHandlers {
     open(command: Command, context: AcceptedContext, assoc: Association): Writable;
     /** Decide the status once the dataset has been received and the sink finished. */
     finish(req: StoreRequest): Promise<StoreResult>;
+    /** Called after the C-STORE response was sent. */
+    responded?(req: StoreRequest, result: StoreResult): void;
   };
   move?(req: MoveGetRequest): Promise<MoveGetResult>;
   get?(req: MoveGetRequest): Promise<MoveGetResult>;
@@ -180,6 +182,7 @@ async function runStore(assoc: Association, msg: Message, store: NonNullable<Scp
     result = { status: 0xa700, comment: (e as Error).message };
   }
   await respond(assoc, msg, CommandField.CStoreRSP, result.status, result.comment ? { errorComment: result.comment.slice(0, 64) } : {});
+  store.responded?.({ assoc, context: msg.context, command: msg.command, sink, datasetLength: msg.datasetLength, error }, result);
 }
 
 async function runMoveGet(

@@ -1,0 +1,354 @@
+/**
+ * Storage: receiving instances into files (SCP side and C-GET) and sending
+ * files (SCU side), streaming in both directions with no re-encoding on
+ * pass-through paths.
+ */
+import { closeSync, createReadStream, fsync, open, writev, close as fsClose } from "node:fs";
+import { mkdir, rename, rm, stat, readFile } from "node:fs/promises";
+import { Writable } from "node:stream";
+import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { buildPart10Prefix, parsePart10Header, readPart10Header, type Part10Header } from "../dicom/part10.js";
+import { Dataset, encodeDataset, parseDataset, parseElementsAt } from "../dicom/dataset.js";
+import { Tags } from "../dicom/dict.js";
+import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
+import type { Association, AcceptedContext } from "./association.js";
+import type { Command } from "./command.js";
+import { CommandField, Priority } from "./command.js";
+
+/** How many dataset bytes are kept in memory to read the header of a received instance. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * A file sink for one incoming instance: writes the Part 10 prefix, then
+ * the dataset bytes exactly as received (vectored writes), keeps the first
+ * bytes for the header, optionally fsyncs, and closes on end.
+ */
+export class InstanceFileSink extends Writable {
+  readonly tmpPath: string;
+  bytes = 0;
+  readonly head: Buffer[] = [];
+  private headSize = 0;
+  private fd = -1;
+  private position = 0;
+  private pendingPrefix: Buffer;
+
+  constructor(tmpPath: string, prefix: Buffer, private readonly doFsync: boolean) {
+    super({ highWaterMark: 4 * 1024 * 1024 });
+    this.tmpPath = tmpPath;
+    this.pendingPrefix = prefix;
+  }
+
+  override _construct(cb: (err?: Error | null) => void): void {
+    open(this.tmpPath, "w", 0o644, (err, fd) => {
+      if (err) return cb(err);
+      this.fd = fd;
+      cb();
+    });
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    const bufs = chunks.map((c) => c.chunk);
+    for (const b of bufs) {
+      if (this.headSize < HEAD_BYTES) {
+        this.head.push(b);
+        this.headSize += b.length;
+      }
+    }
+    if (this.pendingPrefix.length) {
+      bufs.unshift(this.pendingPrefix);
+      this.pendingPrefix = Buffer.alloc(0);
+    }
+    this.writeAll(bufs, cb);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], cb);
+  }
+
+  private writeAll(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    const total = bufs.reduce((n, b) => n + b.length, 0);
+    writev(this.fd, bufs, this.position, (err, written) => {
+      if (err) return cb(err);
+      this.position += written;
+      this.bytes += written;
+      if (written < total) {
+        // Partial write: continue with the rest.
+        let skip = written;
+        const rest: Buffer[] = [];
+        for (const b of bufs) {
+          if (skip >= b.length) {
+            skip -= b.length;
+            continue;
+          }
+          rest.push(skip ? b.subarray(skip) : b);
+          skip = 0;
+        }
+        return this.writeAll(rest, cb);
+      }
+      cb();
+    });
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const finish = () => {
+      const fd = this.fd;
+      this.fd = -1;
+      fsClose(fd, (err) => cb(err));
+    };
+    if (this.pendingPrefix.length) {
+      // Empty dataset: still write the prefix.
+      const p = this.pendingPrefix;
+      this.pendingPrefix = Buffer.alloc(0);
+      return this.writeAll([p], (err) => (err ? cb(err) : this.doFsync ? fsync(this.fd, (e) => (e ? cb(e) : finish())) : finish()));
+    }
+    if (this.doFsync) fsync(this.fd, (err) => (err ? cb(err) : finish()));
+    else finish();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = -1;
+    }
+    cb(err);
+  }
+
+  /** The received dataset's first bytes (up to 64 KiB). */
+  headBytes(): Buffer {
+    return this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
+  }
+}
+
+export interface ReceivedInstance {
+  tmpPath: string;
+  /** File size (prefix + dataset). */
+  bytes: number;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntax: string;
+  callingAet: string;
+  calledAet: string;
+  /** Top-level attributes before Pixel Data, as far as the first 64 KiB reach. */
+  head: Dataset;
+}
+
+export interface ReceiverOptions {
+  /** Directory for temporary files; must be on the same file system as the final files. */
+  tmpDir: string;
+  fsync?: boolean;
+}
+
+/** Creates sinks for incoming C-STOREs and describes what was received. */
+export class FileReceiver {
+  private seq = 0;
+  private readonly prefix = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  private dirReady?: Promise<unknown>;
+
+  constructor(readonly o: ReceiverOptions) {}
+
+  open(cmd: Command, ctx: AcceptedContext, assoc: Association): InstanceFileSink {
+    const tmp = join(this.o.tmpDir, `${this.prefix}-${++this.seq}.part`);
+    const prefix = buildPart10Prefix({
+      sopClassUID: cmd.affectedSopClassUid ?? "",
+      sopInstanceUID: cmd.affectedSopInstanceUid ?? "",
+      transferSyntax: ctx.transferSyntax,
+      sourceAet: assoc.rq?.callingAet,
+    });
+    const sink = new InstanceFileSink(tmp, prefix, this.o.fsync ?? false);
+    return sink;
+  }
+
+  async ensureTmpDir(): Promise<void> {
+    this.dirReady ??= mkdir(this.o.tmpDir, { recursive: true });
+    await this.dirReady;
+  }
+
+  /** Describe a finished sink (throws if the head cannot be parsed). */
+  describe(sink: InstanceFileSink, cmd: Command, ctx: AcceptedContext, assoc: Association): ReceivedInstance {
+    const info = syntaxInfo(ctx.transferSyntax);
+    let head = new Dataset();
+    if (!info.deflated) {
+      const bytes = sink.headBytes();
+      try {
+        head = parseElementsAt(bytes, 0, bytes.length, info.explicit, info.little, Tags.PixelData).dataset;
+      } catch {
+        // The first 64 KiB end inside an element: parse what is complete.
+        head = parseHeadLenient(bytes, info.explicit, info.little);
+      }
+    }
+    return {
+      tmpPath: sink.tmpPath,
+      bytes: sink.bytes,
+      sopClassUid: cmd.affectedSopClassUid ?? "",
+      sopInstanceUid: cmd.affectedSopInstanceUid ?? "",
+      transferSyntax: ctx.transferSyntax,
+      callingAet: assoc.rq?.callingAet ?? "",
+      calledAet: assoc.rq?.calledAet ?? "",
+      head,
+    };
+  }
+}
+
+function parseHeadLenient(bytes: Buffer, explicit: boolean, little: boolean): Dataset {
+  // Retry on shorter prefixes until an element boundary is hit.
+  for (let end = bytes.length; end > 0; end = Math.floor(end * 0.75)) {
+    try {
+      return parseElementsAt(bytes.subarray(0, end), 0, end, explicit, little, Tags.PixelData).dataset;
+    } catch {
+      continue;
+    }
+  }
+  return new Dataset();
+}
+
+/**
+ * Move a finished temporary file into place. Creates the directory. When
+ * the target exists: the same SOP instance is replaced (as DCMTK does);
+ * a different instance is never overwritten — a numbered name is used.
+ * Returns the final path and whether an existing file was replaced.
+ */
+export async function placeFile(tmp: string, target: string, sopInstanceUid: string): Promise<{ path: string; replaced: boolean; renamed: boolean }> {
+  await mkdir(dirname(target), { recursive: true });
+  let path = target;
+  for (let n = 1; ; n++) {
+    let exists = false;
+    try {
+      await stat(path);
+      exists = true;
+    } catch {
+      exists = false;
+    }
+    if (!exists) {
+      await rename(tmp, path);
+      return { path, replaced: false, renamed: path !== target };
+    }
+    let same = false;
+    try {
+      same = (await readPart10Header(path)).sopInstanceUID === sopInstanceUid;
+    } catch {
+      same = false;
+    }
+    if (same) {
+      await rename(tmp, path);
+      return { path, replaced: true, renamed: path !== target };
+    }
+    const dot = target.lastIndexOf(".");
+    const slash = target.lastIndexOf("/");
+    path = dot > slash + 1 && /\.[A-Za-z]{2,4}$/.test(target) ? `${target.slice(0, dot)}_${n}${target.slice(dot)}` : `${target}_${n}`;
+  }
+}
+
+export async function discard(tmp: string): Promise<void> {
+  await rm(tmp, { force: true });
+}
+
+// ---------------------------------------------------------------- sending
+
+export interface FileToSend {
+  path: string;
+  header: Part10Header & { size: number };
+}
+
+export class StoreError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+/**
+ * The dataset of a file in the accepted transfer syntax: streamed raw
+ * when the syntaxes match, transcoded in memory between uncompressed
+ * syntaxes otherwise; compressed data is never decoded.
+ */
+export async function datasetStream(file: FileToSend, acceptedTs: string): Promise<Buffer | AsyncIterable<Buffer>> {
+  const fileTs = file.header.transferSyntax;
+  if (fileTs === acceptedTs) {
+    return createReadStream(file.path, { start: file.header.datasetOffset, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+  }
+  const from = syntaxInfo(fileTs);
+  const to = syntaxInfo(acceptedTs);
+  if (from.encapsulated || to.encapsulated) {
+    throw new StoreError(`cannot convert ${fileTs} to ${acceptedTs}: compressed transfer syntaxes are sent as they are (the peer accepted only ${acceptedTs})`);
+  }
+  const buf = await readFile(file.path);
+  const ds = parseDataset(buf.subarray(file.header.datasetOffset), fileTs);
+  return encodeDataset(ds, acceptedTs, from.little);
+}
+
+export interface StoreOutcome {
+  status: number;
+  command: Command;
+}
+
+/** One C-STORE of a file on an established association. */
+export async function storeFile(
+  assoc: Association,
+  file: FileToSend,
+  pc: AcceptedContext,
+  o: { dimseTimeoutMs?: number; priority?: number; moveOriginator?: { aet: string; messageId: number } } = {},
+): Promise<StoreOutcome> {
+  const data = await datasetStream(file, pc.transferSyntax);
+  const id = assoc.allocateMessageId();
+  const result = new Promise<StoreOutcome>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let off: (() => void) | undefined;
+    const arm = () => {
+      if (o.dimseTimeoutMs === undefined) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        off?.();
+        assoc.stopExpecting(id);
+        reject(new StoreError("DIMSE No data available (timeout in non-blocking mode)"));
+      }, o.dimseTimeoutMs);
+    };
+    assoc.expectResponses(id, {
+      message: (m) => {
+        clearTimeout(timer);
+        off?.();
+        assoc.stopExpecting(id);
+        resolve({ status: m.command.status ?? 0xffff, command: m.command });
+      },
+      error: (e) => {
+        clearTimeout(timer);
+        off?.();
+        reject(e);
+      },
+    });
+    if (o.dimseTimeoutMs !== undefined) off = assoc.onActivity(arm);
+    arm();
+  });
+  result.catch(() => undefined);
+  await assoc.sendMessage(
+    pc.id,
+    {
+      commandField: CommandField.CStoreRQ,
+      messageId: id,
+      affectedSopClassUid: file.header.sopClassUID,
+      affectedSopInstanceUid: file.header.sopInstanceUID,
+      priority: o.priority ?? Priority.Medium,
+      hasDataset: true,
+      ...(o.moveOriginator ? { moveOriginatorAet: o.moveOriginator.aet, moveOriginatorMessageId: o.moveOriginator.messageId } : {}),
+    },
+    data,
+  );
+  return result;
+}
+
+/** Pick the best accepted context for a file: its own syntax, else one we can transcode to. */
+export function contextForFile(assoc: Association, file: FileToSend): AcceptedContext | undefined {
+  const own = file.header.transferSyntax;
+  const prefer = isUncompressed(own) || own === TransferSyntax.DeflatedExplicitVRLittleEndian
+    ? [own, TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian, TransferSyntax.DeflatedExplicitVRLittleEndian]
+    : [own];
+  const pc = assoc.contextFor(file.header.sopClassUID, prefer);
+  if (!pc) return undefined;
+  return prefer.includes(pc.transferSyntax) ? pc : undefined;
+}
+
+export { parsePart10Header };

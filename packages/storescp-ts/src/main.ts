@@ -1,0 +1,327 @@
+/** storescp-ts: DICOM storage (C-STORE) SCP, DCMTK storescp compatible, one NDJSON record per stored object. */
+import { statSync } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
+import { reverse } from "node:dns/promises";
+import { join, resolve, basename, dirname } from "node:path";
+import { Writable } from "node:stream";
+import { SopClass, Tags, storageSopClasses, uidType, TransferSyntax } from "@dicom-pipes/dimse/dicom";
+import { attachScp, discard, FileReceiver, placeFile, serve, type Association, type DicomServer, type ReceivedInstance, type StoreRequest, type StoreResult } from "@dicom-pipes/dimse/net";
+import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
+import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { Exit, EXIT_TABLE, ExitError, formatHelp, packageVersion, parseArgs, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { OPTIONS } from "./options.js";
+import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
+import { runCommand, StudyTracker, substitute } from "./hooks.js";
+
+export { processIo };
+
+const TOOL = "storescp-ts";
+
+function help(): string {
+  return formatHelp(
+    {
+      tool: TOOL,
+      title: "DICOM storage (C-STORE) SCP",
+      usage: `${TOOL} [options] port`,
+      parameters: [["port", "tcp/ip port number to listen on"]],
+      description:
+        "Stores every instance exactly as received (no re-encoding), any SOP class and any\n" +
+        "transfer syntax, and answers Success only once the file is complete and in place.\n" +
+        "Writes one record per stored object on stdout; logs on stderr. Runs until\n" +
+        "SIGTERM or SIGINT, then finishes the objects in flight and exits.",
+      examples: [
+        `${TOOL} -aet ARCHIVE -od /data/incoming 11112 > received.ndjson`,
+        `${TOOL} --layout '{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm' -od /data 11112`,
+        `${TOOL} -od /data -su '' -xcs 'echo study done: #p' -tos 10 11112`,
+      ],
+      epilogue: EXIT_TABLE,
+    },
+    OPTIONS,
+  );
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  return runTool(TOOL, io, async (log) => {
+    if (argv.length === 0) {
+      io.stdout.write(help());
+      return Exit.OK;
+    }
+    const p = parseArgs(argv, OPTIONS);
+    if (p.opts.help) {
+      io.stdout.write(help());
+      return Exit.OK;
+    }
+    if (p.opts.version) {
+      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
+      return Exit.OK;
+    }
+    log.level = resolveLogLevel(p);
+    const o = p.opts;
+    if (p.positionals.length === 0) throw new UsageError("Missing parameter port");
+    if (p.positionals.length > 1) throw new UsageError(`Too many parameters: ${p.positionals.slice(1).join(" ")}`);
+    const portText = p.positionals[0]!;
+    const port = Number(portText);
+    if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
+    const od = resolve((o.outputDirectory as string | undefined) ?? io.cwd ?? ".");
+    let isDir = false;
+    try {
+      isDir = statSync(od).isDirectory();
+    } catch {
+      isDir = false;
+    }
+    if (!isDir) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+    const lastSort = [...p.given].reverse().find((k) => k === "sortConc" || k === "sortStudy" || k === "sortPatient");
+    const sort: Sort = lastSort === "sortConc" ? { kind: "conc", prefix: String(o.sortConc) } : lastSort === "sortStudy" ? { kind: "study", prefix: String(o.sortStudy) } : lastSort === "sortPatient" ? { kind: "patient" } : undefined;
+    let layout: Layout | undefined;
+    if (o.layout !== undefined) {
+      if (sort) throw new UsageError("--layout cannot be combined with -su, -ss or -sp");
+      try {
+        layout = layoutFor(String(o.layout));
+      } catch (e) {
+        if (e instanceof LayoutError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    if (o.renameOnEndOfStudy && !sort) throw new UsageError("--rename-on-eostudy needs one of -su, -ss, -sp");
+    if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy) throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
+    const format = ((o.format as string | undefined) ?? "ndjson") as OutputFormat;
+    if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+    const allow = ((o.acceptCalling as string[] | undefined) ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    return serveUntilSignal(
+      {
+        port,
+        bind: o.bind as string | undefined,
+        aet: (o.aetitle as string | undefined) ?? "STORESCP",
+        od,
+        layout,
+        namer: new Namer({ naming: ((o.naming as Naming | undefined) ?? "default"), extension: (o.extension as string | undefined) ?? "", sort }),
+        allow,
+        refuse: Boolean(o.refuse),
+        ignore: Boolean(o.ignore),
+        fsync: Boolean(o.fsync),
+        tsPref: (o.tsPref as string | undefined) ?? "default",
+        maxPdu: o.maxPdu as number | undefined,
+        acseTimeoutMs: o.acseTimeout !== undefined ? Number(o.acseTimeout) * 1000 : undefined,
+        hostLookup: !o.disableHostLookup,
+        execOnReception: o.execOnReception as string | undefined,
+        execSync: Boolean(o.execSync),
+        tracker: new StudyTracker({ onEndOfStudy: o.execOnEndOfStudy as string | undefined, rename: Boolean(o.renameOnEndOfStudy), timeoutSeconds: o.endOfStudyTimeout as number | undefined, sync: Boolean(o.execSync), stderr: io.stderr, log }),
+        writer: o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : COLUMNS }),
+      },
+      io,
+      log,
+    );
+  });
+}
+
+const COLUMNS = ["path", "bytes", "callingAet", "transferSyntax", "SOPClassUID", "SOPInstanceUID", "Modality", "PatientID", "StudyInstanceUID", "SeriesInstanceUID"];
+
+interface Settings {
+  port: number;
+  bind?: string;
+  aet: string;
+  od: string;
+  layout?: Layout;
+  namer: Namer;
+  allow: string[];
+  refuse: boolean;
+  ignore: boolean;
+  fsync: boolean;
+  tsPref: string;
+  maxPdu?: number;
+  acseTimeoutMs?: number;
+  hostLookup: boolean;
+  execOnReception?: string;
+  execSync: boolean;
+  tracker: StudyTracker;
+  writer?: RecordWriter;
+}
+
+const STORAGE = new Set(storageSopClasses());
+
+/** Storage SOP classes, unknown and private classes, and Verification are accepted; other known services are not. */
+function acceptedAbstractSyntax(uid: string): boolean {
+  if (uid === SopClass.Verification) return true;
+  if (STORAGE.has(uid)) return true;
+  return uidType(uid) === undefined;
+}
+
+function chooseSyntax(offered: string[], pref: string): string | undefined {
+  const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
+  switch (pref) {
+    case "implicit":
+      return offered.includes(IM) ? IM : undefined;
+    case "little":
+      return [LE, ...offered].find((t) => offered.includes(t));
+    case "big":
+      return [BE, LE, ...offered].find((t) => offered.includes(t));
+    default:
+      return offered[0];
+  }
+}
+
+async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<number> {
+  // Temporary files live under the output directory (same file system, so the
+  // final rename is atomic), in a directory of this process's own.
+  const tmpParent = join(s.od, ".storescp-ts.tmp");
+  const tmpDir = join(tmpParent, `${process.pid}`);
+  const receiver = new FileReceiver({ tmpDir, fsync: s.fsync });
+  if (!s.ignore) await receiver.ensureTmpDir().catch((e: Error) => {
+    throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${s.od}: ${e.message}`);
+  });
+  const inflight = new Map<Association, number>();
+  let stopping = false;
+  let stored = 0;
+  const hostNames = new Map<string, string>();
+  const hostOf = async (addr: string): Promise<string> => {
+    if (!s.hostLookup) return addr;
+    let h = hostNames.get(addr);
+    if (h === undefined) {
+      try {
+        h = (await reverse(addr))[0] ?? addr;
+      } catch {
+        h = addr === "127.0.0.1" || addr === "::1" ? "localhost" : addr;
+      }
+      hostNames.set(addr, h);
+    }
+    return h;
+  };
+  let server: DicomServer;
+  try {
+    server = await serve({
+      port: s.port,
+      host: s.bind,
+      maxPdu: s.maxPdu,
+      acseTimeoutMs: s.acseTimeoutMs,
+      log,
+      decide(rq, peer) {
+        log.info(`Association Received ${peer.address}: "${rq.callingAet}" -> "${rq.calledAet}"`);
+        if (s.refuse || stopping) return { reject: { result: 1, source: 1, reason: 1 } };
+        if (s.allow.length && !s.allow.includes(rq.callingAet)) {
+          log.warn(`rejecting association from calling AE title "${rq.callingAet}" (not in --accept-calling)`);
+          return { reject: { result: 1, source: 1, reason: 3 } };
+        }
+        const contexts = rq.contexts.map((pc) => {
+          if (!acceptedAbstractSyntax(pc.abstractSyntax)) return { id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" };
+          const ts = pc.abstractSyntax === SopClass.Verification ? chooseSyntax(pc.transferSyntaxes, "little") : chooseSyntax(pc.transferSyntaxes, s.tsPref);
+          return ts ? { id: pc.id, result: 0, transferSyntax: ts } : { id: pc.id, result: 4, transferSyntax: pc.transferSyntaxes[0] ?? "" };
+        });
+        return { contexts };
+      },
+      established(assoc) {
+        log.info(`Association Acknowledged (Max Send PDV: ${assoc.maxPdvPayload})`);
+        inflight.set(assoc, 0);
+        assoc.on("closed", () => {
+          inflight.delete(assoc);
+          log.info(assoc.error ? `Association Aborted (${assoc.error.message})` : "Association Release");
+        });
+        attachScp(
+          assoc,
+          {
+            store: {
+              open(cmd, ctx) {
+                inflight.set(assoc, (inflight.get(assoc) ?? 0) + 1);
+                log.info(`Received Store Request (MsgID ${cmd.messageId}, ${modalityPrefix(cmd.affectedSopClassUid ?? "")})`);
+                if (s.ignore) return new Writable({ write: (_c, _e, cb) => cb() });
+                return receiver.open(cmd, ctx, assoc);
+              },
+              finish: (req) => finishStore(req),
+              responded(req) {
+                inflight.set(assoc, (inflight.get(assoc) ?? 1) - 1);
+                if (stopping && (inflight.get(assoc) ?? 0) <= 0) assoc.abort();
+                void req;
+              },
+            },
+          },
+          log,
+        );
+      },
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: Address already in use`);
+    if (err.code === "EACCES") throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: Permission denied`);
+    throw new ExitError(Exit.LISTEN, `cannot create network: ${err.message}`);
+  }
+  log.debug(`listening on port ${server.port}`);
+
+  async function finishStore(req: StoreRequest): Promise<StoreResult> {
+    const sink = req.sink as unknown as import("@dicom-pipes/dimse/net").InstanceFileSink;
+    if (s.ignore) return { status: 0 };
+    if (req.error) {
+      await discard(sink.tmpPath);
+      const code = (req.error as NodeJS.ErrnoException).code;
+      log.error(`storing ${req.command.affectedSopInstanceUid ?? "?"} failed: ${req.error.message}`);
+      return { status: code === "ENOSPC" || code === "EDQUOT" || code === "EMFILE" ? 0xa700 : 0xc000, comment: req.error.message };
+    }
+    let inst: ReceivedInstance;
+    try {
+      inst = receiver.describe(sink, req.command, req.context, req.assoc);
+    } catch (e) {
+      await discard(sink.tmpPath);
+      return { status: 0xc000, comment: (e as Error).message };
+    }
+    const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
+    let target: string;
+    try {
+      target = s.layout
+        ? s.layout.resolveUnder(s.od, { dataset: inst.head, extra: { prefix: modalityPrefix(inst.sopClassUid), SOPInstanceUID: inst.sopInstanceUid, SOPClassUID: inst.sopClassUid } })
+        : s.namer.path(s.od, inst.head, inst.sopClassUid, inst.sopInstanceUid, studyUid);
+    } catch (e) {
+      await discard(inst.tmpPath);
+      log.error(`cannot name ${inst.sopInstanceUid}: ${(e as Error).message}`);
+      return { status: 0xc000, comment: (e as Error).message };
+    }
+    let placed: { path: string; replaced: boolean; renamed: boolean };
+    try {
+      placed = await placeFile(inst.tmpPath, target, inst.sopInstanceUid);
+    } catch (e) {
+      await discard(inst.tmpPath);
+      const code = (e as NodeJS.ErrnoException).code;
+      log.error(`cannot store ${target}: ${(e as Error).message}`);
+      return { status: code === "ENOSPC" || code === "EDQUOT" ? 0xa700 : 0xc000, comment: (e as Error).message };
+    }
+    if (placed.replaced) log.warn(`DICOM file already exists, overwriting: ${placed.path}`);
+    if (placed.renamed) log.warn(`${target} holds another instance; stored as ${placed.path}`);
+    log.info(`storing DICOM file: ${placed.path}`);
+    stored++;
+    const host = await hostOf(req.assoc.socket.remoteAddress ?? "");
+    const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host };
+    if (s.writer?.ok) {
+      await s.writer.write({
+        path: placed.path,
+        bytes: inst.bytes,
+        callingAet: inst.callingAet,
+        transferSyntax: inst.transferSyntax,
+        SOPClassUID: inst.sopClassUid,
+        SOPInstanceUID: inst.sopInstanceUid,
+        Modality: inst.head.string(Tags.Modality) ?? null,
+        PatientID: inst.head.string(Tags.PatientID) ?? null,
+        StudyInstanceUID: studyUid || null,
+        SeriesInstanceUID: inst.head.string(Tags.SeriesInstanceUID) ?? null,
+      });
+    }
+    if (s.execOnReception) await runCommand(substitute(s.execOnReception, { ...ctx, dir: dirname(placed.path), file: basename(placed.path) }), s.execSync, io.stderr, log);
+    await s.tracker.stored(studyUid, placed.path, modalityPrefix(inst.sopClassUid), ctx);
+    return { status: 0 };
+  }
+
+  // Run until SIGTERM/SIGINT: stop accepting, finish objects in flight, exit.
+  await new Promise<void>((resolveStop) => {
+    if (io.signal?.aborted) return resolveStop();
+    io.signal?.addEventListener("abort", () => resolveStop(), { once: true });
+  });
+  stopping = true;
+  log.info("stopping: finishing objects in flight");
+  await server.stopListening();
+  for (const [assoc, n] of inflight) if (n <= 0) assoc.abort();
+  const deadline = Date.now() + 60000;
+  while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const assoc of inflight.keys()) assoc.abort();
+  await s.tracker.end();
+  await s.writer?.end();
+  await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
+  await rmdir(tmpParent).catch(() => undefined);
+  log.info(`${stored} objects stored`);
+  return io.signal?.reason === "SIGINT" ? Exit.SIGINT : Exit.OK;
+}
