@@ -2,3 +2,4 @@ export * from "./flat.js";
 export * from "./keys.js";
 export * from "./columns.js";
 export * from "./validate.js";
+export * from "./layout.js";
