@@ -8,7 +8,7 @@ import { mkdir, rename, rm, stat, readFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { buildPart10Prefix, parsePart10Header, readPart10Header, type Part10Header } from "../dicom/part10.js";
+import { buildPart10Prefix, parsePart10Header, readPart10Header } from "../dicom/part10.js";
 import { Dataset, encodeDataset, parseDataset, parseElementsAt } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
@@ -249,9 +249,25 @@ export async function discard(tmp: string): Promise<void> {
 
 // ---------------------------------------------------------------- sending
 
+/** What is needed to send a file (kept small: lists of many files hold these). */
+export interface FileHeader {
+  sopClassUID: string;
+  sopInstanceUID: string;
+  transferSyntax: string;
+  datasetOffset: number;
+  size: number;
+}
+
 export interface FileToSend {
   path: string;
-  header: Part10Header & { size: number };
+  header: FileHeader;
+}
+
+/** Read the header of a file to send (throws NotDicomError for non-DICOM files). */
+export async function fileToSend(path: string): Promise<FileToSend> {
+  const h = await readPart10Header(path);
+  if (!h.sopClassUID || !h.sopInstanceUID) throw new StoreError(`${path}: no SOP Class UID or SOP Instance UID`);
+  return { path, header: { sopClassUID: h.sopClassUID, sopInstanceUID: h.sopInstanceUID, transferSyntax: h.transferSyntax, datasetOffset: h.datasetOffset, size: h.size } };
 }
 
 export class StoreError extends Error {
