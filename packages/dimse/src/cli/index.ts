@@ -4,3 +4,4 @@ export * from "./exit.js";
 export * from "./logger.js";
 export * from "./progress.js";
 export * from "./yargs.js";
+export * from "./analysis.js";

@@ -28,7 +28,18 @@ export function toolYargs(tool: string, version: string): Argv {
       debug: { alias: "d", type: "boolean", describe: "print debug information", group: GENERAL_GROUP },
       "log-level": { choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const, describe: "log level (instead of -q/-v/-d)", group: GENERAL_GROUP },
     })
+    .group(["help", "version"], GENERAL_GROUP)
     .epilogue(`Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.\n\n${EXIT_TABLE}`);
+}
+
+/** What every parse result carries besides the tool's own options. */
+export interface GeneralArgs {
+  quiet?: boolean;
+  verbose?: boolean;
+  debug?: boolean;
+  "log-level"?: string;
+  /** Positional arguments. */
+  _: Array<string | number>;
 }
 
 /** Level from the general options. */
@@ -44,11 +55,11 @@ export function yargsLogLevel(a: { quiet?: boolean; verbose?: boolean; debug?: b
  * Parse with output captured: `--help`/`--version` text goes to `io.stdout`
  * and `done` is true; a usage error throws `UsageError` (one line).
  */
-export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise<{ args: T; done: boolean }> {
+export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise<{ args: T & GeneralArgs; done: boolean }> {
   return new Promise((resolve, reject) => {
     void y.parse(argv, {}, (err: Error | undefined, args: unknown, output: string) => {
       if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
-      const a = args as T & { help?: boolean; version?: boolean };
+      const a = args as T & GeneralArgs;
       if (output) {
         io.stdout.write(output.endsWith("\n") ? output : output + "\n");
         return resolve({ args: a, done: true });

@@ -1,3 +1,4 @@
 export * from "./io.js";
 export * from "./output.js";
 export * from "./input.js";
+export * from "./analysis.js";

@@ -1,0 +1,206 @@
+/**
+ * Input for the analysis tools: records from files or stdin in every form
+ * the records module accepts (NDJSON flat or PS3.18, CSV/TSV, JSON arrays,
+ * pacsalyzer's element-string JSON), each returned as a flat record.
+ * JSON arrays are split as they stream in (memory does not grow with the
+ * number of records) and keep real line numbers for error messages.
+ */
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { RecordError, type FlatRecord } from "../records/flat.js";
+import { toAnalysisRecord } from "../records/analysis.js";
+import { InputError, openInput, readRecords, sourceName, type InputFormat, type InputRecord } from "./input.js";
+import type { Io } from "./io.js";
+
+export interface AnalysisInputOptions {
+  /** Force a format instead of detecting it (`json` = a JSON array, legacy or not). */
+  format?: InputFormat;
+}
+
+/**
+ * Records from `paths` (`-` = stdin; none = stdin, which must not be a
+ * terminal), normalised to flat records. Malformed input throws InputError
+ * naming the source, the line and what was expected.
+ */
+export async function* readAnalysisInput(paths: string[], io: Pick<Io, "stdin">, o: AnalysisInputOptions = {}): AsyncGenerator<InputRecord> {
+  const list = paths.length ? paths : ["-"];
+  for (const path of list) {
+    const name = sourceName(path);
+    if (path === "-") {
+      if (io.stdin.isTTY) throw new InputError("stdin", undefined, "no input: give a file name or pipe records on stdin");
+    } else {
+      const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+        throw new InputError(path, undefined, e.code === "ENOENT" ? "no such file" : e.message);
+      });
+      if (st.isDirectory()) throw new InputError(path, undefined, "is a directory, expected a file of records");
+    }
+    yield* readOne(openInput(path, io.stdin as Readable), name, o);
+  }
+}
+
+async function* readOne(stream: Readable, name: string, o: AnalysisInputOptions): AsyncGenerator<InputRecord> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const head: Buffer[] = [];
+  let first = -1;
+  // Peek at the first non-blank byte.
+  while (first < 0) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+    head.push(b);
+    first = firstByte(Buffer.concat(head));
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield* head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+    }
+  }
+  if (first < 0) return; // empty input
+  const format = o.format && o.format !== "auto" ? o.format : first === 0x5b /* [ */ ? "json" : undefined;
+  if (format === "json") {
+    yield* readJsonArrayStream(rest(), name);
+    return;
+  }
+  for await (const r of readRecords(Readable.from(rest()), { name, format: format ?? o.format })) {
+    yield { ...r, record: convert(r.record, name, r.line) };
+  }
+}
+
+function firstByte(b: Buffer): number {
+  let i = 0;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3;
+  for (; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c;
+  }
+  return -1;
+}
+
+function convert(rec: FlatRecord, name: string, line: number, text?: string): FlatRecord {
+  try {
+    return toAnalysisRecord(rec);
+  } catch (e) {
+    if (e instanceof RecordError) {
+      // Point at the line of the offending key inside a multi-line element.
+      let at = line;
+      if (text !== undefined) {
+        const pos = text.indexOf(JSON.stringify(e.key));
+        if (pos > 0) at += countNewlines(text, 0, pos);
+      }
+      throw new InputError(name, at, e.message);
+    }
+    throw e;
+  }
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = s.indexOf("\n", from); i >= 0 && i < to; i = s.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/**
+ * Split a JSON array of objects into its elements as bytes arrive, with
+ * the line each element starts on. Only one element is held at a time.
+ */
+export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+  let line = 1;
+  /** 0: before `[`; 1: inside the array between elements; 2: inside an element; 3: after `]`. */
+  let state = 0;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let expectElement = true;
+  let index = 0;
+  let parts: Buffer[] = [];
+  let startLine = 0;
+  let bom = true;
+  const fail = (msg: string, at = line): never => {
+    throw new InputError(name, at, msg);
+  };
+  for await (const chunk of chunks) {
+    let buf = chunk;
+    if (bom) {
+      bom = false;
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+    }
+    let elemStart = state === 2 ? 0 : -1;
+    for (let i = 0; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (c === 0x0a) {
+        line++;
+        continue;
+      }
+      if (state === 2) {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === 0x5c) escaped = true;
+          else if (c === 0x22) inString = false;
+          else {
+            // Jump to the next quote or backslash (strings hold no raw newlines).
+            let j = i + 1;
+            while (j < buf.length) {
+              const d = buf[j]!;
+              if (d === 0x22 || d === 0x5c || d === 0x0a) break;
+              j++;
+            }
+            i = j - 1;
+          }
+          continue;
+        }
+        if (c === 0x22) inString = true;
+        else if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) {
+          depth--;
+          if (depth === 0) {
+            parts.push(buf.subarray(elemStart, i + 1));
+            const text = parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8");
+            parts = [];
+            state = 1;
+            expectElement = false;
+            index++;
+            let v: unknown;
+            try {
+              v = JSON.parse(text);
+            } catch (err) {
+              const m = /position (\d+)/.exec((err as Error).message);
+              fail(`invalid JSON in element ${index} of the array: ${(err as Error).message}`, m ? startLine + countNewlines(text, 0, Number(m[1])) : startLine);
+            }
+            const rec = v as FlatRecord;
+            yield { record: convert(rec, name, startLine, text), line: startLine, source: name };
+          }
+        }
+        continue;
+      }
+      if (c === 0x20 || c === 0x09 || c === 0x0d) continue;
+      if (state === 0) {
+        if (c !== 0x5b) fail(`expected a JSON array ("["), found ${JSON.stringify(String.fromCharCode(c))}`);
+        state = 1;
+        continue;
+      }
+      if (state === 3) fail("unexpected data after the end of the JSON array");
+      // state 1: between elements
+      if (c === 0x5d) {
+        if (expectElement && index > 0) fail("expected an object after \",\"");
+        state = 3;
+      } else if (c === 0x2c) {
+        if (expectElement) fail("expected an object, found \",\"");
+        expectElement = true;
+      } else if (c === 0x7b) {
+        if (!expectElement) fail("expected \",\" or \"]\" between array elements");
+        state = 2;
+        depth = 1;
+        startLine = line;
+        elemStart = i;
+      } else {
+        fail(`element ${index + 1} of the JSON array is not an object (expected "{")`);
+      }
+    }
+    if (state === 2) parts.push(elemStart >= 0 ? buf.subarray(elemStart) : buf);
+  }
+  if (state === 0) return;
+  if (state !== 3) fail(state === 2 ? `unexpected end of input inside element ${index + 1} (started on line ${startLine})` : "unexpected end of input: the JSON array is not closed with \"]\"");
+}

@@ -1,0 +1,212 @@
+/**
+ * Helpers for tools that analyse query results (inst-count, weekday-plot):
+ * one normalisation entry point for every accepted record form, plain-text
+ * field access, and DICOM DA/TM parsing to day numbers and hours.
+ */
+import { datasetToFlat, recordMetadata, recordToDataset, type FlatRecord } from "./flat.js";
+import { isLegacyRecord, legacyToFlat } from "./legacy.js";
+
+const HEX8 = /^[0-9A-Fa-f]{8}$/;
+
+/** True when a record is not already flat (PS3.18 attributes, PN objects, dcmjs `_vrMap`, Orthanc `/tags`). */
+export function needsNormalising(rec: FlatRecord): boolean {
+  for (const k in rec) {
+    const v = rec[k];
+    if (v !== null && typeof v === "object") {
+      if (!Array.isArray(v)) return true;
+      if (v.length > 0 && typeof v[0] === "object" && v[0] !== null) return true;
+    }
+    if (k === "_vrMap") return true;
+    const c = k.charCodeAt(0);
+    if (c >= 48 && c <= 57 && HEX8.test(k)) return true;
+  }
+  return false;
+}
+
+/**
+ * Any accepted record (flat, PS3.18, dcmjs-naturalised, Orthanc, or a
+ * pacsalyzer element-string object) as a flat record. Already-flat records
+ * are returned as they are; unknown keys are dropped only when the
+ * normaliser runs. Throws RecordError for malformed values.
+ */
+export function toAnalysisRecord(rec: FlatRecord): FlatRecord {
+  if (isLegacyRecord(rec)) return legacyToFlat(rec);
+  if (!needsNormalising(rec)) return rec;
+  return { ...recordMetadata(rec), ...datasetToFlat(recordToDataset(rec, { lenient: true })) };
+}
+
+/**
+ * A field as plain text: undefined when absent, "" when present but empty
+ * (`null`, `""`), several values joined with `\` as in DICOM.
+ */
+export function fieldText(rec: FlatRecord, key: string): string | undefined {
+  const v = rec[key];
+  if (v === undefined) return undefined;
+  if (v === null) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return v.map((x) => (x === null ? "" : typeof x === "object" ? JSON.stringify(x) : String(x))).join("\\");
+  return JSON.stringify(v);
+}
+
+// ---------------------------------------------------------------- dates and times
+
+const MS_PER_DAY = 86_400_000;
+
+/** Days since 1970-01-01 for a calendar date, or undefined if the date does not exist. */
+export function dayNumber(y: number, m: number, d: number): number | undefined {
+  if (m < 1 || m > 12 || d < 1 || d > 31) return undefined;
+  const t = Date.UTC(y, m - 1, d);
+  const back = new Date(t);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return undefined;
+  return t / MS_PER_DAY;
+}
+
+function digits(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+let lastDateText = "";
+let lastDate: number | undefined;
+/**
+ * A DICOM date (DA `YYYYMMDD`; the ACR-NEMA `YYYY.MM.DD` and ISO
+ * `YYYY-MM-DD` forms are accepted too) as a day number; undefined if not
+ * a real date. A DT value uses its date part.
+ */
+export function parseDicomDate(v: unknown): number | undefined {
+  if (typeof v === "number") v = String(v);
+  if (typeof v !== "string") return undefined;
+  if (v === lastDateText) return lastDate;
+  let s = v.trim();
+  if (s.length === 10 && (s[4] === "." || s[4] === "-") && s[7] === s[4]) s = s.slice(0, 4) + s.slice(5, 7) + s.slice(8);
+  let r: number | undefined;
+  if (s.length >= 8 && (s.length === 8 || /^\d{8}\d*([.+-]\d*)?$/.test(s))) {
+    const y = digits(s, 0, 4);
+    const m = digits(s, 4, 2);
+    const d = digits(s, 6, 2);
+    if (y >= 0 && m >= 0 && d >= 0) r = dayNumber(y, m, d);
+  }
+  lastDateText = v;
+  lastDate = r;
+  return r;
+}
+
+/** The hour (0–23) of a DICOM time (TM `HHMMSS.FFFFFF`, `HHMM`, `HH`, ACR-NEMA `HH:MM:SS`); undefined if invalid. */
+export function parseDicomHour(v: unknown): number | undefined {
+  if (typeof v === "number") v = String(v).padStart(6, "0");
+  if (typeof v !== "string") return undefined;
+  const s = v.trim();
+  if (s.length < 2) return undefined;
+  const h = digits(s, 0, 2);
+  if (h < 0 || h > 23) return undefined;
+  if (s.length > 2) {
+    const rest = s[2] === ":" ? s.slice(3).replace(/:/g, "") : s.slice(2);
+    if (!/^(\d{2}(\d{2}(\.\d{0,6})?)?)?$/.test(rest)) return undefined;
+    if (rest.length >= 2 && digits(rest, 0, 2) > 59) return undefined;
+    if (rest.length >= 4 && digits(rest, 2, 2) > 60) return undefined;
+  }
+  return h;
+}
+
+/** `YYYYMMDD` for a day number. */
+export function formatDicomDate(day: number): string {
+  const d = new Date(day * MS_PER_DAY);
+  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, "0")}${String(d.getUTCDate()).padStart(2, "0")}`;
+}
+
+/** `YYYY-MM-DD` for a day number. */
+export function formatIsoDate(day: number): string {
+  const s = formatDicomDate(day);
+  return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}`;
+}
+
+export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** 0 = Monday … 6 = Sunday (ISO order) for a day number (1970-01-01 was a Thursday). */
+export function isoWeekday(day: number): number {
+  return (((day + 3) % 7) + 7) % 7;
+}
+
+/** Today's day number in the local time zone (what "now" means for StudyDate, a local date). */
+export function localToday(now = new Date()): number {
+  return dayNumber(now.getFullYear(), now.getMonth() + 1, now.getDate())!;
+}
+
+// ---------------------------------------------------------------- distinct counting
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A set of strings kept as 64-bit fingerprints in two typed arrays (open
+ * addressing): 16 bytes per member at most, whatever the string length, so
+ * deduplicating a million StudyInstanceUIDs costs about 16 MB instead of
+ * the ~150 MB of a Set of strings. The chance of a false "seen" is about
+ * n² / 2⁶⁵ (3 × 10⁻⁸ for a million members).
+ */
+export class DistinctSet {
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(initialCapacity = 1 << 12) {
+    let cap = 16;
+    while (cap < initialCapacity) cap <<= 1;
+    this.hi = new Uint32Array(cap);
+    this.lo = new Uint32Array(cap);
+    this.mask = cap - 1;
+  }
+
+  /** Add a string; true when it was not there yet. */
+  add(s: string): boolean {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c ^ s.length;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    h1 = fmix(h1);
+    h2 = fmix(h2) || 1; // (0, 0) marks an empty slot
+    return this.insert(h1, h2);
+  }
+
+  private insert(h1: number, h2: number): boolean {
+    const { hi, lo, mask } = this;
+    let i = h1 & mask;
+    for (;;) {
+      const a = hi[i]!;
+      const b = lo[i]!;
+      if (a === 0 && b === 0) break;
+      if (a === h1 && b === h2) return false;
+      i = (i + 1) & mask;
+    }
+    hi[i] = h1;
+    lo[i] = h2;
+    if (++this.size * 2 > hi.length) this.grow();
+    return true;
+  }
+
+  private grow(): void {
+    const { hi, lo } = this;
+    this.hi = new Uint32Array(hi.length * 2);
+    this.lo = new Uint32Array(lo.length * 2);
+    this.mask = this.hi.length - 1;
+    this.size = 0;
+    for (let i = 0; i < hi.length; i++) if (hi[i] !== 0 || lo[i] !== 0) this.insert(hi[i]!, lo[i]!);
+  }
+}
