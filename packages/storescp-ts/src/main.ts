@@ -3,9 +3,8 @@ import { statSync } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";
 import { reverse } from "node:dns/promises";
 import { join, resolve, basename, dirname } from "node:path";
-import { Writable } from "node:stream";
-import { SopClass, Tags, storageSopClasses, uidType, TransferSyntax } from "@dicom-pipes/dimse/dicom";
-import { attachScp, discard, FileReceiver, placeFile, serve, type Association, type DicomServer, type ReceivedInstance, type StoreRequest, type StoreResult } from "@dicom-pipes/dimse/net";
+import { Tags } from "@dicom-pipes/dimse/dicom";
+import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { Exit, EXIT_TABLE, ExitError, formatHelp, packageVersion, parseArgs, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
@@ -99,7 +98,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         refuse: Boolean(o.refuse),
         ignore: Boolean(o.ignore),
         fsync: Boolean(o.fsync),
-        tsPref: (o.tsPref as string | undefined) ?? "default",
+        tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
         maxPdu: o.maxPdu as number | undefined,
         acseTimeoutMs: o.acseTimeout !== undefined ? Number(o.acseTimeout) * 1000 : undefined,
         hostLookup: !o.disableHostLookup,
@@ -127,7 +126,7 @@ interface Settings {
   refuse: boolean;
   ignore: boolean;
   fsync: boolean;
-  tsPref: string;
+  tsPref: SyntaxPreference;
   maxPdu?: number;
   acseTimeoutMs?: number;
   hostLookup: boolean;
@@ -137,38 +136,11 @@ interface Settings {
   writer?: RecordWriter;
 }
 
-const STORAGE = new Set(storageSopClasses());
-
-/** Storage SOP classes, unknown and private classes, and Verification are accepted; other known services are not. */
-function acceptedAbstractSyntax(uid: string): boolean {
-  if (uid === SopClass.Verification) return true;
-  if (STORAGE.has(uid)) return true;
-  return uidType(uid) === undefined;
-}
-
-function chooseSyntax(offered: string[], pref: string): string | undefined {
-  const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
-  switch (pref) {
-    case "implicit":
-      return offered.includes(IM) ? IM : undefined;
-    case "little":
-      return [LE, ...offered].find((t) => offered.includes(t));
-    case "big":
-      return [BE, LE, ...offered].find((t) => offered.includes(t));
-    default:
-      return offered[0];
-  }
-}
-
 async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<number> {
   // Temporary files live under the output directory (same file system, so the
   // final rename is atomic), in a directory of this process's own.
   const tmpParent = join(s.od, ".storescp-ts.tmp");
   const tmpDir = join(tmpParent, `${process.pid}`);
-  const receiver = new FileReceiver({ tmpDir, fsync: s.fsync });
-  if (!s.ignore) await receiver.ensureTmpDir().catch((e: Error) => {
-    throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${s.od}: ${e.message}`);
-  });
   const inflight = new Map<Association, number>();
   let stopping = false;
   let stored = 0;
@@ -186,6 +158,43 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     }
     return h;
   };
+  const service = storeService({
+    tmpDir,
+    fsync: s.fsync,
+    ignore: s.ignore,
+    log,
+    target(inst) {
+      const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
+      return s.layout
+        ? s.layout.resolveUnder(s.od, { dataset: inst.head, extra: { prefix: modalityPrefix(inst.sopClassUid), SOPInstanceUID: inst.sopInstanceUid, SOPClassUID: inst.sopClassUid } })
+        : s.namer.path(s.od, inst.head, inst.sopClassUid, inst.sopInstanceUid, studyUid);
+    },
+    async stored(inst, assoc) {
+      stored++;
+      const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
+      const host = await hostOf(assoc.socket.remoteAddress ?? "");
+      const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host };
+      if (s.writer?.ok) {
+        await s.writer.write({
+          path: inst.path,
+          bytes: inst.bytes,
+          callingAet: inst.callingAet,
+          transferSyntax: inst.transferSyntax,
+          SOPClassUID: inst.sopClassUid,
+          SOPInstanceUID: inst.sopInstanceUid,
+          Modality: inst.head.string(Tags.Modality) ?? null,
+          PatientID: inst.head.string(Tags.PatientID) ?? null,
+          StudyInstanceUID: studyUid || null,
+          SeriesInstanceUID: inst.head.string(Tags.SeriesInstanceUID) ?? null,
+        });
+      }
+      if (s.execOnReception) await runCommand(substitute(s.execOnReception, { ...ctx, dir: dirname(inst.path), file: basename(inst.path) }), s.execSync, io.stderr, log);
+      await s.tracker.stored(studyUid, inst.path, modalityPrefix(inst.sopClassUid), ctx);
+    },
+  });
+  if (!s.ignore) await service.receiver.ensureTmpDir().catch((e: Error) => {
+    throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${s.od}: ${e.message}`);
+  });
   let server: DicomServer;
   try {
     server = await serve({
@@ -201,12 +210,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
           log.warn(`rejecting association from calling AE title "${rq.callingAet}" (not in --accept-calling)`);
           return { reject: { result: 1, source: 1, reason: 3 } };
         }
-        const contexts = rq.contexts.map((pc) => {
-          if (!acceptedAbstractSyntax(pc.abstractSyntax)) return { id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" };
-          const ts = pc.abstractSyntax === SopClass.Verification ? chooseSyntax(pc.transferSyntaxes, "little") : chooseSyntax(pc.transferSyntaxes, s.tsPref);
-          return ts ? { id: pc.id, result: 0, transferSyntax: ts } : { id: pc.id, result: 4, transferSyntax: pc.transferSyntaxes[0] ?? "" };
-        });
-        return { contexts };
+        return { contexts: storageContexts(rq.contexts, s.tsPref) };
       },
       established(assoc) {
         log.info(`Association Acknowledged (Max Send PDV: ${assoc.maxPdvPayload})`);
@@ -222,14 +226,12 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
               open(cmd, ctx) {
                 inflight.set(assoc, (inflight.get(assoc) ?? 0) + 1);
                 log.info(`Received Store Request (MsgID ${cmd.messageId}, ${modalityPrefix(cmd.affectedSopClassUid ?? "")})`);
-                if (s.ignore) return new Writable({ write: (_c, _e, cb) => cb() });
-                return receiver.open(cmd, ctx, assoc);
+                return service.open(cmd, ctx, assoc);
               },
-              finish: (req) => finishStore(req),
-              responded(req) {
+              finish: (req) => service.finish(req),
+              responded() {
                 inflight.set(assoc, (inflight.get(assoc) ?? 1) - 1);
                 if (stopping && (inflight.get(assoc) ?? 0) <= 0) assoc.abort();
-                void req;
               },
             },
           },
@@ -244,67 +246,6 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     throw new ExitError(Exit.LISTEN, `cannot create network: ${err.message}`);
   }
   log.debug(`listening on port ${server.port}`);
-
-  async function finishStore(req: StoreRequest): Promise<StoreResult> {
-    const sink = req.sink as unknown as import("@dicom-pipes/dimse/net").InstanceFileSink;
-    if (s.ignore) return { status: 0 };
-    if (req.error) {
-      await discard(sink.tmpPath);
-      const code = (req.error as NodeJS.ErrnoException).code;
-      log.error(`storing ${req.command.affectedSopInstanceUid ?? "?"} failed: ${req.error.message}`);
-      return { status: code === "ENOSPC" || code === "EDQUOT" || code === "EMFILE" ? 0xa700 : 0xc000, comment: req.error.message };
-    }
-    let inst: ReceivedInstance;
-    try {
-      inst = receiver.describe(sink, req.command, req.context, req.assoc);
-    } catch (e) {
-      await discard(sink.tmpPath);
-      return { status: 0xc000, comment: (e as Error).message };
-    }
-    const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
-    let target: string;
-    try {
-      target = s.layout
-        ? s.layout.resolveUnder(s.od, { dataset: inst.head, extra: { prefix: modalityPrefix(inst.sopClassUid), SOPInstanceUID: inst.sopInstanceUid, SOPClassUID: inst.sopClassUid } })
-        : s.namer.path(s.od, inst.head, inst.sopClassUid, inst.sopInstanceUid, studyUid);
-    } catch (e) {
-      await discard(inst.tmpPath);
-      log.error(`cannot name ${inst.sopInstanceUid}: ${(e as Error).message}`);
-      return { status: 0xc000, comment: (e as Error).message };
-    }
-    let placed: { path: string; replaced: boolean; renamed: boolean };
-    try {
-      placed = await placeFile(inst.tmpPath, target, inst.sopInstanceUid);
-    } catch (e) {
-      await discard(inst.tmpPath);
-      const code = (e as NodeJS.ErrnoException).code;
-      log.error(`cannot store ${target}: ${(e as Error).message}`);
-      return { status: code === "ENOSPC" || code === "EDQUOT" ? 0xa700 : 0xc000, comment: (e as Error).message };
-    }
-    if (placed.replaced) log.warn(`DICOM file already exists, overwriting: ${placed.path}`);
-    if (placed.renamed) log.warn(`${target} holds another instance; stored as ${placed.path}`);
-    log.info(`storing DICOM file: ${placed.path}`);
-    stored++;
-    const host = await hostOf(req.assoc.socket.remoteAddress ?? "");
-    const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host };
-    if (s.writer?.ok) {
-      await s.writer.write({
-        path: placed.path,
-        bytes: inst.bytes,
-        callingAet: inst.callingAet,
-        transferSyntax: inst.transferSyntax,
-        SOPClassUID: inst.sopClassUid,
-        SOPInstanceUID: inst.sopInstanceUid,
-        Modality: inst.head.string(Tags.Modality) ?? null,
-        PatientID: inst.head.string(Tags.PatientID) ?? null,
-        StudyInstanceUID: studyUid || null,
-        SeriesInstanceUID: inst.head.string(Tags.SeriesInstanceUID) ?? null,
-      });
-    }
-    if (s.execOnReception) await runCommand(substitute(s.execOnReception, { ...ctx, dir: dirname(placed.path), file: basename(placed.path) }), s.execSync, io.stderr, log);
-    await s.tracker.stored(studyUid, placed.path, modalityPrefix(inst.sopClassUid), ctx);
-    return { status: 0 };
-  }
 
   // Run until SIGTERM/SIGINT: stop accepting, finish objects in flight, exit.
   await new Promise<void>((resolveStop) => {

@@ -3,7 +3,23 @@ import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { buildPart10Prefix, SopClass, Tags, UNCOMPRESSED_SYNTAXES, TransferSyntax } from "@dicom-pipes/dimse/dicom";
-import { attachScp, DimseFailure, negotiateContexts, serve, type DicomServer, type Logger } from "@dicom-pipes/dimse/net";
+import {
+  attachScp,
+  connect,
+  contextForFile,
+  DimseFailure,
+  fileToSend,
+  negotiateContexts,
+  serve,
+  statusClass,
+  storeFile,
+  type Association,
+  type ContextProposal,
+  type DicomServer,
+  type Logger,
+  type MoveGetRequest,
+  type MoveGetResult,
+} from "@dicom-pipes/dimse/net";
 import { Archive, type Level } from "./archive.js";
 
 export { Archive } from "./archive.js";
@@ -16,6 +32,8 @@ export interface DevPacsOptions {
   log?: Logger;
   /** Reject associations whose called AE title differs from `aet`. */
   strictCalledAet?: boolean;
+  /** C-MOVE destinations by AE title. */
+  moveDestinations?: Record<string, { host: string; port: number }>;
 }
 
 export interface DevPacs {
@@ -26,6 +44,7 @@ export interface DevPacs {
 }
 
 const FIND_MODELS = new Set<string>([SopClass.PatientRootFind, SopClass.StudyRootFind, SopClass.PatientStudyOnlyFind]);
+const RETRIEVE_MODELS = new Set<string>([SopClass.PatientRootMove, SopClass.StudyRootMove, SopClass.PatientStudyOnlyMove, SopClass.PatientRootGet, SopClass.StudyRootGet, SopClass.PatientStudyOnlyGet]);
 const LEVELS = new Set(["PATIENT", "STUDY", "SERIES", "IMAGE"]);
 
 export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
@@ -43,10 +62,12 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
       if (o.strictCalledAet && rq.calledAet !== aet) return { reject: { result: 1, source: 1, reason: 7 } };
       return {
         contexts: negotiateContexts(rq.contexts, (as) => {
-          if (as === SopClass.Verification || FIND_MODELS.has(as)) return UNCOMPRESSED_SYNTAXES;
+          if (as === SopClass.Verification || FIND_MODELS.has(as) || RETRIEVE_MODELS.has(as)) return UNCOMPRESSED_SYNTAXES;
           if (as.startsWith("1.2.840.10008.5.1.4.1.1.")) return rq.contexts.find((c) => c.abstractSyntax === as)?.transferSyntaxes ?? [];
           return undefined;
         }),
+        // C-GET: take the storage SCP role the requestor asks for.
+        roles: rq.roles.map((r) => ({ sopClass: r.sopClass, scu: r.scu, scp: r.scp })),
       };
     },
     established(assoc) {
@@ -63,6 +84,8 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
               yield ds;
             }
           },
+          move: (req) => retrieveTo(req, "move"),
+          get: (req) => retrieveTo(req, "get"),
           store: {
             open(cmd, ctx) {
               const tmp = join(incoming, `${process.pid}-${++seq}.part`);
@@ -96,6 +119,65 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
       );
     },
   });
+  /** Send the instances a C-MOVE or C-GET identifier selects, as sub-operations. */
+  async function retrieveTo(req: MoveGetRequest, kind: "move" | "get"): Promise<MoveGetResult> {
+    const level = (req.identifier.string(Tags.QueryRetrieveLevel) ?? "").toUpperCase();
+    if (!LEVELS.has(level)) throw new DimseFailure(0xa900, `bad QueryRetrieveLevel "${level}"`);
+    const files = archive.select(req.identifier, level as Level);
+    const counts = { remaining: files.length, completed: 0, failed: 0, warning: 0 };
+    if (files.length === 0) return { status: 0, ...counts };
+    let sub: Association = req.assoc;
+    if (kind === "move") {
+      const dest = req.command.moveDestination ?? "";
+      const target = o.moveDestinations?.[dest];
+      if (!target) throw new DimseFailure(0xa801, `Move destination unknown: ${dest}`);
+      const seen = new Set<string>();
+      const contexts: ContextProposal[] = [];
+      for (const f of files) {
+        const k = `${f.sopClassUid}|${f.transferSyntax}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        contexts.push({ abstractSyntax: f.sopClassUid, transferSyntaxes: [f.transferSyntax] });
+      }
+      try {
+        sub = await connect({ host: target.host, port: target.port, callingAet: aet, calledAet: dest, contexts: contexts.slice(0, 128), log });
+      } catch (e) {
+        throw new DimseFailure(0xa702, `cannot reach ${dest}: ${(e as Error).message}`);
+      }
+    }
+    const failedUids: string[] = [];
+    try {
+      for (const inst of files) {
+        if (req.signal.aborted) break;
+        counts.remaining--;
+        try {
+          const file = await fileToSend(inst.path);
+          const pc = contextForFile(sub, file);
+          if (!pc) throw new Error("no presentation context");
+          const r = await storeFile(sub, file, pc, kind === "move" ? { moveOriginator: { aet: req.assoc.rq.callingAet, messageId: req.command.messageId ?? 0 } } : {});
+          const cls = statusClass(r.status);
+          if (cls === "Success") counts.completed++;
+          else if (cls === "Warning") counts.warning++;
+          else {
+            counts.failed++;
+            failedUids.push(inst.sopInstanceUid);
+          }
+        } catch (e) {
+          log?.warn(`sub-operation for ${inst.sopInstanceUid} failed: ${(e as Error).message}`);
+          counts.failed++;
+          failedUids.push(inst.sopInstanceUid);
+          if (sub.closed || sub.error) break;
+        }
+        if (counts.remaining > 0) await req.progress(counts);
+      }
+    } finally {
+      if (kind === "move") await sub.release().catch(() => undefined);
+    }
+    counts.failed += counts.remaining;
+    const status = req.signal.aborted ? 0xfe00 : counts.failed > 0 ? (counts.completed + counts.warning > 0 ? 0xb000 : 0xa702) : 0;
+    return { status, ...counts, remaining: 0, failedInstances: failedUids.length ? failedUids : undefined };
+  }
+
   return {
     port: server.port,
     aet,

@@ -122,6 +122,11 @@ export class Association extends EventEmitter {
     this.state = "established";
   }
 
+  /** Start message IDs at `base` (lets several associations of one tool use distinct IDs). */
+  setMessageIdBase(base: number): void {
+    this.nextMessageId = Math.max(1, Math.min(0xffff, base));
+  }
+
   allocateMessageId(): number {
     const id = this.nextMessageId;
     this.nextMessageId = this.nextMessageId >= 0xffff ? 1 : this.nextMessageId + 1;

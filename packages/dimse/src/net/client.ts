@@ -258,7 +258,27 @@ export interface FindOptions extends OperationOptions {
  * 0xFF01) and the final one. Stopping the iteration early sends C-CANCEL
  * and drains the responses up to the final one.
  */
-export async function* find(assoc: Association, sopClass: string, identifier: Dataset, o: FindOptions = {}): AsyncGenerator<Response> {
+export function find(assoc: Association, sopClass: string, identifier: Dataset, o: FindOptions = {}): AsyncGenerator<Response> {
+  return request(assoc, CommandField.CFindRQ, sopClass, identifier, o);
+}
+
+export interface RetrieveOptions extends FindOptions {
+  /** C-MOVE destination AE title. */
+  destination?: string;
+}
+
+/**
+ * C-MOVE (with a destination) or C-GET as an async iterable of responses:
+ * pending ones carry the sub-operation counts, the last one is final. For
+ * C-GET the sub-operation C-STOREs arrive on the same association: install
+ * a store handler with `attachScp` first. Stopping early sends C-CANCEL.
+ */
+export function retrieve(assoc: Association, kind: "move" | "get", sopClass: string, identifier: Dataset, o: RetrieveOptions = {}): AsyncGenerator<Response> {
+  if (kind === "move" && !o.destination) throw new Error("C-MOVE needs a destination AE title");
+  return request(assoc, kind === "move" ? CommandField.CMoveRQ : CommandField.CGetRQ, sopClass, identifier, o, kind === "move" ? { moveDestination: o.destination } : {});
+}
+
+async function* request(assoc: Association, field: number, sopClass: string, identifier: Dataset, o: FindOptions, extra: Partial<Command> = {}): AsyncGenerator<Response> {
   const pc = assoc.contextFor(sopClass);
   if (!pc) throw new NoContextError(sopClass);
   const id = assoc.allocateMessageId();
@@ -267,7 +287,7 @@ export async function* find(assoc: Association, sopClass: string, identifier: Da
   let failed = false;
   try {
     const bytes = encodeDataset(identifier, pc.transferSyntax);
-    await assoc.sendMessage(pc.id, { commandField: CommandField.CFindRQ, messageId: id, affectedSopClassUid: sopClass, priority: o.priority ?? Priority.Medium, hasDataset: true }, bytes);
+    await assoc.sendMessage(pc.id, { commandField: field, messageId: id, affectedSopClassUid: sopClass, priority: o.priority ?? Priority.Medium, hasDataset: true, ...extra }, bytes);
     o.onSent?.(id, pc);
     for (;;) {
       let m: Message;

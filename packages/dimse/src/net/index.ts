@@ -7,3 +7,4 @@ export * from "./pdu.js";
 export * from "./scp.js";
 export * from "./server.js";
 export * from "./storage.js";
+export * from "./store-service.js";
