@@ -1,0 +1,158 @@
+/**
+ * The counting engine: one pass over the records, memory bounded by the
+ * number of groups plus a 16-byte fingerprint per distinct study (or
+ * series) for deduplication; nothing is kept per record.
+ */
+import { DistinctSet, fieldText, parseDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
+import { inWindow, type DateWindow } from "@dicom-pipes/dimse/cli";
+
+export type Per = "study" | "series" | "record";
+
+export const UNKNOWN = "Unknown";
+export const EMPTY = "(empty)";
+
+export interface CountOptions {
+  by: string[];
+  per: Per;
+  foldCase: boolean;
+  window: DateWindow;
+}
+
+export interface Row {
+  /** One label per `by` key (cleaned; `Unknown` for absent, `(empty)` for empty). */
+  labels: string[];
+  /** Which labels stand for an absent (undefined) or empty (null) value. */
+  kinds: Array<"value" | "absent" | "empty">;
+  count: number;
+}
+
+export interface CountStats {
+  records: number;
+  noDate: number;
+  outside: number;
+  afterNow: number;
+  noUid: number;
+  duplicates: number;
+}
+
+interface Group {
+  labels: string[];
+  kinds: Array<"value" | "absent" | "empty">;
+  count: number;
+  /** Spelling variants seen under --fold-case, with their record counts. */
+  variants?: Map<string, number>;
+}
+
+/** Trim and collapse runs of white space. */
+export function cleanName(s: string): string {
+  const t = s.trim();
+  return /\s\s|[\t\n\r\f\v]/.test(t) ? t.replace(/\s+/g, " ") : t;
+}
+
+export class Counter {
+  readonly stats: CountStats = { records: 0, noDate: 0, outside: 0, afterNow: 0, noUid: 0, duplicates: 0 };
+  private groups = new Map<string, Group>();
+  private seen = new DistinctSet();
+  private lastUnit = "";
+  private lastGroup = "";
+  private clean = new Map<string, string>();
+  private readonly uidKey: string | undefined;
+
+  constructor(private readonly o: CountOptions) {
+    this.uidKey = o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
+  }
+
+  private label(raw: string | undefined): [string, "value" | "absent" | "empty"] {
+    if (raw === undefined) return [UNKNOWN, "absent"];
+    let c = this.clean.get(raw);
+    if (c === undefined) {
+      c = cleanName(raw);
+      if (this.clean.size < 50_000) this.clean.set(raw, c);
+    }
+    return c === "" ? [EMPTY, "empty"] : [c, "value"];
+  }
+
+  add(rec: FlatRecord): void {
+    const st = this.stats;
+    st.records++;
+    const w = this.o.window;
+    if (!w.all || w.start !== undefined || w.end !== undefined) {
+      const day = parseDicomDate(rec.StudyDate);
+      if (day === undefined) {
+        if (!w.all) {
+          st.noDate++;
+          return;
+        }
+      } else if (!inWindow(w, day)) {
+        st.outside++;
+        return;
+      } else if (day > w.now) st.afterNow++;
+    }
+    const by = this.o.by;
+    let key: string;
+    let labels: string[];
+    let kinds: Array<"value" | "absent" | "empty">;
+    if (by.length === 1) {
+      const [l, k] = this.label(fieldText(rec, by[0]!));
+      labels = [l];
+      kinds = [k];
+      key = this.o.foldCase ? l.toLowerCase() : l;
+    } else {
+      labels = [];
+      kinds = [];
+      for (const b of by) {
+        const [l, k] = this.label(fieldText(rec, b));
+        labels.push(l);
+        kinds.push(k);
+      }
+      key = labels.join("\u0000");
+      if (this.o.foldCase) key = key.toLowerCase();
+    }
+    if (this.uidKey) {
+      const uid = fieldText(rec, this.uidKey);
+      if (!uid) st.noUid++;
+      else {
+        // Consecutive rows of one study (series-level results) need no lookup.
+        if (uid === this.lastUnit && key === this.lastGroup) {
+          st.duplicates++;
+          return;
+        }
+        this.lastUnit = uid;
+        this.lastGroup = key;
+        if (!this.seen.add(key + "\u0000" + uid)) {
+          st.duplicates++;
+          return;
+        }
+      }
+    }
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { labels, kinds, count: 0 };
+      this.groups.set(key, g);
+    }
+    g.count++;
+    if (this.o.foldCase) {
+      const variant = labels.join("\u0000");
+      g.variants ??= new Map();
+      g.variants.set(variant, (g.variants.get(variant) ?? 0) + 1);
+    }
+  }
+
+  /** Rows sorted by count descending, then by label (code-point order). */
+  rows(): Row[] {
+    const rows: Row[] = [];
+    for (const g of this.groups.values()) {
+      let labels = g.labels;
+      if (g.variants && g.variants.size > 1) {
+        // Show the most frequent spelling (ties: the first in code-point order).
+        let best = "";
+        let bestN = -1;
+        for (const [v, n] of g.variants) if (n > bestN || (n === bestN && v < best)) [best, bestN] = [v, n];
+        labels = best.split("\u0000");
+      }
+      rows.push({ labels, kinds: g.kinds, count: g.count });
+    }
+    const name = (r: Row) => r.labels.join("\u0000");
+    return rows.sort((a, b) => b.count - a.count || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+  }
+}
