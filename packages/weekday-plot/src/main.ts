@@ -1,0 +1,163 @@
+/** weekday-plot: boxplots of studies per hour for each weekday, a median table, a heatmap and the busiest slots. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { processIo, readAnalysisInput, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
+import { describeWindow, ExitError, packageVersion, parseYargs, resolveWindow, runTool, toolYargs, withWindowOptions, yargsLogLevel } from "@dicom-pipes/dimse/cli";
+import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
+import { holidayCalendar, holidayDays } from "./holidays.js";
+import { boxplotSpec, heatmapSpec, render, type ImageFormat } from "./render.js";
+
+export { processIo };
+
+const TOOL = "weekday-plot";
+
+function parser(version: string) {
+  const y = toolYargs(TOOL, version)
+    .usage(
+      `${TOOL} [options] [INPUT...] -o OUTDIR\n\n` +
+        "For each weekday with studies, a boxplot per hour of day (0-23) of the number of\n" +
+        "distinct studies per (date, hour): <Weekday>_boxplot_<timeframe>.png. Every date of\n" +
+        "that weekday in the time window contributes, with 0 for hours without studies\n" +
+        "(--exclude-zero drops them, as pacsalyzer did). Also median_per_hour_weekday.csv,\n" +
+        "overview.png (median heatmap) and, with --top10-output, the ten busiest slots.\n" +
+        "INPUT: NDJSON/CSV records with StudyDate, StudyTime, StudyInstanceUID (as findscu-ts\n" +
+        "writes them) or pacsalyzer's query_pacs.py JSON; - or none = stdin.\n" +
+        "Writes one NDJSON record per file written ({\"path\", \"bytes\"}) on stdout.",
+    )
+    .options({
+      output: { alias: "o", type: "string", demandOption: "give the output folder with -o OUTDIR", describe: "output folder (created if needed)", group: "Output:" },
+      format: { alias: "f", choices: ["png", "svg"] as const, default: "png" as ImageFormat, describe: "image format (1200×600)", group: "Output:" },
+      "top10-output": { type: "string", describe: "also write the ten busiest (date, weekday, hour) slots to this CSV file", group: "Output:" },
+      "exclude-zero": { type: "boolean", describe: "leave out (date, hour) pairs without studies (pacsalyzer's behaviour; biases medians upwards)", group: "Plots:" },
+      holidays: { type: "string", describe: "split public holidays of COUNTRY (DE, CH, US, or DE-BY…) into separate (Holidays) plots", group: "Plots:" },
+    });
+  return withWindowOptions(y)
+    .example(`${TOOL} -o plots -t 3m studies.ndjson`, "plots of the last 90 days")
+    .example(`${TOOL} -o plots --timeframe all --holidays DE query_results.json`, "pacsalyzer JSON, German holidays apart")
+    .example(`findscu-ts ... -k StudyDate -k StudyTime -k StudyInstanceUID | ${TOOL} -o plots --format svg`, "straight from a query");
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : String(Math.round(n * 1000) / 1000);
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  return runTool(TOOL, io, async (log) => {
+    const { args, done } = await parseYargs(parser(packageVersion(import.meta.url)), argv, io);
+    if (done) return 0;
+    log.level = yargsLogLevel(args);
+    const window = resolveWindow(args, "inclusive");
+    const format = args.format as ImageFormat;
+    const excludeZero = Boolean(args["exclude-zero"]);
+    const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
+    const t0 = Date.now();
+    const collector = new Collector(window);
+    for await (const r of readAnalysisInput(args._.map(String), io)) {
+      collector.add(r.record);
+      if (io.signal?.aborted) break;
+    }
+    const stopped = signalExitCode(io.signal);
+    if (stopped) return stopped;
+    const c = collector.data;
+    const skipped = c.noDate + c.noTime;
+    if (skipped) log.warn(`${skipped} of ${c.records} records without a usable StudyDate (${c.noDate}) or StudyTime (${c.noTime}) were left out`);
+    if (c.noUid) log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
+    log.info(`${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`);
+    const range = dateRange(window, c);
+    if (!range) throw new ExitError(1, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
+
+    await mkdir(args.output, { recursive: true }).catch((e: Error) => {
+      throw new ExitError(1, `cannot create ${args.output}: ${e.message}`);
+    });
+    const out = new RecordWriter(io.stdout);
+    const save = async (name: string, data: Buffer) => {
+      const path = join(args.output, name);
+      await writeFile(path, data);
+      await out.write({ path, bytes: data.length });
+      log.info(`wrote ${path}`);
+    };
+    const holidays = calendar ? holidayDays(calendar, range.from, range.to) : undefined;
+    if (holidays) log.info(`${holidays.size} public holidays (${args.holidays}) between ${formatDicomDate(range.from)} and ${formatDicomDate(range.to)}`);
+    const zeroNote = excludeZero ? "hours without studies left out" : "hours without studies count as 0";
+    const medianRows: Array<{ weekday: string; medians: number[] }> = [];
+    let plots = 0;
+    for (let w = 0; w < 7; w++) {
+      const name = WEEKDAYS[w]!;
+      const all: Sample[] = [];
+      for (const g of weekdayGroups(w, range.from, range.to, holidays)) {
+        const list = samples(c.counts, g.days, excludeZero);
+        all.push(...list);
+        const studies = g.days.reduce((s, d) => s + hourTotal(c.counts, d), 0);
+        if (studies === 0) continue;
+        const from = formatIsoDate(g.days[0]!);
+        const to = formatIsoDate(g.days[g.days.length - 1]!);
+        const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? " " + g.suffix : ""}`;
+        const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
+        const image = await render(boxplotSpec({ title, subtitle, samples: list }), format, log);
+        await save(`${name}_boxplot_${window.label}${g.suffix}.${format}`.replace(/ /g, "_"), image);
+        plots++;
+        if (!out.ok) break;
+      }
+      medianRows.push({ weekday: name, medians: hourlyMedians(all) });
+    }
+    if (holidays && holidays.size === 0) log.warn(`no public holidays of ${args.holidays} fall in the window`);
+
+    // Median table: one row per weekday in calendar order, hours 0-23.
+    const hours = Array.from({ length: 24 }, (_, h) => String(h));
+    const csv = await toCsv(["weekday", ...hours], medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]));
+    await save("median_per_hour_weekday.csv", csv);
+
+    const cells = medianRows.flatMap((r) => r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })));
+    const overview = heatmapSpec(
+      `Median Studies per Hour and Weekday (${window.label})`,
+      `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
+      cells,
+      WEEKDAYS,
+    );
+    await save(`overview.${format}`, await render(overview, format, log));
+
+    const top = busiest(c.counts, 10);
+    for (const s of top) log.info(`busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`);
+    if (args["top10-output"]) {
+      await writeCsvFile(
+        args["top10-output"],
+        ["date", "weekday", "hour", "study_count"],
+        top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, String(s.hour), String(s.studies)]),
+      );
+      log.info(`wrote ${args["top10-output"]}`);
+    }
+    await out.end();
+    log.info(`${plots} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+    return 0;
+  });
+}
+
+function hourTotal(counts: Map<number, number>, day: number): number {
+  let n = 0;
+  for (let h = 0; h < 24; h++) n += counts.get(day * 24 + h) ?? 0;
+  return n;
+}
+
+/** CSV text through the shared writer (csv-stringify quoting). */
+async function toCsv(columns: string[], rows: string[][]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const { Writable } = await import("node:stream");
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      parts.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+  const w = new RecordWriter(sink, { format: "csv", columns });
+  await w.writeHeader();
+  for (const r of rows) await w.write(Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+  await w.end();
+  return Buffer.concat(parts);
+}
+
+async function writeCsvFile(path: string, columns: string[], rows: string[][]): Promise<void> {
+  await writeFile(path, await toCsv(columns, rows)).catch((e: Error) => {
+    throw new ExitError(1, `cannot write ${path}: ${e.message}`);
+  });
+}
