@@ -41,6 +41,14 @@ try {
   await sh(`findscu-ts -S ${peer} -sr --format tsv -k QueryRetrieveLevel=STUDY -k StudyDate -k PatientID -k AccessionNumber -k StudyDescription -k ModalitiesInStudy > studies.tsv`);
   await sh(`head -3 studies.ndjson | findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=SERIES -k SeriesInstanceUID -k Modality -k SeriesNumber -k SeriesDescription - > series-of-3-studies.ndjson`);
   await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20241231 -k StudyInstanceUID --split-dates --max-results 25 > studies-split.ndjson`);
+
+  // ---- analysis: institutions and weekday/hour load (inst-count, weekday-plot)
+  console.log("\n# analysis of a study-level query");
+  await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k InstitutionName -k StudyDate -k StudyTime -k StudyInstanceUID > studies-inst.ndjson`);
+  await sh(`inst-count --timeframe all studies-inst.ndjson | tee institutions.tsv`);
+  await sh(`weekday-plot --timeframe all --holidays DE -o plots --top10-output plots/top10.csv studies-inst.ndjson > plots.ndjson`);
+  const plots = await lines("plots.ndjson");
+
   const studies = await lines("studies.ndjson");
   const series = await lines("series-of-3-studies.ndjson");
   const split = await lines("studies-split.ndjson");
@@ -50,6 +58,9 @@ try {
   console.log(`  series-of-3-studies.ndjson  ${series.length} series of the first 3 studies (batch query from stdin)`);
   console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 25-match cap`);
   console.log(`  archive/                    the generated DICOM files`);
+  console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);
+  console.log(`  institutions.tsv            studies per institution (inst-count)`);
+  console.log(`  plots/                      ${plots.length} files from weekday-plot: weekday boxplots, overview.png, median_per_hour_weekday.csv, top10.csv`);
 } finally {
   await pacs.close();
 }
