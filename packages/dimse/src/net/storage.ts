@@ -135,6 +135,9 @@ export interface ReceivedInstance {
   calledAet: string;
   /** Top-level attributes before Pixel Data, as far as the first 64 KiB reach. */
   head: Dataset;
+  /** C-MOVE sub-operations name the request they belong to (when the archive says). */
+  moveOriginatorAet?: string;
+  moveOriginatorMessageId?: number;
 }
 
 export interface ReceiverOptions {
@@ -190,6 +193,8 @@ export class FileReceiver {
       callingAet: assoc.rq?.callingAet ?? "",
       calledAet: assoc.rq?.calledAet ?? "",
       head,
+      moveOriginatorAet: cmd.moveOriginatorAet,
+      moveOriginatorMessageId: cmd.moveOriginatorMessageId,
     };
   }
 }

@@ -77,9 +77,9 @@ export class Layout {
       last = re.lastIndex;
     }
     if (last < template.length) this.parts.push({ literal: template.slice(last) });
-    if (this.parts.some((p) => p.literal?.includes("..")) || this.parts.some((p) => p.literal && /(^|\/)\.\.?(\/|$)/.test(p.literal))) {
-      throw new LayoutError(`layout must not contain .. or . components: ${template}`);
-    }
+    // Literal text must not make `.` or `..` components (values are sanitised separately).
+    const probe = this.parts.map((p) => p.literal ?? "x").join("");
+    if (probe.split(/[\\/]/).some((c) => c === "." || c === "..")) throw new LayoutError(`layout must not contain .. or . components: ${template}`);
   }
 
   /** The relative path for an instance; every placeholder value is sanitised into one component. */
@@ -117,6 +117,7 @@ export function insideOrThrow(root: string, rel: string): string {
 
 /** Presets shared by the tools that store files. */
 export const LAYOUT_PRESETS: Record<string, string> = {
+  dcmtk: "{prefix}.{SOPInstanceUID}",
   hierarchy: "{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm",
   pacsifier: "sub-{PatientID|alnum}/ses-{StudyDate}{StudyTime}/{SeriesNumber:05}-{SeriesDescription|alnum=No_series_description}/{prefix}.{SOPInstanceUID}",
 };

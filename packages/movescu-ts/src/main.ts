@@ -1,0 +1,492 @@
+/**
+ * movescu-ts (and getscu-ts): DICOM retrieve (C-MOVE / C-GET) SCU,
+ * DCMTK movescu/getscu compatible, with batch retrieval from records,
+ * parallel associations, pacing, a resume journal and layouts.
+ */
+import { readdir, rm, rmdir } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
+import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
+import { KeyError, LayoutError, layoutFor, parseKey, type FlatRecord, type Layout, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, parseArgs, Progress, progressWanted, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { options } from "./options.js";
+import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
+import { Journal } from "./journal.js";
+import { parseWindow, Scheduler } from "./schedule.js";
+import { fileRecord, Receiving, type Active } from "./receive.js";
+
+export { processIo };
+
+type Tool = "movescu-ts" | "getscu-ts";
+
+function help(tool: Tool): string {
+  const get = tool === "getscu-ts";
+  return formatHelp(
+    {
+      tool,
+      title: get ? "DICOM retrieve (C-GET) SCU" : "DICOM retrieve (C-MOVE) SCU",
+      usage: `${tool} [options] peer port [dcmfile-in...]`,
+      parameters: [
+        ["peer", "hostname of DICOM peer"],
+        ["port", "tcp/ip port number of peer"],
+        ["dcmfile-in", "DICOM query file(s); - reads records from stdin"],
+      ],
+      description:
+        "One retrieve per query (the -k keys, each query file, or each input record: findscu-ts\n" +
+        "output, a CSV of UIDs…), at the record's level. Objects received (C-MOVE to self with\n" +
+        "+P, or C-GET) are written exactly as received, placed by --layout; one result record per\n" +
+        "request goes to stdout. Batch runs keep a journal and resume where they stopped.",
+      examples: get
+        ? [`${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`]
+        : [
+            `${tool} -S -aec PACS -aem ME +P 11113 -od data pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3`,
+            `findscu-ts -S -aec PACS pacs 104 -sr -k QueryRetrieveLevel=SERIES -k StudyInstanceUID=1.2.3 -k SeriesInstanceUID \\\n      | ${tool} -S -aec PACS -aem ME +P 11113 -od data --layout hierarchy pacs 104 > results.ndjson`,
+            `${tool} -S -aec PACS -aem ME +P 11113 -od data --input studies.csv -j 4 --window 19:00-07:00 pacs 104`,
+          ],
+      epilogue:
+        "Exit status follows DCMTK movescu: 68 when a retrieve completed with failed\n" +
+        "sub-operations or delivered fewer objects than announced, 69 when one failed,\n" +
+        "61 association failure, 60 port busy, 45 output directory missing.\n\n" +
+        EXIT_TABLE,
+    },
+    options(tool),
+  );
+}
+
+interface Settings {
+  tool: Tool;
+  peer: string;
+  port: number;
+  aet: string;
+  call: string;
+  kind: "move" | "get";
+  destination?: string;
+  receivePort?: number;
+  bind?: string;
+  model: QueryModel;
+  od: string;
+  layout: Layout;
+  jobs: number;
+  dimseTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  acseTimeoutMs: number;
+  maxPdu?: number;
+  receiving: boolean;
+}
+
+export async function main(argv: string[], io: Io = processIo(), tool: Tool = "movescu-ts"): Promise<number> {
+  const OPTIONS = options(tool);
+  return runTool(tool, io, async (log) => {
+    if (argv.length === 0) {
+      io.stdout.write(help(tool));
+      return Exit.OK;
+    }
+    const p = parseArgs(argv, OPTIONS);
+    if (p.opts.help) {
+      io.stdout.write(help(tool));
+      return Exit.OK;
+    }
+    if (p.opts.version) {
+      io.stdout.write(`${tool} ${packageVersion(import.meta.url)}\n`);
+      return Exit.OK;
+    }
+    log.level = resolveLogLevel(p);
+    const o = p.opts;
+    const [peer, portText, ...rest] = p.positionals;
+    if (!peer) throw new UsageError("Missing parameter peer");
+    if (!portText) throw new UsageError("Missing parameter port");
+    const port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
+    let keys: ParsedKey[];
+    try {
+      keys = ((o.key as string[] | undefined) ?? []).map(parseKey);
+    } catch (e) {
+      if (e instanceof KeyError) throw new UsageError(`bad key format or dictionary name not found in dictionary: ${e.key}`);
+      throw e;
+    }
+    const files = rest.filter((f) => f !== "-");
+    let input = o.input as string | undefined;
+    if (rest.includes("-")) input = "-";
+    if (input !== undefined && files.length) throw new UsageError("query files and --input cannot be combined");
+    for (const f of files) {
+      try {
+        if (!statSync(f).isFile()) throw new Error();
+      } catch {
+        throw new UsageError(`cannot access file: ${f}`);
+      }
+    }
+    if (input === undefined && keys.length === 0 && files.length === 0) {
+      if (!io.stdin.isTTY) input = "-";
+      else throw new UsageError("no retrieve keys (-k), query files or input records given");
+    }
+    const batch = input !== undefined;
+    const kind: "move" | "get" = tool === "getscu-ts" || o.get ? "get" : "move";
+    const receivePort = kind === "move" ? (o.port as number | undefined) : undefined;
+    const receiving = kind === "get" || receivePort !== undefined;
+    const od = resolve((o.outputDirectory as string | undefined) ?? io.cwd ?? ".");
+    const needDir = receiving || (batch && !o.noJournal) || o.journal === undefined;
+    if (needDir && (receiving || (batch && !o.noJournal && o.journal === undefined))) {
+      let ok = false;
+      try {
+        ok = statSync(od).isDirectory();
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+    }
+    let layout: Layout;
+    try {
+      layout = layoutFor((o.layout as string | undefined) ?? "dcmtk");
+    } catch (e) {
+      if (e instanceof LayoutError) throw new UsageError(e.message);
+      throw e;
+    }
+    const level = o.level as string | undefined;
+    if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) throw new UsageError(`Invalid parameter value ${level} for option --level (PATIENT, STUDY, SERIES, IMAGE)`);
+    const format = ((o.format as string | undefined) ?? "ndjson") as OutputFormat;
+    if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+    if (o.emit !== undefined && o.emit !== "files") throw new UsageError(`Invalid parameter value ${String(o.emit)} for option --emit (files)`);
+    if (o.emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
+    if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
+    const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
+    const s: Settings = {
+      tool,
+      peer,
+      port,
+      aet: (o.aetitle as string | undefined) ?? (kind === "get" ? "GETSCU" : "MOVESCU"),
+      call: (o.call as string | undefined) ?? "ANY-SCP",
+      kind,
+      destination: kind === "move" ? ((o.move as string | undefined) ?? "MOVESCU") : undefined,
+      receivePort,
+      bind: o.bind as string | undefined,
+      // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
+      model: (o.model as QueryModel | undefined) ?? (batch ? "study" : "patient"),
+      od,
+      layout,
+      jobs: (o.jobs as number | undefined) ?? 1,
+      dimseTimeoutMs: seconds(o.dimseTimeout),
+      connectTimeoutMs: seconds(o.timeout),
+      acseTimeoutMs: seconds(o.acseTimeout) ?? 30000,
+      maxPdu: o.maxPdu as number | undefined,
+      receiving,
+    };
+    const journalPath = o.noJournal ? undefined : ((o.journal as string | undefined) ?? (batch ? join(od, ".movescu-ts.journal") : undefined));
+    const journal = journalPath ? new Journal(journalPath) : undefined;
+    const resumed = journal?.load() ?? 0;
+    if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : undefined });
+    const scheduler = new Scheduler({
+      throttleMs: seconds(o.throttle),
+      batchSize: o.batchSize as number | undefined,
+      batchWaitMs: seconds(o.batchWait),
+      window: o.window !== undefined ? parseWindow(String(o.window), o.tz as string | undefined) : undefined,
+      signal: io.signal,
+      log: (m) => log.info(m),
+    });
+    const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
+    const receive = receiving
+      ? new Receiving({
+          od,
+          layout,
+          info: Boolean(o.info),
+          ignore: Boolean(o.ignore),
+          fsync: Boolean(o.fsync),
+          tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
+          log,
+          onFile: o.emit ? async (inst, a) => void (await writer?.write(fileRecord(inst, a))) : undefined,
+        })
+      : undefined;
+    const source = requestSource({
+      keys,
+      files,
+      input,
+      stdin: io.stdin,
+      model: s.model,
+      defaultLevel: level as Level | undefined,
+      keepGoing: Boolean(o.keepGoing),
+      onInvalid: (err) => log.error(`${err.message} (skipped)`),
+    });
+    const run = new RetrieveRun(s, io, log, writer, journal, scheduler, progress, receive);
+    try {
+      return await run.run(source);
+    } finally {
+      journal?.close();
+      progress.clear();
+      await writer?.end();
+    }
+  });
+}
+
+/** Storage classes proposed for C-GET: the common ones first, at most 127 (one context is the retrieve model's). */
+function getStorageContexts(): ContextProposal[] {
+  const common = [
+    "CTImageStorage", "EnhancedCTImageStorage", "MRImageStorage", "EnhancedMRImageStorage", "ComputedRadiographyImageStorage",
+    "DigitalXRayImageStorageForPresentation", "DigitalXRayImageStorageForProcessing", "DigitalMammographyXRayImageStorageForPresentation",
+    "DigitalMammographyXRayImageStorageForProcessing", "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage", "NuclearMedicineImageStorage",
+    "PositronEmissionTomographyImageStorage", "SecondaryCaptureImageStorage", "XRayAngiographicImageStorage", "XRayRadiofluoroscopicImageStorage",
+    "RTImageStorage", "RTDoseStorage", "RTStructureSetStorage", "RTPlanStorage", "BasicTextSRStorage", "EnhancedSRStorage", "ComprehensiveSRStorage",
+    "KeyObjectSelectionDocumentStorage", "GrayscaleSoftcopyPresentationStateStorage", "SegmentationStorage", "EncapsulatedPDFStorage",
+  ];
+  const byKeyword = new Map(storageSopClasses().map((u) => [uidKeyword(u) ?? u, u]));
+  const first = common.map((k) => byKeyword.get(k)).filter((u): u is string => Boolean(u));
+  const all = [...new Set([...first, ...storageSopClasses()])].slice(0, 127);
+  const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian];
+  return all.map((u) => ({ abstractSyntax: u, transferSyntaxes: ts, role: { scu: false, scp: true } }));
+}
+
+const RESULT_KEYS = ["status", "statusCode", "completed", "failed", "warning", "files", "bytes", "error"];
+
+class RetrieveRun {
+  private failures = 0;
+  private warnings = 0;
+  private done = 0;
+  private skipped = 0;
+  private associationFailure?: NetError;
+  private aborted?: number;
+  private listener?: DicomServer;
+  private readonly started = Date.now();
+  private workerIndex = 0;
+
+  constructor(
+    private readonly s: Settings,
+    private readonly io: Io,
+    private readonly log: CliLogger,
+    private readonly writer: RecordWriter | undefined,
+    private readonly journal: Journal | undefined,
+    private readonly scheduler: Scheduler,
+    private readonly progress: Progress,
+    private readonly receive: Receiving | undefined,
+  ) {}
+
+  async run(source: AsyncGenerator<RetrieveRequest>): Promise<number> {
+    if (this.receive) {
+      await this.cleanStaleTemps();
+      try {
+        await this.receive.ready();
+      } catch (e) {
+        throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${this.s.od}: ${(e as Error).message}`);
+      }
+    }
+    if (this.receive && this.s.kind === "move") {
+      try {
+        this.listener = await this.receive.listen(this.s.receivePort!, this.s.bind);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: ${err.code === "EADDRINUSE" ? "Address already in use" : err.message}`);
+      }
+    }
+    try {
+      await Promise.all(Array.from({ length: this.s.jobs }, () => this.worker(source)));
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw e;
+    } finally {
+      await this.listener?.close(2000);
+      if (this.receive) {
+        await rm(this.receive.tmpDir, { recursive: true, force: true }).catch(() => undefined);
+        await rmdir(join(this.s.od, ".movescu-ts.tmp")).catch(() => undefined);
+      }
+    }
+    const sig = signalExitCode(this.io.signal);
+    if (sig !== undefined) return sig;
+    if (this.associationFailure) {
+      const e = this.associationFailure;
+      throw new ExitError(Exit.ASSOCIATION, e.kind === "rejected" ? "Association Rejected:" : e.kind === "no-context" ? "No Acceptable Presentation Contexts" : `Association Request Failed: ${e.condition}`, e.details);
+    }
+    if (this.aborted !== undefined) return this.aborted;
+    if (this.failures) return Exit.RETRIEVE_FAILURE;
+    if (this.warnings) return Exit.RETRIEVE_WARNING;
+    return Exit.OK;
+  }
+
+  /** Remove temporary files left by earlier runs that were killed. */
+  private async cleanStaleTemps(): Promise<void> {
+    const dir = join(this.s.od, ".movescu-ts.tmp");
+    let entries: string[] = [];
+    try {
+      entries = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const pid = Number(e);
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive && pid !== process.pid) await rm(join(dir, e), { recursive: true, force: true });
+    }
+  }
+
+  private async open(): Promise<Association> {
+    const sop = this.s.kind === "move" ? moveSopClass(this.s.model) : getSopClass(this.s.model);
+    const contexts: ContextProposal[] = [{ abstractSyntax: sop, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian] }];
+    if (this.s.kind === "get") contexts.push(...getStorageContexts());
+    const assoc = await connect({
+      host: this.s.peer,
+      port: this.s.port,
+      callingAet: this.s.aet,
+      calledAet: this.s.call,
+      contexts,
+      maxPdu: this.s.maxPdu,
+      connectTimeoutMs: this.s.connectTimeoutMs,
+      acseTimeoutMs: this.s.acseTimeoutMs,
+      log: this.log,
+    });
+    // Distinct message IDs per association, so sub-operations name their request.
+    assoc.setMessageIdBase(1 + 4096 * this.workerIndex++);
+    if (this.s.kind === "get") this.receive!.attachGet(assoc);
+    return assoc;
+  }
+
+  private async worker(source: AsyncGenerator<RetrieveRequest>): Promise<void> {
+    let assoc: Association | undefined;
+    try {
+      for (;;) {
+        if (this.io.signal?.aborted || this.associationFailure || this.aborted !== undefined) break;
+        const next = await source.next();
+        if (next.done) break;
+        const req = next.value;
+        const previous = this.journal?.completed(req.key);
+        if (previous) {
+          this.skipped++;
+          this.log.info(`${req.where}: already retrieved (journal)`);
+          await this.writer?.write(previous);
+          continue;
+        }
+        await this.scheduler.beforeRequest();
+        if (this.io.signal?.aborted) break;
+        if (!assoc || assoc.closed || assoc.error) {
+          try {
+            assoc = await this.open();
+          } catch (e) {
+            if (e instanceof NetError) {
+              this.associationFailure ??= e;
+              await this.result(req, undefined, { error: e.condition });
+              break;
+            }
+            throw e;
+          }
+        }
+        await this.one(assoc, req);
+        await this.scheduler.afterRequest();
+      }
+    } finally {
+      if (assoc && !assoc.closed) {
+        this.log.info("Releasing Association");
+        await assoc.release();
+      }
+    }
+  }
+
+  private async one(assoc: Association, req: RetrieveRequest): Promise<void> {
+    const log = this.log;
+    const sop = this.s.kind === "move" ? moveSopClass(this.s.model) : getSopClass(this.s.model);
+    const active = this.receive?.begin(req);
+    if (active && this.s.kind === "get") this.receive!.forGet(assoc, active);
+    let final: Response | undefined;
+    let counter = 0;
+    try {
+      for await (const r of retrieve(assoc, this.s.kind, sop, req.identifier, {
+        destination: this.s.destination,
+        dimseTimeoutMs: this.s.dimseTimeoutMs,
+        onSent: (id) => {
+          log.info(`Sending ${this.s.kind === "move" ? "Move" : "C-GET"} Request (MsgID ${id})`);
+          if (active) this.receive!.setMessageId(active, id);
+        },
+      })) {
+        counter++;
+        if (r.pending) {
+          log.info(`Received ${this.s.kind === "move" ? "Move" : "C-GET"} Response ${counter} (Pending)`);
+          this.showProgress();
+          if (this.io.signal?.aborted) break;
+          continue;
+        }
+        final = r;
+      }
+    } catch (e) {
+      if (active) this.receive!.end(active);
+      if (e instanceof NetError) {
+        log.error(`${req.where}: ${this.s.kind === "move" ? "Move" : "Get"} SCU Failed: ${e.condition}`);
+        this.failures++;
+        await this.result(req, active, { error: e.condition, statusClass: "Failure" });
+        if (e.kind === "dimse-timeout") assoc.abort();
+        return;
+      }
+      throw e;
+    }
+    if (active) this.receive!.end(active);
+    if (!final) {
+      await this.result(req, active, { error: "cancelled", statusClass: "Cancel" });
+      return;
+    }
+    const status = final.status;
+    const cls = statusClass(status);
+    const text = statusText(status, this.s.kind);
+    log.info(`Received Final ${this.s.kind === "move" ? "Move" : "C-GET"} Response (${text})`);
+    const completed = final.command.completed ?? 0;
+    const failed = final.command.failed ?? 0;
+    const warning = final.command.warning ?? 0;
+    let outcome: string = cls;
+    let error: string | undefined;
+    if (cls === "Failure") {
+      log.warn(`Move response with error status (${text})`.replace("Move", this.s.kind === "move" ? "Move" : "C-GET"));
+      error = `${text}${final.command.errorComment ? `: ${final.command.errorComment}` : ""}`;
+    } else if (cls === "Warning" || failed > 0) {
+      log.warn(`${this.s.kind === "move" ? "Move" : "C-GET"} response with warning status (${text}): ${failed} of ${completed + failed + warning} sub-operations failed`);
+      outcome = "Warning";
+      error = `${failed} sub-operations failed`;
+    }
+    if ((outcome === "Success" || outcome === "Warning") && active && !this.receive!.ignoring) {
+      const announced = completed + warning;
+      const expected = req.expected !== undefined ? Math.max(req.expected, announced) : announced;
+      if (active.files < expected) {
+        outcome = "Incomplete";
+        error = `received ${active.files} of ${expected} objects${req.expected !== undefined && req.expected > announced ? ` (the archive listed ${req.expected})` : ""}`;
+        log.warn(`${req.where}: ${error}`);
+      }
+    }
+    if (outcome === "Failure") this.failures++;
+    else if (outcome === "Warning" || outcome === "Incomplete") this.warnings++;
+    const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error });
+    if (outcome === "Success" && result) this.journal?.record(req.key, result);
+  }
+
+  private async result(
+    req: RetrieveRequest,
+    active: Active | undefined,
+    r: { statusClass?: string; status?: number; completed?: number; failed?: number; warning?: number; error?: string },
+  ): Promise<FlatRecord | undefined> {
+    this.done++;
+    const base: FlatRecord = {};
+    for (const [k, v] of Object.entries(req.record)) if (!RESULT_KEYS.includes(k)) base[k] = v;
+    const rec: FlatRecord = {
+      ...base,
+      status: r.statusClass ?? "Failure",
+      ...(r.status !== undefined ? { statusCode: statusHex(r.status) } : {}),
+      completed: r.completed ?? 0,
+      failed: r.failed ?? 0,
+      warning: r.warning ?? 0,
+      ...(active ? { files: active.files, bytes: active.bytes } : {}),
+      ...(r.error ? { error: r.error } : {}),
+    };
+    this.showProgress();
+    await this.writer?.write(rec);
+    return rec;
+  }
+
+  private showProgress(): void {
+    const secs = (Date.now() - this.started) / 1000;
+    const bytes = this.receive?.bytes ?? 0;
+    this.progress.update(
+      `${this.done} requests${this.skipped ? ` (${this.skipped} from the journal)` : ""}, ${this.receive?.received ?? 0} objects, ${formatBytes(bytes)}, ${formatBytes(secs > 0 ? bytes / secs : 0)}/s${this.failures ? `, ${this.failures} failed` : ""}`,
+    );
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Retrieve requests: DCMTK-style (`-k` keys and query files, sent as
+ * given) or one per input record (CSV/TSV/NDJSON, e.g. findscu-ts output),
+ * at the record's level with only the unique keys the level needs.
+ */
+import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { Dataset, parsePart10, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
+import { applyKey, datasetToFlat, mapColumn, recordMetadata, serializeRecord, validateUidQuery, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { InputError, openInput, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { ExitError, Exit, UsageError } from "@dicom-pipes/dimse/cli";
+
+export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
+export const LEVELS: readonly Level[] = ["PATIENT", "STUDY", "SERIES", "IMAGE"];
+
+export interface RetrieveRequest {
+  /** Position in the input (1-based), for messages. */
+  index: number;
+  where: string;
+  /** The record echoed into the result (input keys). */
+  record: FlatRecord;
+  identifier: Dataset;
+  level: Level;
+  /** Stable identity for the resume journal. */
+  key: string;
+  /** Instances the archive said the study/series holds, when the record carries it. */
+  expected?: number;
+  /** Unique keys, to attribute received objects to this request. */
+  uids: { patient?: string; studies: string[]; series: string[]; sops: string[] };
+}
+
+export interface RequestSourceOptions {
+  keys: ParsedKey[];
+  files: string[];
+  /** Batch input path (`-` = stdin). */
+  input?: string;
+  stdin: Readable;
+  model: QueryModel;
+  defaultLevel?: Level;
+  keepGoing: boolean;
+  onInvalid?: (err: InputError) => void;
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? "").split("\\").map((s) => s.trim()).filter(Boolean);
+}
+
+function uidsOf(ds: Dataset): RetrieveRequest["uids"] {
+  return {
+    patient: ds.string(Tags.PatientID) || undefined,
+    studies: list(ds.string(Tags.StudyInstanceUID)),
+    series: list(ds.string(Tags.SeriesInstanceUID)),
+    sops: list(ds.string(Tags.SOPInstanceUID)),
+  };
+}
+
+/** The journal key: kind of retrieve, level and the identifier's keys. */
+export function requestKey(level: string, identifier: Dataset): string {
+  return `${level} ${serializeRecord(datasetToFlat(identifier))}`;
+}
+
+function inferLevel(ds: Dataset, fallback: Level | undefined): Level | undefined {
+  const given = (ds.string(Tags.QueryRetrieveLevel) ?? "").toUpperCase();
+  if ((LEVELS as readonly string[]).includes(given)) return given as Level;
+  if (list(ds.string(Tags.SOPInstanceUID)).length) return "IMAGE";
+  if (list(ds.string(Tags.SeriesInstanceUID)).length) return "SERIES";
+  if (list(ds.string(Tags.StudyInstanceUID)).length) return "STUDY";
+  if (fallback) return fallback;
+  if (ds.string(Tags.PatientID)) return "PATIENT";
+  return undefined;
+}
+
+/** Keys a retrieve identifier carries at a level (PS3.4 C.4.2.2.1: unique keys only). */
+function uniqueKeys(level: Level, model: QueryModel): number[] {
+  const tags: number[] = [];
+  if (model === "patient" || model === "psonly" || level === "PATIENT") tags.push(Tags.PatientID);
+  if (level !== "PATIENT") tags.push(Tags.StudyInstanceUID);
+  if (level === "SERIES" || level === "IMAGE") tags.push(Tags.SeriesInstanceUID);
+  if (level === "IMAGE") tags.push(Tags.SOPInstanceUID);
+  return tags;
+}
+
+async function loadQueryFile(path: string): Promise<Dataset> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch {
+    throw new UsageError(`cannot access file: ${path}`);
+  }
+  try {
+    return parsePart10(buf).dataset;
+  } catch (e) {
+    throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
+  }
+}
+
+export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<RetrieveRequest> {
+  if (o.input === undefined) {
+    // DCMTK: one request per query file, else one from the -k keys; sent as given.
+    const datasets: Array<{ ds: Dataset; where: string }> = [];
+    if (o.files.length) for (const f of o.files) datasets.push({ ds: await loadQueryFile(f), where: f });
+    else datasets.push({ ds: new Dataset(), where: "-k keys" });
+    let index = 0;
+    for (const { ds, where } of datasets) {
+      for (const k of o.keys) applyKey(ds, k);
+      const level = inferLevel(ds, o.defaultLevel);
+      if (!level) throw new UsageError(`${where}: no QueryRetrieveLevel (give -k QueryRetrieveLevel=STUDY or similar)`);
+      if (!ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
+      index++;
+      yield { index, where, record: datasetToFlat(ds), identifier: ds, level, key: requestKey(level, ds), uids: uidsOf(ds) };
+    }
+    return;
+  }
+  const name = sourceName(o.input);
+  const stream = openInput(o.input, o.stdin);
+  if (o.input !== "-") {
+    await new Promise<void>((resolve, reject) => {
+      stream.once("open", () => resolve());
+      stream.once("error", (e) => reject(new UsageError(`cannot read ${name}: ${(e as Error).message}`)));
+    });
+  }
+  let header: Map<string, string | undefined> | undefined;
+  const records = readRecords(stream, {
+    name,
+    onHeader(cols) {
+      header = new Map();
+      for (const c of cols) {
+        const m = mapColumn(c);
+        if (m.kind === "unknown") throw new InputError(name, 1, `unknown column "${c}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}`);
+        header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
+      }
+    },
+  });
+  let index = 0;
+  for await (const { record, line } of records) {
+    index++;
+    try {
+      yield recordRequest(record, header, o, name, line, index);
+    } catch (e) {
+      const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
+      if (!o.keepGoing) throw err;
+      o.onInvalid?.(err);
+    }
+  }
+}
+
+function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number, index: number): RetrieveRequest {
+  // Normalise table rows to keyword records; NDJSON records are used as they are.
+  let record: FlatRecord = raw;
+  if (header) {
+    record = {};
+    for (const [col, key] of header) {
+      const v = String(raw[col] ?? "").trim();
+      if (key && v !== "") record[key] = v;
+    }
+  }
+  const text = (k: string): string | undefined => {
+    const v = record[k];
+    if (v === null || v === undefined) return undefined;
+    return Array.isArray(v) ? v.join("\\") : String(v);
+  };
+  const full = new Dataset();
+  for (const [k, tag, vr] of [["PatientID", Tags.PatientID, "LO"], ["StudyInstanceUID", Tags.StudyInstanceUID, "UI"], ["SeriesInstanceUID", Tags.SeriesInstanceUID, "UI"], ["SOPInstanceUID", Tags.SOPInstanceUID, "UI"], ["QueryRetrieveLevel", Tags.QueryRetrieveLevel, "CS"]] as const) {
+    const v = text(k);
+    if (v === undefined) continue;
+    if (vr === "UI") {
+      try {
+        validateUidQuery(k, v);
+      } catch (e) {
+        if (e instanceof ValueError) throw new InputError(name, line, e.message);
+      }
+    }
+    full.setString(tag, vr, v);
+  }
+  for (const k of Object.keys(record)) {
+    if (header) continue;
+    if (k === "query" || recordMetadata({ [k]: 1 })[k] !== undefined) continue;
+    const m = mapColumn(k);
+    if (m.kind === "unknown" && k !== "_vrMap") throw new InputError(name, line, `unknown key "${k}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}`);
+  }
+  const level = inferLevel(full, o.defaultLevel);
+  if (!level) throw new InputError(name, line, "no QueryRetrieveLevel, no UIDs and no PatientID: nothing says what to retrieve (use --level)");
+  const identifier = new Dataset();
+  identifier.setString(Tags.QueryRetrieveLevel, "CS", level);
+  for (const tag of uniqueKeys(level, o.model)) {
+    const el = full.get(tag);
+    if (!el || !el.value || el.value.length === 0) {
+      const kw = tag === Tags.PatientID ? "PatientID" : tag === Tags.StudyInstanceUID ? "StudyInstanceUID" : tag === Tags.SeriesInstanceUID ? "SeriesInstanceUID" : "SOPInstanceUID";
+      throw new InputError(name, line, `a ${level}-level retrieve${o.model === "patient" && tag === Tags.PatientID ? " in the patient root model" : ""} needs ${kw}`);
+    }
+    identifier.set(el);
+  }
+  for (const k of o.keys) applyKey(identifier, k);
+  const expectedRaw = level === "SERIES" ? record.NumberOfSeriesRelatedInstances : level === "STUDY" ? record.NumberOfStudyRelatedInstances : level === "IMAGE" ? 1 : undefined;
+  const expected = typeof expectedRaw === "number" ? expectedRaw : typeof expectedRaw === "string" && /^\d+$/.test(expectedRaw) ? Number(expectedRaw) : undefined;
+  return { index, where: `${name}:${line}`, record, identifier, level, key: requestKey(level, identifier), expected, uids: uidsOf(identifier) };
+}

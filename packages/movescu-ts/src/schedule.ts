@@ -1,0 +1,93 @@
+/**
+ * Pacing of batch requests: a pause after each request (--throttle), a
+ * pause after every N requests (--batch-size/--batch-wait, as PACSIFIER),
+ * and a daily time window (--window/--tz, as pydicom-batch), which may
+ * cross midnight.
+ */
+import { UsageError } from "@dicom-pipes/dimse/cli";
+
+export interface Window {
+  start: number;
+  end: number;
+  tz?: string;
+}
+
+export function parseWindow(text: string, tz?: string): Window {
+  const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(text);
+  if (!m) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
+  const [h1, m1, h2, m2] = m.slice(1).map(Number) as [number, number, number, number];
+  if (h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat("en-GB", { timeZone: tz });
+    } catch {
+      throw new UsageError(`Invalid parameter value ${tz} for option --tz (an IANA time zone such as Europe/Zurich)`);
+    }
+  }
+  return { start: h1 * 60 + m1, end: h2 * 60 + m2, tz };
+}
+
+/** Minutes since midnight in the window's zone. */
+export function minutesNow(w: Window, now = new Date()): number {
+  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: w.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
+  const h = Number(parts.find((p) => p.type === "hour")?.value ?? 0);
+  const m = Number(parts.find((p) => p.type === "minute")?.value ?? 0);
+  return h * 60 + m;
+}
+
+export function insideWindow(w: Window, minutes: number): boolean {
+  if (w.start === w.end) return true;
+  return w.start < w.end ? minutes >= w.start && minutes < w.end : minutes >= w.start || minutes < w.end;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+export class Scheduler {
+  private started = 0;
+  private waiting = false;
+  private pause?: Promise<void>;
+
+  constructor(
+    private readonly o: { throttleMs?: number; batchSize?: number; batchWaitMs?: number; window?: Window; signal?: AbortSignal; log: (msg: string) => void; now?: () => Date },
+  ) {}
+
+  /** Wait until a request may start. */
+  async beforeRequest(): Promise<void> {
+    const w = this.o.window;
+    while (w && !this.o.signal?.aborted && !insideWindow(w, minutesNow(w, this.o.now?.()))) {
+      if (!this.waiting) {
+        const hh = String(Math.floor(w.start / 60)).padStart(2, "0");
+        const mm = String(w.start % 60).padStart(2, "0");
+        this.o.log(`outside the time window; waiting until ${hh}:${mm}${w.tz ? ` (${w.tz})` : ""}`);
+        this.waiting = true;
+      }
+      await sleep(15000, this.o.signal);
+    }
+    this.waiting = false;
+    if (this.pause) await this.pause;
+    if (this.o.batchSize && this.o.batchWaitMs && this.started > 0 && this.started % this.o.batchSize === 0) {
+      // Every worker waits at a batch boundary.
+      this.o.log(`${this.started} requests sent; pausing ${this.o.batchWaitMs / 1000} s`);
+      this.pause = sleep(this.o.batchWaitMs, this.o.signal).then(() => {
+        this.pause = undefined;
+      });
+      this.started++;
+      await this.pause;
+      return;
+    }
+    this.started++;
+  }
+
+  async afterRequest(): Promise<void> {
+    if (this.o.throttleMs) await sleep(this.o.throttleMs, this.o.signal);
+  }
+}
