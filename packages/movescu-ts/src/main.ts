@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { KeyError, LayoutError, layoutFor, parseKey, type FlatRecord, type Layout, type ParsedKey } from "@dicom-pipes/dimse/records";
-import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, parseArgs, Progress, progressWanted, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
@@ -126,8 +126,8 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const receivePort = kind === "move" ? (o.port as number | undefined) : undefined;
     const receiving = kind === "get" || receivePort !== undefined;
     const od = resolve((o.outputDirectory as string | undefined) ?? io.cwd ?? ".");
-    const needDir = receiving || (batch && !o.noJournal) || o.journal === undefined;
-    if (needDir && (receiving || (batch && !o.noJournal && o.journal === undefined))) {
+    // The output directory holds received files and, by default, the batch journal.
+    if (receiving || (batch && !o.noJournal && o.journal === undefined)) {
       let ok = false;
       try {
         ok = statSync(od).isDirectory();
@@ -176,7 +176,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const journal = journalPath ? new Journal(journalPath) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : undefined });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format });
     const scheduler = new Scheduler({
       throttleMs: seconds(o.throttle),
       batchSize: o.batchSize as number | undefined,
@@ -279,9 +279,6 @@ class RetrieveRun {
     }
     try {
       await Promise.all(Array.from({ length: this.s.jobs }, () => this.worker(source)));
-    } catch (e) {
-      if (e instanceof InputError) throw e;
-      throw e;
     } finally {
       await this.listener?.close(2000);
       if (this.receive) {
