@@ -119,7 +119,7 @@ export class Counter {
         }
         this.lastUnit = uid;
         this.lastGroup = key;
-        if (!this.seen.add(key + "\u0000" + uid)) {
+        if (!this.seen.addPair(key, uid)) {
           st.duplicates++;
           return;
         }

@@ -1,5 +1,5 @@
 /** inst-count: studies per institution (or per any attributes) in C-FIND results. */
-import { processIo, readAnalysisInput, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { processIo, readAnalysisBatches, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
 import {
   describeWindow,
@@ -53,8 +53,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const window = resolveWindow(args, "exclusive");
     const counter = new Counter({ by, per: args.per, foldCase: Boolean(args["fold-case"]), window });
     const t0 = Date.now();
-    for await (const r of readAnalysisInput(args._.map(String), io)) {
-      counter.add(r.record);
+    for await (const batch of readAnalysisBatches(args._.map(String), io)) {
+      for (const r of batch) counter.add(r.record);
       if (io.signal?.aborted) break;
     }
     const stopped = signalExitCode(io.signal);

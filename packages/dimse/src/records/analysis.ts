@@ -53,13 +53,20 @@ export function fieldText(rec: FlatRecord, key: string): string | undefined {
 
 const MS_PER_DAY = 86_400_000;
 
-/** Days since 1970-01-01 for a calendar date, or undefined if the date does not exist. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days since 1970-01-01 for a calendar date (proleptic Gregorian), or undefined if the date does not exist. */
 export function dayNumber(y: number, m: number, d: number): number | undefined {
-  if (m < 1 || m > 12 || d < 1 || d > 31) return undefined;
-  const t = Date.UTC(y, m - 1, d);
-  const back = new Date(t);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) return undefined;
-  return t / MS_PER_DAY;
+  if (m < 1 || m > 12 || d < 1) return undefined;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  if (d > (m === 2 && leap ? 29 : MONTH_DAYS[m - 1]!)) return undefined;
+  // Howard Hinnant's days_from_civil.
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
 
 function digits(s: string, i: number, n: number): number {
@@ -162,7 +169,7 @@ export class DistinctSet {
   private mask: number;
   size = 0;
 
-  constructor(initialCapacity = 1 << 12) {
+  constructor(initialCapacity = 1 << 16) {
     let cap = 16;
     while (cap < initialCapacity) cap <<= 1;
     this.hi = new Uint32Array(cap);
@@ -172,10 +179,21 @@ export class DistinctSet {
 
   /** Add a string; true when it was not there yet. */
   add(s: string): boolean {
+    return this.addPair(s, "");
+  }
+
+  /** Add the pair (a, b) as one member, without building a + b. */
+  addPair(a: string, b: string): boolean {
     let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c ^ s.length;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
+    let h2 = 0x9747b28c ^ (a.length * 65599 + b.length);
+    for (let i = 0; i < a.length; i++) {
+      const c = a.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+    }
+    for (let i = 0; i < b.length; i++) {
+      const c = b.charCodeAt(i);
       h1 = Math.imul(h1 ^ c, 0x01000193);
       h2 = Math.imul(h2 ^ c, 0x5bd1e995);
       h2 ^= h2 >>> 15;
