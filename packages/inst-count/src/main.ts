@@ -1,5 +1,5 @@
 /** inst-count: studies per institution (or per any attributes) in C-FIND results. */
-import { processIo, readAnalysisBatches, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
 import {
   describeWindow,
@@ -53,10 +53,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const window = resolveWindow(args, "exclusive");
     const counter = new Counter({ by, per: args.per, foldCase: Boolean(args["fold-case"]), window });
     const t0 = Date.now();
-    for await (const batch of readAnalysisBatches(args._.map(String), io)) {
-      for (const r of batch) counter.add(r.record);
-      if (io.signal?.aborted) break;
-    }
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec));
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const st = counter.stats;

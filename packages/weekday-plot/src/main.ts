@@ -1,7 +1,7 @@
 /** weekday-plot: boxplots of studies per hour for each weekday, a median table, a heatmap and the busiest slots. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { processIo, readAnalysisBatches, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
 import { describeWindow, ExitError, packageVersion, parseYargs, resolveWindow, runTool, toolYargs, withWindowOptions, yargsLogLevel } from "@dicom-pipes/dimse/cli";
 import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
@@ -53,10 +53,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
     const t0 = Date.now();
     const collector = new Collector(window);
-    for await (const batch of readAnalysisBatches(args._.map(String), io)) {
-      for (const r of batch) collector.add(r.record);
-      if (io.signal?.aborted) break;
-    }
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec));
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const c = collector.data;

@@ -264,3 +264,14 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
   if (state === 0) return;
   if (state !== 3) fail(state === 2 ? `unexpected end of input inside element ${index + 1} (started on line ${startLine})` : "unexpected end of input: the JSON array is not closed with \"]\"");
 }
+
+/**
+ * Feed every record of the inputs to `add`, stopping early when the
+ * tool's abort signal fires (check `signalExitCode(io.signal)` after).
+ */
+export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void, o: AnalysisInputOptions = {}): Promise<void> {
+  for await (const batch of readAnalysisBatches(paths, io, o)) {
+    for (const r of batch) add(r.record);
+    if (io.signal?.aborted) return;
+  }
+}
