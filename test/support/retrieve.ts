@@ -189,3 +189,35 @@ export async function until(probe: () => Promise<boolean> | boolean, timeoutMs =
 export function pacsifierClean(v: string): string {
   return v.normalize("NFD").replace(/[^\x00-\x7f]/g, "").replace(/[^A-Za-z0-9]+/g, "_");
 }
+
+/** PIDs of processes whose command line contains `needle` (Linux /proc). */
+export async function pidsByCmdline(needle: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of await readdir("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = (await readFile(`/proc/${e}/cmdline`, "latin1")).split("\0").join(" ");
+      if (cmd.includes(needle)) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Direct children of `pid` (Linux /proc). */
+export async function childPids(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of await readdir("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = await readFile(`/proc/${e}/stat`, "latin1");
+      // pid (comm) state ppid …; comm may hold spaces and parentheses.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
