@@ -63,7 +63,7 @@ test("NDJSON: errors name the source and line", async () => {
   e = await readError(['{"a":1}\n\n"text"\n']);
   assert.equal(e.message, "stdin:3: expected a JSON object per line, got string");
   e = await readError(['{"a":1}\nnull\n']);
-  assert.match(e.message, /^stdin:2: expected a JSON object per line, got object/);
+  assert.match(e.message, /^stdin:2: expected a JSON object per line, got null/);
 });
 
 test("NDJSON: a JSON array line is rejected with a hint (not exploded)", async () => {

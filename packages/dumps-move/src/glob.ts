@@ -6,6 +6,7 @@
  */
 import { opendir } from "node:fs/promises";
 import { join } from "node:path";
+import { wildcard } from "@dicom-pipes/dimse/io";
 
 type Segment = RegExp | "**";
 
@@ -17,24 +18,8 @@ export function compileGlob(pattern: string): Segment[] {
 }
 
 function segmentRegex(p: string): RegExp {
-  let re = "";
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = p.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let cls = p.slice(i + 1, end);
-        if (cls.startsWith("!")) cls = "^" + cls.slice(1);
-        re += `[${cls.replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
-  }
   // Like the shell, * does not match a leading dot.
-  return new RegExp(`^(?!\\.)${re}$`.replace("^(?!\\.)\\.", "^\\."));
+  return wildcard(p, { hideDotFiles: true });
 }
 
 /** Relative paths of regular files under `root` matching any of the patterns, sorted, each once. */

@@ -1,7 +1,6 @@
 /** findscu-ts: DICOM query (C-FIND) SCU, DCMTK findscu compatible, with NDJSON/CSV/TSV output. */
 import { access, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { statSync } from "node:fs";
 import {
   Dataset,
   dumpLines,
@@ -18,17 +17,22 @@ import {
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
 import { connect, find, NetError, statusClass, statusHex, statusText, type Association, type Response } from "@dicom-pipes/dimse/net";
-import { datasetToFlat, datasetToFlatJson, datasetToPs318, KeyError, parseKey, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
+  checkFiles,
+  choiceOption,
   Exit,
   EXIT_TABLE,
   ExitError,
   formatHelp,
+  outputDirectory,
   packageVersion,
-  parseArgs,
-  resolveLogLevel,
+  parseKeys,
+  peerAndPort,
   runTool,
+  startDcmtkTool,
+  timeouts,
   UsageError,
   type CliLogger,
 } from "@dicom-pipes/dimse/cli";
@@ -91,39 +95,16 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    if (argv.length === 0) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    const p = parseArgs(argv, OPTIONS);
-    if (p.opts.help) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    if (p.opts.version) {
-      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
-      return Exit.OK;
-    }
-    log.level = resolveLogLevel(p);
-    if (p.opts.arguments) log.info(`calling '${TOOL}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`);
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    if (typeof p === "number") return p;
     const s = settings(p.opts, p.positionals, io);
     return run(s, io, log);
   });
 }
 
 function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings & { aet: string; call: string; timeouts: { connect?: number; acse: number; dimse?: number }; maxPdu?: number; bind?: string; level?: string; keepGoing: boolean } {
-  const [peer, portText, ...rest] = positionals;
-  if (!peer) throw new UsageError("Missing parameter peer");
-  if (!portText) throw new UsageError("Missing parameter port");
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
-  let keys: ParsedKey[];
-  try {
-    keys = ((o.key as string[] | undefined) ?? []).map(parseKey);
-  } catch (e) {
-    if (e instanceof KeyError) throw new UsageError(e.message);
-    throw e;
-  }
+  const { peer, port, rest } = peerAndPort(positionals);
+  const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
   const files = rest.filter((f) => f !== "-");
   if (rest.includes("-")) {
@@ -131,47 +112,21 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     table = "-";
   }
   if (table !== undefined && files.length) throw new UsageError("query files and a query table cannot be combined");
-  for (const f of files) {
-    try {
-      if (!statSync(f).isFile()) throw new Error();
-    } catch {
-      throw new UsageError(`cannot access file: ${f}`);
-    }
-  }
-  if (table !== undefined && table !== "-") {
-    try {
-      statSync(table);
-    } catch {
-      throw new UsageError(`cannot access file: ${table}`);
-    }
-  }
+  checkFiles(table !== undefined && table !== "-" ? [...files, table] : files);
   if (table === undefined && keys.length === 0 && files.length === 0) {
     if (!io.stdin.isTTY) table = "-";
     else throw new UsageError("no query keys (-k) and no query file given");
   }
-  const format = (o.format as string | undefined) ?? "ndjson";
-  if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
-  const bulk = (o.bulk as string | undefined) ?? "omit";
-  if (bulk !== "omit" && bulk !== "inline") throw new UsageError(`Invalid parameter value ${bulk} for option --bulk (omit, inline)`);
+  const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+  const bulk = choiceOption(o.bulk, "--bulk", ["omit", "inline"], "omit");
   if (o.jsonModel && format !== "ndjson") throw new UsageError("--json-model needs --format ndjson");
-  const level = o.level as string | undefined;
-  if (level !== undefined && !["PATIENT", "STUDY", "SERIES", "IMAGE"].includes(level)) throw new UsageError(`Invalid parameter value ${level} for option --level (PATIENT, STUDY, SERIES, IMAGE)`);
+  const level = o.level === undefined ? undefined : choiceOption(o.level, "--level", ["PATIENT", "STUDY", "SERIES", "IMAGE"], "STUDY");
   const mentionsLevel = keys.some((k) => k.path.length === 1 && k.path[0]!.tag === Tags.QueryRetrieveLevel);
   const model = (o.model as QueryModel | undefined) ?? (mentionsLevel || table !== undefined || level ? "study" : "worklist");
   if (o.maxResults !== undefined && !o.splitDates) throw new UsageError("--max-results needs --split-dates");
-  const extract = o.extract ? { dir: (o.outputDirectory as string | undefined) ?? ".", limit: o.limitOutput as number | undefined } : undefined;
-  if (extract) {
-    let ok = false;
-    try {
-      ok = statSync(extract.dir).isDirectory();
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${extract.dir}`);
-  }
+  const extract = o.extract ? { dir: outputDirectory(o.outputDirectory, io), limit: o.limitOutput as number | undefined } : undefined;
   const showDump = (o.showResponses as boolean | undefined) ?? !extract;
   const batch = table !== undefined || files.length > 0;
-  const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
   return {
     peer,
     port,
@@ -179,7 +134,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     keys,
     files,
     table,
-    format: format as OutputFormat,
+    format,
     jsonModel: Boolean(o.jsonModel),
     bulk,
     output: !o.noOutput,
@@ -192,7 +147,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     batch,
     aet: (o.aetitle as string | undefined) ?? "FINDSCU",
     call: (o.call as string | undefined) ?? "ANY-SCP",
-    timeouts: { connect: seconds(o.timeout), acse: seconds(o.acseTimeout) ?? 30000, dimse: seconds(o.dimseTimeout) },
+    timeouts: timeouts(o),
     maxPdu: o.maxPdu as number | undefined,
     bind: o.bind as string | undefined,
     level: model === "worklist" ? level : (level ?? "STUDY"),

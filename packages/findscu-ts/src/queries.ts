@@ -3,12 +3,11 @@
  * one query per row) or the `-k` keys alone. Every query gets the `-k`
  * keys applied last, as DCMTK applies them to each query file.
  */
-import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { Dataset, parsePart10, Tags, describeTag, lookupTag, NotDicomError, DicomParseError } from "@dicom-pipes/dimse/dicom";
+import { Dataset, Tags, describeTag, lookupTag } from "@dicom-pipes/dimse/dicom";
 import { applyKey, mapColumn, recordToDataset, RecordError, validateQueryValue, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
-import { InputError, openInput, readRecords, sourceName } from "@dicom-pipes/dimse/io";
-import { ExitError, Exit, UsageError } from "@dicom-pipes/dimse/cli";
+import { InputError, openInputReady, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
 export interface Query {
   /** Value of the output `query` field (undefined for a single -k query). */
@@ -40,28 +39,10 @@ function withLevel(ds: Dataset, level: string | undefined): Dataset {
   return ds;
 }
 
-/** Load a DCMTK query file (Part 10 or a bare dataset). */
-async function loadQueryFile(path: string): Promise<Dataset> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch {
-    throw new UsageError(`cannot access file: ${path}`);
-  }
-  try {
-    return parsePart10(buf).dataset;
-  } catch (e) {
-    if (e instanceof NotDicomError || e instanceof DicomParseError || e instanceof RangeError) {
-      throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
-    }
-    throw e;
-  }
-}
-
 export async function* querySource(o: QuerySourceOptions): AsyncGenerator<Query> {
   if (o.files.length) {
     for (const f of o.files) {
-      const ds = await loadQueryFile(f);
+      const ds = await readQueryFile(f);
       applyKeys(ds, o.keys);
       yield { id: f, dataset: withLevel(ds, undefined), where: f };
     }
@@ -78,18 +59,7 @@ export async function* querySource(o: QuerySourceOptions): AsyncGenerator<Query>
 
 async function* tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   const name = sourceName(o.table!);
-  let stream: Readable;
-  try {
-    stream = openInput(o.table!, o.stdin);
-  } catch {
-    throw new UsageError(`cannot access file: ${o.table}`);
-  }
-  const opened = new Promise<void>((resolve, reject) => {
-    if (o.table === "-") return resolve();
-    stream.once("open", () => resolve());
-    stream.once("error", (e) => reject(new ExitError(Exit.USAGE, `cannot read ${name}: ${(e as Error).message}`)));
-  });
-  await opened;
+  const stream = await openInputReady(o.table!, o.stdin);
   let columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }> | undefined;
   const records = readRecords(stream, {
     name,

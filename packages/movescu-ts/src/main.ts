@@ -4,13 +4,12 @@
  * parallel associations, pacing, a resume journal and layouts.
  */
 import { readdir, rm, rmdir } from "node:fs/promises";
-import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
-import { KeyError, LayoutError, layoutFor, parseKey, type FlatRecord, type Layout, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, parseArgs, Progress, progressWanted, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -79,44 +78,17 @@ interface Settings {
 export async function main(argv: string[], io: Io = processIo(), tool: Tool = "movescu-ts"): Promise<number> {
   const OPTIONS = options(tool);
   return runTool(tool, io, async (log) => {
-    if (argv.length === 0) {
-      io.stdout.write(help(tool));
-      return Exit.OK;
-    }
-    const p = parseArgs(argv, OPTIONS);
-    if (p.opts.help) {
-      io.stdout.write(help(tool));
-      return Exit.OK;
-    }
-    if (p.opts.version) {
-      io.stdout.write(`${tool} ${packageVersion(import.meta.url)}\n`);
-      return Exit.OK;
-    }
-    log.level = resolveLogLevel(p);
+    const p = startDcmtkTool(tool, argv, OPTIONS, io, log, () => help(tool), () => packageVersion(import.meta.url));
+    if (typeof p === "number") return p;
     const o = p.opts;
-    const [peer, portText, ...rest] = p.positionals;
-    if (!peer) throw new UsageError("Missing parameter peer");
-    if (!portText) throw new UsageError("Missing parameter port");
-    const port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
-    let keys: ParsedKey[];
-    try {
-      keys = ((o.key as string[] | undefined) ?? []).map(parseKey);
-    } catch (e) {
-      if (e instanceof KeyError) throw new UsageError(`bad key format or dictionary name not found in dictionary: ${e.key}`);
-      throw e;
-    }
+    const { peer, port, rest } = peerAndPort(p.positionals);
+    // movescu reports a bad key as a usage error, in these words.
+    const keys = parseKeys(o.key, (e) => `bad key format or dictionary name not found in dictionary: ${e.key}`);
     const files = rest.filter((f) => f !== "-");
     let input = o.input as string | undefined;
     if (rest.includes("-")) input = "-";
     if (input !== undefined && files.length) throw new UsageError("query files and --input cannot be combined");
-    for (const f of files) {
-      try {
-        if (!statSync(f).isFile()) throw new Error();
-      } catch {
-        throw new UsageError(`cannot access file: ${f}`);
-      }
-    }
+    checkFiles(files);
     if (input === undefined && keys.length === 0 && files.length === 0) {
       if (!io.stdin.isTTY) input = "-";
       else throw new UsageError("no retrieve keys (-k), query files or input records given");
@@ -125,17 +97,8 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const kind: "move" | "get" = tool === "getscu-ts" || o.get ? "get" : "move";
     const receivePort = kind === "move" ? (o.port as number | undefined) : undefined;
     const receiving = kind === "get" || receivePort !== undefined;
-    const od = resolve((o.outputDirectory as string | undefined) ?? io.cwd ?? ".");
     // The output directory holds received files and, by default, the batch journal.
-    if (receiving || (batch && !o.noJournal && o.journal === undefined)) {
-      let ok = false;
-      try {
-        ok = statSync(od).isDirectory();
-      } catch {
-        ok = false;
-      }
-      if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
-    }
+    const od = receiving || (batch && !o.noJournal && o.journal === undefined) ? outputDirectory(o.outputDirectory, io) : resolve(String(o.outputDirectory ?? io.cwd ?? "."));
     let layout: Layout;
     try {
       layout = layoutFor((o.layout as string | undefined) ?? "dcmtk");
@@ -143,14 +106,13 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       if (e instanceof LayoutError) throw new UsageError(e.message);
       throw e;
     }
-    const level = o.level as string | undefined;
-    if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) throw new UsageError(`Invalid parameter value ${level} for option --level (PATIENT, STUDY, SERIES, IMAGE)`);
-    const format = ((o.format as string | undefined) ?? "ndjson") as OutputFormat;
-    if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+    const level = o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
+    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
     if (o.emit !== undefined && o.emit !== "files") throw new UsageError(`Invalid parameter value ${String(o.emit)} for option --emit (files)`);
     if (o.emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
     if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
     const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
+    const t = timeouts(o);
     const s: Settings = {
       tool,
       peer,
@@ -166,9 +128,9 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       od,
       layout,
       jobs: (o.jobs as number | undefined) ?? 1,
-      dimseTimeoutMs: seconds(o.dimseTimeout),
-      connectTimeoutMs: seconds(o.timeout),
-      acseTimeoutMs: seconds(o.acseTimeout) ?? 30000,
+      dimseTimeoutMs: t.dimse,
+      connectTimeoutMs: t.connect,
+      acseTimeoutMs: t.acse,
       maxPdu: o.maxPdu as number | undefined,
       receiving,
     };
@@ -204,7 +166,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       input,
       stdin: io.stdin,
       model: s.model,
-      defaultLevel: level as Level | undefined,
+      defaultLevel: level,
       keepGoing: Boolean(o.keepGoing),
       onInvalid: (err) => log.error(`${err.message} (skipped)`),
     });
@@ -261,20 +223,22 @@ class RetrieveRun {
   ) {}
 
   async run(source: AsyncGenerator<RetrieveRequest>): Promise<number> {
-    if (this.receive) {
-      await this.cleanStaleTemps();
-      try {
-        await this.receive.ready();
-      } catch (e) {
-        throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${this.s.od}: ${(e as Error).message}`);
-      }
-    }
+    // Listen first: a busy port must leave nothing behind in -od.
     if (this.receive && this.s.kind === "move") {
       try {
         this.listener = await this.receive.listen(this.s.receivePort!, this.s.bind);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: ${err.code === "EADDRINUSE" ? "Address already in use" : err.message}`);
+      }
+    }
+    if (this.receive) {
+      await this.cleanStaleTemps();
+      try {
+        await this.receive.ready();
+      } catch (e) {
+        await this.listener?.close(0);
+        throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${this.s.od}: ${(e as Error).message}`);
       }
     }
     try {

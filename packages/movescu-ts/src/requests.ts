@@ -3,12 +3,11 @@
  * given) or one per input record (CSV/TSV/NDJSON, e.g. findscu-ts output),
  * at the record's level with only the unique keys the level needs.
  */
-import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { Dataset, parsePart10, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
+import { Dataset, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { applyKey, datasetToFlat, mapColumn, recordMetadata, serializeRecord, validateUidQuery, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
-import { InputError, openInput, readRecords, sourceName } from "@dicom-pipes/dimse/io";
-import { ExitError, Exit, UsageError } from "@dicom-pipes/dimse/cli";
+import { InputError, openInputReady, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { readQueryFile, UsageError } from "@dicom-pipes/dimse/cli";
 
 export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
 export const LEVELS: readonly Level[] = ["PATIENT", "STUDY", "SERIES", "IMAGE"];
@@ -80,25 +79,11 @@ function uniqueKeys(level: Level, model: QueryModel): number[] {
   return tags;
 }
 
-async function loadQueryFile(path: string): Promise<Dataset> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch {
-    throw new UsageError(`cannot access file: ${path}`);
-  }
-  try {
-    return parsePart10(buf).dataset;
-  } catch (e) {
-    throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
-  }
-}
-
 export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<RetrieveRequest> {
   if (o.input === undefined) {
     // DCMTK: one request per query file, else one from the -k keys; sent as given.
     const datasets: Array<{ ds: Dataset; where: string }> = [];
-    if (o.files.length) for (const f of o.files) datasets.push({ ds: await loadQueryFile(f), where: f });
+    if (o.files.length) for (const f of o.files) datasets.push({ ds: await readQueryFile(f), where: f });
     else datasets.push({ ds: new Dataset(), where: "-k keys" });
     let index = 0;
     for (const { ds, where } of datasets) {
@@ -112,13 +97,7 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
     return;
   }
   const name = sourceName(o.input);
-  const stream = openInput(o.input, o.stdin);
-  if (o.input !== "-") {
-    await new Promise<void>((resolve, reject) => {
-      stream.once("open", () => resolve());
-      stream.once("error", (e) => reject(new UsageError(`cannot read ${name}: ${(e as Error).message}`)));
-    });
-  }
+  const stream = await openInputReady(o.input, o.stdin);
   let header: Map<string, string | undefined> | undefined;
   const records = readRecords(stream, {
     name,

@@ -1,13 +1,12 @@
 /** storescp-ts: DICOM storage (C-STORE) SCP, DCMTK storescp compatible, one NDJSON record per stored object. */
-import { statSync } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";
 import { reverse } from "node:dns/promises";
-import { join, resolve, basename, dirname } from "node:path";
+import { join, basename, dirname } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { Exit, EXIT_TABLE, ExitError, formatHelp, packageVersion, parseArgs, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, outputDirectory, packageVersion, parsePort, runTool, startDcmtkTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -41,34 +40,13 @@ function help(): string {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    if (argv.length === 0) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    const p = parseArgs(argv, OPTIONS);
-    if (p.opts.help) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    if (p.opts.version) {
-      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
-      return Exit.OK;
-    }
-    log.level = resolveLogLevel(p);
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    if (typeof p === "number") return p;
     const o = p.opts;
     if (p.positionals.length === 0) throw new UsageError("Missing parameter port");
     if (p.positionals.length > 1) throw new UsageError(`Too many parameters: ${p.positionals.slice(1).join(" ")}`);
-    const portText = p.positionals[0]!;
-    const port = Number(portText);
-    if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
-    const od = resolve((o.outputDirectory as string | undefined) ?? io.cwd ?? ".");
-    let isDir = false;
-    try {
-      isDir = statSync(od).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+    const port = parsePort(p.positionals[0]!, true);
+    const od = outputDirectory(o.outputDirectory, io);
     const lastSort = [...p.given].reverse().find((k) => k === "sortConc" || k === "sortStudy" || k === "sortPatient");
     const sort: Sort = lastSort === "sortConc" ? { kind: "conc", prefix: String(o.sortConc) } : lastSort === "sortStudy" ? { kind: "study", prefix: String(o.sortStudy) } : lastSort === "sortPatient" ? { kind: "patient" } : undefined;
     let layout: Layout | undefined;
@@ -83,8 +61,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if (o.renameOnEndOfStudy && !sort) throw new UsageError("--rename-on-eostudy needs one of -su, -ss, -sp");
     if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy) throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
-    const format = ((o.format as string | undefined) ?? "ndjson") as OutputFormat;
-    if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
     const allow = ((o.acceptCalling as string[] | undefined) ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
     return serveUntilSignal(
       {

@@ -7,28 +7,8 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { InputError } from "@dicom-pipes/dimse/io";
+export { wildcard } from "@dicom-pipes/dimse/io";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
-
-/** A shell wildcard (`*`, `?`, `[...]`) as a case-sensitive regular expression. */
-export function wildcard(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 1);
-      if (end < 0) re += "\\[";
-      else {
-        let set = pattern.slice(i + 1, end);
-        if (set.startsWith("!")) set = "^" + set.slice(1);
-        re += `[${set.replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`, "s");
-}
 
 export interface ScanOptions {
   scanDirectories: boolean;

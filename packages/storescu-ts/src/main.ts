@@ -16,7 +16,7 @@ import {
   type FileToSend,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, parseArgs, Progress, progressWanted, resolveLogLevel, runTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -71,32 +71,14 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    if (argv.length === 0) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    const p = parseArgs(argv, OPTIONS);
-    if (p.opts.help) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    if (p.opts.version) {
-      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
-      return Exit.OK;
-    }
-    log.level = resolveLogLevel(p);
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    if (typeof p === "number") return p;
     const o = p.opts;
-    const [peer, portText, ...files] = p.positionals;
-    if (!peer) throw new UsageError("Missing parameter peer");
-    if (!portText) throw new UsageError("Missing parameter port");
-    const port = Number(portText);
-    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UsageError(`Invalid parameter value ${portText}`);
-    const format = ((o.format as string | undefined) ?? "ndjson") as OutputFormat;
-    if (!["ndjson", "csv", "tsv"].includes(format)) throw new UsageError(`Invalid parameter value ${format} for option --format (ndjson, csv, tsv)`);
+    const { peer, port, rest: files } = peerAndPort(p.positionals);
+    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
     const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
     const proposal = (o.proposal as string | undefined) ?? "uncompr";
     const fallback = proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
-    const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
     const s: Settings = {
       peer,
       port,
@@ -107,7 +89,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       rename: Boolean(o.rename),
       abort: Boolean(o.abortAssoc),
       fallback,
-      timeouts: { connect: seconds(o.timeout), acse: seconds(o.acseTimeout) ?? 30000, dimse: seconds(o.dimseTimeout) },
+      timeouts: timeouts(o),
       maxPdu: o.maxPdu as number | undefined,
       bind: o.bind as string | undefined,
     };

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { RecordError, type FlatRecord } from "../records/flat.js";
 import { toAnalysisRecord } from "../records/analysis.js";
-import { InputError, openInput, readRecords, sourceName, type InputFormat, type InputRecord } from "./input.js";
+import { InputError, ndjsonBatches, openInput, readRecords, sourceName, type InputFormat, type InputRecord } from "./input.js";
 import type { Io } from "./io.js";
 
 export interface AnalysisInputOptions {
@@ -73,7 +73,7 @@ async function* readOne(stream: Readable, name: string, o: AnalysisInputOptions)
     return;
   }
   if ((format ?? o.format ?? "auto") === "auto" && first === 0x7b /* { */ || o.format === "ndjson") {
-    yield* ndjsonBatches(rest(), name);
+    yield* convertedNdjson(rest(), name);
     return;
   }
   let batch: InputRecord[] = [];
@@ -87,43 +87,11 @@ async function* readOne(stream: Readable, name: string, o: AnalysisInputOptions)
   if (batch.length) yield batch;
 }
 
-/** NDJSON split per chunk: the complete lines of a chunk are decoded and parsed together. */
-async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
-  let carry: Buffer | undefined;
-  let line = 0;
-  const parse = (text: string, batch: InputRecord[]) => {
-    line++;
-    if (text.length && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
-    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.trim() === "") return;
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
-    }
-    if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      throw new InputError(name, line, `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : v === null ? "null" : typeof v}`);
-    }
-    batch.push({ record: convert(v as FlatRecord, name, line), line, source: name });
-  };
-  for await (const chunk of chunks) {
-    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const last = buf.lastIndexOf(10);
-    if (last < 0) {
-      carry = buf;
-      continue;
-    }
-    const batch: InputRecord[] = [];
-    const lines = buf.toString("utf8", 0, last).split("\n");
-    for (const l of lines) parse(l, batch);
-    carry = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
-    if (batch.length) yield batch;
-  }
-  if (carry && carry.length) {
-    const batch: InputRecord[] = [];
-    parse(carry.toString("utf8"), batch);
-    if (batch.length) yield batch;
+/** NDJSON batches with each record normalised. */
+async function* convertedNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
+  for await (const batch of ndjsonBatches(chunks, name)) {
+    for (const r of batch) r.record = convert(r.record, name, r.line);
+    yield batch;
   }
 }
 

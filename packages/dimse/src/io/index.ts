@@ -2,3 +2,4 @@ export * from "./io.js";
 export * from "./output.js";
 export * from "./input.js";
 export * from "./analysis.js";
+export * from "./glob.js";

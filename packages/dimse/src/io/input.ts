@@ -37,6 +37,17 @@ export function openInput(path: string, stdin: Readable): Readable {
   return createReadStream(path);
 }
 
+/** Open a path for reading and wait until it is open; a failure is an `InputError` (exit 2). */
+export async function openInputReady(path: string, stdin: Readable): Promise<Readable> {
+  if (path === "-") return stdin;
+  const stream = createReadStream(path);
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (e) => reject(new InputError(path, undefined, `cannot read: ${(e as Error).message}`)));
+  });
+  return stream;
+}
+
 export function sourceName(path: string): string {
   return path === "-" ? "stdin" : path;
 }
@@ -90,43 +101,57 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
   else yield* readCsv(rest(), o, format === "tsv" ? "\t" : ",");
 }
 
-async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+/** One NDJSON line as a record (undefined for a blank line); errors name the line. */
+export function parseNdjsonLine(raw: string, name: string, line: number): FlatRecord | undefined {
+  let text = raw;
+  if (text.length && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+  if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === "") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new InputError(name, line, `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : v === null ? "null" : typeof v}`);
+  }
+  return v as FlatRecord;
+}
+
+/**
+ * NDJSON in batches: the complete lines of each chunk are decoded at once
+ * and parsed together (fast for millions of records).
+ */
+export async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
   let carry: Buffer | undefined;
   let line = 0;
-  const parseLine = (buf: Buffer, start: number, end: number): InputRecord | undefined => {
+  const parse = (text: string, batch: InputRecord[]) => {
     line++;
-    let e = end;
-    if (e > start && buf[e - 1] === 13) e--;
-    let text = buf.toString("utf8", start, e);
-    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.trim() === "") return undefined;
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (err) {
-      throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
-    }
-    if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      throw new InputError(name, line, `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : typeof v}`);
-    }
-    return { record: v as FlatRecord, line, source: name };
+    const record = parseNdjsonLine(text, name, line);
+    if (record) batch.push({ record, line, source: name });
   };
   for await (const chunk of chunks) {
     const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      const r = parseLine(buf, start, nl);
-      if (r) yield r;
-      start = nl + 1;
+    const last = buf.lastIndexOf(10);
+    if (last < 0) {
+      carry = buf;
+      continue;
     }
-    carry = start < buf.length ? buf.subarray(start) : undefined;
+    const batch: InputRecord[] = [];
+    for (const l of buf.toString("utf8", 0, last).split("\n")) parse(l, batch);
+    carry = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
+    if (batch.length) yield batch;
   }
   if (carry && carry.length) {
-    const r = parseLine(carry, 0, carry.length);
-    if (r) yield r;
+    const batch: InputRecord[] = [];
+    parse(carry.toString("utf8"), batch);
+    if (batch.length) yield batch;
   }
+}
+
+async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+  for await (const batch of ndjsonBatches(chunks, name)) yield* batch;
 }
 
 async function* readJsonArray(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {

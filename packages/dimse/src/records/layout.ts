@@ -7,7 +7,10 @@
  * modality prefix, e.g. `CT`), `{Keyword:05}` (zero-padded to 5 digits),
  * `{Keyword|alnum}` (ASCII letters and digits, other runs → `_`, as
  * PACSIFIER names folders), `{Keyword=default}` (value when empty or
- * missing; otherwise `UNKNOWN`). Modifiers combine: `{SeriesDescription|alnum=No_series_description}`.
+ * missing). A component that would be empty becomes `UNKNOWN`, except that
+ * a component whose placeholders are all empty and all allow it (`{X=}`)
+ * is left out: `ses-{StudyDate=}{StudyTime=}` disappears without dates.
+ * Modifiers combine: `{SeriesDescription|alnum=No_series_description}`.
  */
 import { isAbsolute, join, normalize, resolve, sep } from "node:path";
 import type { Dataset } from "../dicom/dataset.js";
@@ -33,6 +36,11 @@ export function sanitizeComponent(value: string, fallback = "UNKNOWN"): string {
   // At most 255 bytes (UTF-8) per component.
   while (Buffer.byteLength(s) > 255) s = s.slice(0, -1);
   return s;
+}
+
+/** A whole path component: never empty, never `.`/`..`, no reserved device name, at most 255 bytes. */
+function finishComponent(c: string): string {
+  return sanitizeComponent(c);
 }
 
 /** PACSIFIER's folder-name cleaning: NFD, non-ASCII dropped, runs of non-alphanumerics → `_`. */
@@ -84,10 +92,25 @@ export class Layout {
 
   /** The relative path for an instance; every placeholder value is sanitised into one component. */
   render(v: LayoutValues): string {
-    let out = "";
+    const comps: string[] = [];
+    let cur = "";
+    let placeholders = 0;
+    let empties = 0;
+    let optional = false;
+    const end = () => {
+      // A component whose placeholders are all empty and may be empty (`{X=}`) is left out.
+      if (!(placeholders > 0 && empties === placeholders && optional)) comps.push(finishComponent(cur));
+      cur = "";
+      placeholders = empties = 0;
+      optional = false;
+    };
     for (const p of this.parts) {
       if (p.literal !== undefined) {
-        out += p.literal;
+        const pieces = p.literal.split("/");
+        pieces.forEach((piece, i) => {
+          if (i > 0) end();
+          cur += piece;
+        });
         continue;
       }
       let value = p.key === "prefix" ? (v.extra?.prefix ?? "") : (v.dataset.string(lookupKeyword(p.key!)!.tag) ?? v.extra?.[p.key!] ?? "");
@@ -95,9 +118,14 @@ export class Layout {
       else if (p.pad !== undefined && value.trim() === "") value = "0".repeat(p.pad);
       if (p.filter === "alnum") value = alnum(value);
       if (value.replace(/_/g, "").trim() === "" && p.fallback !== undefined) value = p.fallback;
-      out += sanitizeComponent(value);
+      value = sanitizeComponent(value, "");
+      placeholders++;
+      if (value === "") empties++;
+      if (p.fallback === "") optional = true;
+      cur += value;
     }
-    return normalize(out);
+    end();
+    return normalize(comps.join("/"));
   }
 
   /** The absolute path under `root`; throws if it would escape `root`. */
@@ -119,7 +147,7 @@ export function insideOrThrow(root: string, rel: string): string {
 export const LAYOUT_PRESETS: Record<string, string> = {
   dcmtk: "{prefix}.{SOPInstanceUID}",
   hierarchy: "{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm",
-  pacsifier: "sub-{PatientID|alnum}/ses-{StudyDate}{StudyTime}/{SeriesNumber:05}-{SeriesDescription|alnum=No_series_description}/{prefix}.{SOPInstanceUID}",
+  pacsifier: "sub-{PatientID|alnum}/ses-{StudyDate=}{StudyTime=}/{SeriesNumber:05}-{SeriesDescription|alnum=No_series_description}/{prefix}.{SOPInstanceUID}",
 };
 
 export function layoutFor(spec: string): Layout {

@@ -1,0 +1,118 @@
+/**
+ * The start of every DCMTK-style tool: help when called without
+ * arguments, parsing, --help, --version, the log level; and the checks the
+ * network tools share (peer and port, output format, output directory,
+ * `-k` keys, timeouts).
+ */
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { parsePart10 } from "../dicom/part10.js";
+import type { Dataset } from "../dicom/dataset.js";
+import { resolve } from "node:path";
+import { parseArgs, type OptionSpec, type ParsedArgs } from "./args.js";
+import { Exit, ExitError, UsageError } from "./exit.js";
+import type { CliLogger } from "./logger.js";
+import { resolveLogLevel } from "./common.js";
+import type { Io } from "../io/io.js";
+import { KeyError, parseKey, type ParsedKey } from "../records/keys.js";
+
+/**
+ * Parse a DCMTK-style command line. Returns the parsed arguments, or an
+ * exit status when the call was for help or the version (already printed).
+ */
+export function startDcmtkTool(tool: string, argv: string[], specs: OptionSpec[], io: Io, log: CliLogger, help: () => string, version: () => string): ParsedArgs | number {
+  if (argv.length === 0) {
+    io.stdout.write(help());
+    return Exit.OK;
+  }
+  const p = parseArgs(argv, specs);
+  if (p.opts.help) {
+    io.stdout.write(help());
+    return Exit.OK;
+  }
+  if (p.opts.version) {
+    io.stdout.write(`${tool} ${version()}\n`);
+    return Exit.OK;
+  }
+  log.level = resolveLogLevel(p);
+  if (p.opts.arguments) log.info(`calling '${tool}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`);
+  return p;
+}
+
+/** `peer port [rest...]` as every SCU takes them. */
+export function peerAndPort(positionals: string[]): { peer: string; port: number; rest: string[] } {
+  const [peer, portText, ...rest] = positionals;
+  if (!peer) throw new UsageError("Missing parameter peer");
+  if (!portText) throw new UsageError("Missing parameter port");
+  return { peer, port: parsePort(portText), rest };
+}
+
+export function parsePort(text: string, allowZero = false): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535 || (!allowZero && port < 1)) throw new UsageError(`Invalid parameter value ${text}`);
+  return port;
+}
+
+/** A choice-valued option, checked. */
+export function choiceOption<T extends string>(value: unknown, flag: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw new UsageError(`Invalid parameter value ${String(value)} for option ${flag} (${allowed.join(", ")})`);
+  return value as T;
+}
+
+/** An existing directory (default: the working directory), else exit 45 as DCMTK movescu. */
+export function outputDirectory(value: unknown, io: Io): string {
+  const od = resolve(String(value ?? io.cwd ?? "."));
+  let ok = false;
+  try {
+    ok = statSync(od).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  return od;
+}
+
+/** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */
+export function parseKeys(texts: unknown, message: (e: KeyError) => string = (e) => e.message): ParsedKey[] {
+  try {
+    return ((texts as string[] | undefined) ?? []).map(parseKey);
+  } catch (e) {
+    if (e instanceof KeyError) throw new UsageError(message(e));
+    throw e;
+  }
+}
+
+/** Files named as arguments must exist (checked before any network work). */
+export function checkFiles(files: string[]): void {
+  for (const f of files) {
+    let ok = false;
+    try {
+      ok = statSync(f).isFile();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError(`cannot access file: ${f}`);
+  }
+}
+
+/** Timeout options in milliseconds (`-to`, `-ta`, `-td`). */
+export function timeouts(o: Record<string, unknown>): { connect?: number; acse: number; dimse?: number } {
+  const ms = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
+  return { connect: ms(o.timeout), acse: ms(o.acseTimeout) ?? 30000, dimse: ms(o.dimseTimeout) };
+}
+
+/** A DCMTK query file (Part 10 or a bare dataset) as a dataset. */
+export async function readQueryFile(path: string): Promise<Dataset> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch {
+    throw new UsageError(`cannot access file: ${path}`);
+  }
+  try {
+    return parsePart10(buf).dataset;
+  } catch (e) {
+    throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
+  }
+}
