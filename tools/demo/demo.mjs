@@ -7,6 +7,17 @@ import { join, relative, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs } from "@dicom-pipes/devpacs";
+import { createServer } from "node:net";
+
+/** A free loopback port (for movescu-ts to receive on). */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const out = join(root, "demo-output");
@@ -28,9 +39,22 @@ async function lines(file) {
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
 console.log("dicom-pipes demo");
-const summary = await generateArchive({ out: join(out, "archive"), patients: 40, seed: "demo" });
+// Three months of a busy archive, so the weekday plots have something to show.
+const summary = await generateArchive({
+  out: join(out, "archive"),
+  patients: 250,
+  seed: "demo",
+  studiesPerPatient: [1, 3],
+  seriesPerStudy: [1, 2],
+  instancesPerSeries: [1, 2],
+  rows: 32,
+  cols: 32,
+  startDate: "20240902",
+  endDate: "20241129",
+});
 console.log(`generated ${summary.instances} instances (${summary.studies} studies, ${summary.patients} patients) in ${relative(root, summary.out)}/`);
-const pacs = await startDevPacs({ dir: join(out, "archive"), host: "127.0.0.1", port: 0 });
+const receivePort = await freePort();
+const pacs = await startDevPacs({ dir: join(out, "archive"), host: "127.0.0.1", port: 0, moveDestinations: { DEMO: { host: "127.0.0.1", port: receivePort } } });
 console.log(`dev PACS "DEVPACS" listening on 127.0.0.1:${pacs.port}`);
 const peer = `-aec DEVPACS 127.0.0.1 ${pacs.port}`;
 try {
@@ -40,7 +64,12 @@ try {
   );
   await sh(`findscu-ts -S ${peer} -sr --format tsv -k QueryRetrieveLevel=STUDY -k StudyDate -k PatientID -k AccessionNumber -k StudyDescription -k ModalitiesInStudy > studies.tsv`);
   await sh(`head -3 studies.ndjson | findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=SERIES -k SeriesInstanceUID -k Modality -k SeriesNumber -k SeriesDescription - > series-of-3-studies.ndjson`);
-  await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20241231 -k StudyInstanceUID --split-dates --max-results 25 > studies-split.ndjson`);
+  await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate=20240901-20241130 -k StudyInstanceUID --split-dates --max-results 100 > studies-split.ndjson`);
+
+  // ---- retrieval: find, then C-MOVE to ourselves into a layout (movescu-ts)
+  console.log("\n# retrieve the first 5 studies into patient/study/series folders");
+  await mkdir(join(out, "retrieved"));
+  await sh(`head -5 studies.ndjson | movescu-ts -S -aec DEVPACS -aem DEMO +P ${receivePort} -od retrieved --layout hierarchy 127.0.0.1 ${pacs.port} > retrieved.ndjson`);
 
   // ---- analysis: institutions and weekday/hour load (inst-count, weekday-plot)
   console.log("\n# analysis of a study-level query");
@@ -52,11 +81,13 @@ try {
   const studies = await lines("studies.ndjson");
   const series = await lines("series-of-3-studies.ndjson");
   const split = await lines("studies-split.ndjson");
+  const retrieved = (await lines("retrieved.ndjson")).map((l) => JSON.parse(l));
   console.log(`\noutputs in ${relative(process.cwd(), out) || "."}/:`);
   console.log(`  studies.ndjson              ${studies.length} studies, one NDJSON record each`);
   console.log(`  studies.tsv                 the same as TSV (open it in a spreadsheet)`);
   console.log(`  series-of-3-studies.ndjson  ${series.length} series of the first 3 studies (batch query from stdin)`);
-  console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 25-match cap`);
+  console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 100-match cap`);
+  console.log(`  retrieved/, retrieved.ndjson  ${retrieved.reduce((n, r) => n + (r.files ?? 0), 0)} files of ${retrieved.length} studies retrieved with movescu-ts (${retrieved.filter((r) => r.status === "Success").length} complete)`);
   console.log(`  archive/                    the generated DICOM files`);
   console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);
   console.log(`  institutions.tsv            studies per institution (inst-count)`);
