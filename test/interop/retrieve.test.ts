@@ -176,6 +176,17 @@ for (const peer of peers) {
       assert.deepEqual(await assertReceived(b, [i]), await assertReceived(a, [i]));
     });
 
+    test("-j 2: two associations, every request counts exactly its own objects", async () => {
+      const input = studies().flatMap((s) => seriesOf(s).map((x) => JSON.stringify({ StudyInstanceUID: s, SeriesInstanceUID: x }))).join("\n") + "\n";
+      const od = await dir(`${peer.name}-j2`);
+      const r = await move(od, ["-j", "2"], input);
+      assert.equal(r.code, 0, r.stderr);
+      await assertReceived(od, insts);
+      const results = ndjson(r.stdout);
+      assert.equal(results.length, uniq(insts.map((i) => i.series)).length);
+      for (const x of results) assert.deepEqual([x.status, x.completed, x.files], ["Success", inSeries(x.SeriesInstanceUID as string).length, inSeries(x.SeriesInstanceUID as string).length], String(x.SeriesInstanceUID));
+    });
+
     test("third-party C-MOVE (no +P) into a DCMTK storescp", async () => {
       for (const f of await readdir(third.dir)) await rm(join(third.dir, f), { recursive: true, force: true });
       const picks = studies().slice(0, 2);
