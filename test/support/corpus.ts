@@ -633,7 +633,7 @@ let scpExitHook = false;
  * available, so no connection is made (a connection that closes before its
  * A-ASSOCIATE-RQ is itself an event for the server); else a TCP connect.
  */
-async function listening(port: number): Promise<boolean> {
+export async function isListening(port: number): Promise<boolean> {
   const hex = port.toString(16).toUpperCase().padStart(4, "0");
   let procSeen = false;
   for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
@@ -700,7 +700,7 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
     const deadline = Date.now() + 15000;
     let ready = false;
     while (!gone && Date.now() < deadline) {
-      if (await listening(port)) {
+      if (await isListening(port)) {
         ready = true;
         break;
       }
