@@ -1,0 +1,313 @@
+/**
+ * storescu-ts as a program: command line, inputs (arguments, +sd/+r/+sp,
+ * paths on stdin as lines or NDJSON, the NDJSON storescp-ts writes),
+ * non-DICOM files, exit codes. No external peers: storescp-ts receives,
+ * gen-archive writes the data. Expected values come from the source
+ * files, DCMTK's documented behaviour (../shared/reference/dcmtk-cli.md §4,
+ * §9) and the package's own manifest.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { generateArchive } from "@dicom-pipes/gen-archive";
+import { binPath, ndjson, runBin } from "../../../test/support/bins.js";
+import { freePort } from "../../../test/support/peers.js";
+import { datasetBytes, filesUnder, isListening, metaOf, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
+
+const HOST = "127.0.0.1";
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+let work: string;
+let files: string[];
+let scp: ScpTs;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), "storescu-ts-bin-"));
+  files = [];
+  const out = join(work, "src");
+  await generateArchive({ out, patients: 3, seed: "storescu-ts-bin", studiesPerPatient: 1, seriesPerStudy: [1, 2], instancesPerSeries: 2, rows: 16, layout: "flat", onInstance: (_n, i) => files.push(join(out, ...i.relPath.split("/"))) });
+  // One receiver for the tests that only look at what storescu-ts reports; stored files are looked up by SOP Instance UID.
+  scp = await startStorescpTs(["--layout", "{SOPInstanceUID}.dcm"], { od: await mkdtemp(join(work, "od-")) });
+});
+
+after(async () => {
+  await scp?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const uidOf = (p: string) => metaOf(p).sopInstanceUid;
+
+/** The received copy of a source file is complete and identical (dataset bytes). */
+function assertReceived(src: string) {
+  const got = join(scp.od, `${uidOf(src)}.dcm`);
+  assert.ok(datasetBytes(got).equals(datasetBytes(src)), `${src}: received dataset differs`);
+}
+
+describe("command line", () => {
+  test("--help: usage on stdout, exit 0; no arguments: the same", async () => {
+    const r = await runBin("storescu-ts", ["--help"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /storescu-ts \[options\] peer port \[dcmfile-in\.\.\.\]/);
+    assert.match(r.stdout, /DICOM storage \(C-STORE\) SCU/);
+    for (const opt of ["-aet", "-aec", "+sd", "+r", "+sp", "-nh", "-j", "--input"]) assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
+    const none = await runBin("storescu-ts", []);
+    assert.equal(none.code, 0);
+    assert.equal(none.stdout, r.stdout);
+  });
+
+  test("--version: name and the package version", async () => {
+    const r = await runBin("storescu-ts", ["--version"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `storescu-ts ${VERSION}\n`);
+  });
+
+  test("unknown option: exit 2, named on stderr, nothing on stdout", async () => {
+    const r = await runBin("storescu-ts", ["--no-such-option", HOST, String(scp.port), files[0]!]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--no-such-option/);
+    assert.equal(r.stdout, "");
+  });
+
+  test("missing peer or port, invalid port: exit 2", async () => {
+    for (const args of [[HOST], [HOST, "notaport", files[0]!], [HOST, "70000", files[0]!]]) {
+      const r = await runBin("storescu-ts", args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    }
+    const bad = await runBin("storescu-ts", [HOST, "notaport", files[0]!]);
+    assert.match(bad.stderr, /Invalid parameter value notaport/);
+  });
+
+  test("nobody listening: exit 61 (association failed)", async () => {
+    const port = await freePort();
+    const r = await runBin("storescu-ts", [HOST, String(port), files[0]!]);
+    assert.equal(r.code, 61, r.stderr);
+    assert.match(r.stderr, /Connection refused/);
+  });
+
+  test("a file argument that does not exist: exit 1, nothing sent", async () => {
+    const r = await runBin("storescu-ts", [HOST, String(scp.port), join(work, "nope.dcm")]);
+    assert.ok(r.code !== 0, r.stderr);
+    assert.deepEqual(ndjson(r.stdout).filter((x) => x.status === "Success"), []);
+  });
+});
+
+describe("inputs", () => {
+  test("file arguments: one Success record per file, in order, datasets received unchanged", async () => {
+    const r = await runBin("storescu-ts", [HOST, String(scp.port), ...files]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.deepEqual(recs.map((x) => x.path), files);
+    for (const [i, x] of recs.entries()) {
+      assert.equal(x.status, "Success");
+      assert.equal(x.statusCode, "0x0000");
+      assert.equal(x.SOPInstanceUID, uidOf(files[i]!));
+      assert.equal(x.SOPClassUID, metaOf(files[i]!).sopClassUid);
+      assertReceived(files[i]!);
+    }
+  });
+
+  test("paths on stdin, one per line (blank lines and CRLF ignored, relative to the working directory)", async () => {
+    const rel = files.map((f) => relative(work, f));
+    const input = rel.map((p, i) => (i % 2 ? `${p}\r\n` : `${p}\n\n`)).join("");
+    const r = await runBin("storescu-ts", [HOST, String(scp.port)], { input, cwd: work });
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.equal(recs.length, files.length);
+    assert.deepEqual(recs.map((x) => x.status), files.map(() => "Success"));
+    assert.deepEqual(recs.map((x) => x.SOPInstanceUID).sort(), files.map(uidOf).sort());
+  });
+
+  test("paths on stdin as NDJSON records with a path field; `-` and --input FILE too", async () => {
+    const input = files.map((f) => JSON.stringify({ path: f, other: 1 })).join("\n") + "\n";
+    for (const [args, o] of [
+      [[HOST, String(scp.port)], { input }],
+      [[HOST, String(scp.port), "-"], { input }],
+      [["--input", join(work, "list.ndjson"), HOST, String(scp.port)], {}],
+    ] as const) {
+      await writeFile(join(work, "list.ndjson"), input);
+      const r = await runBin("storescu-ts", [...args], o);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(ndjson(r.stdout).filter((x) => x.status === "Success").length, files.length, args.join(" "));
+    }
+  });
+
+  test("an NDJSON record without a path: exit 2 (invalid input)", async () => {
+    const r = await runBin("storescu-ts", [HOST, String(scp.port)], { input: `${JSON.stringify({ file: files[0] })}\n` });
+    assert.equal(r.code, 2, r.stderr);
+  });
+
+  test("storescp-ts | storescu-ts: what one receiver stores is forwarded to another, unchanged", async () => {
+    const odA = await mkdtemp(join(work, "fwd-a-"));
+    const odB = await mkdtemp(join(work, "fwd-b-"));
+    const b = await startStorescpTs([], { od: odB });
+    const portA = await freePort();
+    const a = spawn(process.execPath, [binPath("storescp-ts"), "-od", odA, String(portA)], { stdio: ["ignore", "pipe", "pipe"] });
+    const fwd = spawn(process.execPath, [binPath("storescu-ts"), HOST, String(b.port)], { stdio: ["pipe", "pipe", "pipe"] });
+    a.stdout.pipe(fwd.stdin);
+    const fwdOut: Buffer[] = [];
+    const fwdErr: Buffer[] = [];
+    fwd.stdout.on("data", (x: Buffer) => fwdOut.push(x));
+    fwd.stderr.on("data", (x: Buffer) => fwdErr.push(x));
+    const aExit = new Promise<number | null>((res) => a.once("close", (c) => res(c)));
+    const fwdExit = new Promise<number | null>((res) => fwd.once("close", (c) => res(c)));
+    try {
+      for (let i = 0; i < 200 && !(await isListening(portA)); i++) await new Promise((r) => setTimeout(r, 25));
+      const r = await runBin("storescu-ts", [HOST, String(portA), ...files]);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      a.kill("SIGTERM");
+    }
+    assert.equal(await aExit, 0);
+    assert.equal(await fwdExit, 0, Buffer.concat(fwdErr).toString());
+    const exitB = await b.stop();
+    assert.equal(ndjson(Buffer.concat(fwdOut).toString()).filter((x) => x.status === "Success").length, files.length);
+    const stored = await filesUnder(odB);
+    assert.equal(stored.length, files.length);
+    for (const n of stored) {
+      const src = files.find((f) => uidOf(f) === metaOf(join(odB, n)).sopInstanceUid);
+      assert.ok(src);
+      assert.ok(datasetBytes(join(odB, n)).equals(datasetBytes(src)));
+    }
+    assert.equal(ndjson(exitB.stdout).length, files.length);
+  });
+
+  describe("+sd, +r, +sp (case-sensitive shell pattern)", () => {
+    let tree: string;
+    const layout = ["a.dcm", "b.DCM", "sub/c.dcm", "sub/deeper/e.dcm", "sub/f1"];
+    before(async () => {
+      tree = join(work, "tree");
+      for (const [i, rel] of layout.entries()) {
+        await mkdir(dirname(join(tree, rel)), { recursive: true });
+        await copyFile(files[i]!, join(tree, rel));
+      }
+    });
+    const sent = async (args: string[]) => {
+      const r = await runBin("storescu-ts", [...args, HOST, String(scp.port), tree]);
+      return { code: r.code, stderr: r.stderr, paths: ndjson(r.stdout).filter((x) => x.status === "Success").map((x) => relative(tree, String(x.path)).split("\\").join("/")).sort() };
+    };
+    const cases: Array<[string[], string[]]> = [
+      [["+sd"], ["a.dcm", "b.DCM"]],
+      [["+sd", "+r"], ["a.dcm", "b.DCM", "sub/c.dcm", "sub/deeper/e.dcm", "sub/f1"]],
+      [["+sd", "+r", "+sp", "*.dcm"], ["a.dcm", "sub/c.dcm", "sub/deeper/e.dcm"]],
+      [["+sd", "+sp", "*.DCM"], ["b.DCM"]],
+      [["+sd", "+r", "+sp", "[a-c]*"], ["a.dcm", "b.DCM", "sub/c.dcm"]],
+      [["+sd", "+r", "+sp", "f?"], ["sub/f1"]],
+      [["+sd", "-r"], ["a.dcm", "b.DCM"]],
+    ];
+    for (const [args, want] of cases) {
+      test(`${args.join(" ")} -> ${want.join(" ")}`, async () => {
+        const r = await sent(args);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(r.paths, want);
+      });
+    }
+    test("a directory without +sd is ignored with DCMTK's warning; nothing left to send: exit 1", async () => {
+      const r = await sent([]);
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.paths, []);
+      assert.match(r.stderr, /ignoring directory because option --scan-directories is not set/);
+      assert.match(r.stderr, /no input files to be sent/);
+    });
+  });
+});
+
+describe("non-DICOM files and failures", () => {
+  let good1: string;
+  let bad: string;
+  let good2: string;
+  before(async () => {
+    const dir = join(work, "mixed");
+    await mkdir(dir);
+    good1 = join(dir, "1.dcm");
+    bad = join(dir, "2.dcm");
+    good2 = join(dir, "3.dcm");
+    await copyFile(files[0]!, good1);
+    await writeFile(bad, "this is not a DICOM file\n");
+    await copyFile(files[1]!, good2);
+  });
+
+  test("halting (default): exit 1 at the non-DICOM file, which is reported; later files unsent", async () => {
+    const od = await mkdtemp(join(work, "halt-"));
+    const own = await startStorescpTs([], { od });
+    const r = await runBin("storescu-ts", [HOST, String(own.port), good1, bad, good2]);
+    await own.stop();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Bad DICOM file: .*2\.dcm/);
+    const recs = ndjson(r.stdout);
+    assert.equal(recs.find((x) => x.path === bad)?.status, "Failure");
+    assert.ok(!recs.some((x) => x.path === good2), "3.dcm not sent");
+    const stored = (await filesUnder(od)).map((n) => metaOf(join(od, n)).sopInstanceUid);
+    assert.ok(!stored.includes(uidOf(good2)));
+  });
+
+  test("halting with paths on stdin: files before the non-DICOM one are sent, exit 1", async () => {
+    const od = await mkdtemp(join(work, "halt-stdin-"));
+    const own = await startStorescpTs([], { od });
+    const r = await runBin("storescu-ts", [HOST, String(own.port)], { input: [good1, bad, good2].join("\n") + "\n" });
+    await own.stop();
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(ndjson(r.stdout).map((x) => x.status), ["Success", "Failure"]);
+    assert.deepEqual((await filesUnder(od)).map((n) => metaOf(join(od, n)).sopInstanceUid), [uidOf(good1)]);
+  });
+
+  test("-nh: the non-DICOM file is reported and skipped, the others sent, exit 3", async () => {
+    for (const o of [{ args: [good1, bad, good2] }, { args: [], input: [good1, bad, good2].join("\n") + "\n" }]) {
+      const r = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...o.args], { input: o.input });
+      assert.equal(r.code, 3, r.stderr);
+      const recs = ndjson(r.stdout);
+      assert.equal(recs.length, 3);
+      assert.equal(recs.find((x) => x.path === bad)?.status, "Failure");
+      assert.ok(String(recs.find((x) => x.path === bad)?.error).length > 0);
+      assert.deepEqual(recs.filter((x) => x.status === "Success").map((x) => x.SOPInstanceUID).sort(), [uidOf(good1), uidOf(good2)].sort());
+      assertReceived(good1);
+      assertReceived(good2);
+    }
+  });
+
+  test("a failure status halts with exit status >> 8; -nh goes on and exits 3", async () => {
+    // A --layout below a regular file cannot be written: storescp-ts answers a failure status.
+    const od = await mkdtemp(join(work, "fail-"));
+    await writeFile(join(od, "f"), "x");
+    const own = await startStorescpTs(["--layout", "f/{SOPInstanceUID}"], { od });
+    try {
+      const halt = await runBin("storescu-ts", [HOST, String(own.port), ...files.slice(0, 3)]);
+      const recs = ndjson(halt.stdout);
+      assert.equal(recs.length, 1);
+      const status = parseInt(String(recs[0]!.statusCode), 16);
+      assert.ok(status >= 0xa000, String(recs[0]!.statusCode));
+      assert.equal(halt.code, status >> 8);
+      const nh = await runBin("storescu-ts", ["-nh", HOST, String(own.port), ...files.slice(0, 3)]);
+      assert.equal(nh.code, 3);
+      assert.deepEqual(ndjson(nh.stdout).map((x) => x.status), ["Failure", "Failure", "Failure"]);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe("behaviour", () => {
+  test("-j 4: every file sent once over parallel associations", async () => {
+    const od = await mkdtemp(join(work, "j4-"));
+    const own = await startStorescpTs([], { od });
+    const r = await runBin("storescu-ts", ["-j", "4", HOST, String(own.port), ...files]);
+    const exit = await own.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(ndjson(r.stdout).map((x) => x.SOPInstanceUID).sort(), files.map(uidOf).sort());
+    assert.equal(ndjson(exit.stdout).length, files.length);
+  });
+
+  test("+rn: sent files renamed <name>.done", async () => {
+    const dir = await mkdtemp(join(work, "rn-"));
+    const copies = [join(dir, "x.dcm"), join(dir, "y")];
+    await copyFile(files[0]!, copies[0]!);
+    await copyFile(files[1]!, copies[1]!);
+    const r = await runBin("storescu-ts", ["+rn", HOST, String(scp.port), ...copies]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await readdir(dir)).sort(), ["x.dcm.done", "y.done"]);
+  });
+});
