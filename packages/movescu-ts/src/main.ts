@@ -262,6 +262,12 @@ class RetrieveRun {
     return Exit.OK;
   }
 
+  /** A request is the same request only against the same archive, by the same kind, to the same destination. */
+  private journalKey(req: RetrieveRequest): string {
+    const s = this.s;
+    return `${s.kind} ${s.call}@${s.peer}:${s.port}${s.destination ? ` to ${s.destination}` : ""} ${req.key}`;
+  }
+
   /** Remove temporary files left by earlier runs that were killed. */
   private async cleanStaleTemps(): Promise<void> {
     const dir = join(this.s.od, ".movescu-ts.tmp");
@@ -315,7 +321,7 @@ class RetrieveRun {
         const next = await source.next();
         if (next.done) break;
         const req = next.value;
-        const previous = this.journal?.completed(req.key);
+        const previous = this.journal?.completed(this.journalKey(req));
         if (previous) {
           this.skipped++;
           this.log.info(`${req.where}: already retrieved (journal)`);
@@ -417,7 +423,7 @@ class RetrieveRun {
     if (outcome === "Failure") this.failures++;
     else if (outcome === "Warning" || outcome === "Incomplete") this.warnings++;
     const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error });
-    if (outcome === "Success" && result) this.journal?.record(req.key, result);
+    if (outcome === "Success" && result) this.journal?.record(this.journalKey(req), result);
   }
 
   private async result(

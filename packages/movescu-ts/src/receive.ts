@@ -71,6 +71,7 @@ export class Receiving {
   private readonly byMessageId = new Map<number, Active>();
   private readonly byGetAssoc = new Map<Association, Active>();
   private readonly infoWritten = new Set<string>();
+  private infoSeq = 0;
   unattributed = 0;
   received = 0;
   get ignoring(): boolean {
@@ -182,7 +183,8 @@ export class Receiving {
     this.infoWritten.add(series);
     const dir = dirname(inst.path);
     const path = resolve(dir) === resolve(this.o.od) ? insideOrThrow(this.o.od, `${series}.csv`) : `${dir}.csv`;
-    const tmp = `${path}.${process.pid}.part`;
+    // Written in this run's temporary folder (removed at exit, and by the next run after a kill).
+    const tmp = join(this.tmpDir, `info-${++this.infoSeq}.csv.part`);
     await writeFile(tmp, infoCsv(inst.head));
     await rename(tmp, path);
   }
