@@ -1,6 +1,6 @@
 /** storescp-ts: DICOM storage (C-STORE) SCP, DCMTK storescp compatible, one NDJSON record per stored object. */
 import { rm, rmdir } from "node:fs/promises";
-import { reverse } from "node:dns/promises";
+import { lookupService } from "node:dns/promises";
 import { join, basename, dirname } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
@@ -127,9 +127,10 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     let h = hostNames.get(addr);
     if (h === undefined) {
       try {
-        h = (await reverse(addr))[0] ?? addr;
+        // getnameinfo, as DCMTK's gethostbyaddr: /etc/hosts first, then DNS.
+        h = (await lookupService(addr, 0)).hostname;
       } catch {
-        h = addr === "127.0.0.1" || addr === "::1" ? "localhost" : addr;
+        h = addr;
       }
       hostNames.set(addr, h);
     }

@@ -27,10 +27,21 @@ export function timeStamp(d: Date): string {
   return folderStamp(d).replace("_", "");
 }
 
-/** Patient name reduced to ASCII for a folder name, as storescp -sp does. */
+const TRANSLITERATION: Record<string, string> = { Ä: "Ae", Ö: "Oe", Ü: "Ue", ä: "ae", ö: "oe", ü: "ue", ß: "ss", Æ: "AE", æ: "ae", Ø: "O", ø: "o", Å: "A", å: "a" };
+
+/**
+ * Patient name reduced to ASCII for a folder name, as storescp -sp does:
+ * German umlauts and ß transliterated, other accents dropped, and every
+ * other character but letters and digits becoming `_`.
+ */
 export function patientFolderName(name: string | undefined): string {
-  const ascii = (name ?? "").normalize("NFD").replace(/[^\x20-\x7e]/g, "").replace(/[\^ ]/g, "_").replace(/[=/\\]/g, "_").trim();
-  return ascii === "" || /^_+$/.test(ascii) ? "ANONYMOUS" : sanitizeComponent(ascii);
+  const t = (name ?? "")
+    .trim()
+    .replace(/[ÄÖÜäöüßÆæØøÅå]/g, (c) => TRANSLITERATION[c] ?? c)
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^A-Za-z0-9]/g, "_");
+  return t === "" || /^_+$/.test(t) ? "ANONYMOUS" : sanitizeComponent(t);
 }
 
 export class Namer {

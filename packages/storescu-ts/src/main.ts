@@ -184,23 +184,28 @@ class SendRun {
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
     if (prescan) {
-      // As DCMTK: read every file first, so one association serves them all.
+      // As DCMTK: read the files first, so one association serves them all;
+      // halting at a bad file sends the files before it, then stops.
       const jobs: Job[] = [];
+      let bad: Job | undefined;
       for await (const path of source) {
         const job = await this.inspect(path);
         if (job.error && this.s.halt) {
-          this.log.error(`Bad DICOM file: ${path}: ${job.error}`);
-          await this.result(job.path, "Failure", undefined, job.error);
-          return Exit.FAILURE;
+          bad = job;
+          break;
         }
         if (job.file) this.contexts.add(job.file);
         jobs.push(job);
       }
-      if (jobs.length === 0) throw new ExitError(Exit.FAILURE, "no input files to be sent");
-      this.total = jobs.length;
+      if (jobs.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
+      this.total = jobs.length + (bad ? 1 : 0);
       this.queue = jobs;
       this.done = true;
-      await this.workers();
+      if (jobs.length) await this.workers();
+      if (bad && !this.stop) {
+        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}`);
+        await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
+      }
     } else {
       const feeding = this.feed(source);
       await Promise.all([feeding, this.workers()]);

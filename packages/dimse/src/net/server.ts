@@ -114,6 +114,8 @@ async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, as
     log.warn("No A-ASSOCIATE-RQ received in time, closing connection");
     socket.destroy();
   }, o.acseTimeoutMs ?? 30000);
+  // A connection closed before its request (a port probe) needs no timer.
+  socket.once("close", () => clearTimeout(timer));
   assoc.onAssociatePdu = (type, body) => {
     clearTimeout(timer);
     if (type !== PduType.AssociateRQ) {

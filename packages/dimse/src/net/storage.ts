@@ -6,6 +6,7 @@
 import { closeSync, createReadStream, fsync, open, writev, close as fsClose } from "node:fs";
 import { mkdir, rename, rm, stat, readFile } from "node:fs/promises";
 import { Writable } from "node:stream";
+import { constants as zlibConstants, inflateRawSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { buildPart10Prefix, parsePart10Header, readPart10Header } from "../dicom/part10.js";
@@ -174,15 +175,15 @@ export class FileReceiver {
   /** Describe a finished sink (throws if the head cannot be parsed). */
   describe(sink: InstanceFileSink, cmd: Command, ctx: AcceptedContext, assoc: Association): ReceivedInstance {
     const info = syntaxInfo(ctx.transferSyntax);
-    let head = new Dataset();
-    if (!info.deflated) {
-      const bytes = sink.headBytes();
-      try {
-        head = parseElementsAt(bytes, 0, bytes.length, info.explicit, info.little, Tags.PixelData).dataset;
-      } catch {
-        // The first 64 KiB end inside an element: parse what is complete.
-        head = parseHeadLenient(bytes, info.explicit, info.little);
-      }
+    let bytes = sink.headBytes();
+    // Deflated data: inflate what the first bytes hold (a partial stream is fine).
+    if (info.deflated) bytes = inflateRawSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    let head: Dataset;
+    try {
+      head = parseElementsAt(bytes, 0, bytes.length, info.explicit, info.little, Tags.PixelData).dataset;
+    } catch {
+      // The first bytes end inside an element: parse what is complete.
+      head = parseHeadLenient(bytes, info.explicit, info.little);
     }
     return {
       tmpPath: sink.tmpPath,
@@ -290,7 +291,10 @@ export class StoreError extends Error {
 export async function datasetStream(file: FileToSend, acceptedTs: string): Promise<Buffer | AsyncIterable<Buffer>> {
   const fileTs = file.header.transferSyntax;
   if (fileTs === acceptedTs) {
-    return createReadStream(file.path, { start: file.header.datasetOffset, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    const stream = createReadStream(file.path, { start: file.header.datasetOffset, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    // PS3.5 A.5: a deflated stream of odd length is padded with one NUL; peers reject odd fragments.
+    if (syntaxInfo(fileTs).deflated && (file.header.size - file.header.datasetOffset) % 2 === 1) return padded(stream);
+    return stream;
   }
   const from = syntaxInfo(fileTs);
   const to = syntaxInfo(acceptedTs);
@@ -300,6 +304,11 @@ export async function datasetStream(file: FileToSend, acceptedTs: string): Promi
   const buf = await readFile(file.path);
   const ds = parseDataset(buf.subarray(file.header.datasetOffset), fileTs);
   return encodeDataset(ds, acceptedTs, from.little);
+}
+
+async function* padded(stream: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield* stream;
+  yield Buffer.from([0]);
 }
 
 export interface StoreOutcome {
