@@ -322,10 +322,11 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
 
   test("-xcs with -tos: one command per study, at the change of study and after the timeout, as DCMTK", async () => {
     // Studies in sending order: A A B B C D (C and D: gen-archive studies of their own).
+    // -xs: DCMTK runs the commands synchronously, so their order is the order of the studies.
     const files = ["explicit-le-sc-latin1", "explicit-le-sc-utf8", "explicit-le-sr-nested-undefined", "explicit-le-rtstruct", "explicit-le-ct", "big-endian-ct"].map((l) => entry(l).path);
     let refBase = "";
     let oursBase = "";
-    const r = await receiveWithBoth(["-su", "", "-tos", "1", "-dhl"], {
+    const r = await receiveWithBoth(["-su", "", "-tos", "1", "-dhl", "-xs"], {
       files,
       hooks: (base) => ["-xcs", `printf '%s\\n' 'end p=#p a=#a c=#c r=#r' >> ${base}/eos.log`],
       settle: async (a, b) => {
