@@ -151,7 +151,8 @@ export class Association extends EventEmitter {
 
   /** Maximum dataset bytes per PDV when sending to the peer. */
   get maxPdvPayload(): number {
-    return this.peerMaxPdu > 12 ? this.peerMaxPdu - 12 : UNLIMITED_PDV;
+    // Even, so that fragments of even-length data stay even.
+    return (this.peerMaxPdu > 12 ? this.peerMaxPdu - 12 : UNLIMITED_PDV) & ~1;
   }
 
   // ------------------------------------------------------------ receiving
@@ -379,12 +380,22 @@ export class Association extends EventEmitter {
         await this.writePdvs(pcid, false, data, true);
         return;
       }
+      // Fragments must have even lengths (DCMTK rejects odd ones): an odd
+      // chunk keeps its last byte for the next one.
       let prev: Buffer | undefined;
-      for await (const chunk of data) {
+      let carry: Buffer | undefined;
+      for await (const raw of data) {
+        let chunk = carry ? Buffer.concat([carry, raw]) : raw;
+        carry = undefined;
+        if (chunk.length % 2 === 1) {
+          carry = chunk.subarray(chunk.length - 1);
+          chunk = chunk.subarray(0, chunk.length - 1);
+        }
         if (chunk.length === 0) continue;
         if (prev) await this.writePdvs(pcid, false, prev, false);
         prev = chunk;
       }
+      if (carry) prev = prev ? Buffer.concat([prev, carry]) : carry;
       await this.writePdvs(pcid, false, prev ?? Buffer.alloc(0), true);
     };
     const p = this.sendChain.then(run);
