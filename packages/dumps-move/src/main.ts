@@ -2,7 +2,8 @@
 import { stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { Exit, ExitError, formatBytes, packageVersion, parseYargs, Progress, progressWanted, runTool, toolYargs, UsageError, yargsLogLevel } from "@dicom-pipes/dimse/cli";
+import { Exit, ExitError, formatBytes, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
+import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { compileGlob, matchFiles } from "./glob.js";
 import { ConflictError, moveFile } from "./move.js";
 

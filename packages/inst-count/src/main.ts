@@ -1,19 +1,8 @@
 /** inst-count: studies per institution (or per any attributes) in C-FIND results. */
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
-import {
-  describeWindow,
-  displayName,
-  packageVersion,
-  parseAnalysisKeys,
-  parseYargs,
-  resolveWindow,
-  runTool,
-  toolYargs,
-  UsageError,
-  withWindowOptions,
-  yargsLogLevel,
-} from "@dicom-pipes/dimse/cli";
+import { describeWindow, displayName, packageVersion, parseAnalysisKeys, resolveWindow, runTool, UsageError, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { Counter, type Per } from "./count.js";
 
 export { processIo };

@@ -14,6 +14,7 @@ import {
   type Association,
   type ContextProposal,
   type FileToSend,
+  type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
@@ -265,6 +266,7 @@ class SendRun {
 
   private async worker(): Promise<void> {
     let assoc: Association | undefined;
+    const scratch: ScratchBuffer = {};
     let revision = -1;
     try {
       for (;;) {
@@ -295,7 +297,7 @@ class SendRun {
         this.log.info(`Sending file: ${file.path}`);
         let status: number;
         try {
-          const r = await storeFile(assoc, file, pc, { dimseTimeoutMs: this.s.timeouts.dimse });
+          const r = await storeFile(assoc, file, pc, { dimseTimeoutMs: this.s.timeouts.dimse, scratch });
           status = r.status;
           const cls = statusClass(status);
           this.log.info(`Received Store Response (${statusText(status, "store")})`);

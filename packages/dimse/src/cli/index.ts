@@ -3,6 +3,5 @@ export * from "./common.js";
 export * from "./exit.js";
 export * from "./logger.js";
 export * from "./progress.js";
-export * from "./yargs.js";
 export * from "./analysis.js";
 export * from "./dcmtk.js";

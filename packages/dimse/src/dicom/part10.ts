@@ -1,5 +1,6 @@
 /** Part 10 files: the preamble, `DICM` and the File Meta Information group. */
 import { open } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Dataset, DicomParseError, encodeDataset, parseDataset, parseElementsAt, textElement, type Element } from "./dataset.js";
 import { Tags } from "./dict.js";
 import { syntaxInfo, TransferSyntax } from "./syntax.js";
@@ -132,6 +133,32 @@ export async function readPart10Header(path: string, stopAtTag = 0x00080019): Pr
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** `readPart10Header`, synchronously (a few system calls; no thread-pool round trips). */
+export function readPart10HeaderSync(path: string, stopAtTag = 0x00080019): Part10Header & { size: number } {
+  const fd = openSync(path, "r");
+  try {
+    const { size } = fstatSync(fd);
+    let want = Math.min(size, 16384);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(want);
+      const bytesRead = readSync(fd, buf, 0, want, 0);
+      try {
+        return { ...parsePart10Header(buf.subarray(0, bytesRead), stopAtTag), size };
+      } catch (e) {
+        if (e instanceof RangeError && want < size) {
+          want = Math.min(size, want * 8);
+          continue;
+        }
+        if (e instanceof RangeError) throw new NotDicomError("not a DICOM file (truncated)");
+        if (e instanceof DicomParseError) throw new NotDicomError(`not a DICOM file (${e.message})`);
+        throw e;
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }
 

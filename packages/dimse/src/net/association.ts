@@ -422,9 +422,7 @@ export class Association extends EventEmitter {
     } finally {
       sock.uncork();
     }
-    if (!ok && !sock.destroyed) {
-      await Promise.race([once(sock, "drain"), once(sock, "close")]);
-    }
+    if (!ok && !sock.destroyed) await drainOrClose(sock);
     if (this.failure) throw this.failure;
   }
 
@@ -500,3 +498,15 @@ export class Association extends EventEmitter {
   }
 }
 
+/** Wait for 'drain' or 'close', removing both listeners afterwards (no leak over many waits). */
+function drainOrClose(sock: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sock.off("drain", done);
+      sock.off("close", done);
+      resolve();
+    };
+    sock.on("drain", done);
+    sock.on("close", done);
+  });
+}
