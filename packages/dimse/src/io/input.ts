@@ -104,13 +104,15 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
 /** One NDJSON line as a record (undefined for a blank line); errors name the line. */
 export function parseNdjsonLine(raw: string, name: string, line: number): FlatRecord | undefined {
   let text = raw;
-  if (text.length && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+  if (text.length === 0) return undefined;
+  if (text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
   if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === "") return undefined;
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
+    // Blank lines are skipped; checked only here, off the hot path.
+    if (text.trim() === "") return undefined;
     throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
