@@ -1,5 +1,4 @@
 /** Part 10 files: the preamble, `DICM` and the File Meta Information group. */
-import { open } from "node:fs/promises";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { Dataset, DicomParseError, encodeDataset, parseDataset, parseElementsAt, textElement, type Element } from "./dataset.js";
 import { Tags } from "./dict.js";
@@ -111,29 +110,8 @@ function guessBareSyntax(buf: Buffer): string {
 
 /** Read the header of a file on disk, reading only as many bytes as needed. */
 export async function readPart10Header(path: string, stopAtTag = 0x00080019): Promise<Part10Header & { size: number }> {
-  const fh = await open(path, "r");
-  try {
-    const { size } = await fh.stat();
-    let want = Math.min(size, 16384);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fh.read(buf, 0, want, 0);
-      const view = buf.subarray(0, bytesRead);
-      try {
-        return { ...parsePart10Header(view, stopAtTag), size };
-      } catch (e) {
-        if (e instanceof RangeError && want < size) {
-          want = Math.min(size, want * 8);
-          continue;
-        }
-        if (e instanceof RangeError) throw new NotDicomError("not a DICOM file (truncated)");
-        if (e instanceof DicomParseError) throw new NotDicomError(`not a DICOM file (${e.message})`);
-        throw e;
-      }
-    }
-  } finally {
-    await fh.close();
-  }
+  // A few small reads: synchronous calls are cheaper than thread-pool round trips.
+  return readPart10HeaderSync(path, stopAtTag);
 }
 
 /** `readPart10Header`, synchronously (a few system calls; no thread-pool round trips). */
