@@ -25,19 +25,8 @@ import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { hasDcmtk, hasOrthanc, runDcmtk, startOrthanc, startStorescp, type OrthancPeer } from "../support/peers.js";
 import { ndjson, runBin } from "../support/bins.js";
-import {
-  buildCorpus,
-  corpusToolsMissing,
-  datasetBytes,
-  filesUnder,
-  metaOf,
-  readMeta,
-  startStorescpTs,
-  storescuProfile,
-  TS,
-  UNCOMPRESSED,
-  type CorpusEntry,
-} from "../support/corpus.js";
+import { buildCorpus, corpusToolsMissing, filesUnder, startStorescpTs, storescuProfile, TS, UNCOMPRESSED, type CorpusEntry } from "../support/corpus.js";
+import { datasetBytes, datasetOf, metaOf, readMeta } from "../support/files.js";
 
 const missing = hasDcmtk() ? corpusToolsMissing() : [];
 const skip = !hasDcmtk()
@@ -563,7 +552,6 @@ describe("storescu-ts -> Orthanc", { skip: skipOrthanc }, () => {
     assert.equal(res.status, 200);
     return Buffer.from(await res.arrayBuffer());
   }
-  const dataset = (b: Buffer) => b.subarray(readMeta(b).datasetOffset);
 
   test("every file (deflated aside) stored; Orthanc's copy identical to its copy of the same file from DCMTK storescu, and to the source where Orthanc keeps it", async (t) => {
     const files = corpus.filter((e) => !isDeflated(e));
@@ -582,8 +570,8 @@ describe("storescu-ts -> Orthanc", { skip: skipOrthanc }, () => {
       const want = await storedFile(ref, e.sopInstanceUid);
       assert.ok(got && want, `${e.label}: stored`);
       assert.equal(readMeta(got).transferSyntax, e.transferSyntax, `${e.label}: kept in its own syntax`);
-      assert.ok(dataset(got).equals(dataset(want)), `${e.label}: differs from Orthanc's copy of DCMTK's transmission`);
-      if (!dataset(got).equals(datasetBytes(e.path))) rewritten.push(e.label);
+      assert.ok(datasetOf(got).equals(datasetOf(want)), `${e.label}: differs from Orthanc's copy of DCMTK's transmission`);
+      if (!datasetOf(got).equals(datasetBytes(e.path))) rewritten.push(e.label);
     }
     t.diagnostic(`re-encoded by Orthanc on storage: ${rewritten.join(", ") || "none"}`);
   });

@@ -23,13 +23,14 @@
  * re-encodes a dataset; none of the tools used here writes it).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, readFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { binPath } from "./bins.js";
+import { metaOf } from "./files.js";
 import { freePort } from "./peers.js";
 
 export interface CorpusEntry {
@@ -81,62 +82,6 @@ function run(bin: string, args: string[], cwd?: string): Promise<string> {
       else resolve(stdout);
     });
   });
-}
-
-// ------------------------------------------------------------------ Part 10
-
-export interface MetaInfo {
-  transferSyntax: string;
-  sopClassUid: string;
-  sopInstanceUid: string;
-  /** (0002,0016) Source Application Entity Title ("" when absent). */
-  sourceAet: string;
-  /** Offset of the dataset (first byte after the meta group). */
-  datasetOffset: number;
-}
-
-function uidValue(b: Buffer): string {
-  return b.toString("latin1").replace(/[\0 ]+$/, "");
-}
-
-/**
- * Read a Part 10 file's meta group (PS3.10 §7.1: preamble, "DICM", group
- * 0002 in explicit VR little endian), element by element.
- */
-export function readMeta(buf: Buffer): MetaInfo {
-  if (buf.length < 132 || buf.toString("latin1", 128, 132) !== "DICM") throw new Error("not a DICOM Part 10 file");
-  let off = 132;
-  const m: Partial<MetaInfo> = {};
-  while (off + 8 <= buf.length && buf.readUInt16LE(off) === 0x0002) {
-    const el = buf.readUInt16LE(off + 2);
-    const vr = buf.toString("latin1", off + 4, off + 6);
-    let len: number;
-    let hdr: number;
-    if (["OB", "OW", "OF", "SQ", "UT", "UN", "OD", "OL", "OV", "UC", "UR", "SV", "UV"].includes(vr)) {
-      len = buf.readUInt32LE(off + 8);
-      hdr = 12;
-    } else {
-      len = buf.readUInt16LE(off + 6);
-      hdr = 8;
-    }
-    const v = buf.subarray(off + hdr, off + hdr + len);
-    if (el === 0x0002) m.sopClassUid = uidValue(v);
-    if (el === 0x0003) m.sopInstanceUid = uidValue(v);
-    if (el === 0x0010) m.transferSyntax = uidValue(v);
-    if (el === 0x0016) m.sourceAet = v.toString("latin1").trim();
-    off += hdr + len;
-  }
-  return { transferSyntax: m.transferSyntax ?? "", sopClassUid: m.sopClassUid ?? "", sopInstanceUid: m.sopInstanceUid ?? "", sourceAet: m.sourceAet ?? "", datasetOffset: off };
-}
-
-/** The bytes after the file meta group: what goes on the wire in a C-STORE. */
-export function datasetBytes(path: string): Buffer {
-  const buf = readFileSync(path);
-  return buf.subarray(readMeta(buf).datasetOffset);
-}
-
-export function metaOf(path: string): MetaInfo {
-  return readMeta(readFileSync(path));
 }
 
 // ------------------------------------------------------------------ dumps

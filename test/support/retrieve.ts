@@ -1,56 +1,15 @@
 /**
- * Helpers for the retrieve (movescu-ts / getscu-ts) suites: a minimal,
- * independent Part 10 reader (file meta group → dataset bytes), directory
- * walks, the archive's instances by SOP Instance UID, and a spawned bin
- * that can be signalled while it runs. Node built-ins only.
+ * Helpers for the retrieve (movescu-ts / getscu-ts) suites: directory
+ * walks, the archive's instances by SOP Instance UID (read with the
+ * independent Part 10 reader of files.ts), and a spawned bin that can be
+ * signalled while it runs. Node built-ins only.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { createHash } from "node:crypto";
 import { binPath, type RunResult } from "./bins.js";
-
-/** VRs whose explicit-VR length field is 4 bytes (after 2 reserved bytes). */
-const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT"]);
-
-export interface Part10 {
-  /** (0002,0003) MediaStorageSOPInstanceUID. */
-  sopInstanceUid: string;
-  /** (0002,0002) MediaStorageSOPClassUID. */
-  sopClassUid: string;
-  /** (0002,0010) TransferSyntaxUID. */
-  transferSyntax: string;
-  /** Everything after the file meta group, as stored. */
-  dataset: Buffer;
-}
-
-/** Split a Part 10 file into its meta information and the dataset bytes (PS3.10 7.1: explicit VR LE group 0002). */
-export function splitPart10(buf: Buffer): Part10 {
-  if (buf.length < 132 || buf.toString("latin1", 128, 132) !== "DICM") throw new Error("not a Part 10 file (no DICM prefix)");
-  let off = 132;
-  const meta = new Map<number, string>();
-  while (off + 8 <= buf.length && buf.readUInt16LE(off) === 0x0002) {
-    const el = buf.readUInt16LE(off + 2);
-    const vr = buf.toString("latin1", off + 4, off + 6);
-    let len: number;
-    let head: number;
-    if (LONG_VRS.has(vr)) {
-      len = buf.readUInt32LE(off + 8);
-      head = 12;
-    } else {
-      len = buf.readUInt16LE(off + 6);
-      head = 8;
-    }
-    if (vr === "UI" || vr === "AE" || vr === "SH") meta.set(el, buf.toString("latin1", off + head, off + head + len).replace(/[\0 ]+$/, ""));
-    off += head + len;
-  }
-  return {
-    sopClassUid: meta.get(0x0002) ?? "",
-    sopInstanceUid: meta.get(0x0003) ?? "",
-    transferSyntax: meta.get(0x0010) ?? "",
-    dataset: buf.subarray(off),
-  };
-}
+import { readMeta, type MetaInfo } from "./files.js";
 
 export function sha1(b: Buffer): string {
   return createHash("sha1").update(b).digest("hex");
@@ -106,13 +65,13 @@ export async function sourceInstances(dir: string): Promise<Map<string, SourceIn
   for (const rel of await walk(dir)) {
     const path = join(dir, rel);
     const buf = await readFile(path);
-    let p: Part10;
+    let m: MetaInfo;
     try {
-      p = splitPart10(buf);
+      m = readMeta(buf);
     } catch {
       continue;
     }
-    map.set(p.sopInstanceUid, { path, sopInstanceUid: p.sopInstanceUid, sopClassUid: p.sopClassUid, transferSyntax: p.transferSyntax, datasetSha1: sha1(p.dataset), size: buf.length });
+    map.set(m.sopInstanceUid, { path, sopInstanceUid: m.sopInstanceUid, sopClassUid: m.sopClassUid, transferSyntax: m.transferSyntax, datasetSha1: sha1(buf.subarray(m.datasetOffset)), size: buf.length });
   }
   return map;
 }
@@ -134,11 +93,12 @@ export async function checkReceived(root: string, files: string[], source: Map<s
   const differing: string[] = [];
   const unknown: string[] = [];
   for (const rel of files) {
-    const p = splitPart10(await readFile(join(root, rel)));
-    seen.set(p.sopInstanceUid, (seen.get(p.sopInstanceUid) ?? 0) + 1);
-    const src = source.get(p.sopInstanceUid);
+    const buf = await readFile(join(root, rel));
+    const m = readMeta(buf);
+    seen.set(m.sopInstanceUid, (seen.get(m.sopInstanceUid) ?? 0) + 1);
+    const src = source.get(m.sopInstanceUid);
     if (!src) unknown.push(rel);
-    else if (sha1(p.dataset) !== src.datasetSha1 || p.sopClassUid !== src.sopClassUid) differing.push(rel);
+    else if (sha1(buf.subarray(m.datasetOffset)) !== src.datasetSha1 || m.sopClassUid !== src.sopClassUid) differing.push(rel);
   }
   return {
     uids: [...seen.keys()].sort(),

@@ -20,7 +20,8 @@ import { buildPart10Prefix, encodeDataset, parsePart10, Tags, type Dataset } fro
 import { spawn } from "node:child_process";
 import { binPath, runBin, ndjson } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
-import { checkReceived, pacsifierClean, sourceInstances, splitPart10, startBin, until, walk, type SourceInstance } from "../../../test/support/retrieve.js";
+import { metaOf } from "../../../test/support/files.js";
+import { checkReceived, pacsifierClean, sourceInstances, startBin, until, walk, type SourceInstance } from "../../../test/support/retrieve.js";
 
 let dir: string;
 let archive: string;
@@ -400,9 +401,9 @@ test("--emit files: one record per received file, besides one per request", asyn
   assert.equal(fileRecs.length, want.length);
   assert.deepEqual(fileRecs.map((x) => x.path as string).sort(), files.map((f) => join(od, f)).sort());
   for (const x of fileRecs) {
-    const p = splitPart10(await readFile(x.path as string));
-    assert.equal(x.SOPInstanceUID, p.sopInstanceUid);
-    assert.equal(x.SOPClassUID, p.sopClassUid);
+    const m = metaOf(x.path as string);
+    assert.equal(x.SOPInstanceUID, m.sopInstanceUid);
+    assert.equal(x.SOPClassUID, m.sopClassUid);
     assert.equal(x.StudyInstanceUID, study);
     assert.equal(x.bytes, (await stat(x.path as string)).size);
   }
