@@ -9,28 +9,23 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { RecordError, type FlatRecord } from "../records/flat.js";
 import { toAnalysisRecord } from "../records/analysis.js";
-import { InputError, ndjsonBatches, openInput, readRecords, sourceName, type InputFormat, type InputRecord } from "./input.js";
+import { InputError, ndjsonBatches, openInput, readRecords, sourceName, type InputRecord } from "./input.js";
 import type { Io } from "./io.js";
-
-export interface AnalysisInputOptions {
-  /** Force a format instead of detecting it (`json` = a JSON array, legacy or not). */
-  format?: InputFormat;
-}
 
 /**
  * Records from `paths` (`-` = stdin; none = stdin, which must not be a
  * terminal), normalised to flat records. Malformed input throws InputError
  * naming the source, the line and what was expected.
  */
-export async function* readAnalysisInput(paths: string[], io: Pick<Io, "stdin">, o: AnalysisInputOptions = {}): AsyncGenerator<InputRecord> {
-  for await (const batch of readAnalysisBatches(paths, io, o)) yield* batch;
+export async function* readAnalysisInput(paths: string[], io: Pick<Io, "stdin">): AsyncGenerator<InputRecord> {
+  for await (const batch of readAnalysisBatches(paths, io)) yield* batch;
 }
 
 /**
  * The same records in batches (one per chunk read): one await per batch
  * instead of per record, for tools that go through millions of records.
  */
-export async function* readAnalysisBatches(paths: string[], io: Pick<Io, "stdin">, o: AnalysisInputOptions = {}): AsyncGenerator<InputRecord[]> {
+export async function* readAnalysisBatches(paths: string[], io: Pick<Io, "stdin">): AsyncGenerator<InputRecord[]> {
   const list = paths.length ? paths : ["-"];
   for (const path of list) {
     const name = sourceName(path);
@@ -42,11 +37,11 @@ export async function* readAnalysisBatches(paths: string[], io: Pick<Io, "stdin"
       });
       if (st.isDirectory()) throw new InputError(path, undefined, "is a directory, expected a file of records");
     }
-    yield* readOne(openInput(path, io.stdin as Readable), name, o);
+    yield* readOne(openInput(path, io.stdin), name);
   }
 }
 
-async function* readOne(stream: Readable, name: string, o: AnalysisInputOptions): AsyncGenerator<InputRecord[]> {
+async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRecord[]> {
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const head: Buffer[] = [];
   let first = -1;
@@ -67,17 +62,17 @@ async function* readOne(stream: Readable, name: string, o: AnalysisInputOptions)
     }
   }
   if (first < 0) return; // empty input
-  const format = o.format && o.format !== "auto" ? o.format : first === 0x5b /* [ */ ? "json" : undefined;
-  if (format === "json") {
+  if (first === 0x5b /* [ */) {
     yield* readJsonArrayStream(rest(), name);
     return;
   }
-  if ((format ?? o.format ?? "auto") === "auto" && first === 0x7b /* { */ || o.format === "ndjson") {
+  if (first === 0x7b /* { */) {
     yield* convertedNdjson(rest(), name);
     return;
   }
+  // CSV or TSV (readRecords tells them apart).
   let batch: InputRecord[] = [];
-  for await (const r of readRecords(Readable.from(rest()), { name, format: format ?? o.format })) {
+  for await (const r of readRecords(Readable.from(rest()), { name })) {
     batch.push({ record: convert(r.record, name, r.line), line: r.line, source: r.source });
     if (batch.length >= 1024) {
       yield batch;
@@ -237,8 +232,8 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
  */
-export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void, o: AnalysisInputOptions = {}): Promise<void> {
-  for await (const batch of readAnalysisBatches(paths, io, o)) {
+export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void): Promise<void> {
+  for await (const batch of readAnalysisBatches(paths, io)) {
     for (const r of batch) add(r.record);
     if (io.signal?.aborted) return;
   }
