@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { freePort, hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, startStorescp, type DcmqrscpPeer, type OrthancPeer, type StorescpPeer } from "../support/peers.js";
 import { runBin, ndjson } from "../support/bins.js";
-import { checkReceived, childPids, pidsByCmdline, sourceInstances, startBin, until, walk, type SourceInstance } from "../support/retrieve.js";
+import { filesUnder } from "../support/files.js";
+import { checkReceived, childPids, pidsByCmdline, sourceInstances, startBin, until, type SourceInstance } from "../support/retrieve.js";
 
 const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
 const JOURNAL = ".movescu-ts.journal";
@@ -79,7 +80,7 @@ const dir = (name: string) => mkdtemp(join(work, `${name}-`));
 
 /** Files received under od (not the journal), checked against the archive: exactly `want`, byte-identical. */
 async function assertReceived(od: string, want: Inst[]): Promise<string[]> {
-  const files = (await walk(od)).filter((f) => f !== JOURNAL);
+  const files = (await filesUnder(od, { hidden: true })).filter((f) => f !== JOURNAL);
   assert.deepEqual(files.filter((f) => /(^|\/)\.|\.part$/.test(f)), [], "no temporary files");
   const c = await checkReceived(od, files, source);
   assert.deepEqual(c.unknown, [], "only archive instances");
@@ -233,7 +234,7 @@ for (const peer of peers) {
       assert.equal(res!.status, "Failure");
       assert.ok(res!.error, "the result names the error");
       assert.equal((await readFile(join(od, JOURNAL), "utf8").catch(() => "")).trim(), "");
-      assert.deepEqual((await walk(od)).filter((f) => f !== JOURNAL), []);
+      assert.deepEqual((await filesUnder(od, { hidden: true })).filter((f) => f !== JOURNAL), []);
     });
 
     if (peer.name === "dcmqrscp") {
@@ -270,11 +271,11 @@ describe("the archive aborting mid-transfer", { skip }, () => {
   async function cutMidway(port: number, aet: string, movePort: number, cut: () => Promise<void>): Promise<void> {
     const od = await dir("abort");
     const p = startBin("movescu-ts", ["-S", "-aec", aet, "+P", String(movePort), "-od", od, "--dimse-timeout", "10", "127.0.0.1", String(port)], { input: JSON.stringify({ StudyInstanceUID: study }) + "\n" });
-    const started = await until(async () => (await walk(od)).some((f) => !f.startsWith(".")) || p.child.exitCode !== null, 30000, 2);
+    const started = await until(async () => (await filesUnder(od, { hidden: true })).some((f) => !f.startsWith(".")) || p.child.exitCode !== null, 30000, 2);
     assert.ok(started && p.child.exitCode === null, `the transfer started: ${p.err()}`);
     await cut();
     const r = await p.done;
-    const files = (await walk(od)).filter((f) => f !== JOURNAL);
+    const files = (await filesUnder(od, { hidden: true })).filter((f) => f !== JOURNAL);
     assert.ok(files.length < bigSource.size, `the transfer was cut (${files.length} of ${bigSource.size})`);
     assert.notEqual(r.code, 0, "non-zero exit");
     assert.ok(r.code === 1 || r.code === 68 || r.code === 69, `exit ${r.code}`);

@@ -25,8 +25,8 @@ import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { hasDcmtk, hasOrthanc, runDcmtk, startOrthanc, startStorescp, type OrthancPeer } from "../support/peers.js";
 import { ndjson, runBin } from "../support/bins.js";
-import { buildCorpus, corpusToolsMissing, filesUnder, startStorescpTs, storescuProfile, TS, UNCOMPRESSED, type CorpusEntry } from "../support/corpus.js";
-import { datasetBytes, datasetOf, metaOf, readMeta } from "../support/files.js";
+import { buildCorpus, corpusToolsMissing, startStorescpTs, storescuProfile, TS, UNCOMPRESSED, type CorpusEntry } from "../support/corpus.js";
+import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
 
 const missing = hasDcmtk() ? corpusToolsMissing() : [];
 const skip = !hasDcmtk()

@@ -24,7 +24,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -533,21 +533,6 @@ export async function storescuProfile(entries: Array<{ sopClassUid: string; tran
   ];
   await writeFile(file, lines.join("\n"));
   return ["-xf", file, "Default"];
-}
-
-/** Every regular file under `dir`, as paths relative to it (`/`-separated), sorted. */
-export async function filesUnder(dir: string, o: { hidden?: boolean } = {}): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
-      if (!o.hidden && e.name.startsWith(".")) continue;
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(r);
-      else out.push(r);
-    }
-  };
-  await walk("");
-  return out.sort();
 }
 
 export interface ScpTsExit {

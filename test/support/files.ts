@@ -1,12 +1,14 @@
 /**
- * Files on disk, for checking what the tools wrote: a minimal Part 10
- * reader (file meta group → UIDs and dataset bytes).
+ * Files on disk, for checking what the tools wrote: directory walks and a
+ * minimal Part 10 reader (file meta group → UIDs and dataset bytes).
  *
  * The reader is written from PS3.10 §7.1 on purpose rather than taken from
  * @dicom-pipes/dimse, which the tools use to write these files: it is the
  * tests' independent oracle. Node built-ins only.
  */
 import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 
 // ------------------------------------------------------------------ Part 10
 
@@ -70,4 +72,33 @@ export function datasetBytes(path: string): Buffer {
 /** readMeta() of a file. */
 export function metaOf(path: string): MetaInfo {
   return readMeta(readFileSync(path));
+}
+
+// ------------------------------------------------------------------ directories
+
+/**
+ * Every non-directory entry under `dir`, as paths relative to it
+ * (`/`-separated), sorted; names starting with "." are left out unless
+ * `hidden`. A subdirectory removed while the walk runs (a tool's temporary
+ * directory) is skipped.
+ */
+export async function filesUnder(dir: string, o: { hidden?: boolean } = {}): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(join(dir, rel), { withFileTypes: true });
+    } catch (e) {
+      if (rel && (e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    for (const e of entries) {
+      if (!o.hidden && e.name.startsWith(".")) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else out.push(r);
+    }
+  };
+  await walk("");
+  return out.sort();
 }

@@ -9,11 +9,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { filesUnder } from "./files.js";
 
 export const LOOPBACK = "127.0.0.1";
 
@@ -553,20 +554,13 @@ export async function startStorescp(opts: StorescpOptions = {}): Promise<Storesc
 // ---------------------------------------------------------------------------
 // Orthanc
 
-/** Expand files and directories (recursively) into a list of regular files. */
-export async function listFiles(inputs: string[]): Promise<string[]> {
+/** Expand files and directories (recursively, hidden files too) into a list of files. */
+async function listFiles(inputs: string[]): Promise<string[]> {
   const result: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const st = await stat(p);
-    if (st.isDirectory()) {
-      const entries = await readdir(p, { withFileTypes: true });
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const e of entries) await walk(path.join(p, e.name));
-    } else if (st.isFile()) {
-      result.push(p);
-    }
-  };
-  for (const p of inputs) await walk(p);
+  for (const p of inputs) {
+    if ((await stat(p)).isDirectory()) result.push(...(await filesUnder(p, { hidden: true })).map((rel) => path.join(p, rel)));
+    else result.push(p);
+  }
   return result;
 }
 

@@ -1,53 +1,18 @@
 /**
- * Helpers for the retrieve (movescu-ts / getscu-ts) suites: directory
- * walks, the archive's instances by SOP Instance UID (read with the
- * independent Part 10 reader of files.ts), and a spawned bin that can be
- * signalled while it runs. Node built-ins only.
+ * Helpers for the retrieve (movescu-ts / getscu-ts) suites: the archive's
+ * instances by SOP Instance UID (read with the independent Part 10 reader
+ * of files.ts), and a spawned bin that can be signalled while it runs.
+ * Node built-ins only.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { binPath, type RunResult } from "./bins.js";
-import { readMeta, type MetaInfo } from "./files.js";
+import { filesUnder, readMeta, type MetaInfo } from "./files.js";
 
 export function sha1(b: Buffer): string {
   return createHash("sha1").update(b).digest("hex");
-}
-
-/** Every regular file under `dir` (hidden ones too), as paths relative to `dir`, sorted. */
-export async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const go = async (d: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await go(p);
-      else out.push(relative(dir, p).split(sep).join("/"));
-    }
-  };
-  await go(dir);
-  return out.sort();
-}
-
-/** Every directory under `dir`, relative, sorted. */
-export async function walkDirs(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const go = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const p = join(d, e.name);
-      out.push(relative(dir, p).split(sep).join("/"));
-      await go(p);
-    }
-  };
-  await go(dir);
-  return out.sort();
 }
 
 export interface SourceInstance {
@@ -62,7 +27,7 @@ export interface SourceInstance {
 /** The instances of a folder of Part 10 files (e.g. a generated archive), by SOP Instance UID. */
 export async function sourceInstances(dir: string): Promise<Map<string, SourceInstance>> {
   const map = new Map<string, SourceInstance>();
-  for (const rel of await walk(dir)) {
+  for (const rel of await filesUnder(dir, { hidden: true })) {
     const path = join(dir, rel);
     const buf = await readFile(path);
     let m: MetaInfo;

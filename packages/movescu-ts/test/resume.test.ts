@@ -17,7 +17,8 @@ import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import { ndjson, runBin } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
-import { checkReceived, sourceInstances, startBin, until, walk, type SourceInstance } from "../../../test/support/retrieve.js";
+import { filesUnder } from "../../../test/support/files.js";
+import { checkReceived, sourceInstances, startBin, until, type SourceInstance } from "../../../test/support/retrieve.js";
 
 const JOURNAL = ".movescu-ts.journal";
 const SERIES = 50;
@@ -68,7 +69,7 @@ const args = (od: string, extra: string[] = []) => ["-S", "-aec", "DEVPACS", "+P
 
 /** Instance files under od (not the journal, dumps, hidden or temporary files). */
 async function instanceFiles(od: string): Promise<string[]> {
-  return (await walk(od)).filter((f) => !f.split("/").some((c) => c.startsWith(".")) && !f.endsWith(".csv") && !f.endsWith(".part"));
+  return (await filesUnder(od, { hidden: true })).filter((f) => !f.split("/").some((c) => c.startsWith(".")) && !f.endsWith(".csv") && !f.endsWith(".part"));
 }
 
 interface JournalEntry {
@@ -149,7 +150,7 @@ async function rerunAndVerify(od: string, journalled: Set<string>, extra: string
     if (prev) assert.deepEqual(x, prev, "result of a skipped request comes from the journal");
   }
   // Every instance exactly once, byte-identical, nothing else.
-  const all = await walk(od);
+  const all = await filesUnder(od, { hidden: true });
   const files = await instanceFiles(od);
   const extraFiles = all.filter((f) => f !== JOURNAL && !files.includes(f) && !(extra.includes("--info") && f.endsWith(".csv")));
   assert.deepEqual(extraFiles, [], "no temporary or partial files anywhere under -od");
@@ -194,7 +195,7 @@ test("kill -9 with -j 2, --layout pacsifier and --info, rerun: complete, every s
   await interrupted(od, 200, "SIGKILL", extra);
   const journalled = await checkJournalAfterKill(od);
   await rerunAndVerify(od, journalled, extra);
-  const all = await walk(od);
+  const all = await filesUnder(od, { hidden: true });
   const dirs = new Set((await instanceFiles(od)).map((f) => f.slice(0, f.lastIndexOf("/"))));
   assert.equal(dirs.size, SERIES);
   assert.deepEqual(all.filter((f) => f.endsWith(".csv")).sort(), [...dirs].map((d) => `${d}.csv`).sort(), "one --info dump per series folder");
@@ -204,7 +205,7 @@ test("Ctrl-C (SIGINT) mid-run exits 130, leaves no partial files, and a rerun co
   const od = await mkdtemp(join(dir, "sigint-"));
   const { r } = await interrupted(od, 200, "SIGINT");
   assert.equal(r.code, 130, r.stderr);
-  const leftovers = (await walk(od)).filter((f) => f !== JOURNAL && !(!f.includes("/.") && !f.startsWith(".") && !f.endsWith(".part")));
+  const leftovers = (await filesUnder(od, { hidden: true })).filter((f) => f !== JOURNAL && !(!f.includes("/.") && !f.startsWith(".") && !f.endsWith(".part")));
   assert.deepEqual(leftovers, [], "no temporary files after Ctrl-C");
   const journalled = await checkJournalAfterKill(od);
   await rerunAndVerify(od, journalled);

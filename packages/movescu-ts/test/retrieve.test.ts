@@ -20,8 +20,8 @@ import { buildPart10Prefix, encodeDataset, parsePart10, Tags, type Dataset } fro
 import { spawn } from "node:child_process";
 import { binPath, runBin, ndjson } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
-import { metaOf } from "../../../test/support/files.js";
-import { checkReceived, pacsifierClean, sourceInstances, startBin, until, walk, type SourceInstance } from "../../../test/support/retrieve.js";
+import { filesUnder, metaOf } from "../../../test/support/files.js";
+import { checkReceived, pacsifierClean, sourceInstances, startBin, until, type SourceInstance } from "../../../test/support/retrieve.js";
 
 let dir: string;
 let archive: string;
@@ -82,7 +82,7 @@ const PREFIX: Record<string, string> = {
 
 /** Received files (no journal, no hidden files), checked against the archive: exactly `want`, byte-identical datasets. */
 async function assertReceived(od: string, want: Inst[], files?: string[]): Promise<string[]> {
-  const all = files ?? (await walk(od)).filter((f) => f !== ".movescu-ts.journal" && !f.endsWith(".csv"));
+  const all = files ?? (await filesUnder(od, { hidden: true })).filter((f) => f !== ".movescu-ts.journal" && !f.endsWith(".csv"));
   assert.ok(!all.some((f) => /(^|\/)\.|\.part$|\.tmp$/.test(f)), `no hidden or temporary files: ${all.filter((f) => /(^|\/)\./.test(f)).join(", ")}`);
   const c = await checkReceived(od, all, source);
   assert.deepEqual(c.unknown, [], "every file is an archive instance");
@@ -160,7 +160,7 @@ test("IMAGE level: a CSV of UIDs with --input, --layout pacsifier, --info dumps"
   const r = await move(od, ["--input", file, "--layout", "pacsifier", "--info"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(calls.map((c) => `${c.level} ${c.sops}`).sort(), picks.map((i) => `IMAGE ${i.sop}`).sort(), "one IMAGE C-MOVE per row");
-  const all = await walk(od);
+  const all = await filesUnder(od, { hidden: true });
   const dumps = all.filter((f) => f.endsWith(".csv"));
   const files = await assertReceived(od, picks, all.filter((f) => f !== ".movescu-ts.journal" && !f.endsWith(".csv")));
   // PACSIFIER (seed-behaviour §3.4): sub-<PatientID'>/ses-<StudyDate><StudyTime>/<SeriesNumber 5 digits>-<SeriesDescription'>/<prefix>.<SOPInstanceUID>
@@ -252,7 +252,7 @@ async function pacsifierRun(edits: Array<{ series: string; edit: (ds: Dataset) =
     const input = edits.map(({ series }) => JSON.stringify({ StudyInstanceUID: inSeries(series)[0]!.study, SeriesInstanceUID: series })).join("\n") + "\n";
     const r = await runBin("movescu-ts", ["-S", "+P", String(e.port), "-od", od, "--layout", "pacsifier", "--info", "127.0.0.1", String(e.pacs.port)], { input });
     assert.equal(r.code, 0, r.stderr);
-    const all = (await walk(od)).filter((f) => f !== ".movescu-ts.journal");
+    const all = (await filesUnder(od, { hidden: true })).filter((f) => f !== ".movescu-ts.journal");
     const files = all.filter((f) => !f.endsWith(".csv"));
     const c = await checkReceived(od, files, e.source);
     assert.deepEqual(c.uids, e.insts.map((i) => i.sop).sort());
@@ -353,7 +353,7 @@ test("a retrieve matching nothing succeeds with nothing received (DCMTK: silent 
   assert.equal(res!.status, "Success");
   assert.equal(res!.completed, 0);
   assert.equal(res!.files, 0);
-  assert.deepEqual((await walk(od)).filter((f) => f !== ".movescu-ts.journal"), []);
+  assert.deepEqual((await filesUnder(od, { hidden: true })).filter((f) => f !== ".movescu-ts.journal"), []);
 });
 
 test("C-GET with getscu-ts (-k keys, DCMTK style): objects on the same association, byte-identical", async () => {
@@ -422,7 +422,7 @@ test("an unknown move destination: status Failure (0xA801), exit 69, not journal
   assert.equal(res!.StudyInstanceUID, study);
   const journal = await readFile(join(od, ".movescu-ts.journal"), "utf8").catch(() => "");
   assert.equal(journal.trim(), "", "a failed request is not recorded as complete");
-  assert.deepEqual(await walk(od), journal ? [".movescu-ts.journal"] : []);
+  assert.deepEqual(await filesUnder(od, { hidden: true }), journal ? [".movescu-ts.journal"] : []);
 });
 
 test("completeness: a record announcing more instances than arrive is Incomplete, exit 68, and redone on rerun", async () => {
@@ -457,8 +457,8 @@ test("-j 2 gives the same files as -j 1", async () => {
   const r2 = await move(od2, ["-j", "2", "--layout", "pacsifier", "--info"], f.stdout);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(r2.code, 0, r2.stderr);
-  const l1 = (await walk(od1)).filter((x) => x !== ".movescu-ts.journal");
-  const l2 = (await walk(od2)).filter((x) => x !== ".movescu-ts.journal");
+  const l1 = (await filesUnder(od1, { hidden: true })).filter((x) => x !== ".movescu-ts.journal");
+  const l2 = (await filesUnder(od2, { hidden: true })).filter((x) => x !== ".movescu-ts.journal");
   assert.deepEqual(l2, l1);
   await assertReceived(od2, insts, l2.filter((x) => !x.endsWith(".csv")));
   for (const x of l1) assert.ok((await readFile(join(od1, x))).equals(await readFile(join(od2, x))), x);
@@ -548,7 +548,7 @@ test("--window outside the current time: logs the wait, connects to nobody, stop
     const r = await p.done;
     assert.equal(r.code, 130);
     assert.equal(connections, 0, "no association while outside the window");
-    assert.deepEqual((await walk(od)).filter((f) => f !== ".movescu-ts.journal"), []);
+    assert.deepEqual((await filesUnder(od, { hidden: true })).filter((f) => f !== ".movescu-ts.journal"), []);
   } finally {
     peer.close();
   }

@@ -16,8 +16,8 @@ import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { binPath, ndjson, runBin } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
-import { filesUnder, isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
-import { datasetBytes, metaOf } from "../../../test/support/files.js";
+import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
+import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
 
 const HOST = "127.0.0.1";
 const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
