@@ -62,52 +62,51 @@ export class Counter {
     this.uidKey = o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
   }
 
-  private label(raw: string | undefined): [string, "value" | "absent" | "empty"] {
-    if (raw === undefined) return [UNKNOWN, "absent"];
+  /** The cleaned label of a value: `Unknown` when absent, `(empty)` when empty. */
+  private label(raw: string | undefined): string {
+    if (raw === undefined) return UNKNOWN;
     let c = this.clean.get(raw);
     if (c === undefined) {
       c = cleanName(raw);
       if (this.clean.size < 50_000) this.clean.set(raw, c);
     }
-    return c === "" ? [EMPTY, "empty"] : [c, "value"];
+    return c === "" ? EMPTY : c;
+  }
+
+  /** Labels and kinds of a record's `by` values (once per group, not per record). */
+  private newGroup(rec: FlatRecord): Group {
+    const labels: string[] = [];
+    const kinds: Group["kinds"] = [];
+    for (const b of this.o.by) {
+      const raw = fieldText(rec, b);
+      labels.push(this.label(raw));
+      kinds.push(raw === undefined ? "absent" : cleanName(raw) === "" ? "empty" : "value");
+    }
+    return { labels, kinds, count: 0 };
   }
 
   add(rec: FlatRecord): void {
     const st = this.stats;
     st.records++;
     const w = this.o.window;
-    if (!w.all || w.start !== undefined || w.end !== undefined) {
+    // `all` has no bounds: every record counts, dated or not.
+    if (!w.all) {
       const day = parseDicomDate(rec.StudyDate);
       if (day === undefined) {
-        if (!w.all) {
-          st.noDate++;
-          return;
-        }
-      } else if (!inWindow(w, day)) {
+        st.noDate++;
+        return;
+      }
+      if (!inWindow(w, day)) {
         st.outside++;
         return;
-      } else if (day > w.now) st.afterNow++;
-    }
-    const by = this.o.by;
-    let key: string;
-    let labels: string[];
-    let kinds: Array<"value" | "absent" | "empty">;
-    if (by.length === 1) {
-      const [l, k] = this.label(fieldText(rec, by[0]!));
-      labels = [l];
-      kinds = [k];
-      key = this.o.foldCase ? l.toLowerCase() : l;
-    } else {
-      labels = [];
-      kinds = [];
-      for (const b of by) {
-        const [l, k] = this.label(fieldText(rec, b));
-        labels.push(l);
-        kinds.push(k);
       }
-      key = labels.join("\u0000");
-      if (this.o.foldCase) key = key.toLowerCase();
+      if (day > w.now) st.afterNow++;
     }
+    // The labels joined (NUL-separated), built without per-record arrays.
+    const by = this.o.by;
+    let joined = this.label(fieldText(rec, by[0]!));
+    for (let i = 1; i < by.length; i++) joined += "\u0000" + this.label(fieldText(rec, by[i]!));
+    const key = this.o.foldCase ? joined.toLowerCase() : joined;
     if (this.uidKey) {
       const uid = fieldText(rec, this.uidKey);
       if (!uid) st.noUid++;
@@ -127,14 +126,13 @@ export class Counter {
     }
     let g = this.groups.get(key);
     if (!g) {
-      g = { labels, kinds, count: 0 };
+      g = this.newGroup(rec);
       this.groups.set(key, g);
     }
     g.count++;
     if (this.o.foldCase) {
-      const variant = labels.join("\u0000");
       g.variants ??= new Map();
-      g.variants.set(variant, (g.variants.get(variant) ?? 0) + 1);
+      g.variants.set(joined, (g.variants.get(joined) ?? 0) + 1);
     }
   }
 
@@ -152,7 +150,9 @@ export class Counter {
       }
       rows.push({ labels, kinds: g.kinds, count: g.count });
     }
-    const name = (r: Row) => r.labels.join("\u0000");
-    return rows.sort((a, b) => b.count - a.count || (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+    // Each row's name joined once, not in every comparison.
+    const named = rows.map((row) => ({ row, name: row.labels.join("\u0000") }));
+    named.sort((a, b) => b.row.count - a.row.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return named.map((n) => n.row);
   }
 }
