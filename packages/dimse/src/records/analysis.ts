@@ -112,13 +112,24 @@ export function parseDicomHour(v: unknown): number | undefined {
   if (s.length < 2) return undefined;
   const h = digits(s, 0, 2);
   if (h < 0 || h > 23) return undefined;
-  if (s.length > 2) {
-    const rest = s[2] === ":" ? s.slice(3).replace(/:/g, "") : s.slice(2);
-    if (!/^(\d{2}(\d{2}(\.\d{0,6})?)?)?$/.test(rest)) return undefined;
-    if (rest.length >= 2 && digits(rest, 0, 2) > 59) return undefined;
-    if (rest.length >= 4 && digits(rest, 2, 2) > 60) return undefined;
-  }
-  return h;
+  if (s.length === 2) return h;
+  // ACR-NEMA HH:MM:SS: the colons go; the common HHMMSS is checked in place (no slice, no regex).
+  if (s.charCodeAt(2) === 58 /* : */) return minutesSeconds(s.slice(3).replace(/:/g, ""), 0) ? h : undefined;
+  return minutesSeconds(s, 2) ? h : undefined;
+}
+
+/** Whether `s` from `i` on is "", `MM`, `MMSS` or `MMSS.F` (up to 6 fraction digits), minutes <= 59, seconds <= 60. */
+function minutesSeconds(s: string, i: number): boolean {
+  const n = s.length - i;
+  if (n === 0) return true;
+  const mm = n >= 2 ? digits(s, i, 2) : -1;
+  if (mm < 0 || mm > 59) return false;
+  if (n === 2) return true;
+  const ss = n >= 4 ? digits(s, i + 2, 2) : -1;
+  if (ss < 0 || ss > 60) return false;
+  if (n === 4) return true;
+  if (s.charCodeAt(i + 4) !== 46 /* . */ || n > 11) return false;
+  return i + 5 === s.length || digits(s, i + 5, s.length - i - 5) >= 0;
 }
 
 /** `YYYYMMDD` for a day number. */
