@@ -8,11 +8,6 @@ import Holidays from "date-holidays";
 import { dayNumber } from "@dicom-pipes/dimse/records";
 import { UsageError } from "@dicom-pipes/dimse/cli";
 
-export interface HolidaySet {
-  region: string;
-  days: Set<number>;
-}
-
 export function holidayCalendar(spec: string): Holidays {
   const m = /^([A-Za-z]{2})(?:[-_:]([A-Za-z0-9]{1,4}))?$/.exec(spec.trim());
   if (!m) throw new UsageError(`--holidays: expected a country code like DE, CH or US (optionally with a state, e.g. DE-BY), got "${spec}"`);

@@ -1,9 +1,10 @@
 /** weekday-plot: boxplots of studies per hour for each weekday, a median table, a heatmap and the busiest slots. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
-import { describeWindow, ExitError, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import { describeWindow, Exit, ExitError, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
@@ -63,10 +64,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (c.noUid) log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
     log.info(`${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`);
     const range = dateRange(window, c);
-    if (!range) throw new ExitError(1, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
+    if (!range) throw new ExitError(Exit.FAILURE, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
 
     await mkdir(args.output, { recursive: true }).catch((e: Error) => {
-      throw new ExitError(1, `cannot create ${args.output}: ${e.message}`);
+      throw new ExitError(Exit.FAILURE, `cannot create ${args.output}: ${e.message}`);
     });
     const out = new RecordWriter(io.stdout);
     const save = async (name: string, data: Buffer) => {
@@ -86,7 +87,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       for (const g of weekdayGroups(w, range.from, range.to, holidays)) {
         const list = samples(c.counts, g.days, excludeZero);
         all.push(...list);
-        const studies = g.days.reduce((s, d) => s + hourTotal(c.counts, d), 0);
+        const studies = list.reduce((n, s) => n + s.studies, 0);
         if (studies === 0) continue;
         const from = formatIsoDate(g.days[0]!);
         const to = formatIsoDate(g.days[g.days.length - 1]!);
@@ -131,19 +132,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
 }
 
-function hourTotal(counts: Map<number, number>, day: number): number {
-  let n = 0;
-  for (let h = 0; h < 24; h++) n += counts.get(day * 24 + h) ?? 0;
-  return n;
-}
-
 /** CSV text through the shared writer (csv-stringify quoting). */
 async function toCsv(columns: string[], rows: string[][]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const { Writable } = await import("node:stream");
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      parts.push(Buffer.from(chunk));
+      parts.push(chunk);
       cb();
     },
   });
@@ -156,6 +150,6 @@ async function toCsv(columns: string[], rows: string[][]): Promise<Buffer> {
 
 async function writeCsvFile(path: string, columns: string[], rows: string[][]): Promise<void> {
   await writeFile(path, await toCsv(columns, rows)).catch((e: Error) => {
-    throw new ExitError(1, `cannot write ${path}: ${e.message}`);
+    throw new ExitError(Exit.FAILURE, `cannot write ${path}: ${e.message}`);
   });
 }
