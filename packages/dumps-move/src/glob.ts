@@ -14,12 +14,8 @@ export function compileGlob(pattern: string): Segment[] {
   const parts = pattern.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.length === 0) throw new Error(`empty pattern "${pattern}"`);
   for (const p of parts) if (p === "..") throw new Error(`pattern "${pattern}" must stay inside the data folder`);
-  return parts.map((p) => (p === "**" ? "**" : segmentRegex(p)));
-}
-
-function segmentRegex(p: string): RegExp {
   // Like the shell, * does not match a leading dot.
-  return wildcard(p, { hideDotFiles: true });
+  return parts.map((p) => (p === "**" ? "**" : wildcard(p, { hideDotFiles: true })));
 }
 
 /** Relative paths of regular files under `root` matching any of the patterns, sorted, each once. */

@@ -5,7 +5,7 @@ import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/d
 import { Exit, ExitError, formatBytes, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { compileGlob, matchFiles } from "./glob.js";
-import { ConflictError, moveFile } from "./move.js";
+import { moveFile } from "./move.js";
 
 export { processIo };
 
@@ -41,7 +41,7 @@ function parser(version: string) {
 
 function inside(child: string, parent: string): boolean {
   const r = relative(parent, child);
-  return r === "" || (!r.startsWith("..") && !r.startsWith(sep) && r !== "..");
+  return r === "" || (!r.startsWith("..") && !r.startsWith(sep));
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -59,7 +59,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const infoSt = await stat(info).catch(() => undefined);
     if (infoSt && !infoSt.isDirectory()) throw new ExitError(Exit.USAGE, `info folder ${info} exists and is not a directory`);
     if (inside(resolve(info), resolve(data))) throw new UsageError(`the info folder must not be inside the data folder (${info} is inside ${data})`);
-    const patterns = (args.pattern?.length ? args.pattern : DEFAULT_PATTERNS).map((p) => {
+    const patternTexts = args.pattern?.length ? args.pattern : DEFAULT_PATTERNS;
+    const patterns = patternTexts.map((p) => {
       try {
         return compileGlob(p);
       } catch (e) {
@@ -92,7 +93,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         await out.write({ action, from, to, bytes: size });
       } catch (e) {
         failed++;
-        const msg = e instanceof ConflictError ? e.message : (e as Error).message;
+        const msg = (e as Error).message;
         log.error(`${rel}: ${msg}`);
         await out.write({ action: "skipped", from, to, error: msg });
       }
@@ -106,7 +107,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (dry) log.info(`dry run: ${files.length} files would be moved`);
     else log.info(`${moved} files moved (${formatBytes(bytes)}), ${failed} skipped`);
-    if (files.length === 0) log.warn(`no files match ${(args.pattern?.length ? args.pattern : DEFAULT_PATTERNS).join(", ")} in ${data}`);
+    if (files.length === 0) log.warn(`no files match ${patternTexts.join(", ")} in ${data}`);
     return failed ? Exit.PARTIAL : Exit.OK;
   });
 }
