@@ -1,5 +1,5 @@
 /** gen-archive: write a synthetic DICOM archive; prints one JSON summary line on stdout. */
-import { Exit, formatHelp, generalOptions, packageVersion, parseArgs, resolveLogLevel, runTool, UsageError, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, formatHelp, generalOptions, packageVersion, runTool, startDcmtkTool, UsageError, type OptionSpec } from "@dicom-pipes/dimse/cli";
 import { processIo, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { generateArchive, OptionError, parseRange, type CountRange, type GenerateOptions, type Layout, type SyntaxName } from "./generate.js";
 
@@ -62,29 +62,11 @@ function rangeOpt(v: unknown, flag: string): CountRange | undefined {
   return r;
 }
 
-function choice<T extends string>(v: unknown, flag: string, allowed: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!allowed.includes(v as T)) throw new UsageError(`Invalid parameter value ${String(v)} for option ${flag} (${allowed.join(", ")})`);
-  return v as T;
-}
-
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    if (argv.length === 0) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    const p = parseArgs(argv, OPTIONS);
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    if (typeof p === "number") return p;
     const o = p.opts;
-    if (o.help) {
-      io.stdout.write(help());
-      return Exit.OK;
-    }
-    if (o.version) {
-      io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
-      return Exit.OK;
-    }
-    log.level = resolveLogLevel(p);
     if (p.positionals.length) throw new UsageError(`Unexpected parameter ${p.positionals[0]!}`);
     if (!o.out) throw new UsageError("Missing option --out");
     if (o.bits !== undefined && o.bits !== 8 && o.bits !== 16) throw new UsageError(`Invalid parameter value ${String(o.bits)} for option --bits (8, 16)`);
@@ -104,8 +86,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       bits: o.bits as 8 | 16 | undefined,
       startDate: o.startDate as string | undefined,
       endDate: o.endDate as string | undefined,
-      layout: choice<Layout>(o.layout, "--layout", ["hierarchy", "flat"]),
-      transferSyntax: choice<SyntaxName>(o.transferSyntax, "--transfer-syntax", ["explicit", "implicit", "big"]),
+      layout: choiceOption<Layout>(o.layout, "--layout", ["hierarchy", "flat"], "hierarchy"),
+      transferSyntax: choiceOption<SyntaxName>(o.transferSyntax, "--transfer-syntax", ["explicit", "implicit", "big"], "explicit"),
       signal: io.signal,
       onInstance: (n) => {
         if (n % 5000 === 0) log.info(`${n} instances written`);
