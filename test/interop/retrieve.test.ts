@@ -14,9 +14,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { freePort, hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, startStorescp, type DcmqrscpPeer, type OrthancPeer, type StorescpPeer } from "../support/peers.js";
-import { runBin, ndjson } from "../support/bins.js";
+import { runBin, ndjson, startBin, until } from "../support/bins.js";
 import { filesUnder } from "../support/files.js";
-import { checkReceived, childPids, pidsByCmdline, sourceInstances, startBin, until, type SourceInstance } from "../support/retrieve.js";
+import { checkReceived, childPids, pidsByCmdline, sourceInstances, type SourceInstance } from "../support/retrieve.js";
 
 const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
 const JOURNAL = ".movescu-ts.journal";

@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { hasDcmtk, hasOrthanc, runDcmtk, startOrthanc, startStorescp, type OrthancPeer } from "../support/peers.js";
-import { ndjson, runBin } from "../support/bins.js";
+import { ndjson, runBin, until } from "../support/bins.js";
 import { buildCorpus, corpusToolsMissing, startStorescpTs, storescuProfile, TS, UNCOMPRESSED, type CorpusEntry } from "../support/corpus.js";
 import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
 
@@ -66,14 +66,6 @@ const isEncapsulated = (e: CorpusEntry) => !UNCOMPRESSED.has(e.transferSyntax) &
 /** DCMTK storescu with the corpus profile (every file sent in its own syntax). */
 function dcmtkStorescu(port: number, files: string[], extra: string[] = []) {
   return runDcmtk("storescu", [...profile, ...extra, HOST, String(port), ...files], { timeoutMs: 120_000 });
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function lines(file: string): Promise<string[]> {
@@ -297,7 +289,7 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
         refBase = a;
         oursBase = b;
         const all = [`${a}/quoted.log`, `${b}/quoted.log`, `${a}/bare.log`, `${b}/bare.log`];
-        await waitFor("the hooks", async () => (await Promise.all(all.map(lines))).every((l) => l.length >= n));
+        assert.ok(await until(async () => (await Promise.all(all.map(lines))).every((l) => l.length >= n), 8000, 50), "timed out waiting for the hooks");
       },
     });
     const norm = async (base: string, dir: string, file: string) => (await lines(`${base}/${file}`)).map((l) => l.split(dir).join("<od>")).sort();
@@ -321,7 +313,7 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
       settle: async (a, b) => {
         refBase = a;
         oursBase = b;
-        await waitFor("the end-of-study commands", async () => (await lines(`${a}/eos.log`)).length >= 4 && (await lines(`${b}/eos.log`)).length >= 4, 10_000);
+        assert.ok(await until(async () => (await lines(`${a}/eos.log`)).length >= 4 && (await lines(`${b}/eos.log`)).length >= 4, 10_000, 50), "timed out waiting for the end-of-study commands");
         await new Promise((res) => setTimeout(res, 300));
       },
     });

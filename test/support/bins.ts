@@ -1,5 +1,5 @@
 /** Spawn the real executables of the workspace (their committed bin shims). */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -33,29 +33,48 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Run a tool with node and collect its output; stdin is closed (or fed `input`). */
-export function runBin(tool: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(tool), ...args], {
-      cwd: o.cwd,
-      env: { ...process.env, TCP_NODELAY: "1", ...o.env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
-    child.stderr.on("data", (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60000);
+export interface Started {
+  child: ChildProcess;
+  /** stdout and stderr collected so far. */
+  out(): string;
+  err(): string;
+  done: Promise<RunResult>;
+}
+
+/** Spawn a tool with node and keep its handle (to signal it); stdin gets `input`, then closes. */
+export function startBin(tool: string, args: string[], o: Omit<RunOptions, "timeoutMs"> = {}): Started {
+  const child = spawn(process.execPath, [binPath(tool), ...args], { cwd: o.cwd, env: { ...process.env, TCP_NODELAY: "1", ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => out.push(c));
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(o.input ?? "");
+  const done = new Promise<RunResult>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      clearTimeout(timer);
       const stdoutBytes = Buffer.concat(out);
       resolve({ code, signal, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("latin1"), stdoutBytes });
     });
-    child.stdin.on("error", () => undefined);
-    if (o.input !== undefined) child.stdin.end(o.input);
-    else child.stdin.end();
   });
+  return { child, out: () => Buffer.concat(out).toString("utf8"), err: () => Buffer.concat(err).toString("latin1"), done };
+}
+
+/** Run a tool to its end (SIGKILL after `timeoutMs`, default 60 s) and collect its output; stdin is closed (or fed `input`). */
+export function runBin(tool: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+  const p = startBin(tool, args, o);
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), o.timeoutMs ?? 60000);
+  return p.done.finally(() => clearTimeout(timer));
+}
+
+/** Poll `probe` every `everyMs` until it returns true; false after `timeoutMs`. */
+export async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20000, everyMs = 5): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }
 
 /** Parse NDJSON output into objects. */

@@ -22,14 +22,14 @@
  * No file carries trailing (FFFC,FFFC) padding (DCMTK drops it when it
  * re-encodes a dataset; none of the tools used here writes it).
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { binPath } from "./bins.js";
+import { startBin, until, type RunResult } from "./bins.js";
 import { metaOf } from "./files.js";
 import { freePort } from "./peers.js";
 
@@ -535,24 +535,16 @@ export async function storescuProfile(entries: Array<{ sopClassUid: string; tran
   return ["-xf", file, "Default"];
 }
 
-export interface ScpTsExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 export interface ScpTs {
   port: number;
   od: string;
-  pid: number;
   /** Output so far. */
   stdout(): string;
   stderr(): string;
   /** Resolves when the process has exited. */
-  exited: Promise<ScpTsExit>;
+  exited: Promise<RunResult>;
   /** Send a signal (default SIGTERM) and wait for the exit (SIGKILL after `graceMs`). */
-  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<ScpTsExit>;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<RunResult>;
 }
 
 const liveScps = new Set<ChildProcess>();
@@ -607,35 +599,15 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
   }
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(process.execPath, [binPath("storescp-ts"), ...args, "-od", o.od, String(port)], {
-      cwd: o.cwd,
-      env: { ...process.env, TCP_NODELAY: "1", ...o.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const p = startBin("storescp-ts", [...args, "-od", o.od, String(port)], { cwd: o.cwd, env: o.env });
+    const { child, done: exited } = p;
     liveScps.add(child);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on("data", (b: Buffer) => out.push(b));
-    child.stderr!.on("data", (b: Buffer) => err.push(b));
-    const stdout = () => Buffer.concat(out).toString("utf8");
-    const stderr = () => Buffer.concat(err).toString("utf8");
-    const exited = new Promise<ScpTsExit>((resolveExit) => {
-      child.once("close", (code, signal) => {
-        liveScps.delete(child);
-        resolveExit({ code, signal, stdout: stdout(), stderr: stderr() });
-      });
-    });
     let gone = false;
-    void exited.then(() => (gone = true));
-    const deadline = Date.now() + 15000;
-    let ready = false;
-    while (!gone && Date.now() < deadline) {
-      if (await isListening(port)) {
-        ready = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    void exited.then(() => {
+      gone = true;
+      liveScps.delete(child);
+    });
+    const ready = (await until(async () => gone || (await isListening(port)), 15000, 25)) && !gone;
     if (!ready) {
       child.kill("SIGKILL");
       const r = await exited;
@@ -645,9 +617,8 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
     return {
       port,
       od: o.od,
-      pid: child.pid!,
-      stdout,
-      stderr,
+      stdout: p.out,
+      stderr: p.err,
       exited,
       async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 20000) {
         if (!gone) child.kill(signal);

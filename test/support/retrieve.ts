@@ -1,14 +1,12 @@
 /**
  * Helpers for the retrieve (movescu-ts / getscu-ts) suites: the archive's
  * instances by SOP Instance UID (read with the independent Part 10 reader
- * of files.ts), and a spawned bin that can be signalled while it runs.
+ * of files.ts), PACSIFIER's name cleaning, processes by command line.
  * Node built-ins only.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { binPath, type RunResult } from "./bins.js";
 import { filesUnder, readMeta, type MetaInfo } from "./files.js";
 
 export function sha1(b: Buffer): string {
@@ -71,43 +69,6 @@ export async function checkReceived(root: string, files: string[], source: Map<s
     unknown,
     duplicates: [...seen].filter(([, n]) => n > 1).map(([u]) => u),
   };
-}
-
-export interface Started {
-  child: ChildProcess;
-  /** stdout and stderr collected so far. */
-  out(): string;
-  err(): string;
-  done: Promise<RunResult>;
-}
-
-/** Spawn a workspace bin and keep its handle (to signal it); stdin gets `input` then closes. */
-export function startBin(tool: string, args: string[], o: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Started {
-  const child = spawn(process.execPath, [binPath(tool), ...args], { cwd: o.cwd, env: { ...process.env, TCP_NODELAY: "1", ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout!.on("data", (c: Buffer) => out.push(c));
-  child.stderr!.on("data", (c: Buffer) => err.push(c));
-  child.stdin!.on("error", () => undefined);
-  child.stdin!.end(o.input ?? "");
-  const done = new Promise<RunResult>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolve({ code, signal, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("latin1"), stdoutBytes });
-    });
-  });
-  return { child, out: () => Buffer.concat(out).toString("utf8"), err: () => Buffer.concat(err).toString("latin1"), done };
-}
-
-/** Poll `probe` every `everyMs` until it returns true; false after `timeoutMs`. */
-export async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20000, everyMs = 5): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** PACSIFIER's folder-name cleaning (seed-behaviour §3.4): NFD, non-ASCII dropped, runs of non-alphanumerics → `_`. */

@@ -15,10 +15,10 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder } from "../../../test/support/files.js";
-import { checkReceived, sourceInstances, startBin, until, type SourceInstance } from "../../../test/support/retrieve.js";
+import { checkReceived, sourceInstances, type SourceInstance } from "../../../test/support/retrieve.js";
 
 const JOURNAL = ".movescu-ts.journal";
 const SERIES = 50;

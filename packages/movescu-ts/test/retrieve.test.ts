@@ -18,10 +18,10 @@ import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { buildPart10Prefix, encodeDataset, parsePart10, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
 import { spawn } from "node:child_process";
-import { binPath, runBin, ndjson } from "../../../test/support/bins.js";
+import { binPath, runBin, ndjson, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder, metaOf } from "../../../test/support/files.js";
-import { checkReceived, pacsifierClean, sourceInstances, startBin, until, type SourceInstance } from "../../../test/support/retrieve.js";
+import { checkReceived, pacsifierClean, sourceInstances, type SourceInstance } from "../../../test/support/retrieve.js";
 
 let dir: string;
 let archive: string;

@@ -7,14 +7,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { binPath, ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
@@ -125,19 +124,17 @@ describe("receiving", () => {
     const dir = await od();
     // startStorescpTs puts the port last; here the port comes first.
     const port = await freePort();
-    const child = spawn(process.execPath, [binPath("storescp-ts"), String(port), "-aet", "ARCHIVE", "-od", dir], { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    const exited = new Promise<number | null>((res) => child.once("close", (c) => res(c)));
+    const scp = startBin("storescp-ts", [String(port), "-aet", "ARCHIVE", "-od", dir]);
     try {
-      for (let i = 0; i < 200 && !(await isListening(port)); i++) await new Promise((r) => setTimeout(r, 25));
+      await until(() => isListening(port), 5000, 25);
       const r = await runBin("storescu-ts", ["-aet", "SENDER", "-aec", "ARCHIVE", HOST, String(port), ...small.map((s) => s.path)]);
       assert.equal(r.code, 0, r.stderr);
     } finally {
-      child.kill("SIGTERM");
+      scp.child.kill("SIGTERM");
     }
-    assert.equal(await exited, 0);
-    const records = ndjson(Buffer.concat(out).toString("utf8"));
+    const exit = await scp.done;
+    assert.equal(exit.code, 0);
+    const records = ndjson(exit.stdout);
     assert.equal(records.length, small.length);
     const prefixes: Record<string, string> = { CT: "CT", MR: "MR", CR: "CR", US: "US", PT: "PI" };
     for (const s of small) {

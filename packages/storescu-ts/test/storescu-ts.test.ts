@@ -14,7 +14,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { binPath, ndjson, runBin } from "../../../test/support/bins.js";
+import { binPath, ndjson, runBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
@@ -157,7 +157,7 @@ describe("inputs", () => {
     const aExit = new Promise<number | null>((res) => a.once("close", (c) => res(c)));
     const fwdExit = new Promise<number | null>((res) => fwd.once("close", (c) => res(c)));
     try {
-      for (let i = 0; i < 200 && !(await isListening(portA)); i++) await new Promise((r) => setTimeout(r, 25));
+      await until(() => isListening(portA), 5000, 25);
       const r = await runBin("storescu-ts", [HOST, String(portA), ...files]);
       assert.equal(r.code, 0, r.stderr);
     } finally {
