@@ -1,4 +1,5 @@
 /** Calendar helpers on UTC day numbers (days since 1970-01-01) and DICOM DA/TM/AS strings. */
+import { dayNumber } from "@dicom-pipes/dimse/records";
 
 const DAY_MS = 86_400_000;
 
@@ -9,19 +10,8 @@ export function pad(n: number, width: number): string {
 /** Day number of a `YYYYMMDD` string, or undefined when it is not a real calendar date. */
 export function parseDa(s: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const t = Date.UTC(y, mo - 1, d);
-  const back = new Date(t);
-  if (y < 1900 || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return undefined;
-  return t / DAY_MS;
-}
-
-export function formatDa(day: number): string {
-  const d = new Date(day * DAY_MS);
-  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1, 2)}${pad(d.getUTCDate(), 2)}`;
+  if (!m || Number(m[1]) < 1900) return undefined;
+  return dayNumber(Number(m[1]), Number(m[2]), Number(m[3]));
 }
 
 /** 0 = Sunday … 6 = Saturday. */

@@ -42,7 +42,8 @@ import {
   type Sex,
   type StudyDef,
 } from "./content.js";
-import { formatAge, formatDa, formatTm, pad, parseDa, weekday, type TimeStyle } from "./dates.js";
+import { formatDicomDate } from "@dicom-pipes/dimse/records";
+import { formatAge, formatTm, pad, parseDa, weekday, type TimeStyle } from "./dates.js";
 import { hash32, pick, randInt, streamFor, weightedIndex, weightedPick, type Rng } from "./random.js";
 
 export type Layout = "hierarchy" | "flat";
@@ -206,8 +207,8 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
   // Neither date: 2024. One date: a year (365 days) from or up to it.
   if (o.startDate !== undefined && parseDa(o.startDate) === undefined) throw new OptionError(`start date ${o.startDate} is not a valid YYYYMMDD date`);
   if (o.endDate !== undefined && parseDa(o.endDate) === undefined) throw new OptionError(`end date ${o.endDate} is not a valid YYYYMMDD date`);
-  const startDate = o.startDate ?? (o.endDate !== undefined ? formatDa(parseDa(o.endDate)! - 364) : "20240101");
-  const endDate = o.endDate ?? (o.startDate !== undefined ? formatDa(parseDa(o.startDate)! + 364) : "20241231");
+  const startDate = o.startDate ?? (o.endDate !== undefined ? formatDicomDate(parseDa(o.endDate)! - 364) : "20240101");
+  const endDate = o.endDate ?? (o.startDate !== undefined ? formatDicomDate(parseDa(o.startDate)! + 364) : "20241231");
   if (parseDa(endDate)! < parseDa(startDate)!) throw new OptionError(`end date ${endDate} is before start date ${startDate}`);
   const layout = o.layout ?? "hierarchy";
   if (layout !== "hierarchy" && layout !== "flat") throw new OptionError(`layout must be hierarchy or flat`);
@@ -478,7 +479,7 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
       const def = st.def;
       const studyUid = uid(`study/${patient.id}/${s}`);
       const frameUid = uid(`frame/${patient.id}/${s}`);
-      const studyDate = formatDa(st.day);
+      const studyDate = formatDicomDate(st.day);
       const device = deviceFor(st.institution, def.modality);
       const studyFraction = rng();
       const institutionName =
@@ -537,7 +538,7 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
           { tag: 0x00081090, vr: "LO", value: device.model.model },
           { tag: Tags.PatientName, vr: "PN", value: patient.name },
           { tag: Tags.PatientID, vr: "LO", value: patient.id },
-          { tag: Tags.PatientBirthDate, vr: "DA", value: formatDa(patient.birthDay) },
+          { tag: Tags.PatientBirthDate, vr: "DA", value: formatDicomDate(patient.birthDay) },
           { tag: 0x00100040, vr: "CS", value: patient.sex },
           { tag: 0x00101010, vr: "AS", value: age },
           { tag: 0x00180015, vr: "CS", value: def.bodyPart },
