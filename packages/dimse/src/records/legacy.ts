@@ -17,9 +17,10 @@ import { UID_TABLE } from "../dicom/uid-table.js";
 import { RecordError, type FlatRecord } from "./flat.js";
 
 const LEGACY_KEY = /^\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)$/;
-const LEGACY_VALUE = /^\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)\s*(.*?)\s+([A-Z]{2}(?: or [A-Z]{2})*):(?:\s+(.*))?$/s;
+/** `(gggg, eeee) Name  VR: value`; captures the VR and the value (the key already gives the tag). */
+const LEGACY_VALUE = /^\(\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f]{4}\s*\)\s*.*?\s+([A-Z]{2}(?: or [A-Z]{2})*):(?:\s+(.*))?$/s;
 
-export const LEGACY_EXAMPLE = `"(0008, 0080) Institution Name LO: 'Example Hospital'"`;
+const LEGACY_EXAMPLE = `"(0008, 0080) Institution Name LO: 'Example Hospital'"`;
 
 /** True for a pacsalyzer record: its first key is `"(gggg,eeee)"` holding a string. */
 export function isLegacyRecord(rec: FlatRecord): boolean {
@@ -27,10 +28,7 @@ export function isLegacyRecord(rec: FlatRecord): boolean {
   return false;
 }
 
-export interface LegacyElement {
-  tag: number;
-  /** The element name pydicom printed. */
-  name: string;
+interface LegacyElement {
   vr: string;
   /** Decoded values: [] for an empty value. */
   values: string[];
@@ -40,14 +38,13 @@ export interface LegacyElement {
  * Parse one pydicom element string. Returns undefined for `""` (absent
  * element); throws RecordError when the text has another shape.
  */
-export function parseLegacyElement(key: string, text: string): LegacyElement | undefined {
+function parseLegacyElement(key: string, text: string): LegacyElement | undefined {
   const t = text.trim();
   if (t === "") return undefined;
   const m = LEGACY_VALUE.exec(t);
   if (!m) throw new RecordError(key, `${key}: expected a pydicom element string like ${LEGACY_EXAMPLE}, got ${JSON.stringify(shorten(text))}`);
-  const tag = ((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0;
-  const vr = m[4]!.slice(0, 2);
-  const rep = (m[5] ?? "").trim();
+  const vr = m[1]!.slice(0, 2);
+  const rep = (m[2] ?? "").trim();
   let values: string[];
   try {
     values = parseRepval(rep);
@@ -55,7 +52,7 @@ export function parseLegacyElement(key: string, text: string): LegacyElement | u
     throw new RecordError(key, `${key}: ${(e as Error).message} in ${JSON.stringify(shorten(text))}`);
   }
   if (vr === "UI") values = values.map(uidFromPydicomName);
-  return { tag, name: m[3]!, vr, values };
+  return { vr, values };
 }
 
 function shorten(s: string): string {
