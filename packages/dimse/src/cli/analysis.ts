@@ -1,9 +1,7 @@
 /**
  * Options shared by the analysis tools (inst-count, weekday-plot): attribute
- * keys given on the command line, and the time window.
- *
- * The time window of the analysis tools (inst-count, weekday-plot):
- * `--timeframe all|6m|3m|1m|Nd`, `--since/--until YYYYMMDD`, `--now YYYYMMDD`.
+ * keys given on the command line, and the time window
+ * (`--timeframe all|6m|3m|1m|Nd`, `--since/--until YYYYMMDD`, `--now YYYYMMDD`).
  *
  * pacsalyzer's windows are 180/90/30 days back from now. Its two scripts
  * disagree on the boundary day (exactly N days before today):
@@ -15,11 +13,13 @@
  */
 import type { Argv } from "yargs";
 import { dayNumber, formatDicomDate, localToday } from "../records/analysis.js";
-import { allKeywords, lookupKeyword } from "../dicom/dict.js";
+import { allKeywords, lookupKeyword, parseTagHex } from "../dicom/dict.js";
 import { isMetadataKey } from "../records/flat.js";
 import { UsageError } from "./exit.js";
 
-export const WINDOW_GROUP = "Time window:";
+const WINDOW_GROUP = "Time window:";
+/** `--timeframe` when neither it nor `--since/--until` is given. */
+const DEFAULT_TIMEFRAME = "3m";
 
 export interface WindowArgs {
   timeframe?: string;
@@ -29,12 +29,12 @@ export interface WindowArgs {
 }
 
 /** Adds --timeframe, --since, --until and --now. */
-export function withWindowOptions<T>(y: Argv<T>, defaultTimeframe = "3m"): Argv<T & WindowArgs> {
+export function withWindowOptions<T>(y: Argv<T>): Argv<T & WindowArgs> {
   return y.options({
     timeframe: {
       alias: "t",
       type: "string",
-      describe: `all, 6m (180 days), 3m (90 days), 1m (30 days) or Nd (N days) back from --now (default: ${defaultTimeframe})`,
+      describe: `all, 6m (180 days), 3m (90 days), 1m (30 days) or Nd (N days) back from --now (default: ${DEFAULT_TIMEFRAME})`,
       group: WINDOW_GROUP,
     },
     since: { type: "string", describe: "first StudyDate to include, YYYYMMDD (instead of --timeframe)", group: WINDOW_GROUP },
@@ -61,7 +61,7 @@ export interface DateWindow {
 const NAMED: Record<string, number> = { "6m": 180, "3m": 90, "1m": 30 };
 
 /** Parse a `YYYYMMDD` (or `YYYY-MM-DD`) option value to a day number. */
-export function parseDateOption(option: string, v: string): number {
+function parseDateOption(option: string, v: string): number {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(v.trim());
   const d = m ? dayNumber(Number(m[1]), Number(m[2]), Number(m[3])) : undefined;
   if (d === undefined) throw new UsageError(`--${option}: expected a date YYYYMMDD, got "${v}"`);
@@ -73,8 +73,8 @@ export function parseDateOption(option: string, v: string): number {
  * before now (N calendar days ending today, list_institution_names.py);
  * `"inclusive"` keeps it (analyze_weekday_study_distribution.py).
  */
-export function resolveWindow(a: WindowArgs, boundary: "exclusive" | "inclusive", defaultTimeframe = "3m", today = localToday()): DateWindow {
-  const now = a.now !== undefined ? parseDateOption("now", a.now) : today;
+export function resolveWindow(a: WindowArgs, boundary: "exclusive" | "inclusive"): DateWindow {
+  const now = a.now !== undefined ? parseDateOption("now", a.now) : localToday();
   if (a.since !== undefined || a.until !== undefined) {
     if (a.timeframe !== undefined) throw new UsageError("--timeframe cannot be combined with --since/--until");
     const start = a.since !== undefined ? parseDateOption("since", a.since) : undefined;
@@ -83,7 +83,7 @@ export function resolveWindow(a: WindowArgs, boundary: "exclusive" | "inclusive"
     const label = `${start !== undefined ? formatDicomDate(start) : ""}-${end !== undefined ? formatDicomDate(end) : ""}`;
     return { start, end, now, all: false, label };
   }
-  const tf = (a.timeframe ?? defaultTimeframe).trim();
+  const tf = (a.timeframe ?? DEFAULT_TIMEFRAME).trim();
   if (tf === "all") return { now, all: true, label: "all" };
   const m = /^(\d+)d$/.exec(tf);
   const days = NAMED[tf] ?? (m ? Number(m[1]) : undefined);
@@ -117,7 +117,7 @@ export function parseAnalysisKeys(text: string, option: string): string[] {
   const keys = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
   if (keys.length === 0) throw new UsageError(`${option}: expected one or more attribute keywords`);
   for (const k of keys) {
-    if (lookupKeyword(k) || isMetadataKey(k) || /^[0-9A-Fa-f]{8}$/.test(k)) continue;
+    if (lookupKeyword(k) || isMetadataKey(k) || parseTagHex(k) !== undefined) continue;
     const lower = k.toLowerCase();
     const hint = allKeywords().find((w) => w.toLowerCase() === lower);
     throw new UsageError(`${option}: unknown attribute "${k}"${hint ? ` (did you mean ${hint}?)` : ""}`);

@@ -9,7 +9,7 @@ import { isLegacyRecord, legacyToFlat } from "./legacy.js";
 const HEX8 = /^[0-9A-Fa-f]{8}$/;
 
 /** True when a record is not already flat (PS3.18 attributes, PN objects, dcmjs `_vrMap`, Orthanc `/tags`). */
-export function needsNormalising(rec: FlatRecord): boolean {
+function needsNormalising(rec: FlatRecord): boolean {
   for (const k in rec) {
     const v = rec[k];
     if (v !== null && typeof v === "object") {
@@ -145,7 +145,6 @@ export function formatIsoDate(day: number): string {
 }
 
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
 
 /** 0 = Monday … 6 = Sunday (ISO order) for a day number (1970-01-01 was a Thursday). */
 export function isoWeekday(day: number): number {
