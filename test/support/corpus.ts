@@ -23,15 +23,14 @@
  * re-encodes a dataset; none of the tools used here writes it).
  */
 import { execFile, type ChildProcess } from "node:child_process";
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startBin, until, type RunResult } from "./bins.js";
 import { metaOf } from "./files.js";
-import { freePort } from "./peers.js";
+import { findOnPath, freePort, tcpProbe } from "./peers.js";
 
 export interface CorpusEntry {
   path: string;
@@ -61,18 +60,7 @@ export const PRIVATE_SOP_CLASS = "2.25.314159265358979323846264338327950288";
 /** The command-line tools the corpus needs that are not on PATH (DCMTK: dcmtk, GDCM: libgdcm-tools). */
 export function corpusToolsMissing(): string[] {
   const need = ["dump2dcm", "dcmconv", "dcmcjpeg", "dcmcrle", "dcmdump", "gdcmconv"];
-  const dirs = (process.env.PATH ?? "").split(":").filter(Boolean);
-  return need.filter(
-    (b) =>
-      !dirs.some((d) => {
-        try {
-          accessSync(join(d, b), fsConstants.X_OK);
-          return true;
-        } catch {
-          return false;
-        }
-      }),
-  );
+  return need.filter((b) => findOnPath(b) === undefined);
 }
 
 function run(bin: string, args: string[], cwd?: string): Promise<string> {
@@ -573,16 +561,7 @@ export async function isListening(port: number): Promise<boolean> {
     }
   }
   if (procSeen) return false;
-  return new Promise((resolveProbe) => {
-    const s = connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolveProbe(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
+  return tcpProbe(port);
 }
 
 /**

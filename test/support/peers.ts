@@ -105,7 +105,8 @@ export interface RunResult {
 
 const DCMTK_ENV = (): NodeJS.ProcessEnv => ({ ...process.env, TCP_NODELAY: "1" });
 
-function findOnPath(bin: string, extra: string[] = []): string | undefined {
+/** The path of an executable `bin` on PATH (or in `extra` directories). */
+export function findOnPath(bin: string, extra: string[] = []): string | undefined {
   const dirs = [...(process.env.PATH ?? "").split(path.delimiter), ...extra].filter(Boolean);
   for (const d of dirs) {
     const p = path.join(d, bin);
@@ -288,7 +289,8 @@ function isRunning(t: Tracked): boolean {
   return t.child.exitCode === null && t.child.signalCode === null;
 }
 
-function tcpProbe(port: number, timeoutMs = 500): Promise<boolean> {
+/** Whether a TCP connection to 127.0.0.1:`port` succeeds within `timeoutMs`. */
+export function tcpProbe(port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: LOOPBACK, port });
     const done = (ok: boolean): void => {
