@@ -441,48 +441,26 @@ async function build(): Promise<CorpusEntry[]> {
       ["+te"],
     );
 
+  /** `<label>.dcm` in the output, written by a converter (`bin args src dst`). */
+  const convert = async (label: string, bin: string, args: string[], src: string) => {
+    const dst = join(out, `${label}.dcm`);
+    await run(bin, [...args, src, dst]);
+    add(label, dst);
+  };
   // Deflated explicit VR little endian (DCMTK).
-  {
-    const dst = join(out, "deflated-ct.dcm");
-    await run("dcmconv", ["+td", await ctBase("deflate-base"), dst]);
-    add("deflated-ct", dst);
-  }
+  await convert("deflated-ct", "dcmconv", ["+td"], await ctBase("deflate-base"));
   // JPEG baseline (process 1, lossy, 8 bit; dcmcjpeg assigns a new SOP Instance UID).
-  {
-    const dst = join(out, "jpeg-baseline-sc.dcm");
-    await run("dcmcjpeg", ["+eb", await scBase("jpeg-baseline-base"), dst]);
-    add("jpeg-baseline-sc", dst);
-  }
+  await convert("jpeg-baseline-sc", "dcmcjpeg", ["+eb"], await scBase("jpeg-baseline-base"));
   // JPEG lossless, first-order prediction (process 14 SV1).
-  {
-    const dst = join(out, "jpeg-lossless-ct.dcm");
-    await run("dcmcjpeg", ["+e1", await ctBase("jpeg-lossless-base"), dst]);
-    add("jpeg-lossless-ct", dst);
-  }
+  await convert("jpeg-lossless-ct", "dcmcjpeg", ["+e1"], await ctBase("jpeg-lossless-base"));
   // JPEG 2000 lossless (GDCM).
-  {
-    const dst = join(out, "j2k-ct.dcm");
-    await run("gdcmconv", ["--j2k", await ctBase("j2k-base"), dst]);
-    add("j2k-ct", dst);
-  }
+  await convert("j2k-ct", "gdcmconv", ["--j2k"], await ctBase("j2k-base"));
   // JPEG-LS lossless (GDCM).
-  {
-    const dst = join(out, "jpegls-mr.dcm");
-    await run("gdcmconv", ["--jpegls", await mrBase("jpegls-base"), dst]);
-    add("jpegls-mr", dst);
-  }
+  await convert("jpegls-mr", "gdcmconv", ["--jpegls"], await mrBase("jpegls-base"));
   // RLE lossless, multi-frame: one fragment per frame (DCMTK).
-  {
-    const dst = join(out, "rle-multiframe.dcm");
-    await run("dcmcrle", ["+ua", mf, dst]);
-    add("rle-multiframe", dst);
-  }
+  await convert("rle-multiframe", "dcmcrle", ["+ua"], mf);
   // RLE lossless, 16-bit CT.
-  {
-    const dst = join(out, "rle-ct.dcm");
-    await run("dcmcrle", [await ctBase("rle-base"), dst]);
-    add("rle-ct", dst);
-  }
+  await convert("rle-ct", "dcmcrle", [], await ctBase("rle-base"));
 
   const result: CorpusEntry[] = entries.map((e) => {
     const m = metaOf(e.path);
