@@ -155,6 +155,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A port held by a plain TCP listener (on `host`, default all interfaces),
+ * for "address already in use" tests. close() frees it.
+ */
+export function busyPort(host?: string): Promise<{ port: number; close(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      resolve({ port, close: () => new Promise<void>((done) => srv.close(() => done())) });
+    });
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Process bookkeeping and cleanup
 

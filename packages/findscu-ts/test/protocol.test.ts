@@ -4,8 +4,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { runBin, ndjson } from "../../../test/support/bins.js";
+import { freePort } from "../../../test/support/peers.js";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];
@@ -119,12 +119,7 @@ test("no acceptable presentation context: exit 61", async () => {
 });
 
 test("connection refused: exit 61 with DCMTK's condition text", async () => {
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(port)]);
   assert.equal(r.code, 61);
   assert.match(r.stderr, /E: findscu-ts: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused/);

@@ -7,13 +7,12 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { runBin, type RunResult } from "../../../test/support/bins.js";
+import { busyPort, freePort } from "../../../test/support/peers.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -113,36 +112,29 @@ test("-od that does not exist exits 45 (DCMTK movescu) before connecting", async
   }
 });
 
-test("+P on a port in use exits 60 with DCMTK's message", async () => {
-  const busy = net.createServer();
-  await new Promise<void>((resolve) => busy.listen(0, resolve));
-  const port = (busy.address() as net.AddressInfo).port;
+/** movescu-ts -od (a fresh directory) with +P on a port another listener holds. */
+async function moveWithBusyPort(): Promise<{ r: RunResult; od: string }> {
+  const busy = await busyPort();
   try {
     const od = await mkdtemp(join(dir, "busy-"));
-    const r = await runBin("movescu-ts", ["-S", "+P", String(port), "-od", od, "127.0.0.1", String(pacs.port), ...studyKeys()]);
-    assert.equal(r.code, 60, r.stderr);
-    assert.match(r.stderr, /cannot create network: 0006:031c TCP Initialization Error: Address already in use/);
+    const r = await runBin("movescu-ts", ["-S", "+P", String(busy.port), "-od", od, "127.0.0.1", String(pacs.port), ...studyKeys()]);
+    return { r, od };
   } finally {
-    busy.close();
+    await busy.close();
   }
+}
+
+test("+P on a port in use exits 60 with DCMTK's message", async () => {
+  const { r } = await moveWithBusyPort();
+  assert.equal(r.code, 60, r.stderr);
+  assert.match(r.stderr, /cannot create network: 0006:031c TCP Initialization Error: Address already in use/);
 });
 
-test(
-  "+P on a port in use leaves nothing behind in -od",
-  async () => {
-    const busy = net.createServer();
-    await new Promise<void>((resolve) => busy.listen(0, resolve));
-    const port = (busy.address() as net.AddressInfo).port;
-    try {
-      const od = await mkdtemp(join(dir, "busy-"));
-      const r = await runBin("movescu-ts", ["-S", "+P", String(port), "-od", od, "127.0.0.1", String(pacs.port), ...studyKeys()]);
-      assert.equal(r.code, 60, r.stderr);
-      assert.deepEqual(await readdir(od), [], "nothing written");
-    } finally {
-      busy.close();
-    }
-  },
-);
+test("+P on a port in use leaves nothing behind in -od", async () => {
+  const { r, od } = await moveWithBusyPort();
+  assert.equal(r.code, 60, r.stderr);
+  assert.deepEqual(await readdir(od), [], "nothing written");
+});
 
 test("connection refused exits 61 (C-MOVE and C-GET)", async () => {
   const port = await freePort();

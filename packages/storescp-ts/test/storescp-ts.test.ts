@@ -9,12 +9,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { createServer, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { busyPort, freePort } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
 
@@ -85,15 +85,13 @@ describe("command line", () => {
   });
 
   test("port busy: exit 60 with DCMTK's message", async () => {
-    const blocker: Server = createServer();
-    const port = await freePort();
-    await new Promise<void>((res) => blocker.listen(port, "0.0.0.0", () => res()));
+    const busy = await busyPort("0.0.0.0");
     try {
-      const r = await runBin("storescp-ts", ["-od", work, String(port)], { timeoutMs: 10_000 });
+      const r = await runBin("storescp-ts", ["-od", work, String(busy.port)], { timeoutMs: 10_000 });
       assert.equal(r.code, 60, r.stderr);
       assert.match(r.stderr, /cannot create network: 0006:031c TCP Initialization Error: Address already in use/);
     } finally {
-      await new Promise((res) => blocker.close(res));
+      await busy.close();
     }
   });
 
