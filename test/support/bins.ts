@@ -1,4 +1,4 @@
-/** Spawn the real executables of the workspace (their committed bin shims). */
+/** Spawn the real executables of the workspace (their committed bin shims), alone or in a shell pipeline. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -41,9 +41,9 @@ export interface Started {
   done: Promise<RunResult>;
 }
 
-/** Spawn a tool with node and keep its handle (to signal it); stdin gets `input`, then closes. */
-export function startBin(tool: string, args: string[], o: Omit<RunOptions, "timeoutMs"> = {}): Started {
-  const child = spawn(process.execPath, [binPath(tool), ...args], { cwd: o.cwd, env: { ...process.env, TCP_NODELAY: "1", ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
+/** Spawn a command and keep its handle (to signal it); stdin gets `input`, then closes. */
+function start(command: string, args: string[], o: Omit<RunOptions, "timeoutMs">): Started {
+  const child = spawn(command, args, { cwd: o.cwd, env: { ...process.env, TCP_NODELAY: "1", ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -60,11 +60,30 @@ export function startBin(tool: string, args: string[], o: Omit<RunOptions, "time
   return { child, out: () => Buffer.concat(out).toString("utf8"), err: () => Buffer.concat(err).toString("latin1"), done };
 }
 
-/** Run a tool to its end (SIGKILL after `timeoutMs`, default 60 s) and collect its output; stdin is closed (or fed `input`). */
-export function runBin(tool: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
-  const p = startBin(tool, args, o);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), o.timeoutMs ?? 60000);
+/** Wait for a started command's end, killing it (SIGKILL) after `timeoutMs` (default 60 s). */
+function finish(p: Started, timeoutMs = 60000): Promise<RunResult> {
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
   return p.done.finally(() => clearTimeout(timer));
+}
+
+/** Spawn a tool with node and keep its handle (to signal it); stdin gets `input`, then closes. */
+export function startBin(tool: string, args: string[], o: Omit<RunOptions, "timeoutMs"> = {}): Started {
+  return start(process.execPath, [binPath(tool), ...args], o);
+}
+
+/** Run a tool to its end and collect its output; stdin is closed (or fed `input`). */
+export function runBin(tool: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
+  return finish(startBin(tool, args, o), o.timeoutMs);
+}
+
+/** A tool as a command word for a shell command line: `"<node>" "<bin shim>"`. */
+export function shellWord(tool: string): string {
+  return `"${process.execPath}" "${binPath(tool)}"`;
+}
+
+/** Run a command line with /bin/sh (e.g. a pipeline of shellWord()s) and collect its output. */
+export function runShell(cmd: string, o: RunOptions = {}): Promise<RunResult> {
+  return finish(start("/bin/sh", ["-c", cmd], o), o.timeoutMs);
 }
 
 /** Poll `probe` every `everyMs` until it returns true; false after `timeoutMs`. */

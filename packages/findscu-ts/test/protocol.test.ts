@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runBin, ndjson } from "../../../test/support/bins.js";
+import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { scriptedScp, study } from "./scripted.js";
 
@@ -62,17 +62,10 @@ test("a closed pipe (| head -1) cancels the query and exits 0 quietly", async ()
     },
   });
   try {
-    const { spawn } = await import("node:child_process");
-    const { binPath } = await import("../../../test/support/bins.js");
-    const sh = spawn("sh", ["-c", `"${process.execPath}" "${binPath("findscu-ts")}" ${Q.join(" ")} 127.0.0.1 ${scp.port} | head -1; echo "status=\${PIPESTATUS:-}"`], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    sh.stdout.on("data", (c) => (out += c));
-    sh.stderr.on("data", (c) => (err += c));
-    await new Promise((r) => sh.on("close", r));
-    const lines = out.trim().split("\n");
+    const sh = await runShell(`${shellWord("findscu-ts")} ${Q.join(" ")} 127.0.0.1 ${scp.port} | head -1; echo "status=\${PIPESTATUS:-}"`);
+    const lines = sh.stdout.trim().split("\n");
     assert.match(lines[0]!, /"StudyInstanceUID":"1\.2\.3\.1"/);
-    assert.equal(err, "", "nothing on stderr");
+    assert.equal(sh.stderr, "", "nothing on stderr");
     assert.equal(scp.cancels.length, 1, "the query was cancelled");
   } finally {
     await scp.close();

@@ -17,8 +17,7 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { buildPart10Prefix, encodeDataset, parsePart10, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
-import { spawn } from "node:child_process";
-import { binPath, runBin, ndjson, startBin, until } from "../../../test/support/bins.js";
+import { runBin, runShell, shellWord, ndjson, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder, metaOf } from "../../../test/support/files.js";
 import { checkReceived, pacsifierClean, sourceInstances, type SourceInstance } from "../../../test/support/retrieve.js";
@@ -200,17 +199,8 @@ test("IMAGE level through a real pipe: findscu-ts … | movescu-ts …", async (
   const series = seriesOf().find((x) => inSeries(x).length > 1)!;
   const study = inSeries(series)[0]!.study;
   const od = await out("pipe");
-  const sh = (tool: string) => `"${process.execPath}" "${binPath(tool)}"`;
-  const cmd = `${sh("findscu-ts")} -S -aec DEVPACS 127.0.0.1 ${pacs.port} -k QueryRetrieveLevel=IMAGE -k StudyInstanceUID=${study} -k SeriesInstanceUID=${series} -k SOPInstanceUID 2>/dev/null | ${sh("movescu-ts")} -S -aec DEVPACS +P ${port} -od "${od}" 127.0.0.1 ${pacs.port}`;
   calls = [];
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const c = spawn("/bin/sh", ["-c", cmd], { env: { ...process.env, TCP_NODELAY: "1" } });
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    c.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  const r = await runShell(`${shellWord("findscu-ts")} -S -aec DEVPACS 127.0.0.1 ${pacs.port} -k QueryRetrieveLevel=IMAGE -k StudyInstanceUID=${study} -k SeriesInstanceUID=${series} -k SOPInstanceUID 2>/dev/null | ${shellWord("movescu-ts")} -S -aec DEVPACS +P ${port} -od "${od}" 127.0.0.1 ${pacs.port}`);
   assert.equal(r.code, 0, r.stderr);
   const want = inSeries(series);
   const files = await assertReceived(od, want);
