@@ -112,6 +112,16 @@ for (const peer of peers) {
     const at = () => ["-aec", peer.aet(), "127.0.0.1", String(peer.port())];
     const move = (od: string, extra: string[], input?: string) => runBin("movescu-ts", ["-S", "+P", String(ours), "-od", od, ...extra, ...at()], { input });
     const dcmtkMove = (od: string, extra: string[]) => runDcmtk("movescu", ["-S", "-aem", "DCMTKMOVE", "+P", String(theirs), "-od", od, ...at(), ...extra], { timeoutMs: 60000 });
+    /** DCMTK movescu and movescu-ts given the same query (-k keys or query files): both receive exactly `want`, under the same file names. */
+    const sameAsDcmtkMove = async (name: string, query: string[], want: Inst[]) => {
+      const a = await dir(`${peer.name}-${name}-dcmtk`);
+      const b = await dir(`${peer.name}-${name}-ours`);
+      const ref = await dcmtkMove(a, query);
+      assert.equal(ref.code, 0, ref.stderr);
+      const mine = await runBin("movescu-ts", ["-S", "+P", String(ours), "-od", b, ...at(), ...query]);
+      assert.equal(mine.code, 0, mine.stderr);
+      assert.deepEqual(await assertReceived(b, want), await assertReceived(a, want), "same file names as DCMTK movescu");
+    };
 
     test("STUDY level: findscu-ts records piped in, every instance received; same files as DCMTK movescu with the same query files", async () => {
       const f = await runBin("findscu-ts", ["-S", ...at(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "PatientID"]);
@@ -126,14 +136,7 @@ for (const peer of peers) {
       // DCMTK movescu, two query files = two C-MOVEs; movescu-ts given the same files.
       const picks = studies().slice(0, 2);
       const q = await Promise.all(picks.map((s, n) => queryFile(`${peer.name}-study-q${n}`, { QueryRetrieveLevel: "STUDY", StudyInstanceUID: s })));
-      const a = await dir(`${peer.name}-study-dcmtk`);
-      const b = await dir(`${peer.name}-study-qf`);
-      const ref = await dcmtkMove(a, q);
-      assert.equal(ref.code, 0, ref.stderr);
-      const mine = await runBin("movescu-ts", ["-S", "+P", String(ours), "-od", b, ...at(), ...q]);
-      assert.equal(mine.code, 0, mine.stderr);
-      const want = picks.flatMap(inStudy);
-      assert.deepEqual(await assertReceived(b, want), await assertReceived(a, want), "same file names as DCMTK movescu");
+      await sameAsDcmtkMove("study-q", q, picks.flatMap(inStudy));
     });
 
     test("SERIES level: findscu-ts records, --layout hierarchy; same files as DCMTK movescu -k", async () => {
@@ -147,14 +150,7 @@ for (const peer of peers) {
       assert.ok(files.every((x) => x.split("/")[1] === study && seriesOf(study).includes(x.split("/")[2]!)), "hierarchy layout");
       assert.equal(ndjson(r.stdout).length, seriesOf(study).length);
       const series = seriesOf(study)[0]!;
-      const keys = ["-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${study}`, "-k", `SeriesInstanceUID=${series}`];
-      const a = await dir(`${peer.name}-series-dcmtk`);
-      const b = await dir(`${peer.name}-series-k`);
-      const ref = await dcmtkMove(a, keys);
-      assert.equal(ref.code, 0, ref.stderr);
-      const mine = await runBin("movescu-ts", ["-S", "+P", String(ours), "-od", b, ...at(), ...keys]);
-      assert.equal(mine.code, 0, mine.stderr);
-      assert.deepEqual(await assertReceived(b, inSeries(series)), await assertReceived(a, inSeries(series)));
+      await sameAsDcmtkMove("series-k", ["-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${study}`, "-k", `SeriesInstanceUID=${series}`], inSeries(series));
     });
 
     test("IMAGE level: a CSV of UIDs with --input; same file as DCMTK movescu -k", async () => {
@@ -167,14 +163,7 @@ for (const peer of peers) {
       await assertReceived(od, picks);
       assert.ok(ndjson(r.stdout).every((x) => x.status === "Success" && x.completed === 1 && x.files === 1));
       const i = picks[0]!;
-      const keys = ["-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${i.study}`, "-k", `SeriesInstanceUID=${i.series}`, "-k", `SOPInstanceUID=${i.sop}`];
-      const a = await dir(`${peer.name}-image-dcmtk`);
-      const b = await dir(`${peer.name}-image-k`);
-      const ref = await dcmtkMove(a, keys);
-      assert.equal(ref.code, 0, ref.stderr);
-      const mine = await runBin("movescu-ts", ["-S", "+P", String(ours), "-od", b, ...at(), ...keys]);
-      assert.equal(mine.code, 0, mine.stderr);
-      assert.deepEqual(await assertReceived(b, [i]), await assertReceived(a, [i]));
+      await sameAsDcmtkMove("image-k", ["-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${i.study}`, "-k", `SeriesInstanceUID=${i.series}`, "-k", `SOPInstanceUID=${i.sop}`], [i]);
     });
 
     test("-j 2: two associations, every request counts exactly its own objects", async () => {
