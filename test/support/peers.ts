@@ -437,6 +437,19 @@ async function echo(aet: string, port: number): Promise<RunResult> {
   return runDcmtk("echoscu", ["-aec", aet, LOOPBACK, String(port)], { timeoutMs: 10_000 });
 }
 
+/** Load `files` into a peer that has just started; stop it if that fails. */
+async function loadAtStart<P extends { load(files: string[]): Promise<void>; stop(): Promise<void> }>(peer: P, files: string[] | undefined): Promise<P> {
+  if (files?.length) {
+    try {
+      await peer.load(files);
+    } catch (e) {
+      await peer.stop();
+      throw e;
+    }
+  }
+  return peer;
+}
+
 // ---------------------------------------------------------------------------
 // dcmqrscp
 
@@ -506,15 +519,7 @@ export async function startDcmqrscp(opts: DcmqrscpOptions = {}): Promise<Dcmqrsc
         if (files.length) await storescuLoad(aet, port, files);
       },
     };
-    if (opts.files?.length) {
-      try {
-        await qr.load(opts.files);
-      } catch (e) {
-        await qr.stop();
-        throw e;
-      }
-    }
-    return qr;
+    return await loadAtStart(qr, opts.files);
   } catch (e) {
     await removeTempDir(dir).catch(() => {});
     throw e;
@@ -728,15 +733,7 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPe
       load,
       rest,
     };
-    if (opts.files?.length) {
-      try {
-        await load(opts.files);
-      } catch (e) {
-        await peer.stop();
-        throw e;
-      }
-    }
-    return peer;
+    return await loadAtStart(peer, opts.files);
   } catch (e) {
     await removeTempDir(dir).catch(() => {});
     throw e;
