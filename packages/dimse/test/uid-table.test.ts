@@ -2,10 +2,6 @@
 // Facts below were observed with DCMTK 3.6.7 (dcmdump, storescu -> storescp -pm).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   DCMTK_UNKNOWN_PREFIX,
   UID_TABLE,
@@ -15,6 +11,7 @@ import {
   storageSopClasses,
   uidKeyword,
 } from "../src/dicom/uid-table.js";
+import { dcmdump, dump2dcm, needDcmtk, run } from "./helpers.js";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const PET = "1.2.840.10008.5.1.4.1.1.128";
@@ -76,16 +73,9 @@ test("storageSopClasses: storage only, non-retired first", () => {
   assert.equal(storageSopClasses(), s); // cached
 });
 
-function hasDcmtk(): boolean {
-  return ["dcmdump", "dump2dcm"].every((cmd) => !spawnSync(cmd, ["--version"], { encoding: "utf8" }).error);
-}
-
 test("agrees with the installed dcmdump on a sample", (t) => {
-  if (!hasDcmtk()) {
-    t.skip("dcmdump/dump2dcm not on PATH");
-    return;
-  }
-  const version = spawnSync("dcmdump", ["--version"], { encoding: "utf8" }).stdout;
+  if (!needDcmtk(t)) return;
+  const version = run("dcmdump", ["--version"]).stdout.toString("utf8");
   if (!/dcmdump v3\.6\.7\b/.test(version)) {
     t.skip("table was generated with DCMTK 3.6.7");
     return;
@@ -93,25 +83,17 @@ test("agrees with the installed dcmdump on a sample", (t) => {
   // every 9th entry plus a few named ones: known and unknown UIDs of all types
   const sample = UID_TABLE.filter((_, i) => i % 9 === 0).map((e) => e[0]);
   sample.push(CT, PET, "1.2.840.10008.1.2.1", "1.2.840.10008.5.1.4.1.2.2.1", "1.2.840.10008.5.1.4.1.1.6.3");
-  const dir = mkdtempSync(join(tmpdir(), "uid-table-test-"));
-  try {
-    const lines = ["(0008,1199) SQ (Sequence with undefined length)"];
-    for (const uid of sample) {
-      lines.push("  (fffe,e000) na (Item with undefined length)", `    (0008,1150) UI [${uid}]`, "  (fffe,e00d) na (ItemDelimitationItem)");
-    }
-    lines.push("(fffe,e0dd) na (SequenceDelimitationItem)");
-    writeFileSync(join(dir, "s.dump"), lines.join("\n") + "\n");
-    const d2d = spawnSync("dump2dcm", ["-q", "-F", "+te", join(dir, "s.dump"), join(dir, "s.dcm")], { encoding: "utf8" });
-    assert.equal(d2d.status, 0, d2d.stderr);
-    const dump = spawnSync("dcmdump", ["+L", "-f", join(dir, "s.dcm")], { encoding: "utf8" });
-    assert.equal(dump.status, 0, dump.stderr);
-    const values = [...dump.stdout.matchAll(/\(0008,1150\) UI (\S+)\s+#/g)].map((m) => m[1]);
-    assert.equal(values.length, sample.length);
-    sample.forEach((uid, i) => {
-      const name = dcmtkUidName(uid);
-      assert.equal(values[i], name === undefined ? `[${uid}]` : `=${name}`, uid);
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const lines = ["(0008,1199) SQ (Sequence with undefined length)"];
+  for (const uid of sample) {
+    lines.push("  (fffe,e000) na (Item with undefined length)", `    (0008,1150) UI [${uid}]`, "  (fffe,e00d) na (ItemDelimitationItem)");
   }
+  lines.push("(fffe,e0dd) na (SequenceDelimitationItem)");
+  const dump = dcmdump(dump2dcm(lines.join("\n"), ["-F", "+te"]), ["+L", "-f"]);
+  assert.equal(dump.status, 0, dump.stderr);
+  const values = [...dump.text.matchAll(/\(0008,1150\) UI (\S+)\s+#/g)].map((m) => m[1]);
+  assert.equal(values.length, sample.length);
+  sample.forEach((uid, i) => {
+    const name = dcmtkUidName(uid);
+    assert.equal(values[i], name === undefined ? `[${uid}]` : `=${name}`, uid);
+  });
 });
