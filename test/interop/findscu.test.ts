@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, type DcmqrscpPeer, type OrthancPeer } from "../support/peers.js";
+import { dumpValue, hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, type DcmqrscpPeer, type OrthancPeer } from "../support/peers.js";
 import { runBin, ndjson } from "../support/bins.js";
 
 const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
@@ -144,8 +144,7 @@ for (const peer of peers) {
       for (const [i, id] of ids.entries()) {
         const ref = await runDcmtk("findscu", [...base, "-k", `PatientID=${id}`, "-k", "StudyDate"]);
         for (const b of blocks(ref.stderr)) {
-          const uid = /\(0020,000d\) UI \[([^\]]*)\]/.exec(b)?.[1]?.replace(/[\0 ]+$/, "");
-          want.push(`q${i + 1} ${id} ${uid}`);
+          want.push(`q${i + 1} ${id} ${dumpValue(b, "0020,000d")}`);
         }
       }
       assert.deepEqual(got, want.sort());

@@ -418,6 +418,15 @@ export function runDcmtk(
   });
 }
 
+/**
+ * The first bracketed value of `tag` ("gggg,eeee" in lower-case hex, as
+ * DCMTK prints it) in a dcmdump-style listing, trailing NULs and spaces
+ * removed; undefined when there is none.
+ */
+export function dumpValue(dump: string, tag: string): string | undefined {
+  return new RegExp(`\\(${tag}\\) .. \\[([^\\]]*)\\]`).exec(dump)?.[1]?.replace(/[\0 ]+$/, "");
+}
+
 function describe(r: RunResult): string {
   return `exit ${r.code}\n${(r.stderr + r.stdout).split("\n").slice(-30).join("\n")}`;
 }
