@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
-import { busyPort, freePort } from "../../../test/support/peers.js";
+import { busyPort, freePort, tcpProbe } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
 
@@ -299,12 +299,7 @@ describe("SIGTERM", () => {
     async () => {
       const dir = await od();
       const scp = await startStorescpTs([], { od: dir });
-      await new Promise<void>((res) => {
-        const s = connect({ host: HOST, port: scp.port }, () => {
-          s.destroy();
-          res();
-        });
-      });
+      assert.ok(await tcpProbe(scp.port), "the probe connects");
       await new Promise((r) => setTimeout(r, 200));
       const t0 = Date.now();
       const exit = await scp.stop("SIGTERM", 3000);
