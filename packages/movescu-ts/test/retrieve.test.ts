@@ -40,6 +40,9 @@ interface Inst {
 }
 let insts: Inst[] = [];
 
+/** The instances a dev PACS serves, as the archive holds them. */
+const instsOf = (p: DevPacs): Inst[] => [...p.archive.instances.values()].map((i) => ({ sop: i.sopInstanceUid, sopClass: i.sopClassUid, patient: i.patientId, study: i.studyUid, series: i.seriesUid, head: i.head }));
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "movescu-retrieve-"));
   archive = join(dir, "archive");
@@ -53,7 +56,7 @@ before(async () => {
     calls.push({ t: Date.now(), level, study: identifier.string(Tags.StudyInstanceUID), series: identifier.string(Tags.SeriesInstanceUID), sops: identifier.string(Tags.SOPInstanceUID) });
     return select(identifier, level);
   };
-  insts = [...pacs.archive.instances.values()].map((i) => ({ sop: i.sopInstanceUid, sopClass: i.sopClassUid, patient: i.patientId, study: i.studyUid, series: i.seriesUid, head: i.head }));
+  insts = instsOf(pacs);
 });
 
 after(async () => {
@@ -226,8 +229,7 @@ async function edgeArchive(edits: Array<{ series: string; edit: (ds: Dataset) =>
   }
   const rport = await freePort();
   const edge = await startDevPacs({ dir: root, moveDestinations: { MOVESCU: { host: "127.0.0.1", port: rport } } });
-  const einsts = [...edge.archive.instances.values()].map((i) => ({ sop: i.sopInstanceUid, sopClass: i.sopClassUid, patient: i.patientId, study: i.studyUid, series: i.seriesUid, head: i.head }));
-  return { pacs: edge, port: rport, source: await sourceInstances(root), insts: einsts };
+  return { pacs: edge, port: rport, source: await sourceInstances(root), insts: instsOf(edge) };
 }
 
 const latin1 = (tag: number, vr: string, text: string) => {
