@@ -42,7 +42,7 @@ test("legacy records: pydicom 2 and 3 forms convert to the same flat record", ()
 });
 
 test("legacy values: quoting, escapes, empty, lists, numbers, single space (README form), UID names", () => {
-  const f = (vr: string, rep: string, tag = ["0008", "0080", "Institution Name"] as const) => legacyToFlat({ [`(${tag[0]},${tag[1]})`]: `(${tag[0]}, ${tag[1]}) ${tag[2]} ${vr}: ${rep}` });
+  const f = (vr: string, rep: string, tag: readonly [string, string, string] = ["0008", "0080", "Institution Name"]) => legacyToFlat({ [`(${tag[0]},${tag[1]})`]: `(${tag[0]}, ${tag[1]}) ${tag[2]} ${vr}: ${rep}` });
   assert.deepEqual(f("LO", `"St. Mary's Hospital"`), { InstitutionName: "St. Mary's Hospital" });
   assert.deepEqual(f("LO", `'Say "hi"'`), { InstitutionName: 'Say "hi"' });
   assert.deepEqual(f("LO", `'It\\'s \\\\ here'`), { InstitutionName: "It's \\ here" });
