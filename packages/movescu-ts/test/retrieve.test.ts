@@ -79,7 +79,7 @@ const PREFIX: Record<string, string> = {
   "1.2.840.10008.5.1.4.1.1.4": "MR",
   "1.2.840.10008.5.1.4.1.1.1": "CR",
   "1.2.840.10008.5.1.4.1.1.6.1": "US",
-  "1.2.840.10008.5.1.4.1.1.128": "PT",
+  "1.2.840.10008.5.1.4.1.1.128": "PI",
 };
 
 /** Received files (no journal, no hidden files), checked against the archive: exactly `want`, byte-identical datasets. */
