@@ -1,7 +1,7 @@
 /** The requestor side: opening associations and the SCU operations. */
 import { connect as tcpConnect, type Socket } from "node:net";
 import { Association, type AcceptedContext, type Message } from "./association.js";
-import { CommandField, isPending, Priority, statusClass, type Command } from "./command.js";
+import { CommandField, isPending, Priority, type Command } from "./command.js";
 import { connectError, NetError } from "./errors.js";
 import { nullLogger, type Logger } from "./logger.js";
 import {
@@ -19,8 +19,7 @@ import {
   type UserIdentity,
 } from "./pdu.js";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, SopClass } from "../dicom/uid.js";
-import { Dataset, encodeDataset, parseDataset } from "../dicom/dataset.js";
-import { syntaxInfo } from "../dicom/syntax.js";
+import { Dataset, encodeDataset } from "../dicom/dataset.js";
 
 export interface ContextProposal {
   abstractSyntax: string;
@@ -318,15 +317,3 @@ async function* request(assoc: Association, field: number, sopClass: string, ide
     q.close();
   }
 }
-
-/** Decode an identifier from a response. */
-export function responseIdentifier(r: Response): Dataset | undefined {
-  if (!r.identifierBytes) return undefined;
-  return parseDataset(r.identifierBytes, r.context.transferSyntax);
-}
-
-export function isLittleEndian(transferSyntax: string): boolean {
-  return syntaxInfo(transferSyntax).little;
-}
-
-export { statusClass };
