@@ -11,13 +11,6 @@ export function progressWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessE
   return Boolean(stream.isTTY) && !quiet && !disabled && !env.CI && env.TERM !== "dumb";
 }
 
-/** Colour on iff stderr is a TTY, TERM is not dumb and NO_COLOR is unset or empty; FORCE_COLOR forces it. */
-export function colorWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
-  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
-  if (env.NO_COLOR) return false;
-  return Boolean(stream.isTTY) && env.TERM !== "dumb";
-}
-
 export class Progress {
   private last = 0;
   private shown = false;

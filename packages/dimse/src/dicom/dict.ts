@@ -172,10 +172,6 @@ export function parseTagHex(s: string): number | undefined {
   return parseInt(s, 16) >>> 0;
 }
 
-export function tagOf(group: number, element: number): number {
-  return ((group << 16) | element) >>> 0;
-}
-
 /** Frequently used tags. */
 export const Tags = {
   FileMetaInformationGroupLength: 0x00020000,
