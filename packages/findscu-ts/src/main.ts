@@ -20,11 +20,11 @@ import { connect, find, NetError, statusClass, statusHex, statusText, type Assoc
 import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
+  associationFailure,
   checkFiles,
   choiceOption,
   Exit,
   EXIT_TABLE,
-  ExitError,
   formatHelp,
   outputDirectory,
   packageVersion,
@@ -186,7 +186,7 @@ async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Prom
       log,
     });
   } catch (e) {
-    if (e instanceof NetError) throw associationError(e);
+    if (e instanceof NetError) throw associationFailure(e);
     throw e;
   }
   const state = new RunState(s, io, log, writer, assoc, sopClass);
@@ -241,17 +241,6 @@ async function finish(assoc: Association, s: Settings, log: CliLogger): Promise<
   } else {
     log.info("Releasing Association");
     await assoc.release();
-  }
-}
-
-function associationError(e: NetError): ExitError {
-  switch (e.kind) {
-    case "rejected":
-      return new ExitError(Exit.ASSOCIATION, "Association Rejected:", e.details);
-    case "no-context":
-      return new ExitError(Exit.ASSOCIATION, "No Acceptable Presentation Contexts");
-    default:
-      return new ExitError(Exit.ASSOCIATION, `Association Request Failed: ${e.condition}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeywor
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -205,7 +205,7 @@ class RetrieveRun {
   private warnings = 0;
   private done = 0;
   private skipped = 0;
-  private associationFailure?: NetError;
+  private associationError?: NetError;
   private aborted?: number;
   private listener?: DicomServer;
   private readonly started = Date.now();
@@ -228,8 +228,7 @@ class RetrieveRun {
       try {
         this.listener = await this.receive.listen(this.s.receivePort!, this.s.bind);
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: ${err.code === "EADDRINUSE" ? "Address already in use" : err.message}`);
+        throw listenFailure(e);
       }
     }
     if (this.receive) {
@@ -252,10 +251,7 @@ class RetrieveRun {
     }
     const sig = signalExitCode(this.io.signal);
     if (sig !== undefined) return sig;
-    if (this.associationFailure) {
-      const e = this.associationFailure;
-      throw new ExitError(Exit.ASSOCIATION, e.kind === "rejected" ? "Association Rejected:" : e.kind === "no-context" ? "No Acceptable Presentation Contexts" : `Association Request Failed: ${e.condition}`, e.details);
-    }
+    if (this.associationError) throw associationFailure(this.associationError);
     if (this.aborted !== undefined) return this.aborted;
     if (this.failures) return Exit.RETRIEVE_FAILURE;
     if (this.warnings) return Exit.RETRIEVE_WARNING;
@@ -317,7 +313,7 @@ class RetrieveRun {
     let assoc: Association | undefined;
     try {
       for (;;) {
-        if (this.io.signal?.aborted || this.associationFailure || this.aborted !== undefined) break;
+        if (this.io.signal?.aborted || this.associationError || this.aborted !== undefined) break;
         const next = await source.next();
         if (next.done) break;
         const req = next.value;
@@ -335,7 +331,7 @@ class RetrieveRun {
             assoc = await this.open();
           } catch (e) {
             if (e instanceof NetError) {
-              this.associationFailure ??= e;
+              this.associationError ??= e;
               await this.result(req, undefined, { error: e.condition });
               break;
             }

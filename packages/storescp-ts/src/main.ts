@@ -6,7 +6,7 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, outputDirectory, packageVersion, parsePort, runTool, startDcmtkTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, startDcmtkTool, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -218,10 +218,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
       },
     });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === "EADDRINUSE") throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: Address already in use`);
-    if (err.code === "EACCES") throw new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: Permission denied`);
-    throw new ExitError(Exit.LISTEN, `cannot create network: ${err.message}`);
+    throw listenFailure(e);
   }
   log.debug(`listening on port ${server.port}`);
 

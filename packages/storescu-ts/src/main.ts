@@ -17,7 +17,7 @@ import {
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -336,9 +336,10 @@ class SendRun {
       }
     } catch (e) {
       if (e instanceof NetError) {
-        this.log.error(e.kind === "rejected" ? "Association Rejected:" : `Association Request Failed: ${e.condition}`);
-        for (const d of e.details) this.log.error(d);
-        this.stop ??= { code: Exit.ASSOCIATION };
+        const failure = associationFailure(e);
+        this.log.error(failure.message);
+        for (const d of failure.details) this.log.error(d);
+        this.stop ??= { code: failure.code };
         return;
       }
       this.stop ??= { code: Exit.FAILURE };

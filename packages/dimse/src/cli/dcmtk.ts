@@ -15,6 +15,7 @@ import type { CliLogger } from "./logger.js";
 import { resolveLogLevel } from "./common.js";
 import type { Io } from "../io/io.js";
 import { KeyError, parseKey, type ParsedKey } from "../records/keys.js";
+import type { NetError } from "../net/errors.js";
 
 /**
  * Parse a DCMTK-style command line. Returns the parsed arguments, or an
@@ -100,6 +101,19 @@ export function checkFiles(files: string[]): void {
 export function timeouts(o: Record<string, unknown>): { connect?: number; acse: number; dimse?: number } {
   const ms = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
   return { connect: ms(o.timeout), acse: ms(o.acseTimeout) ?? 30000, dimse: ms(o.dimseTimeout) };
+}
+
+/** A failed association request as DCMTK reports it (exit 61): the rejection and its reasons, no context, or the network condition. */
+export function associationFailure(e: NetError): ExitError {
+  const message = e.kind === "rejected" ? "Association Rejected:" : e.kind === "no-context" ? "No Acceptable Presentation Contexts" : `Association Request Failed: ${e.condition}`;
+  return new ExitError(Exit.ASSOCIATION, message, e.details);
+}
+
+/** A port we cannot listen on, as DCMTK reports it (exit 60). */
+export function listenFailure(e: unknown): ExitError {
+  const err = e as NodeJS.ErrnoException;
+  const text = err.code === "EADDRINUSE" ? "Address already in use" : err.code === "EACCES" ? "Permission denied" : err.message;
+  return new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: ${text}`);
 }
 
 /** A DCMTK query file (Part 10 or a bare dataset) as a dataset. */
