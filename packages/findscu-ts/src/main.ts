@@ -336,8 +336,7 @@ export class RunState {
     this.columnsFixed = true;
     const keys = Object.keys(datasetToFlat(identifier)).filter((k) => k !== "SpecificCharacterSet");
     const columns = this.s.batch ? ["query", ...keys] : keys;
-    // The writer fixes its columns from this first record shape.
-    (this.writer as unknown as { columns?: string[] }).columns = columns;
+    this.writer.setColumns(columns);
   }
 
   record(q: Query, ds: Dataset, little: boolean): FlatRecord {

@@ -137,6 +137,7 @@ export class RecordWriter {
   readonly sink: Sink;
   readonly format: OutputFormat;
   private columns?: string[];
+  private columnSet?: Set<string>;
   private headerDone = false;
   private dropped = new Set<string>();
   count = 0;
@@ -144,31 +145,33 @@ export class RecordWriter {
   constructor(stream: Writable | Sink, private readonly o: RecordWriterOptions = {}) {
     this.sink = stream instanceof Sink ? stream : new Sink(stream);
     this.format = o.format ?? "ndjson";
-    this.columns = o.columns;
+    if (o.columns) this.setColumns(o.columns);
   }
 
   get ok(): boolean {
     return this.sink.ok;
   }
 
+  /** Fix the CSV/TSV columns before the first record (later calls are ignored). */
+  setColumns(columns: string[]): void {
+    if (this.columns) return;
+    this.columns = columns;
+    this.columnSet = new Set(columns);
+  }
+
   async write(rec: FlatRecord): Promise<void> {
     this.count++;
     if (this.format === "ndjson") return this.sink.write(serializeRecord(rec) + "\n");
-    if (!this.columns) this.columns = recordKeyOrder(rec);
-    let text = "";
-    const delimiter = this.format === "tsv" ? "\t" : ",";
-    if (!this.headerDone) {
-      this.headerDone = true;
-      if (this.o.header !== false) text += this.format === "tsv" ? this.columns.map(tsvCell).join("\t") + "\n" : stringify([this.columns], { delimiter });
-    }
+    if (!this.columns) this.setColumns(recordKeyOrder(rec));
+    const columns = this.columns!;
+    let text = this.header();
     for (const k of Object.keys(rec)) {
-      if (!this.columns.includes(k) && !this.dropped.has(k)) {
+      if (!this.columnSet!.has(k) && !this.dropped.has(k)) {
         this.dropped.add(k);
         this.o.onDroppedKey?.(k);
       }
     }
-    const row = this.columns.map((c) => cell(rec[c]));
-    text += this.format === "tsv" ? row.map(tsvCell).join("\t") + "\n" : stringify([row], { delimiter });
+    text += this.row(columns.map((c) => cell(rec[c])));
     return this.sink.write(text);
   }
 
@@ -181,17 +184,26 @@ export class RecordWriter {
   /** Write only the header (e.g. for an empty result). */
   async writeHeader(columns?: string[]): Promise<void> {
     if (this.format === "ndjson" || this.headerDone) return;
-    this.columns ??= columns;
+    if (columns) this.setColumns(columns);
     if (!this.columns) return;
-    this.headerDone = true;
-    if (this.o.header === false) return;
-    const delimiter = this.format === "tsv" ? "\t" : ",";
-    await this.sink.write(this.format === "tsv" ? this.columns.map(tsvCell).join("\t") + "\n" : stringify([this.columns], { delimiter }));
+    const text = this.header();
+    if (text) await this.sink.write(text);
   }
 
   async end(): Promise<void> {
     await this.sink.flush();
     if (this.sink.error) throw this.sink.error;
+  }
+
+  /** The header row, the first time it is asked for (empty with `header: false`). */
+  private header(): string {
+    if (this.headerDone) return "";
+    this.headerDone = true;
+    return this.o.header === false ? "" : this.row(this.columns!);
+  }
+
+  private row(cells: string[]): string {
+    return this.format === "tsv" ? cells.map(tsvCell).join("\t") + "\n" : stringify([cells], { delimiter: "," });
   }
 }
 
