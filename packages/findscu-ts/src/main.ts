@@ -102,7 +102,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   });
 }
 
-function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings & { aet: string; call: string; timeouts: { connect?: number; acse: number; dimse?: number }; maxPdu?: number; bind?: string; level?: string; keepGoing: boolean } {
+function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings & { aet: string; call: string; timeouts: { connect?: number; acse: number; dimse?: number }; maxPdu?: number; bind?: string; level?: string; keepGoing: boolean; proposal?: string } {
   const { peer, port, rest } = peerAndPort(positionals);
   const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
@@ -152,6 +152,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     bind: o.bind as string | undefined,
     level: model === "worklist" ? level : (level ?? "STUDY"),
     keepGoing: Boolean(o.keepGoing),
+    proposal: o.proposal as string | undefined,
   };
 }
 
@@ -178,7 +179,7 @@ async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Prom
       port: s.port,
       callingAet: s.aet,
       calledAet: s.call,
-      contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(undefined) }],
+      contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }],
       maxPdu: s.maxPdu,
       bindAddress: s.bind,
       connectTimeoutMs: s.timeouts.connect,

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { freePort, hasDcmtk, runDcmtk } from "../../../test/support/peers.js";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];
@@ -95,6 +95,28 @@ test("association rejected: exit 61 and DCMTK's rejection lines", async () => {
     assert.match(r.stderr, /E: findscu-ts: Association Rejected:\n/);
     assert.match(r.stderr, /Result: Rejected Permanent, Source: Service User/);
     assert.match(r.stderr, /Reason: Called AE Title Not Recognized/);
+  } finally {
+    await scp.close();
+  }
+});
+
+test("-x=, -xe, -xb, -xd, -xi: the transfer syntaxes proposed are DCMTK findscu's", async () => {
+  const scp = await scriptedScp({ onFind: (c) => c.final(0x0000) });
+  try {
+    const ours: Record<string, string[] | undefined> = {};
+    for (const opt of ["", "-x=", "-xe", "-xb", "-xd", "-xi"]) {
+      const r = await runBin("findscu-ts", [...Q, ...(opt ? [opt] : []), "127.0.0.1", String(scp.port)]);
+      assert.equal(r.code, 0, `${opt}: ${r.stderr}`);
+      ours[opt] = scp.proposals.at(-1);
+      if (hasDcmtk()) {
+        const d = await runDcmtk("findscu", [...Q, ...(opt ? [opt] : []), "127.0.0.1", String(scp.port)]);
+        assert.equal(d.code, 0, d.stderr);
+        assert.deepEqual(ours[opt], scp.proposals.at(-1), `${opt || "default"}: as DCMTK findscu`);
+      }
+    }
+    // findscu(1): -xi "propose implicit VR little endian TS only".
+    assert.deepEqual(ours["-xi"], ["1.2.840.10008.1.2"]);
+    assert.notDeepEqual(ours["-xb"], ours[""]);
   } finally {
     await scp.close();
   }

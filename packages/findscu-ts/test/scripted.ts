@@ -25,6 +25,8 @@ export interface FindContext {
 }
 
 export interface Recorder {
+  /** The transfer syntaxes proposed for the find models, per association. */
+  proposals: string[][];
   finds: Dataset[];
   cancels: number[];
   releases: number;
@@ -34,11 +36,12 @@ export interface Recorder {
 }
 
 export async function scriptedScp(script: Script): Promise<Recorder> {
-  const rec = { finds: [] as Dataset[], cancels: [] as number[], releases: 0 } as Recorder;
+  const rec = { proposals: [] as string[][], finds: [] as Dataset[], cancels: [] as number[], releases: 0 } as Recorder;
   const server = await serve({
     port: 0,
     host: "127.0.0.1",
     decide(rq) {
+      for (const pc of rq.contexts) if (pc.abstractSyntax === SopClass.StudyRootFind || pc.abstractSyntax === SopClass.PatientRootFind) rec.proposals.push(pc.transferSyntaxes);
       if (script.reject) return { reject: { result: script.reject[0], source: script.reject[1], reason: script.reject[2] } };
       return {
         contexts: negotiateContexts(rq.contexts, (as) =>
