@@ -1,5 +1,5 @@
 /** findscu-ts: DICOM query (C-FIND) SCU, DCMTK findscu compatible, with NDJSON/CSV/TSV output. */
-import { access, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   Dataset,
@@ -16,7 +16,7 @@ import {
   TransferSyntax,
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
-import { connect, find, NetError, statusClass, statusHex, statusText, type Association, type Response } from "@dicom-pipes/dimse/net";
+import { connect, find, NetError, statusClass, statusHex, statusText, type AcceptedContext, type Association, type Response } from "@dicom-pipes/dimse/net";
 import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
@@ -91,6 +91,13 @@ interface Settings {
   abort: boolean;
   split?: { maxResults?: number };
   batch: boolean;
+  aet: string;
+  call: string;
+  maxPdu?: number;
+  bind?: string;
+  level?: string;
+  keepGoing: boolean;
+  proposal?: string;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -102,7 +109,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   });
 }
 
-function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings & { aet: string; call: string; timeouts: { connect?: number; acse: number; dimse?: number }; maxPdu?: number; bind?: string; level?: string; keepGoing: boolean; proposal?: string } {
+function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings {
   const { peer, port, rest } = peerAndPort(positionals);
   const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
@@ -166,7 +173,7 @@ function proposal(p: string | undefined): string[] {
   }
 }
 
-async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Promise<number> {
+async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const sopClass = findSopClass(s.model);
   const writer = new RecordWriter(io.stdout, {
     format: s.format,
@@ -191,7 +198,7 @@ async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Prom
     throw e;
   }
   const state = new RunState(s, io, log, writer, assoc, sopClass);
-  let code: number = Exit.OK;
+  let failed = false;
   try {
     const queries = querySource({
       keys: s.keys,
@@ -214,21 +221,19 @@ async function run(s: ReturnType<typeof settings>, io: Io, log: CliLogger): Prom
       if (!state.alive()) break;
     }
   } catch (e) {
-    code = -1;
-    if (e instanceof NetError) {
-      log.error(`Find SCU Failed: ${e.condition}`);
-      assoc.abort();
-      code = Exit.FAILURE;
-    } else {
+    if (!(e instanceof NetError)) {
       await finish(assoc, s, log);
       throw e;
     }
+    log.error(`Find SCU Failed: ${e.condition}`);
+    assoc.abort();
+    failed = true;
   }
-  if (code === -1 || code === Exit.OK) await finish(assoc, s, log);
+  if (!failed) await finish(assoc, s, log);
   await writer.end();
   const sig = signalExitCode(io.signal);
   if (sig !== undefined) return sig;
-  if (code !== Exit.OK && code !== -1) return code;
+  if (failed) return Exit.FAILURE;
   if (state.failedQueries > 0) return state.failedQueries === state.queries && !s.keepGoing && state.incomplete === 0 && state.invalidRows === 0 ? Exit.FAILURE : Exit.PARTIAL;
   if (state.invalidRows > 0 || state.incomplete > 0) return Exit.PARTIAL;
   return Exit.OK;
@@ -281,13 +286,15 @@ export class RunState {
     const started = Date.now();
     let pending = 0;
     let final: Response | undefined;
-    const ts = () => this.assoc.contextFor(this.sopClass)!.transferSyntax;
-    if (log.enabled("info")) {
-      log.info(`Sending Find Request (MsgID ${"?"})`.replace(" (MsgID ?)", ""));
-      log.dcmtkLines("I", ["Request Identifiers:", "", "# Dicom-Data-Set", `# Used TransferSyntax: ${syntaxName(ts())}`, ...dumpLines(identifier, true, 0, [], { showPadding: false }), ""]);
-    }
+    let messageId = 0;
+    const onSent = (id: number, pc: AcceptedContext) => {
+      messageId = id;
+      if (!log.enabled("info")) return;
+      log.info(`Sending Find Request (MsgID ${id})`);
+      log.dcmtkLines("I", ["Request Identifiers:", "", "# Dicom-Data-Set", `# Used TransferSyntax: ${syntaxName(pc.transferSyntax)}`, ...dumpLines(identifier, true, 0, [], { showPadding: false }), ""]);
+    };
     this.fixColumns(identifier);
-    for await (const r of find(this.assoc, this.sopClass, identifier, { dimseTimeoutMs: this.s.timeouts?.dimse })) {
+    for await (const r of find(this.assoc, this.sopClass, identifier, { dimseTimeoutMs: this.s.timeouts.dimse, onSent })) {
       this.counter++;
       if (!r.pending) {
         final = r;
@@ -296,14 +303,14 @@ export class RunState {
       pending++;
       const info = syntaxInfo(r.context.transferSyntax);
       const ds = r.identifierBytes ? parseDataset(r.identifierBytes, info) : new Dataset();
-      if (this.s.showDump && log.enabled("fatal") && log.level !== "fatal" && log.level !== "error") {
+      if (this.s.showDump && log.enabled("warn")) {
         log.dcmtkLines("I", responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little));
       }
       if (onMatch && !onMatch(ds)) continue;
       this.matches++;
       if (this.s.extract && (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)) {
         this.extracted++;
-        await this.writeExtract(ds, info.little);
+        await this.writeExtract(ds);
       }
       if (this.s.output) {
         if (this.s.format === "ndjson" && !this.s.jsonModel) {
@@ -312,7 +319,7 @@ export class RunState {
       }
       if (!this.alive()) break;
       if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
-        log.info(`Sending Cancel Request (MsgID ?, PresID ${r.context.id})`.replace("MsgID ?, ", ""));
+        log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
         break;
       }
     }
@@ -348,10 +355,10 @@ export class RunState {
     return { query: q.id ?? null, ...body };
   }
 
-  private async writeExtract(ds: Dataset, little: boolean): Promise<void> {
+  private async writeExtract(ds: Dataset): Promise<void> {
     const dir = this.s.extract!.dir;
     const name = `rsp${String(this.counter).padStart(4, "0")}.dcm`;
-    const bytes = encodePart10(little ? ds : ds, {
+    const bytes = encodePart10(ds, {
       sopClassUID: SopClass.DcmtkFindResponse,
       sopInstanceUID: newUid(),
       transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
@@ -360,6 +367,5 @@ export class RunState {
     const tmp = `${path}.part`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
-    await access(path);
   }
 }
