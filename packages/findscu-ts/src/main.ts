@@ -310,7 +310,7 @@ export class RunState {
       this.matches++;
       if (this.s.extract && (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)) {
         this.extracted++;
-        await this.writeExtract(ds);
+        await this.writeExtract(ds, info.little);
       }
       if (this.s.output) {
         if (this.s.format === "ndjson" && !this.s.jsonModel) {
@@ -355,13 +355,14 @@ export class RunState {
     return { query: q.id ?? null, ...body };
   }
 
-  private async writeExtract(ds: Dataset): Promise<void> {
+  private async writeExtract(ds: Dataset, little: boolean): Promise<void> {
     const dir = this.s.extract!.dir;
     const name = `rsp${String(this.counter).padStart(4, "0")}.dcm`;
     const bytes = encodePart10(ds, {
       sopClassUID: SopClass.DcmtkFindResponse,
       sopInstanceUID: newUid(),
       transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
+      sourceLittle: little,
     });
     const path = join(dir, name);
     const tmp = `${path}.part`;

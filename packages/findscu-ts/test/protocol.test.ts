@@ -4,8 +4,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { numberElement, TransferSyntax } from "@dicom-pipes/dimse/dicom";
 import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
 import { freePort, hasDcmtk, runDcmtk } from "../../../test/support/peers.js";
+import { datasetBytes } from "../../../test/support/files.js";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];
@@ -119,6 +124,30 @@ test("-x=, -xe, -xb, -xd, -xi: the transfer syntaxes proposed are DCMTK findscu'
     assert.notDeepEqual(ours["-xb"], ours[""]);
   } finally {
     await scp.close();
+  }
+});
+
+test("-X of a big endian response writes its binary values little endian, as the file's syntax says", async () => {
+  const scp = await scriptedScp({
+    syntaxes: [TransferSyntax.ExplicitVRBigEndian],
+    async onFind(c) {
+      const match = study("1.1");
+      match.set(numberElement(0x00280010, "US", 512));
+      await c.pending(match);
+      await c.final(0x0000);
+    },
+  });
+  const od = await mkdtemp(join(tmpdir(), "findscu-be-"));
+  try {
+    const r = await runBin("findscu-ts", [...Q, "-xb", "-X", "-od", od, "127.0.0.1", String(scp.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(scp.proposals.at(-1)?.[0], TransferSyntax.ExplicitVRBigEndian);
+    // PS3.5 7.1.2: (0028,0010) US, length 2, value 512 in explicit VR little endian.
+    const rows = Buffer.from([0x28, 0x00, 0x10, 0x00, 0x55, 0x53, 0x02, 0x00, 0x00, 0x02]);
+    assert.ok(datasetBytes(join(od, "rsp0001.dcm")).includes(rows), "Rows = 512 little endian");
+  } finally {
+    await scp.close();
+    await rm(od, { recursive: true, force: true });
   }
 });
 

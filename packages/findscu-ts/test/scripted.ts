@@ -9,6 +9,8 @@ import { Dataset, encodeDataset, parseDataset, SopClass, UNCOMPRESSED_SYNTAXES, 
 export interface Script {
   /** Accept the find models (default true). */
   acceptFind?: boolean;
+  /** The transfer syntaxes accepted, in order of preference (default: the uncompressed ones, explicit little endian first). */
+  syntaxes?: readonly string[];
   /** Reject the association with (result, source, reason). */
   reject?: [number, number, number];
   /** Called for each C-FIND request; drives the responses. */
@@ -45,7 +47,7 @@ export async function scriptedScp(script: Script): Promise<Recorder> {
       if (script.reject) return { reject: { result: script.reject[0], source: script.reject[1], reason: script.reject[2] } };
       return {
         contexts: negotiateContexts(rq.contexts, (as) =>
-          as === SopClass.Verification || (script.acceptFind !== false && (as === SopClass.StudyRootFind || as === SopClass.PatientRootFind)) ? UNCOMPRESSED_SYNTAXES : undefined,
+          as === SopClass.Verification || (script.acceptFind !== false && (as === SopClass.StudyRootFind || as === SopClass.PatientRootFind)) ? (script.syntaxes ?? UNCOMPRESSED_SYNTAXES) : undefined,
         ),
       };
     },

@@ -172,11 +172,12 @@ export function buildPart10Prefix(o: MetaOptions): Buffer {
 }
 
 /** A whole Part 10 file for a dataset. */
-export function encodePart10(ds: Dataset, o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & { sopClassUID?: string; sopInstanceUID?: string }): Buffer {
+/** A dataset as a Part 10 file; `sourceLittle: false` when its binary values are big endian (parsed from a big endian syntax). */
+export function encodePart10(ds: Dataset, o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & { sopClassUID?: string; sopInstanceUID?: string; sourceLittle?: boolean }): Buffer {
   const sopClassUID = o.sopClassUID ?? ds.string(Tags.SOPClassUID) ?? "";
   const sopInstanceUID = o.sopInstanceUID ?? ds.string(Tags.SOPInstanceUID) ?? "";
   const prefix = buildPart10Prefix({ ...o, sopClassUID, sopInstanceUID });
-  return Buffer.concat([prefix, encodeDataset(ds, o.transferSyntax)]);
+  return Buffer.concat([prefix, encodeDataset(ds, o.transferSyntax, o.sourceLittle)]);
 }
 
 /** Parse a whole Part 10 file held in memory. */
