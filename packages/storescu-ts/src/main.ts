@@ -1,6 +1,6 @@
 /** storescu-ts: DICOM storage (C-STORE) SCU, DCMTK storescu compatible, parallel, one result per file. */
 import { rename } from "node:fs/promises";
-import { NotDicomError, TransferSyntax, isUncompressed, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
+import { TransferSyntax, isUncompressed, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
 import {
   connect,
   contextForFile,
@@ -220,7 +220,6 @@ class SendRun {
     try {
       return { path, file: await fileToSend(path) };
     } catch (e) {
-      if (e instanceof NotDicomError || e instanceof StoreError) return { path, error: e.message };
       return { path, error: (e as Error).message };
     }
   }
@@ -309,10 +308,10 @@ class SendRun {
           }
           if (cls === "Warning") this.log.warn(`Store warning, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})`);
         } catch (e) {
-          if (e instanceof StoreError && !(e instanceof NetError)) {
+          if (e instanceof StoreError) {
             this.log.error(`Store Failed, file: ${file.path}: ${e.message}`);
             await this.fail(file.path, file, e.message, Exit.FAILURE);
-            if (/DIMSE/.test(e.message)) {
+            if (e.dimseTimeout) {
               assoc.abort();
               assoc = undefined;
             }

@@ -14,6 +14,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
+import { negotiateContexts, serve } from "@dicom-pipes/dimse/net";
 import { binPath, ndjson, runBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
@@ -292,6 +293,29 @@ describe("non-DICOM files and failures", () => {
 });
 
 describe("behaviour", () => {
+  test("-td with a peer that never answers: each file fails on the DIMSE timeout, on a fresh association; -nh exits 3", async () => {
+    let associations = 0;
+    const silent = await serve({
+      port: 0,
+      host: HOST,
+      decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
+      established(assoc) {
+        associations++;
+        assoc.onRequest = () => undefined;
+      },
+    });
+    try {
+      const r = await runBin("storescu-ts", ["-nh", "-td", "1", HOST, String(silent.port), ...files.slice(0, 2)]);
+      assert.equal(r.code, 3, r.stderr);
+      const recs = ndjson(r.stdout);
+      assert.deepEqual(recs.map((x) => x.status), ["Failure", "Failure"]);
+      for (const x of recs) assert.match(String(x.error), /DIMSE No data available/);
+      assert.equal(associations, 2, "the timed-out association is aborted and a new one opened");
+    } finally {
+      await silent.close(0);
+    }
+  });
+
   test("-j 4: every file sent once over parallel associations", async () => {
     const od = await mkdtemp(join(work, "j4-"));
     const own = await startStorescpTs([], { od });

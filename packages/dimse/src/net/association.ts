@@ -356,10 +356,27 @@ export class Association extends EventEmitter {
     this.pending.delete(messageId);
   }
 
-  /** Call `fn` whenever data arrives (for inactivity timers). */
-  onActivity(fn: () => void): () => void {
-    this.activityListeners.add(fn);
-    return () => this.activityListeners.delete(fn);
+  /**
+   * DCMTK's DIMSE timeout: call `onTimeout` once `ms` pass without data
+   * arriving. Returns the function that cancels it; without `ms`, nothing.
+   */
+  idleTimeout(ms: number | undefined, onTimeout: () => void): () => void {
+    if (ms === undefined) return () => undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        cancel();
+        onTimeout();
+      }, ms);
+    };
+    const cancel = () => {
+      clearTimeout(timer);
+      this.activityListeners.delete(arm);
+    };
+    this.activityListeners.add(arm);
+    arm();
+    return cancel;
   }
 
   // ------------------------------------------------------------ sending

@@ -192,22 +192,12 @@ class ResponseQueue {
 
   private waitForWake(timeoutMs?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let off: (() => void) | undefined;
-      const arm = () => {
-        if (timeoutMs === undefined) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          off?.();
-          this.wake = undefined;
-          reject(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
-        }, timeoutMs);
-      };
-      if (timeoutMs !== undefined) off = this.assoc.onActivity(arm);
-      arm();
+      const cancel = this.assoc.idleTimeout(timeoutMs, () => {
+        this.wake = undefined;
+        reject(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+      });
       this.wake = () => {
-        clearTimeout(timer);
-        off?.();
+        cancel();
         this.wake = undefined;
         resolve();
       };

@@ -324,7 +324,8 @@ export async function fileToSend(path: string): Promise<FileToSend> {
 }
 
 export class StoreError extends Error {
-  constructor(message: string, readonly status?: number) {
+  /** `dimseTimeout`: no response in time; the association is then unusable. */
+  constructor(message: string, readonly dimseTimeout = false) {
     super(message);
     this.name = "StoreError";
   }
@@ -405,32 +406,21 @@ export async function storeFile(
   const data = await datasetStream(file, pc.transferSyntax, o.scratch);
   const id = assoc.allocateMessageId();
   const result = new Promise<StoreOutcome>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    let off: (() => void) | undefined;
-    const arm = () => {
-      if (o.dimseTimeoutMs === undefined) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        off?.();
-        assoc.stopExpecting(id);
-        reject(new StoreError("DIMSE No data available (timeout in non-blocking mode)"));
-      }, o.dimseTimeoutMs);
-    };
+    const cancel = assoc.idleTimeout(o.dimseTimeoutMs, () => {
+      assoc.stopExpecting(id);
+      reject(new StoreError("DIMSE No data available (timeout in non-blocking mode)", true));
+    });
     assoc.expectResponses(id, {
       message: (m) => {
-        clearTimeout(timer);
-        off?.();
+        cancel();
         assoc.stopExpecting(id);
         resolve({ status: m.command.status ?? 0xffff, command: m.command });
       },
       error: (e) => {
-        clearTimeout(timer);
-        off?.();
+        cancel();
         reject(e);
       },
     });
-    if (o.dimseTimeoutMs !== undefined) off = assoc.onActivity(arm);
-    arm();
   });
   result.catch(() => undefined);
   await assoc.sendMessage(
