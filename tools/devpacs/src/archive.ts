@@ -32,13 +32,6 @@ export interface Instance {
 
 export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
 
-const LEVEL_KEY: Record<Level, number> = {
-  PATIENT: Tags.PatientID,
-  STUDY: Tags.StudyInstanceUID,
-  SERIES: Tags.SeriesInstanceUID,
-  IMAGE: Tags.SOPInstanceUID,
-};
-
 const T = {
   NumberOfPatientRelatedStudies: 0x00201200,
   NumberOfPatientRelatedSeries: 0x00201202,
@@ -51,8 +44,19 @@ const T = {
 };
 const COMPUTED = new Set(Object.values(T));
 
+/** What the computed keys count for one patient, study or series. */
+interface Related {
+  studies: Set<string>;
+  series: Set<string>;
+  instances: number;
+  modalities: Set<string>;
+  sopClasses: Set<string>;
+}
+
 export class Archive {
   readonly instances = new Map<string, Instance>();
+  /** Related counts per patient, study and series; rebuilt after the archive changes. */
+  private related?: { patient: Map<string, Related>; study: Map<string, Related>; series: Map<string, Related> };
 
   /** Index every DICOM file under `dir` (non-DICOM files are skipped). */
   static async load(dir: string, onSkip?: (path: string, why: string) => void): Promise<Archive> {
@@ -86,6 +90,7 @@ export class Archive {
     };
     if (!inst.sopInstanceUid) throw new Error("no SOP Instance UID");
     this.instances.set(inst.sopInstanceUid, inst);
+    this.related = undefined;
     return inst;
   }
 
@@ -95,40 +100,49 @@ export class Archive {
    * come from that instance, counts and modality lists from the group.
    */
   *find(identifier: Dataset, level: Level): Generator<Dataset> {
-    const groupKey = LEVEL_KEY[level];
     const keys = identifier.elements.filter((e) => e.tag !== Tags.QueryRetrieveLevel && e.tag !== Tags.SpecificCharacterSet && (e.tag & 0xffff) !== 0);
     const matchers = keys.filter((e) => !e.items && e.value && e.value.length > 0 && !COMPUTED.has(e.tag)).map((e) => compileMatcher(e, identifier));
     const modalities = identifier.strings(T.ModalitiesInStudy)?.filter((m) => m !== "");
-    const groups = new Map<string, { first: Instance; members: Instance[] }>();
-    const all = [...this.instances.values()];
-    for (const inst of all) {
+    const groups = new Map<string, Instance[]>();
+    for (const inst of this.instances.values()) {
       const gk = level === "PATIENT" ? inst.patientId : level === "STUDY" ? inst.studyUid : level === "SERIES" ? inst.seriesUid : inst.sopInstanceUid;
       const g = groups.get(gk);
-      if (g) {
-        g.members.push(inst);
-        continue;
-      }
-      groups.set(gk, { first: inst, members: [inst] });
+      if (g) g.push(inst);
+      else groups.set(gk, [inst]);
     }
-    for (const [, g] of groups) {
-      const hit = g.members.find((m) => matchers.every((fn) => fn(m.head)));
+    for (const members of groups.values()) {
+      const hit = members.find((m) => matchers.every((fn) => fn(m.head)));
       if (!hit) continue;
       if (modalities?.length) {
-        const studyMods = this.studyModalities(hit.studyUid);
+        const studyMods = this.relatedTo().study.get(hit.studyUid)!.modalities;
         if (!modalities.some((m) => studyMods.has(m))) continue;
       }
-      yield this.response(identifier, keys, level, hit, groupKey);
+      yield this.response(keys, level, hit);
     }
   }
 
-  private studyModalities(studyUid: string): Set<string> {
-    const s = new Set<string>();
-    for (const i of this.instances.values()) if (i.studyUid === studyUid) s.add(i.head.string(Tags.Modality) ?? "");
-    s.delete("");
-    return s;
+  private relatedTo(): NonNullable<Archive["related"]> {
+    if (this.related) return this.related;
+    const r = { patient: new Map<string, Related>(), study: new Map<string, Related>(), series: new Map<string, Related>() };
+    const add = (m: Map<string, Related>, key: string, i: Instance, modality: string) => {
+      let x = m.get(key);
+      if (!x) m.set(key, (x = { studies: new Set(), series: new Set(), instances: 0, modalities: new Set(), sopClasses: new Set() }));
+      x.studies.add(i.studyUid);
+      x.series.add(i.seriesUid);
+      x.instances++;
+      if (modality) x.modalities.add(modality);
+      x.sopClasses.add(i.sopClassUid);
+    };
+    for (const i of this.instances.values()) {
+      const modality = i.head.string(Tags.Modality) ?? "";
+      add(r.patient, i.patientId, i, modality);
+      add(r.study, i.studyUid, i, modality);
+      add(r.series, i.seriesUid, i, modality);
+    }
+    return (this.related = r);
   }
 
-  private response(identifier: Dataset, keys: Element[], level: Level, inst: Instance, _groupKey: number): Dataset {
+  private response(keys: Element[], level: Level, inst: Instance): Dataset {
     const out = new Dataset();
     const cs = inst.head.get(Tags.SpecificCharacterSet);
     if (cs) out.set(cs);
@@ -137,10 +151,9 @@ export class Archive {
     if (level === "PATIENT") lower.add(Tags.StudyInstanceUID).add(Tags.SeriesInstanceUID).add(Tags.SOPInstanceUID);
     if (level === "STUDY") lower.add(Tags.SeriesInstanceUID).add(Tags.SOPInstanceUID);
     if (level === "SERIES") lower.add(Tags.SOPInstanceUID);
-    const members = (pred: (i: Instance) => boolean) => [...this.instances.values()].filter(pred);
     for (const k of keys) {
       if (COMPUTED.has(k.tag)) {
-        out.set(this.computed(k.tag, inst, members));
+        out.set(this.computed(k.tag, inst));
         continue;
       }
       if (lower.has(k.tag)) {
@@ -152,22 +165,23 @@ export class Archive {
       else if (k.items) out.set({ tag: k.tag, vr: "SQ", items: [] });
       else out.set({ tag: k.tag, vr: k.vr, value: Buffer.alloc(0) });
     }
-    void identifier;
     return out;
   }
 
-  private computed(tag: number, inst: Instance, members: (pred: (i: Instance) => boolean) => Instance[]): Element {
-    const count = (xs: Instance[], key: (i: Instance) => string) => new Set(xs.map(key)).size;
+  private computed(tag: number, inst: Instance): Element {
+    const r = this.relatedTo();
+    const patient = r.patient.get(inst.patientId)!;
+    const study = r.study.get(inst.studyUid)!;
     const is = (n: number) => textElement(tag, "IS", String(n));
     switch (tag) {
-      case T.NumberOfPatientRelatedStudies: return is(count(members((i) => i.patientId === inst.patientId), (i) => i.studyUid));
-      case T.NumberOfPatientRelatedSeries: return is(count(members((i) => i.patientId === inst.patientId), (i) => i.seriesUid));
-      case T.NumberOfPatientRelatedInstances: return is(members((i) => i.patientId === inst.patientId).length);
-      case T.NumberOfStudyRelatedSeries: return is(count(members((i) => i.studyUid === inst.studyUid), (i) => i.seriesUid));
-      case T.NumberOfStudyRelatedInstances: return is(members((i) => i.studyUid === inst.studyUid).length);
-      case T.NumberOfSeriesRelatedInstances: return is(members((i) => i.seriesUid === inst.seriesUid).length);
-      case T.ModalitiesInStudy: return textElement(tag, "CS", [...this.studyModalities(inst.studyUid)].sort());
-      case T.SOPClassesInStudy: return textElement(tag, "UI", [...new Set(members((i) => i.studyUid === inst.studyUid).map((i) => i.sopClassUid))]);
+      case T.NumberOfPatientRelatedStudies: return is(patient.studies.size);
+      case T.NumberOfPatientRelatedSeries: return is(patient.series.size);
+      case T.NumberOfPatientRelatedInstances: return is(patient.instances);
+      case T.NumberOfStudyRelatedSeries: return is(study.series.size);
+      case T.NumberOfStudyRelatedInstances: return is(study.instances);
+      case T.NumberOfSeriesRelatedInstances: return is(r.series.get(inst.seriesUid)!.instances);
+      case T.ModalitiesInStudy: return textElement(tag, "CS", [...study.modalities].sort());
+      case T.SOPClassesInStudy: return textElement(tag, "UI", [...study.sopClasses]);
       default: return numberElement(tag, "US", []);
     }
   }
