@@ -88,14 +88,6 @@ export function parseKey(text: string): ParsedKey {
   return { path, value, text };
 }
 
-/** VR for a tag in a dataset, resolving private tags through their creators. */
-export function vrForTag(tag: number): string | undefined {
-  const e = describeTag(tag);
-  if (e) return e.vr;
-  if (isPrivate(tag)) return undefined;
-  return undefined;
-}
-
 /** Build an element from text for a tag (VR from the dictionary). */
 export function elementFromText(tag: number, vr: string, value: string | undefined, ds: Dataset): Element {
   if (vr === "SQ") {
@@ -130,7 +122,7 @@ export function applyKey(ds: Dataset, key: ParsedKey): void {
   for (let i = 0; i < key.path.length; i++) {
     const step = key.path[i]!;
     const last = i === key.path.length - 1;
-    const vr = vrForTag(step.tag) ?? privateVr(target, step.tag, key.text);
+    const vr = describeTag(step.tag)?.vr ?? privateVr(target, step.tag, key.text);
     if (!last || step.item !== undefined) {
       let seq = target.get(step.tag);
       if (!seq || !seq.items) {
