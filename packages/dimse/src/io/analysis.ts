@@ -5,11 +5,10 @@
  * JSON arrays are split as they stream in (memory does not grow with the
  * number of records) and keep real line numbers for error messages.
  */
-import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { RecordError, type FlatRecord } from "../records/flat.js";
 import { toAnalysisRecord } from "../records/analysis.js";
-import { InputError, ndjsonBatches, openInput, readRecords, sourceName, type InputRecord } from "./input.js";
+import { InputError, ndjsonBatches, openInputReady, readRecords, sourceName, type InputRecord } from "./input.js";
 import type { Io } from "./io.js";
 
 /**
@@ -29,15 +28,8 @@ export async function* readAnalysisBatches(paths: string[], io: Pick<Io, "stdin"
   const list = paths.length ? paths : ["-"];
   for (const path of list) {
     const name = sourceName(path);
-    if (path === "-") {
-      if (io.stdin.isTTY) throw new InputError("stdin", undefined, "no input: give a file name or pipe records on stdin");
-    } else {
-      const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-        throw new InputError(path, undefined, e.code === "ENOENT" ? "no such file" : e.message);
-      });
-      if (st.isDirectory()) throw new InputError(path, undefined, "is a directory, expected a file of records");
-    }
-    yield* readOne(openInput(path, io.stdin), name);
+    if (path === "-" && io.stdin.isTTY) throw new InputError("stdin", undefined, "no input: give a file name or pipe records on stdin");
+    yield* readOne(await openInputReady(path, io.stdin), name);
   }
 }
 

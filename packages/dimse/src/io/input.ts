@@ -3,6 +3,7 @@
  * (csv-parse, header row) and JSON arrays, with `-` meaning stdin.
  */
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FlatRecord } from "../records/flat.js";
 
@@ -31,15 +32,16 @@ export interface ReadOptions {
   /** For JSON arrays and unknown shapes: accept non-object lines by throwing, default true. */
 }
 
-/** Open a path for reading; `-` is stdin. */
-export function openInput(path: string, stdin: Readable): Readable {
-  if (path === "-") return stdin;
-  return createReadStream(path);
-}
-
-/** Open a path for reading and wait until it is open; a failure is an `InputError` (exit 2). */
+/**
+ * Open a file of records (`-` is stdin) and wait until it is open; a
+ * missing file, a directory or an unreadable file is an `InputError` (exit 2).
+ */
 export async function openInputReady(path: string, stdin: Readable): Promise<Readable> {
   if (path === "-") return stdin;
+  const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(path, undefined, e.code === "ENOENT" ? "no such file" : `cannot read: ${e.message}`);
+  });
+  if (st.isDirectory()) throw new InputError(path, undefined, "is a directory, expected a file of records");
   const stream = createReadStream(path);
   await new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
