@@ -112,6 +112,15 @@ test("-od that does not exist exits 45 (DCMTK movescu) before connecting", async
   }
 });
 
+test("--input that is missing or a directory: exit 2, the path named, nothing retrieved", async () => {
+  for (const [input, want] of [[join(dir, "nope.ndjson"), /nope\.ndjson: no such file/], [dir, /: is a directory, expected a file of records/]] as const) {
+    const r = await runBin("movescu-ts", ["-S", "--input", input, "127.0.0.1", String(pacs.port)]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, want);
+    assert.equal(r.stdout, "");
+  }
+});
+
 /** movescu-ts -od (a fresh directory) with +P on a port another listener holds. */
 async function moveWithBusyPort(): Promise<{ r: RunResult; od: string }> {
   const busy = await busyPort();
