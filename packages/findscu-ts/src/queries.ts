@@ -5,8 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, describeTag, lookupTag } from "@dicom-pipes/dimse/dicom";
-import { applyKey, mapColumn, recordToDataset, RecordError, validateQueryValue, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
-import { InputError, openInputReady, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { applyKey, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
 export interface Query {
@@ -57,35 +57,22 @@ export async function* querySource(o: QuerySourceOptions): AsyncGenerator<Query>
   yield { dataset: withLevel(ds, o.defaultLevel), where: "-k keys" };
 }
 
-async function* tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
-  const name = sourceName(o.table!);
-  const stream = await openInputReady(o.table!, o.stdin);
+function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   let columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }> | undefined;
-  const records = readRecords(stream, {
-    name,
-    onHeader(header) {
-      columns = new Map();
-      for (const h of header) {
-        const m = mapColumn(h);
-        if (m.kind === "unknown") {
-          throw new InputError(name, 1, `unknown column "${h}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}: columns must be DICOM keywords, 8-digit tags, or Query/ID/Index`);
-        }
-        columns.set(h, m.kind === "keyword" ? { keyword: m.keyword } : m.kind === "tag" ? { tag: m.key } : m.kind === "query" ? { query: true } : { metadata: true });
-      }
-    },
-  });
-  for await (const { record, line } of records) {
-    try {
-      const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
-      const ds = rowDataset(flat, name, line);
-      applyKeys(ds, o.keys);
-      yield { id: id ?? line, dataset: withLevel(ds, o.defaultLevel), where: `${name}:${line}` };
-    } catch (e) {
-      const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
-      if (!o.keepGoing) throw err;
-      o.onInvalid?.(err);
+  const onHeader = (header: string[], name: string) => {
+    columns = new Map();
+    for (const h of header) {
+      const m = mapColumn(h);
+      if (m.kind === "unknown") throw new InputError(name, 1, `${unknownName("column", h, m.suggestion)}: columns must be DICOM keywords, 8-digit tags, or Query/ID/Index`);
+      columns.set(h, m.kind === "keyword" ? { keyword: m.keyword } : m.kind === "tag" ? { tag: m.key } : m.kind === "query" ? { query: true } : { metadata: true });
     }
-  }
+  };
+  return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => {
+    const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
+    const ds = rowDataset(flat, name, line);
+    applyKeys(ds, o.keys);
+    return { id: id ?? line, dataset: withLevel(ds, o.defaultLevel), where: `${name}:${line}` };
+  });
 }
 
 function fromTableRow(row: FlatRecord, columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>): { flat: FlatRecord; id?: string } {
@@ -115,7 +102,7 @@ function fromJsonRecord(rec: FlatRecord, name: string, line: number): { flat: Fl
     else if (m.kind === "tag") flat[m.key] = v;
     else if (m.kind === "metadata" || m.kind === "query") continue;
     else if (k === "_vrMap") continue;
-    else throw new InputError(name, line, `unknown key "${k}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}: keys must be DICOM keywords, 8-digit tags, or query`);
+    else throw new InputError(name, line, `${unknownName("key", k, m.suggestion)}: keys must be DICOM keywords, 8-digit tags, or query`);
   }
   return { flat, id };
 }

@@ -5,8 +5,8 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { applyKey, datasetToFlat, mapColumn, recordMetadata, serializeRecord, validateUidQuery, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
-import { InputError, openInputReady, readRecords, sourceName } from "@dicom-pipes/dimse/io";
+import { applyKey, datasetToFlat, mapColumn, serializeRecord, unknownName, validateUidQuery, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile, UsageError } from "@dicom-pipes/dimse/cli";
 
 export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
@@ -96,31 +96,17 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
     }
     return;
   }
-  const name = sourceName(o.input);
-  const stream = await openInputReady(o.input, o.stdin);
   let header: Map<string, string | undefined> | undefined;
-  const records = readRecords(stream, {
-    name,
-    onHeader(cols) {
-      header = new Map();
-      for (const c of cols) {
-        const m = mapColumn(c);
-        if (m.kind === "unknown") throw new InputError(name, 1, `unknown column "${c}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}`);
-        header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
-      }
-    },
-  });
-  let index = 0;
-  for await (const { record, line } of records) {
-    index++;
-    try {
-      yield recordRequest(record, header, o, name, line, index);
-    } catch (e) {
-      const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
-      if (!o.keepGoing) throw err;
-      o.onInvalid?.(err);
+  const onHeader = (cols: string[], name: string) => {
+    header = new Map();
+    for (const c of cols) {
+      const m = mapColumn(c);
+      if (m.kind === "unknown") throw new InputError(name, 1, unknownName("column", c, m.suggestion));
+      header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
     }
-  }
+  };
+  let index = 0;
+  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => recordRequest(record, header, o, name, line, ++index));
 }
 
 function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number, index: number): RetrieveRequest {
@@ -151,11 +137,12 @@ function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> 
     }
     full.setString(tag, vr, v);
   }
-  for (const k of Object.keys(record)) {
-    if (header) continue;
-    if (k === "query" || recordMetadata({ [k]: 1 })[k] !== undefined) continue;
-    const m = mapColumn(k);
-    if (m.kind === "unknown" && k !== "_vrMap") throw new InputError(name, line, `unknown key "${k}"${m.suggestion ? ` (did you mean "${m.suggestion}"?)` : ""}`);
+  // Table columns were checked in the header; NDJSON keys are checked here (query and metadata keys map too).
+  if (!header) {
+    for (const k of Object.keys(record)) {
+      const m = mapColumn(k);
+      if (m.kind === "unknown" && k !== "_vrMap") throw new InputError(name, line, unknownName("key", k, m.suggestion));
+    }
   }
   const level = inferLevel(full, o.defaultLevel);
   if (!level) throw new InputError(name, line, "no QueryRetrieveLevel, no UIDs and no PatientID: nothing says what to retrieve (use --level)");

@@ -54,6 +54,37 @@ export function sourceName(path: string): string {
   return path === "-" ? "stdin" : path;
 }
 
+export interface BatchInputOptions {
+  /** The CSV/TSV header, before the first row; throw an InputError to reject a column. */
+  onHeader?: (columns: string[], name: string) => void;
+  /** Skip invalid records (each reported to `onInvalid`) instead of stopping at the first. */
+  keepGoing: boolean;
+  onInvalid?: (err: InputError) => void;
+}
+
+/**
+ * One item per record of a batch input (`-` = stdin), made by `make`. A
+ * record `make` rejects becomes an InputError naming its line: it stops
+ * the run, or with `keepGoing` goes to `onInvalid` and is skipped.
+ */
+export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInputOptions, make: (record: FlatRecord, line: number, name: string) => T): AsyncGenerator<T> {
+  const name = sourceName(path);
+  const onHeader = o.onHeader;
+  const records = readRecords(await openInputReady(path, stdin), { name, onHeader: onHeader && ((columns) => onHeader(columns, name)) });
+  for await (const { record, line } of records) {
+    let item: T;
+    try {
+      item = make(record, line, name);
+    } catch (e) {
+      const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
+      if (!o.keepGoing) throw err;
+      o.onInvalid?.(err);
+      continue;
+    }
+    yield item;
+  }
+}
+
 function formatFromName(name: string): InputFormat {
   const n = name.toLowerCase();
   if (n.endsWith(".csv")) return "csv";

@@ -60,6 +60,11 @@ function squash(s: string): string {
   return s.toLowerCase().replace(/[\s_\-.]+/g, "");
 }
 
+/** `unknown column "X" (did you mean "Y"?)` for a name `mapColumn` does not know. */
+export function unknownName(what: "column" | "key", name: string, suggestion?: string): string {
+  return `unknown ${what} "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;
+}
+
 export function mapColumn(header: string): ColumnMapping {
   const h = header.trim();
   if (lookupKeyword(h)) return { kind: "keyword", keyword: lookupKeyword(h)!.keyword };
