@@ -93,7 +93,6 @@ export function reportError(tool: string, io: Io, log: CliLogger, e: unknown): n
     return Exit.USAGE;
   }
   if (e instanceof WriteError) {
-    log.flush();
     io.stderr.write(`E: ${tool}: ${e.message}\n`);
     return Exit.FAILURE;
   }
