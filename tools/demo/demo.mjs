@@ -66,10 +66,11 @@ try {
   await sh(`head -3 studies.ndjson | findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=SERIES -k SeriesInstanceUID -k Modality -k SeriesNumber -k SeriesDescription - > series-of-3-studies.ndjson`);
   await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate=20240901-20241130 -k StudyInstanceUID --split-dates --max-results 100 > studies-split.ndjson`);
 
-  // ---- retrieval: find, then C-MOVE to ourselves into a layout (movescu-ts)
-  console.log("\n# retrieve the first 5 studies into patient/study/series folders");
+  // ---- retrieval: find, then C-MOVE to ourselves into a layout (movescu-ts), then set the info dumps apart (dumps-move)
+  console.log("\n# retrieve the first 5 studies into PACSIFIER's sub-*/ses-*/series folders, with a CSV dump per series");
   await mkdir(join(out, "retrieved"));
-  await sh(`head -5 studies.ndjson | movescu-ts -S -aec DEVPACS -aem DEMO +P ${receivePort} -od retrieved --layout hierarchy 127.0.0.1 ${pacs.port} > retrieved.ndjson`);
+  await sh(`head -5 studies.ndjson | movescu-ts -S -aec DEVPACS -aem DEMO +P ${receivePort} -od retrieved --layout pacsifier --info 127.0.0.1 ${pacs.port} > retrieved.ndjson`);
+  await sh(`dumps-move --data-folder retrieved --info-folder retrieved-info > dumps-moved.ndjson`);
 
   // ---- analysis: institutions and weekday/hour load (inst-count, weekday-plot)
   console.log("\n# analysis of a study-level query");
@@ -82,12 +83,14 @@ try {
   const series = await lines("series-of-3-studies.ndjson");
   const split = await lines("studies-split.ndjson");
   const retrieved = (await lines("retrieved.ndjson")).map((l) => JSON.parse(l));
+  const dumps = await lines("dumps-moved.ndjson");
   console.log(`\noutputs in ${relative(process.cwd(), out) || "."}/:`);
   console.log(`  studies.ndjson              ${studies.length} studies, one NDJSON record each`);
   console.log(`  studies.tsv                 the same as TSV (open it in a spreadsheet)`);
   console.log(`  series-of-3-studies.ndjson  ${series.length} series of the first 3 studies (batch query from stdin)`);
   console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 100-match cap`);
   console.log(`  retrieved/, retrieved.ndjson  ${retrieved.reduce((n, r) => n + (r.files ?? 0), 0)} files of ${retrieved.length} studies retrieved with movescu-ts (${retrieved.filter((r) => r.status === "Success").length} complete)`);
+  console.log(`  retrieved-info/             ${dumps.length} per-series CSV dumps moved out of retrieved/ by dumps-move (dumps-moved.ndjson)`);
   console.log(`  archive/                    the generated DICOM files`);
   console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);
   console.log(`  institutions.tsv            studies per institution (inst-count)`);
