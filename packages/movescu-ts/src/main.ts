@@ -209,7 +209,7 @@ class RetrieveRun {
   private aborted?: number;
   private listener?: DicomServer;
   private readonly started = Date.now();
-  private workerIndex = 0;
+  private nextMessageId = 1;
 
   constructor(
     private readonly s: Settings,
@@ -303,8 +303,6 @@ class RetrieveRun {
       acseTimeoutMs: this.s.acseTimeoutMs,
       log: this.log,
     });
-    // Distinct message IDs per association, so sub-operations name their request.
-    assoc.setMessageIdBase(1 + 4096 * this.workerIndex++);
     if (this.s.kind === "get") this.receive!.attachGet(assoc);
     return assoc;
   }
@@ -356,6 +354,9 @@ class RetrieveRun {
     if (active && this.s.kind === "get") this.receive!.forGet(assoc, active);
     let final: Response | undefined;
     let counter = 0;
+    // Message IDs unique across the run's associations: C-MOVE sub-operations name their request by it.
+    assoc.setMessageIdBase(this.nextMessageId);
+    this.nextMessageId = this.nextMessageId >= 0xffff ? 1 : this.nextMessageId + 1;
     try {
       for await (const r of retrieve(assoc, this.s.kind, sop, req.identifier, {
         destination: this.s.destination,

@@ -459,6 +459,21 @@ test("-j 2 gives the same files as -j 1", async () => {
   assert.ok(res2.every((x) => x.status === "Success" && x.files === inSeries(x.SeriesInstanceUID as string).length), "each request counts its own files");
 });
 
+test("many jobs (-j 25): every request has a message ID of its own, so each counts its own files", async () => {
+  const f = await find(["-k", "QueryRetrieveLevel=IMAGE", "-k", "StudyInstanceUID", "-k", "SeriesInstanceUID", "-k", "SOPInstanceUID"]);
+  assert.equal(f.code, 0, f.stderr);
+  // More than 16 associations at once (16 x 4096 message IDs fill the 16-bit range).
+  const jobs = Math.min(32, insts.length);
+  assert.ok(jobs > 16);
+  const od = await out("many-jobs");
+  const r = await move(od, ["-j", String(jobs), "--no-journal"], f.stdout);
+  assert.equal(r.code, 0, r.stderr);
+  await assertReceived(od, insts);
+  const res = ndjson(r.stdout);
+  assert.equal(res.length, insts.length);
+  assert.deepEqual(res.filter((x) => x.status !== "Success" || x.files !== 1).map((x) => `${x.SOPInstanceUID}: ${x.status} ${x.files}`), []);
+});
+
 test(
   "third-party batch moves of the same records to two destinations from one directory both happen",
   {},
