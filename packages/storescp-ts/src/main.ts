@@ -229,11 +229,14 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   });
   stopping = true;
   log.info("stopping: finishing objects in flight");
-  await server.stopListening();
+  // The listening socket closes only once every connection has ended: end them first.
+  const closed = server.stopListening();
   for (const [assoc, n] of inflight) if (n <= 0) assoc.abort();
   const deadline = Date.now() + 60000;
   while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  for (const assoc of inflight.keys()) assoc.abort();
+  // What is left: associations still busy after the grace period, connections not yet associated.
+  for (const assoc of server.associations) assoc.abort();
+  await closed;
   await s.tracker.end();
   await s.writer?.end();
   await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);

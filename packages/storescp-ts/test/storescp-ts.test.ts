@@ -13,6 +13,8 @@ import { createServer, connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
+import { SopClass, TransferSyntax } from "@dicom-pipes/dimse/dicom";
+import { connect as dicomConnect } from "@dicom-pipes/dimse/net";
 import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
 import { busyPort, freePort, tcpProbe } from "../../../test/support/peers.js";
 import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
@@ -291,6 +293,25 @@ describe("SIGTERM", () => {
       assert.ok([0, 10, 61].includes(sent.code ?? -1), `storescu-ts exit ${sent.code}: ${sent.stderr}`);
     } finally {
       await relay.close();
+    }
+  });
+
+  test("an idle association and a silent connection (nothing in flight) do not delay the exit", async () => {
+    const dir = await od();
+    const scp = await startStorescpTs([], { od: dir });
+    const assoc = await dicomConnect({ host: HOST, port: scp.port, callingAet: "IDLE", calledAet: "STORESCP", contexts: [{ abstractSyntax: SopClass.Verification, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }] });
+    const silent = connect(scp.port, HOST);
+    silent.on("error", () => undefined);
+    await new Promise((r) => silent.once("connect", r));
+    try {
+      const t0 = Date.now();
+      const exit = await scp.stop("SIGTERM", 5000);
+      assert.equal(exit.code, 0, `exit ${exit.code} (${exit.signal}) after ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 < 3000, `exited after ${Date.now() - t0} ms`);
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      assoc.abort();
+      silent.destroy();
     }
   });
 
