@@ -377,6 +377,22 @@ export function parseElementsAt(buf: Buffer, offset: number, end: number, explic
   return { dataset: ds, end: pos };
 }
 
+/**
+ * The top-level elements of `buf` that are complete, before `stopAtTag`:
+ * for data cut short (the first bytes of a dataset), every element ahead
+ * of the one that runs past the end.
+ */
+export function parseCompleteElements(buf: Buffer, explicit: boolean, little: boolean, stopAtTag?: number): Dataset {
+  const ds = new Dataset();
+  try {
+    readElements({ buf, little, explicit }, 0, buf.length, ds, false, stopAtTag);
+  } catch (e) {
+    // readElements adds an element only once it is whole.
+    if (!(e instanceof DicomParseError)) throw e;
+  }
+  return ds;
+}
+
 // ---------------------------------------------------------------- writing
 
 function swapped(vr: string, value: Buffer): Buffer {

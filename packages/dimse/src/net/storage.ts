@@ -10,7 +10,7 @@ import { constants as zlibConstants, inflateRawSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { buildPart10Prefix, parsePart10Header, readPart10HeaderSync } from "../dicom/part10.js";
-import { Dataset, encodeDataset, parseDataset, parseElementsAt } from "../dicom/dataset.js";
+import { encodeDataset, parseCompleteElements, parseDataset, type Dataset } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
@@ -181,19 +181,14 @@ export class FileReceiver {
     await this.dirReady;
   }
 
-  /** Describe a finished sink (throws if the head cannot be parsed). */
+  /** Describe a finished sink. */
   describe(sink: InstanceFileSink, cmd: Command, ctx: AcceptedContext, assoc: Association): ReceivedInstance {
     const info = syntaxInfo(ctx.transferSyntax);
     let bytes = sink.headBytes();
     // Deflated data: inflate what the first bytes hold (a partial stream is fine).
     if (info.deflated) bytes = inflateRawSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    let head: Dataset;
-    try {
-      head = parseElementsAt(bytes, 0, bytes.length, info.explicit, info.little, Tags.PixelData).dataset;
-    } catch {
-      // The first bytes end inside an element: parse what is complete.
-      head = parseHeadLenient(bytes, info.explicit, info.little);
-    }
+    // The first bytes may end inside an element: the head holds those before it.
+    const head = parseCompleteElements(bytes, info.explicit, info.little, Tags.PixelData);
     return {
       tmpPath: sink.tmpPath,
       bytes: sink.bytes,
@@ -207,18 +202,6 @@ export class FileReceiver {
       moveOriginatorMessageId: cmd.moveOriginatorMessageId,
     };
   }
-}
-
-function parseHeadLenient(bytes: Buffer, explicit: boolean, little: boolean): Dataset {
-  // Retry on shorter prefixes until an element boundary is hit.
-  for (let end = bytes.length; end > 0; end = Math.floor(end * 0.75)) {
-    try {
-      return parseElementsAt(bytes.subarray(0, end), 0, end, explicit, little, Tags.PixelData).dataset;
-    } catch {
-      continue;
-    }
-  }
-  return new Dataset();
 }
 
 const knownDirs = new Set<string>();
