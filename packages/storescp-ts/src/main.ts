@@ -150,8 +150,6 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     async stored(inst, assoc) {
       stored++;
       const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
-      const host = await hostOf(assoc.socket.remoteAddress ?? "");
-      const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host };
       if (s.writer?.ok) {
         await s.writer.write({
           path: inst.path,
@@ -166,6 +164,9 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
           SeriesInstanceUID: inst.head.string(Tags.SeriesInstanceUID) ?? null,
         });
       }
+      // The commands' context (#r: a reverse lookup) only when a command will run.
+      if (!s.execOnReception && !s.tracker.active) return;
+      const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host: await hostOf(assoc.socket.remoteAddress ?? "") };
       if (s.execOnReception) await runCommand(substitute(s.execOnReception, { ...ctx, dir: dirname(inst.path), file: basename(inst.path) }), s.execSync, io.stderr, log);
       await s.tracker.stored(studyUid, inst.path, modalityPrefix(inst.sopClassUid), ctx);
     },
