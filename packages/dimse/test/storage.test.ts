@@ -1,9 +1,10 @@
 // Receiving instances into files (src/net/storage.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
-import { TransferSyntax } from "../src/dicom/index.js";
-import { FileReceiver, InstanceFileSink, type Association } from "../src/net/index.js";
+import { buildPart10Prefix, TransferSyntax } from "../src/dicom/index.js";
+import { FileReceiver, InstanceFileSink, placeFile, type Association } from "../src/net/index.js";
 import { raw, tmpFile } from "./helpers.js";
 
 test("a received instance's head keeps the elements before one that runs past the first bytes", async () => {
@@ -31,4 +32,22 @@ test("a received instance's head keeps the elements before one that runs past th
   assert.equal(inst.head.string(0x0020000d), "1.2.3.4");
   assert.equal(inst.head.string(0x0020000e), "1.2.3.4.5");
   assert.equal(inst.head.has(0x00291010), false, "the element cut off is left out");
+});
+
+test("placeFile replaces a file of the same instance and never overwrites another one", async () => {
+  const file = (uid: string) => buildPart10Prefix({ sopClassUID: "1.2.840.10008.5.1.4.1.1.7", sopInstanceUID: uid, transferSyntax: TransferSyntax.ExplicitVRLittleEndian });
+  const target = `${tmpFile("placed")}/a/b.dcm`;
+  const put = async (uid: string) => {
+    const tmp = tmpFile("part");
+    writeFileSync(tmp, file(uid));
+    const r = await placeFile(tmp, target, uid);
+    assert.equal(existsSync(tmp), false);
+    return r;
+  };
+  assert.deepEqual(await put("1.2.3"), { path: target, replaced: false, renamed: false });
+  assert.deepEqual(await put("1.2.3"), { path: target, replaced: true, renamed: false });
+  const other = target.replace(/\.dcm$/, "_1.dcm");
+  assert.deepEqual(await put("1.2.4"), { path: other, replaced: false, renamed: true });
+  assert.deepEqual(readFileSync(target), file("1.2.3"));
+  assert.deepEqual(readFileSync(other), file("1.2.4"));
 });

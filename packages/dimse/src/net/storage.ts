@@ -9,7 +9,7 @@ import { Writable } from "node:stream";
 import { constants as zlibConstants, inflateRawSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { buildPart10Prefix, parsePart10Header, readPart10HeaderSync } from "../dicom/part10.js";
+import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
 import { encodeDataset, parseCompleteElements, parseDataset, type Dataset } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
@@ -215,23 +215,10 @@ function ensureDir(dir: string): void {
 
 /** The SOP Instance UID of an existing file, read synchronously (undefined if unreadable). */
 function instanceOf(path: string): string | undefined {
-  let fd = -1;
   try {
-    fd = openSync(path, "r");
-    for (let want = 16384; ; want *= 8) {
-      const buf = Buffer.allocUnsafe(want);
-      const n = readSync(fd, buf, 0, want, 0);
-      try {
-        return parsePart10Header(buf.subarray(0, n)).sopInstanceUID;
-      } catch (e) {
-        if (e instanceof RangeError && n === want) continue;
-        return undefined;
-      }
-    }
+    return readPart10HeaderSync(path).sopInstanceUID;
   } catch {
     return undefined;
-  } finally {
-    if (fd >= 0) closeSync(fd);
   }
 }
 
@@ -432,5 +419,3 @@ export function contextForFile(assoc: Association, file: FileToSend): AcceptedCo
   if (!pc) return undefined;
   return prefer.includes(pc.transferSyntax) ? pc : undefined;
 }
-
-export { parsePart10Header };
