@@ -67,7 +67,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       {
         port,
         bind: o.bind as string | undefined,
-        aet: (o.aetitle as string | undefined) ?? "STORESCP",
         od,
         layout,
         namer: new Namer({ naming: ((o.naming as Naming | undefined) ?? "default"), extension: (o.extension as string | undefined) ?? "", sort }),
@@ -95,7 +94,6 @@ const COLUMNS = ["path", "bytes", "callingAet", "transferSyntax", "SOPClassUID",
 interface Settings {
   port: number;
   bind?: string;
-  aet: string;
   od: string;
   layout?: Layout;
   namer: Namer;
