@@ -8,57 +8,61 @@ type Decoder = (buf: Uint8Array) => string;
 const latin1: Decoder = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 const utf8: Decoder = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
 
-function textDecoder(label: string): Decoder {
-  let d: InstanceType<typeof TextDecoder>;
-  try {
-    d = new TextDecoder(label);
-  } catch {
-    return latin1;
+const decoders = new Map<string, Decoder>([
+  ["latin1", latin1],
+  ["utf8", utf8],
+]);
+
+/** The decoder for an encoding label, made once (latin1 where this Node lacks the encoding). */
+function decoder(label: string): Decoder {
+  let d = decoders.get(label);
+  if (!d) {
+    try {
+      const td = new TextDecoder(label);
+      d = (b) => td.decode(b);
+    } catch {
+      d = latin1;
+    }
+    decoders.set(label, d);
   }
-  return (b) => d.decode(b);
+  return d;
 }
 
-/** Single-byte and multi-byte character sets without code extensions. */
-const SINGLE: Record<string, () => Decoder> = {
-  "": () => latin1,
-  ISO_IR_6: () => latin1,
-  "ISO_IR 6": () => latin1,
-  "ISO_IR 100": () => latin1,
-  "ISO_IR 101": () => textDecoder("iso-8859-2"),
-  "ISO_IR 109": () => textDecoder("iso-8859-3"),
-  "ISO_IR 110": () => textDecoder("iso-8859-4"),
-  "ISO_IR 144": () => textDecoder("iso-8859-5"),
-  "ISO_IR 127": () => textDecoder("iso-8859-6"),
-  "ISO_IR 126": () => textDecoder("iso-8859-7"),
-  "ISO_IR 138": () => textDecoder("iso-8859-8"),
-  "ISO_IR 148": () => textDecoder("iso-8859-9"),
-  "ISO_IR 203": () => textDecoder("iso-8859-15"),
-  "ISO_IR 13": () => textDecoder("shift_jis"),
-  "ISO_IR 166": () => textDecoder("windows-874"),
-  "ISO_IR 192": () => utf8,
-  GB18030: () => textDecoder("gb18030"),
-  GBK: () => textDecoder("gbk"),
+/** Encodings of the character sets named `ISO_IR n` and `ISO 2022 IR n`, by n. */
+const BY_IR: Record<string, string> = {
+  "6": "latin1",
+  "100": "latin1",
+  "101": "iso-8859-2",
+  "109": "iso-8859-3",
+  "110": "iso-8859-4",
+  "144": "iso-8859-5",
+  "127": "iso-8859-6",
+  "126": "iso-8859-7",
+  "138": "iso-8859-8",
+  "148": "iso-8859-9",
+  "203": "iso-8859-15",
+  "13": "shift_jis",
+  "166": "windows-874",
 };
 
-/** Code-extension (ISO 2022) terms mapped to the decoder of their G0/G1 set. */
-const ISO2022: Record<string, () => Decoder> = {
-  "ISO 2022 IR 6": () => latin1,
-  "ISO 2022 IR 100": () => latin1,
-  "ISO 2022 IR 101": () => textDecoder("iso-8859-2"),
-  "ISO 2022 IR 109": () => textDecoder("iso-8859-3"),
-  "ISO 2022 IR 110": () => textDecoder("iso-8859-4"),
-  "ISO 2022 IR 144": () => textDecoder("iso-8859-5"),
-  "ISO 2022 IR 127": () => textDecoder("iso-8859-6"),
-  "ISO 2022 IR 126": () => textDecoder("iso-8859-7"),
-  "ISO 2022 IR 138": () => textDecoder("iso-8859-8"),
-  "ISO 2022 IR 148": () => textDecoder("iso-8859-9"),
-  "ISO 2022 IR 203": () => textDecoder("iso-8859-15"),
-  "ISO 2022 IR 13": () => textDecoder("shift_jis"),
-  "ISO 2022 IR 166": () => textDecoder("windows-874"),
-  "ISO 2022 IR 87": () => textDecoder("iso-2022-jp"),
-  "ISO 2022 IR 159": () => textDecoder("iso-2022-jp"),
-  "ISO 2022 IR 149": () => textDecoder("euc-kr"),
-  "ISO 2022 IR 58": () => textDecoder("gbk"),
+const named = (prefix: string) => Object.fromEntries(Object.entries(BY_IR).map(([n, label]) => [prefix + n, label]));
+
+/** Single-byte and multi-byte character sets without code extensions. */
+const SINGLE: Record<string, string> = {
+  "": "latin1",
+  ...named("ISO_IR "),
+  "ISO_IR 192": "utf8",
+  GB18030: "gb18030",
+  GBK: "gbk",
+};
+
+/** Code-extension (ISO 2022) terms mapped to the encoding of their G0/G1 set. */
+const ISO2022: Record<string, string> = {
+  ...named("ISO 2022 IR "),
+  "ISO 2022 IR 87": "iso-2022-jp",
+  "ISO 2022 IR 159": "iso-2022-jp",
+  "ISO 2022 IR 149": "euc-kr",
+  "ISO 2022 IR 58": "gbk",
 };
 
 export interface Charset {
@@ -85,10 +89,9 @@ export function charsetFor(terms: string[] | undefined): Charset {
   const isExtension = norm.some((t) => t.startsWith("ISO 2022"));
   if (!isExtension) {
     const first = norm[0] ?? "";
-    const make = SINGLE[first];
     cs = {
       terms,
-      decode: make ? make() : latin1,
+      decode: decoder(SINGLE[first] ?? "latin1"),
       isUtf8: first === "ISO_IR 192",
       isLatin1: first === "ISO_IR 100" || first === "",
     };
@@ -123,9 +126,10 @@ const ESCAPES: Array<[number[], string]> = [
 
 function iso2022Decoder(terms: string[]): Decoder {
   const initial = terms[0] && ISO2022[terms[0]] ? terms[0] : "ISO 2022 IR 6";
-  const jis = textDecoder("iso-2022-jp");
+  const jis = decoder("iso-2022-jp");
+  const initialDecoder = decoder(ISO2022[initial]!);
   return (b) => {
-    if (!b.includes(0x1b)) return (ISO2022[initial] ?? (() => latin1))()(b);
+    if (!b.includes(0x1b)) return initialDecoder(b);
     // Japanese: the WHATWG iso-2022-jp decoder understands the escapes itself.
     const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
     if (/\x1b\$B|\x1b\$\(D|\x1b\(J/.test(text) && !/\x1b\$\)[AC]/.test(text)) {
@@ -143,7 +147,7 @@ function iso2022Decoder(terms: string[]): Decoder {
         if (name === "ISO 2022 IR 87" || name === "ISO 2022 IR 159") {
           out += jis(Buffer.concat([Buffer.from(name === "ISO 2022 IR 87" ? [0x1b, 0x24, 0x42] : [0x1b, 0x24, 0x28, 0x44]), seg, Buffer.from([0x1b, 0x28, 0x42])]));
         } else {
-          out += (ISO2022[name] ?? (() => latin1))()(seg);
+          out += decoder(ISO2022[name]!)(seg);
         }
       }
     };
