@@ -55,7 +55,6 @@ function help(tool: Tool): string {
 }
 
 interface Settings {
-  tool: Tool;
   peer: string;
   port: number;
   aet: string;
@@ -66,13 +65,11 @@ interface Settings {
   bind?: string;
   model: QueryModel;
   od: string;
-  layout: Layout;
   jobs: number;
   dimseTimeoutMs?: number;
   connectTimeoutMs?: number;
   acseTimeoutMs: number;
   maxPdu?: number;
-  receiving: boolean;
 }
 
 export async function main(argv: string[], io: Io = processIo(), tool: Tool = "movescu-ts"): Promise<number> {
@@ -114,7 +111,6 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
     const t = timeouts(o);
     const s: Settings = {
-      tool,
       peer,
       port,
       aet: (o.aetitle as string | undefined) ?? (kind === "get" ? "GETSCU" : "MOVESCU"),
@@ -126,13 +122,11 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
       model: (o.model as QueryModel | undefined) ?? (batch ? "study" : "patient"),
       od,
-      layout,
       jobs: (o.jobs as number | undefined) ?? 1,
       dimseTimeoutMs: t.dimse,
       connectTimeoutMs: t.connect,
       acseTimeoutMs: t.acse,
       maxPdu: o.maxPdu as number | undefined,
-      receiving,
     };
     const journalPath = o.noJournal ? undefined : ((o.journal as string | undefined) ?? (batch ? join(od, ".movescu-ts.journal") : undefined));
     const journal = journalPath ? new Journal(journalPath) : undefined;
@@ -420,14 +414,14 @@ class RetrieveRun {
     if (outcome === "Failure") this.failures++;
     else if (outcome === "Warning" || outcome === "Incomplete") this.warnings++;
     const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error });
-    if (outcome === "Success" && result) this.journal?.record(this.journalKey(req), result);
+    if (outcome === "Success") this.journal?.record(this.journalKey(req), result);
   }
 
   private async result(
     req: RetrieveRequest,
     active: Active | undefined,
     r: { statusClass?: string; status?: number; completed?: number; failed?: number; warning?: number; error?: string },
-  ): Promise<FlatRecord | undefined> {
+  ): Promise<FlatRecord> {
     this.done++;
     const base: FlatRecord = {};
     for (const [k, v] of Object.entries(req.record)) if (!RESULT_KEYS.includes(k)) base[k] = v;

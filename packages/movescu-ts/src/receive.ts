@@ -7,11 +7,10 @@
  */
 import { rename, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
+import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type StoredInstance, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
-import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX } from "@dicom-pipes/dimse/dicom";
 import type { RetrieveRequest } from "./requests.js";
 
 export interface Active {
@@ -58,7 +57,7 @@ function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-export function infoCsv(head: Dataset): string {
+function infoCsv(head: Dataset): string {
   const cols = [...INFO_COLUMNS];
   if (head.has(ACQUISITION_DATE)) cols.push(["AcquisitionDate", ACQUISITION_DATE]);
   const header = cols.map(([k]) => k).join(",");
@@ -67,12 +66,11 @@ export function infoCsv(head: Dataset): string {
 }
 
 export class Receiving {
-  readonly active = new Set<Active>();
+  private readonly active = new Set<Active>();
   private readonly byMessageId = new Map<number, Active>();
   private readonly byGetAssoc = new Map<Association, Active>();
   private readonly infoWritten = new Set<string>();
   private infoSeq = 0;
-  unattributed = 0;
   received = 0;
   get ignoring(): boolean {
     return this.o.ignore;
@@ -170,7 +168,6 @@ export class Receiving {
       a.files++;
       a.bytes += inst.bytes;
     } else {
-      this.unattributed++;
       this.o.log.warn(`received ${inst.sopInstanceUid}, which no running request asked for`);
     }
     if (this.o.info) await this.writeInfo(inst);

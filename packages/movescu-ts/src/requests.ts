@@ -13,13 +13,11 @@ export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
 export const LEVELS: readonly Level[] = ["PATIENT", "STUDY", "SERIES", "IMAGE"];
 
 export interface RetrieveRequest {
-  /** Position in the input (1-based), for messages. */
-  index: number;
+  /** Where the request came from, for messages. */
   where: string;
   /** The record echoed into the result (input keys). */
   record: FlatRecord;
   identifier: Dataset;
-  level: Level;
   /** Stable identity for the resume journal. */
   key: string;
   /** Instances the archive said the study/series holds, when the record carries it. */
@@ -54,7 +52,7 @@ function uidsOf(ds: Dataset): RetrieveRequest["uids"] {
 }
 
 /** The journal key: kind of retrieve, level and the identifier's keys. */
-export function requestKey(level: string, identifier: Dataset): string {
+function requestKey(level: string, identifier: Dataset): string {
   return `${level} ${serializeRecord(datasetToFlat(identifier))}`;
 }
 
@@ -85,14 +83,12 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
     const datasets: Array<{ ds: Dataset; where: string }> = [];
     if (o.files.length) for (const f of o.files) datasets.push({ ds: await readQueryFile(f), where: f });
     else datasets.push({ ds: new Dataset(), where: "-k keys" });
-    let index = 0;
     for (const { ds, where } of datasets) {
       for (const k of o.keys) applyKey(ds, k);
       const level = inferLevel(ds, o.defaultLevel);
       if (!level) throw new UsageError(`${where}: no QueryRetrieveLevel (give -k QueryRetrieveLevel=STUDY or similar)`);
       if (!ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
-      index++;
-      yield { index, where, record: datasetToFlat(ds), identifier: ds, level, key: requestKey(level, ds), uids: uidsOf(ds) };
+      yield { where, record: datasetToFlat(ds), identifier: ds, key: requestKey(level, ds), uids: uidsOf(ds) };
     }
     return;
   }
@@ -105,11 +101,10 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
       header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
     }
   };
-  let index = 0;
-  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => recordRequest(record, header, o, name, line, ++index));
+  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => recordRequest(record, header, o, name, line));
 }
 
-function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number, index: number): RetrieveRequest {
+function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number): RetrieveRequest {
   // Normalise table rows to keyword records; NDJSON records are used as they are.
   let record: FlatRecord = raw;
   if (header) {
@@ -159,5 +154,5 @@ function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> 
   for (const k of o.keys) applyKey(identifier, k);
   const expectedRaw = level === "SERIES" ? record.NumberOfSeriesRelatedInstances : level === "STUDY" ? record.NumberOfStudyRelatedInstances : level === "IMAGE" ? 1 : undefined;
   const expected = typeof expectedRaw === "number" ? expectedRaw : typeof expectedRaw === "string" && /^\d+$/.test(expectedRaw) ? Number(expectedRaw) : undefined;
-  return { index, where: `${name}:${line}`, record, identifier, level, key: requestKey(level, identifier), expected, uids: uidsOf(identifier) };
+  return { where: `${name}:${line}`, record, identifier, key: requestKey(level, identifier), expected, uids: uidsOf(identifier) };
 }

@@ -28,14 +28,14 @@ export function parseWindow(text: string, tz?: string): Window {
 }
 
 /** Minutes since midnight in the window's zone. */
-export function minutesNow(w: Window, now = new Date()): number {
+function minutesNow(w: Window, now = new Date()): number {
   const parts = new Intl.DateTimeFormat("en-GB", { timeZone: w.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
   const h = Number(parts.find((p) => p.type === "hour")?.value ?? 0);
   const m = Number(parts.find((p) => p.type === "minute")?.value ?? 0);
   return h * 60 + m;
 }
 
-export function insideWindow(w: Window, minutes: number): boolean {
+function insideWindow(w: Window, minutes: number): boolean {
   if (w.start === w.end) return true;
   return w.start < w.end ? minutes >= w.start && minutes < w.end : minutes >= w.start || minutes < w.end;
 }
