@@ -64,6 +64,10 @@ interface Settings {
   receivePort?: number;
   bind?: string;
   model: QueryModel;
+  /** The retrieve model's SOP class. */
+  sopClass: string;
+  /** DCMTK's word for the operation in log lines. */
+  label: "Move" | "C-GET";
   od: string;
   jobs: number;
   dimseTimeoutMs?: number;
@@ -110,6 +114,8 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
     const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
     const t = timeouts(o);
+    // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
+    const model = (o.model as QueryModel | undefined) ?? (batch ? "study" : "patient");
     const s: Settings = {
       peer,
       port,
@@ -119,8 +125,9 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       destination: kind === "move" ? ((o.move as string | undefined) ?? "MOVESCU") : undefined,
       receivePort,
       bind: o.bind as string | undefined,
-      // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
-      model: (o.model as QueryModel | undefined) ?? (batch ? "study" : "patient"),
+      model,
+      sopClass: kind === "move" ? moveSopClass(model) : getSopClass(model),
+      label: kind === "move" ? "Move" : "C-GET",
       od,
       jobs: (o.jobs as number | undefined) ?? 1,
       dimseTimeoutMs: t.dimse,
@@ -283,8 +290,7 @@ class RetrieveRun {
   }
 
   private async open(): Promise<Association> {
-    const sop = this.s.kind === "move" ? moveSopClass(this.s.model) : getSopClass(this.s.model);
-    const contexts: ContextProposal[] = [{ abstractSyntax: sop, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian] }];
+    const contexts: ContextProposal[] = [{ abstractSyntax: this.s.sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian] }];
     if (this.s.kind === "get") contexts.push(...getStorageContexts());
     const assoc = await connect({
       host: this.s.peer,
@@ -343,7 +349,7 @@ class RetrieveRun {
 
   private async one(assoc: Association, req: RetrieveRequest): Promise<void> {
     const log = this.log;
-    const sop = this.s.kind === "move" ? moveSopClass(this.s.model) : getSopClass(this.s.model);
+    const label = this.s.label;
     const active = this.receive?.begin(req);
     if (active && this.s.kind === "get") this.receive!.forGet(assoc, active);
     let final: Response | undefined;
@@ -352,17 +358,17 @@ class RetrieveRun {
     assoc.setMessageIdBase(this.nextMessageId);
     this.nextMessageId = this.nextMessageId >= 0xffff ? 1 : this.nextMessageId + 1;
     try {
-      for await (const r of retrieve(assoc, this.s.kind, sop, req.identifier, {
+      for await (const r of retrieve(assoc, this.s.kind, this.s.sopClass, req.identifier, {
         destination: this.s.destination,
         dimseTimeoutMs: this.s.dimseTimeoutMs,
         onSent: (id) => {
-          log.info(`Sending ${this.s.kind === "move" ? "Move" : "C-GET"} Request (MsgID ${id})`);
+          log.info(`Sending ${label} Request (MsgID ${id})`);
           if (active) this.receive!.setMessageId(active, id);
         },
       })) {
         counter++;
         if (r.pending) {
-          log.info(`Received ${this.s.kind === "move" ? "Move" : "C-GET"} Response ${counter} (Pending)`);
+          log.info(`Received ${label} Response ${counter} (Pending)`);
           this.showProgress();
           if (this.io.signal?.aborted) break;
           continue;
@@ -388,17 +394,17 @@ class RetrieveRun {
     const status = final.status;
     const cls = statusClass(status);
     const text = statusText(status, this.s.kind);
-    log.info(`Received Final ${this.s.kind === "move" ? "Move" : "C-GET"} Response (${text})`);
+    log.info(`Received Final ${label} Response (${text})`);
     const completed = final.command.completed ?? 0;
     const failed = final.command.failed ?? 0;
     const warning = final.command.warning ?? 0;
     let outcome: string = cls;
     let error: string | undefined;
     if (cls === "Failure") {
-      log.warn(`Move response with error status (${text})`.replace("Move", this.s.kind === "move" ? "Move" : "C-GET"));
+      log.warn(`${label} response with error status (${text})`);
       error = `${text}${final.command.errorComment ? `: ${final.command.errorComment}` : ""}`;
     } else if (cls === "Warning" || failed > 0) {
-      log.warn(`${this.s.kind === "move" ? "Move" : "C-GET"} response with warning status (${text}): ${failed} of ${completed + failed + warning} sub-operations failed`);
+      log.warn(`${label} response with warning status (${text}): ${failed} of ${completed + failed + warning} sub-operations failed`);
       outcome = "Warning";
       error = `${failed} sub-operations failed`;
     }
