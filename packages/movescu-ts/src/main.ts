@@ -68,6 +68,8 @@ interface Settings {
   sopClass: string;
   /** DCMTK's word for the operation in log lines. */
   label: "Move" | "C-GET";
+  /** What each association proposes. */
+  proposals: ContextProposal[];
   od: string;
   jobs: number;
   dimseTimeoutMs?: number;
@@ -116,6 +118,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const t = timeouts(o);
     // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
     const model = (o.model as QueryModel | undefined) ?? (batch ? "study" : "patient");
+    const sopClass = kind === "move" ? moveSopClass(model) : getSopClass(model);
     const s: Settings = {
       peer,
       port,
@@ -126,8 +129,9 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       receivePort,
       bind: o.bind as string | undefined,
       model,
-      sopClass: kind === "move" ? moveSopClass(model) : getSopClass(model),
+      sopClass,
       label: kind === "move" ? "Move" : "C-GET",
+      proposals: [{ abstractSyntax: sopClass, transferSyntaxes: PROPOSED_SYNTAXES }, ...(kind === "get" ? getStorageContexts() : [])],
       od,
       jobs: (o.jobs as number | undefined) ?? 1,
       dimseTimeoutMs: t.dimse,
@@ -182,6 +186,8 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
   });
 }
 
+const PROPOSED_SYNTAXES = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian];
+
 /** Storage classes proposed for C-GET: the common ones first, at most 127 (one context is the retrieve model's). */
 function getStorageContexts(): ContextProposal[] {
   const common = [
@@ -192,11 +198,11 @@ function getStorageContexts(): ContextProposal[] {
     "RTImageStorage", "RTDoseStorage", "RTStructureSetStorage", "RTPlanStorage", "BasicTextSRStorage", "EnhancedSRStorage", "ComprehensiveSRStorage",
     "KeyObjectSelectionDocumentStorage", "GrayscaleSoftcopyPresentationStateStorage", "SegmentationStorage", "EncapsulatedPDFStorage",
   ];
-  const byKeyword = new Map(storageSopClasses().map((u) => [uidKeyword(u) ?? u, u]));
+  const classes = storageSopClasses();
+  const byKeyword = new Map(classes.map((u) => [uidKeyword(u) ?? u, u]));
   const first = common.map((k) => byKeyword.get(k)).filter((u): u is string => Boolean(u));
-  const all = [...new Set([...first, ...storageSopClasses()])].slice(0, 127);
-  const ts = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian];
-  return all.map((u) => ({ abstractSyntax: u, transferSyntaxes: ts, role: { scu: false, scp: true } }));
+  const all = [...new Set([...first, ...classes])].slice(0, 127);
+  return all.map((u) => ({ abstractSyntax: u, transferSyntaxes: PROPOSED_SYNTAXES, role: { scu: false, scp: true } }));
 }
 
 const RESULT_KEYS = ["status", "statusCode", "completed", "failed", "warning", "files", "bytes", "error"];
@@ -290,14 +296,12 @@ class RetrieveRun {
   }
 
   private async open(): Promise<Association> {
-    const contexts: ContextProposal[] = [{ abstractSyntax: this.s.sopClass, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian] }];
-    if (this.s.kind === "get") contexts.push(...getStorageContexts());
     const assoc = await connect({
       host: this.s.peer,
       port: this.s.port,
       callingAet: this.s.aet,
       calledAet: this.s.call,
-      contexts,
+      contexts: this.s.proposals,
       maxPdu: this.s.maxPdu,
       connectTimeoutMs: this.s.connectTimeoutMs,
       acseTimeoutMs: this.s.acseTimeoutMs,
