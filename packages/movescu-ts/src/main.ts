@@ -3,7 +3,6 @@
  * DCMTK movescu/getscu compatible, with batch retrieval from records,
  * parallel associations, pacing, a resume journal and layouts.
  */
-import { readdir, rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
@@ -239,7 +238,7 @@ class RetrieveRun {
       }
     }
     if (this.receive) {
-      await this.cleanStaleTemps();
+      await this.receive.removeStaleTemps();
       try {
         await this.receive.ready();
       } catch (e) {
@@ -251,10 +250,7 @@ class RetrieveRun {
       await Promise.all(Array.from({ length: this.s.jobs }, () => this.worker(source)));
     } finally {
       await this.listener?.close(2000);
-      if (this.receive) {
-        await rm(this.receive.tmpDir, { recursive: true, force: true }).catch(() => undefined);
-        await rmdir(join(this.s.od, ".movescu-ts.tmp")).catch(() => undefined);
-      }
+      await this.receive?.removeTemps();
     }
     const sig = signalExitCode(this.io.signal);
     if (sig !== undefined) return sig;
@@ -269,30 +265,6 @@ class RetrieveRun {
   private journalKey(req: RetrieveRequest): string {
     const s = this.s;
     return `${s.kind} ${s.call}@${s.peer}:${s.port}${s.destination ? ` to ${s.destination}` : ""} ${req.key}`;
-  }
-
-  /** Remove temporary files left by earlier runs that were killed. */
-  private async cleanStaleTemps(): Promise<void> {
-    const dir = join(this.s.od, ".movescu-ts.tmp");
-    let entries: string[] = [];
-    try {
-      entries = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const pid = Number(e);
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch {
-          alive = false;
-        }
-      }
-      if (!alive && pid !== process.pid) await rm(join(dir, e), { recursive: true, force: true });
-    }
   }
 
   private async open(): Promise<Association> {

@@ -5,7 +5,7 @@
  * Move Originator Message ID, else by its UIDs); `--info` writes
  * PACSIFIER's per-series CSV next to each series folder.
  */
-import { rename, writeFile } from "node:fs/promises";
+import { readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type StoredInstance, type SyntaxPreference } from "@dicom-pipes/dimse/net";
@@ -76,11 +76,14 @@ export class Receiving {
     return this.o.ignore;
   }
   bytes = 0;
-  readonly tmpDir: string;
-  readonly service: ReturnType<typeof storeService>;
+  /** Temporary files live under -od (renames into place are atomic), one folder per run. */
+  private readonly tmpRoot: string;
+  private readonly tmpDir: string;
+  private readonly service: ReturnType<typeof storeService>;
 
   constructor(private readonly o: ReceivingOptions) {
-    this.tmpDir = join(o.od, ".movescu-ts.tmp", String(process.pid));
+    this.tmpRoot = join(o.od, ".movescu-ts.tmp");
+    this.tmpDir = join(this.tmpRoot, String(process.pid));
     this.service = storeService({
       tmpDir: this.tmpDir,
       fsync: o.fsync,
@@ -94,6 +97,27 @@ export class Receiving {
 
   async ready(): Promise<void> {
     if (!this.o.ignore) await this.service.receiver.ensureTmpDir();
+  }
+
+  /** Remove the temporary folders of earlier runs that were killed. */
+  async removeStaleTemps(): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.tmpRoot);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const pid = Number(e);
+      if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && running(pid))) continue;
+      await rm(join(this.tmpRoot, e), { recursive: true, force: true });
+    }
+  }
+
+  /** Remove this run's temporary folder (and the shared one once empty). */
+  async removeTemps(): Promise<void> {
+    await rm(this.tmpDir, { recursive: true, force: true }).catch(() => undefined);
+    await rmdir(this.tmpRoot).catch(() => undefined);
   }
 
   begin(req: RetrieveRequest): Active {
@@ -184,6 +208,15 @@ export class Receiving {
     const tmp = join(this.tmpDir, `info-${++this.infoSeq}.csv.part`);
     await writeFile(tmp, infoCsv(inst.head));
     await rename(tmp, path);
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
