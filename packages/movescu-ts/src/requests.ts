@@ -104,6 +104,15 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
   yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => recordRequest(record, header, o, name, line));
 }
 
+/** The record fields a retrieve identifier is made from. */
+const FIELDS = [
+  ["PatientID", Tags.PatientID, "LO"],
+  ["StudyInstanceUID", Tags.StudyInstanceUID, "UI"],
+  ["SeriesInstanceUID", Tags.SeriesInstanceUID, "UI"],
+  ["SOPInstanceUID", Tags.SOPInstanceUID, "UI"],
+  ["QueryRetrieveLevel", Tags.QueryRetrieveLevel, "CS"],
+] as const;
+
 function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number): RetrieveRequest {
   // Normalise table rows to keyword records; NDJSON records are used as they are.
   let record: FlatRecord = raw;
@@ -120,7 +129,7 @@ function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> 
     return Array.isArray(v) ? v.join("\\") : String(v);
   };
   const full = new Dataset();
-  for (const [k, tag, vr] of [["PatientID", Tags.PatientID, "LO"], ["StudyInstanceUID", Tags.StudyInstanceUID, "UI"], ["SeriesInstanceUID", Tags.SeriesInstanceUID, "UI"], ["SOPInstanceUID", Tags.SOPInstanceUID, "UI"], ["QueryRetrieveLevel", Tags.QueryRetrieveLevel, "CS"]] as const) {
+  for (const [k, tag, vr] of FIELDS) {
     const v = text(k);
     if (v === undefined) continue;
     if (vr === "UI") {
@@ -146,7 +155,7 @@ function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> 
   for (const tag of uniqueKeys(level, o.model)) {
     const el = full.get(tag);
     if (!el || !el.value || el.value.length === 0) {
-      const kw = tag === Tags.PatientID ? "PatientID" : tag === Tags.StudyInstanceUID ? "StudyInstanceUID" : tag === Tags.SeriesInstanceUID ? "SeriesInstanceUID" : "SOPInstanceUID";
+      const kw = FIELDS.find(([, t]) => t === tag)![0];
       throw new InputError(name, line, `a ${level}-level retrieve${o.model === "patient" && tag === Tags.PatientID ? " in the patient root model" : ""} needs ${kw}`);
     }
     identifier.set(el);
