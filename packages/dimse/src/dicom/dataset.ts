@@ -348,17 +348,12 @@ function readFragments(c: Cursor, start: number, end: number, out: Buffer[]): nu
   throw new DicomParseError("missing sequence delimiter after pixel data fragments", pos);
 }
 
-export interface ParseOptions {
-  /** Stop before the first top-level element with a tag >= this. */
-  stopAtTag?: number;
-}
-
 /** Parse a dataset encoded in the given transfer syntax. Values are views into `buf`. */
-export function parseDataset(buf: Buffer, transferSyntax: string | SyntaxInfo, opts: ParseOptions = {}): Dataset {
+export function parseDataset(buf: Buffer, transferSyntax: string | SyntaxInfo): Dataset {
   const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
   const data = ts.deflated ? inflateRawSync(buf) : buf;
   const ds = new Dataset();
-  readElements({ buf: data, little: ts.little, explicit: ts.explicit }, 0, data.length, ds, false, opts.stopAtTag);
+  readElements({ buf: data, little: ts.little, explicit: ts.explicit }, 0, data.length, ds, false);
   // Conformant data is ordered; repair out-of-order input so lookups work.
   const els = ds.elements;
   for (let i = 1; i < els.length; i++) {
@@ -397,7 +392,7 @@ export function parseCompleteElements(buf: Buffer, explicit: boolean, little: bo
 
 function swapped(vr: string, value: Buffer): Buffer {
   const w = BINARY_WIDTH[vr];
-  if (!w || w === 1) return value;
+  if (!w) return value;
   const out = Buffer.from(value);
   if (w === 2) out.swap16();
   else if (w === 4) out.swap32();

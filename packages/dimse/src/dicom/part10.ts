@@ -171,7 +171,6 @@ export function buildPart10Prefix(o: MetaOptions): Buffer {
   return Buffer.concat([preamble, gl, body]);
 }
 
-/** A whole Part 10 file for a dataset. */
 /** A dataset as a Part 10 file; `sourceLittle: false` when its binary values are big endian (parsed from a big endian syntax). */
 export function encodePart10(ds: Dataset, o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & { sopClassUID?: string; sopInstanceUID?: string; sourceLittle?: boolean }): Buffer {
   const sopClassUID = o.sopClassUID ?? ds.string(Tags.SOPClassUID) ?? "";
