@@ -172,8 +172,7 @@ export class FileReceiver {
       transferSyntax: ctx.transferSyntax,
       sourceAet: assoc.rq?.callingAet,
     });
-    const sink = new InstanceFileSink(tmp, prefix, this.o.fsync ?? false);
-    return sink;
+    return new InstanceFileSink(tmp, prefix, this.o.fsync ?? false);
   }
 
   async ensureTmpDir(): Promise<void> {
@@ -302,11 +301,6 @@ export class StoreError extends Error {
 }
 
 /**
- * The dataset of a file in the accepted transfer syntax: streamed raw
- * when the syntaxes match, transcoded in memory between uncompressed
- * syntaxes otherwise; compressed data is never decoded.
- */
-/**
  * A buffer reused from one file to the next by a sender that waits for each
  * C-STORE response (by then the previous file's bytes have left), sparing
  * an allocation and its garbage collection per file.
@@ -315,6 +309,11 @@ export interface ScratchBuffer {
   buf?: Buffer;
 }
 
+/**
+ * The dataset of a file in the accepted transfer syntax: streamed raw
+ * when the syntaxes match, transcoded in memory between uncompressed
+ * syntaxes otherwise; compressed data is never decoded.
+ */
 export async function datasetStream(file: FileToSend, acceptedTs: string, scratch?: ScratchBuffer): Promise<Buffer | AsyncIterable<Buffer>> {
   const fileTs = file.header.transferSyntax;
   if (fileTs === acceptedTs) {
