@@ -155,7 +155,7 @@ export type StatusClass = "Success" | "Pending" | "Warning" | "Failure" | "Cance
 
 export function statusClass(status: number): StatusClass {
   if (status === 0x0000) return "Success";
-  if (status === 0xff00 || status === 0xff01) return "Pending";
+  if (isPending(status)) return "Pending";
   if (status === 0xfe00) return "Cancel";
   if (status === 0x0001 || status === 0x0107 || status === 0x0116 || (status >= 0xb000 && status <= 0xbfff)) return "Warning";
   return "Failure";
@@ -179,7 +179,7 @@ export function statusText(status: number, service: "find" | "move" | "get" | "s
     0xa701: service === "move" || service === "get" ? "Refused: OutOfResourcesNumberOfMatches" : "Refused: OutOfResources",
     0xa702: "Refused: OutOfResourcesSubOperations",
     0xa801: "Refused: MoveDestinationUnknown",
-    0xa900: service === "store" ? "Error: DataSetDoesNotMatchSOPClass" : "Error: DataSetDoesNotMatchSOPClass",
+    0xa900: "Error: DataSetDoesNotMatchSOPClass",
     0xb000: service === "store" ? "Warning: CoercionOfDataElements" : "Warning: SubOperationsCompleteOneOrMoreFailures",
     0xb007: "Warning: DataSetDoesNotMatchSOPClass",
     0xb006: "Warning: ElementsDiscarded",
@@ -191,7 +191,7 @@ export function statusText(status: number, service: "find" | "move" | "get" | "s
   };
   const t = known[status];
   if (t) return t;
-  if ((status & 0xf000) === 0xc000) return service === "find" ? "Failed: UnableToProcess" : service === "store" ? "Error: CannotUnderstand" : "Failed: UnableToProcess";
+  if ((status & 0xf000) === 0xc000) return service === "store" ? "Error: CannotUnderstand" : "Failed: UnableToProcess";
   if ((status & 0xff00) === 0xa700) return "Refused: OutOfResources";
   if ((status & 0xff00) === 0xa900) return "Error: DataSetDoesNotMatchSOPClass";
   if ((status & 0xf000) === 0xb000) return `Warning: ${statusHex(status)}`;
