@@ -18,12 +18,12 @@ function two(n: number): string {
 }
 
 /** `YYYYMMDD_HHMMSSmmm` (DCMTK's sort-folder time stamp, local time). */
-export function folderStamp(d: Date): string {
+function folderStamp(d: Date): string {
   return `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}_${two(d.getHours())}${two(d.getMinutes())}${two(d.getSeconds())}${String(d.getMilliseconds()).padStart(3, "0")}`;
 }
 
 /** `YYYYMMDDHHMMSSmmm` (DCMTK's --timenames). */
-export function timeStamp(d: Date): string {
+function timeStamp(d: Date): string {
   return folderStamp(d).replace("_", "");
 }
 
@@ -34,7 +34,7 @@ const TRANSLITERATION: Record<string, string> = { Ä: "Ae", Ö: "Oe", Ü: "Ue", 
  * German umlauts and ß transliterated, other accents dropped, and every
  * other character but letters and digits becoming `_`.
  */
-export function patientFolderName(name: string | undefined): string {
+function patientFolderName(name: string | undefined): string {
   const t = (name ?? "")
     .trim()
     .replace(/[ÄÖÜäöüßÆæØøÅå]/g, (c) => TRANSLITERATION[c] ?? c)
