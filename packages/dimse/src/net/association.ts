@@ -19,6 +19,8 @@ import {
   PduType,
   type AssociateAC,
   type AssociateRQ,
+  type ContextResult,
+  type ProposedContext,
   type RoleSelection,
 } from "./pdu.js";
 import type { Logger } from "./logger.js";
@@ -118,7 +120,13 @@ export class Association extends EventEmitter {
     return this.failure;
   }
 
-  markEstablished(): void {
+  /** Record the accepted contexts and the agreed roles; the association is then established. */
+  establish(proposed: readonly ProposedContext[], results: readonly ContextResult[], roles: readonly RoleSelection[]): void {
+    for (const r of results) {
+      const pc = proposed.find((p) => p.id === r.id);
+      if (pc && r.result === 0) this.contexts.set(r.id, { id: r.id, abstractSyntax: pc.abstractSyntax, transferSyntax: r.transferSyntax });
+    }
+    for (const r of roles) this.roles.set(r.sopClass, r);
     this.state = "established";
   }
 

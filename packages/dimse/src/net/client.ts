@@ -92,12 +92,7 @@ export async function connect(o: ConnectOptions): Promise<Association> {
         const ac = decodeAssociateAC(body);
         assoc.ac = ac;
         assoc.peerMaxPdu = ac.maxPdu;
-        for (const r of ac.contexts) {
-          const p = proposed.find((x) => x.id === r.id);
-          if (p && r.result === 0) assoc.contexts.set(r.id, { id: r.id, abstractSyntax: p.abstractSyntax, transferSyntax: r.transferSyntax });
-        }
-        for (const r of ac.roles) assoc.roles.set(r.sopClass, r);
-        assoc.markEstablished();
+        assoc.establish(proposed, ac.contexts, ac.roles);
         done();
       } else if (type === PduType.AssociateRJ) {
         const rj = decodeAssociateRJ(body);

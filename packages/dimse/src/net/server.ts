@@ -104,7 +104,6 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
 }
 
 async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, associations: Set<Association>): Promise<void> {
-  socket.setNoDelay(true);
   const assoc = new Association(socket, "acceptor", log);
   assoc.ownMaxPdu = o.maxPdu ?? 262144;
   associations.add(assoc);
@@ -149,11 +148,7 @@ function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: 
   }
   const contexts = d.contexts ?? rq.contexts.map((pc) => ({ id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" }));
   if (d.maxPdu !== undefined) assoc.ownMaxPdu = d.maxPdu;
-  for (const r of contexts) {
-    const pc = rq.contexts.find((p) => p.id === r.id);
-    if (pc && r.result === 0) assoc.contexts.set(r.id, { id: r.id, abstractSyntax: pc.abstractSyntax, transferSyntax: r.transferSyntax });
-  }
-  for (const r of d.roles ?? []) assoc.roles.set(r.sopClass, r);
+  const roles = d.roles ?? [];
   assoc.ac = {
     calledAet: rq.calledAet,
     callingAet: rq.callingAet,
@@ -162,9 +157,9 @@ function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: 
     maxPdu: assoc.ownMaxPdu,
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    roles: d.roles ?? [],
+    roles,
   };
-  assoc.markEstablished();
+  assoc.establish(rq.contexts, contexts, roles);
   o.established(assoc);
   socket.write(encodeAssociateAC(assoc.ac));
 }
