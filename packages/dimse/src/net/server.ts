@@ -146,7 +146,7 @@ function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: 
     socket.end();
     return;
   }
-  const contexts = d.contexts ?? rq.contexts.map((pc) => ({ id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" }));
+  const contexts = d.contexts ?? negotiateContexts(rq.contexts, () => undefined);
   if (d.maxPdu !== undefined) assoc.ownMaxPdu = d.maxPdu;
   const roles = d.roles ?? [];
   assoc.ac = {

@@ -11,6 +11,7 @@ import { TransferSyntax } from "../dicom/syntax.js";
 import type { Association } from "./association.js";
 import type { ContextResult, ProposedContext } from "./pdu.js";
 import type { ScpHandlers, StoreResult } from "./scp.js";
+import { negotiateContexts } from "./server.js";
 import { discard, FileReceiver, placeFile, type InstanceFileSink, type ReceivedInstance } from "./storage.js";
 import type { Logger } from "./logger.js";
 
@@ -44,10 +45,10 @@ export function chooseSyntax(offered: string[], pref: SyntaxPreference): string 
 
 /** Results for the contexts of an association request to a storage service. */
 export function storageContexts(proposed: ProposedContext[], pref: SyntaxPreference = "sender", extra?: (abstractSyntax: string) => boolean): ContextResult[] {
-  return proposed.map((pc) => {
-    if (!isStorageAbstractSyntax(pc.abstractSyntax) && !extra?.(pc.abstractSyntax)) return { id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" };
-    const ts = chooseSyntax(pc.transferSyntaxes, pc.abstractSyntax === SopClass.Verification ? "little" : pref);
-    return ts ? { id: pc.id, result: 0, transferSyntax: ts } : { id: pc.id, result: 4, transferSyntax: pc.transferSyntaxes[0] ?? "" };
+  return negotiateContexts(proposed, (abstractSyntax, offered) => {
+    if (!isStorageAbstractSyntax(abstractSyntax) && !extra?.(abstractSyntax)) return undefined;
+    const ts = chooseSyntax(offered, abstractSyntax === SopClass.Verification ? "little" : pref);
+    return ts ? [ts] : [];
   });
 }
 
