@@ -10,6 +10,8 @@ export interface Window {
   start: number;
   end: number;
   tz?: string;
+  /** Hours and minutes in the window's zone. */
+  clock: Intl.DateTimeFormat;
 }
 
 export function parseWindow(text: string, tz?: string): Window {
@@ -17,19 +19,18 @@ export function parseWindow(text: string, tz?: string): Window {
   if (!m) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
   const [h1, m1, h2, m2] = m.slice(1).map(Number) as [number, number, number, number];
   if (h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
-  if (tz) {
-    try {
-      new Intl.DateTimeFormat("en-GB", { timeZone: tz });
-    } catch {
-      throw new UsageError(`Invalid parameter value ${tz} for option --tz (an IANA time zone such as Europe/Zurich)`);
-    }
+  let clock: Intl.DateTimeFormat;
+  try {
+    clock = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  } catch {
+    throw new UsageError(`Invalid parameter value ${tz} for option --tz (an IANA time zone such as Europe/Zurich)`);
   }
-  return { start: h1 * 60 + m1, end: h2 * 60 + m2, tz };
+  return { start: h1 * 60 + m1, end: h2 * 60 + m2, tz, clock };
 }
 
 /** Minutes since midnight in the window's zone. */
 function minutesNow(w: Window, now = new Date()): number {
-  const parts = new Intl.DateTimeFormat("en-GB", { timeZone: w.tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(now);
+  const parts = w.clock.formatToParts(now);
   const h = Number(parts.find((p) => p.type === "hour")?.value ?? 0);
   const m = Number(parts.find((p) => p.type === "minute")?.value ?? 0);
   return h * 60 + m;
