@@ -93,8 +93,7 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
     const cmd = msg.command;
     switch (cmd.commandField) {
       case CommandField.CEchoRQ:
-        if (h.echo === false) return void respond(assoc, msg, CommandField.CEchoRSP, 0x0211);
-        return void respond(assoc, msg, CommandField.CEchoRSP, 0x0000);
+        return void respond(assoc, msg, CommandField.CEchoRSP, h.echo === false ? 0x0211 : 0x0000);
       case CommandField.CCancelRQ: {
         const c = running.get(cmd.messageIdBeingRespondedTo ?? -1);
         log.debug(`Received C-CANCEL-RQ for message ${cmd.messageIdBeingRespondedTo}`);
@@ -135,6 +134,18 @@ function respond(assoc: Association, msg: Message, field: number, status: number
     .catch(() => undefined);
 }
 
+/** Error Comment (0000,0902), at most 64 characters. */
+function comment(text: string | undefined): Partial<Command> {
+  return text ? { errorComment: text.slice(0, 64) } : {};
+}
+
+/** Answer a request whose handler threw: with its DimseFailure status, else 0xC000. */
+function respondFailure(assoc: Association, msg: Message, field: number, e: unknown, log: Logger, what: string): Promise<void> {
+  const f = e instanceof DimseFailure ? e : new DimseFailure(0xc000, (e as Error).message);
+  log.warn(`${what} failed: ${f.message}`);
+  return respond(assoc, msg, field, f.status, comment(f.comment));
+}
+
 function identifierOf(msg: Message): Dataset {
   return msg.dataset ? parseDataset(msg.dataset, msg.context.transferSyntax) : new Dataset();
 }
@@ -148,7 +159,7 @@ async function runFind(assoc: Association, msg: Message, find: NonNullable<ScpHa
     try {
       identifier = identifierOf(msg);
     } catch (e) {
-      await respond(assoc, msg, CommandField.CFindRSP, 0xc000, { errorComment: `Cannot parse identifier: ${(e as Error).message}`.slice(0, 64) });
+      await respond(assoc, msg, CommandField.CFindRSP, 0xc000, comment(`Cannot parse identifier: ${(e as Error).message}`));
       return;
     }
     for await (const ds of find({ assoc, context: msg.context, command: msg.command, identifier, signal: ctrl.signal })) {
@@ -158,9 +169,7 @@ async function runFind(assoc: Association, msg: Message, find: NonNullable<ScpHa
     if (assoc.closed || assoc.error) return;
     await respond(assoc, msg, CommandField.CFindRSP, ctrl.signal.aborted ? 0xfe00 : 0x0000);
   } catch (e) {
-    const f = e instanceof DimseFailure ? e : new DimseFailure(0xc000, (e as Error).message);
-    log.warn(`C-FIND failed: ${f.message}`);
-    await respond(assoc, msg, CommandField.CFindRSP, f.status, f.comment ? { errorComment: f.comment.slice(0, 64) } : {});
+    await respondFailure(assoc, msg, CommandField.CFindRSP, e, log, "C-FIND");
   } finally {
     running.delete(id);
   }
@@ -181,7 +190,7 @@ async function runStore(assoc: Association, msg: Message, store: NonNullable<Scp
     log.error(`Storing failed: ${(e as Error).message}`);
     result = { status: 0xa700, comment: (e as Error).message };
   }
-  await respond(assoc, msg, CommandField.CStoreRSP, result.status, result.comment ? { errorComment: result.comment.slice(0, 64) } : {});
+  await respond(assoc, msg, CommandField.CStoreRSP, result.status, comment(result.comment));
   store.responded?.({ assoc, context: msg.context, command: msg.command, sink, datasetLength: msg.datasetLength, error }, result);
 }
 
@@ -214,11 +223,9 @@ async function runMoveGet(
       data = encodeDataset(ds, msg.context.transferSyntax);
     }
     const { remaining: _r, ...final } = counts(result);
-    await respond(assoc, msg, field, ctrl.signal.aborted && result.status === 0 ? 0xfe00 : result.status, { ...final, ...(result.comment ? { errorComment: result.comment.slice(0, 64) } : {}) }, data);
+    await respond(assoc, msg, field, ctrl.signal.aborted && result.status === 0 ? 0xfe00 : result.status, { ...final, ...comment(result.comment) }, data);
   } catch (e) {
-    const f = e instanceof DimseFailure ? e : new DimseFailure(0xc000, (e as Error).message);
-    log.warn(`Retrieve failed: ${f.message}`);
-    await respond(assoc, msg, field, f.status, f.comment ? { errorComment: f.comment.slice(0, 64) } : {});
+    await respondFailure(assoc, msg, field, e, log, "Retrieve");
   } finally {
     running.delete(id);
   }
