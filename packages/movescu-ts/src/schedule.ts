@@ -58,13 +58,13 @@ export class Scheduler {
   private pause?: Promise<void>;
 
   constructor(
-    private readonly o: { throttleMs?: number; batchSize?: number; batchWaitMs?: number; window?: Window; signal?: AbortSignal; log: (msg: string) => void; now?: () => Date },
+    private readonly o: { throttleMs?: number; batchSize?: number; batchWaitMs?: number; window?: Window; signal?: AbortSignal; log: (msg: string) => void },
   ) {}
 
   /** Wait until a request may start. */
   async beforeRequest(): Promise<void> {
     const w = this.o.window;
-    while (w && !this.o.signal?.aborted && !insideWindow(w, minutesNow(w, this.o.now?.()))) {
+    while (w && !this.o.signal?.aborted && !insideWindow(w, minutesNow(w))) {
       if (!this.waiting) {
         const hh = String(Math.floor(w.start / 60)).padStart(2, "0");
         const mm = String(w.start % 60).padStart(2, "0");
