@@ -189,10 +189,10 @@ export class Association extends EventEmitter {
     }
   }
 
+  /** The first `n` buffered bytes (at least; `n` are buffered). */
   private peek(n: number): Buffer {
     const first = this.chunks[0]!;
-    if (first.length >= n) return first;
-    return Buffer.concat(this.chunks, Math.min(this.buffered, Math.max(n, 6))).subarray(0, n);
+    return first.length >= n ? first : Buffer.concat(this.chunks, n);
   }
 
   private take(n: number): Buffer {
