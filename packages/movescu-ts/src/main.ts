@@ -110,8 +110,8 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     }
     const level = o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
     const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
-    if (o.emit !== undefined && o.emit !== "files") throw new UsageError(`Invalid parameter value ${String(o.emit)} for option --emit (files)`);
-    if (o.emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
+    const emit = o.emit === undefined ? undefined : choiceOption(o.emit, "--emit", ["files"], "files");
+    if (emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
     if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
     const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
     const t = timeouts(o);
@@ -161,7 +161,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
           fsync: Boolean(o.fsync),
           tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
           log,
-          onFile: o.emit ? async (inst, a) => void (await writer?.write(fileRecord(inst, a))) : undefined,
+          onFile: emit ? async (inst, a) => void (await writer?.write(fileRecord(inst, a))) : undefined,
         })
       : undefined;
     const source = requestSource({
