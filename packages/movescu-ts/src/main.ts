@@ -232,7 +232,7 @@ class RetrieveRun {
     // Listen first: a busy port must leave nothing behind in -od.
     if (this.receive && this.s.kind === "move") {
       try {
-        this.listener = await this.receive.listen(this.s.receivePort!, this.s.bind);
+        this.listener = await this.receive.listen(this.s.receivePort!, this.s);
       } catch (e) {
         throw listenFailure(e);
       }

@@ -147,11 +147,13 @@ export class Receiving {
     attachScp(assoc, { store: this.service }, this.o.log);
   }
 
-  /** Start the +P listener for C-MOVE sub-associations. */
-  async listen(port: number, bind: string | undefined): Promise<DicomServer> {
+  /** Start the +P listener for C-MOVE sub-associations (-pdu and -ta apply to them, as in DCMTK movescu). */
+  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number }): Promise<DicomServer> {
     return serve({
       port,
-      host: bind,
+      host: o.bind,
+      maxPdu: o.maxPdu,
+      acseTimeoutMs: o.acseTimeoutMs,
       log: this.o.log,
       decide: (rq) => {
         this.o.log.info(`Sub-Association Received from "${rq.callingAet}"`);

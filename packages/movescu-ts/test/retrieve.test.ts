@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { buildPart10Prefix, encodeDataset, parsePart10, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
+import { connect } from "@dicom-pipes/dimse/net";
 import { runBin, runShell, shellWord, ndjson, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder, metaOf } from "../../../test/support/files.js";
@@ -558,6 +559,30 @@ test("--window outside the current time: logs the wait, connects to nobody, stop
     assert.deepEqual((await filesUnder(od, { hidden: true })).filter((f) => f !== ".movescu-ts.journal"), []);
   } finally {
     peer.close();
+  }
+});
+
+test("the +P listener takes -pdu and -ta, as DCMTK movescu's sub-associations do", async () => {
+  const now = new Date();
+  const m = now.getUTCHours() * 60 + now.getUTCMinutes();
+  const hhmm = (x: number) => `${String(Math.floor((x % 1440) / 60)).padStart(2, "0")}:${String(x % 60).padStart(2, "0")}`;
+  const od = await out("listener");
+  const rport = await freePort();
+  // Outside the window: the listener is up while no request is sent.
+  const p = startBin("movescu-ts", ["-S", "-v", "+P", String(rport), "-pdu", "16384", "-ta", "1", "-od", od, "--window", `${hhmm(m + 120)}-${hhmm(m + 180)}`, "--tz", "UTC", "127.0.0.1", String(pacs.port)], { input: JSON.stringify({ StudyInstanceUID: studies()[0] }) + "\n" });
+  try {
+    assert.ok(await until(() => /outside the time window/.test(p.err()), 10000, 20), p.err());
+    const assoc = await connect({ host: "127.0.0.1", port: rport, callingAet: "DEVPACS", calledAet: "MOVESCU", contexts: [{ abstractSyntax: "1.2.840.10008.1.1", transferSyntaxes: ["1.2.840.10008.1.2.1"] }] });
+    assert.equal(assoc.peerMaxPdu, 16384, "-pdu is the sub-associations' receive limit");
+    await assoc.release();
+    const silent = net.connect(rport, "127.0.0.1");
+    silent.on("error", () => undefined);
+    const t0 = Date.now();
+    await new Promise((r) => silent.once("close", r));
+    assert.ok(Date.now() - t0 < 5000, `a connection without A-ASSOCIATE-RQ is closed after -ta (${Date.now() - t0} ms)`);
+  } finally {
+    p.child.kill("SIGINT");
+    await p.done;
   }
 });
 
