@@ -407,3 +407,11 @@ test(
     assert.deepEqual(dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian)), peerLines(bytes));
   },
 );
+
+test("an element with a non-standard VR prints its bytes in hex, as OB and UN do", () => {
+  const ds = parseDataset(Buffer.concat([raw(0x00100010, "PN", "DOE^JOHN"), raw(0x00111010, "XX", Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))]), TS.ExplicitVRLittleEndian);
+  assert.deepEqual(dumpLines(ds), [
+    "(0010,0010) PN [DOE^JOHN]                               #   8, 1 PatientName",
+    "(0011,1010) XX 01\\02\\03\\04\\05\\06\\07\\08\\09\\0a".padEnd(56) + "#  10, 1 Unknown Tag & Data",
+  ]);
+});

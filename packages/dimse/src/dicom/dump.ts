@@ -74,7 +74,7 @@ function binaryField(el: Element, little: boolean): { text: string; vm: number }
   const b = el.value ?? Buffer.alloc(0);
   // DCMTK counts OB/OW/OF/OD/OL/OV/UN as one value even when empty.
   if (b.length === 0) return { text: "(no value available)", vm: /^(O[BWFDLV]|UN)$/.test(el.vr) ? 1 : 0 };
-  const w = BINARY_WIDTH[el.vr] ?? 1;
+  const w = BINARY_WIDTH[el.vr];
   const values: string[] = [];
   if (el.vr === "AT") {
     for (let o = 0; o + 4 <= b.length; o += 4) {
@@ -84,7 +84,8 @@ function binaryField(el: Element, little: boolean): { text: string; vm: number }
     }
     return { text: values.join("\\"), vm: values.length };
   }
-  if (el.vr === "OB" || el.vr === "UN" || el.vr === "OW") {
+  // Bytes in hex: OB, UN and VRs outside the standard (which this parser keeps as read).
+  if (el.vr === "OW" || !w) {
     const hex: string[] = [];
     if (el.vr === "OW") {
       for (let o = 0; o + 2 <= b.length; o += 2) hex.push((little ? b.readUInt16LE(o) : b.readUInt16BE(o)).toString(16).padStart(4, "0"));
