@@ -62,7 +62,6 @@ interface Settings {
   destination?: string;
   receivePort?: number;
   bind?: string;
-  model: QueryModel;
   /** The retrieve model's SOP class. */
   sopClass: string;
   /** DCMTK's word for the operation in log lines. */
@@ -127,7 +126,6 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       destination: kind === "move" ? ((o.move as string | undefined) ?? "MOVESCU") : undefined,
       receivePort,
       bind: o.bind as string | undefined,
-      model,
       sopClass,
       label: kind === "move" ? "Move" : "C-GET",
       proposals: [{ abstractSyntax: sopClass, transferSyntaxes: PROPOSED_SYNTAXES }, ...(kind === "get" ? getStorageContexts() : [])],
@@ -169,7 +167,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       files,
       input,
       stdin: io.stdin,
-      model: s.model,
+      model,
       defaultLevel: level,
       keepGoing: Boolean(o.keepGoing),
       onInvalid: (err) => log.error(`${err.message} (skipped)`),
