@@ -31,7 +31,7 @@ export class DicomParseError extends Error {
 }
 
 /** VRs whose explicit-VR header has 2 reserved bytes and a 32-bit length. */
-const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
+export const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
 export const STRING_VRS = new Set(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]);
 /** Text VRs that never hold multiple values. */
 export const SINGLE_TEXT_VRS = new Set(["LT", "ST", "UT", "UR"]);

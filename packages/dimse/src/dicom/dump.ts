@@ -3,7 +3,7 @@
  * Lines are returned as latin1 strings so raw value bytes (any character
  * set, padding, NULs) survive unchanged when written as latin1.
  */
-import { BINARY_WIDTH, STRING_VRS, trimValue, type Dataset, type Element } from "./dataset.js";
+import { BINARY_WIDTH, elementNumbers, LONG_VRS, STRING_VRS, trimValue, type Dataset, type Element } from "./dataset.js";
 import { describeTag, tagDcmtk } from "./dict.js";
 import { syntaxName } from "./syntax.js";
 import { dcmtkUidName } from "./uid-table.js";
@@ -74,41 +74,12 @@ function binaryField(el: Element, little: boolean): { text: string; vm: number }
   const b = el.value ?? Buffer.alloc(0);
   // DCMTK counts OB/OW/OF/OD/OL/OV/UN as one value even when empty.
   if (b.length === 0) return { text: "(no value available)", vm: /^(O[BWFDLV]|UN)$/.test(el.vr) ? 1 : 0 };
-  const w = BINARY_WIDTH[el.vr];
-  const values: string[] = [];
-  if (el.vr === "AT") {
-    for (let o = 0; o + 4 <= b.length; o += 4) {
-      const g = little ? b.readUInt16LE(o) : b.readUInt16BE(o);
-      const e = little ? b.readUInt16LE(o + 2) : b.readUInt16BE(o + 2);
-      values.push(tagDcmtk(((g << 16) | e) >>> 0));
-    }
-    return { text: values.join("\\"), vm: values.length };
-  }
   // Bytes in hex: OB, UN and VRs outside the standard (which this parser keeps as read).
-  if (el.vr === "OW" || !w) {
-    const hex: string[] = [];
-    if (el.vr === "OW") {
-      for (let o = 0; o + 2 <= b.length; o += 2) hex.push((little ? b.readUInt16LE(o) : b.readUInt16BE(o)).toString(16).padStart(4, "0"));
-    } else {
-      for (const byte of b) hex.push(byte.toString(16).padStart(2, "0"));
-    }
-    return { text: hex.join("\\"), vm: 1 };
-  }
-  for (let o = 0; o + w <= b.length; o += w) {
-    let v: number | string;
-    switch (el.vr) {
-      case "US": v = little ? b.readUInt16LE(o) : b.readUInt16BE(o); break;
-      case "SS": v = little ? b.readInt16LE(o) : b.readInt16BE(o); break;
-      case "UL": case "OL": v = little ? b.readUInt32LE(o) : b.readUInt32BE(o); break;
-      case "SL": v = little ? b.readInt32LE(o) : b.readInt32BE(o); break;
-      case "FL": case "OF": v = little ? b.readFloatLE(o) : b.readFloatBE(o); break;
-      case "FD": case "OD": v = little ? b.readDoubleLE(o) : b.readDoubleBE(o); break;
-      case "SV": v = (little ? b.readBigInt64LE(o) : b.readBigInt64BE(o)).toString(); break;
-      default: v = (little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)).toString(); break;
-    }
-    values.push(formatNumber(el.vr, v));
-  }
-  return { text: values.join("\\"), vm: /^O[FDLV]$/.test(el.vr) ? 1 : values.length };
+  if (!BINARY_WIDTH[el.vr]) return { text: Array.from(b, (byte) => byte.toString(16).padStart(2, "0")).join("\\"), vm: 1 };
+  const values = elementNumbers(el, little).map((v) =>
+    el.vr === "AT" ? tagDcmtk(v as number) : el.vr === "OW" ? v.toString(16).padStart(4, "0") : formatNumber(el.vr, v),
+  );
+  return { text: values.join("\\"), vm: /^O[WFDLV]$/.test(el.vr) ? 1 : values.length };
 }
 
 /** Roots of the UIDs DCMTK has names for. */
@@ -186,12 +157,11 @@ function itemLength(item: Dataset, little: boolean): number {
     else if (el.fragments) n += 12 + el.fragments.reduce((s, f) => s + 8 + f.length, 0) + 8;
     else {
       const len = el.value?.length ?? 0;
-      n += (LONG.has(el.vr) ? 12 : 8) + len;
+      n += (LONG_VRS.has(el.vr) ? 12 : 8) + len;
     }
   }
   return n;
 }
-const LONG = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
 
 /** The block findscu prints for one response (each line to be prefixed by `I: `). */
 export function responseBlock(counter: number, statusText: string, ds: Dataset, transferSyntax: string, little = true): string[] {
