@@ -79,28 +79,8 @@ function load(): void {
   }
 }
 
-const groupLength = (tag: number): DictEntry => ({
-  tag,
-  keyword: "",
-  // DCMTK's names for (gggg,0000) of standard and of private groups
-  dumpName: isPrivate(tag) ? "PrivateGroupLength" : "GenericGroupLength",
-  vr: "UL",
-  dictVr: "UL",
-  vm: "1",
-  multi: false,
-  retired: false,
-});
-
-const privateCreator = (tag: number): DictEntry => ({
-  tag,
-  keyword: "",
-  dumpName: "PrivateCreator",
-  vr: "LO",
-  dictVr: "LO",
-  vm: "1",
-  multi: false,
-  retired: false,
-});
+/** An entry DCMTK names though PS3.6 lists no such tag (group lengths, private creators). */
+const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({ tag, keyword: "", dumpName, vr, dictVr: vr, vm: "1", multi: false, retired: false });
 
 /** Dictionary entry for a tag, or undefined for private and unknown tags. */
 export function lookupTag(tag: number): DictEntry | undefined {
@@ -123,8 +103,9 @@ export function describeTag(tag: number): DictEntry | undefined {
   const e = lookupTag(tag);
   if (e) return e;
   const elem = tag & 0xffff;
-  if (elem === 0) return groupLength(tag);
-  if (isPrivate(tag) && elem >= 0x10 && elem <= 0xff) return privateCreator(tag);
+  // DCMTK's names for (gggg,0000) of standard and of private groups
+  if (elem === 0) return synthetic(tag, isPrivate(tag) ? "PrivateGroupLength" : "GenericGroupLength", "UL");
+  if (isPrivate(tag) && elem >= 0x10 && elem <= 0xff) return synthetic(tag, "PrivateCreator", "LO");
   return undefined;
 }
 
