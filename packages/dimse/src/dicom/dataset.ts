@@ -124,7 +124,7 @@ export class Dataset {
 
   /** Set a text element from a string (or values), encoded with this dataset's charset. */
   setString(tag: number, vr: string, value: string | string[] | null): this {
-    const text = value === null ? "" : Array.isArray(value) ? value.join("\\") : value;
+    const text = valueText(value);
     const bytes = vr === "UI" || vr === "AE" || vr === "CS" || vr === "DA" || vr === "TM" || vr === "DT" || vr === "IS" || vr === "DS" || vr === "AS"
       ? Buffer.from(text, "latin1")
       : encodeText(text, this.charset());
@@ -136,6 +136,11 @@ export class Dataset {
     for (const e of d.elements) if (e.items) for (const it of e.items) it.parent = d;
     return d;
   }
+}
+
+/** The text of one value or several (joined by `\`); null is empty. */
+function valueText(value: string | string[] | null): string {
+  return value === null ? "" : Array.isArray(value) ? value.join("\\") : value;
 }
 
 /** Pad a value to even length as PS3.5 requires for its VR. */
@@ -497,8 +502,7 @@ export function encodeDataset(ds: Dataset, transferSyntax: string | SyntaxInfo, 
 
 /** Build a text element (value padded to even length). */
 export function textElement(tag: number, vr: string, value: string | string[] | null, cs: Charset = DEFAULT_CHARSET): Element {
-  const text = value === null ? "" : Array.isArray(value) ? value.join("\\") : value;
-  return { tag, vr, value: padValue(vr, encodeText(text, cs)) };
+  return { tag, vr, value: padValue(vr, encodeText(valueText(value), cs)) };
 }
 
 /** Build a binary numeric element (little endian). */
