@@ -3,7 +3,7 @@
  * fsynced as each request completes, so a rerun after Ctrl-C or kill -9
  * skips what is done and redoes the rest.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import type { FlatRecord } from "@dicom-pipes/dimse/records";
 
 export class Journal {
@@ -12,7 +12,7 @@ export class Journal {
 
   constructor(readonly path: string) {}
 
-  /** Load earlier entries (a torn last line from a crash is ignored). */
+  /** Load earlier entries (a torn last line from a crash is dropped, so appends start on a line of their own). */
   load(): number {
     let text = "";
     try {
@@ -35,8 +35,8 @@ export class Journal {
         torn = true;
       }
     }
-    if (torn) {
-      // Keep the journal readable: rewrite it without the torn line (atomically).
+    if (torn || (text !== "" && !text.endsWith("\n"))) {
+      // Keep the journal readable: rewrite it without the torn line, every line ended (atomically).
       const tmp = `${this.path}.${process.pid}.tmp`;
       writeFileSync(tmp, good.map((l) => l + "\n").join(""));
       renameSync(tmp, this.path);
@@ -49,16 +49,7 @@ export class Journal {
   }
 
   record(key: string, result: FlatRecord): void {
-    if (this.fd === undefined) {
-      this.fd = openSync(this.path, "a+");
-      // A line torn by a crash has no newline: end it, so it does not swallow this entry.
-      const size = fstatSync(this.fd).size;
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        readSync(this.fd, last, 0, 1, size - 1);
-        if (last[0] !== 0x0a) writeSync(this.fd, "\n");
-      }
-    }
+    this.fd ??= openSync(this.path, "a");
     writeSync(this.fd, JSON.stringify({ key, result }) + "\n");
     fdatasyncSync(this.fd);
     this.done.set(key, result);
