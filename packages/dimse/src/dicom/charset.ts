@@ -66,8 +66,6 @@ const ISO2022: Record<string, string> = {
 };
 
 export interface Charset {
-  /** The defined terms, as found in the dataset. */
-  terms: string[];
   decode: Decoder;
   /** True when the set is a superset of ASCII with 1:1 byte↔char mapping for ASCII. */
   isUtf8: boolean;
@@ -76,7 +74,7 @@ export interface Charset {
 
 const cache = new Map<string, Charset>();
 
-export const DEFAULT_CHARSET: Charset = { terms: [], decode: latin1, isUtf8: false, isLatin1: true };
+export const DEFAULT_CHARSET: Charset = { decode: latin1, isUtf8: false, isLatin1: true };
 
 /** Build a charset from the values of Specific Character Set. */
 export function charsetFor(terms: string[] | undefined): Charset {
@@ -90,13 +88,12 @@ export function charsetFor(terms: string[] | undefined): Charset {
   if (!isExtension) {
     const first = norm[0] ?? "";
     cs = {
-      terms,
       decode: decoder(SINGLE[first] ?? "latin1"),
       isUtf8: first === "ISO_IR 192",
       isLatin1: first === "ISO_IR 100" || first === "",
     };
   } else {
-    cs = { terms, decode: iso2022Decoder(norm), isUtf8: false, isLatin1: false };
+    cs = { decode: iso2022Decoder(norm), isUtf8: false, isLatin1: false };
   }
   cache.set(key, cs);
   return cs;

@@ -14,8 +14,6 @@ export interface DictEntry {
   dumpName: string;
   /** VR used when the transfer syntax does not carry one (implicit VR). */
   vr: string;
-  /** VR as the dictionary states it, e.g. `OB or OW`, `US or SS`. */
-  dictVr: string;
   /** Value multiplicity as in PS3.6 (`1`, `1-n`, `2`…). */
   vm: string;
   /** True when the VM allows more than one value. */
@@ -28,14 +26,8 @@ const require = createRequire(import.meta.url);
 let byTag: Map<number, DictEntry> | undefined;
 let byKeyword: Map<string, DictEntry> | undefined;
 
-/** dcmjs uses lower-case pseudo-VRs for ambiguous entries. */
-const AMBIGUOUS: Record<string, [string, string]> = {
-  ox: ["OW", "OB or OW"],
-  xs: ["US", "US or SS"],
-  lt: ["US", "US or SS or OW"],
-  up: ["UL", "UL"],
-  na: ["NA", "NA"],
-};
+/** dcmjs uses lower-case pseudo-VRs for ambiguous entries (`OB or OW`, `US or SS`…): the VR taken for them. */
+const AMBIGUOUS: Record<string, string> = { ox: "OW", xs: "US", lt: "US", up: "UL", na: "NA" };
 
 type Row = [tag: number, name: string, vr: string, vm: string];
 
@@ -61,13 +53,11 @@ function load(): void {
   for (const [tag, name, rawVr, vm] of rows()) {
     const retired = name.startsWith("RETIRED_");
     const keyword = retired ? name.slice(8) : name;
-    const amb = AMBIGUOUS[rawVr];
     const entry: DictEntry = {
       tag,
       keyword,
       dumpName: name,
-      vr: amb ? amb[0] : rawVr,
-      dictVr: amb ? amb[1] : rawVr,
+      vr: AMBIGUOUS[rawVr] ?? rawVr,
       vm,
       multi: vm !== "1",
       retired,
@@ -80,7 +70,7 @@ function load(): void {
 }
 
 /** An entry DCMTK names though PS3.6 lists no such tag (group lengths, private creators). */
-const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({ tag, keyword: "", dumpName, vr, dictVr: vr, vm: "1", multi: false, retired: false });
+const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({ tag, keyword: "", dumpName, vr, vm: "1", multi: false, retired: false });
 
 /** Dictionary entry for a tag, or undefined for private and unknown tags. */
 export function lookupTag(tag: number): DictEntry | undefined {
