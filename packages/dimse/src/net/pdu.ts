@@ -363,8 +363,8 @@ export function rejectResultText(r: number): string {
 export function rejectSourceText(s: number): string {
   switch (s) {
     case 1: return "Service User";
-    case 2: return "Service Provider (ACSE Related Function)";
-    case 3: return "Service Provider (Presentation Related Function)";
+    case 2: return "Service Provider (ACSE Related)";
+    case 3: return "Service Provider (Presentation Related)";
     default: return `Unknown (${s})`;
   }
 }
