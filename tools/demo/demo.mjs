@@ -58,6 +58,7 @@ const pacs = await startDevPacs({ dir: join(out, "archive"), host: "127.0.0.1", 
 console.log(`dev PACS "DEVPACS" listening on 127.0.0.1:${pacs.port}`);
 const peer = `-aec DEVPACS 127.0.0.1 ${pacs.port}`;
 try {
+  await sh(`echoscu-ts ${peer}`);
   await sh(
     `findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate -k StudyTime -k PatientID -k PatientName ` +
       `-k StudyInstanceUID -k StudyDescription -k ModalitiesInStudy -k NumberOfStudyRelatedInstances > studies.ndjson`,
