@@ -63,6 +63,13 @@ function looksLikeOption(tok: string): boolean {
   return !/^-\d+(\.\d+)?$/.test(tok);
 }
 
+/** An option the tool does not know (`option` as given). */
+export class UnknownOptionError extends UsageError {
+  constructor(readonly option: string, message = `Unknown option ${option}`) {
+    super(message);
+  }
+}
+
 export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
   const byFlag = new Map<string, OptionSpec>();
   for (const s of specs) for (const f of s.flags) byFlag.set(f, s);
@@ -85,7 +92,7 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
       else spec = undefined;
     }
     if (!spec) {
-      if (looksLikeOption(tok)) throw new UsageError(`Unknown option ${tok}`);
+      if (looksLikeOption(tok)) throw new UnknownOptionError(tok);
       positionals.push(tok);
       continue;
     }

@@ -9,7 +9,8 @@ import { readFile } from "node:fs/promises";
 import { parsePart10 } from "../dicom/part10.js";
 import type { Dataset } from "../dicom/dataset.js";
 import { resolve } from "node:path";
-import { parseArgs, type OptionSpec, type ParsedArgs } from "./args.js";
+import { parseArgs, UnknownOptionError, type OptionSpec, type ParsedArgs } from "./args.js";
+import { DCMTK_OPTIONS } from "./dcmtk-options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import type { CliLogger } from "./logger.js";
 import { resolveLogLevel } from "./common.js";
@@ -26,7 +27,7 @@ export function startDcmtkTool(tool: string, argv: string[], specs: OptionSpec[]
     io.stdout.write(help());
     return Exit.OK;
   }
-  const p = parseArgs(argv, specs);
+  const p = parseDcmtkArgs(tool, argv, specs);
   if (p.opts.help) {
     io.stdout.write(help());
     return Exit.OK;
@@ -38,6 +39,22 @@ export function startDcmtkTool(tool: string, argv: string[], specs: OptionSpec[]
   log.level = resolveLogLevel(p);
   if (p.opts.arguments) log.info(`calling '${tool}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`);
   return p;
+}
+
+/**
+ * `parseArgs`, telling an option of the DCMTK tool we stand in for (e.g. `+tls`
+ * for findscu-ts) that is not implemented from an unknown one.
+ */
+export function parseDcmtkArgs(tool: string, argv: string[], specs: OptionSpec[]): ParsedArgs {
+  try {
+    return parseArgs(argv, specs);
+  } catch (e) {
+    const dcmtk = tool.replace(/-ts$/, "");
+    const known = e instanceof UnknownOptionError ? DCMTK_OPTIONS[dcmtk]?.find(([short, long]) => short === e.option || long === e.option) : undefined;
+    if (!known) throw e;
+    const name = known[0] ? `${known[0]} (${known[1]})` : known[1];
+    throw new UnknownOptionError((e as UnknownOptionError).option, `DCMTK ${dcmtk}'s option ${name} is not implemented in ${tool}`);
+  }
 }
 
 /** `peer port [rest...]` as every SCU takes them. */
