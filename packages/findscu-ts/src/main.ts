@@ -17,7 +17,7 @@ import {
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
 import { connect, find, NetError, statusClass, statusHex, statusText, type AcceptedContext, type Association, type Response } from "@dicom-pipes/dimse/net";
-import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
@@ -31,6 +31,7 @@ import {
   parseKeys,
   peerAndPort,
   runTool,
+  shardSetting,
   startDcmtkTool,
   timeouts,
   UsageError,
@@ -97,6 +98,7 @@ interface Settings {
   bind?: string;
   level?: string;
   keepGoing: boolean;
+  shard?: Shard;
   proposal?: string;
 }
 
@@ -159,6 +161,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
     bind: o.bind as string | undefined,
     level: model === "worklist" ? level : (level ?? "STUDY"),
     keepGoing: Boolean(o.keepGoing),
+    shard: shardSetting(o.shard, table !== undefined),
     proposal: o.proposal as string | undefined,
   };
 }
@@ -207,6 +210,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
       stdin: io.stdin,
       defaultLevel: s.level,
       keepGoing: s.keepGoing,
+      shard: s.shard,
       onInvalid: (err) => {
         state.invalidRows++;
         log.error(`${err.message} (skipped)`);

@@ -1,5 +1,5 @@
 /** findscu-ts command line: DCMTK findscu's options plus the NDJSON/batch ones. */
-import { generalOptions, scuNetworkOptions, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, scuNetworkOptions, shardOption, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const QUERY = "query information model";
 const QUERYKEYS = "query keys";
@@ -25,6 +25,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "proposal", flags: ["-xi", "--propose-implicit"], kind: "set", value: "implicit", group: TS, describe: "propose implicit VR little endian TS only" },
   { key: "queries", flags: ["--queries"], kind: "value", metavar: "FILE", group: BATCH, describe: "read one query per row from FILE (CSV with a header,\nTSV or NDJSON; - = stdin). Read from stdin anyway when\nno -k keys and no query files are given and stdin\nis not a terminal" },
   { key: "keepGoing", flags: ["--keep-going"], kind: "flag", group: BATCH, describe: "skip invalid query rows (exit 3 at the end)" },
+  shardOption(BATCH),
   { key: "level", flags: ["--level"], kind: "value", metavar: "LEVEL", group: BATCH, describe: "QueryRetrieveLevel for rows that do not give one\n(PATIENT, STUDY, SERIES, IMAGE; default STUDY)" },
   { key: "splitDates", flags: ["--split-dates"], kind: "flag", group: BATCH, describe: "when the peer caps the number of matches, split the\nStudyDate range in halves and query again (deduplicated)" },
   { key: "maxResults", flags: ["--max-results"], kind: "value", numeric: "int", min: 1, metavar: "N", group: BATCH, describe: "treat N matches as the peer's cap (with --split-dates)" },

@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, describeTag, lookupTag } from "@dicom-pipes/dimse/dicom";
-import { applyKey, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { applyKey, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
 import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
@@ -26,6 +26,8 @@ export interface QuerySourceOptions {
   /** Level for rows without QueryRetrieveLevel (undefined: worklist, no level). */
   defaultLevel?: string;
   keepGoing: boolean;
+  /** Only the rows of this shard (`--shard K/N`). */
+  shard?: Shard;
   /** Called for each skipped invalid row with --keep-going. */
   onInvalid?: (err: InputError) => void;
 }
@@ -67,7 +69,7 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
       columns.set(h, m.kind === "keyword" ? { keyword: m.keyword } : m.kind === "tag" ? { tag: m.key } : m.kind === "query" ? { query: true } : { metadata: true });
     }
   };
-  return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => {
+  return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => {
     const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
     const ds = rowDataset(flat, name, line);
     applyKeys(ds, o.keys);

@@ -8,7 +8,7 @@ import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeywor
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -136,7 +136,10 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       acseTimeoutMs: t.acse,
       maxPdu: o.maxPdu as number | undefined,
     };
-    const journalPath = o.noJournal ? undefined : ((o.journal as string | undefined) ?? (batch ? join(od, ".movescu-ts.journal") : undefined));
+    const shard = shardSetting(o.shard, batch);
+    // Shards may share an output directory: each keeps its own journal there.
+    const journalName = shard ? `.movescu-ts.shard-${shard.index}-of-${shard.count}.journal` : ".movescu-ts.journal";
+    const journalPath = o.noJournal ? undefined : ((o.journal as string | undefined) ?? (batch ? join(od, journalName) : undefined));
     const journal = journalPath ? new Journal(journalPath) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
@@ -170,6 +173,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       model,
       defaultLevel: level,
       keepGoing: Boolean(o.keepGoing),
+      shard,
       onInvalid: (err) => log.error(`${err.message} (skipped)`),
     });
     const run = new RetrieveRun(s, io, log, writer, journal, scheduler, progress, receive);

@@ -1,5 +1,5 @@
 /** movescu-ts / getscu-ts command line: DCMTK movescu's and getscu's options plus the batch ones. */
-import { generalOptions, scuNetworkOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const MODEL = "query information model";
 const KEYS = "retrieve keys";
@@ -40,9 +40,10 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
     { key: "batchWait", flags: ["--batch-wait"], kind: "value", numeric: "number", min: 0, metavar: "SECONDS", group: BATCH, describe: "the pause after each batch (default 0)" },
     { key: "window", flags: ["--window"], kind: "value", metavar: "HH:MM-HH:MM", group: BATCH, describe: "send requests only inside this daily window (may\ncross midnight); wait outside it" },
     { key: "tz", flags: ["--tz"], kind: "value", metavar: "ZONE", group: BATCH, describe: "time zone of --window (IANA name; default: local)" },
-    { key: "journal", flags: ["--journal"], kind: "value", metavar: "FILE", group: BATCH, describe: "resume journal (default in batch mode:\n<output-directory>/.movescu-ts.journal); a rerun skips\nthe requests it lists as complete" },
+    { key: "journal", flags: ["--journal"], kind: "value", metavar: "FILE", group: BATCH, describe: "resume journal (default in batch mode:\n<output-directory>/.movescu-ts.journal, with --shard K/N\n.movescu-ts.shard-K-of-N.journal); a rerun skips\nthe requests it lists as complete" },
     { key: "noJournal", flags: ["--no-journal"], kind: "flag", group: BATCH, describe: "neither read nor write a journal" },
     { key: "keepGoing", flags: ["--keep-going"], kind: "flag", group: BATCH, describe: "skip invalid input records instead of stopping" },
+    shardOption(BATCH),
     { key: "emit", flags: ["--emit"], kind: "value", metavar: "files", group: OUTPUT, describe: "also write one record per received file" },
     { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: "one result per request on stdout (default ndjson)" },
     { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no records to stdout" },

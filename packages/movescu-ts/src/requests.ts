@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { applyKey, datasetToFlat, mapColumn, serializeRecord, unknownName, validateUidQuery, ValueError, type FlatRecord, type ParsedKey } from "@dicom-pipes/dimse/records";
+import { applyKey, datasetToFlat, mapColumn, serializeRecord, unknownName, validateUidQuery, ValueError, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
 import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile, UsageError } from "@dicom-pipes/dimse/cli";
 
@@ -35,6 +35,8 @@ export interface RequestSourceOptions {
   model: QueryModel;
   defaultLevel?: Level;
   keepGoing: boolean;
+  /** Only the records of this shard (`--shard K/N`). */
+  shard?: Shard;
   onInvalid?: (err: InputError) => void;
 }
 
@@ -101,7 +103,7 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
       header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
     }
   };
-  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid }, (record, line, name) => recordRequest(record, header, o, name, line));
+  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => recordRequest(record, header, o, name, line));
 }
 
 /** The record fields a retrieve identifier is made from. */

@@ -5,3 +5,4 @@ export * from "./logger.js";
 export * from "./progress.js";
 export * from "./analysis.js";
 export * from "./dcmtk.js";
+export * from "./shard.js";

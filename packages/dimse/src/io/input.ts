@@ -6,6 +6,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FlatRecord } from "../records/flat.js";
+import { inShard, type Shard } from "../records/shard.js";
 
 export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
 
@@ -60,6 +61,8 @@ export interface BatchInputOptions {
   /** Skip invalid records (each reported to `onInvalid`) instead of stopping at the first. */
   keepGoing: boolean;
   onInvalid?: (err: InputError) => void;
+  /** Only the records of this shard (`--shard K/N`), chosen before they are checked. */
+  shard?: Shard;
 }
 
 /**
@@ -72,6 +75,7 @@ export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInpu
   const onHeader = o.onHeader;
   const records = readRecords(await openInputReady(path, stdin), { name, onHeader: onHeader && ((columns) => onHeader(columns, name)) });
   for await (const { record, line } of records) {
+    if (!inShard(record, o.shard)) continue;
     let item: T;
     try {
       item = make(record, line, name);

@@ -5,3 +5,4 @@ export * from "./validate.js";
 export * from "./legacy.js";
 export * from "./analysis.js";
 export * from "./layout.js";
+export * from "./shard.js";
