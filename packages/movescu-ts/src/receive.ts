@@ -147,13 +147,14 @@ export class Receiving {
     attachScp(assoc, { store: this.service }, this.o.log);
   }
 
-  /** Start the +P listener for C-MOVE sub-associations (-pdu and -ta apply to them, as in DCMTK movescu). */
-  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number }): Promise<DicomServer> {
+  /** Start the +P listener for C-MOVE sub-associations (-pdu, -ta and -td apply to them, as in DCMTK movescu). */
+  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number; dimseTimeoutMs?: number }): Promise<DicomServer> {
     return serve({
       port,
       host: o.bind,
       maxPdu: o.maxPdu,
       acseTimeoutMs: o.acseTimeoutMs,
+      dimseTimeoutMs: o.dimseTimeoutMs,
       log: this.o.log,
       decide: (rq) => {
         this.o.log.info(`Sub-Association Received from "${rq.callingAet}"`);
