@@ -118,6 +118,19 @@ describe("timeouts once associated", () => {
     }
   });
 
+  test("-td: a request being served longer than the timeout (a 2 s -xcr hook with -xs) is not idle", async () => {
+    const s = await scp(["-td", "1", "-xcr", "sleep 2", "-xs"]);
+    try {
+      const a = await associate(s.port);
+      const uid = "1.2.826.0.1.3680043.2.1125.8.1";
+      assert.equal(await store(a, uid, instance({ sopInstanceUid: uid })), 0);
+      await a.release();
+      assert.doesNotMatch(s.stderr(), /No DIMSE message/);
+    } finally {
+      await s.stop();
+    }
+  });
+
   test("after A-RELEASE-RP the server closes the connection and answers nothing more", async () => {
     const s = await scp([]);
     try {

@@ -113,6 +113,8 @@ export class Association extends EventEmitter {
   private activityListeners = new Set<() => void>();
   /** Requests being served (see `busy`). */
   private serving = 0;
+  /** When data last arrived, or serving a request or a paused read ended. */
+  private lastActivity = Date.now();
   private idleWatch?: () => void;
 
   constructor(socket: Socket, role: "requestor" | "acceptor", log: Logger = nullLogger) {
@@ -186,6 +188,7 @@ export class Association extends EventEmitter {
 
   private onData(chunk: Buffer): void {
     if (this.state === "released") return this.refuseAfterRelease();
+    this.lastActivity = Date.now();
     for (const l of this.activityListeners) l();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -407,12 +410,14 @@ export class Association extends EventEmitter {
   resume(token: object): void {
     if (!this.pausedBy.delete(token)) return;
     if (this.pausedBy.size === 0 && !this.socket.destroyed) this.socket.resume();
+    this.lastActivity = Date.now();
     this.idleWatch?.();
   }
 
   /** A request starts (+1) or ends (-1) being served: the idle watch waits meanwhile. */
   busy(delta: 1 | -1): void {
     this.serving = Math.max(0, this.serving + delta);
+    this.lastActivity = Date.now();
     this.idleWatch?.();
   }
 
@@ -424,25 +429,30 @@ export class Association extends EventEmitter {
   watchIdle(ms: number | undefined, onIdle?: () => void): void {
     if (ms === undefined || ms <= 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
+    // One timer that re-arms itself for the time left (not one per received chunk).
+    const check = () => {
+      timer = undefined;
       if (this.state === "closed" || this.state === "released" || this.serving > 0 || this.pausedBy.size > 0) return;
-      timer = setTimeout(() => {
-        this.log.warn(`No DIMSE message for ${ms / 1000} s: aborting the association`);
-        onIdle?.();
-        this.fail(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
-        this.abort();
-      }, ms);
-      timer.unref();
+      const left = this.lastActivity + ms - Date.now();
+      if (left > 0) {
+        timer = setTimeout(check, left);
+        timer.unref();
+        return;
+      }
+      this.log.warn(`No DIMSE message for ${ms / 1000} s: aborting the association`);
+      onIdle?.();
+      this.fail(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+      this.abort();
     };
-    this.idleWatch = arm;
-    this.activityListeners.add(arm);
+    this.idleWatch = () => {
+      if (!timer) check();
+    };
     this.once("closed", () => {
       clearTimeout(timer);
-      this.activityListeners.delete(arm);
       this.idleWatch = undefined;
     });
-    arm();
+    this.lastActivity = Date.now();
+    check();
   }
 
   /** Register the handler for responses to a message ID. */
