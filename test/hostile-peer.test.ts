@@ -20,7 +20,8 @@ import { startStorescpTs, type ScpTs } from "./support/corpus.js";
 import { filesUnder } from "./support/files.js";
 import { runBin, until } from "./support/bins.js";
 import { startDevPacs } from "@dicom-pipes/devpacs";
-import { associate, associateRq, echoCommand, echoWorks, instance, pdata, pdu, prng, procStats, rawAssociation, rawPeer, store } from "./support/hostile.js";
+import { associate, associateRq, echoCommand, echoWorks, instance, pdata, pdu, procStats, rawAssociation, rawPeer, store } from "./support/hostile.js";
+import { mulberry32 as prng } from "@dicom-pipes/gen-archive";
 
 let work: string;
 before(async () => {
@@ -35,19 +36,25 @@ async function scp(args: string[]): Promise<ScpTs> {
   return startStorescpTs(args, { od });
 }
 
+/** One storescp-ts for the tests of a describe block. */
+function sharedScp(args: string[]): ScpTs {
+  const s = {} as ScpTs;
+  before(async () => {
+    Object.assign(s, await scp(args));
+  });
+  after(async () => {
+    await s.stop();
+  });
+  return s;
+}
+
 /** An A-ABORT (type 7) arrived, or the connection closed, within `ms`. */
 async function endedWithin(peer: Awaited<ReturnType<typeof rawPeer>>, ms: number): Promise<boolean> {
   return (await peer.closed(ms)) || peer.types().includes(0x07);
 }
 
 describe("buffered messages are capped", () => {
-  let s: ScpTs;
-  before(async () => {
-    s = await scp(["--max-message", "2"]);
-  });
-  after(async () => {
-    await s.stop();
-  });
+  const s = sharedScp(["--max-message", "2"]);
 
   test("a C-ECHO announcing an endless data set: aborted near the cap, memory bounded, the server keeps serving", async () => {
     const before = procStats(s.pid);
@@ -167,13 +174,7 @@ describe("timeouts once associated", () => {
 });
 
 describe("protocol violations", () => {
-  let s: ScpTs;
-  before(async () => {
-    s = await scp(["-ta", "2"]);
-  });
-  after(async () => {
-    await s.stop();
-  });
+  const s = sharedScp(["-ta", "2"]);
 
   test("C-STORE whose command names another instance than its data set: 0xA900, nothing stored", async () => {
     const a = await associate(s.port);
@@ -235,13 +236,7 @@ describe("protocol violations", () => {
 });
 
 describe("mutated association requests and garbage connections", () => {
-  let s: ScpTs;
-  before(async () => {
-    s = await scp(["-ta", "1"]);
-  });
-  after(async () => {
-    await s.stop();
-  });
+  const s = sharedScp(["-ta", "1"]);
 
   test("150 mutated A-ASSOCIATE-RQs (seeded): each answered or closed, the server alive", async (t) => {
     const rand = prng(8);

@@ -179,15 +179,3 @@ export function procStats(pid: number): { rssKiB: number; peakKiB: number; fds: 
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { rssKiB: kib("VmRSS"), peakKiB: kib("VmHWM"), fds: readdirSync(`/proc/${pid}/fd`).length };
 }
-
-/** A small deterministic PRNG (mulberry32), so a failing mutation can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
