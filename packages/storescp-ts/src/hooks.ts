@@ -107,6 +107,7 @@ export function substitute(cmd: string, c: HookContext): HookCommand {
 
 export function runCommand(cmd: HookCommand, sync: boolean, stderr: Writable, log: CliLogger): Promise<void> {
   log.debug(`executing command: ${cmd.command}`);
+  if (log.enabled("debug")) log.debug(`with ${Object.entries(cmd.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")}`);
   const child = spawn("sh", ["-c", cmd.command], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...cmd.env } });
   child.stdout.on("data", (d: Buffer) => stderr.write(d));
   child.stderr.on("data", (d: Buffer) => stderr.write(d));
