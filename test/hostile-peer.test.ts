@@ -18,6 +18,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { NetError } from "@dicom-pipes/dimse/net";
 import { startStorescpTs, type ScpTs } from "./support/corpus.js";
 import { filesUnder } from "./support/files.js";
+import { hasDcmtk, runDcmtk } from "./support/peers.js";
 import { runBin, until } from "./support/bins.js";
 import { startDevPacs } from "@dicom-pipes/devpacs";
 import { associate, associateRq, echoCommand, echoWorks, instance, pdata, pdu, procStats, rawAssociation, rawPeer, store } from "./support/hostile.js";
@@ -170,6 +171,12 @@ describe("timeouts once associated", () => {
       );
       assert.ok(err instanceof NetError && err.kind === "rejected", String(err));
       assert.deepEqual(err.details, ["Result: Rejected Transient, Source: Service Provider (Presentation Related Function)", "Reason: Local Limit Exceeded"]);
+      if (hasDcmtk()) {
+        // DCMTK's reading of the same A-ASSOCIATE-RJ.
+        const r = await runDcmtk("echoscu", ["127.0.0.1", String(s.port)], { timeoutMs: 10_000 });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /F: Result: Rejected Transient, Source: Service Provider \(Presentation Related\)\nF: Reason: Local Limit Exceeded/);
+      }
       await a.release();
       assert.ok(await until(async () => echoWorks(s.port).catch(() => false), 5000, 50), "a slot freed by a release is reused");
       await b.release();
@@ -392,6 +399,11 @@ describe("a peer that does not speak DICOM (client side)", () => {
     await new Promise<void>((res) => http.listen(0, "127.0.0.1", res));
     const port = String((http.address() as { port: number }).port);
     try {
+      if (hasDcmtk()) {
+        // DCMTK's condition for the same peer, which our line carries.
+        const ref = await runDcmtk("findscu", ["-S", "-k", "0008,0052=STUDY", "127.0.0.1", port], { timeoutMs: 10_000 });
+        assert.match(ref.stderr, /Association Request Failed: 0006:0321 Unrecognized PDU type: 48/);
+      }
       for (const [tool, args] of [
         ["findscu-ts", ["-S", "-aec", "PACS", "127.0.0.1", port, "-k", "StudyInstanceUID"]],
         ["movescu-ts", ["-S", "-aec", "PACS", "127.0.0.1", port, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3"]],
