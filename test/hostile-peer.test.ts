@@ -18,8 +18,10 @@ import { join, relative, resolve, sep } from "node:path";
 import { NetError } from "@dicom-pipes/dimse/net";
 import { startStorescpTs, type ScpTs } from "./support/corpus.js";
 import { filesUnder } from "./support/files.js";
-import { hasDcmtk, runDcmtk } from "./support/peers.js";
-import { runBin, until } from "./support/bins.js";
+import { freePort, hasDcmtk, runDcmtk } from "./support/peers.js";
+import { isListening } from "./support/corpus.js";
+import { spawn } from "node:child_process";
+import { binPath, runBin, until } from "./support/bins.js";
 import { startDevPacs } from "@dicom-pipes/devpacs";
 import { associate, associateRq, echoCommand, echoWorks, instance, pdata, pdu, procStats, rawAssociation, rawPeer, store } from "./support/hostile.js";
 import { mulberry32 as prng } from "@dicom-pipes/gen-archive";
@@ -418,4 +420,31 @@ describe("a peer that does not speak DICOM (client side)", () => {
       http.close();
     }
   });
+});
+
+test("a write the file system refuses (file size limit, as a full disk): 0xA700, no partial or temporary file, later instances stored", async () => {
+  const od = await mkdtemp(join(work, "full-"));
+  const port = await freePort();
+  // ulimit -f counts 1024-byte blocks: files up to 512 KiB.
+  const child = spawn("/bin/sh", ["-c", `ulimit -f 512 && exec "${process.execPath}" "${binPath("storescp-ts")}" -od "${od}" ${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  const err: Buffer[] = [];
+  child.stderr.on("data", (b: Buffer) => err.push(b));
+  child.stdout.resume();
+  try {
+    assert.ok(await until(() => isListening(port), 10_000, 25), "storescp-ts listens");
+    const a = await associate(port);
+    const uid = "1.2.826.0.1.3680043.2.1125.6.1";
+    const head = Buffer.concat([instance({ sopInstanceUid: uid }), Buffer.from([0x09, 0x00, 0x00, 0x10, 0x4f, 0x42, 0, 0]), Buffer.alloc(4)]);
+    const value = Buffer.alloc(2 * 1024 * 1024, 0x55);
+    head.writeUInt32LE(value.length, head.length - 4);
+    assert.equal(await store(a, uid, Buffer.concat([head, value])), 0xa700);
+    const small = "1.2.826.0.1.3680043.2.1125.6.2";
+    assert.equal(await store(a, small, instance({ sopInstanceUid: small })), 0);
+    await a.release();
+    assert.deepEqual(await filesUnder(od, { hidden: true }), [`SC.${small}`], "only the stored instance; no .part file");
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("close", r));
+  }
+  assert.match(Buffer.concat(err).toString(), /E: storescp-ts: storing 1\.2\.826\.0\.1\.3680043\.2\.1125\.6\.1 failed: .*EFBIG/);
 });

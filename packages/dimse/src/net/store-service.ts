@@ -74,7 +74,7 @@ export interface StoreServiceOptions {
 
 function failureStatus(e: unknown): number {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code === "ENOSPC" || code === "EDQUOT" || code === "EMFILE" || code === "ENFILE" ? 0xa700 : 0xc000;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG" || code === "EMFILE" || code === "ENFILE" ? 0xa700 : 0xc000;
 }
 
 /**
