@@ -179,3 +179,23 @@ export function procStats(pid: number): { rssKiB: number; peakKiB: number; fds: 
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
   return { rssKiB: kib("VmRSS"), peakKiB: kib("VmHWM"), fds: readdirSync(`/proc/${pid}/fd`).length };
 }
+
+/** The flood's ceiling: a server that has not ended the association by then holds everything it was sent. */
+export const FLOOD_LIMIT = 96 * 1024 * 1024;
+
+/**
+ * A C-ECHO announcing a data set (C-ECHO has none), then data set
+ * fragments until the server ends the association or FLOOD_LIMIT bytes
+ * were written. What is in flight when the abort comes is read and
+ * dropped by the server, so `sent` exceeds its cap.
+ */
+export async function endlessEcho(port: number): Promise<{ sent: number; ended: boolean }> {
+  const peer = await rawAssociation(port);
+  await peer.send(pdata(1, true, true, echoCommand(1, true)));
+  const chunk = pdata(1, false, false, Buffer.alloc(256 * 1024, 0x41));
+  let sent = 0;
+  while (sent < FLOOD_LIMIT && (await peer.send(chunk))) sent += chunk.length;
+  const ended = (await peer.closed(5000)) || peer.types().includes(0x07);
+  peer.socket.destroy();
+  return { sent, ended };
+}
