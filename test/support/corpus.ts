@@ -503,6 +503,8 @@ export async function storescuProfile(entries: Array<{ sopClassUid: string; tran
 
 export interface ScpTs {
   port: number;
+  /** The storescp-ts process id. */
+  pid: number;
   od: string;
   /** Output so far. */
   stdout(): string;
@@ -573,6 +575,7 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
     }
     return {
       port,
+      pid: child.pid!,
       od: o.od,
       stdout: p.out,
       stderr: p.err,

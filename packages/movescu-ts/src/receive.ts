@@ -5,6 +5,7 @@
  * Move Originator Message ID, else by its UIDs); `--info` writes
  * PACSIFIER's per-series CSV next to each series folder.
  */
+import { readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
@@ -83,7 +84,7 @@ export class Receiving {
 
   constructor(private readonly o: ReceivingOptions) {
     this.tmpRoot = join(o.od, ".movescu-ts.tmp");
-    this.tmpDir = join(this.tmpRoot, String(process.pid));
+    this.tmpDir = join(this.tmpRoot, runMark(process.pid));
     this.service = storeService({
       tmpDir: this.tmpDir,
       fsync: o.fsync,
@@ -108,8 +109,7 @@ export class Receiving {
       return;
     }
     for (const e of entries) {
-      const pid = Number(e);
-      if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && running(pid))) continue;
+      if (join(this.tmpRoot, e) === this.tmpDir || live(e)) continue;
       await rm(join(this.tmpRoot, e), { recursive: true, force: true });
     }
   }
@@ -147,13 +147,14 @@ export class Receiving {
     attachScp(assoc, { store: this.service }, this.o.log);
   }
 
-  /** Start the +P listener for C-MOVE sub-associations (-pdu and -ta apply to them, as in DCMTK movescu). */
-  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number }): Promise<DicomServer> {
+  /** Start the +P listener for C-MOVE sub-associations (-pdu, -ta and -td apply to them, as in DCMTK movescu). */
+  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number; dimseTimeoutMs?: number }): Promise<DicomServer> {
     return serve({
       port,
       host: o.bind,
       maxPdu: o.maxPdu,
       acseTimeoutMs: o.acseTimeoutMs,
+      dimseTimeoutMs: o.dimseTimeoutMs,
       log: this.o.log,
       decide: (rq) => {
         this.o.log.info(`Sub-Association Received from "${rq.callingAet}"`);
@@ -220,6 +221,36 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22); undefined without /proc. */
+function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A run's temporary folder name: its PID and the process's start time, so
+ * a later process that reuses the PID does not make a killed run's folder
+ * look alive.
+ */
+function runMark(pid: number): string {
+  const start = startTicks(pid);
+  return start === undefined ? String(pid) : `${pid}-${start}`;
+}
+
+/** Whether a temporary folder belongs to a running process (bare PIDs: earlier versions, or no /proc). */
+function live(name: string): boolean {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1]);
+  if (!(pid > 0) || !running(pid)) return false;
+  return m[2] === undefined || startTicks(pid) === m[2];
 }
 
 export function fileRecord(inst: StoredInstance, a: Active | undefined): FlatRecord {

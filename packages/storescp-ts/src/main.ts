@@ -6,7 +6,7 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -77,6 +77,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
         maxPdu: o.maxPdu as number | undefined,
         acseTimeoutMs: timeouts(o).acse,
+        limits: scpLimits(o),
         hostLookup: !o.disableHostLookup,
         execOnReception: o.execOnReception as string | undefined,
         execSync: Boolean(o.execSync),
@@ -104,6 +105,7 @@ interface Settings {
   tsPref: SyntaxPreference;
   maxPdu?: number;
   acseTimeoutMs: number;
+  limits: ReturnType<typeof scpLimits>;
   hostLookup: boolean;
   execOnReception?: string;
   execSync: boolean;
@@ -179,6 +181,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
       host: s.bind,
       maxPdu: s.maxPdu,
       acseTimeoutMs: s.acseTimeoutMs,
+      ...s.limits,
       log,
       decide(rq, peer) {
         log.info(`Association Received ${peer.address}: "${rq.callingAet}" -> "${rq.calledAet}"`);

@@ -1,5 +1,5 @@
 /** storescp-ts command line: DCMTK storescp's options plus layout, allow-list, bind and NDJSON output. */
-import { generalOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, NETWORK, OUTPUT, scpLimitOptions, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const TS = "transfer syntaxes (incoming)";
 const FILES = "output files";
@@ -13,6 +13,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "bind", flags: ["--bind"], kind: "value", metavar: "ADDRESS", group: NETWORK, describe: "listen on this address only (default: all interfaces)" },
   { key: "acceptCalling", flags: ["--accept-calling"], kind: "list", metavar: "AET[,AET...]", group: NETWORK, describe: "accept associations only from these calling AE titles\n(others are rejected: calling AE title not recognized)" },
   { key: "acseTimeout", flags: ["-ta", "--acse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for ACSE messages (default: 30)" },
+  ...scpLimitOptions(),
   { key: "fork", flags: ["--fork"], kind: "flag", group: NETWORK, describe: "accepted for compatibility: associations are always\nserved concurrently in one process" },
   { key: "fork", flags: ["--single-process"], kind: "flag", group: NETWORK, describe: "accepted for compatibility", hidden: true },
   { key: "disableHostLookup", flags: ["-dhl", "--disable-host-lookup"], kind: "flag", group: NETWORK, describe: "do not resolve the peer's host name (#r is its address)" },
@@ -35,7 +36,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "sortConc", flags: ["-ss", "--sort-conc-studies"], kind: "value", metavar: "[p]refix", group: SORT, describe: "one subdirectory per series of objects of one study:\np_YYYYMMDD_HHMMSSmmm" },
   { key: "sortStudy", flags: ["-su", "--sort-on-study-uid"], kind: "value", metavar: "[p]refix", group: SORT, describe: "one subdirectory per study: p_<StudyInstanceUID>\n(just <StudyInstanceUID> for an empty prefix)" },
   { key: "sortPatient", flags: ["-sp", "--sort-on-patientname"], kind: "flag", group: SORT, describe: "one subdirectory per study: <PatientName>_YYYYMMDD_HHMMSSmmm" },
-  { key: "execOnReception", flags: ["-xcr", "--exec-on-reception"], kind: "value", metavar: "[c]ommand", group: EVENTS, describe: "run command after each stored object (through a shell);\n#p directory, #f file name, #a calling AE, #c called AE,\n#r peer host (#a #c #r are substituted in double quotes)" },
+  { key: "execOnReception", flags: ["-xcr", "--exec-on-reception"], kind: "value", metavar: "[c]ommand", group: EVENTS, describe: "run command after each stored object (through a shell);\n#p directory, #f file name, #a calling AE, #c called AE,\n#r peer host: each stands for a quoted variable holding the\nvalue, which the shell never parses (see README)" },
   { key: "execOnEndOfStudy", flags: ["-xcs", "--exec-on-eostudy"], kind: "value", metavar: "[c]ommand", group: EVENTS, describe: "run command at the end of each study (#p #a #c #r)" },
   { key: "renameOnEndOfStudy", flags: ["-rns", "--rename-on-eostudy"], kind: "flag", group: EVENTS, describe: "rename a finished study's files <prefix><6 digits>" },
   { key: "endOfStudyTimeout", flags: ["-tos", "--eostudy-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[t]imeout", group: EVENTS, describe: "a study ends after t seconds without objects" },

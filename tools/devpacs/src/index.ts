@@ -19,6 +19,7 @@ import {
   type Logger,
   type MoveGetRequest,
   type MoveGetResult,
+  type ServeOptions,
 } from "@dicom-pipes/dimse/net";
 import { Archive, type Level } from "./archive.js";
 
@@ -34,6 +35,8 @@ export interface DevPacsOptions {
   strictCalledAet?: boolean;
   /** C-MOVE destinations by AE title. */
   moveDestinations?: Record<string, { host: string; port: number }>;
+  /** DIMSE timeout, association and message limits (serve()'s defaults otherwise). */
+  limits?: Pick<ServeOptions, "dimseTimeoutMs" | "maxAssociations" | "maxMessageBytes">;
 }
 
 export interface DevPacs {
@@ -57,6 +60,7 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
   const server: DicomServer = await serve({
     port: o.port ?? 0,
     host: o.host ?? "127.0.0.1",
+    ...o.limits,
     log,
     decide(rq) {
       if (o.strictCalledAet && rq.calledAet !== aet) return { reject: { result: 1, source: 1, reason: 7 } };

@@ -1,5 +1,5 @@
 /** devpacs command line: serve a folder until interrupted. */
-import { parseArgs, formatHelp, generalOptions, resolveLogLevel, runTool, UsageError, createLogger, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { parseArgs, formatHelp, generalOptions, resolveLogLevel, runTool, scpLimitOptions, scpLimits, UsageError, createLogger, type OptionSpec } from "@dicom-pipes/dimse/cli";
 import { processIo } from "@dicom-pipes/dimse/io";
 import { once } from "node:events";
 import { startDevPacs } from "./index.js";
@@ -11,6 +11,7 @@ const OPTIONS: OptionSpec[] = [
   { key: "port", flags: ["--port"], kind: "value", numeric: "int", min: 0, max: 65535, metavar: "PORT", group: "devpacs", describe: "port (default 0 = any free port)" },
   { key: "bind", flags: ["--bind"], kind: "value", metavar: "ADDR", group: "devpacs", describe: "address to bind (default 127.0.0.1)" },
   { key: "aet", flags: ["-aet", "--aetitle"], kind: "value", metavar: "AET", group: "devpacs", describe: "own AE title (default DEVPACS)" },
+  ...scpLimitOptions(),
   { key: "moveDest", flags: ["--move-dest"], kind: "list", metavar: "AET=HOST:PORT", group: "devpacs", describe: "a C-MOVE destination (repeatable)" },
 ];
 
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!m) throw new UsageError(`bad --move-dest ${d} (expected AET=HOST:PORT)`);
       moveDestinations[m[1]!] = { host: m[2]!, port: Number(m[3]) };
     }
-    const pacs = await startDevPacs({ dir, port: (p.opts.port as number | undefined) ?? 0, host: p.opts.bind as string | undefined, aet: p.opts.aet as string | undefined, log, moveDestinations });
+    const pacs = await startDevPacs({ dir, port: (p.opts.port as number | undefined) ?? 0, host: p.opts.bind as string | undefined, aet: p.opts.aet as string | undefined, log, moveDestinations, limits: scpLimits(p.opts) });
     io.stdout.write(JSON.stringify({ port: pacs.port, aet: pacs.aet, instances: pacs.archive.instances.size }) + "\n");
     log.info(`serving ${pacs.archive.instances.size} instances from ${dir} on port ${pacs.port}`);
     await once(io.signal!, "abort");

@@ -46,6 +46,9 @@ import { formatDicomDate } from "@dicom-pipes/dimse/records";
 import { formatAge, formatTm, pad, parseDa, weekday, type TimeStyle } from "./dates.js";
 import { hash32, pick, randInt, streamFor, weightedIndex, weightedPick, type Rng } from "./random.js";
 
+/** The seeded PRNG, for tests that need reproducible random bytes. */
+export { mulberry32 } from "./random.js";
+
 export type Layout = "hierarchy" | "flat";
 export type SyntaxName = "explicit" | "implicit" | "big";
 /** A count: exactly `n`, or drawn from `[min, max]`. */

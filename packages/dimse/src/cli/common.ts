@@ -43,6 +43,28 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
   ];
 }
 
+/**
+ * What an acceptor (storescp-ts, devpacs) bounds for each peer: its idle
+ * time (DCMTK's `-td`), the associations served at once, and the size of
+ * a message held in memory. See `scpLimits`.
+ */
+export function scpLimitOptions(): OptionSpec[] {
+  return [
+    { key: "dimseTimeout", flags: ["-td", "--dimse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "abort an association when nothing arrives for s seconds\nwhile no request is being served (default: 60; 0: never)" },
+    { key: "maxAssociations", flags: ["--max-associations"], kind: "value", numeric: "int", min: 1, max: 65535, metavar: "[n]umber", group: NETWORK, describe: "serve at most n associations at once; more are rejected\n(transient, local limit exceeded) (default: 100)" },
+    { key: "maxMessage", flags: ["--max-message"], kind: "value", numeric: "int", min: 1, max: 1024, metavar: "[n] MiB", group: NETWORK, describe: "abort a peer sending a command or a non-storage data set\n(C-ECHO, C-FIND...) larger than n MiB (default: 4); C-STORE\ndata sets go to disk and have no limit" },
+  ];
+}
+
+/** `scpLimitOptions` values as `serve()` takes them (undefined: its defaults). */
+export function scpLimits(o: Record<string, unknown>): { dimseTimeoutMs?: number; maxAssociations?: number; maxMessageBytes?: number } {
+  return {
+    dimseTimeoutMs: o.dimseTimeout === undefined ? undefined : Number(o.dimseTimeout) * 1000,
+    maxAssociations: o.maxAssociations as number | undefined,
+    maxMessageBytes: o.maxMessage === undefined ? undefined : Number(o.maxMessage) * 1024 * 1024,
+  };
+}
+
 /** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule. */
 export function resolveLogLevel(p: ParsedArgs): LogLevel {
   const o = p.opts;

@@ -47,6 +47,8 @@ export interface Message {
 interface Assembly {
   pcid: number;
   commandChunks: Buffer[];
+  /** Bytes held in memory for this message (command and collected dataset). */
+  held: number;
   command?: Command;
   dataChunks?: Buffer[];
   sink?: Writable;
@@ -62,6 +64,13 @@ export interface PendingHandler {
 const HARD_PDU_LIMIT = 64 * 1024 * 1024;
 /** PDV payload when the peer sets no limit. */
 const UNLIMITED_PDV = 1024 * 1024;
+/** Default cap on a message held in memory (a command set, a non-storage dataset). */
+export const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024;
+/** ARTIM after our A-RELEASE-RP: how long the peer has to close the connection. */
+const RELEASE_LINGER_MS = 2000;
+
+/** PS3.8 PDU types we know; anything else means the peer does not speak DICOM. */
+const KNOWN_PDU = new Set<number>(Object.values(PduType));
 
 export class Association extends EventEmitter {
   readonly socket: Socket;
@@ -83,6 +92,12 @@ export class Association extends EventEmitter {
   sinkFactory?: (command: Command, context: AcceptedContext) => Writable | undefined;
   /** Handler for association-establishment PDUs (set by connect/accept). */
   onAssociatePdu?: (type: number, body: Buffer) => void;
+  /**
+   * Largest message held in memory: a command set, or a dataset no sink
+   * takes (C-ECHO, C-FIND identifiers and responses...). A peer exceeding
+   * it gets an A-ABORT.
+   */
+  maxMessageBytes = DEFAULT_MAX_MESSAGE;
 
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -90,11 +105,17 @@ export class Association extends EventEmitter {
   private readonly pending = new Map<number, PendingHandler>();
   private nextMessageId = 1;
   private sendChain: Promise<void> = Promise.resolve();
-  private state: "establishing" | "established" | "releasing" | "closed" = "establishing";
+  /** `released`: we answered an A-RELEASE-RQ; nothing more may arrive. */
+  private state: "establishing" | "established" | "releasing" | "released" | "closed" = "establishing";
   private releaseWaiter?: () => void;
   private pausedBy = new Set<object>();
   private failure?: NetError;
   private activityListeners = new Set<() => void>();
+  /** Requests being served (see `busy`). */
+  private serving = 0;
+  /** When data last arrived, or serving a request or a paused read ended. */
+  private lastActivity = Date.now();
+  private idleWatch?: () => void;
 
   constructor(socket: Socket, role: "requestor" | "acceptor", log: Logger = nullLogger) {
     super();
@@ -166,6 +187,8 @@ export class Association extends EventEmitter {
   // ------------------------------------------------------------ receiving
 
   private onData(chunk: Buffer): void {
+    if (this.state === "released") return this.refuseAfterRelease();
+    this.lastActivity = Date.now();
     for (const l of this.activityListeners) l();
     this.chunks.push(chunk);
     this.buffered += chunk.length;
@@ -173,6 +196,13 @@ export class Association extends EventEmitter {
       const head = this.peek(6);
       const type = head[0]!;
       const len = head.readUInt32BE(2);
+      if (!KNOWN_PDU.has(type)) {
+        // An HTTP or SSH server, say: its first bytes are no PDU (DCMTK: "Unrecognized PDU type").
+        const hex = type.toString(16).padStart(2, "0");
+        const why = this.state === "establishing" ? " (the peer does not speak DICOM)" : "";
+        this.protocolFailure(`Unrecognized PDU type 0x${hex}${why}`, `0006:0321 Unrecognized PDU type: ${hex}${why}`);
+        return;
+      }
       const limit = type === PduType.PData ? Math.max(this.ownMaxPdu * 4, 1024 * 1024) : 1024 * 1024;
       if (len > Math.min(limit, HARD_PDU_LIMIT)) {
         this.protocolFailure(`PDU of ${len} bytes exceeds the negotiated maximum (${this.ownMaxPdu})`);
@@ -221,7 +251,15 @@ export class Association extends EventEmitter {
     return out;
   }
 
+  /** ARTIM state (PS3.8 Sta13): the association is over and nothing more is served. */
+  private refuseAfterRelease(): void {
+    this.log.warn("Data received after the association was released: closing the connection");
+    this.state = "closed";
+    this.socket.destroy();
+  }
+
   private onPdu(type: number, body: Buffer): void {
+    if (this.state === "released") return this.refuseAfterRelease();
     switch (type) {
       case PduType.AssociateRQ:
       case PduType.AssociateAC:
@@ -236,13 +274,19 @@ export class Association extends EventEmitter {
       case PduType.ReleaseRQ:
         this.log.debug("Received A-RELEASE-RQ");
         this.emit("releaseRequested");
-        // Answer at once; an acceptor closes after the requestor does.
-        this.state = "releasing";
         this.socket.write(encodeReleaseRP());
         if (this.role === "requestor") {
           // Release collision: we also asked; finish ours.
+          this.state = "releasing";
           this.releaseWaiter?.();
+          return;
         }
+        // As DCMTK's acceptors: close once the response is out, and refuse
+        // anything that still arrives (the peer closes too; ARTIM bounds the wait).
+        this.state = "released";
+        this.idleWatch?.();
+        this.socket.end();
+        setTimeout(() => this.socket.destroy(), RELEASE_LINGER_MS).unref();
         return;
       case PduType.ReleaseRP:
         this.log.debug("Received A-RELEASE-RP");
@@ -267,7 +311,9 @@ export class Association extends EventEmitter {
 
   private onPData(body: Buffer): void {
     let o = 0;
-    while (o + 6 <= body.length) {
+    if (body.length === 0) throw new Error("P-DATA-TF without a PDV item");
+    while (o < body.length) {
+      if (o + 6 > body.length) throw new Error(`PDV item of ${body.length - o} bytes, shorter than its 6-byte header`);
       const len = body.readUInt32BE(o);
       if (len < 2 || o + 4 + len > body.length) throw new Error("malformed PDV item");
       const pcid = body[o + 4]!;
@@ -282,16 +328,18 @@ export class Association extends EventEmitter {
     let a = this.assembly;
     if (!a) {
       if (!isCommand) throw new Error("dataset fragment without a preceding command");
-      a = this.assembly = { pcid, commandChunks: [], dataLength: 0 };
+      a = this.assembly = { pcid, commandChunks: [], dataLength: 0, held: 0 };
     }
     if (a.pcid !== pcid) throw new Error(`PDV for presentation context ${pcid} inside a message on context ${a.pcid}`);
     if (isCommand) {
       if (a.command) throw new Error("command fragment after the command was complete");
+      this.hold(a, data.length, "command set");
       a.commandChunks.push(data);
       if (!isLast) return;
       const cmd = decodeCommand(a.commandChunks.length === 1 ? a.commandChunks[0]! : Buffer.concat(a.commandChunks));
       a.command = cmd;
       a.commandChunks = [];
+      a.held = 0;
       if (this.log.enabled("debug")) this.log.debug(`Received DIMSE command 0x${cmd.commandField.toString(16).padStart(4, "0")} on context ${pcid}`);
       if (!cmd.hasDataset) {
         this.assembly = undefined;
@@ -311,7 +359,10 @@ export class Association extends EventEmitter {
     a.dataLength += data.length;
     if (a.sink) {
       if (!a.sink.destroyed && !a.sink.write(data)) this.pause(a.sink);
-    } else a.dataChunks!.push(data);
+    } else {
+      this.hold(a, data.length, "data set");
+      a.dataChunks!.push(data);
+    }
     if (!isLast) return;
     this.assembly = undefined;
     const msg: Message = { pcid, context: this.contextOrThrow(pcid), command: a.command, datasetLength: a.dataLength };
@@ -320,6 +371,12 @@ export class Association extends EventEmitter {
       if (!a.sink.destroyed) a.sink.end();
     } else msg.dataset = a.dataChunks!.length === 1 ? a.dataChunks![0]! : Buffer.concat(a.dataChunks!);
     this.dispatch(msg);
+  }
+
+  /** Count bytes held in memory for a message; past the cap, the association is aborted. */
+  private hold(a: Assembly, n: number, what: string): void {
+    a.held += n;
+    if (a.held > this.maxMessageBytes) throw new Error(`${what} of more than ${this.maxMessageBytes} bytes (the limit for a message held in memory)`);
   }
 
   private contextOrThrow(pcid: number): AcceptedContext {
@@ -353,6 +410,49 @@ export class Association extends EventEmitter {
   resume(token: object): void {
     if (!this.pausedBy.delete(token)) return;
     if (this.pausedBy.size === 0 && !this.socket.destroyed) this.socket.resume();
+    this.lastActivity = Date.now();
+    this.idleWatch?.();
+  }
+
+  /** A request starts (+1) or ends (-1) being served: the idle watch waits meanwhile. */
+  busy(delta: 1 | -1): void {
+    this.serving = Math.max(0, this.serving + delta);
+    this.lastActivity = Date.now();
+    this.idleWatch?.();
+  }
+
+  /**
+   * The acceptor's DIMSE timeout: abort the association once `ms` pass
+   * with nothing arriving while no request is being served (and reading
+   * is not paused for a slow disk). Data arriving restarts the clock.
+   */
+  watchIdle(ms: number | undefined, onIdle?: () => void): void {
+    if (ms === undefined || ms <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    // One timer that re-arms itself for the time left (not one per received chunk).
+    const check = () => {
+      timer = undefined;
+      if (this.state === "closed" || this.state === "released" || this.serving > 0 || this.pausedBy.size > 0) return;
+      const left = this.lastActivity + ms - Date.now();
+      if (left > 0) {
+        timer = setTimeout(check, left);
+        timer.unref();
+        return;
+      }
+      this.log.warn(`No DIMSE message for ${ms / 1000} s: aborting the association`);
+      onIdle?.();
+      this.fail(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+      this.abort();
+    };
+    this.idleWatch = () => {
+      if (!timer) check();
+    };
+    this.once("closed", () => {
+      clearTimeout(timer);
+      this.idleWatch = undefined;
+    });
+    this.lastActivity = Date.now();
+    check();
   }
 
   /** Register the handler for responses to a message ID. */
@@ -482,7 +582,8 @@ export class Association extends EventEmitter {
 
   /** Send A-ABORT and close. */
   abort(source = 0, reason = 0): void {
-    if (this.state === "closed" || this.socket.destroyed) {
+    if (this.state === "released") this.socket.destroy();
+    if (this.state === "closed" || this.state === "released" || this.socket.destroyed) {
       this.state = "closed";
       return;
     }
@@ -492,9 +593,12 @@ export class Association extends EventEmitter {
     setTimeout(() => this.socket.destroy(), 200).unref();
   }
 
-  private protocolFailure(message: string): void {
-    this.log.error(`Protocol error: ${message}`);
-    this.fail(new NetError("protocol", `DICOM protocol error: ${message}`));
+  private protocolFailure(message: string, condition?: string): void {
+    // A requestor's failure reaches the tool through the operation it ends
+    // (printed there, once); an acceptor has nobody else to tell.
+    if (this.role === "acceptor") this.log.error(`Protocol error: ${message}`);
+    else this.log.debug(`Protocol error: ${message}`);
+    this.fail(new NetError("protocol", `DICOM protocol error: ${message}`, condition));
     this.abort(2, 0);
   }
 
@@ -511,7 +615,7 @@ export class Association extends EventEmitter {
   }
 
   private onClose(): void {
-    const wasReleasing = this.state === "releasing" || this.state === "closed";
+    const wasReleasing = this.state === "releasing" || this.state === "released" || this.state === "closed";
     const releaseDone = this.releaseWaiter !== undefined && this.state === "releasing";
     this.state = "closed";
     if (!wasReleasing && !this.failure) {

@@ -40,6 +40,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   acseTimeoutMs?: number;
   userIdentity?: UserIdentity;
+  /** Largest message held in memory (responses' command sets and identifiers; default 4 MiB). */
+  maxMessageBytes?: number;
   log?: Logger;
 }
 
@@ -51,6 +53,7 @@ export async function connect(o: ConnectOptions): Promise<Association> {
   const socket = await openSocket(o);
   const assoc = new Association(socket, "requestor", log);
   assoc.ownMaxPdu = o.maxPdu ?? 262144;
+  if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
   const proposed: ProposedContext[] = o.contexts.map((c, i) => ({ id: 2 * i + 1, abstractSyntax: c.abstractSyntax, transferSyntaxes: c.transferSyntaxes }));
   const roles: RoleSelection[] = [];
   const seenRole = new Set<string>();

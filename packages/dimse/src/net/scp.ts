@@ -90,10 +90,16 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
     assoc.sinkFactory = (cmd, ctx) => (cmd.commandField === CommandField.CStoreRQ ? store.open(cmd, ctx, assoc) : undefined);
   }
   assoc.onRequest = (msg: Message) => {
+    if (msg.command.commandField === CommandField.CCancelRQ) return handle(msg);
+    // The idle watch (DIMSE timeout) waits while a request is being served.
+    assoc.busy(1);
+    void Promise.resolve(handle(msg)).finally(() => assoc.busy(-1));
+  };
+  const handle = (msg: Message): Promise<void> | void => {
     const cmd = msg.command;
     switch (cmd.commandField) {
       case CommandField.CEchoRQ:
-        return void respond(assoc, msg, CommandField.CEchoRSP, h.echo === false ? 0x0211 : 0x0000);
+        return respond(assoc, msg, CommandField.CEchoRSP, h.echo === false ? 0x0211 : 0x0000);
       case CommandField.CCancelRQ: {
         const c = running.get(cmd.messageIdBeingRespondedTo ?? -1);
         log.debug(`Received C-CANCEL-RQ for message ${cmd.messageIdBeingRespondedTo}`);
@@ -101,20 +107,20 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
         return;
       }
       case CommandField.CFindRQ:
-        if (!h.find) return void respond(assoc, msg, CommandField.CFindRSP, 0x0211);
-        return void runFind(assoc, msg, h.find.bind(h), running, log);
+        if (!h.find) return respond(assoc, msg, CommandField.CFindRSP, 0x0211);
+        return runFind(assoc, msg, h.find.bind(h), running, log);
       case CommandField.CStoreRQ:
-        if (!h.store) return void respond(assoc, msg, CommandField.CStoreRSP, 0x0211);
-        return void runStore(assoc, msg, h.store, log);
+        if (!h.store) return respond(assoc, msg, CommandField.CStoreRSP, 0x0211);
+        return runStore(assoc, msg, h.store, log);
       case CommandField.CMoveRQ:
-        if (!h.move) return void respond(assoc, msg, CommandField.CMoveRSP, 0x0211);
-        return void runMoveGet(assoc, msg, h.move.bind(h), CommandField.CMoveRSP, running, log);
+        if (!h.move) return respond(assoc, msg, CommandField.CMoveRSP, 0x0211);
+        return runMoveGet(assoc, msg, h.move.bind(h), CommandField.CMoveRSP, running, log);
       case CommandField.CGetRQ:
-        if (!h.get) return void respond(assoc, msg, CommandField.CGetRSP, 0x0211);
-        return void runMoveGet(assoc, msg, h.get.bind(h), CommandField.CGetRSP, running, log);
+        if (!h.get) return respond(assoc, msg, CommandField.CGetRSP, 0x0211);
+        return runMoveGet(assoc, msg, h.get.bind(h), CommandField.CGetRSP, running, log);
       default:
         log.warn(`Unsupported DIMSE command 0x${cmd.commandField.toString(16)}`);
-        respond(assoc, msg, cmd.commandField | 0x8000, 0x0211);
+        return respond(assoc, msg, cmd.commandField | 0x8000, 0x0211);
     }
   };
 }

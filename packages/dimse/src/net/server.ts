@@ -34,6 +34,15 @@ export interface ServeOptions {
   /** Our maximum receive PDU length (default 262144). */
   maxPdu?: number;
   acseTimeoutMs?: number;
+  /**
+   * DIMSE timeout: an association on which nothing arrives for this long
+   * while no request is being served is aborted (default 60 s; 0: never).
+   */
+  dimseTimeoutMs?: number;
+  /** Associations served at once; more are rejected, "local limit exceeded" (default 100). */
+  maxAssociations?: number;
+  /** Largest message held in memory (command sets, non-storage datasets; default 4 MiB). */
+  maxMessageBytes?: number;
   log?: Logger;
   decide(rq: AssociateRQ, peer: { address: string; port: number }): AssociationDecision | Promise<AssociationDecision>;
   /** Install request handlers on an established association. */
@@ -65,12 +74,23 @@ export function negotiateContexts(proposed: ProposedContext[], accept: (abstract
   });
 }
 
+/** Idle associations of a server are aborted after this long (its DIMSE timeout). */
+export const DEFAULT_SERVER_DIMSE_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_ASSOCIATIONS = 100;
+/** Connections beyond the association limit that still get an answer (A-ASSOCIATE-RJ); more are closed at once. */
+const CONNECTION_SLACK = 32;
+
+/** PS3.8 Table 9-21: rejected-transient, service-provider (presentation), local-limit-exceeded. */
+export const LOCAL_LIMIT_EXCEEDED = { result: 2, source: 3, reason: 2 } as const;
+
 export async function serve(o: ServeOptions): Promise<DicomServer> {
   const log = o.log ?? nullLogger;
   const associations = new Set<Association>();
+  const limits = { max: o.maxAssociations ?? DEFAULT_MAX_ASSOCIATIONS, associated: 0 };
   const server = createServer({ noDelay: true }, (socket) => {
-    handleConnection(socket, o, log, associations).catch((err) => log.error(`Association failed: ${(err as Error).message}`));
+    handleConnection(socket, o, log, associations, limits).catch((err) => log.error(`Association failed: ${(err as Error).message}`));
   });
+  server.maxConnections = limits.max + CONNECTION_SLACK;
   server.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
   await Promise.race([
     once(server, "listening"),
@@ -103,9 +123,10 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
   };
 }
 
-async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, associations: Set<Association>): Promise<void> {
+async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, associations: Set<Association>, limits: { max: number; associated: number }): Promise<void> {
   const assoc = new Association(socket, "acceptor", log);
   assoc.ownMaxPdu = o.maxPdu ?? 262144;
+  if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
   associations.add(assoc);
   assoc.on("closed", () => associations.delete(assoc));
   const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
@@ -125,6 +146,14 @@ async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, as
     const rq = decodeAssociateRQ(body);
     assoc.rq = rq;
     assoc.peerMaxPdu = rq.maxPdu;
+    if (limits.associated >= limits.max) {
+      log.warn(`rejecting association from "${rq.callingAet}": ${limits.max} associations already (local limit exceeded)`);
+      socket.write(encodeAssociateRJ(LOCAL_LIMIT_EXCEEDED));
+      socket.end();
+      return;
+    }
+    limits.associated++;
+    assoc.once("closed", () => limits.associated--);
     Promise.resolve(o.decide(rq, peer)).then(
       (d) => answer(assoc, rq, d, o),
       (err) => {
@@ -161,5 +190,6 @@ function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: 
   };
   assoc.establish(rq.contexts, contexts, roles);
   o.established(assoc);
+  assoc.watchIdle(o.dimseTimeoutMs ?? DEFAULT_SERVER_DIMSE_TIMEOUT_MS);
   socket.write(encodeAssociateAC(assoc.ac));
 }

@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import { SopClass } from "../dicom/uid.js";
 import { storageSopClasses, uidType } from "../dicom/uid-table.js";
 import { TransferSyntax } from "../dicom/syntax.js";
+import { Tags } from "../dicom/dict.js";
 import type { Association } from "./association.js";
 import type { ContextResult, ProposedContext } from "./pdu.js";
 import type { ScpHandlers, StoreResult } from "./scp.js";
@@ -73,7 +74,20 @@ export interface StoreServiceOptions {
 
 function failureStatus(e: unknown): number {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code === "ENOSPC" || code === "EDQUOT" || code === "EMFILE" || code === "ENFILE" ? 0xa700 : 0xc000;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG" || code === "EMFILE" || code === "ENFILE" ? 0xa700 : 0xc000;
+}
+
+/**
+ * The data set must be the instance the command announces (DCMTK storescp
+ * answers 0xA900, "data set does not match SOP class", otherwise): a file
+ * is named, and its meta header written, from the command's UIDs.
+ */
+function commandMismatch(inst: ReceivedInstance): string | undefined {
+  const cls = inst.head.string(Tags.SOPClassUID);
+  const uid = inst.head.string(Tags.SOPInstanceUID);
+  if (cls !== undefined && cls !== inst.sopClassUid) return `the data set's SOP Class UID ${cls} differs from the command's ${inst.sopClassUid}`;
+  if (uid !== undefined && uid !== inst.sopInstanceUid) return `the data set's SOP Instance UID ${uid} differs from the command's ${inst.sopInstanceUid}`;
+  return undefined;
 }
 
 /** The `store` handlers for `attachScp`. */
@@ -97,6 +111,12 @@ export function storeService(o: StoreServiceOptions): NonNullable<ScpHandlers["s
       let target: string;
       try {
         inst = receiver.describe(sink, req.command, req.context, req.assoc);
+        const mismatch = commandMismatch(inst);
+        if (mismatch) {
+          await discard(sink.tmpPath);
+          o.log?.error(`not storing ${inst.sopInstanceUid}: ${mismatch}`);
+          return { status: 0xa900, comment: mismatch };
+        }
         target = o.target(inst, req.assoc);
       } catch (e) {
         await discard(sink.tmpPath);

@@ -1,0 +1,49 @@
+/**
+ * The temporary folders under -od/.movescu-ts.tmp: a run removes those of
+ * runs that were killed, and keeps those of runs still going. A folder is
+ * named by PID and process start time, so a PID reused by an unrelated
+ * process no longer keeps a killed run's folder forever.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
+import { runBin } from "../../../test/support/bins.js";
+import { freePort } from "../../../test/support/peers.js";
+
+let dir: string;
+let pacs: DevPacs;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "movescu-temps-"));
+  await mkdir(join(dir, "archive"));
+  pacs = await startDevPacs({ dir: join(dir, "archive") });
+});
+after(async () => {
+  await pacs?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Field 22 of /proc/PID/stat: the start time in clock ticks since boot. */
+function startTicks(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
+}
+
+test("stale folders (a PID now used by another process, or not running) are removed; a running one is kept", { skip: process.platform !== "linux" && "needs /proc" }, async () => {
+  const od = join(dir, "od");
+  const root = join(od, ".movescu-ts.tmp");
+  // This test process stands for "a PID in use": once with its real start time (a run still going),
+  // once with another (a killed run whose PID was reused).
+  const alive = `${process.pid}-${startTicks(process.pid)}`;
+  const reused = `${process.pid}-${Number(startTicks(process.pid)) + 12345}`;
+  for (const name of [alive, reused, "4194303-1"]) {
+    await mkdir(join(root, name), { recursive: true });
+    await writeFile(join(root, name, "x.part"), "partial");
+  }
+  const r = await runBin("movescu-ts", ["-S", "-aec", "DEVPACS", "+P", String(await freePort()), "-od", od, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)], { timeoutMs: 30_000 });
+  assert.ok([0, 69].includes(r.code ?? -1), r.stderr);
+  assert.deepEqual(await readdir(root), [alive]);
+});
