@@ -53,7 +53,10 @@ test("--help, --version and an unknown option", async () => {
   assert.equal(r.stdout.trim(), `echoscu-ts ${pkg.version}`);
   r = await runBin("echoscu-ts", ["+tls", "key", "cert", "127.0.0.1", "104"]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, "E: echoscu-ts: Unknown option +tls\nTry 'echoscu-ts --help' for more information.\n");
+  assert.equal(r.stderr, "E: echoscu-ts: DCMTK echoscu's option +tls (--enable-tls) is not implemented in echoscu-ts\nTry 'echoscu-ts --help' for more information.\n");
+  r = await runBin("echoscu-ts", ["--nope", "127.0.0.1", "104"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "E: echoscu-ts: Unknown option --nope\nTry 'echoscu-ts --help' for more information.\n");
   r = await runBin("echoscu-ts", ["127.0.0.1", "104", "extra"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Too many parameters: extra/);
