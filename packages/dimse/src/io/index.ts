@@ -3,3 +3,4 @@ export * from "./output.js";
 export * from "./input.js";
 export * from "./analysis.js";
 export * from "./glob.js";
+export * from "./lines.js";
