@@ -6,7 +6,7 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -32,7 +32,7 @@ function help(): string {
         `${TOOL} --layout '{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm' -od /data 11112`,
         `${TOOL} -od /data -su '' -xcs 'echo study done: #p' -tos 10 11112`,
       ],
-      epilogue: EXIT_TABLE,
+      epilogue: exitTable([0, 1, 2, 45, 60]),
     },
     OPTIONS,
   );

@@ -5,6 +5,7 @@
  * `-k` keys, timeouts).
  */
 import { statSync } from "node:fs";
+import { makeDirs, unwritableReason } from "../io/dirs.js";
 import { readFile } from "node:fs/promises";
 import { parsePart10 } from "../dicom/part10.js";
 import type { Dataset } from "../dicom/dataset.js";
@@ -78,17 +79,34 @@ export function choiceOption<T extends string>(value: unknown, flag: string, all
   return value as T;
 }
 
-/** An existing directory (default: the working directory), else exit 45 as DCMTK movescu. */
+/**
+ * An existing directory we can write to (default: the working directory),
+ * else exit 45 as DCMTK movescu: missing, not a directory, or not writable
+ * (tried by creating an entry, see `unwritableReason`).
+ */
 export function outputDirectory(value: unknown, io: Io): string {
   const od = resolve(String(value ?? io.cwd ?? "."));
-  let ok = false;
-  try {
-    ok = statSync(od).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  const why = unwritableReason(od);
+  if (why === "does not exist") throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  if (why) throw new ExitError(Exit.OUTPUT_DIR, `output directory ${od} ${why}`);
   return od;
+}
+
+/**
+ * A folder the tool creates if needed (`-o`, `--info-folder`), with its
+ * parents; any folder that cannot be created or written to is exit 45,
+ * before any input is read.
+ */
+export async function makeOutputDirectory(path: string, what = "output folder"): Promise<string> {
+  try {
+    await makeDirs(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ExitError(Exit.OUTPUT_DIR, `cannot create the ${what} ${path}: ${err.code === "ENOTDIR" ? "a part of the path is not a directory" : err.message}`);
+  }
+  const why = unwritableReason(path);
+  if (why) throw new ExitError(Exit.OUTPUT_DIR, `${what} ${path} ${why}`);
+  return path;
 }
 
 /** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */

@@ -4,3 +4,4 @@ export * from "./input.js";
 export * from "./analysis.js";
 export * from "./glob.js";
 export * from "./lines.js";
+export * from "./dirs.js";

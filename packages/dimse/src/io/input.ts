@@ -95,6 +95,20 @@ export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInpu
   }
 }
 
+/**
+ * Read the first item of a generator now, so that bad or missing input
+ * fails before any network work and a slow input does not hold an
+ * association idle; the result yields that item, then the rest.
+ */
+export async function readAhead<T>(gen: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+  const first = await gen.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* gen;
+  })();
+}
+
 function formatFromName(name: string): InputFormat {
   const n = name.toLowerCase();
   if (n.endsWith(".csv")) return "csv";

@@ -11,15 +11,24 @@ export interface Io {
   signal?: AbortSignal;
 }
 
+/** How long a tool may take to stop after SIGINT/SIGTERM before it exits anyway. */
+export const SIGNAL_GRACE_MS = 5000;
+
 /**
  * The real process streams, with SIGINT/SIGTERM turned into an abort
- * signal (a second signal exits at once).
+ * signal: the tool stops what it is doing (cancels, releases, removes its
+ * temporary files) and exits 130/143. A tool that has not stopped after
+ * `SIGNAL_GRACE_MS` (stuck waiting on input, a peer or a full pipe) exits
+ * with that status anyway; a second signal exits at once.
  */
-export function processIo(): Io {
+export function processIo(graceMs = SIGNAL_GRACE_MS): Io {
   const ctrl = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (ctrl.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+    const code = sig === "SIGINT" ? 130 : 143;
+    if (ctrl.signal.aborted) process.exit(code);
     ctrl.abort(sig);
+    // Unref'd: a tool that stops in time exits with its own status.
+    setTimeout(() => process.exit(code), graceMs).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
