@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { Exit, ExitError, formatBytes, makeOutputDirectory, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
+import { Exit, ExitError, checkOutputFolder, formatBytes, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { compileGlob, matchFiles } from "./glob.js";
 import { moveFile } from "./move.js";
@@ -61,7 +61,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (inside(resolve(info), resolve(data))) throw new UsageError(`the info folder must not be inside the data folder (${info} is inside ${data})`);
     const infoSt = await stat(info).catch(() => undefined);
     if (infoSt && !infoSt.isDirectory()) throw new ExitError(Exit.OUTPUT_DIR, `info folder ${info} exists and is not a directory`);
-    if (!args["dry-run"]) await makeOutputDirectory(info, "info folder");
+    checkOutputFolder(info, "info folder");
     const patternTexts = args.pattern?.length ? args.pattern : DEFAULT_PATTERNS;
     const patterns = patternTexts.map((p) => {
       try {

@@ -38,6 +38,9 @@ function help(): string {
   );
 }
 
+/** How long objects in flight may take to finish after SIGTERM/SIGINT (the bin's signal grace period is longer). */
+export const FINISH_MS = 60_000;
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
     const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
@@ -234,7 +237,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   // The listening socket closes only once every connection has ended: end them first.
   const closed = server.stopListening();
   for (const [assoc, n] of inflight) if (n <= 0) assoc.abort();
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + FINISH_MS;
   while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   // What is left: associations still busy after the grace period, connections not yet associated.
   for (const assoc of server.associations) assoc.abort();

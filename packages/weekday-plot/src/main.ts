@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
-import { describeWindow, Exit, ExitError, makeOutputDirectory, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import { describeWindow, Exit, checkOutputFolder, ExitError, makeOutputDirectory, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
 import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
@@ -55,8 +55,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const format = args.format as ImageFormat;
     const excludeZero = Boolean(args["exclude-zero"]);
     const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
-    // The output folder first: an unusable one fails before any input is read.
-    await makeOutputDirectory(args.output);
+    // An unusable output folder fails before any input is read.
+    checkOutputFolder(args.output);
     const t0 = Date.now();
     const collector = new Collector(window);
     await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), { required: ["StudyDate", "StudyTime"] });
@@ -69,6 +69,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     log.info(`${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`);
     const range = dateRange(window, c);
     if (!range) throw new ExitError(Exit.FAILURE, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
+    await makeOutputDirectory(args.output);
 
     const out = new RecordWriter(io.stdout);
     const save = async (name: string, data: Buffer) => {

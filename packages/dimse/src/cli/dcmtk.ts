@@ -9,7 +9,7 @@ import { makeDirs, unwritableReason } from "../io/dirs.js";
 import { readFile } from "node:fs/promises";
 import { parsePart10 } from "../dicom/part10.js";
 import type { Dataset } from "../dicom/dataset.js";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseArgs, UnknownOptionError, type OptionSpec, type ParsedArgs } from "./args.js";
 import { DCMTK_OPTIONS } from "./dcmtk-options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
@@ -93,20 +93,28 @@ export function outputDirectory(value: unknown, io: Io): string {
 }
 
 /**
- * A folder the tool creates if needed (`-o`, `--info-folder`), with its
- * parents; any folder that cannot be created or written to is exit 45,
- * before any input is read.
+ * A folder the tool will create if needed (`-o`, `--info-folder`), checked
+ * before any input is read and without creating anything: it must be a
+ * writable folder, or its nearest existing parent must be one; else exit 45.
  */
-export async function makeOutputDirectory(path: string, what = "output folder"): Promise<string> {
+export function checkOutputFolder(path: string, what = "output folder"): void {
+  let at = resolve(path);
+  for (;;) {
+    const why = unwritableReason(at);
+    if (why === undefined) return;
+    if (why !== "does not exist" || dirname(at) === at) throw new ExitError(Exit.OUTPUT_DIR, `cannot use the ${what} ${path}: ${at === resolve(path) ? "it" : at} ${why}`);
+    at = dirname(at);
+  }
+}
+
+/** Create a folder checked with `checkOutputFolder` (and its parents); failure is exit 45. */
+export async function makeOutputDirectory(path: string, what = "output folder"): Promise<void> {
   try {
     await makeDirs(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new ExitError(Exit.OUTPUT_DIR, `cannot create the ${what} ${path}: ${err.code === "ENOTDIR" ? "a part of the path is not a directory" : err.message}`);
   }
-  const why = unwritableReason(path);
-  if (why) throw new ExitError(Exit.OUTPUT_DIR, `${what} ${path} ${why}`);
-  return path;
 }
 
 /** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */

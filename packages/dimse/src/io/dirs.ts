@@ -71,6 +71,7 @@ export function unwritableReason(dir: string): string | undefined {
     isDir = statSync(dir).isDirectory();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") return "is inside a file, not a directory";
     return code === "ENOENT" ? "does not exist" : `cannot be read (${code})`;
   }
   if (!isDir) return "is not a directory";
