@@ -148,6 +148,7 @@ test("an unusable output location is exit 45 at once, in every tool that writes 
     ["findscu-ts", (od) => ["-S", "-X", "-od", od, "-k", "QueryRetrieveLevel=STUDY", ...peer]],
     ["storescp-ts", (od) => ["-od", od, "0"]],
     ["weekday-plot", (od) => ["-t", "all", "-o", join(od, "wp"), file("wp.ndjson", '{"StudyDate":"20240101","StudyTime":"100000"}\n')]],
+    ["weekday-plot", (od) => ["-t", "all", "-o", join(dir, "wp-top"), "--top10-output", join(od, "top10.csv"), file("wp.ndjson", '{"StudyDate":"20240101","StudyTime":"100000"}\n')]],
     ["dumps-move", (od) => ["-D", join(dir, "archive"), "-I", join(od, "info")]],
   ];
   const locations = [missing, plain, ...(proc ? [proc] : [])];
@@ -163,7 +164,7 @@ test("an unusable output location is exit 45 at once, in every tool that writes 
       const t0 = Date.now();
       const r = await runBin(tool, args(od), { timeoutMs: 20000 });
       assert.equal(r.code, 45, `${tool} ${od}: ${r.stderr}`);
-      assert.match(r.stderr, /^E: [a-z-]+: .*(output directory|output folder|info folder)/m, `${tool} ${od}`);
+      assert.match(r.stderr, /^E: [a-z-]+: .*(output directory|output folder|info folder|folder of --top10-output)/m, `${tool} ${od}`);
       assert.ok(Date.now() - t0 < 15000, `${tool} ${od} took ${Date.now() - t0} ms`);
     }
   }

@@ -1,6 +1,6 @@
 /** weekday-plot: boxplots of studies per hour for each weekday, a median table, a heatmap and the busiest slots. */
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
@@ -55,8 +55,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const format = args.format as ImageFormat;
     const excludeZero = Boolean(args["exclude-zero"]);
     const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
-    // An unusable output folder fails before any input is read.
+    // An unusable output location fails before any input is read.
     checkOutputFolder(args.output);
+    const top10 = args["top10-output"];
+    if (top10) checkOutputFolder(dirname(resolve(top10)), "folder of --top10-output");
     const t0 = Date.now();
     const collector = new Collector(window);
     await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), { required: ["StudyDate", "StudyTime"] });
@@ -120,13 +122,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const top = busiest(c.counts, 10);
     for (const s of top) log.info(`busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`);
-    if (args["top10-output"]) {
+    if (top10) {
+      await makeOutputDirectory(dirname(resolve(top10)), "folder of --top10-output");
       await writeCsvFile(
-        args["top10-output"],
+        top10,
         ["date", "weekday", "hour", "study_count"],
         top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, String(s.hour), String(s.studies)]),
       );
-      log.info(`wrote ${args["top10-output"]}`);
+      log.info(`wrote ${top10}`);
     }
     await out.end();
     log.info(`${plots} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
