@@ -227,6 +227,7 @@ test("--help lists only the exit statuses each tool can return, and only what it
     "getscu-ts": [0, 1, 2, 45, 61, 68, 69, 130],
     "storescu-ts": [0, 1, 2, 3, 10, 61, 130],
     "storescp-ts": [0, 1, 2, 45, 60, 130],
+    "echoscu-ts": [0, 1, 2, 61, 130],
   };
   for (const [tool, codes] of Object.entries(expected)) {
     const r = await runBin(tool, ["--help"], T);
