@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { InputError, RecordWriter, Sink, readRecords, type InputFormat, type InputRecord } from "../src/io/index.js";
+import { InputError, RecordWriter, Sink, batchInput, readRecords, splitLines, type InputFormat, type InputRecord } from "../src/io/index.js";
 
 /** All records from text delivered in the given chunks (default: one per byte group). */
 async function read(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputRecord[]> {
@@ -122,9 +122,78 @@ test("CSV: ragged rows are errors with the line number", async () => {
   assert.match(e.message, /^q\.csv:3: /);
   e = await readError(["PatientID,StudyDate\nP1\n"], "q.csv");
   assert.equal(e.line, 2);
+  assert.match(e.message, /^q\.csv:2: no value for column StudyDate /);
+  e = await readError(["PatientID,StudyDate,Modality\nP1,20240101,CT\nP2\n"], "q.csv");
+  assert.match(e.message, /^q\.csv:3: no value for columns StudyDate, Modality /);
+  e = await readError(["PatientID\tStudyDate\nP1\n"], "q.tsv");
+  assert.match(e.message, /^q\.tsv:2: no value for column StudyDate /);
   // counted in physical lines, after a quoted field holding a newline
   e = await readError(['a,b\n"x\ny",2\n3,4,5\n'], "q.csv");
   assert.equal(e.line, 4);
+});
+
+test("CSV: several short rows end the input at the first, without hanging on a stalled feed", async () => {
+  // Many chunks after the bad row: the feed must not wait for a drain that never comes.
+  const text = "PatientID,StudyDate\nDP000001\nDP000002\n" + "P,1\n".repeat(50000);
+  const e = await readError(chunked(text, 64), "r.csv");
+  assert.equal(e.line, 2);
+  assert.match(e.message, /no value for column StudyDate/);
+});
+
+test("CSV and NDJSON: with onInvalid, malformed rows are reported and skipped", async () => {
+  const bad: string[] = [];
+  const recs: InputRecord[] = [];
+  const csv = "PatientID,StudyDate\nP1,20240101\nP2\nP3,20240103,x\nP4,20240104\n";
+  for await (const r of readRecords(Readable.from([Buffer.from(csv)]), { name: "r.csv", onInvalid: (e) => bad.push(e.message) })) recs.push(r);
+  assert.deepEqual(recs.map((r) => r.record.PatientID), ["P1", "P4"]);
+  assert.deepEqual(bad.map((m) => m.split(":").slice(0, 2).join(":")), ["r.csv:3", "r.csv:4"]);
+  bad.length = 0;
+  const nd = '{"a":1}\n{"a":\n{"a":3}\n';
+  const got: number[] = [];
+  for await (const r of readRecords(Readable.from([Buffer.from(nd)]), { name: "x.ndjson", onInvalid: (e) => bad.push(e.message) })) got.push(r.line);
+  assert.deepEqual(got, [1, 3]);
+  assert.match(bad[0]!, /^x\.ndjson:2: invalid JSON/);
+});
+
+test("batchInput: --keep-going skips short rows; without it the first one stops the run", async () => {
+  const csv = "PatientID,StudyDate\nP1,20240101\nP2\nP3,20240103\n";
+  const skipped: number[] = [];
+  const ids: unknown[] = [];
+  for await (const id of batchInput("-", Readable.from([Buffer.from(csv)]), { keepGoing: true, onInvalid: (e) => skipped.push(e.line!) }, (r) => r.PatientID)) ids.push(id);
+  assert.deepEqual(ids, ["P1", "P3"]);
+  assert.deepEqual(skipped, [3]);
+  await assert.rejects(async () => {
+    for await (const _ of batchInput("-", Readable.from([Buffer.from(csv)]), { keepGoing: false }, (r) => r)) void _;
+  }, /stdin:3: no value for column StudyDate/);
+});
+
+// ---------------------------------------------------------------- lines
+
+test("splitLines: lines across chunks, numbered; a line over the maximum is an error naming it", async () => {
+  const lines: Array<[number, string]> = [];
+  for await (const b of splitLines(Readable.from(chunked("ab\ncd\n\nef", 1)), { name: "s" })) b.lines.forEach((l, i) => lines.push([b.first + i, l]));
+  assert.deepEqual(lines, [[1, "ab"], [2, "cd"], [3, ""], [4, "ef"]]);
+  const long = async (chunks: Buffer[]) => {
+    try {
+      for await (const _ of splitLines(Readable.from(chunks), { name: "big.ndjson", maxLineBytes: 10 })) void _;
+    } catch (e) {
+      return e as InputError;
+    }
+    assert.fail("expected an InputError");
+  };
+  // the long line arriving in pieces, in one piece in the middle of a chunk, and unterminated
+  for (const text of ["x\n0123456789A\ny\n", "x\n0123456789A", "x\n0123456789\n0123456789AB\n"]) {
+    for (const size of [1, 4, 100]) {
+      const e = await long(chunked(text, size));
+      assert.ok(e instanceof InputError);
+      assert.match(e.message, /^big\.ndjson:(2|3): line longer than 10 bytes/);
+    }
+  }
+  assert.equal((await long(chunked("x\n0123456789\n0123456789AB\n", 5))).line, 3);
+  // exactly the maximum is accepted
+  let n = 0;
+  for await (const b of splitLines(Readable.from(chunked("0123456789\n0123456789", 3)), { name: "s", maxLineBytes: 10 })) n += b.lines.length;
+  assert.equal(n, 2);
 });
 
 test("TSV: detected from tabs or the name; quotes are literal; a tab-free first line is CSV", async () => {

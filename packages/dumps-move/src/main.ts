@@ -2,19 +2,21 @@
 import { stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { Exit, ExitError, formatBytes, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
+import { Exit, ExitError, checkOutputFolder, formatBytes, packageVersion, Progress, progressWanted, runTool, UsageError } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { compileGlob, matchFiles } from "./glob.js";
 import { moveFile } from "./move.js";
 
 export { processIo };
 
+/** The exit statuses this tool can return (for --help). */
+export const EXITS = [0, 1, 2, 3, 45];
 const TOOL = "dumps-move";
 /** PACSIFIER's layout: the --info CSV beside each series folder, and the pseudonym mapper at the top. */
 export const DEFAULT_PATTERNS = ["sub-*/ses-*/*.csv", "mapper.json"];
 
 function parser(version: string) {
-  return toolYargs(TOOL, version)
+  return toolYargs(TOOL, version, { streams: "Reads the files under --data-folder (not stdin); writes one NDJSON record per file on stdout; logs on stderr.", exits: EXITS })
     .usage(
       `${TOOL} --data-folder DATA --info-folder INFO [options]\n\n` +
         "Move the per-series info dumps (the CSV files movescu-ts --info and PACSIFIER --info\n" +
@@ -56,9 +58,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const st = await stat(data).catch(() => undefined);
     if (!st) throw new ExitError(Exit.USAGE, `data folder ${data} does not exist`);
     if (!st.isDirectory()) throw new ExitError(Exit.USAGE, `data folder ${data} is not a directory`);
-    const infoSt = await stat(info).catch(() => undefined);
-    if (infoSt && !infoSt.isDirectory()) throw new ExitError(Exit.USAGE, `info folder ${info} exists and is not a directory`);
     if (inside(resolve(info), resolve(data))) throw new UsageError(`the info folder must not be inside the data folder (${info} is inside ${data})`);
+    const infoSt = await stat(info).catch(() => undefined);
+    if (infoSt && !infoSt.isDirectory()) throw new ExitError(Exit.OUTPUT_DIR, `info folder ${info} exists and is not a directory`);
+    checkOutputFolder(info, "info folder");
     const patternTexts = args.pattern?.length ? args.pattern : DEFAULT_PATTERNS;
     const patterns = patternTexts.map((p) => {
       try {

@@ -10,7 +10,8 @@
  * rerunning finds dst identical to src and only removes src.
  */
 
-import { copyFile, link, mkdir, open, rename, stat, unlink, utimes, lstat } from "node:fs/promises";
+import { makeDirs } from "@dicom-pipes/dimse/io";
+import { copyFile, link, open, rename, stat, unlink, utimes, lstat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 export type Action = "moved" | "replaced" | "completed";
@@ -61,7 +62,7 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
 /** Move src to dst; returns what was done. Throws ConflictError when dst exists with other content and !force. */
 export async function moveFile(src: string, dst: string, force: boolean): Promise<Action> {
   const dir = dirname(dst);
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   let replaced = false;
   if (await exists(dst)) {
     if (await sameContent(src, dst)) {

@@ -130,7 +130,7 @@ test("clear errors: DATA missing, INFO inside DATA, INFO a file, missing options
   const cases: Array<[string[], RegExp]> = [
     [["-D", "nope", "-I", "info"], /^E: dumps-move: data folder nope does not exist\n$/],
     [["-D", "data", "-I", "data/info"], /the info folder must not be inside the data folder/],
-    [["-D", "data", "-I", "data/mapper.json"], /must not be inside|is not a directory/],
+    [["-D", "data", "-I", "data/mapper.json"], /must not be inside/],
     [["-D", "data"], /Missing required argument: info-folder/],
     [["-D", "data", "-I", "info", "--pattern", "../x"], /--pattern: pattern "..\/x" must stay inside the data folder/],
   ];
@@ -141,7 +141,7 @@ test("clear errors: DATA missing, INFO inside DATA, INFO a file, missing options
   }
   writeFileSync(join(root, "infofile"), "");
   const r = await runBin("dumps-move", ["-D", "data", "-I", "infofile"], { cwd: root });
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 45);
   assert.match(r.stderr, /info folder infofile exists and is not a directory/);
 });
 

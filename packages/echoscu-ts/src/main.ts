@@ -6,7 +6,7 @@ import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/d
 import {
   associationFailure,
   Exit,
-  EXIT_TABLE,
+  exitTable,
   formatHelp,
   generalOptions,
   NETWORK,
@@ -69,7 +69,7 @@ function help(): string {
       epilogue:
         "Exit status differs from DCMTK echoscu: a failed association exits 61 (DCMTK: 1),\n" +
         "an echo answered with a status other than Success exits 1 (DCMTK: 0).\n\n" +
-        EXIT_TABLE,
+        exitTable([0, 1, 2, 61]),
     },
     OPTIONS,
   );

@@ -18,13 +18,13 @@ import {
 } from "@dicom-pipes/dimse/dicom";
 import { connect, find, NetError, statusClass, statusHex, statusText, type AcceptedContext, type Association, type Response } from "@dicom-pipes/dimse/net";
 import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
-import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { processIo, readAhead, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
   checkFiles,
   choiceOption,
   Exit,
-  EXIT_TABLE,
+  exitTable,
   formatHelp,
   outputDirectory,
   packageVersion,
@@ -67,7 +67,7 @@ function help(): string {
       epilogue:
         "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
         "a failed query, a bad -k key and a DIMSE timeout exit non-zero.\n\n" +
-        EXIT_TABLE,
+        exitTable([0, 1, 2, 3, 45, 61]),
     },
     OPTIONS,
   );
@@ -182,6 +182,23 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
     format: s.format,
     onDroppedKey: (k) => log.warn(`${k} is not a column of the ${s.format.toUpperCase()} output (columns come from the first query and response); dropped`),
   });
+  let invalidRows = 0;
+  // The first query is read before associating.
+  const queries = await readAhead(
+    querySource({
+      keys: s.keys,
+      files: s.files,
+      table: s.table,
+      stdin: io.stdin,
+      defaultLevel: s.level,
+      keepGoing: s.keepGoing,
+      shard: s.shard,
+      onInvalid: (err) => {
+        invalidRows++;
+        log.error(`${err.message} (skipped)`);
+      },
+    }),
+  );
   let assoc: Association;
   try {
     assoc = await connect({
@@ -203,19 +220,6 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const state = new RunState(s, io, log, writer, assoc, sopClass);
   let failed = false;
   try {
-    const queries = querySource({
-      keys: s.keys,
-      files: s.files,
-      table: s.table,
-      stdin: io.stdin,
-      defaultLevel: s.level,
-      keepGoing: s.keepGoing,
-      shard: s.shard,
-      onInvalid: (err) => {
-        state.invalidRows++;
-        log.error(`${err.message} (skipped)`);
-      },
-    });
     for await (const q of queries) {
       for (let r = 0; r < s.repeat; r++) {
         if (!state.alive()) break;
@@ -238,8 +242,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const sig = signalExitCode(io.signal);
   if (sig !== undefined) return sig;
   if (failed) return Exit.FAILURE;
-  if (state.failedQueries > 0) return state.failedQueries === state.queries && !s.keepGoing && state.incomplete === 0 && state.invalidRows === 0 ? Exit.FAILURE : Exit.PARTIAL;
-  if (state.invalidRows > 0 || state.incomplete > 0) return Exit.PARTIAL;
+  if (state.failedQueries > 0) return state.failedQueries === state.queries && !s.keepGoing && state.incomplete === 0 && invalidRows === 0 ? Exit.FAILURE : Exit.PARTIAL;
+  if (invalidRows > 0 || state.incomplete > 0) return Exit.PARTIAL;
   return Exit.OK;
 }
 
@@ -261,7 +265,6 @@ export class RunState {
   extracted = 0;
   queries = 0;
   failedQueries = 0;
-  invalidRows = 0;
   incomplete = 0;
   matches = 0;
   private columnsFixed = false;

@@ -2,15 +2,17 @@
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
 import { describeWindow, displayName, packageVersion, parseAnalysisKeys, resolveWindow, runTool, UsageError, withWindowOptions } from "@dicom-pipes/dimse/cli";
-import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
+import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { Counter, type Per } from "./count.js";
 
 export { processIo };
 
+/** The exit statuses this tool can return (for --help). */
+export const EXITS = [0, 1, 2];
 const TOOL = "inst-count";
 
 function parser(version: string) {
-  const y = toolYargs(TOOL, version)
+  const y = toolYargs(TOOL, version, { streams: ANALYSIS_STREAMS, exits: EXITS })
     .usage(
       `${TOOL} [options] [INPUT...]\n\n` +
         "Count studies per institution (InstitutionName) in C-FIND results, or per any\n" +
@@ -42,7 +44,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const window = resolveWindow(args, "exclusive");
     const counter = new Counter({ by, per: args.per, foldCase: Boolean(args["fold-case"]), window });
     const t0 = Date.now();
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec));
+    // Input without a grouping column (or without dates, for a window) counts nothing real.
+    const required = window.all ? by : [...by, "StudyDate"];
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec), { required });
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const st = counter.stats;

@@ -8,7 +8,7 @@ import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeywor
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, checkFiles, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -33,8 +33,7 @@ function help(tool: Tool): string {
       ],
       description:
         "One retrieve per query (the -k keys, each query file, or each input record: findscu-ts\n" +
-        "output, a CSV of UIDs…), at the record's level. Objects received (C-MOVE to self with\n" +
-        "+P, or C-GET) are written exactly as received, placed by --layout; one result record per\n" +
+        `output, a CSV of UIDs…), at the record's level. Objects received (${get ? "C-GET" : "C-MOVE to self with\n+P, or with --get"}) are written exactly as received, placed by --layout; one result record per\n` +
         "request goes to stdout. Batch runs keep a journal and resume where they stopped.",
       examples: get
         ? [`${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`]
@@ -46,8 +45,8 @@ function help(tool: Tool): string {
       epilogue:
         "Exit status follows DCMTK movescu: 68 when a retrieve completed with failed\n" +
         "sub-operations or delivered fewer objects than announced, 69 when one failed,\n" +
-        "61 association failure, 60 port busy, 45 output directory missing.\n\n" +
-        EXIT_TABLE,
+        `61 association failure, ${get ? "" : "60 port busy, "}45 output directory missing or not writable.\n\n` +
+        exitTable(get ? [0, 1, 2, 45, 61, 68, 69] : [0, 1, 2, 45, 60, 61, 68, 69]),
     },
     options(tool),
   );

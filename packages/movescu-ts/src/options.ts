@@ -3,11 +3,12 @@ import { generalOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type O
 
 const MODEL = "query information model";
 const KEYS = "retrieve keys";
-const RECEIVE = "receiving (C-MOVE to self with +P, or C-GET)";
+const RECEIVE_MOVE = "receiving (C-MOVE to self with +P, or C-GET)";
 const BATCH = "batch retrieval";
 
 export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
   const get = tool === "getscu-ts";
+  const RECEIVE = get ? "receiving" : RECEIVE_MOVE;
   return [
     ...generalOptions(),
     ...scuNetworkOptions({ aet: get ? "GETSCU" : "MOVESCU" }).filter((o) => o.key !== "bind"),

@@ -6,7 +6,7 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, EXIT_TABLE, ExitError, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { choiceOption, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -32,11 +32,14 @@ function help(): string {
         `${TOOL} --layout '{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm' -od /data 11112`,
         `${TOOL} -od /data -su '' -xcs 'echo study done: #p' -tos 10 11112`,
       ],
-      epilogue: EXIT_TABLE,
+      epilogue: exitTable([0, 1, 2, 45, 60]),
     },
     OPTIONS,
   );
 }
+
+/** How long objects in flight may take to finish after SIGTERM/SIGINT (the bin's signal grace period is longer). */
+export const FINISH_MS = 60_000;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
@@ -234,7 +237,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   // The listening socket closes only once every connection has ended: end them first.
   const closed = server.stopListening();
   for (const [assoc, n] of inflight) if (n <= 0) assoc.abort();
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + FINISH_MS;
   while (inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   // What is left: associations still busy after the grace period, connections not yet associated.
   for (const assoc of server.associations) assoc.abort();

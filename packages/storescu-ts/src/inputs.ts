@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { InputError } from "@dicom-pipes/dimse/io";
+import { InputError, splitLines } from "@dicom-pipes/dimse/io";
 export { wildcard } from "@dicom-pipes/dimse/io";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 
@@ -52,7 +52,6 @@ export async function* argumentFiles(args: string[], o: ScanOptions): AsyncGener
 
 /** Paths from a stream: one per line, or NDJSON records with a "path" field. */
 export async function* streamPaths(stream: Readable, name: string, cwd: string): AsyncGenerator<string> {
-  let carry = "";
   let line = 0;
   const handle = (text: string): string | undefined => {
     line++;
@@ -71,18 +70,11 @@ export async function* streamPaths(stream: Readable, name: string, cwd: string):
     }
     return resolve(cwd, t);
   };
-  for await (const chunk of stream) {
-    const text = carry + (typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8"));
-    const lines = text.split("\n");
-    carry = lines.pop()!;
+  for await (const { lines } of splitLines(stream, { name })) {
     for (const l of lines) {
       const p = handle(l);
       if (p) yield p;
     }
-  }
-  if (carry) {
-    const p = handle(carry);
-    if (p) yield p;
   }
 }
 

@@ -17,7 +17,7 @@ import {
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -49,7 +49,7 @@ function help(): string {
         "Exit status as DCMTK storescu where it signals something: when a store fails\n" +
         "(halting, the default) the status is the failed status >> 8 (0xA700 → 167), and 10\n" +
         "when the peer aborts; -nh exits 3 when some files failed (DCMTK: 0).\n\n" +
-        EXIT_TABLE,
+        exitTable([0, 1, 2, 3, 10, 61]),
     },
     OPTIONS,
   );

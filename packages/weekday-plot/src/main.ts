@@ -1,21 +1,23 @@
 /** weekday-plot: boxplots of studies per hour for each weekday, a median table, a heatmap and the busiest slots. */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
-import { describeWindow, Exit, ExitError, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
-import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
+import { describeWindow, Exit, checkOutputFolder, ExitError, makeOutputDirectory, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
 import { boxplotSpec, heatmapSpec, render, type ImageFormat } from "./render.js";
 
 export { processIo };
 
+/** The exit statuses this tool can return (for --help). */
+export const EXITS = [0, 1, 2, 45];
 const TOOL = "weekday-plot";
 
 function parser(version: string) {
-  const y = toolYargs(TOOL, version)
+  const y = toolYargs(TOOL, version, { streams: ANALYSIS_STREAMS, exits: EXITS })
     .usage(
       `${TOOL} [options] [INPUT...] -o OUTDIR\n\n` +
         "For each weekday with studies, a boxplot per hour of day (0-23) of the number of\n" +
@@ -53,9 +55,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const format = args.format as ImageFormat;
     const excludeZero = Boolean(args["exclude-zero"]);
     const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
+    // An unusable output location fails before any input is read.
+    checkOutputFolder(args.output);
+    const top10 = args["top10-output"];
+    if (top10) checkOutputFolder(dirname(resolve(top10)), "folder of --top10-output");
     const t0 = Date.now();
     const collector = new Collector(window);
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec));
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), { required: ["StudyDate", "StudyTime"] });
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const c = collector.data;
@@ -65,10 +71,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     log.info(`${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`);
     const range = dateRange(window, c);
     if (!range) throw new ExitError(Exit.FAILURE, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
+    await makeOutputDirectory(args.output);
 
-    await mkdir(args.output, { recursive: true }).catch((e: Error) => {
-      throw new ExitError(Exit.FAILURE, `cannot create ${args.output}: ${e.message}`);
-    });
     const out = new RecordWriter(io.stdout);
     const save = async (name: string, data: Buffer) => {
       const path = join(args.output, name);
@@ -118,13 +122,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const top = busiest(c.counts, 10);
     for (const s of top) log.info(`busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`);
-    if (args["top10-output"]) {
+    if (top10) {
+      await makeOutputDirectory(dirname(resolve(top10)), "folder of --top10-output");
       await writeCsvFile(
-        args["top10-output"],
+        top10,
         ["date", "weekday", "hour", "study_count"],
         top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, String(s.hour), String(s.studies)]),
       );
-      log.info(`wrote ${args["top10-output"]}`);
+      log.info(`wrote ${top10}`);
     }
     await out.end();
     log.info(`${plots} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`);

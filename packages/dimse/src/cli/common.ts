@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import type { OptionSpec, ParsedArgs } from "./args.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
+import { clearProgressLine } from "./progress.js";
 import type { LogLevel } from "../net/logger.js";
 import type { Io } from "../io/io.js";
 import { WriteError } from "../io/output.js";
@@ -101,6 +102,7 @@ export async function runTool(tool: string, io: Io, body: (log: CliLogger) => Pr
 
 export function reportError(tool: string, io: Io, log: CliLogger, e: unknown): number {
   log.flush();
+  clearProgressLine(io.stderr);
   if (e instanceof UsageError) {
     io.stderr.write(`E: ${tool}: ${e.message}\nTry '${tool} --help' for more information.\n`);
     return e.code;

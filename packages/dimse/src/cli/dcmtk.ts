@@ -5,10 +5,11 @@
  * `-k` keys, timeouts).
  */
 import { statSync } from "node:fs";
+import { makeDirs, unwritableReason } from "../io/dirs.js";
 import { readFile } from "node:fs/promises";
 import { parsePart10 } from "../dicom/part10.js";
 import type { Dataset } from "../dicom/dataset.js";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { parseArgs, UnknownOptionError, type OptionSpec, type ParsedArgs } from "./args.js";
 import { DCMTK_OPTIONS } from "./dcmtk-options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
@@ -78,17 +79,42 @@ export function choiceOption<T extends string>(value: unknown, flag: string, all
   return value as T;
 }
 
-/** An existing directory (default: the working directory), else exit 45 as DCMTK movescu. */
+/**
+ * An existing directory we can write to (default: the working directory),
+ * else exit 45 as DCMTK movescu: missing, not a directory, or not writable
+ * (tried by creating an entry, see `unwritableReason`).
+ */
 export function outputDirectory(value: unknown, io: Io): string {
   const od = resolve(String(value ?? io.cwd ?? "."));
-  let ok = false;
-  try {
-    ok = statSync(od).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  const why = unwritableReason(od);
+  if (why === "does not exist") throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  if (why) throw new ExitError(Exit.OUTPUT_DIR, `output directory ${od} ${why}`);
   return od;
+}
+
+/**
+ * A folder the tool will create if needed (`-o`, `--info-folder`), checked
+ * before any input is read and without creating anything: it must be a
+ * writable folder, or its nearest existing parent must be one; else exit 45.
+ */
+export function checkOutputFolder(path: string, what = "output folder"): void {
+  let at = resolve(path);
+  for (;;) {
+    const why = unwritableReason(at);
+    if (why === undefined) return;
+    if (why !== "does not exist" || dirname(at) === at) throw new ExitError(Exit.OUTPUT_DIR, `cannot use the ${what} ${path}: ${at === resolve(path) ? "it" : at} ${why}`);
+    at = dirname(at);
+  }
+}
+
+/** Create a folder checked with `checkOutputFolder` (and its parents); failure is exit 45. */
+export async function makeOutputDirectory(path: string, what = "output folder"): Promise<void> {
+  try {
+    await makeDirs(path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ExitError(Exit.OUTPUT_DIR, `cannot create the ${what} ${path}: ${err.code === "ENOTDIR" ? "a part of the path is not a directory" : err.message}`);
+  }
 }
 
 /** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */

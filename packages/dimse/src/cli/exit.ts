@@ -27,17 +27,34 @@ export const Exit = {
   SIGTERM: 143,
 } as const;
 
-export const EXIT_TABLE = `Exit status:
-  0    success (zero matches included)
-  1    failure (failure status, I/O error, peer abort, timeout)
-  2    usage error or invalid input
-  3    completed with per-item failures
-  45   output directory missing or not writable
-  60   cannot listen on the port
-  61   association failed (unreachable, refused, rejected, no context)
-  68   retrieve completed with warnings/failed sub-operations
-  69   retrieve failed
-  130  interrupted (SIGINT), 143 terminated (SIGTERM)`;
+const MEANING: Record<number, string> = {
+  0: "success (zero matches included)",
+  1: "failure (failure status, I/O error, peer abort, timeout)",
+  2: "usage error or invalid input",
+  3: "completed with per-item failures",
+  10: "the peer aborted the association during a store",
+  45: "output directory missing or not writable",
+  60: "cannot listen on the port",
+  61: "association failed (unreachable, refused, rejected, no context)",
+  68: "retrieve completed with warnings/failed sub-operations",
+  69: "retrieve failed",
+};
+
+/**
+ * The exit-status table of a tool's --help, listing only the statuses it
+ * can return (130 and 143, for SIGINT and SIGTERM, are always added).
+ */
+export function exitTable(codes: readonly number[]): string {
+  const lines = ["Exit status:"];
+  for (const c of [...new Set(codes)].sort((x, y) => x - y)) {
+    if (c === Exit.SIGINT || c === Exit.SIGTERM) continue;
+    const m = MEANING[c];
+    if (!m) throw new Error(`exit status ${c} has no description`);
+    lines.push(`  ${String(c).padEnd(5)}${m}`);
+  }
+  lines.push("  130  interrupted (SIGINT), 143 terminated (SIGTERM)");
+  return lines.join("\n");
+}
 
 /** An error that maps to an exit status, printed as one line. */
 export class ExitError extends Error {

@@ -5,6 +5,7 @@
  */
 import type { Writable } from "node:stream";
 import type { LogLevel, Logger } from "../net/logger.js";
+import { clearProgressLine } from "./progress.js";
 
 const ORDER: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 const LETTER: Record<LogLevel, string> = { fatal: "F", error: "E", warn: "W", info: "I", debug: "D", trace: "T" };
@@ -47,6 +48,8 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
       const data = Buffer.concat(pending);
       pending = [];
       size = 0;
+      // A log line never runs into a progress line.
+      clearProgressLine(stream);
       stream.write(data);
     },
   };

@@ -11,6 +11,18 @@ export function progressWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessE
   return Boolean(stream.isTTY) && !quiet && !disabled && !env.CI && env.TERM !== "dumb";
 }
 
+/** The progress line shown on each stream, so that log lines can clear it first. */
+const shownOn = new WeakMap<object, Progress>();
+
+/**
+ * Clear the progress line on `stream`, if one is shown, before other text
+ * is written there (the logger and error reports call this); the progress
+ * line comes back at its next update.
+ */
+export function clearProgressLine(stream: object): void {
+  shownOn.get(stream)?.clear(true);
+}
+
 export class Progress {
   private last = 0;
   private shown = false;
@@ -25,11 +37,15 @@ export class Progress {
     const width = (this.o.stream.columns ?? 80) - 1;
     this.o.stream.write(`\r\x1b[K${text.length > width ? text.slice(0, width) : text}`);
     this.shown = true;
+    shownOn.set(this.o.stream, this);
   }
 
-  clear(): void {
+  /** Erase the line; `redraw`: let the next update draw at once. */
+  clear(redraw = false): void {
     if (this.shown) this.o.stream.write("\r\x1b[K");
     this.shown = false;
+    if (shownOn.get(this.o.stream) === this) shownOn.delete(this.o.stream);
+    if (redraw) this.last = 0;
   }
 }
 

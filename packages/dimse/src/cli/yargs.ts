@@ -6,13 +6,23 @@
  */
 import yargs, { type Argv } from "yargs";
 import type { Io } from "../io/io.js";
-import { UsageError, EXIT_TABLE } from "./exit.js";
+import { UsageError, exitTable } from "./exit.js";
 import type { LogLevel } from "../net/logger.js";
 
 export const GENERAL_GROUP = "General:";
 
+export interface ToolHelp {
+  /** What the tool reads and writes, for the end of --help. */
+  streams: string;
+  /** The exit statuses the tool can return (130/143 are added). */
+  exits: readonly number[];
+}
+
+/** What an analysis tool reads and writes, for `ToolHelp.streams`. */
+export const ANALYSIS_STREAMS = "Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.";
+
 /** A yargs instance for a tool, with -q/-v/-d/--log-level; positionals are left to the tool. */
-export function toolYargs(tool: string, version: string): Argv {
+export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
   return yargs()
     .scriptName(tool)
     .version(version)
@@ -29,7 +39,7 @@ export function toolYargs(tool: string, version: string): Argv {
       "log-level": { choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const, describe: "log level (instead of -q/-v/-d)", group: GENERAL_GROUP },
     })
     .group(["help", "version"], GENERAL_GROUP)
-    .epilogue(`Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.\n\n${EXIT_TABLE}`);
+    .epilogue(`${help.streams}\n\n${exitTable(help.exits)}`);
 }
 
 /** What every parse result carries besides the tool's own options. */

@@ -8,6 +8,7 @@
 import { Readable } from "node:stream";
 import { RecordError, type FlatRecord } from "../records/flat.js";
 import { toAnalysisRecord } from "../records/analysis.js";
+import { nearestName } from "../records/columns.js";
 import { InputError, ndjsonBatches, openInputReady, readRecords, sourceName, type InputRecord } from "./input.js";
 import type { Io } from "./io.js";
 
@@ -220,13 +221,37 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
   if (state !== 3) fail(state === 2 ? `unexpected end of input inside element ${index + 1} (started on line ${startLine})` : "unexpected end of input: the JSON array is not closed with \"]\"");
 }
 
+export interface AnalysisReadOptions {
+  /**
+   * Keys the tool groups or filters by: when records were read but none
+   * has one of them, that is an InputError naming the key, with a
+   * suggestion from the keys the records do have (exit 2).
+   */
+  required?: string[];
+}
+
 /**
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
  */
-export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void): Promise<void> {
+export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void, o: AnalysisReadOptions = {}): Promise<void> {
+  let unseen = [...new Set(o.required ?? [])];
+  const keys = new Set<string>();
+  let records = 0;
   for await (const batch of readAnalysisBatches(paths, io)) {
+    records += batch.length;
+    if (unseen.length) {
+      for (const r of batch) if (unseen.some((k) => r.record[k] !== undefined)) unseen = unseen.filter((k) => r.record[k] === undefined);
+      // Keys to suggest from: those of the first record of each batch, a few hundred at most.
+      if (keys.size < 500) for (const k of Object.keys(batch[0]!.record)) keys.add(k);
+    }
     for (const r of batch) add(r.record);
     if (io.signal?.aborted) return;
+  }
+  if (records > 0 && unseen.length) {
+    const key = unseen[0]!;
+    const hint = nearestName(key, keys);
+    const source = (paths.length ? paths : ["-"]).map(sourceName).join(", ");
+    throw new InputError(source, undefined, `no record has ${key}${hint ? ` (did you mean "${hint}"?)` : ""}; the records have ${[...keys].slice(0, 8).join(", ")}${keys.size > 8 ? ", …" : ""}`);
   }
 }

@@ -3,3 +3,5 @@ export * from "./output.js";
 export * from "./input.js";
 export * from "./analysis.js";
 export * from "./glob.js";
+export * from "./lines.js";
+export * from "./dirs.js";

@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { FlatRecord } from "../records/flat.js";
 import { inShard, type Shard } from "../records/shard.js";
+import { maxLineBytes, splitLines } from "./lines.js";
 
 export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
 
@@ -30,7 +31,12 @@ export interface ReadOptions {
   format?: InputFormat;
   /** Called with the CSV/TSV header before the first row; may throw to reject it. */
   onHeader?: (columns: string[]) => void;
-  /** For JSON arrays and unknown shapes: accept non-object lines by throwing, default true. */
+  /**
+   * A malformed row or line (CSV/TSV rows with too few or too many fields,
+   * invalid NDJSON lines) is reported here and skipped; without it, it
+   * ends the input with an InputError.
+   */
+  onInvalid?: (err: InputError) => void;
 }
 
 /**
@@ -73,7 +79,7 @@ export interface BatchInputOptions {
 export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInputOptions, make: (record: FlatRecord, line: number, name: string) => T): AsyncGenerator<T> {
   const name = sourceName(path);
   const onHeader = o.onHeader;
-  const records = readRecords(await openInputReady(path, stdin), { name, onHeader: onHeader && ((columns) => onHeader(columns, name)) });
+  const records = readRecords(await openInputReady(path, stdin), { name, onHeader: onHeader && ((columns) => onHeader(columns, name)), onInvalid: o.keepGoing ? o.onInvalid ?? (() => undefined) : undefined });
   for await (const { record, line } of records) {
     if (!inShard(record, o.shard)) continue;
     let item: T;
@@ -87,6 +93,20 @@ export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInpu
     }
     yield item;
   }
+}
+
+/**
+ * Read the first item of a generator now, so that bad or missing input
+ * fails before any network work and a slow input does not hold an
+ * association idle; the result yields that item, then the rest.
+ */
+export async function readAhead<T>(gen: AsyncGenerator<T>): Promise<AsyncGenerator<T>> {
+  const first = await gen.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* gen;
+  })();
 }
 
 function formatFromName(name: string): InputFormat {
@@ -133,7 +153,7 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
       yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
     }
   }
-  if (format === "ndjson") yield* readNdjson(rest(), o.name);
+  if (format === "ndjson") yield* readNdjson(rest(), o.name, o.onInvalid);
   else if (format === "json") yield* readJsonArray(rest(), o.name);
   else yield* readCsv(rest(), o, format === "tsv" ? "\t" : ",");
 }
@@ -159,38 +179,32 @@ export function parseNdjsonLine(raw: string, name: string, line: number): FlatRe
 }
 
 /**
- * NDJSON in batches: the complete lines of each chunk are decoded at once
- * and parsed together (fast for millions of records).
+ * NDJSON in batches: the complete lines of each chunk are parsed together
+ * (fast for millions of records), through the shared line splitter (linear
+ * in the line length, bounded by the maximum line length). An invalid line
+ * stops the input, or goes to `onInvalid` and is skipped.
  */
-export async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
-  let carry: Buffer | undefined;
-  let line = 0;
-  const parse = (text: string, batch: InputRecord[]) => {
-    line++;
-    const record = parseNdjsonLine(text, name, line);
-    if (record) batch.push({ record, line, source: name });
-  };
-  for await (const chunk of chunks) {
-    const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const last = buf.lastIndexOf(10);
-    if (last < 0) {
-      carry = buf;
-      continue;
+export async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string, onInvalid?: (err: InputError) => void): AsyncGenerator<InputRecord[]> {
+  for await (const { lines, first } of splitLines(chunks, { name })) {
+    const batch: InputRecord[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = first + i;
+      let record: FlatRecord | undefined;
+      try {
+        record = parseNdjsonLine(lines[i]!, name, line);
+      } catch (e) {
+        if (!onInvalid || !(e instanceof InputError)) throw e;
+        onInvalid(e);
+        continue;
+      }
+      if (record) batch.push({ record, line, source: name });
     }
-    const batch: InputRecord[] = [];
-    for (const l of buf.toString("utf8", 0, last).split("\n")) parse(l, batch);
-    carry = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
-    if (batch.length) yield batch;
-  }
-  if (carry && carry.length) {
-    const batch: InputRecord[] = [];
-    parse(carry.toString("utf8"), batch);
     if (batch.length) yield batch;
   }
 }
 
-async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
-  for await (const batch of ndjsonBatches(chunks, name)) yield* batch;
+async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string, onInvalid?: (err: InputError) => void): AsyncGenerator<InputRecord> {
+  for await (const batch of ndjsonBatches(chunks, name, onInvalid)) yield* batch;
 }
 
 async function* readJsonArray(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
@@ -221,6 +235,12 @@ function lineOfJsonError(text: string, err: Error): number | undefined {
   return line;
 }
 
+/**
+ * CSV/TSV rows as records keyed by the header. A row with fewer fields
+ * than the header (or more, unless the extra ones are empty) is an error
+ * naming the line and the first column without a value: rows are never
+ * padded, since a missing UID or date would silently widen a query.
+ */
 async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter: string): AsyncGenerator<InputRecord> {
   let header: string[] | undefined;
   const { parse: csvParse } = await import("csv-parse");
@@ -229,19 +249,30 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
     bom: true,
     info: true,
     skip_empty_lines: true,
+    relax_column_count: true,
+    max_record_size: maxLineBytes(),
     relax_quotes: delimiter === "\t",
     quote: delimiter === "\t" ? false : '"',
   });
   const feed = (async () => {
     try {
       for await (const c of chunks) {
-        if (!parser.write(c)) await new Promise((r) => parser.once("drain", r));
+        if (parser.destroyed) return;
+        // Wait for room, or for the reader to stop (a destroyed parser emits no "drain").
+        if (!parser.write(c)) await new Promise((r) => {
+          parser.once("drain", r);
+          parser.once("close", r);
+        });
       }
-      parser.end();
+      if (!parser.destroyed) parser.end();
     } catch (e) {
       parser.destroy(e as Error);
     }
   })();
+  const invalid = (err: InputError): void => {
+    if (!o.onInvalid) throw err;
+    o.onInvalid(err);
+  };
   try {
     for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const cells = row.record;
@@ -253,11 +284,17 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
       }
       if (cells.every((c) => c.trim() === "")) continue;
       if (cells.length > header.length && cells.slice(header.length).some((c) => c.trim() !== "")) {
-        throw new InputError(o.name, line, `${cells.length} fields, but the header has ${header.length}`);
+        invalid(new InputError(o.name, line, `${cells.length} fields, but the header has ${header.length}`));
+        continue;
+      }
+      if (cells.length < header.length) {
+        const missing = header.slice(cells.length);
+        invalid(new InputError(o.name, line, `no value for ${missing.length > 1 ? "columns" : "column"} ${missing.join(", ")} (${cells.length} of the header's ${header.length} fields; an empty value still needs its delimiter)`));
+        continue;
       }
       const record: FlatRecord = {};
       header.forEach((h, i) => {
-        record[h] = cells[i] ?? "";
+        record[h] = cells[i]!;
       });
       yield { record, line, source: o.name };
     }
@@ -266,6 +303,7 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
     const err = e as Error & { lines?: number };
     throw new InputError(o.name, err.lines, err.message.replace(/^Invalid Record Length: /, ""));
   } finally {
+    if (!parser.destroyed) parser.destroy();
     await feed.catch(() => undefined);
   }
 }

@@ -11,19 +11,38 @@ export interface Io {
   signal?: AbortSignal;
 }
 
+/** How long a tool may take to stop after SIGINT/SIGTERM before it is ended anyway. */
+export const SIGNAL_GRACE_MS = 5000;
+
 /**
  * The real process streams, with SIGINT/SIGTERM turned into an abort
- * signal (a second signal exits at once).
+ * signal: the tool stops what it is doing (cancels, releases, removes its
+ * temporary files) and exits 130/143. A tool that has not stopped after
+ * `SIGNAL_GRACE_MS` (stuck waiting on input, a peer or a full pipe) is
+ * ended by the signal itself, as is a tool that gets a second signal: the
+ * status a shell sees is 128 + the signal number, 130 or 143, as well.
  */
-export function processIo(): Io {
+export function processIo(graceMs = SIGNAL_GRACE_MS): Io {
   const ctrl = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (ctrl.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+    if (ctrl.signal.aborted) die(sig);
     ctrl.abort(sig);
+    // Unref'd: a tool that stops in time exits with its own status.
+    setTimeout(() => die(sig), graceMs).unref();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ctrl.signal };
+}
+
+/**
+ * End the process by `sig` with its default action. Not process.exit():
+ * that waits for the thread pool, which a read blocked on a FIFO or a
+ * stalled network filesystem never frees.
+ */
+function die(sig: NodeJS.Signals): void {
+  process.removeAllListeners(sig);
+  process.kill(process.pid, sig);
 }
 
 /** Exit status for an aborted signal (130 for SIGINT, 143 for SIGTERM). */

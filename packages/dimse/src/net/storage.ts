@@ -3,12 +3,13 @@
  * files (SCU side), streaming in both directions with no re-encoding on
  * pass-through paths.
  */
-import { closeSync, createReadStream, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writevSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { closeSync, createReadStream, existsSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writevSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { constants as zlibConstants, inflateRawSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { makeDirs, makeDirsSync } from "../io/dirs.js";
 import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
 import { encodeDataset, parseCompleteElements, parseDataset, type Dataset } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
@@ -176,7 +177,7 @@ export class FileReceiver {
   }
 
   async ensureTmpDir(): Promise<void> {
-    this.dirReady ??= mkdir(this.o.tmpDir, { recursive: true });
+    this.dirReady ??= makeDirs(this.o.tmpDir);
     await this.dirReady;
   }
 
@@ -207,7 +208,7 @@ const knownDirs = new Set<string>();
 
 function ensureDir(dir: string): void {
   if (knownDirs.has(dir)) return;
-  mkdirSync(dir, { recursive: true });
+  makeDirsSync(dir);
   if (knownDirs.size > 10000) knownDirs.clear();
   knownDirs.add(dir);
 }

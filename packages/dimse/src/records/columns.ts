@@ -87,10 +87,30 @@ let lowerIndex: Array<[string, string]> | undefined;
 /** The keyword closest to `s` (case-insensitive edit distance), if reasonably close. */
 export function nearestKeyword(s: string): string | undefined {
   lowerIndex ??= allKeywords().map((k) => [k.toLowerCase(), k]);
+  return nearestIn(s, lowerIndex);
+}
+
+/**
+ * The name among `names` that `s` most likely means: one that `mapColumn`
+ * maps to the same keyword (`Institution` for `InstitutionName`), else the
+ * closest non-keyword by case-insensitive edit distance, if reasonably close.
+ */
+export function nearestName(s: string, names: Iterable<string>): string | undefined {
+  const list = [...names];
+  const same = list.find((n) => {
+    const m = mapColumn(n);
+    return m.kind === "keyword" ? m.keyword === s : m.kind === "unknown" && m.suggestion === s;
+  });
+  // Another attribute's keyword is that attribute, not a misspelling.
+  const others = list.filter((n) => !lookupKeyword(n));
+  return same ?? nearestIn(s, others.map((n) => [n.toLowerCase().replace(/[\s_\-]+/g, ""), n]));
+}
+
+function nearestIn(s: string, index: Array<[string, string]>): string | undefined {
   const target = s.toLowerCase().replace(/[\s_\-]+/g, "");
   let best: string | undefined;
   let bestD = Infinity;
-  for (const [low, k] of lowerIndex) {
+  for (const [low, k] of index) {
     if (Math.abs(low.length - target.length) >= bestD) continue;
     const d = distance(low, target, bestD);
     if (d < bestD) {
