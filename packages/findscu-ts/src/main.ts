@@ -62,7 +62,7 @@ function help(): string {
       examples: [
         `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20240131 -k StudyInstanceUID -k PatientID -sr > studies.ndjson`,
         `${TOOL} -S -aec PACS pacs 104 --queries accessions.csv -k StudyInstanceUID -sr --format tsv > studies.tsv`,
-        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=2015-2024 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
+        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20150101-20241231 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
       ],
       epilogue:
         "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
