@@ -17,7 +17,7 @@ import {
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, choiceOption, Exit, EXIT_TABLE, ExitError, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -108,6 +108,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         log,
       });
       prescan = true;
+      if (inputArg === undefined && stdinHasData(io)) log.warn("stdin is not read; it is read only without file arguments");
     } else if (inputArg !== undefined || useStdinArg || !io.stdin.isTTY) {
       const name = inputArg ?? "-";
       source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
