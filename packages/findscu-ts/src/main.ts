@@ -212,6 +212,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
       defaultLevel: s.level,
       keepGoing: s.keepGoing,
       shard: s.shard,
+      model: s.model,
+      onDropped: (where, keywords) => log.info(`${where}: not keys at this query's level, not sent: ${keywords.join(", ")}`),
       onInvalid: (err) => {
         state.invalidRows++;
         log.error(`${err.message} (skipped)`);

@@ -143,3 +143,32 @@ test("stdin without '-' is not read: a warning, one query, and a while-read loop
     await scp.close();
   }
 });
+
+test("study records fed as series queries send only series keys and the study's UID (PS3.4 C.6.2.1); -k keys stay", async () => {
+  const scp = await scriptedScp({ onFind: (c) => c.final(0) });
+  const records = [
+    { QueryRetrieveLevel: "STUDY", StudyInstanceUID: "1.2.1", AccessionNumber: "A1", StudyDate: "20240101", ModalitiesInStudy: ["CT", "SR"], PatientID: "P1", PatientName: "Doe^J" },
+    { QueryRetrieveLevel: "STUDY", StudyInstanceUID: "1.2.2", AccessionNumber: "A2", StudyDate: "20240102", ModalitiesInStudy: "MR", PatientID: "P2", PatientName: "Roe^R" },
+  ]
+    .map((r) => JSON.stringify(r))
+    .join("\n");
+  try {
+    const args = ["-S", "-aec", "SCP", "-sr", "-v", "-k", "QueryRetrieveLevel=SERIES", "-k", "SeriesInstanceUID", "-k", "Modality", "-k", "StudyDate", "127.0.0.1", String(scp.port), "-"];
+    const r = await runBin("findscu-ts", args, { input: records + "\n" });
+    assert.equal(r.code, 0, r.stderr);
+    const keywords = scp.finds.map((ds) => ds.elements.map((e) => e.tag.toString(16).padStart(8, "0")).sort());
+    // QueryRetrieveLevel, StudyDate (asked for with -k), StudyInstanceUID, SeriesInstanceUID, Modality
+    const want = ["00080020", "00080052", "00080060", "0020000d", "0020000e"];
+    assert.deepEqual(keywords, [want, want]);
+    assert.equal(scp.finds[0]!.string(Tags.StudyInstanceUID), "1.2.1");
+    assert.equal(scp.finds[0]!.string(Tags.StudyDate), "", "-k StudyDate (no value) replaces the record's date");
+    assert.match(r.stderr, /^I: findscu-ts: stdin:1: not keys at this query's level, not sent: AccessionNumber, ModalitiesInStudy, PatientName, PatientID$/m);
+    // In the Patient Root model, the patient's ID is a unique key above SERIES level.
+    const p = await runBin("findscu-ts", ["-P", ...args.slice(1)], { input: records + "\n" });
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(scp.finds[2]!.string(Tags.PatientID), "P1");
+    assert.equal(scp.finds[2]!.has(Tags.PatientName), false);
+  } finally {
+    await scp.close();
+  }
+});
