@@ -186,8 +186,10 @@ class SendRun {
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
     if (prescan) {
-      // As DCMTK: read the files first, so one association serves them all;
-      // halting at a bad file sends the files before it, then stops.
+      // Read every file first, so one association serves them all. Halting
+      // at a bad file stops before anything is sent, as DCMTK storescu does
+      // when it reads the files first (-R, which is what storescu-ts always
+      // proposes: only the input files' classes).
       const jobs: Job[] = [];
       let bad: Job | undefined;
       for await (const path of source) {
@@ -200,14 +202,15 @@ class SendRun {
         jobs.push(job);
       }
       if (jobs.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
-      this.total = jobs.length + (bad ? 1 : 0);
+      if (bad) {
+        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}; nothing sent`);
+        await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
+        return this.stop!.code;
+      }
+      this.total = jobs.length;
       this.queue = jobs;
       this.done = true;
       if (jobs.length) await this.workers();
-      if (bad && !this.stop) {
-        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}`);
-        await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
-      }
     } else {
       const feeding = this.feed(source);
       await Promise.all([feeding, this.workers()]);
