@@ -515,14 +515,20 @@ describe("storescu-ts inputs vs DCMTK storescu", { skip }, () => {
     assert.deepEqual(o.stored, d.stored);
   });
 
-  test("halting: files before the non-DICOM file are sent, then exit 1, as DCMTK storescu", async () => {
+  test("halting: a non-DICOM file stops the run before anything is sent, exit 1, as DCMTK storescu -R (which reads the files first)", async () => {
     const files = await withBad();
-    const d = await storedBy("dcmtk", [], files);
-    const o = await storedBy("ours", [], files);
+    // Without -R, DCMTK storescu sends the files before the bad one, then halts.
+    const plain = await storedBy("dcmtk", [], files);
+    assert.equal(plain.code, 1);
+    assert.equal(plain.stored.length, 1);
+    const d = await storedBy("dcmtk", ["-R"], files);
     assert.equal(d.code, 1);
-    assert.equal(o.code, 1);
-    assert.equal(d.stored.length, 1);
-    assert.deepEqual(o.stored, d.stored);
+    assert.deepEqual(d.stored, []);
+    for (const args of [[], ["-R"]]) {
+      const o = await storedBy("ours", args, files);
+      assert.equal(o.code, 1);
+      assert.deepEqual(o.stored, d.stored);
+    }
   });
 });
 

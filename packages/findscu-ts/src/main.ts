@@ -33,6 +33,7 @@ import {
   runTool,
   shardSetting,
   startDcmtkTool,
+  stdinHasData,
   timeouts,
   UsageError,
   type CliLogger,
@@ -62,7 +63,7 @@ function help(): string {
       examples: [
         `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20240131 -k StudyInstanceUID -k PatientID -sr > studies.ndjson`,
         `${TOOL} -S -aec PACS pacs 104 --queries accessions.csv -k StudyInstanceUID -sr --format tsv > studies.tsv`,
-        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=2015-2024 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
+        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20150101-20241231 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
       ],
       epilogue:
         "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
@@ -106,12 +107,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   return runTool(TOOL, io, async (log) => {
     const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
     if (typeof p === "number") return p;
-    const s = settings(p.opts, p.positionals, io);
+    const s = settings(p.opts, p.positionals, io, log);
     return run(s, io, log);
   });
 }
 
-function settings(o: Record<string, unknown>, positionals: string[], io: Io): Settings {
+function settings(o: Record<string, unknown>, positionals: string[], io: Io, log: CliLogger): Settings {
   const { peer, port, rest } = peerAndPort(positionals);
   const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
@@ -125,7 +126,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io): Se
   if (table === undefined && keys.length === 0 && files.length === 0) {
     if (!io.stdin.isTTY) table = "-";
     else throw new UsageError("no query keys (-k) and no query file given");
-  }
+  } else if (table === undefined && stdinHasData(io)) log.warn("stdin is not read; add '-' to use it as queries");
   const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
   const bulk = choiceOption(o.bulk, "--bulk", ["omit", "inline"], "omit");
   if (o.jsonModel && format !== "ndjson") throw new UsageError("--json-model needs --format ndjson");
@@ -193,6 +194,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
       defaultLevel: s.level,
       keepGoing: s.keepGoing,
       shard: s.shard,
+      model: s.model,
+      onDropped: (where, keywords) => log.info(`${where}: not keys at this query's level, not sent: ${keywords.join(", ")}`),
       onInvalid: (err) => {
         invalidRows++;
         log.error(`${err.message} (skipped)`);

@@ -4,8 +4,8 @@
  * keys applied last, as DCMTK applies them to each query file.
  */
 import type { Readable } from "node:stream";
-import { Dataset, Tags, describeTag, lookupTag } from "@dicom-pipes/dimse/dicom";
-import { applyKey, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
+import { Dataset, Tags, describeTag, lookupTag, type QueryModel } from "@dicom-pipes/dimse/dicom";
+import { applyKey, keyAllowedAt, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey, type QueryLevel, type Shard } from "@dicom-pipes/dimse/records";
 import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
@@ -30,6 +30,10 @@ export interface QuerySourceOptions {
   shard?: Shard;
   /** Called for each skipped invalid row with --keep-going. */
   onInvalid?: (err: InputError) => void;
+  /** The information model: which keys belong to which level. */
+  model: QueryModel;
+  /** Called with the keys of a row that were dropped as keys of another level. */
+  onDropped?: (where: string, keywords: string[]) => void;
 }
 
 function applyKeys(ds: Dataset, keys: ParsedKey[]): void {
@@ -73,8 +77,31 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
     const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
     const ds = rowDataset(flat, name, line);
     applyKeys(ds, o.keys);
-    return { id: id ?? line, dataset: withLevel(ds, o.defaultLevel), where: `${name}:${line}` };
+    withLevel(ds, o.defaultLevel);
+    const dropped = dropOtherLevels(ds, o);
+    if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);
+    return { id: id ?? line, dataset: ds, where: `${name}:${line}` };
   });
+}
+
+/**
+ * Remove a row's keys that belong to another level than the query's
+ * (study records fed as series queries carry AccessionNumber, StudyDate…,
+ * which strict archives refuse at SERIES level); the unique keys of the
+ * levels above stay, and so does every key given with -k.
+ */
+function dropOtherLevels(ds: Dataset, o: QuerySourceOptions): string[] {
+  const level = (ds.string(Tags.QueryRetrieveLevel) ?? "").trim().toUpperCase();
+  if (o.model === "worklist" || !(["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel)) return [];
+  const explicit = new Set(o.keys.map((k) => k.path[0]!.tag));
+  const dropped: string[] = [];
+  for (const el of [...ds.elements]) {
+    if (el.tag === Tags.QueryRetrieveLevel || el.tag === Tags.SpecificCharacterSet || explicit.has(el.tag)) continue;
+    if (keyAllowedAt(el.tag, level as QueryLevel, o.model)) continue;
+    ds.delete(el.tag);
+    dropped.push(lookupTag(el.tag)?.keyword ?? el.tag.toString(16).padStart(8, "0").toUpperCase());
+  }
+  return dropped;
 }
 
 function fromTableRow(row: FlatRecord, columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>): { flat: FlatRecord; id?: string } {

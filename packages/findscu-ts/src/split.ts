@@ -6,7 +6,8 @@
  */
 import { Dataset, Tags } from "@dicom-pipes/dimse/dicom";
 import { statusClass, type Response } from "@dicom-pipes/dimse/net";
-import { datasetToFlat } from "@dicom-pipes/dimse/records";
+import { dateRange, datasetToFlat, ValueError } from "@dicom-pipes/dimse/records";
+import { UsageError } from "@dicom-pipes/dimse/cli";
 import type { Query } from "./queries.js";
 import type { RunState } from "./main.js";
 
@@ -49,20 +50,19 @@ export class DateSplitter {
   async run(q: Query): Promise<void> {
     const log = this.state.log;
     const value = q.dataset.string(Tags.StudyDate) ?? "";
-    let from: string;
-    let to: string;
-    if (value === "") {
-      log.warn(`--split-dates: query ${q.id ?? q.where} has no StudyDate range; splitting 19000101-${today()} (studies without a StudyDate are not matched)`);
-      from = "19000101";
-      to = today();
-    } else if (value.includes("-")) {
-      const [a, b] = value.split("-") as [string, string];
-      from = a || "19000101";
-      to = b || today();
-    } else {
-      from = to = value;
+    let range: { from: string; to: string } | undefined;
+    try {
+      // Full dates at both ends: halves of a range are always valid DA ranges.
+      range = dateRange("StudyDate", value, today());
+    } catch (e) {
+      if (e instanceof ValueError) throw new UsageError(`--split-dates: query ${q.id ?? q.where}: ${e.message}`);
+      throw e;
     }
-    await this.range(q, from, to);
+    if (!range) {
+      log.warn(`--split-dates: query ${q.id ?? q.where} has no StudyDate range; splitting 19000101-${today()} (studies without a StudyDate are not matched)`);
+      range = { from: "19000101", to: today() };
+    }
+    await this.range(q, range.from, range.to);
   }
 
   private async range(q: Query, from: string, to: string): Promise<void> {

@@ -8,7 +8,7 @@ import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeywor
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, checkFiles, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -92,7 +92,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     if (input === undefined && keys.length === 0 && files.length === 0) {
       if (!io.stdin.isTTY) input = "-";
       else throw new UsageError("no retrieve keys (-k), query files or input records given");
-    }
+    } else if (input === undefined && stdinHasData(io)) log.warn("stdin is not read; add '-' to use it as queries");
     const batch = input !== undefined;
     const kind: "move" | "get" = tool === "getscu-ts" || o.get ? "get" : "move";
     const receivePort = kind === "move" ? (o.port as number | undefined) : undefined;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type StoredInstance, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
@@ -244,13 +244,26 @@ function runMark(pid: number): string {
   return start === undefined ? String(pid) : `${pid}-${start}`;
 }
 
-/** Whether a temporary folder belongs to a running process (bare PIDs: earlier versions, or no /proc). */
+/**
+ * Whether a temporary folder belongs to a running process. A bare-PID
+ * folder (earlier versions, or no /proc) is live while its PID runs and,
+ * where /proc tells, is a movescu-ts or getscu-ts: a reused PID does not
+ * keep it.
+ */
 function live(name: string): boolean {
   const m = /^(\d+)(?:-(\d+))?$/.exec(name);
   if (!m) return false;
   const pid = Number(m[1]);
   if (!(pid > 0) || !running(pid)) return false;
-  return m[2] === undefined || startTicks(pid) === m[2];
+  if (m[2] !== undefined) return startTicks(pid) === m[2];
+  try {
+    // The bin (bin/movescu-ts.js, or node_modules/.bin/getscu-ts) is one of the arguments.
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1")
+      .split("\0")
+      .some((a) => /^(movescu|getscu)-ts(\.js)?$/.test(basename(a)));
+  } catch {
+    return true;
+  }
 }
 
 export function fileRecord(inst: StoredInstance, a: Active | undefined): FlatRecord {

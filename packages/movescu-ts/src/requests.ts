@@ -79,6 +79,20 @@ function uniqueKeys(level: Level, model: QueryModel): number[] {
   return tags;
 }
 
+/**
+ * The first unique key a DCMTK-style request lacks (absent, empty or
+ * a wildcard): the level's own key and, below STUDY, those of the levels
+ * between (PatientID above PATIENT level is left to the peer, as DCMTK
+ * movescu sends patient-root study retrieves without it).
+ */
+function missingUniqueKey(ds: Dataset, level: Level): string | undefined {
+  for (const tag of uniqueKeys(level, "study")) {
+    const v = (ds.string(tag) ?? "").trim();
+    if (v === "" || /[*?]/.test(v)) return FIELDS.find(([, t]) => t === tag)![0];
+  }
+  return undefined;
+}
+
 export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<RetrieveRequest> {
   if (o.input === undefined) {
     // DCMTK: one request per query file, else one from the -k keys; sent as given.
@@ -90,6 +104,8 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
       const level = inferLevel(ds, o.defaultLevel);
       if (!level) throw new UsageError(`${where}: no QueryRetrieveLevel (give -k QueryRetrieveLevel=STUDY or similar)`);
       if (!ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
+      const missing = missingUniqueKey(ds, level);
+      if (missing) throw new UsageError(`${where}: a ${level}-level retrieve needs ${missing} (give -k ${missing}=<uid>); without it the peer selects nothing or everything`);
       yield { where, record: datasetToFlat(ds), identifier: ds, key: requestKey(level, ds), uids: uidsOf(ds) };
     }
     return;

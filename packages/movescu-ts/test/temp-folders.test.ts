@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin } from "../../../test/support/bins.js";
+import { runBin, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 
 let dir: string;
@@ -39,11 +39,33 @@ test("stale folders (a PID now used by another process, or not running) are remo
   // once with another (a killed run whose PID was reused).
   const alive = `${process.pid}-${startTicks(process.pid)}`;
   const reused = `${process.pid}-${Number(startTicks(process.pid)) + 12345}`;
-  for (const name of [alive, reused, "4194303-1"]) {
+  // A bare-PID folder of an earlier version whose PID is now this (non-movescu-ts) process.
+  const legacy = String(process.pid);
+  for (const name of [alive, reused, legacy, "4194303-1"]) {
     await mkdir(join(root, name), { recursive: true });
     await writeFile(join(root, name, "x.part"), "partial");
   }
   const r = await runBin("movescu-ts", ["-S", "-aec", "DEVPACS", "+P", String(await freePort()), "-od", od, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)], { timeoutMs: 30_000 });
   assert.ok([0, 69].includes(r.code ?? -1), r.stderr);
   assert.deepEqual(await readdir(root), [alive]);
+});
+
+test("a bare-PID folder (earlier versions) is kept while that PID is a movescu-ts", { skip: process.platform !== "linux" && "needs /proc" }, async () => {
+  const od = join(dir, "od-legacy");
+  const root = join(od, ".movescu-ts.tmp");
+  // A movescu-ts waiting for its time window (it never connects) stands for a run still going.
+  const m = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
+  const hhmm = (x: number) => `${String(Math.floor((x % 1440) / 60)).padStart(2, "0")}:${String(x % 60).padStart(2, "0")}`;
+  const waiting = startBin("movescu-ts", ["-v", "-S", "-aec", "DEVPACS", "--window", `${hhmm(m + 120)}-${hhmm(m + 180)}`, "--tz", "UTC", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)]);
+  try {
+    assert.ok(await until(() => /outside the time window/.test(waiting.err()) || waiting.child.exitCode !== null), waiting.err());
+    const legacy = String(waiting.child.pid);
+    await mkdir(join(root, legacy), { recursive: true });
+    const r = await runBin("movescu-ts", ["-S", "-aec", "DEVPACS", "+P", String(await freePort()), "-od", od, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)], { timeoutMs: 30_000 });
+    assert.ok([0, 69].includes(r.code ?? -1), r.stderr);
+    assert.deepEqual(await readdir(root), [legacy]);
+  } finally {
+    waiting.child.kill("SIGINT");
+    await waiting.done;
+  }
 });

@@ -17,7 +17,7 @@ import {
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { associationFailure, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -108,6 +108,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         log,
       });
       prescan = true;
+      if (inputArg === undefined && stdinHasData(io)) log.warn("stdin is not read; it is read only without file arguments");
     } else if (inputArg !== undefined || useStdinArg || !io.stdin.isTTY) {
       const name = inputArg ?? "-";
       source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
@@ -185,8 +186,10 @@ class SendRun {
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
     if (prescan) {
-      // As DCMTK: read the files first, so one association serves them all;
-      // halting at a bad file sends the files before it, then stops.
+      // Read every file first, so one association serves them all. Halting
+      // at a bad file stops before anything is sent, as DCMTK storescu does
+      // when it reads the files first (-R, which is what storescu-ts always
+      // proposes: only the input files' classes).
       const jobs: Job[] = [];
       let bad: Job | undefined;
       for await (const path of source) {
@@ -199,14 +202,15 @@ class SendRun {
         jobs.push(job);
       }
       if (jobs.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
-      this.total = jobs.length + (bad ? 1 : 0);
+      if (bad) {
+        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}; nothing sent`);
+        await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
+        return this.stop!.code;
+      }
+      this.total = jobs.length;
       this.queue = jobs;
       this.done = true;
       if (jobs.length) await this.workers();
-      if (bad && !this.stop) {
-        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}`);
-        await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
-      }
     } else {
       const feeding = this.feed(source);
       await Promise.all([feeding, this.workers()]);

@@ -233,19 +233,20 @@ describe("non-DICOM files and failures", () => {
     await copyFile(files[1]!, good2);
   });
 
-  test("halting (default): exit 1 at the non-DICOM file, which is reported; later files unsent", async () => {
-    const od = await mkdtemp(join(work, "halt-"));
-    const own = await startStorescpTs([], { od });
-    const r = await runBin("storescu-ts", [HOST, String(own.port), good1, bad, good2]);
-    await own.stop();
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /Bad DICOM file: .*2\.dcm/);
-    const recs = ndjson(r.stdout);
-    assert.equal(recs.find((x) => x.path === bad)?.status, "Failure");
-    assert.ok(!recs.some((x) => x.path === good2), "3.dcm not sent");
-    const stored = (await filesUnder(od)).map((n) => metaOf(join(od, n)).sopInstanceUid);
-    assert.ok(!stored.includes(uidOf(good2)));
-  });
+  for (const how of ["files", "+sd +r"] as const) {
+    test(`halting (default), ${how}: exit 1 at the non-DICOM file, which is reported; nothing sent, no association`, async () => {
+      const od = await mkdtemp(join(work, "halt-"));
+      const own = await startStorescpTs(["-v"], { od });
+      const args = how === "files" ? [good1, bad, good2] : ["+sd", "+r", join(work, "mixed")];
+      const r = await runBin("storescu-ts", [HOST, String(own.port), ...args]);
+      const scpRun = await own.stop();
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^E: storescu-ts: Bad DICOM file: .*2\.dcm: .*; nothing sent$/m);
+      assert.deepEqual(ndjson(r.stdout).map((x) => [x.path, x.status]), [[bad, "Failure"]]);
+      assert.deepEqual(await filesUnder(od), [], "nothing stored");
+      assert.doesNotMatch(scpRun.stderr, /Association Received/, "no association");
+    });
+  }
 
   test("halting with paths on stdin: files before the non-DICOM one are sent, exit 1", async () => {
     const od = await mkdtemp(join(work, "halt-stdin-"));

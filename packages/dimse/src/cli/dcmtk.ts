@@ -17,6 +17,7 @@ import type { CliLogger } from "./logger.js";
 import { resolveLogLevel } from "./common.js";
 import type { Io } from "../io/io.js";
 import { KeyError, parseKey, type ParsedKey } from "../records/keys.js";
+import { validateKeyValues, ValueError } from "../records/validate.js";
 import type { NetError } from "../net/errors.js";
 
 /**
@@ -119,12 +120,20 @@ export async function makeOutputDirectory(path: string, what = "output folder"):
 
 /** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */
 export function parseKeys(texts: unknown, message: (e: KeyError) => string = (e) => e.message): ParsedKey[] {
+  let keys: ParsedKey[];
   try {
-    return ((texts as string[] | undefined) ?? []).map(parseKey);
+    keys = ((texts as string[] | undefined) ?? []).map(parseKey);
   } catch (e) {
     if (e instanceof KeyError) throw new UsageError(message(e));
     throw e;
   }
+  try {
+    validateKeyValues(keys);
+  } catch (e) {
+    if (e instanceof ValueError) throw new UsageError(`-k ${e.message}`);
+    throw e;
+  }
+  return keys;
 }
 
 /** Files named as arguments must exist (checked before any network work). */

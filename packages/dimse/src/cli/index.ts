@@ -6,3 +6,4 @@ export * from "./progress.js";
 export * from "./analysis.js";
 export * from "./dcmtk.js";
 export * from "./shard.js";
+export * from "./stdin.js";

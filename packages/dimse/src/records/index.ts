@@ -6,3 +6,4 @@ export * from "./legacy.js";
 export * from "./analysis.js";
 export * from "./layout.js";
 export * from "./shard.js";
+export * from "./levels.js";
