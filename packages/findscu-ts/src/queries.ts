@@ -40,6 +40,19 @@ function applyKeys(ds: Dataset, keys: ParsedKey[]): void {
   for (const k of keys) applyKey(ds, k);
 }
 
+/**
+ * `-k` keys on a table row: `-k Key=value` overrides the row, but a bare
+ * `-k Key` (a return key) does not clear a value the row gives, which would
+ * turn the row's match into a match of everything.
+ */
+function applyKeysToRow(ds: Dataset, keys: ParsedKey[]): void {
+  for (const k of keys) {
+    const top = k.path.length === 1 && k.path[0]!.item === undefined ? ds.get(k.path[0]!.tag) : undefined;
+    if (k.value === undefined && top && ((top.value?.length ?? 0) > 0 || (top.items?.length ?? 0) > 0)) continue;
+    applyKey(ds, k);
+  }
+}
+
 function withLevel(ds: Dataset, level: string | undefined): Dataset {
   if (level && !ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
   return ds;
@@ -76,7 +89,7 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => {
     const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
     const ds = rowDataset(flat, name, line);
-    applyKeys(ds, o.keys);
+    applyKeysToRow(ds, o.keys);
     withLevel(ds, o.defaultLevel);
     const dropped = dropOtherLevels(ds, o);
     if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);

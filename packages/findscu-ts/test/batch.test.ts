@@ -56,6 +56,18 @@ test("CSV batch: aliases map to keywords, the ID column tags each record, -k app
   assert.equal(recs[0]!.AccessionNumber, picks[0]![1].accession);
 });
 
+test("a bare -k naming a row's column keeps the row's value (it would otherwise match every study); -k Key=value overrides it", async () => {
+  const withAccession = [...studies.entries()].filter(([, s]) => s.accession !== "").slice(0, 2);
+  const file = join(dir, "accessions.csv");
+  await writeFile(file, ["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n") + "\n");
+  let r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", "AccessionNumber", "-k", "StudyInstanceUID"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(ndjson(r.stdout).map((x) => [x.AccessionNumber, x.StudyInstanceUID]), withAccession.map(([uid, s]) => [s.accession, uid]));
+  const [uid, one] = withAccession[0]!;
+  r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", `AccessionNumber=${one.accession}`, "-k", "StudyInstanceUID"]);
+  assert.deepEqual(ndjson(r.stdout).map((x) => x.StudyInstanceUID), [uid, uid]);
+});
+
 test("queries from stdin (NDJSON), without an ID column the line number is the query", async () => {
   const picks = [...studies.values()].slice(0, 3);
   const input = picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n") + "\n";
