@@ -41,14 +41,23 @@ function applyKeys(ds: Dataset, keys: ParsedKey[]): void {
 }
 
 /**
- * `-k` keys on a table row: `-k Key=value` overrides the row, but a bare
- * `-k Key` (a return key) does not clear a value the row gives, which would
- * turn the row's match into a match of everything.
+ * `-k` keys on a table row. `-k Key=value` overrides the row. A bare
+ * `-k Key` (a return key) leaves a value the row gives for a key of the
+ * query's level, which it would otherwise turn into a match of everything
+ * (`-k AccessionNumber` beside an AccessionNumber column); a row value of
+ * another level becomes the return key asked for.
  */
-function applyKeysToRow(ds: Dataset, keys: ParsedKey[]): void {
-  for (const k of keys) {
-    const top = k.path.length === 1 && k.path[0]!.item === undefined ? ds.get(k.path[0]!.tag) : undefined;
-    if (k.value === undefined && top && ((top.value?.length ?? 0) > 0 || (top.items?.length ?? 0) > 0)) continue;
+function applyKeysToRow(ds: Dataset, o: QuerySourceOptions): void {
+  for (const k of o.keys) if (k.value !== undefined) applyKey(ds, k);
+  withLevel(ds, o.defaultLevel);
+  const level = (ds.string(Tags.QueryRetrieveLevel) ?? "").trim().toUpperCase();
+  const known = o.model !== "worklist" && (["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel);
+  for (const k of o.keys) {
+    if (k.value !== undefined) continue;
+    const step = k.path.length === 1 && k.path[0]!.item === undefined ? k.path[0]! : undefined;
+    const given = step ? ds.get(step.tag) : undefined;
+    const hasValue = given !== undefined && ((given.value?.length ?? 0) > 0 || (given.items?.length ?? 0) > 0);
+    if (hasValue && (!known || keyAllowedAt(step!.tag, level as QueryLevel, o.model))) continue;
     applyKey(ds, k);
   }
 }
@@ -89,8 +98,7 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => {
     const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
     const ds = rowDataset(flat, name, line);
-    applyKeysToRow(ds, o.keys);
-    withLevel(ds, o.defaultLevel);
+    applyKeysToRow(ds, o);
     const dropped = dropOtherLevels(ds, o);
     if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);
     return { id: id ?? line, dataset: ds, where: `${name}:${line}` };
