@@ -1,0 +1,54 @@
+/** dcmdir: DICOMDIR media folders (create, add, list) and a searchable SQLite index of DICOM files (index, query). */
+import { processIo, type Io } from "@dicom-pipes/dimse/io";
+import { Exit, packageVersion, runTool, UsageError, EXIT_TABLE } from "@dicom-pipes/dimse/cli";
+import { createCommand, listCommand } from "./fileset-commands.js";
+import { indexCommand, queryCommand } from "./index-commands.js";
+
+export { processIo };
+
+const TOOL = "dcmdir";
+
+const USAGE = `${TOOL} <command> [options]
+
+Commands:
+  ${TOOL} create -o OUT INPUT...   copy the DICOM files under INPUT into OUT with PS3.10 file IDs and write OUT/DICOMDIR
+  ${TOOL} create OUT               write OUT/DICOMDIR for files already named as file IDs
+  ${TOOL} add DICOMDIR INPUT...    copy more files into a file-set and extend its DICOMDIR
+  ${TOOL} list DICOMDIR            one NDJSON record per referenced instance (path + keys)
+  ${TOOL} index --db FILE INPUT... index DICOM headers under INPUT into an SQLite database
+  ${TOOL} query --db FILE          find series (or studies, instances, files) in an index
+
+Run '${TOOL} <command> --help' for a command's options.
+
+${EXIT_TABLE}
+`;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  return runTool(TOOL, io, async (log) => {
+    const [cmd, ...rest] = argv;
+    switch (cmd) {
+      case "create":
+        return createCommand(rest, io, log, false);
+      case "add":
+        return createCommand(rest, io, log, true);
+      case "list":
+        return listCommand(rest, io, log);
+      case "index":
+        return indexCommand(rest, io, log);
+      case "query":
+        return queryCommand(rest, io, log);
+      case "--help":
+      case "-h":
+      case "help":
+        io.stdout.write(USAGE);
+        return Exit.OK;
+      case "--version":
+        io.stdout.write(packageVersion(import.meta.url) + "\n");
+        return Exit.OK;
+      case undefined:
+        throw new UsageError("give a command: create, add, list, index or query");
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (create, add, list, index, query)`);
+    }
+  });
+}
