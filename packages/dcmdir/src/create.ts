@@ -227,9 +227,9 @@ export async function createFileSet(o: CreateOptions): Promise<CreateSummary> {
     const inv = { keys: [] as string[] };
     const recs = recordsForFile(header, fileId, inv);
     for (const k of inv.keys) summary.invented.set(k, (summary.invented.get(k) ?? 0) + 1);
-    const patient = childFor(dir.roots, KeyTags.PatientID, recs.patient.string(KeyTags.PatientID) ?? "", () => recs.patient);
-    const study = childFor(patient.children, KeyTags.StudyInstanceUID, keys.studyInstanceUID, () => recs.study);
-    const series = childFor(study.children, KeyTags.SeriesInstanceUID, keys.seriesInstanceUID, () => recs.series);
+    const patient = childFor(dir.roots, KeyTags.PatientID, recs.patient.string(KeyTags.PatientID) ?? "", recs.patient, fileId);
+    const study = childFor(patient.children, KeyTags.StudyInstanceUID, keys.studyInstanceUID, recs.study, fileId);
+    const series = childFor(study.children, KeyTags.SeriesInstanceUID, keys.seriesInstanceUID, recs.series, fileId);
     series.children.push({ ds: recs.instance, children: [] });
     summary.placed++;
     await o.report({ action, from: c.from, path: dest, SOPInstanceUID: keys.sopInstanceUID });

@@ -58,8 +58,9 @@ export function instanceRecordType(sopClassUID: string): { type: string; keys: n
 /** VRs whose values the Specific Character Set governs. */
 const TEXT_VRS = new Set(["PN", "LO", "SH", "ST", "LT", "UT", "UC"]);
 
+/** A record carries the file's Specific Character Set when it holds text the character set governs (as DCMTK's dcmmkdir). */
 function needsCharset(ds: Dataset): boolean {
-  return ds.elements.some((e) => TEXT_VRS.has(e.vr) && e.value?.some((b) => b >= 0x80 || b === 0x1b));
+  return ds.elements.some((e) => TEXT_VRS.has(e.vr));
 }
 
 function copyElement(e: Element): Element {
@@ -162,12 +163,28 @@ export function recordsForFile(h: Part10Header, fileId: string[], inv: Invented)
   return { patient, study, series, instance: withCharset(instance, head) };
 }
 
-/** Find or add the child record whose `tag` value equals `key`. */
-export function childFor(parent: DirRecord[], tag: number, key: string, make: () => Dataset): DirRecord {
+/** The file ID whose file gave a record its keys. */
+const keySource = new WeakMap<DirRecord, string>();
+
+/**
+ * Find or add the child record whose `tag` value equals `key`. When files
+ * of one entity disagree, the keys come from the file with the smallest
+ * file ID (the first one dcmmkdir meets in sorted order), so the records
+ * do not depend on the order the folders were read in.
+ */
+export function childFor(parent: DirRecord[], tag: number, key: string, ds: Dataset, fileId: string[]): DirRecord {
+  const id = fileId.join("/");
   let r = parent.find((c) => (c.ds.string(tag) ?? "") === key);
   if (!r) {
-    r = { ds: make(), children: [] };
+    r = { ds, children: [] };
     parent.push(r);
+    keySource.set(r, id);
+  } else {
+    const prior = keySource.get(r);
+    if (prior !== undefined && id < prior) {
+      r.ds = ds;
+      keySource.set(r, id);
+    }
   }
   return r;
 }
