@@ -1,5 +1,6 @@
 /** The archive index commands: index, query. */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { openOutputFile, RecordWriter, signalExitCode, type Io, type OutputFile, type OutputFormat } from "@dicom-pipes/dimse/io";
 import { recordKeyOrder } from "@dicom-pipes/dimse/records";
 import { Exit, ExitError, packageVersion, Progress, progressWanted, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
@@ -23,7 +24,8 @@ export async function indexCommand(argv: string[], io: Io, log: CliLogger): Prom
     .options({
       db: { type: "string", demandOption: "give the database with --db FILE", describe: "the SQLite index (created if needed)", group: "Index:" },
       append: { type: "boolean", describe: "add INPUT to an index that already holds other folders", group: "Index:" },
-      jobs: { ...jobsOption(), default: 16 },
+      jobs: { ...jobsOption(), default: Math.min(4, availableParallelism()), describe: "reader threads (1: read in the main thread)" },
+      batch: { type: "number", default: 2000, describe: "files per transaction (at most one batch is read again after a crash)", group: "Processing:" },
       progress: { type: "boolean", default: true, describe: "progress line on a terminal (--no-progress to hide)", group: "Processing:" },
     })
     .example(`${TOOL} index --db archive.db /data/archive`, "index (or update the index of) an archive")
@@ -37,6 +39,8 @@ export async function indexCommand(argv: string[], io: Io, log: CliLogger): Prom
   for (const i of inputs) if (!existsSync(i)) throw new UsageError(`${i}: no such file or folder`);
   const jobs = Number(args.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs: expected a positive integer, got ${String(args.jobs)}`);
+  const batch = Number(args.batch);
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a positive integer, got ${String(args.batch)}`);
   const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "error" || log.level === "fatal", !args.progress) });
   const t0 = Date.now();
   const s = await indexArchive({
@@ -44,6 +48,7 @@ export async function indexCommand(argv: string[], io: Io, log: CliLogger): Prom
     inputs,
     append: Boolean(args.append),
     jobs,
+    batch,
     log,
     signal: io.signal,
     onProgress: (p) => progress.update(`${p.files} files, ${p.added} read, ${p.unchanged} unchanged, ${p.skipped} skipped`),

@@ -5,7 +5,7 @@
  */
 import type Database from "better-sqlite3";
 import type { FlatRecord } from "@dicom-pipes/dimse/records";
-import { INSTANCE_COLUMNS, SERIES_COLUMNS } from "./archive.js";
+import { INSTANCE_COLUMNS, SERIES_COLUMNS } from "./columns.js";
 
 export type QueryLevel = "series" | "study" | "instance" | "files";
 

@@ -232,7 +232,7 @@ describe("index and query", () => {
     await generateArchive({ out: tree, patients: 40, seed: "kill", instancesPerSeries: [5, 10] });
     const total = (await filesUnder(tree)).length;
     const db = join(dir, "a.db");
-    const child = spawn(process.execPath, [binPath("dcmdir"), "index", "--db", db, "-j", "1", tree], { stdio: "ignore" });
+    const child = spawn(process.execPath, [binPath("dcmdir"), "index", "--db", db, "-j", "2", "--batch", "20", tree], { stdio: "ignore" });
     // Kill once some batches are committed.
     for (let i = 0; i < 400; i++) {
       await new Promise((r) => setTimeout(r, 10));
@@ -248,6 +248,7 @@ describe("index and query", () => {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("close", r));
     const partial = (sqlite(db, "SELECT count(*) FROM instances")[0] as number[])[0]!;
+    assert.ok(partial > 0 && partial < total, `killed after ${partial} of ${total} files`);
     const r = await run(["index", "--db", db, tree]);
     assert.equal(r.code, 0, r.stderr);
     const s = ndjson(r.stdout)[0]!;

@@ -7,4 +7,3 @@ export * from "./uid.js";
 export * from "./dump.js";
 export * from "./uid-table.js";
 export * from "./dcmtk-names.js";
-export * from "./header-async.js";

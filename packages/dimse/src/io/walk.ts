@@ -1,10 +1,10 @@
 /**
- * Regular files under directories, streamed: each directory is read with
- * `opendir` (entries arrive in batches, never as one big listing), depth
- * first, so memory stays bounded by the depth of the tree, not by the
- * number of files.
+ * Regular files under directories, streamed: one directory is listed at a
+ * time and its files are yielded before the next is read, so memory is
+ * bounded by the largest directory and the folders still to visit, not by
+ * the number of files.
  */
-import { opendir, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface WalkOptions {
@@ -16,10 +16,12 @@ export interface WalkOptions {
 
 /**
  * Every regular file under each root (a root that is a file is yielded
- * itself). Symbolic links to files are followed; links to directories are
- * not (no cycles). Order is the file system's.
+ * itself), depth first. Symbolic links to files are followed; links to
+ * directories are not (no cycles). Order within a directory is the file
+ * system's.
  */
 export async function* walkFiles(roots: Iterable<string>, o: WalkOptions = {}): AsyncGenerator<string> {
+  const skipHidden = o.skipHidden ?? true;
   for (const root of roots) {
     let st;
     try {
@@ -28,38 +30,36 @@ export async function* walkFiles(roots: Iterable<string>, o: WalkOptions = {}): 
       o.onError?.(root, e as NodeJS.ErrnoException);
       continue;
     }
-    if (st.isDirectory()) yield* walkDirectory(root, o);
-    else if (st.isFile()) yield root;
-  }
-}
-
-async function* walkDirectory(dir: string, o: WalkOptions): AsyncGenerator<string> {
-  let handle;
-  try {
-    handle = await opendir(dir, { bufferSize: 256 });
-  } catch (e) {
-    o.onError?.(dir, e as NodeJS.ErrnoException);
-    return;
-  }
-  const skipHidden = o.skipHidden ?? true;
-  // Subdirectories are walked after this directory's files, so one handle is open per level at most.
-  const subdirs: string[] = [];
-  try {
-    for await (const e of handle) {
-      if (skipHidden && e.name.startsWith(".")) continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory()) subdirs.push(e.name);
-      else if (e.isFile()) yield p;
-      else if (e.isSymbolicLink()) {
-        const st = await stat(p).catch((err: NodeJS.ErrnoException) => {
-          o.onError?.(p, err);
-          return undefined;
-        });
-        if (st?.isFile()) yield p;
-      }
+    if (!st.isDirectory()) {
+      if (st.isFile()) yield root;
+      continue;
     }
-  } catch (e) {
-    o.onError?.(dir, e as NodeJS.ErrnoException);
+    // An explicit stack rather than recursive generators: each file passes through one generator only.
+    const pending = [root];
+    while (pending.length) {
+      const dir = pending.pop()!;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        o.onError?.(dir, e as NodeJS.ErrnoException);
+        continue;
+      }
+      const subdirs: string[] = [];
+      for (const e of entries) {
+        if (skipHidden && e.name.startsWith(".")) continue;
+        const p = join(dir, e.name);
+        if (e.isDirectory()) subdirs.push(p);
+        else if (e.isFile()) yield p;
+        else if (e.isSymbolicLink()) {
+          const target = await stat(p).catch((err: NodeJS.ErrnoException) => {
+            o.onError?.(p, err);
+            return undefined;
+          });
+          if (target?.isFile()) yield p;
+        }
+      }
+      for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i]!);
+    }
   }
-  for (const name of subdirs) yield* walkDirectory(join(dir, name), o);
 }
