@@ -6,12 +6,9 @@ import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { createFileSet, type CreateSummary } from "./create.js";
 import { readDicomdir } from "./dicomdir.js";
 import { listDicomdir, type ListLevel } from "./list.js";
+import { jobsOption } from "./options.js";
 
 const TOOL = "dcmdir";
-
-export function jobsOption() {
-  return { alias: "j", type: "number" as const, default: 8, describe: "files read at once", group: "Processing:" };
-}
 
 function logCreate(log: CliLogger, s: CreateSummary): void {
   for (const [k, n] of s.invented) log.warn(`${n} records had no ${k}; a value was filled in so the DICOMDIR stays valid`);

@@ -7,7 +7,7 @@ import { Exit, ExitError, packageVersion, Progress, progressWanted, UsageError, 
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { indexArchive, IndexUsageError, openIndex } from "./archive.js";
 import { DEFAULT_TARGETS, QueryError, queryColumns, runQuery, type QueryLevel } from "./query.js";
-import { jobsOption } from "./fileset-commands.js";
+import { jobsOption } from "./options.js";
 
 const TOOL = "dcmdir";
 

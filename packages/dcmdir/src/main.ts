@@ -1,8 +1,6 @@
 /** dcmdir: DICOMDIR media folders (create, add, list) and a searchable SQLite index of DICOM files (index, query). */
 import { processIo, type Io } from "@dicom-pipes/dimse/io";
 import { Exit, packageVersion, runTool, UsageError, EXIT_TABLE } from "@dicom-pipes/dimse/cli";
-import { createCommand, listCommand } from "./fileset-commands.js";
-import { indexCommand, queryCommand } from "./index-commands.js";
 
 export { processIo };
 
@@ -28,15 +26,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const [cmd, ...rest] = argv;
     switch (cmd) {
       case "create":
-        return createCommand(rest, io, log, false);
+        return (await import("./fileset-commands.js")).createCommand(rest, io, log, false);
       case "add":
-        return createCommand(rest, io, log, true);
+        return (await import("./fileset-commands.js")).createCommand(rest, io, log, true);
       case "list":
-        return listCommand(rest, io, log);
+        return (await import("./fileset-commands.js")).listCommand(rest, io, log);
       case "index":
-        return indexCommand(rest, io, log);
+        // Each command loads only its own modules (the index commands load SQLite).
+        return (await import("./index-commands.js")).indexCommand(rest, io, log);
       case "query":
-        return queryCommand(rest, io, log);
+        return (await import("./index-commands.js")).queryCommand(rest, io, log);
       case "--help":
       case "-h":
       case "help":

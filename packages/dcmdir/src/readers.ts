@@ -26,7 +26,8 @@ export class Readers {
     const script = fileURLToPath(new URL("./read-worker.js", import.meta.url));
     if (jobs <= 1 || !existsSync(script)) return;
     for (let i = 0; i < jobs; i++) {
-      const w = new Worker(script);
+      // A small young generation: the readers allocate short-lived buffers only, and V8 would otherwise grow it to 32 MB each.
+      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.on("message", (m: { id: number; results: ReadOutcome[] }) => {
         const p = this.pending.get(m.id);
         if (!p) return;

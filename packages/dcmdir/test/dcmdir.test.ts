@@ -1,7 +1,6 @@
 // dcmdir on gen-archive trees in temp folders: create/add/list, index/query, in process and as the real executable.
 import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync, rmSync, cpSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,24 +9,10 @@ import Database from "better-sqlite3";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { ndjson, runBin, binPath } from "../../../test/support/bins.js";
 import { filesUnder, metaOf } from "../../../test/support/files.js";
+import { runMain } from "../../../test/support/run-main.js";
 import { main } from "../src/main.js";
 
-async function run(argv: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on("data", (c: Buffer) => out.push(c));
-  stderr.on("data", (c: Buffer) => err.push(c));
-  const prev = process.cwd();
-  if (cwd) process.chdir(cwd);
-  try {
-    const code = await main(argv, { stdin: new PassThrough(), stdout, stderr, env: {} });
-    return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-  } finally {
-    process.chdir(prev);
-  }
-}
+const run = (argv: string[]) => runMain(main, argv);
 
 let archive: string;
 let sopUids: Map<string, string>; // SOP Instance UID -> source path
