@@ -195,12 +195,15 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
     write(batch);
     if (o.signal?.aborted) return s;
     // A complete walk: what was not seen under these folders is gone from disk.
+    const gone = (t: string) => db.prepare(`DELETE FROM ${t} WHERE seen < ? AND (path = ? OR substr(path, 1, ?) = ?)`);
+    const goneInstances = gone("instances");
+    const goneSkipped = gone("skipped");
     const prune = db.transaction(() => {
       for (const r of roots) {
         const prefix = r.endsWith("/") ? r : r + "/";
-        for (const t of ["instances", "skipped"]) {
-          s.removed += db.prepare(`DELETE FROM ${t} WHERE seen < ? AND (path = ? OR substr(path, 1, ?) = ?)`).run(run, r, prefix.length, prefix).changes * (t === "instances" ? 1 : 0);
-        }
+        const args = [run, r, prefix.length, prefix] as const;
+        s.removed += goneInstances.run(...args).changes;
+        goneSkipped.run(...args);
       }
       db.exec("DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.SeriesInstanceUID = series.SeriesInstanceUID)");
       const done = db.prepare("UPDATE roots SET completed = ? WHERE path = ?");

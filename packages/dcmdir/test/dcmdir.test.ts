@@ -182,6 +182,12 @@ describe("index and query", () => {
     assert.equal(reasons.length, 1);
     assert.equal(reasons[0]![0], join(dir, "tree", "README.txt"));
     assert.match(reasons[0]![1], /^not a DICOM file/);
+    // The studies view: one row per study, each column once.
+    const d = new Database(db, { readonly: true });
+    const studyColumns = d.prepare("SELECT * FROM studies").columns().map((c) => c.name);
+    d.close();
+    for (const c of studyColumns) assert.match(c, /^[A-Za-z]+$/, `studies view column ${c} (SQLite renames a duplicate "X" to "X:1")`);
+    assert.deepEqual(sqlite(db, "SELECT count(*) FROM studies")[0], sqlite(db, "SELECT count(DISTINCT StudyInstanceUID) FROM series")[0]);
     const again = ndjson((await run(["index", "--db", db, join(dir, "tree")])).stdout)[0]!;
     assert.equal(again.added, 0);
     assert.equal(again.unchanged, sopUids.size + 1);
