@@ -31,7 +31,6 @@ export interface CreateOptions {
   /** Append to the DICOMDIR in `out` (add). */
   append?: boolean;
   fileSetId?: string;
-  jobs?: number;
   log: CliLogger;
   signal?: AbortSignal;
   report: (r: PlaceResult) => Promise<void>;
@@ -113,7 +112,7 @@ interface Candidate {
 async function* candidates(o: CreateOptions, summary: CreateSummary): AsyncGenerator<Candidate> {
   const walked = walkFiles(o.inputs, { onError: (p, e) => o.log.error(`${p}: ${e.message}`) });
   type Read = { from: string; header: Part10Header; error?: undefined } | { from: string; header?: undefined; error: Error };
-  const read = mapConcurrent(walked, o.jobs ?? 8, async (from): Promise<Read> => {
+  const read = mapConcurrent(walked, 4, async (from): Promise<Read> => {
     try {
       return { from, header: await readPart10Header(from, STOP_BEFORE_PIXELS) };
     } catch (e) {

@@ -6,7 +6,6 @@ import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { createFileSet, type CreateSummary } from "./create.js";
 import { readDicomdir } from "./dicomdir.js";
 import { listDicomdir, type ListLevel } from "./list.js";
-import { jobsOption } from "./options.js";
 
 const TOOL = "dcmdir";
 
@@ -33,7 +32,6 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
       ...(add ? {} : { out: { alias: "o", type: "string" as const, describe: "the file-set folder (created if needed)", group: "Output:" } }),
       "fileset-id": { type: "string", describe: "File-set ID (up to 16 characters A-Z 0-9 _ and space)", group: "Output:" },
       ...(add ? {} : { force: { type: "boolean" as const, describe: "rewrite an existing OUT/DICOMDIR", group: "Output:" } }),
-      jobs: jobsOption(),
     })
     .example(`${TOOL} create -o CD retrieved/`, "a disc folder from a retrieved tree")
     .example(`${TOOL} list CD/DICOMDIR | storescu-ts -aec PACS pacs 104`, "send the disc");
@@ -67,8 +65,6 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
     const rel = relative(resolve(i), absOut);
     if (resolve(i) !== absOut && (rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep)))) throw new UsageError(`the output folder ${out} is inside the input ${i}`);
   }
-  const jobs = Number(args.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs: expected a positive integer, got ${String(args.jobs)}`);
   const writer = new RecordWriter(io.stdout);
   const summary = await createFileSet({
     out,
@@ -76,7 +72,6 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
     append: add,
     force: Boolean((args as { force?: boolean }).force),
     fileSetId,
-    jobs,
     log,
     signal: io.signal,
     report: (r) => writer.write({ ...r }),

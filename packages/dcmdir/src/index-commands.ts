@@ -7,7 +7,6 @@ import { Exit, ExitError, packageVersion, Progress, progressWanted, UsageError, 
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { indexArchive, IndexUsageError, openIndex } from "./archive.js";
 import { DEFAULT_TARGETS, QueryError, queryColumns, runQuery, type QueryLevel } from "./query.js";
-import { jobsOption } from "./options.js";
 
 const TOOL = "dcmdir";
 
@@ -24,7 +23,7 @@ export async function indexCommand(argv: string[], io: Io, log: CliLogger): Prom
     .options({
       db: { type: "string", demandOption: "give the database with --db FILE", describe: "the SQLite index (created if needed)", group: "Index:" },
       append: { type: "boolean", describe: "add INPUT to an index that already holds other folders", group: "Index:" },
-      jobs: { ...jobsOption(), default: Math.min(4, availableParallelism()), describe: "reader threads (1: read in the main thread)" },
+      jobs: { alias: "j", type: "number", group: "Processing:", default: Math.max(1, Math.min(4, availableParallelism() - 1)), describe: "reader threads besides the main one, which walks and writes (0: read in the main thread; default: CPUs - 1, at most 4)" },
       batch: { type: "number", default: 2000, describe: "files per transaction (at most one batch is read again after a crash)", group: "Processing:" },
       progress: { type: "boolean", default: true, describe: "progress line on a terminal (--no-progress to hide)", group: "Processing:" },
     })
@@ -38,7 +37,7 @@ export async function indexCommand(argv: string[], io: Io, log: CliLogger): Prom
   if (!inputs.length) throw new UsageError("give at least one folder or file to index");
   for (const i of inputs) if (!existsSync(i)) throw new UsageError(`${i}: no such file or folder`);
   const jobs = Number(args.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs: expected a positive integer, got ${String(args.jobs)}`);
+  if (!Number.isInteger(jobs) || jobs < 0) throw new UsageError(`--jobs: expected 0 or a positive integer, got ${String(args.jobs)}`);
   const batch = Number(args.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a positive integer, got ${String(args.batch)}`);
   const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "error" || log.level === "fatal", !args.progress) });

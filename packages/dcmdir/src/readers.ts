@@ -1,9 +1,10 @@
 /**
  * Reader threads for `dcmdir index`: batches of files go to the least busy
  * of N worker threads, each reading synchronously, so N files are read at
- * once while the main thread walks folders and writes the database. With
- * one job (or when running from TypeScript sources, where no compiled
- * worker exists) files are read in the main thread.
+ * once while the main thread walks folders and writes the database. The
+ * threads start with the first batch to read (a run with nothing new
+ * starts none). With 0 threads (or when running from TypeScript sources,
+ * where no compiled worker exists) files are read in the main thread.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -22,12 +23,17 @@ export class Readers {
   private pending = new Map<number, Pending>();
   private nextId = 0;
 
-  constructor(jobs: number) {
-    const script = fileURLToPath(new URL("./read-worker.js", import.meta.url));
-    if (jobs <= 1 || !existsSync(script)) return;
-    for (let i = 0; i < jobs; i++) {
+  private wanted: number;
+  private readonly script = fileURLToPath(new URL("./read-worker.js", import.meta.url));
+
+  constructor(threads: number) {
+    this.wanted = threads >= 1 && existsSync(this.script) ? threads : 0;
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.wanted; i++) {
       // A small young generation: the readers allocate short-lived buffers only, and V8 would otherwise grow it to 32 MB each.
-      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const w = new Worker(this.script, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.on("message", (m: { id: number; results: ReadOutcome[] }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
@@ -44,12 +50,13 @@ export class Readers {
 
   /** Threads reading (0: reads happen in the calling thread). */
   get threads(): number {
-    return this.workers.length;
+    return this.wanted;
   }
 
   read(files: FileToRead[]): Promise<ReadOutcome[]> {
     if (files.length === 0) return Promise.resolve([]);
-    if (this.workers.length === 0) return Promise.resolve(files.map(readRow));
+    if (this.wanted === 0) return Promise.resolve(files.map(readRow));
+    if (this.workers.length === 0) this.start();
     let w = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.inFlight[i]! < this.inFlight[w]!) w = i;
     const id = this.nextId++;
@@ -69,6 +76,7 @@ export class Readers {
   }
 
   async close(): Promise<void> {
+    this.wanted = 0;
     const ws = this.workers;
     this.workers = [];
     for (const w of ws) w.removeAllListeners("exit");
