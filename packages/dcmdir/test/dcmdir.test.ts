@@ -1,5 +1,5 @@
 // dcmdir on gen-archive trees in temp folders: create/add/list, index/query, in process and as the real executable.
-import { test, describe, before } from "node:test";
+import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync, rmSync, cpSync } from "node:fs";
@@ -27,6 +27,10 @@ before(async () => {
   for (const rel of await filesUnder(archive)) {
     if (rel.endsWith(".dcm")) sopUids.set(metaOf(join(archive, rel)).sopInstanceUid, join(archive, rel));
   }
+});
+
+after(() => {
+  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 function fresh(name: string): string {
