@@ -9,6 +9,8 @@ export interface Sample {
   wall: number;
   rssMb: number;
   code: number | null;
+  /** User + system CPU seconds (less sensitive than wall time to other load on the machine). */
+  cpu?: number;
 }
 
 /** Run a command under /usr/bin/time; stdout and stderr go to /dev/null unless `stdout` is given. */
@@ -16,16 +18,16 @@ export function timed(cmd: string, args: string[], o: { env?: Record<string, str
   const dir = mkdtempSync(join(tmpdir(), "bench-time-"));
   const out = join(dir, "time.txt");
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/time", ["-o", out, "-f", "%e %M", cmd, ...args], {
+    const child = spawn("/usr/bin/time", ["-o", out, "-f", "%e %M %U %S", cmd, ...args], {
       env: { ...process.env, TCP_NODELAY: "1", ...o.env },
       stdio: [o.stdin ? "pipe" : "ignore", "ignore", "ignore"],
     });
     if (o.stdin && child.stdin) child.stdin.end(o.stdin);
     child.on("error", reject);
     child.on("close", (code) => {
-      const [wall, kb] = readFileSync(out, "utf8").trim().split(/\s+/).slice(-2).map(Number) as [number, number];
+      const [wall, kb, user, sys] = readFileSync(out, "utf8").trim().split(/\s+/).slice(-4).map(Number) as [number, number, number, number];
       rmSync(dir, { recursive: true, force: true });
-      resolve({ wall, rssMb: kb / 1024, code });
+      resolve({ wall, rssMb: kb / 1024, code, cpu: user + sys });
     });
   });
 }

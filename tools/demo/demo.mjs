@@ -73,6 +73,13 @@ try {
   await sh(`head -5 studies.ndjson | movescu-ts -S -aec DEVPACS -aem DEMO +P ${receivePort} -od retrieved --layout pacsifier --info 127.0.0.1 ${pacs.port} > retrieved.ndjson`);
   await sh(`dumps-move --data-folder retrieved --info-folder retrieved-info > dumps-moved.ndjson`);
 
+  // ---- files on disk: a disc folder with a DICOMDIR, and a searchable index of the archive (dcmdir)
+  console.log("\n# burn the retrieved studies to a disc folder; index the archive and find its chest series");
+  await sh(`dcmdir create -o cd retrieved > cd.ndjson`);
+  await sh(`dcmdir list --level study cd/DICOMDIR > cd-studies.ndjson`);
+  await sh(`dcmdir index --db archive.db archive > index.ndjson`);
+  await sh(`dcmdir query --db archive.db --targets StudyDescription --pattern CHEST --format csv -o chest-series.csv`);
+
   // ---- analysis: institutions and weekday/hour load (inst-count, weekday-plot)
   console.log("\n# analysis of a study-level query");
   await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k InstitutionName -k StudyDate -k StudyTime -k StudyInstanceUID > studies-inst.ndjson`);
@@ -92,6 +99,8 @@ try {
   console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 100-match cap`);
   console.log(`  retrieved/, retrieved.ndjson  ${retrieved.reduce((n, r) => n + (r.files ?? 0), 0)} files of ${retrieved.length} studies retrieved with movescu-ts (${retrieved.filter((r) => r.status === "Success").length} complete)`);
   console.log(`  retrieved-info/             ${dumps.length} per-series CSV dumps moved out of retrieved/ by dumps-move (dumps-moved.ndjson)`);
+  console.log(`  cd/, cd.ndjson              a disc folder with a DICOMDIR (dcmdir create); cd-studies.ndjson: ${(await lines("cd-studies.ndjson")).length} studies on it (dcmdir list)`);
+  console.log(`  archive.db, chest-series.csv  an SQLite index of archive/ (dcmdir index) and ${(await lines("chest-series.csv")).length - 1} chest series found in it (dcmdir query)`);
   console.log(`  archive/                    the generated DICOM files`);
   console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);
   console.log(`  institutions.tsv            studies per institution (inst-count)`);

@@ -9,11 +9,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative, sep } from "node:path";
-import { PassThrough } from "node:stream";
 import { elementNumbers, parsePart10, Tags, TransferSyntax, type Dataset } from "@dicom-pipes/dimse/dicom";
 import { generateArchive, generateInstances, PRIVATE_CREATOR, PrivateTags, type ArchiveSummary } from "../src/generate.js";
 import { STORAGE_SOP_CLASS } from "../src/content.js";
 import { main } from "../src/main.js";
+import { runMain } from "../../../test/support/run-main.js";
 
 const DCMDUMP = "dcmdump";
 const hasDcmdump = !spawnSync(DCMDUMP, ["--version"]).error;
@@ -58,19 +58,7 @@ function parseAll(dir: string): Parsed[] {
   });
 }
 
-function runMain(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on("data", (c: Buffer) => out.push(c));
-  stderr.on("data", (c: Buffer) => err.push(c));
-  return main(argv, { stdin: new PassThrough(), stdout, stderr }).then((code) => ({
-    code,
-    stdout: Buffer.concat(out).toString("utf8"),
-    stderr: Buffer.concat(err).toString("utf8"),
-  }));
-}
+const runGen = (argv: string[]) => runMain(main, argv);
 
 const DS_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const IS_RE = /^[+-]?\d+$/;
@@ -352,7 +340,7 @@ test("fixed ranges and --max-instances give exact counts", async () => {
 
 test("CLI: --layout flat --transfer-syntax big, one JSON line on stdout", async (t) => {
   const dir = join(root, "flat-big");
-  const r = await runMain(["--out", dir, "--layout", "flat", "--transfer-syntax", "big", "--patients", "4", "--seed", "7"]);
+  const r = await runGen(["--out", dir, "--layout", "flat", "--transfer-syntax", "big", "--patients", "4", "--seed", "7"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split("\n").length, 2);
   const summary = JSON.parse(r.stdout) as ArchiveSummary;
@@ -419,14 +407,14 @@ test("512 × 512 × 16-bit instances are about 530 KB", async (t) => {
 });
 
 test("CLI: help, version and usage errors", async () => {
-  const h = await runMain(["--help"]);
+  const h = await runGen(["--help"]);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /--transfer-syntax/);
-  const v = await runMain(["--version"]);
+  const v = await runGen(["--version"]);
   assert.match(v.stdout, /^gen-archive \d+\.\d+\.\d+\n$/);
   for (const argv of [["--patients", "3"], ["--out", "x", "--bits", "12"], ["--out", "x", "--layout", "tree"], ["--out", "x", "--series-per-study", "4-2"],
     ["--out", "x", "--start-date", "20240230"], ["--out", "x", "--start-date", "20240301", "--end-date", "20240201"], ["--out", "x", "--nope"]]) {
-    const r = await runMain(argv);
+    const r = await runGen(argv);
     assert.equal(r.code, 2, argv.join(" "));
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /Try 'gen-archive --help'/);

@@ -5,3 +5,6 @@ export * from "./analysis.js";
 export * from "./glob.js";
 export * from "./lines.js";
 export * from "./dirs.js";
+export * from "./walk.js";
+export * from "./pool.js";
+export * from "./output-file.js";

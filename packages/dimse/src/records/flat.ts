@@ -18,6 +18,7 @@ export const METADATA_KEYS: readonly string[] = [
   "path", "from", "to", "action", "bytes", "files", "count",
   "completed", "failed", "warning", "remaining", "expected", "received",
   "sourceAet", "callingAet", "calledAet", "peer", "transferSyntax", "time", "elapsed",
+  "added", "unchanged", "skipped", "removed",
 ];
 const META = new Set(METADATA_KEYS);
 
