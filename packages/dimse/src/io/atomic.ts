@@ -1,0 +1,39 @@
+/** Atomic file writes: a temporary file beside the target, fsync, then rename, so a reader sees the old file or the whole new one. */
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file (default 0o644, less the umask). */
+  mode?: number;
+  /** Replace an existing target (default true); false fails with EEXIST instead. */
+  overwrite?: boolean;
+}
+
+/** Write `data` to `path` atomically, creating missing folders. */
+export async function writeFileAtomic(path: string, data: Buffer | string, o: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, o.mode ?? 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  try {
+    if (o.overwrite === false) {
+      // link() fails if the target exists: no window in which another file could be replaced.
+      await link(tmp, path);
+      await unlink(tmp);
+    } else await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
