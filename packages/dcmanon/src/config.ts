@@ -1,0 +1,135 @@
+/** Turning parsed options into a run configuration: secret, option columns, maps. */
+import { readFileSync } from "node:fs";
+import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import type { AnonConfig, BurnedInPolicy, ResidualPolicy } from "./anon.js";
+import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
+import { OPTIONS, type OptionColumn } from "./table.js";
+
+export interface AnonArgs {
+  "secret-file"?: string;
+  "secret-env"?: string;
+  "date-shift"?: string;
+  "pseudonym-format": string;
+  "patient-name": string;
+  "uid-root": string;
+  "on-residual": string;
+  "residual-scan": boolean;
+  "on-burned-in": string;
+  "drop-identifiable"?: boolean;
+  "id-map"?: string;
+  "id-map-key": string;
+  "day-shift-map"?: string;
+  [flag: string]: unknown;
+}
+
+/** The secret: ≥ 32 bytes from a file or an environment variable; else a random per-run key (warned). */
+export function loadKeys(a: AnonArgs, env: NodeJS.ProcessEnv, log: CliLogger): Keys {
+  if (a["secret-file"] && a["secret-env"]) throw new UsageError("give --secret-file or --secret-env, not both");
+  let secret: Buffer | undefined;
+  let from = "";
+  if (a["secret-file"]) {
+    from = `--secret-file ${a["secret-file"]}`;
+    try {
+      secret = readFileSync(a["secret-file"]);
+    } catch (e) {
+      throw new UsageError(`${from}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    }
+    // A trailing newline from `echo` or an editor is not part of the key.
+    secret = Buffer.from(secret.toString("latin1").replace(/\r?\n$/, ""), "latin1");
+  } else if (a["secret-env"]) {
+    from = `--secret-env ${a["secret-env"]}`;
+    const v = env[a["secret-env"]];
+    if (v === undefined) throw new UsageError(`${from}: the variable is not set`);
+    secret = Buffer.from(v, "utf8");
+  }
+  if (!secret) {
+    log.warn("no --secret-file or --secret-env: a random key for this run only; UIDs, pseudonyms and shifts will differ in the next run (keep --map-out to re-identify)");
+    return Keys.random();
+  }
+  if (secret.length < MIN_SECRET_BYTES) throw new UsageError(`${from}: the secret has ${secret.length} bytes, at least ${MIN_SECRET_BYTES} are needed (e.g. head -c 48 /dev/urandom | base64 > key)`);
+  return new Keys(secret);
+}
+
+function readJsonMap(path: string, flag: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, …}`);
+  return doc as Record<string, unknown>;
+}
+
+/** `{"sub-1234": "P0001"}` (PACSIFIER new_ids.json) or `{"<PatientID>": "<pseudonym>"}`. */
+export function loadIdMap(path: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [k, v] of Object.entries(readJsonMap(path, "--id-map"))) {
+    if (typeof v !== "string" && typeof v !== "number") throw new UsageError(`--id-map ${path}: the value of "${k}" is not a string`);
+    const id = normaliseId(String(v));
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new UsageError(`--id-map ${path}: pseudonym "${id}" for "${k}" is not 1–64 letters, digits, '.', '_' or '-'`);
+    m.set(normaliseId(k), id);
+  }
+  return m;
+}
+
+/** `{"sub-1234": "-35"}` (PACSIFIER day_shift.json): whole days, not 0. */
+export function loadDayShiftMap(path: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [k, v] of Object.entries(readJsonMap(path, "--day-shift-map"))) {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) throw new UsageError(`--day-shift-map ${path}: the value of "${k}" is not a whole number of days`);
+    if (n === 0) throw new UsageError(`--day-shift-map ${path}: the shift of "${k}" is 0 (the dates would be kept)`);
+    m.set(normaliseId(k), n);
+  }
+  return m;
+}
+
+function choice<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${flag} ${v}: expected one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
+  const enabled = new Set<OptionColumn>(OPTIONS.filter((o) => a[o.flag]).map((o) => o.column));
+  if (enabled.has("retain_longitudinal_full_dates") && enabled.has("retain_longitudinal_modified_dates")) {
+    throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
+  }
+  if (a["retain-safe-private"]) throw new UsageError("--retain-safe-private: no safe-private list is built in yet; private attributes are always removed");
+  if ((a["date-shift"] || a["day-shift-map"]) && !enabled.has("retain_longitudinal_modified_dates")) {
+    throw new UsageError(`${a["date-shift"] ? "--date-shift" : "--day-shift-map"} needs --retain-modified-dates (without it dates are removed or emptied)`);
+  }
+  let shift: [number, number] = [-365, 365];
+  if (a["date-shift"]) {
+    try {
+      shift = parseShiftRange(a["date-shift"]);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"]) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
+  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(a["uid-root"]) || a["uid-root"].length > 24) throw new UsageError(`--uid-root ${a["uid-root"]}: not a UID root of at most 24 characters`);
+  const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
+  return {
+    keys,
+    enabled,
+    shift,
+    pseudonymFormat: a["pseudonym-format"],
+    patientName: a["patient-name"],
+    uidRoot: a["uid-root"],
+    residual: choice(a["on-residual"], "on-residual", ["quarantine", "scrub", "warn"] as const) as ResidualPolicy,
+    residualScan: a["residual-scan"],
+    burnedIn: choice(a["on-burned-in"], "on-burned-in", ["quarantine", "skip", "warn", "fail"] as const) as BurnedInPolicy,
+    dropIdentifiable: Boolean(a["drop-identifiable"]),
+    idMap: a["id-map"] ? loadIdMap(a["id-map"]) : undefined,
+    idMapKey,
+    dayShiftMap: a["day-shift-map"] ? loadDayShiftMap(a["day-shift-map"]) : undefined,
+    tool,
+  };
+}
