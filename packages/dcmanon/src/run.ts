@@ -132,7 +132,10 @@ interface Processed {
   error?: string;
 }
 
-async function processOne(cfg: RunConfig, input: Input): Promise<Processed> {
+/** Output paths written in this run, with the input that wrote them. */
+type Written = Map<string, string>;
+
+async function processOne(cfg: RunConfig, input: Input, written: Written): Promise<Processed> {
   if (input.error) return { input, error: input.error };
   let buf: Buffer;
   try {
@@ -148,6 +151,9 @@ async function processOne(cfg: RunConfig, input: Input): Promise<Processed> {
   }
   if (outcome.status !== "ok") return { input, outcome };
   const out = outputPath(cfg, input, outcome);
+  const earlier = written.get(out);
+  if (earlier !== undefined) return { input, outcome: { status: "skipped", reason: `duplicate: same SOP Instance UID and output as ${earlier}` } };
+  written.set(out, input.path);
   try {
     await writeFileAtomic(out, outcome.data, { mode: 0o644 });
   } catch (e) {
@@ -163,10 +169,11 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
   const audit = cfg.auditLog ? await ndjsonFile(cfg.auditLog, 0o644) : undefined;
   const options = [...cfg.anon.enabled].sort();
   writeLine(audit, { kind: "run", tool: "dcmanon", version: cfg.version, edition: cfg.edition, options, secret: cfg.anon.keys.fingerprint(), layout: cfg.inPlace ? "in-place" : cfg.layout });
+  const written: Written = new Map();
   const seenPatients = new Set<string>();
   const seenUids = new Set<string>();
   const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
-  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i))) {
+  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written))) {
     if (io.signal?.aborted || !results.ok) break;
     const o = p.outcome;
     const status = p.error ? "error" : o!.status;
