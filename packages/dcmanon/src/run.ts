@@ -104,8 +104,10 @@ async function* allInputs(operands: string[], io: Io, field: string, log: CliLog
   }
 }
 
-function sha256(b: Buffer): string {
-  return createHash("sha256").update(b).digest("hex");
+function sha256(parts: readonly Buffer[]): string {
+  const h = createHash("sha256");
+  for (const b of parts) h.update(b);
+  return h.digest("hex");
 }
 
 /** An append-only NDJSON file (mode 0600 for the map). */

@@ -11,14 +11,24 @@ export interface AtomicWriteOptions {
   overwrite?: boolean;
 }
 
-/** Write `data` to `path` atomically, creating missing folders. */
-export async function writeFileAtomic(path: string, data: Buffer | string, o: AtomicWriteOptions = {}): Promise<void> {
+/** Write `data` (or its parts, in order) to `path` atomically, creating missing folders. */
+export async function writeFileAtomic(path: string, data: Buffer | string | readonly Buffer[], o: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, o.mode ?? 0o644);
   try {
-    await fh.writeFile(data);
+    if (Array.isArray(data)) {
+      let left = data.reduce((n, b) => n + b.length, 0);
+      let parts = data.filter((b) => b.length);
+      while (left > 0) {
+        const { bytesWritten } = await fh.writev(parts);
+        left -= bytesWritten;
+        let skip = bytesWritten;
+        while (parts.length && skip >= parts[0]!.length) skip -= parts.shift()!.length;
+        if (skip) parts[0] = parts[0]!.subarray(skip);
+      }
+    } else await fh.writeFile(data as Buffer | string);
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
