@@ -41,6 +41,7 @@ function parser(version: string) {
       "map-out": { type: "string", describe: "re-identification map (NDJSON, mode 0600): patients, UIDs, files", group: O },
       "audit-log": { type: "string", describe: "audit log without identifying data (NDJSON)", group: O },
       "path-field": { type: "string", default: "path", describe: "field of stdin NDJSON records holding the file path", group: O },
+      "non-dicom": { choices: ["skip", "error"] as const, default: "skip", describe: "files that are not DICOM: reported skipped, or as errors", group: O },
       "fail-on-quarantine": { type: "boolean", describe: "exit 3 when a file is skipped or quarantined", group: O },
       "secret-file": { type: "string", describe: "file holding the secret key (≥ 32 bytes)", group: K },
       "secret-env": { type: "string", describe: "environment variable holding the secret key (≥ 32 bytes)", group: K },
@@ -154,6 +155,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       {
         anon, outDir: args["output-dir"], inPlace, layout: args.layout as Layout, keepDirNames: Boolean(args["keep-dir-names"]), jobs,
         mapOut: args["map-out"], auditLog: args["audit-log"], pathField: args["path-field"], failOnQuarantine: Boolean(args["fail-on-quarantine"]),
+        nonDicom: args["non-dicom"] as "skip" | "error",
         version, edition: E1_1_EDITION,
       },
       positionals,

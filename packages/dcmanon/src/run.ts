@@ -21,6 +21,8 @@ export interface RunConfig {
   auditLog?: string;
   pathField: string;
   failOnQuarantine: boolean;
+  /** Files that are not DICOM (journals, dumps, README…): reported skipped, or errors. */
+  nonDicom: "skip" | "error";
   version: string;
   edition: string;
 }
@@ -149,6 +151,7 @@ async function processOne(cfg: RunConfig, input: Input, written: Written): Promi
   try {
     outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
   } catch (e) {
+    if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip") return { input, outcome: { status: "skipped", reason: `not DICOM: ${(e as Error).message}` } };
     return { input, error: `not de-identified: ${(e as Error).message}` };
   }
   if (outcome.status !== "ok") return { input, outcome };

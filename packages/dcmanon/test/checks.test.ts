@@ -356,3 +356,15 @@ test("two inputs holding the same SOP instance: the second is reported skipped, 
   assert.deepEqual(res.map((r) => r.status), ["ok", "skipped"]);
   assert.match(res[1]!.reason as string, /duplicate: same SOP Instance UID and output as dup\/a\.dcm/);
 });
+
+test("files that are not DICOM in an input folder (a retrieve journal) are reported skipped; --non-dicom error makes them errors", async () => {
+  const { mkdirSync, copyFileSync } = await import("node:fs");
+  mkdirSync(join(root, "mixed"), { recursive: true });
+  copyFileSync(join(root, "F/B/pt.dcm"), join(root, "mixed/pt.dcm"));
+  writeFileSync(join(root, "mixed/.movescu-ts.journal"), '{"study":"1.2.3"}\n');
+  const r = await anon(["--secret-file", "k1", "-o", "outMixed", "mixed"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(ndjson(r.stdout).map((x) => [x.in, x.status]), [["mixed/.movescu-ts.journal", "skipped"], ["mixed/pt.dcm", "ok"]]);
+  const e = await anon(["--secret-file", "k1", "--non-dicom", "error", "-o", "outMixed2", "mixed"]);
+  assert.equal(e.code, 3);
+});
