@@ -33,6 +33,10 @@ export interface AnonConfig {
   dayShiftMap?: ReadonlyMap<string, number>;
   /** Text of (0012,0063): tool and version. */
   tool: string;
+  /** PatientBirthDate under --retain-modified-dates: shifted with the patient's dates, or emptied (the table's Z). */
+  birthdate?: "shift" | "remove";
+  /** Ages above this many years are written as cap + 1 (`090Y` for 89). */
+  ageCap?: number;
 }
 
 export interface FileContext {
@@ -81,7 +85,7 @@ const T = {
   SeriesDescription: 0x0008103e, BurnedInAnnotation: 0x00280301, PixelData: 0x7fe00010,
   PatientIdentityRemoved: 0x00120062, DeidentificationMethod: 0x00120063, DeidentificationMethodCodeSequence: 0x00120064,
   LongitudinalTemporalInformationModified: 0x00280303, CodeValue: 0x00080100, CodingSchemeDesignator: 0x00080102, CodeMeaning: 0x00080104,
-  InstitutionName: 0x00080080, InstitutionAddress: 0x00080081,
+  InstitutionName: 0x00080080, InstitutionAddress: 0x00080081, PatientAge: 0x00101010,
 };
 
 /** UI attributes holding classes, syntaxes and other registry UIDs: never remapped. */
@@ -235,6 +239,14 @@ function shiftDates(el: Element, ds: Dataset, st: State): Element | undefined {
   return setText(el, ds, out);
 }
 
+/** `095Y` with a cap of 89 → `090Y`; other units and younger ages unchanged. */
+function capAge(el: Element, ds: Dataset, cap: number): Element {
+  const v = texts(el, ds)[0] ?? "";
+  const m = /^(\d{3})Y$/.exec(v);
+  if (!m || Number(m[1]) <= cap) return el;
+  return setText(el, ds, [`${String(Math.min(999, cap + 1)).padStart(3, "0")}Y`]);
+}
+
 // ---------------------------------------------------------------- traversal
 
 function resolveCombined(a: string): string {
@@ -275,6 +287,8 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     const action = resolveCombined(raw);
     if (tag === T.PatientID) return done("D pseudonym", setText(el, ds, [st.patient.pseudonym]));
     if (tag === T.PatientName) return done("Z pseudonym name", setText(el, ds, [st.cfg.patientName.replaceAll("{pid}", st.patient.pseudonym)]));
+    if (tag === T.PatientBirthDate && st.cfg.birthdate === "shift" && st.modifiedDates) return done("C birth date shifted (--birthdate shift)", shiftDates(el, ds, st));
+    if (tag === T.PatientAge && action === "K" && st.cfg.ageCap !== undefined) return done(`K ${rule.name} (capped)`, capAge(el, ds, st.cfg.ageCap));
     switch (action) {
       case "X": return done(`X ${rule.name}`, undefined);
       case "Z": return done(`Z ${rule.name}`, empty(el));

@@ -19,6 +19,8 @@ export interface AnonArgs {
   "id-map"?: string;
   "id-map-key": string;
   "day-shift-map"?: string;
+  birthdate?: string;
+  "age-cap"?: number;
   [flag: string]: unknown;
 }
 
@@ -67,10 +69,31 @@ function readJsonMap(path: string, flag: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-/** `{"sub-1234": "P0001"}` (PACSIFIER new_ids.json) or `{"<PatientID>": "<pseudonym>"}`. */
+/** CTP's lookup table (`.properties`): `ptid/<orig> = <new>` lines; `#`/`!` comments; other key types ignored. */
+function readProperties(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`--id-map ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) return;
+    const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
+    if (!m) throw new UsageError(`--id-map ${path}:${i + 1}: expected KEYTYPE/orig = new, found "${line}"`);
+    const key = m[1]!.replace(/\\/g, "");
+    if (key.startsWith("ptid/")) out[key.slice(5)] = m[2]!;
+  });
+  return out;
+}
+
+/** `{"sub-1234": "P0001"}` (PACSIFIER new_ids.json), `{"<PatientID>": "<pseudonym>"}`, or a CTP `.properties` lookup table (`ptid/…`). */
 export function loadIdMap(path: string): Map<string, string> {
   const m = new Map<string, string>();
-  for (const [k, v] of Object.entries(readJsonMap(path, "--id-map"))) {
+  const entries = path.endsWith(".properties") ? readProperties(path) : readJsonMap(path, "--id-map");
+  for (const [k, v] of Object.entries(entries)) {
     if (typeof v !== "string" && typeof v !== "number") throw new UsageError(`--id-map ${path}: the value of "${k}" is not a string`);
     const id = normaliseId(String(v));
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new UsageError(`--id-map ${path}: pseudonym "${id}" for "${k}" is not 1–64 letters, digits, '.', '_' or '-'`);
@@ -94,6 +117,12 @@ export function loadDayShiftMap(path: string): Map<string, number> {
 function choice<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${flag} ${v}: expected one of ${allowed.join(", ")}`);
   return v as T;
+}
+
+function ageCap(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 1 || v > 998) throw new UsageError(`--age-cap ${v}: expected whole years from 1 to 998`);
+  return v;
 }
 
 export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
@@ -131,5 +160,7 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     idMapKey,
     dayShiftMap: a["day-shift-map"] ? loadDayShiftMap(a["day-shift-map"]) : undefined,
     tool,
+    birthdate: choice(a.birthdate ?? "remove", "birthdate", ["shift", "remove"] as const),
+    ageCap: ageCap(a["age-cap"]),
   };
 }

@@ -368,3 +368,27 @@ test("files that are not DICOM in an input folder (a retrieve journal) are repor
   const e = await anon(["--secret-file", "k1", "--non-dicom", "error", "-o", "outMixed2", "mixed"]);
   assert.equal(e.code, 3);
 });
+
+test("check 10 (ages): birth date shifted with the study dates keeps the age; --age-cap 89 writes 090Y", async () => {
+  const r = ndjson((await anon([...BASE, "--retain-patient-characteristics", "--birthdate", "shift", "-o", "out10a", "F/A/ct1.dcm"])).stdout)[0]!;
+  assert.equal(r.status, "ok", JSON.stringify(r));
+  const j = dcm2json(join(root, r.out as string));
+  const birth = String(j["00100030"]?.Value?.[0]);
+  const study = String(j["00080020"]?.Value?.[0]);
+  assert.notEqual(birth, "19700315");
+  assert.deepEqual(j["00101010"]?.Value, ["052Y"]);
+  const years = Number(study.slice(0, 4)) - Number(birth.slice(0, 4)) - (study.slice(4) < birth.slice(4) ? 1 : 0);
+  assert.equal(years, 52, `${birth} → ${study}`);
+  const old = ndjson((await anon(["--secret-file", "k1", "--retain-patient-characteristics", "--age-cap", "89", "-o", "out10b", "age"])).stdout)[0]!;
+  assert.equal(old.status, "ok", JSON.stringify(old));
+  assert.deepEqual(dcm2json(join(root, old.out as string))["00101010"]?.Value, ["090Y"]);
+});
+
+test("CTP lookup table (.properties, ptid/ keys) as --id-map; a patient missing from it is quarantined", async () => {
+  writeFileSync(join(root, "lookup.properties"), "# CTP lookup table\nptid/PID7788990 = 0\nacc/ACC123 = 9\n");
+  const res = ndjson((await anon(["--secret-file", "k1", "--id-map", "lookup.properties", "-o", "outCtp", "F/B/pt.dcm", "F/A/ct1.dcm"])).stdout);
+  assert.equal(res[0]!.status, "ok");
+  assert.equal(res[0]!.patient, "0");
+  assert.deepEqual(dcm2json(join(root, res[0]!.out as string))["00100020"]?.Value, ["0"]);
+  assert.equal(res[1]!.status, "quarantined");
+});

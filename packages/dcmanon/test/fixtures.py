@@ -203,6 +203,11 @@ ds.RadiopharmaceuticalInformationSequence = Sequence([rp])
 image(ds, seed=9)
 write(os.path.join(F, "B", "pt.dcm"), ds)
 
+# a 95-year-old (for --age-cap)
+ds.PatientAge = "095Y"
+ds.SOPInstanceUID = uid(2, 1, 1, 95)
+write(os.path.join(OUT, "age", "old.dcm"), ds)
+
 # extras
 ds = Dataset()
 common(ds, B, 1, 2, 1, SC)
