@@ -6,7 +6,7 @@
  * input's transfer syntax.
  */
 import {
-  BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDataset, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
+  BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
   tagDcmtk, uidKeyword, type Element,
 } from "@dicom-pipes/dimse/dicom";
 import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
@@ -54,8 +54,8 @@ export interface PatientIdentity {
 
 export interface AnonOk {
   status: "ok";
-  /** The output file: preamble and meta, then the dataset. */
-  data: [Buffer, Buffer];
+  /** The output file in parts: preamble and meta, then the dataset (large values are views of the input). */
+  data: Buffer[];
   sop: string;
   study: string;
   series: string;
@@ -524,7 +524,7 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   const ts = header.transferSyntax;
   const sopClassUID = ds.string(T.SOPClassUID) ?? "";
   const prefix = buildPart10Prefix({ sopClassUID, sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "", transferSyntax: ts });
-  const data: [Buffer, Buffer] = [prefix, encodeDataset(ds, ts, syntaxInfo(ts).little)];
+  const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
   return {
     status: "ok", data,
     sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",

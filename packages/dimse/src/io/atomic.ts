@@ -1,4 +1,4 @@
-/** Atomic file writes: a temporary file beside the target, fsync, then rename, so a reader sees the old file or the whole new one. */
+/** Atomic file writes: a temporary file beside the target, fsync (unless declined), then rename, so a reader sees the old file or the whole new one. */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { link, mkdir, open, rename, unlink } from "node:fs/promises";
@@ -9,6 +9,8 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Replace an existing target (default true); false fails with EEXIST instead. */
   overwrite?: boolean;
+  /** fsync the data before the rename (default true): durable on return, not only atomic. */
+  fsync?: boolean;
 }
 
 /** Write `data` (or its parts, in order) to `path` atomically, creating missing folders. */
@@ -29,7 +31,7 @@ export async function writeFileAtomic(path: string, data: Buffer | string | read
         if (skip) parts[0] = parts[0]!.subarray(skip);
       }
     } else await fh.writeFile(data as Buffer | string);
-    await fh.sync();
+    if (o.fsync !== false) await fh.sync();
   } catch (e) {
     await fh.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
@@ -47,3 +49,4 @@ export async function writeFileAtomic(path: string, data: Buffer | string | read
     throw e;
   }
 }
+
