@@ -66,38 +66,41 @@ const ssl = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes
 if (ssl.status !== 0) throw new Error("openssl could not make a certificate");
 
 const [nodeCmd, nodeArgs] = node("dcmanon");
-async function dcmanon(input: string, n: number): Promise<Sample> {
+async function dcmanon(input: string, n: number, extra: string[] = []): Promise<Sample> {
   const out = join(work, `out-dcmanon-${n}`);
   await rm(out, { recursive: true, force: true });
-  const s = await timed(nodeCmd, [...nodeArgs, "-j", "2", "--secret-file", secret, "-o", out, input]);
+  const s = await timed(nodeCmd, [...nodeArgs, "-j", "2", ...extra, "--secret-file", secret, "-o", out, input]);
   await rm(out, { recursive: true, force: true });
   return s;
 }
-/** gdcmanon, then `sync`: dcmanon fsyncs every file before reporting it, gdcmanon does not. */
-async function gdcmanon(input: string): Promise<Sample> {
+/** gdcmanon, with a final `sync` for comparison with dcmanon --fsync (which fsyncs every file before reporting it). */
+async function gdcmanon(input: string, sync: boolean): Promise<Sample> {
   const out = join(work, "out-gdcm");
   await rm(out, { recursive: true, force: true });
   await mkdir(out);
-  const s = await timed("sh", ["-c", 'gdcmanon -e -c "$1" -r --continue -i "$2" -o "$3" && sync', "sh", cert, input, out]);
+  const s = await timed("sh", ["-c", `gdcmanon -e -c "$1" -r --continue -i "$2" -o "$3"${sync ? " && sync" : ""}`, "sh", cert, input, out]);
   await rm(out, { recursive: true, force: true });
   return s;
 }
 
-const a: Sample[] = [];
-const b: Sample[] = [];
+const runs: Record<string, Sample[]> = { a: [], af: [], b: [], bs: [] };
 for (let i = 0; i < RUNS; i++) {
-  a.push(await dcmanon(set, FILES));
-  b.push(await gdcmanon(set));
+  runs.a!.push(await dcmanon(set, FILES));
+  runs.b!.push(await gdcmanon(set, false));
+  runs.af!.push(await dcmanon(set, FILES, ["--fsync"]));
+  runs.bs!.push(await gdcmanon(set, true));
 }
-for (const s of [...a, ...b]) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
-const wa = median(a.map((s) => s.wall));
-const wb = median(b.map((s) => s.wall));
-const w = [34, 12, 12, 12];
+for (const s of Object.values(runs).flat()) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
+const wall = (k: string) => median(runs[k]!.map((s) => s.wall));
+const rss = (k: string) => median(runs[k]!.map((s) => s.rssMb));
+const a = runs.a!;
+const w = [40, 12, 12, 12];
 console.log(`${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs`);
 console.log(row(["", "wall s", "files/s", "RSS MB"], w));
-console.log(row(["dcmanon -j 2 (Basic Profile+scan)", wa.toFixed(2), (FILES / wa).toFixed(0), median(a.map((s) => s.rssMb)).toFixed(0)], w));
-console.log(row(["gdcmanon -e (Basic Profile) + sync", wb.toFixed(2), (FILES / wb).toFixed(0), median(b.map((s) => s.rssMb)).toFixed(0)], w));
-console.log(`dcmanon / gdcmanon files/s: ${(wb / wa).toFixed(2)}×`);
+for (const [k, label] of [["a", "dcmanon -j 2 (Basic Profile + scan)"], ["b", "gdcmanon -e (Basic Profile)"], ["af", "dcmanon -j 2 --fsync"], ["bs", "gdcmanon -e, then sync"]] as const) {
+  console.log(row([label, wall(k).toFixed(2), (FILES / wall(k)).toFixed(0), rss(k).toFixed(0)], w));
+}
+console.log(`dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`);
 
 if (LARGE > FILES) {
   const big = join(work, "ct-large");

@@ -191,16 +191,19 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
     if (p.error || (o && o.status !== "ok")) rec.reason = p.error ?? (o as { reason: string }).reason;
     if (o?.status === "ok") {
       Object.assign(rec, { sop: o.sop, study: o.study, series: o.series, patient: o.patient.pseudonym, actions: o.actions, options: o.options, warnings: o.warnings });
-      if (!seenPatients.has(o.patient.key)) {
-        seenPatients.add(o.patient.key);
-        writeLine(map, { kind: "patient", orig_pid: o.patient.origPid, issuer: o.patient.issuer || null, key: o.patient.key, pseudonym: o.patient.pseudonym, day_shift: o.patient.dayShift ?? null });
+      if (map) {
+        // Remembered only for the map: without --map-out memory stays flat in the number of files.
+        if (!seenPatients.has(o.patient.key)) {
+          seenPatients.add(o.patient.key);
+          writeLine(map, { kind: "patient", orig_pid: o.patient.origPid, issuer: o.patient.issuer || null, key: o.patient.key, pseudonym: o.patient.pseudonym, day_shift: o.patient.dayShift ?? null });
+        }
+        for (const [orig, n] of o.uids) {
+          if (seenUids.has(orig)) continue;
+          seenUids.add(orig);
+          writeLine(map, { kind: "uid", orig, new: n });
+        }
+        writeLine(map, { kind: "file", in: p.input.path, out: p.out });
       }
-      for (const [orig, n] of o.uids) {
-        if (seenUids.has(orig)) continue;
-        seenUids.add(orig);
-        writeLine(map, { kind: "uid", orig, new: n });
-      }
-      writeLine(map, { kind: "file", in: p.input.path, out: p.out });
       if (audit) writeLine(audit, { kind: "file", status, out: p.out, sha256: sha256(o.data), actions: o.actions, options: o.options, warnings: o.warnings.length });
       for (const w of o.warnings) log.warn(`${p.input.path}: ${w}`);
     } else {

@@ -392,3 +392,25 @@ test("CTP lookup table (.properties, ptid/ keys) as --id-map; a patient missing 
   assert.deepEqual(dcm2json(join(root, res[0]!.out as string))["00100020"]?.Value, ["0"]);
   assert.equal(res[1]!.status, "quarantined");
 });
+
+test("explain prints the action for every element, nested ones by path, and writes nothing", async () => {
+  const r = await anon(["explain", "--secret-file", "k1", "F/B/pt.dcm"]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = ndjson(r.stdout);
+  assert.ok(lines.some((l) => l.element === "(0040,0275)[0].(0008,0050)" && /^X /.test(l.action as string)) || lines.some((l) => l.element === "(0040,0275)" && /^X /.test(l.action as string)));
+  assert.ok(lines.some((l) => l.element === "(0029,1010)" && /^X/.test(l.action as string)), "private element removed");
+  assert.ok(lines.some((l) => l.keyword === "PatientID" && /pseudonym/.test(l.action as string)));
+  assert.equal(lines.at(-1)!.status, "ok");
+});
+
+test("--in-place replaces the input atomically with its de-identified version", async () => {
+  const { mkdirSync, copyFileSync } = await import("node:fs");
+  mkdirSync(join(root, "inplace"), { recursive: true });
+  copyFileSync(join(root, "F/B/pt.dcm"), join(root, "inplace/pt.dcm"));
+  const r = await anon(["--secret-file", "k1", "--in-place", "inplace/pt.dcm"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(ndjson(r.stdout)[0]!.out, "inplace/pt.dcm");
+  const j = dcm2json(join(root, "inplace/pt.dcm"));
+  assert.deepEqual(j["00120062"]?.Value, ["YES"]);
+  assert.deepEqual(readdirSync(join(root, "inplace")), ["pt.dcm"], "no temporary file left");
+});
