@@ -433,6 +433,14 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   ds.setString(T.DeidentificationMethod, "LO", text);
   const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
   ds.set({ tag: T.DeidentificationMethodCodeSequence, vr: "SQ", items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))] });
+  // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.
+  const equipment = new Dataset();
+  equipment.setString(0x00080070, "LO", "dicom-pipes");
+  equipment.setString(0x00181020, "LO", cfg.tool.slice(0, 64));
+  const purpose = codeItem("109104", "De-identifying Equipment");
+  equipment.set({ tag: 0x0040a170, vr: "SQ", items: [purpose] });
+  const contributors = ds.get(0x0018a001)?.items ?? [];
+  ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, equipment] });
   const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates") ? "UNMODIFIED" : cfg.enabled.has("retain_longitudinal_modified_dates") ? "MODIFIED" : "REMOVED";
   ds.setString(T.LongitudinalTemporalInformationModified, "CS", longitudinal);
   return codes.map((c) => c.code);

@@ -251,7 +251,8 @@ print(json.dumps({"ts_in": str(a.file_meta.TransferSyntaxUID), "ts_out": str(b.f
   "msop": str(b.file_meta.MediaStorageSOPInstanceUID), "sop": str(b.SOPInstanceUID),
   "mclass": str(b.file_meta.MediaStorageSOPClassUID), "cls": str(b.SOPClassUID),
   "removed": b.PatientIdentityRemoved, "codes": [i.CodeValue for i in b.DeidentificationMethodCodeSequence],
-  "schemes": [i.CodingSchemeDesignator for i in b.DeidentificationMethodCodeSequence], "method": list(b.DeidentificationMethod)}))
+  "schemes": [i.CodingSchemeDesignator for i in b.DeidentificationMethodCodeSequence], "method": list(b.DeidentificationMethod),
+  "equipment": [i.PurposeOfReferenceCodeSequence[0].CodeValue for i in b.ContributingEquipmentSequence]}))
 `, join(root, r.in as string), out], { encoding: "utf8" });
     assert.equal(py.status, 0, py.stderr);
     const p = JSON.parse(py.stdout);
@@ -263,6 +264,7 @@ print(json.dumps({"ts_in": str(a.file_meta.TransferSyntaxUID), "ts_out": str(b.f
     assert.deepEqual(p.codes, ["113100", "113107"]);
     assert.deepEqual(p.schemes, ["DCM", "DCM"]);
     assert.match(p.method.join(" "), /2026d/);
+    assert.deepEqual(p.equipment, ["109104"], "Contributing Equipment: De-identifying Equipment");
   }
   assert.deepEqual(results.map((r) => r.in).filter((i) => (i as string).startsWith("syntax")).length, 3);
 });
