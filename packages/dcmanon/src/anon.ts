@@ -37,6 +37,11 @@ export interface AnonConfig {
   birthdate?: "shift" | "remove";
   /** Ages above this many years are written as cap + 1 (`090Y` for 89). */
   ageCap?: number;
+  /** MID anon_imgs.json: skip a file whose top-level value of an attribute contains a string (case-insensitive). */
+  dropRules?: ReadonlyArray<{ tag: number; keyword: string; needles: readonly string[] }>;
+  /** MID anon_tags.json / anon_vrs.json: attributes (by tag or VR) emptied on top of the profile; UIDs remapped instead. */
+  blankTags?: ReadonlySet<number>;
+  blankVrs?: ReadonlySet<string>;
 }
 
 export interface FileContext {
@@ -281,6 +286,10 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     return r;
   };
   if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002) return done("X group length / meta", undefined);
+  if ((st.cfg.blankTags?.has(tag) || st.cfg.blankVrs?.has(el.vr)) && tag !== T.PatientID && tag !== T.PatientName) {
+    if (el.vr === "UI") return CLASS_UID_TAGS.has(tag) ? done("K class UID", el) : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
+    return done("Z blanked", empty(el));
+  }
   const rule = ruleFor(tag);
   if (rule) {
     const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
@@ -454,6 +463,11 @@ function dropReason(ds: Dataset, sopClass: string, cfg: AnonConfig): { status: "
     if (/dose\s*report/i.test(ds.string(T.SeriesDescription) ?? "")) return { status: "skipped", reason: "drop-identifiable: SeriesDescription names a dose report" };
     if (imageType.includes("SECONDARY") && ds.string(T.Modality) === "CT") return { status: "skipped", reason: "drop-identifiable: secondary CT image" };
     if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") return { status: "skipped", reason: "drop-identifiable: BurnedInAnnotation YES" };
+  }
+  for (const r of cfg.dropRules ?? []) {
+    const value = (ds.string(r.tag) ?? "").toLowerCase();
+    const hit = r.needles.find((n) => value.includes(n));
+    if (hit !== undefined) return { status: "skipped", reason: `drop-rules: ${r.keyword} contains "${hit}"` };
   }
   if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") {
     const reason = "burned-in annotation: BurnedInAnnotation is YES (pixel data may show identifiers)";

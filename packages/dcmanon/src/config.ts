@@ -1,6 +1,7 @@
 /** Turning parsed options into a run configuration: secret, option columns, maps. */
 import { readFileSync } from "node:fs";
 import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
 import type { AnonConfig, BurnedInPolicy, ResidualPolicy } from "./anon.js";
 import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
 import { OPTIONS, type OptionColumn } from "./table.js";
@@ -20,6 +21,9 @@ export interface AnonArgs {
   "id-map-key": string;
   "day-shift-map"?: string;
   birthdate?: string;
+  "drop-rules"?: string;
+  "blank-tags"?: string;
+  "blank-vr"?: string;
   "age-cap"?: number;
   [flag: string]: unknown;
 }
@@ -119,6 +123,43 @@ function choice<T extends string>(v: string, flag: string, allowed: readonly T[]
   return v as T;
 }
 
+function keywordTag(keyword: string, where: string): number {
+  const e = lookupKeyword(keyword);
+  if (!e) throw new UsageError(`${where}: "${keyword}" is not a DICOM keyword`);
+  return e.tag;
+}
+
+/** MID anon_imgs.json: `{"Modality": ["sr"], "SeriesDescription": ["report", …]}` (a string or a list per keyword). */
+export function loadDropRules(path: string): Array<{ tag: number; keyword: string; needles: string[] }> {
+  return Object.entries(readJsonMap(path, "--drop-rules")).map(([keyword, v]) => {
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.every((x) => typeof x === "string" || typeof x === "number")) throw new UsageError(`--drop-rules ${path}: the value of "${keyword}" is not a string or a list of strings`);
+    return { tag: keywordTag(keyword, `--drop-rules ${path}`), keyword, needles: list.map((x) => String(x).toLowerCase()).filter((x) => x !== "") };
+  });
+}
+
+/** MID anon_tags.json: a list of keywords, or `{"VR": [keywords…]}` (MID groups them by VR). */
+export function loadBlankTags(path: string): Set<number> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--blank-tags ${path}: ${(e as Error).message}`);
+  }
+  const names = Array.isArray(doc) ? doc : doc && typeof doc === "object" ? Object.values(doc).flat() : undefined;
+  if (!names || !names.every((n) => typeof n === "string")) throw new UsageError(`--blank-tags ${path}: expected a list of keywords or {"VR": [keywords]}`);
+  return new Set((names as string[]).map((n) => keywordTag(n, `--blank-tags ${path}`)));
+}
+
+const KNOWN_VRS = new Set(["AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"]);
+
+/** MID anon_vrs.json as a list: `DT,DA,TM,UI,PN,SQ`. */
+export function parseBlankVrs(text: string): Set<string> {
+  const vrs = text.split(",").map((v) => v.trim().toUpperCase()).filter(Boolean);
+  for (const v of vrs) if (!KNOWN_VRS.has(v)) throw new UsageError(`--blank-vr ${text}: ${v} is not a VR`);
+  return new Set(vrs);
+}
+
 function ageCap(v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!Number.isInteger(v) || v < 1 || v > 998) throw new UsageError(`--age-cap ${v}: expected whole years from 1 to 998`);
@@ -162,5 +203,8 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     tool,
     birthdate: choice(a.birthdate ?? "remove", "birthdate", ["shift", "remove"] as const),
     ageCap: ageCap(a["age-cap"]),
+    dropRules: a["drop-rules"] ? loadDropRules(a["drop-rules"]) : undefined,
+    blankTags: a["blank-tags"] ? loadBlankTags(a["blank-tags"]) : undefined,
+    blankVrs: a["blank-vr"] ? parseBlankVrs(a["blank-vr"]) : undefined,
   };
 }

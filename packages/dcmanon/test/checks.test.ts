@@ -416,3 +416,19 @@ test("--in-place replaces the input atomically with its de-identified version", 
   assert.deepEqual(j["00120062"]?.Value, ["YES"]);
   assert.deepEqual(readdirSync(join(root, "inplace")), ["pt.dcm"], "no temporary file left");
 });
+
+test("MID rule files: --drop-rules skips matching files, --blank-vr and --blank-tags empty values (UIDs remapped, classes kept)", async () => {
+  writeFileSync(join(root, "anon_imgs.json"), JSON.stringify({ Modality: ["sr"], SeriesDescription: ["report"] }));
+  writeFileSync(join(root, "anon_tags.json"), JSON.stringify({ CS: ["Modality"] }));
+  const res = ndjson((await anon(["--secret-file", "k1", "--drop-rules", "anon_imgs.json", "--blank-vr", "DA,DT,UI", "--blank-tags", "anon_tags.json", "-o", "outMid", "F/A/sr.dcm", "F/B/pt.dcm"])).stdout);
+  assert.equal(res[0]!.status, "skipped");
+  assert.equal(res[0]!.reason, 'drop-rules: Modality contains "sr"');
+  assert.equal(res[1]!.status, "ok", JSON.stringify(res[1]));
+  const j = walk(dcm2json(join(root, res[1]!.out as string)));
+  for (const e of j.filter((x) => x.vr === "DA" || x.vr === "DT")) assert.deepEqual(e.values, [], e.path);
+  assert.deepEqual(j.find((e) => e.tag === "00080060")?.values ?? [], []);
+  assert.deepEqual(j.find((e) => e.tag === "00080016")?.values, ["1.2.840.10008.5.1.4.1.1.128"]);
+  assert.match(String(j.find((e) => e.tag === "0020000D")?.values[0]), /^2\.25\.\d+$/);
+  const bad = await anon(["--secret-file", "k1", "--blank-tags", "anon_imgs.json", "-o", "x", "F"]);
+  assert.equal(bad.code, 2);
+});
