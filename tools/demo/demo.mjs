@@ -2,7 +2,8 @@
 // npm run demo: generate an archive, serve it with the dev PACS, and run the
 // dicom-pipes tools on it the way a user would, printing each command.
 import { spawn } from "node:child_process";
-import { mkdir, rm, readFile } from "node:fs/promises";
+import { mkdir, rm, readFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { join, relative, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateArchive } from "@dicom-pipes/gen-archive";
@@ -73,9 +74,22 @@ try {
   await sh(`head -5 studies.ndjson | movescu-ts -S -aec DEVPACS -aem DEMO +P ${receivePort} -od retrieved --layout pacsifier --info 127.0.0.1 ${pacs.port} > retrieved.ndjson`);
   await sh(`dumps-move --data-folder retrieved --info-folder retrieved-info > dumps-moved.ndjson`);
 
+  // ---- de-identification of what was retrieved (dcmanon), with a key made for this demo
+  console.log("\n# de-identify the retrieved studies: PS3.15 Basic Profile, dates shifted per patient, BIDS-like layout");
+  await writeFile(join(out, "demo.key"), randomBytes(48).toString("base64"), { mode: 0o600 });
+  await sh(
+    `dcmanon --secret-file demo.key --retain-modified-dates --date-shift -365:-30 --layout bids ` +
+      `--map-out deidentified-map.ndjson --audit-log deidentified-audit.ndjson -o deidentified retrieved > deidentified.ndjson`,
+  );
+  const anonResults = (await lines("deidentified.ndjson")).map((l) => JSON.parse(l));
+  for (const r of anonResults.slice(0, 3)) console.log(JSON.stringify({ in: r.in, out: r.out, status: r.status, patient: r.patient, options: r.options }));
+  const byStatus = {};
+  for (const r of anonResults) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+  console.log(`dcmanon: ${Object.entries(byStatus).map(([k, v]) => `${v} ${k}`).join(", ")}`);
+
   // ---- files on disk: a disc folder with a DICOMDIR, and a searchable index of the archive (dcmdir)
-  console.log("\n# burn the retrieved studies to a disc folder; index the archive and find its chest series");
-  await sh(`dcmdir create -o cd retrieved > cd.ndjson`);
+  console.log("\n# burn the de-identified studies to a disc folder; index the archive and find its chest series");
+  await sh(`dcmdir create -o cd deidentified > cd.ndjson`);
   await sh(`dcmdir list --level study cd/DICOMDIR > cd-studies.ndjson`);
   await sh(`dcmdir index --db archive.db archive > index.ndjson`);
   await sh(`dcmdir query --db archive.db --targets StudyDescription --pattern CHEST --format csv -o chest-series.csv`);
@@ -99,7 +113,8 @@ try {
   console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 100-match cap`);
   console.log(`  retrieved/, retrieved.ndjson  ${retrieved.reduce((n, r) => n + (r.files ?? 0), 0)} files of ${retrieved.length} studies retrieved with movescu-ts (${retrieved.filter((r) => r.status === "Success").length} complete)`);
   console.log(`  retrieved-info/             ${dumps.length} per-series CSV dumps moved out of retrieved/ by dumps-move (dumps-moved.ndjson)`);
-  console.log(`  cd/, cd.ndjson              a disc folder with a DICOMDIR (dcmdir create); cd-studies.ndjson: ${(await lines("cd-studies.ndjson")).length} studies on it (dcmdir list)`);
+  console.log(`  deidentified/, deidentified.ndjson  ${anonResults.filter((r) => r.status === "ok").length} of ${anonResults.length} retrieved files de-identified by dcmanon (map: deidentified-map.ndjson, mode 0600; audit: deidentified-audit.ndjson)`);
+  console.log(`  cd/, cd.ndjson              a disc folder of the de-identified studies with a DICOMDIR (dcmdir create); cd-studies.ndjson: ${(await lines("cd-studies.ndjson")).length} studies on it (dcmdir list)`);
   console.log(`  archive.db, chest-series.csv  an SQLite index of archive/ (dcmdir index) and ${(await lines("chest-series.csv")).length - 1} chest series found in it (dcmdir query)`);
   console.log(`  archive/                    the generated DICOM files`);
   console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);

@@ -12,7 +12,7 @@ import Database from "better-sqlite3";
 import { INSTANCE_COLUMNS, SERIES_COLUMNS } from "./columns.js";
 import type { FileToRead, ReadOutcome } from "./read-header.js";
 import { Readers } from "./readers.js";
-import { mapConcurrent, walkFiles } from "@dicom-pipes/dimse/io";
+import { mapPool, walkFiles } from "@dicom-pipes/dimse/io";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 
 export const SCHEMA_VERSION = "1";
@@ -147,7 +147,7 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
     const prepared = async function* (): AsyncGenerator<{ done: Outcome[]; toRead: FileToRead[] }> {
       let done: Outcome[] = [];
       let toRead: FileToRead[] = [];
-      for await (const path of walked) {
+      for await (const { path } of walked) {
         let st;
         try {
           // A stat is a few microseconds from the inode cache: cheaper inline than through the thread pool.
@@ -168,7 +168,7 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
       }
       if (done.length || toRead.length) yield { done, toRead };
     };
-    const outcomes = mapConcurrent(prepared(), Math.max(1, pool.threads * 2), async (c) => [...c.done, ...(await pool.read(c.toRead))]);
+    const outcomes = mapPool(prepared(), Math.max(1, pool.threads * 2), async (c) => [...c.done, ...(await pool.read(c.toRead))], { order: "completion" });
     const batchSize = o.batch ?? 2000;
     let batch: Outcome[] = [];
     let last = Date.now();

@@ -9,7 +9,7 @@ import { constants } from "node:fs";
 import { copyFile, link, mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { NotDicomError, readPart10Header, TransferSyntax, newUid, type Part10Header } from "@dicom-pipes/dimse/dicom";
-import { mapConcurrent, walkFiles } from "@dicom-pipes/dimse/io";
+import { mapPool, walkFiles } from "@dicom-pipes/dimse/io";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 import { encodeDicomdir, fileIdProblem, MEDIA_STORAGE_DIRECTORY, readDicomdir, referencedFileId, type Dicomdir, type DirRecord } from "./dicomdir.js";
 import { childFor, fileKeys, KeyTags, recordsForFile, type FileKeys } from "./records.js";
@@ -112,7 +112,7 @@ interface Candidate {
 async function* candidates(o: CreateOptions, summary: CreateSummary): AsyncGenerator<Candidate> {
   const walked = walkFiles(o.inputs, { onError: (p, e) => o.log.error(`${p}: ${e.message}`) });
   type Read = { from: string; header: Part10Header; error?: undefined } | { from: string; header?: undefined; error: Error };
-  const read = mapConcurrent(walked, 4, async (from): Promise<Read> => {
+  const read = mapPool(walked, 4, async ({ path: from }): Promise<Read> => {
     try {
       return { from, header: await readPart10Header(from, STOP_BEFORE_PIXELS) };
     } catch (e) {

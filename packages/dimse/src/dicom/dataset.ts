@@ -500,6 +500,38 @@ export function encodeDataset(ds: Dataset, transferSyntax: string | SyntaxInfo, 
   return ts.deflated ? deflateRawSync(raw) : raw;
 }
 
+/**
+ * `encodeDataset` without its final copy: the encoding as a list of parts
+ * for a vectored write, large values (pixel data) being views of the
+ * dataset's own buffers and runs of small parts joined. A deflated syntax
+ * gives one part.
+ */
+export function encodeDatasetParts(ds: Dataset, transferSyntax: string | SyntaxInfo, sourceLittle = true): Buffer[] {
+  const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
+  const w = new Writer(ts, sourceLittle);
+  writeElements(w, ds);
+  if (ts.deflated) return [deflateRawSync(Buffer.concat(w.chunks, w.length))];
+  const out: Buffer[] = [];
+  let run: Buffer[] = [];
+  let runLength = 0;
+  const endRun = () => {
+    if (run.length) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runLength));
+    run = [];
+    runLength = 0;
+  };
+  for (const c of w.chunks) {
+    if (c.length >= 16384) {
+      endRun();
+      out.push(c);
+    } else {
+      run.push(c);
+      runLength += c.length;
+    }
+  }
+  endRun();
+  return out;
+}
+
 /** Build a text element (value padded to even length). */
 export function textElement(tag: number, vr: string, value: string | string[] | null, cs: Charset = DEFAULT_CHARSET): Element {
   return { tag, vr, value: padValue(vr, encodeText(valueText(value), cs)) };

@@ -8,3 +8,4 @@ export * from "./dirs.js";
 export * from "./walk.js";
 export * from "./pool.js";
 export * from "./output-file.js";
+export * from "./atomic.js";

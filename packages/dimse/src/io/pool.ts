@@ -1,31 +1,43 @@
 /**
- * A bounded concurrency pool over an async source: at most `limit` calls
- * of `fn` run at once, the source is pulled only when a slot frees up (so
- * a source of millions of items never piles up in memory), and results
- * come out in completion order.
+ * A bounded worker pool over an async source (`-j N`): at most `n` calls
+ * of `fn` run at once, and the source is read only when a slot frees up
+ * and results are taken, so a source of millions of items never piles up
+ * in memory.
  */
-export async function* mapConcurrent<T, R>(source: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
-  if (!(limit >= 1)) throw new RangeError(`concurrency must be at least 1, got ${limit}`);
+
+export interface PoolOptions {
+  /**
+   * `source` (default): results in the order of the source, a slow item
+   * holding back those after it (deterministic output); `completion`: each
+   * result as soon as it is ready.
+   */
+  order?: "source" | "completion";
+}
+
+export async function* mapPool<T, R>(source: AsyncIterable<T> | Iterable<T>, n: number, fn: (item: T) => Promise<R>, o: PoolOptions = {}): AsyncGenerator<R> {
+  if (!(n >= 1)) throw new RangeError(`concurrency must be at least 1, got ${n}`);
+  const width = Math.floor(n);
   const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : (source as Iterable<T>)[Symbol.iterator]();
+  /** In flight, in source order. */
   const running = new Map<number, Promise<{ id: number; value: R }>>();
   let next = 0;
   let exhausted = false;
   try {
     for (;;) {
-      while (!exhausted && running.size < limit) {
-        const n = await it.next();
-        if (n.done) {
+      while (!exhausted && running.size < width) {
+        const item = await it.next();
+        if (item.done) {
           exhausted = true;
           break;
         }
         const id = next++;
-        const p = fn(n.value).then((value) => ({ id, value }));
-        // Handled when raced; until then a rejection must not count as unhandled.
+        const p = fn(item.value).then((value) => ({ id, value }));
+        // Awaited below; until then a rejection must not count as unhandled.
         p.catch(() => undefined);
         running.set(id, p);
       }
       if (running.size === 0) return;
-      const done = await Promise.race(running.values());
+      const done = o.order === "completion" ? await Promise.race(running.values()) : await running.values().next().value!;
       running.delete(done.id);
       yield done.value;
     }

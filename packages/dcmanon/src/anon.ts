@@ -1,0 +1,556 @@
+/**
+ * De-identification of one Part 10 file: PS3.15 Table E.1-1 at every
+ * sequence depth, keyed UIDs, pseudonym and day shift, markers, a rebuilt
+ * file meta, and the residual-identifier scan of the result. Values stay
+ * raw bytes; pixel data is copied, never decoded; the output keeps the
+ * input's transfer syntax.
+ */
+import {
+  BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
+  tagDcmtk, uidKeyword, type Element,
+} from "@dicom-pipes/dimse/dicom";
+import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
+import { BASIC_PROFILE, E1_1_EDITION, effectiveAction, OPTIONS, ruleFor, type OptionColumn } from "./table.js";
+
+export type ResidualPolicy = "quarantine" | "scrub" | "warn";
+export type BurnedInPolicy = "quarantine" | "skip" | "warn" | "fail";
+
+export interface AnonConfig {
+  keys: Keys;
+  enabled: ReadonlySet<OptionColumn>;
+  /** Day-shift range for --retain-modified-dates. */
+  shift: [number, number];
+  pseudonymFormat: string;
+  patientName: string;
+  uidRoot: string;
+  residual: ResidualPolicy;
+  residualScan: boolean;
+  burnedIn: BurnedInPolicy;
+  dropIdentifiable: boolean;
+  /** Pseudonyms by key (PatientID or folder key); a patient missing from a given map is quarantined. */
+  idMap?: ReadonlyMap<string, string>;
+  idMapKey: "patient-id" | "dirname";
+  dayShiftMap?: ReadonlyMap<string, number>;
+  /** Text of (0012,0063): tool and version. */
+  tool: string;
+  /** PatientBirthDate under --retain-modified-dates: shifted with the patient's dates, or emptied (the table's Z). */
+  birthdate?: "shift" | "remove";
+  /** Ages above this many years are written as cap + 1 (`090Y` for 89). */
+  ageCap?: number;
+  /** MID anon_imgs.json: skip a file whose top-level value of an attribute contains a string (case-insensitive). */
+  dropRules?: ReadonlyArray<{ tag: number; keyword: string; needles: readonly string[] }>;
+  /** MID anon_tags.json / anon_vrs.json: attributes (by tag or VR) emptied on top of the profile; UIDs remapped instead. */
+  blankTags?: ReadonlySet<number>;
+  blankVrs?: ReadonlySet<string>;
+}
+
+export interface FileContext {
+  /** The `sub-XXXX` folder key of the input path, if any. */
+  folderKey?: string;
+}
+
+export interface PatientIdentity {
+  origPid: string;
+  issuer: string;
+  pseudonym: string;
+  dayShift?: number;
+  key: string;
+}
+
+export interface AnonOk {
+  status: "ok";
+  /** The output file in parts: preamble and meta, then the dataset (large values are views of the input). */
+  data: Buffer[];
+  sop: string;
+  study: string;
+  series: string;
+  patient: PatientIdentity;
+  studyDate?: string;
+  seriesNumber?: string;
+  modality?: string;
+  actions: Record<string, number>;
+  options: string[];
+  warnings: string[];
+  /** Original → new UIDs of this file. */
+  uids: Map<string, string>;
+}
+export interface AnonRefused {
+  status: "skipped" | "quarantined" | "error";
+  reason: string;
+  patient?: PatientIdentity;
+}
+export type AnonOutcome = AnonOk | AnonRefused;
+
+export type Trace = (path: string, tag: number, vr: string, action: string) => void;
+
+const T = {
+  PatientName: 0x00100010, PatientID: 0x00100020, IssuerOfPatientID: 0x00100021, PatientBirthDate: 0x00100030,
+  SOPClassUID: 0x00080016, SOPInstanceUID: 0x00080018, StudyInstanceUID: 0x0020000d, SeriesInstanceUID: 0x0020000e,
+  StudyDate: 0x00080020, Modality: 0x00080060, SeriesNumber: 0x00200011, ImageType: 0x00080008,
+  SeriesDescription: 0x0008103e, BurnedInAnnotation: 0x00280301, PixelData: 0x7fe00010,
+  PatientIdentityRemoved: 0x00120062, DeidentificationMethod: 0x00120063, DeidentificationMethodCodeSequence: 0x00120064,
+  LongitudinalTemporalInformationModified: 0x00280303, CodeValue: 0x00080100, CodingSchemeDesignator: 0x00080102, CodeMeaning: 0x00080104,
+  InstitutionName: 0x00080080, InstitutionAddress: 0x00080081, PatientAge: 0x00101010,
+};
+
+/** UI attributes holding classes, syntaxes and other registry UIDs: never remapped. */
+const CLASS_UID_TAGS = new Set([
+  0x00000002, 0x00000003, 0x00020002, 0x00020010, 0x00020012, 0x00041510, 0x00041512, 0x00080016, 0x0008001a, 0x00080062,
+  0x0008010c, 0x00081150, 0x04000010,
+]);
+
+/** Attributes whose values identify the patient or the encounter (for the residual scan). */
+const ID_TAGS = new Set([
+  0x00100020, 0x00101000, 0x00100021, 0x00080050, 0x00380010, 0x00380060, 0x00402016, 0x00402017, 0x00401001,
+  0x00400009, 0x00400253, 0x00101040, 0x00102154, 0x00081040, 0x00101090,
+]);
+const DUMMY_TEXT = "ANONYMIZED";
+const OWN_WORDS = new Set(["anonymized", "removed", "yes", "no"]);
+
+interface State {
+  cfg: AnonConfig;
+  patient: PatientIdentity;
+  uids: Map<string, string>;
+  actions: Record<string, number>;
+  warnings: string[];
+  trace?: Trace;
+  modifiedDates: boolean;
+}
+
+function count(st: State, a: string): void {
+  st.actions[a] = (st.actions[a] ?? 0) + 1;
+}
+
+// ---------------------------------------------------------------- dates
+
+function shiftDate8(s: string, days: number): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+  if (!m) return undefined;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  const t = Date.UTC(y, mo - 1, d);
+  const check = new Date(t);
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return undefined;
+  const out = new Date(t + days * 86400000);
+  const yy = out.getUTCFullYear();
+  if (yy < 1 || yy > 9999) return undefined;
+  return `${String(yy).padStart(4, "0")}${String(out.getUTCMonth() + 1).padStart(2, "0")}${String(out.getUTCDate()).padStart(2, "0")}`;
+}
+
+/** Shift one DA value (or a `A-B` range); undefined when it is not a valid date. */
+export function shiftDA(v: string, days: number): string | undefined {
+  if (v === "") return "";
+  if (v.includes("-")) {
+    const parts = v.split("-");
+    if (parts.length !== 2) return undefined;
+    const out = parts.map((p) => (p === "" ? "" : shiftDate8(p, days)));
+    return out.some((p) => p === undefined) ? undefined : out.join("-");
+  }
+  return shiftDate8(v, days);
+}
+
+/** Shift the date part of one DT value, keeping time, fraction and UTC offset; partial dates are kept. */
+export function shiftDT(v: string, days: number): string | undefined {
+  if (v === "") return "";
+  const m = /^(\d{8})(.*)$/s.exec(v);
+  if (!m) return /^\d{4}(\d{2})?([+-]\d{4})?$/.test(v) ? v : undefined;
+  const d = shiftDate8(m[1]!, days);
+  return d === undefined ? undefined : d + m[2];
+}
+
+// ---------------------------------------------------------------- values
+
+function texts(el: Element, ds: Dataset): string[] {
+  return elementStrings(el, ds.charset());
+}
+
+function setText(el: Element, ds: Dataset, values: string[]): Element {
+  const out = new Dataset();
+  out.parent = ds;
+  out.setString(el.tag, el.vr, values);
+  return out.elements[0]!;
+}
+
+function dummy(el: Element, ds: Dataset, st: State): Element {
+  switch (el.vr) {
+    case "SQ":
+      return { tag: el.tag, vr: "SQ", items: [new Dataset()] };
+    case "UI":
+      return remapUids(el, ds, st, true);
+    case "DA":
+      return setText(el, ds, [st.modifiedDates && st.patient.dayShift !== undefined ? shiftedOrDummy(el, ds, st, "19000101") : "19000101"]);
+    case "DT":
+      return setText(el, ds, ["19000101000000"]);
+    case "TM":
+      return setText(el, ds, ["000000"]);
+    case "AS":
+      return setText(el, ds, ["000Y"]);
+    case "IS":
+    case "DS":
+      return setText(el, ds, ["0"]);
+    case "PN":
+    case "LO": case "SH": case "LT": case "ST": case "UT": case "UC": case "CS": case "AE":
+      return setText(el, ds, [DUMMY_TEXT]);
+    case "UR":
+      return setText(el, ds, ["urn:none"]);
+    default:
+      return { tag: el.tag, vr: el.vr, value: Buffer.alloc(BINARY_WIDTH[el.vr] ?? 2) };
+  }
+}
+
+function shiftedOrDummy(el: Element, ds: Dataset, st: State, fallback: string): string {
+  const v = texts(el, ds)[0] ?? "";
+  return shiftDA(v, st.patient.dayShift!) || fallback;
+}
+
+function empty(el: Element): Element {
+  return el.vr === "SQ" ? { tag: el.tag, vr: "SQ", items: [] } : { tag: el.tag, vr: el.vr, value: Buffer.alloc(0) };
+}
+
+function isRegistryUid(uid: string): boolean {
+  return uidKeyword(uid) !== undefined;
+}
+
+function mapUid(st: State, orig: string): string {
+  let n = st.uids.get(orig);
+  if (!n) {
+    n = st.cfg.keys.uid(orig, st.cfg.uidRoot);
+    st.uids.set(orig, n);
+  }
+  return n;
+}
+
+function remapUids(el: Element, ds: Dataset, st: State, always = false): Element {
+  if (!el.value || el.value.length === 0) return always ? { tag: el.tag, vr: "UI", value: padValue("UI", Buffer.from(mapUid(st, ""), "latin1")) } : el;
+  const vals = el.value.toString("latin1").split("\\").map((v) => v.replace(/[\0 ]+$/g, "").trim());
+  const out = vals.map((v) => (v === "" || isRegistryUid(v) ? v : mapUid(st, v)));
+  return { tag: el.tag, vr: el.vr, value: padValue("UI", Buffer.from(out.join("\\"), "latin1")) };
+}
+
+function shiftDates(el: Element, ds: Dataset, st: State): Element | undefined {
+  const days = st.patient.dayShift;
+  if (days === undefined || (el.vr !== "DA" && el.vr !== "DT")) return el;
+  const vals = texts(el, ds);
+  const out: string[] = [];
+  for (const v of vals) {
+    const s = el.vr === "DA" ? shiftDA(v, days) : shiftDT(v, days);
+    if (s === undefined) {
+      st.warnings.push(`invalid ${el.vr} value in ${tagDcmtk(el.tag)} removed`);
+      return undefined;
+    }
+    out.push(s);
+  }
+  return setText(el, ds, out);
+}
+
+/** `095Y` with a cap of 89 → `090Y`; other units and younger ages unchanged. */
+function capAge(el: Element, ds: Dataset, cap: number): Element {
+  const v = texts(el, ds)[0] ?? "";
+  const m = /^(\d{3})Y$/.exec(v);
+  if (!m || Number(m[1]) <= cap) return el;
+  return setText(el, ds, [`${String(Math.min(999, cap + 1)).padStart(3, "0")}Y`]);
+}
+
+// ---------------------------------------------------------------- traversal
+
+function resolveCombined(a: string): string {
+  switch (a) {
+    case "X/Z": return "Z";
+    case "X/D": case "Z/D": case "X/Z/D": return "D";
+    case "X/Z/U*": return "U*";
+    default: return a;
+  }
+}
+
+/** Apply the profile to every element of `ds` (and of its items), in place. */
+function apply(ds: Dataset, st: State, path: string): void {
+  const out: Element[] = [];
+  for (const el of ds.elements) {
+    const r = applyElement(el, ds, st, path);
+    if (r) out.push(r);
+  }
+  ds.elements = out;
+}
+
+function recurse(el: Element, st: State, path: string): Element {
+  el.items?.forEach((item, i) => apply(item, st, `${path}${tagDcmtk(el.tag)}[${i}].`));
+  return el;
+}
+
+function applyElement(el: Element, ds: Dataset, st: State, path: string): Element | undefined {
+  const tag = el.tag;
+  const done = (action: string, r: Element | undefined): Element | undefined => {
+    count(st, action[0]!);
+    st.trace?.(path, tag, el.vr, action);
+    return r;
+  };
+  if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002) return done("X group length / meta", undefined);
+  if ((st.cfg.blankTags?.has(tag) || st.cfg.blankVrs?.has(el.vr)) && tag !== T.PatientID && tag !== T.PatientName) {
+    if (el.vr === "UI") return CLASS_UID_TAGS.has(tag) ? done("K class UID", el) : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
+    return done("Z blanked", empty(el));
+  }
+  const rule = ruleFor(tag);
+  if (rule) {
+    const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
+    const action = resolveCombined(raw);
+    if (tag === T.PatientID) return done("D pseudonym", setText(el, ds, [st.patient.pseudonym]));
+    if (tag === T.PatientName) return done("Z pseudonym name", setText(el, ds, [st.cfg.patientName.replaceAll("{pid}", st.patient.pseudonym)]));
+    if (tag === T.PatientBirthDate && st.cfg.birthdate === "shift" && st.modifiedDates) return done("C birth date shifted (--birthdate shift)", shiftDates(el, ds, st));
+    if (tag === T.PatientAge && action === "K" && st.cfg.ageCap !== undefined) return done(`K ${rule.name} (capped)`, capAge(el, ds, st.cfg.ageCap));
+    switch (action) {
+      case "X": return done(`X ${rule.name}`, undefined);
+      case "Z": return done(`Z ${rule.name}`, empty(el));
+      case "D": return done(`D ${rule.name}`, dummy(el, ds, st));
+      case "U": return done(`U ${rule.name}`, remapUids(el, ds, st));
+      case "U*": return done(`K ${rule.name} (references remapped)`, recurse(el, st, path));
+      case "K": return done(`K ${rule.name} (${by})`, el.items ? recurse(el, st, path) : el);
+      case "C":
+        if (by === "retain_longitudinal_modified_dates") return done(`C ${rule.name} (shifted)`, shiftDates(el, ds, st));
+        if (by === "retain_device_identity" || by === "retain_safe_private") return done(`D ${rule.name} (cleaned)`, dummy(el, ds, st));
+        return done(`C ${rule.name} (kept, residual-scanned)`, el.items ? recurse(el, st, path) : el);
+      default:
+        return done(`X ${rule.name} (unknown action ${action})`, undefined);
+    }
+  }
+  const entry = lookupTag(tag);
+  if (!entry) return done("X not in PS3.6", undefined);
+  switch (el.vr) {
+    case "SQ": return done("K sequence", recurse(el, st, path));
+    case "UI":
+      if (CLASS_UID_TAGS.has(tag) || st.cfg.enabled.has("retain_uids")) return done("K", el);
+      return done("U by VR", remapUids(el, ds, st));
+    case "DA":
+    case "DT":
+      return st.modifiedDates ? done("C shifted by VR", shiftDates(el, ds, st)) : done("K", el);
+    case "PN": return done("D by VR", dummy(el, ds, st));
+    default: return done("K", el);
+  }
+}
+
+// ---------------------------------------------------------------- residual scan
+
+interface Token {
+  text: string;
+  kind: string;
+  /** Lower-case forms to find in decoded text and in raw bytes read as Latin-1. */
+  forms: string[];
+  uid: boolean;
+}
+
+function addToken(tokens: Map<string, Token>, raw: string, kind: string, uid = false): void {
+  const text = raw.trim();
+  if (!text) return;
+  if (uid ? text.length < 8 : /^\d+$/.test(text) ? text.length < 5 : text.length < 3) return;
+  const lower = text.toLowerCase();
+  if (OWN_WORDS.has(lower) || tokens.has(lower)) return;
+  const forms = new Set([lower, Buffer.from(lower, "utf8").toString("latin1")]);
+  tokens.set(lower, { text, kind, forms: [...forms], uid });
+}
+
+function collectTokens(ds: Dataset, tokens: Map<string, Token>, cfg: AnonConfig): void {
+  for (const el of ds.elements) {
+    if (el.items) {
+      for (const it of el.items) collectTokens(it, tokens, cfg);
+      continue;
+    }
+    if (!el.value || el.value.length === 0 || !STRING_VRS.has(el.vr)) continue;
+    const kw = lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
+    if (el.vr === "PN") {
+      for (const v of texts(el, ds)) for (const part of v.split(/[=^]/)) for (const w of part.split(/\s+/)) addToken(tokens, w.replace(/[.,]$/, ""), `${kw} component`);
+    } else if (ID_TAGS.has(el.tag)) {
+      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+    } else if ((el.tag === T.InstitutionName || el.tag === T.InstitutionAddress) && !cfg.enabled.has("retain_institution_identity")) {
+      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+    } else if (el.tag === T.PatientBirthDate) {
+      for (const v of texts(el, ds)) {
+        const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
+        if (!m) continue;
+        for (const f of [v, `${m[1]}-${m[2]}-${m[3]}`, `${m[3]}.${m[2]}.${m[1]}`, `${m[3]}/${m[2]}/${m[1]}`]) addToken(tokens, f, "PatientBirthDate");
+      }
+    }
+  }
+}
+
+const WORD = /[\p{L}\p{N}]/u;
+
+function findToken(hay: string, t: Token): boolean {
+  for (const f of t.forms) {
+    let i = hay.indexOf(f);
+    while (i >= 0) {
+      const before = hay[i - 1];
+      const after = hay[i + f.length];
+      const boundary = t.uid ? (c: string | undefined) => !c || !/[0-9.]/.test(c) : (c: string | undefined) => !c || !WORD.test(c);
+      if (boundary(before) && boundary(after)) return true;
+      i = hay.indexOf(f, i + 1);
+    }
+  }
+  return false;
+}
+
+interface Hit {
+  tag: number;
+  kind: string;
+  token: Token;
+}
+
+function scan(ds: Dataset, tokens: Token[], hits: Hit[], policy: ResidualPolicy): void {
+  const keep: Element[] = [];
+  for (const el of ds.elements) {
+    if (el.items) {
+      for (const it of el.items) scan(it, tokens, hits, policy);
+      keep.push(el);
+      continue;
+    }
+    if (!el.value || el.value.length === 0 || el.tag === T.PixelData) {
+      keep.push(el);
+      continue;
+    }
+    const raw = el.value.toString("latin1").toLowerCase();
+    const decoded = STRING_VRS.has(el.vr) ? ds.charset().decode(el.value).toLowerCase() : raw;
+    const found = tokens.filter((t) => findToken(raw, t) || (decoded !== raw && findToken(decoded, t)));
+    if (!found.length) {
+      keep.push(el);
+      continue;
+    }
+    for (const t of found) hits.push({ tag: el.tag, kind: t.kind, token: t });
+    if (policy !== "scrub") keep.push(el);
+    else if (STRING_VRS.has(el.vr) && el.vr !== "UI") {
+      let text = ds.charset().decode(el.value);
+      for (const t of found) text = text.replace(new RegExp(t.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu"), "REMOVED");
+      keep.push(setText(el, ds, [text]));
+    }
+  }
+  ds.elements = keep;
+}
+
+// ---------------------------------------------------------------- the file
+
+function codeItem(code: string, meaning: string): Dataset {
+  const d = new Dataset();
+  d.setString(T.CodeValue, "SH", code);
+  d.setString(T.CodingSchemeDesignator, "SH", "DCM");
+  d.setString(T.CodeMeaning, "LO", meaning);
+  return d;
+}
+
+function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
+  const used = OPTIONS.filter((o) => cfg.enabled.has(o.column));
+  const codes = [BASIC_PROFILE, ...used];
+  ds.setString(T.PatientIdentityRemoved, "CS", "YES");
+  const text = [cfg.tool, `PS3.15 ${E1_1_EDITION} Table E.1-1`, BASIC_PROFILE.meaning, ...used.map((o) => o.meaning)].map((s) => s.slice(0, 64));
+  ds.setString(T.DeidentificationMethod, "LO", text);
+  const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
+  ds.set({ tag: T.DeidentificationMethodCodeSequence, vr: "SQ", items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))] });
+  // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.
+  const equipment = new Dataset();
+  equipment.setString(0x00080070, "LO", "dicom-pipes");
+  equipment.setString(0x00181020, "LO", cfg.tool.slice(0, 64));
+  const purpose = codeItem("109104", "De-identifying Equipment");
+  equipment.set({ tag: 0x0040a170, vr: "SQ", items: [purpose] });
+  const contributors = ds.get(0x0018a001)?.items ?? [];
+  ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, equipment] });
+  const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates") ? "UNMODIFIED" : cfg.enabled.has("retain_longitudinal_modified_dates") ? "MODIFIED" : "REMOVED";
+  ds.setString(T.LongitudinalTemporalInformationModified, "CS", longitudinal);
+  return codes.map((c) => c.code);
+}
+
+function dropReason(ds: Dataset, sopClass: string, cfg: AnonConfig): { status: "skipped" | "quarantined" | "error"; reason: string } | { warn: string } | undefined {
+  const imageType = (ds.strings(T.ImageType) ?? []).map((s) => s.toUpperCase());
+  if (cfg.dropIdentifiable) {
+    if (imageType.includes("SCREEN SAVE")) return { status: "skipped", reason: "drop-identifiable: ImageType contains SCREEN SAVE" };
+    if (sopClass.startsWith("1.2.840.10008.5.1.4.1.1.88.")) return { status: "skipped", reason: "drop-identifiable: structured report" };
+    if (/dose\s*report/i.test(ds.string(T.SeriesDescription) ?? "")) return { status: "skipped", reason: "drop-identifiable: SeriesDescription names a dose report" };
+    if (imageType.includes("SECONDARY") && ds.string(T.Modality) === "CT") return { status: "skipped", reason: "drop-identifiable: secondary CT image" };
+    if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") return { status: "skipped", reason: "drop-identifiable: BurnedInAnnotation YES" };
+  }
+  for (const r of cfg.dropRules ?? []) {
+    const value = (ds.string(r.tag) ?? "").toLowerCase();
+    const hit = r.needles.find((n) => value.includes(n));
+    if (hit !== undefined) return { status: "skipped", reason: `drop-rules: ${r.keyword} contains "${hit}"` };
+  }
+  if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") {
+    const reason = "burned-in annotation: BurnedInAnnotation is YES (pixel data may show identifiers)";
+    switch (cfg.burnedIn) {
+      case "quarantine": return { status: "quarantined", reason };
+      case "skip": return { status: "skipped", reason };
+      case "fail": return { status: "error", reason };
+      case "warn": return { warn: reason };
+    }
+  }
+  return undefined;
+}
+
+/** The patient's pseudonym and day shift (an id map miss is reported, never numbered). */
+export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): PatientIdentity | string {
+  const origPid = normaliseId(ds.string(T.PatientID) ?? "");
+  const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
+  const key = cfg.idMapKey === "dirname" ? ctx.folderKey ?? "" : issuer ? `${issuer}|${origPid}` : origPid;
+  if (cfg.idMapKey === "dirname" && !ctx.folderKey) return "no sub-XXXX folder in the input path (--id-map-key dirname)";
+  let pseudonym: string;
+  if (cfg.idMap) {
+    const mapped = cfg.idMap.get(cfg.idMapKey === "dirname" ? key : origPid);
+    if (mapped === undefined) return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
+    pseudonym = mapped;
+  } else {
+    pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) => cfg.keys.pseudonymDigits(issuer, origPid, n));
+  }
+  let dayShift: number | undefined;
+  if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
+    dayShift = cfg.dayShiftMap?.get(key) ?? cfg.dayShiftMap?.get(origPid) ?? cfg.keys.dayShift(key, cfg.shift[0], cfg.shift[1]);
+  }
+  return { origPid, issuer, pseudonym, dayShift, key };
+}
+
+/** De-identify one Part 10 file held in memory. */
+export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?: Trace): AnonOutcome {
+  const { header, dataset: ds } = parsePart10(buf);
+  const sopClass = ds.string(T.SOPClassUID) ?? header.meta.string(0x00020002) ?? "";
+  if (header.meta.string(0x00020002) === "1.2.840.10008.1.3.10" || sopClass === "1.2.840.10008.1.3.10") {
+    return { status: "skipped", reason: "DICOMDIR: not de-identified (regenerate it on the output, e.g. with dcmmkdir)" };
+  }
+  const warnings: string[] = [];
+  const drop = dropReason(ds, sopClass, cfg);
+  if (drop && "status" in drop) return drop;
+  if (drop) warnings.push(drop.warn);
+  const patient = identify(ds, ctx, cfg);
+  if (typeof patient === "string") return { status: "quarantined", reason: patient };
+
+  const tokens = new Map<string, Token>();
+  if (cfg.residualScan) {
+    collectTokens(header.meta, tokens, cfg);
+    collectTokens(ds, tokens, cfg);
+    if (ctx.folderKey) addToken(tokens, ctx.folderKey, "folder key");
+    if (patient.origPid) addToken(tokens, patient.origPid, "PatientID");
+  }
+  const modality = ds.string(T.Modality);
+  const seriesNumber = ds.string(T.SeriesNumber);
+  const st: State = {
+    cfg, patient, uids: new Map(), actions: {}, warnings, trace,
+    modifiedDates: cfg.enabled.has("retain_longitudinal_modified_dates"),
+  };
+  apply(ds, st, "");
+  const options = addMarkers(ds, cfg);
+
+  if (cfg.residualScan) {
+    if (!cfg.enabled.has("retain_uids")) for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
+    const hits: Hit[] = [];
+    const list = [...tokens.values()].filter((t) => t.text !== patient.pseudonym);
+    scan(ds, list, hits, cfg.residual);
+    if (hits.length) {
+      const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
+      if (cfg.residual === "quarantine") return { status: "quarantined", reason: `residual identifier: ${where}`, patient };
+      warnings.push(`residual identifier ${cfg.residual === "scrub" ? "scrubbed" : "left"}: ${where}`);
+    }
+  }
+  const ts = header.transferSyntax;
+  const sopClassUID = ds.string(T.SOPClassUID) ?? "";
+  const prefix = buildPart10Prefix({ sopClassUID, sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "", transferSyntax: ts });
+  const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
+  return {
+    status: "ok", data,
+    sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",
+    patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
+    actions: st.actions, options, warnings, uids: st.uids,
+  };
+}

@@ -1,0 +1,210 @@
+/** Turning parsed options into a run configuration: secret, option columns, maps. */
+import { readFileSync } from "node:fs";
+import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
+import type { AnonConfig, BurnedInPolicy, ResidualPolicy } from "./anon.js";
+import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
+import { OPTIONS, type OptionColumn } from "./table.js";
+
+export interface AnonArgs {
+  "secret-file"?: string;
+  "secret-env"?: string;
+  "date-shift"?: string;
+  "pseudonym-format": string;
+  "patient-name": string;
+  "uid-root": string;
+  "on-residual": string;
+  "residual-scan": boolean;
+  "on-burned-in": string;
+  "drop-identifiable"?: boolean;
+  "id-map"?: string;
+  "id-map-key": string;
+  "day-shift-map"?: string;
+  birthdate?: string;
+  "drop-rules"?: string;
+  "blank-tags"?: string;
+  "blank-vr"?: string;
+  "age-cap"?: number;
+  [flag: string]: unknown;
+}
+
+/** The secret: ≥ 32 bytes from a file or an environment variable; else a random per-run key (warned). */
+export function loadKeys(a: AnonArgs, env: NodeJS.ProcessEnv, log: CliLogger): Keys {
+  if (a["secret-file"] && a["secret-env"]) throw new UsageError("give --secret-file or --secret-env, not both");
+  let secret: Buffer | undefined;
+  let from = "";
+  if (a["secret-file"]) {
+    from = `--secret-file ${a["secret-file"]}`;
+    try {
+      secret = readFileSync(a["secret-file"]);
+    } catch (e) {
+      throw new UsageError(`${from}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    }
+    // A trailing newline from `echo` or an editor is not part of the key.
+    secret = Buffer.from(secret.toString("latin1").replace(/\r?\n$/, ""), "latin1");
+  } else if (a["secret-env"]) {
+    from = `--secret-env ${a["secret-env"]}`;
+    const v = env[a["secret-env"]];
+    if (v === undefined) throw new UsageError(`${from}: the variable is not set`);
+    secret = Buffer.from(v, "utf8");
+  }
+  if (!secret) {
+    log.warn("no --secret-file or --secret-env: a random key for this run only; UIDs, pseudonyms and shifts will differ in the next run (keep --map-out to re-identify)");
+    return Keys.random();
+  }
+  if (secret.length < MIN_SECRET_BYTES) throw new UsageError(`${from}: the secret has ${secret.length} bytes, at least ${MIN_SECRET_BYTES} are needed (e.g. head -c 48 /dev/urandom | base64 > key)`);
+  return new Keys(secret);
+}
+
+function readJsonMap(path: string, flag: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${flag} ${path}: invalid JSON: ${(e as Error).message}`);
+  }
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, …}`);
+  return doc as Record<string, unknown>;
+}
+
+/** CTP's lookup table (`.properties`): `ptid/<orig> = <new>` lines; `#`/`!` comments; other key types ignored. */
+function readProperties(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`--id-map ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  const out: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith("!")) return;
+    const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
+    if (!m) throw new UsageError(`--id-map ${path}:${i + 1}: expected KEYTYPE/orig = new, found "${line}"`);
+    const key = m[1]!.replace(/\\/g, "");
+    if (key.startsWith("ptid/")) out[key.slice(5)] = m[2]!;
+  });
+  return out;
+}
+
+/** `{"sub-1234": "P0001"}` (PACSIFIER new_ids.json), `{"<PatientID>": "<pseudonym>"}`, or a CTP `.properties` lookup table (`ptid/…`). */
+export function loadIdMap(path: string): Map<string, string> {
+  const m = new Map<string, string>();
+  const entries = path.endsWith(".properties") ? readProperties(path) : readJsonMap(path, "--id-map");
+  for (const [k, v] of Object.entries(entries)) {
+    if (typeof v !== "string" && typeof v !== "number") throw new UsageError(`--id-map ${path}: the value of "${k}" is not a string`);
+    const id = normaliseId(String(v));
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new UsageError(`--id-map ${path}: pseudonym "${id}" for "${k}" is not 1–64 letters, digits, '.', '_' or '-'`);
+    m.set(normaliseId(k), id);
+  }
+  return m;
+}
+
+/** `{"sub-1234": "-35"}` (PACSIFIER day_shift.json): whole days, not 0. */
+export function loadDayShiftMap(path: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [k, v] of Object.entries(readJsonMap(path, "--day-shift-map"))) {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) throw new UsageError(`--day-shift-map ${path}: the value of "${k}" is not a whole number of days`);
+    if (n === 0) throw new UsageError(`--day-shift-map ${path}: the shift of "${k}" is 0 (the dates would be kept)`);
+    m.set(normaliseId(k), n);
+  }
+  return m;
+}
+
+function choice<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${flag} ${v}: expected one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+function keywordTag(keyword: string, where: string): number {
+  const e = lookupKeyword(keyword);
+  if (!e) throw new UsageError(`${where}: "${keyword}" is not a DICOM keyword`);
+  return e.tag;
+}
+
+/** MID anon_imgs.json: `{"Modality": ["sr"], "SeriesDescription": ["report", …]}` (a string or a list per keyword). */
+export function loadDropRules(path: string): Array<{ tag: number; keyword: string; needles: string[] }> {
+  return Object.entries(readJsonMap(path, "--drop-rules")).map(([keyword, v]) => {
+    const list = Array.isArray(v) ? v : [v];
+    if (!list.every((x) => typeof x === "string" || typeof x === "number")) throw new UsageError(`--drop-rules ${path}: the value of "${keyword}" is not a string or a list of strings`);
+    return { tag: keywordTag(keyword, `--drop-rules ${path}`), keyword, needles: list.map((x) => String(x).toLowerCase()).filter((x) => x !== "") };
+  });
+}
+
+/** MID anon_tags.json: a list of keywords, or `{"VR": [keywords…]}` (MID groups them by VR). */
+export function loadBlankTags(path: string): Set<number> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`--blank-tags ${path}: ${(e as Error).message}`);
+  }
+  const names = Array.isArray(doc) ? doc : doc && typeof doc === "object" ? Object.values(doc).flat() : undefined;
+  if (!names || !names.every((n) => typeof n === "string")) throw new UsageError(`--blank-tags ${path}: expected a list of keywords or {"VR": [keywords]}`);
+  return new Set((names as string[]).map((n) => keywordTag(n, `--blank-tags ${path}`)));
+}
+
+const KNOWN_VRS = new Set(["AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"]);
+
+/** MID anon_vrs.json as a list: `DT,DA,TM,UI,PN,SQ`. */
+export function parseBlankVrs(text: string): Set<string> {
+  const vrs = text.split(",").map((v) => v.trim().toUpperCase()).filter(Boolean);
+  for (const v of vrs) if (!KNOWN_VRS.has(v)) throw new UsageError(`--blank-vr ${text}: ${v} is not a VR`);
+  return new Set(vrs);
+}
+
+function ageCap(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 1 || v > 998) throw new UsageError(`--age-cap ${v}: expected whole years from 1 to 998`);
+  return v;
+}
+
+export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
+  const enabled = new Set<OptionColumn>(OPTIONS.filter((o) => a[o.flag]).map((o) => o.column));
+  if (enabled.has("retain_longitudinal_full_dates") && enabled.has("retain_longitudinal_modified_dates")) {
+    throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
+  }
+  if (a["retain-safe-private"]) throw new UsageError("--retain-safe-private: no safe-private list is built in yet; private attributes are always removed");
+  if ((a["date-shift"] || a["day-shift-map"]) && !enabled.has("retain_longitudinal_modified_dates")) {
+    throw new UsageError(`${a["date-shift"] ? "--date-shift" : "--day-shift-map"} needs --retain-modified-dates (without it dates are removed or emptied)`);
+  }
+  let shift: [number, number] = [-365, 365];
+  if (a["date-shift"]) {
+    try {
+      shift = parseShiftRange(a["date-shift"]);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"]) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
+  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(a["uid-root"]) || a["uid-root"].length > 24) throw new UsageError(`--uid-root ${a["uid-root"]}: not a UID root of at most 24 characters`);
+  const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
+  return {
+    keys,
+    enabled,
+    shift,
+    pseudonymFormat: a["pseudonym-format"],
+    patientName: a["patient-name"],
+    uidRoot: a["uid-root"],
+    residual: choice(a["on-residual"], "on-residual", ["quarantine", "scrub", "warn"] as const) as ResidualPolicy,
+    residualScan: a["residual-scan"],
+    burnedIn: choice(a["on-burned-in"], "on-burned-in", ["quarantine", "skip", "warn", "fail"] as const) as BurnedInPolicy,
+    dropIdentifiable: Boolean(a["drop-identifiable"]),
+    idMap: a["id-map"] ? loadIdMap(a["id-map"]) : undefined,
+    idMapKey,
+    dayShiftMap: a["day-shift-map"] ? loadDayShiftMap(a["day-shift-map"]) : undefined,
+    tool,
+    birthdate: choice(a.birthdate ?? "remove", "birthdate", ["shift", "remove"] as const),
+    ageCap: ageCap(a["age-cap"]),
+    dropRules: a["drop-rules"] ? loadDropRules(a["drop-rules"]) : undefined,
+    blankTags: a["blank-tags"] ? loadBlankTags(a["blank-tags"]) : undefined,
+    blankVrs: a["blank-vr"] ? parseBlankVrs(a["blank-vr"]) : undefined,
+  };
+}

@@ -1,0 +1,240 @@
+/** The de-identification run: inputs → anonymize → atomic outputs, one NDJSON result per input, map and audit logs. */
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { readFileSync } from "node:fs";
+import { chmod, open } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { mapPool, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
+import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { anonymize, type AnonConfig, type AnonOk, type AnonOutcome } from "./anon.js";
+
+export type Layout = "hierarchy" | "mirror" | "bids";
+
+export interface RunConfig {
+  anon: AnonConfig;
+  outDir?: string;
+  inPlace: boolean;
+  layout: Layout;
+  keepDirNames: boolean;
+  jobs: number;
+  mapOut?: string;
+  auditLog?: string;
+  pathField: string;
+  failOnQuarantine: boolean;
+  /** fsync each output before its rename (durable when reported, not only complete). */
+  fsync: boolean;
+  /** Files that are not DICOM (journals, dumps, README…): reported skipped, or errors. */
+  nonDicom: "skip" | "error";
+  version: string;
+  edition: string;
+}
+
+interface Input extends WalkedFile {
+  /** Record fields echoed back (stdin NDJSON). */
+  error?: string;
+}
+
+/** The `sub-XXXX` segment of a path (PACSIFIER's patient folders). */
+export function folderKey(path: string): string | undefined {
+  return path.split(/[\\/]/).find((s) => /^sub-[^/\\]+$/.test(s));
+}
+
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+
+function safeSegment(s: string | undefined, fallback: string): string {
+  const t = (s ?? "").trim().replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "");
+  return t && SAFE_NAME.test(t) ? t : fallback;
+}
+
+/** Where a de-identified file goes (names from de-identified values only, except `mirror`). */
+export function outputPath(cfg: RunConfig, input: Input, r: AnonOk): string {
+  if (cfg.inPlace) return input.path;
+  const dir = cfg.outDir!;
+  const sop = `${r.sop}.dcm`;
+  switch (cfg.layout) {
+    case "mirror": {
+      const parts = input.rel.split(/[\\/]/).filter((p) => p && p !== "." && p !== "..");
+      return join(dir, ...parts);
+    }
+    case "bids": {
+      const segs = input.path.split(/[\\/]/);
+      const i = segs.findIndex((s) => /^sub-/.test(s));
+      const inputSeries = i >= 0 && segs.length > i + 3 ? segs[i + 2] : undefined;
+      const series = cfg.keepDirNames && inputSeries ? safeSegment(inputSeries, "series") : `${String(r.seriesNumber ?? "0").padStart(5, "0")}-${safeSegment(r.modality, "OT")}`;
+      return join(dir, `sub-${safeSegment(r.patient.pseudonym, "unknown")}`, `ses-${safeSegment(r.studyDate, "nodate")}`, series, sop);
+    }
+    default:
+      return join(dir, safeSegment(r.patient.pseudonym, "unknown"), r.study, r.series, sop);
+  }
+}
+
+async function* stdinInputs(io: Io, field: string): AsyncGenerator<Input> {
+  const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
+  let line = 0;
+  for await (const raw of rl) {
+    line++;
+    const text = raw.trim();
+    if (!text) continue;
+    if (text.startsWith("{")) {
+      let rec: unknown;
+      try {
+        rec = JSON.parse(text);
+      } catch (e) {
+        throw new ExitError(Exit.USAGE, `stdin:${line}: invalid JSON: ${(e as Error).message}`);
+      }
+      const p = (rec as Record<string, unknown>)[field];
+      if (typeof p !== "string" || !p) {
+        yield { path: "", rel: "", root: "", error: `stdin:${line}: record has no "${field}" string` };
+        continue;
+      }
+      yield { path: p, rel: p.split(/[\\/]/).pop()!, root: p };
+    } else yield { path: text, rel: text.split(/[\\/]/).pop()!, root: text };
+  }
+}
+
+async function* allInputs(operands: string[], io: Io, field: string, log: CliLogger): AsyncGenerator<Input> {
+  for (const op of operands) {
+    if (op === "-") {
+      yield* stdinInputs(io, field);
+      continue;
+    }
+    try {
+      // Hidden files too: a journal or a stray file beside the data is reported (skipped), not passed over.
+      yield* walkFiles([op], { skipHidden: false });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      log.error(`${op}: ${err.code === "ENOENT" ? "no such file or folder" : err.message}`);
+      yield { path: op, rel: op, root: op, error: err.code === "ENOENT" ? "no such file or folder" : err.message };
+    }
+  }
+}
+
+function sha256(parts: readonly Buffer[]): string {
+  const h = createHash("sha256");
+  for (const b of parts) h.update(b);
+  return h.digest("hex");
+}
+
+/** An append-only NDJSON file (mode 0600 for the map). */
+async function ndjsonFile(path: string, mode: number): Promise<WriteStream> {
+  const fh = await open(path, "w", mode);
+  await fh.close();
+  await chmod(path, mode);
+  return createWriteStream(path, { flags: "a" });
+}
+
+function writeLine(s: WriteStream | undefined, rec: object): void {
+  s?.write(`${JSON.stringify(rec)}\n`);
+}
+
+async function closeStream(s: WriteStream | undefined): Promise<void> {
+  if (!s) return;
+  await new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+interface Processed {
+  input: Input;
+  outcome?: AnonOutcome;
+  out?: string;
+  error?: string;
+}
+
+/** Output paths written in this run, with the input that wrote them. */
+type Written = Map<string, string>;
+
+async function processOne(cfg: RunConfig, input: Input, written: Written): Promise<Processed> {
+  if (input.error) return { input, error: input.error };
+  let buf: Buffer;
+  try {
+    // One synchronous read: cheaper than four thread-pool round trips for a file of a few hundred KB.
+    buf = readFileSync(input.path);
+  } catch (e) {
+    return { input, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  let outcome: AnonOutcome;
+  try {
+    outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
+  } catch (e) {
+    if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip") return { input, outcome: { status: "skipped", reason: `not DICOM: ${(e as Error).message}` } };
+    return { input, error: `not de-identified: ${(e as Error).message}` };
+  }
+  if (outcome.status !== "ok") return { input, outcome };
+  const out = outputPath(cfg, input, outcome);
+  const earlier = written.get(out);
+  if (earlier !== undefined) return { input, outcome: { status: "skipped", reason: `duplicate: same SOP Instance UID and output as ${earlier}` } };
+  written.set(out, input.path);
+  try {
+    await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
+  } catch (e) {
+    return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
+  }
+  return { input, outcome, out };
+}
+
+/** Run over every input; returns the exit status. */
+export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: CliLogger): Promise<number> {
+  const results = new RecordWriter(io.stdout);
+  const map = cfg.mapOut ? await ndjsonFile(cfg.mapOut, 0o600) : undefined;
+  const audit = cfg.auditLog ? await ndjsonFile(cfg.auditLog, 0o644) : undefined;
+  const options = [...cfg.anon.enabled].sort();
+  writeLine(audit, { kind: "run", tool: "dcmanon", version: cfg.version, edition: cfg.edition, options, secret: cfg.anon.keys.fingerprint(), layout: cfg.inPlace ? "in-place" : cfg.layout });
+  const written: Written = new Map();
+  const seenPatients = new Set<string>();
+  const seenUids = new Set<string>();
+  const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
+  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written))) {
+    if (io.signal?.aborted || !results.ok) break;
+    const o = p.outcome;
+    const status = p.error ? "error" : o!.status;
+    totals[status] = (totals[status] ?? 0) + 1;
+    const rec: Record<string, unknown> = { in: p.input.path, out: p.out ?? null, status };
+    if (p.error || (o && o.status !== "ok")) rec.reason = p.error ?? (o as { reason: string }).reason;
+    if (o?.status === "ok") {
+      Object.assign(rec, { sop: o.sop, study: o.study, series: o.series, patient: o.patient.pseudonym, actions: o.actions, options: o.options, warnings: o.warnings });
+      if (map) {
+        // Remembered only for the map: without --map-out memory stays flat in the number of files.
+        if (!seenPatients.has(o.patient.key)) {
+          seenPatients.add(o.patient.key);
+          writeLine(map, { kind: "patient", orig_pid: o.patient.origPid, issuer: o.patient.issuer || null, key: o.patient.key, pseudonym: o.patient.pseudonym, day_shift: o.patient.dayShift ?? null });
+        }
+        for (const [orig, n] of o.uids) {
+          if (seenUids.has(orig)) continue;
+          seenUids.add(orig);
+          writeLine(map, { kind: "uid", orig, new: n });
+        }
+        writeLine(map, { kind: "file", in: p.input.path, out: p.out });
+      }
+      if (audit) writeLine(audit, { kind: "file", status, out: p.out, sha256: sha256(o.data), actions: o.actions, options: o.options, warnings: o.warnings.length });
+      for (const w of o.warnings) log.warn(`${p.input.path}: ${w}`);
+    } else {
+      writeLine(audit, { kind: "file", status, reason: (rec.reason as string).replace(/:.*$/, "") });
+      if (status === "error") log.error(`${p.input.path}: ${rec.reason}`);
+      else log.info(`${p.input.path}: ${status}: ${rec.reason}`);
+    }
+    await results.write(rec);
+  }
+  await results.end();
+  writeLine(audit, { kind: "summary", ...totals });
+  await closeStream(map);
+  await closeStream(audit);
+  log.info(`${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`);
+  if (totals.error) return Exit.PARTIAL;
+  if (cfg.failOnQuarantine && (totals.quarantined || totals.skipped)) return Exit.PARTIAL;
+  return Exit.OK;
+}
+
+/** Lines of an NDJSON file (for `lookup`). */
+export async function* readNdjson(path: string): AsyncGenerator<Record<string, unknown>> {
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) {
+    n++;
+    if (!line.trim()) continue;
+    try {
+      yield JSON.parse(line) as Record<string, unknown>;
+    } catch (e) {
+      throw new ExitError(Exit.USAGE, `${path}:${n}: invalid JSON: ${(e as Error).message}`);
+    }
+  }
+}

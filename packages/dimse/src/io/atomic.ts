@@ -1,0 +1,53 @@
+/** Atomic file writes: a temporary file beside the target, fsync (unless declined), then rename, so a reader sees the old file or the whole new one. */
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { link, open, rename, unlink } from "node:fs/promises";
+import { makeDirs } from "./dirs.js";
+import { basename, dirname, join } from "node:path";
+
+export interface AtomicWriteOptions {
+  /** File mode of the new file (default 0o644, less the umask). */
+  mode?: number;
+  /** Replace an existing target (default true); false fails with EEXIST instead. */
+  overwrite?: boolean;
+  /** fsync the data before the rename (default true): durable on return, not only atomic. */
+  fsync?: boolean;
+}
+
+/** Write `data` (or its parts, in order) to `path` atomically, creating missing folders. */
+export async function writeFileAtomic(path: string, data: Buffer | string | readonly Buffer[], o: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  await makeDirs(dir);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, o.mode ?? 0o644);
+  try {
+    if (Array.isArray(data)) {
+      let left = data.reduce((n, b) => n + b.length, 0);
+      let parts = data.filter((b) => b.length);
+      while (left > 0) {
+        const { bytesWritten } = await fh.writev(parts);
+        left -= bytesWritten;
+        let skip = bytesWritten;
+        while (parts.length && skip >= parts[0]!.length) skip -= parts.shift()!.length;
+        if (skip) parts[0] = parts[0]!.subarray(skip);
+      }
+    } else await fh.writeFile(data as Buffer | string);
+    if (o.fsync !== false) await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  try {
+    if (o.overwrite === false) {
+      // link() fails if the target exists: no window in which another file could be replaced.
+      await link(tmp, path);
+      await unlink(tmp);
+    } else await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+

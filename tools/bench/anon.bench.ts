@@ -1,0 +1,113 @@
+/**
+ * dcmanon -j 2 vs gdcmanon (GDCM's PS3.15 Basic Profile, which needs an
+ * X.509 certificate: made here with openssl) on the same 512×512 CT set,
+ * in one run: files/s (median of runs), and dcmanon's peak RSS at 1 000 and
+ * at 10 000 files (memory must not grow with the number of files).
+ * BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000), BENCH_RUNS (3).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateArchive } from "@dicom-pipes/gen-archive";
+import { encodePart10, parsePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
+import { median, node, row, timed, type Sample } from "./common.js";
+
+const FILES = Number(process.env.BENCH_ANON_FILES ?? 1000);
+const LARGE = Number(process.env.BENCH_ANON_LARGE ?? 10000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+if (spawnSync("gdcmanon", ["--version"]).error || spawnSync("openssl", ["version"]).error) {
+  console.log("anon bench needs gdcmanon (apt-get install libgdcm-tools) and openssl");
+  process.exit(0);
+}
+const work = await mkdtemp(join(tmpdir(), "bench-anon-"));
+
+async function allFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await allFiles(p)));
+    else out.push(p);
+  }
+  return out;
+}
+
+// One 512×512 CT image from gen-archive, cloned into N instances (10 patients, one study each).
+await generateArchive({ out: join(work, "tpl"), patients: 8, seed: "anon-bench", rows: 512, cols: 512, bits: 16, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, layout: "flat" });
+let template: ReturnType<typeof parsePart10> | undefined;
+for (const f of await allFiles(join(work, "tpl"))) {
+  const p = parsePart10(await readFile(f));
+  if (p.dataset.string(0x00080060) === "CT") template = p;
+}
+if (!template) throw new Error("gen-archive made no CT image; change the seed");
+const ts = template.header.transferSyntax;
+
+async function makeSet(dir: string, n: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const ds = template!.dataset.clone();
+    const pat = i % 10;
+    ds.setString(0x00100010, "PN", `BENCH^PATIENT${pat}`);
+    ds.setString(0x00100020, "LO", `BENCH${String(pat).padStart(6, "0")}`);
+    ds.setString(0x0020000d, "UI", `1.2.826.0.1.3680043.10.999.${pat}`);
+    ds.setString(0x0020000e, "UI", `1.2.826.0.1.3680043.10.999.${pat}.1`);
+    ds.setString(0x00080018, "UI", `1.2.826.0.1.3680043.10.999.${pat}.1.${i + 1}`);
+    await writeFile(join(dir, `${String(i).padStart(6, "0")}.dcm`), encodePart10(ds, { transferSyntax: ts, sourceLittle: syntaxInfo(ts).little }));
+  }
+}
+
+const set = join(work, "ct");
+await makeSet(set, FILES);
+const secret = join(work, "secret");
+await writeFile(secret, "bench-secret-0123456789abcdef0123456789abcdef");
+const key = join(work, "key.pem");
+const cert = join(work, "cert.pem");
+const ssl = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=dcmanon-bench"], { stdio: "ignore" });
+if (ssl.status !== 0) throw new Error("openssl could not make a certificate");
+
+const [nodeCmd, nodeArgs] = node("dcmanon");
+async function dcmanon(input: string, n: number, extra: string[] = []): Promise<Sample> {
+  const out = join(work, `out-dcmanon-${n}`);
+  await rm(out, { recursive: true, force: true });
+  const s = await timed(nodeCmd, [...nodeArgs, "-j", "2", ...extra, "--secret-file", secret, "-o", out, input]);
+  await rm(out, { recursive: true, force: true });
+  return s;
+}
+/** gdcmanon, with a final `sync` for comparison with dcmanon --fsync (which fsyncs every file before reporting it). */
+async function gdcmanon(input: string, sync: boolean): Promise<Sample> {
+  const out = join(work, "out-gdcm");
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out);
+  const s = await timed("sh", ["-c", `gdcmanon -e -c "$1" -r --continue -i "$2" -o "$3"${sync ? " && sync" : ""}`, "sh", cert, input, out]);
+  await rm(out, { recursive: true, force: true });
+  return s;
+}
+
+const runs: Record<string, Sample[]> = { a: [], af: [], b: [], bs: [] };
+for (let i = 0; i < RUNS; i++) {
+  runs.a!.push(await dcmanon(set, FILES));
+  runs.b!.push(await gdcmanon(set, false));
+  runs.af!.push(await dcmanon(set, FILES, ["--fsync"]));
+  runs.bs!.push(await gdcmanon(set, true));
+}
+for (const s of Object.values(runs).flat()) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
+const wall = (k: string) => median(runs[k]!.map((s) => s.wall));
+const rss = (k: string) => median(runs[k]!.map((s) => s.rssMb));
+const a = runs.a!;
+const w = [40, 12, 12, 12];
+console.log(`${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs`);
+console.log(row(["", "wall s", "files/s", "RSS MB"], w));
+for (const [k, label] of [["a", "dcmanon -j 2 (Basic Profile + scan)"], ["b", "gdcmanon -e (Basic Profile)"], ["af", "dcmanon -j 2 --fsync"], ["bs", "gdcmanon -e, then sync"]] as const) {
+  console.log(row([label, wall(k).toFixed(2), (FILES / wall(k)).toFixed(0), rss(k).toFixed(0)], w));
+}
+console.log(`dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`);
+
+if (LARGE > FILES) {
+  const big = join(work, "ct-large");
+  await makeSet(big, LARGE);
+  await rm(set, { recursive: true, force: true });
+  const l = await dcmanon(big, LARGE);
+  if (l.code !== 0) throw new Error(`dcmanon exited ${l.code} on ${LARGE} files`);
+  console.log(`dcmanon -j 2 peak RSS: ${median(a.map((s) => s.rssMb)).toFixed(0)} MB at ${FILES} files, ${l.rssMb.toFixed(0)} MB at ${LARGE} files (${(LARGE / l.wall).toFixed(0)} files/s)`);
+}
+await rm(work, { recursive: true, force: true });
