@@ -1,7 +1,7 @@
 /**
  * examples/project/Makefile against the dev PACS: the whole flow from an
- * accession list (make -j4 from a clean folder), the report's figures
- * checked against the archive, and a kill -9 in the middle of the
+ * accession list (make -j4 from a clean folder): the report's figures
+ * checked against the archive, the de-identified copies and their DICOMDIR, and a kill -9 in the middle of the
  * retrieval followed by `make`, which completes without loss or duplicates.
  */
 import { after, before, test } from "node:test";
@@ -86,7 +86,24 @@ async function assertRetrieved(out: string): Promise<void> {
   for (const r of results) assert.equal(r.status, "Success");
 }
 
-test("make -j4 from a clean folder: studies, series, the report, every wanted instance once", { skip }, async () => {
+/** The de-identified copies: one per instance, none holding an original PatientID or accession; a DICOMDIR over them. */
+async function assertReleased(out: string): Promise<void> {
+  const anon = ndjson(await readFile(join(out, "anon.ndjson"), "utf8")).filter((r) => r.status === "ok");
+  assert.equal(anon.length, source.size);
+  const files = (await filesUnder(join(out, "anon"))).filter((f) => !f.startsWith("."));
+  assert.equal(files.length, source.size);
+  const identifiers = [...wanted.values()].map((w) => w.patient).concat([...wanted.keys()]);
+  for (const f of files) {
+    const bytes = (await readFile(join(out, "anon", f))).toString("latin1");
+    for (const id of identifiers) assert.ok(!bytes.includes(id), `${f} holds ${id}`);
+  }
+  const listed = spawnSync(process.execPath, [join(ROOT, "packages/dcmdir/bin/dcmdir.js"), "list", join(out, "media", "DICOMDIR")], { encoding: "utf8" });
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.equal(ndjson(listed.stdout).length, source.size);
+  assert.ok(!existsSync(join(out, "media.tmp")));
+}
+
+test("make -j4 from a clean folder: studies, series, the report, every wanted instance once, de-identified, on a disc folder", { skip }, async () => {
   const out = join(dir, "out1");
   const r = await make(makeArgs(out, ["-j4"]));
   assert.equal(r.code, 0, r.stderr);
@@ -98,6 +115,7 @@ test("make -j4 from a clean folder: studies, series, the report, every wanted in
   assert.match(report, new RegExp(`^expected instances: +${source.size}$`, "m"));
   assert.match(report, /^targets not found:\n {2}NOTHERE1\n {2}NOTHERE2\n/m);
   await assertRetrieved(out);
+  await assertReleased(out);
   // Nothing left to do, and `make report` alone is a no-op too.
   const again = await make(makeArgs(out, ["report", "all"]));
   assert.equal(again.code, 0);
@@ -117,4 +135,5 @@ test("kill -9 in the middle of the retrieval, then make: completes, no loss, no 
   const r = await make(makeArgs(out));
   assert.equal(r.code, 0, r.stderr);
   await assertRetrieved(out);
+  await assertReleased(out);
 });
