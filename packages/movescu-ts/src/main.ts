@@ -7,8 +7,8 @@ import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
-import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { associationFailure, checkFiles, choiceOption, recordFormat, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -107,7 +107,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       throw e;
     }
     const level = o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
-    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+    const { format, excel } = recordFormat(o.format, o.excel);
     const emit = o.emit === undefined ? undefined : choiceOption(o.emit, "--emit", ["files"], "files");
     if (emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
     if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
@@ -142,7 +142,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const journal = journalPath ? new Journal(journalPath) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel });
     const scheduler = new Scheduler({
       throttleMs: seconds(o.throttle),
       batchSize: o.batchSize as number | undefined,

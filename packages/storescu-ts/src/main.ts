@@ -16,8 +16,8 @@ import {
   type FileToSend,
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
-import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { InputError, processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { associationFailure, recordFormat, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -76,7 +76,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (typeof p === "number") return p;
     const o = p.opts;
     const { peer, port, rest: files } = peerAndPort(p.positionals);
-    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+    const { format, excel } = recordFormat(o.format, o.excel);
     const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
     const proposal = (o.proposal as string | undefined) ?? "uncompr";
     const fallback = proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
@@ -113,7 +113,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       const name = inputArg ?? "-";
       source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID"] });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID"] });
     const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
     const run = new SendRun(s, io, log, writer, progress);
     const code = await run.run(source, prescan);
