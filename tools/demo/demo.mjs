@@ -65,6 +65,7 @@ try {
       `-k StudyInstanceUID -k StudyDescription -k ModalitiesInStudy -k NumberOfStudyRelatedInstances > studies.ndjson`,
   );
   await sh(`findscu-ts -S ${peer} -sr --format tsv -k QueryRetrieveLevel=STUDY -k StudyDate -k PatientID -k AccessionNumber -k StudyDescription -k ModalitiesInStudy > studies.tsv`);
+  await sh(`findscu-ts -S ${peer} -sr --excel -k QueryRetrieveLevel=STUDY -k StudyDate -k PatientID -k AccessionNumber -k StudyDescription -k ModalitiesInStudy > studies.csv`);
   await sh(`head -3 studies.ndjson | findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=SERIES -k SeriesInstanceUID -k Modality -k SeriesNumber -k SeriesDescription - > series-of-3-studies.ndjson`);
   await sh(`findscu-ts -S ${peer} -sr -k QueryRetrieveLevel=STUDY -k StudyDate=20240901-20241130 -k StudyInstanceUID --split-dates --max-results 100 > studies-split.ndjson`);
 
@@ -108,7 +109,8 @@ try {
   const dumps = await lines("dumps-moved.ndjson");
   console.log(`\noutputs in ${relative(process.cwd(), out) || "."}/:`);
   console.log(`  studies.ndjson              ${studies.length} studies, one NDJSON record each`);
-  console.log(`  studies.tsv                 the same as TSV (open it in a spreadsheet)`);
+  console.log(`  studies.tsv                 the same as TSV`);
+  console.log(`  studies.csv                 the same for Excel or LibreOffice (--excel: BOM, CRLF, IDs and dates kept as text)`);
   console.log(`  series-of-3-studies.ndjson  ${series.length} series of the first 3 studies (batch query from stdin)`);
   console.log(`  studies-split.ndjson        ${split.length} studies found with --split-dates under a 100-match cap`);
   console.log(`  retrieved/, retrieved.ndjson  ${retrieved.reduce((n, r) => n + (r.files ?? 0), 0)} files of ${retrieved.length} studies retrieved with movescu-ts (${retrieved.filter((r) => r.status === "Success").length} complete)`);
@@ -119,7 +121,7 @@ try {
   console.log(`  archive/                    the generated DICOM files`);
   console.log(`  studies-inst.ndjson         study-level results with InstitutionName, StudyDate, StudyTime`);
   console.log(`  institutions.tsv            studies per institution (inst-count)`);
-  console.log(`  plots/                      ${plots.length} files from weekday-plot: weekday boxplots, overview.png, median_per_hour_weekday.csv, top10.csv`);
+  console.log(`  plots/                      ${plots.length} files from weekday-plot: weekday boxplots (Monday_boxplot_all_non-holidays.png, ...), overview.png, median_per_hour_weekday.csv, top10.csv`);
 } finally {
   await pacs.close();
 }

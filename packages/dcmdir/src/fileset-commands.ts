@@ -1,8 +1,8 @@
 /** The file-set commands: create, add, list. */
 import { resolve, relative, sep } from "node:path";
-import { RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { Exit, ExitError, packageVersion, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
-import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
+import { RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { Exit, ExitError, packageVersion, recordFormat, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { createFileSet, type CreateSummary } from "./create.js";
 import { readDicomdir } from "./dicomdir.js";
 import { listDicomdir, type ListLevel } from "./list.js";
@@ -95,7 +95,7 @@ export async function listCommand(argv: string[], io: Io, log: CliLogger): Promi
     .usage(`${TOOL} list DICOMDIR [options]\n\nOne record per instance the DICOMDIR references: "path" (beside the DICOMDIR), the record\ntype and the patient, study, series and instance keys. With --level, one record per patient,\nstudy or series with the number of instances below it ("count").`)
     .options({
       level: { choices: ["patient", "study", "series", "instance"] as const, default: "instance" as ListLevel, describe: "record level", group: "Output:" },
-      format: { alias: "f", choices: ["ndjson", "csv", "tsv"] as const, default: "ndjson" as OutputFormat, describe: "output format", group: "Output:" },
+      ...recordFormatYargs("ndjson"),
     })
     .example(`${TOOL} list /media/cdrom/DICOMDIR | storescu-ts -aec PACS pacs 104`, "send a disc")
     .example(`${TOOL} list --level study CD/DICOMDIR`, "the studies on a disc");
@@ -107,7 +107,7 @@ export async function listCommand(argv: string[], io: Io, log: CliLogger): Promi
   const dir = await readDicomdir(path).catch((e: Error) => {
     throw new ExitError((e as NodeJS.ErrnoException).code === "ENOENT" ? Exit.USAGE : Exit.FAILURE, e.message);
   });
-  const writer = new RecordWriter(io.stdout, { format: args.format });
+  const writer = new RecordWriter(io.stdout, recordFormat(args.format, args.excel));
   let bad = 0;
   for (const item of listDicomdir(dir, path, args.level)) {
     if (!writer.ok) break;

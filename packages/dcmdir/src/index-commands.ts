@@ -1,10 +1,10 @@
 /** The archive index commands: index, query. */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { openOutputFile, RecordWriter, signalExitCode, type Io, type OutputFile, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { openOutputFile, RecordWriter, signalExitCode, type Io, type OutputFile } from "@dicom-pipes/dimse/io";
 import { recordKeyOrder } from "@dicom-pipes/dimse/records";
-import { Exit, ExitError, packageVersion, Progress, progressWanted, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
-import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
+import { Exit, ExitError, packageVersion, recordFormat, Progress, progressWanted, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { indexArchive, IndexUsageError, openIndex } from "./archive.js";
 import { DEFAULT_TARGETS, QueryError, queryColumns, runQuery, type QueryLevel } from "./query.js";
 import { EXITS, STREAMS } from "./main.js";
@@ -98,7 +98,7 @@ export async function queryCommand(argv: string[], io: Io, log: CliLogger): Prom
       "ignore-case": { alias: "i", type: "boolean", describe: "match the pattern without regard to case", group: "Selection:" },
       level: { choices: ["series", "study", "instance"] as const, default: "series" as "series" | "study" | "instance", describe: "one record per series, study or instance", group: "Output:" },
       files: { type: "boolean", describe: "one record per file: path and UIDs (for storescu-ts)", group: "Output:" },
-      format: { alias: "f", choices: ["ndjson", "csv", "tsv"] as const, default: "ndjson" as OutputFormat, describe: "output format", group: "Output:" },
+      ...recordFormatYargs("ndjson"),
       output: { alias: "o", type: "string", describe: "write to FILE (complete or not at all) instead of stdout", group: "Output:" },
     })
     .example(`${TOOL} query --db archive.db --sdate 20240101 --edate 20241231 --targets SeriesDescription --pattern FLAIR`, "last year's FLAIR series")
@@ -143,7 +143,7 @@ export async function queryCommand(argv: string[], io: Io, log: CliLogger): Prom
       throw e;
     }
     file = args.output ? await openOutputFile(args.output) : undefined;
-    const writer = new RecordWriter(file ? file.stream : io.stdout, { format: args.format });
+    const writer = new RecordWriter(file ? file.stream : io.stdout, recordFormat(args.format, args.excel));
     for (const rec of runQuery(db, q)) {
       if (!writer.ok) break;
       await writer.write(rec);

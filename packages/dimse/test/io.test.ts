@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { InputError, RecordWriter, Sink, batchInput, readRecords, splitLines, type InputFormat, type InputRecord } from "../src/io/index.js";
+import { excelCell, InputError, RecordWriter, Sink, batchInput, readRecords, splitLines, type InputFormat, type InputRecord } from "../src/io/index.js";
 
 /** All records from text delivered in the given chunks (default: one per byte group). */
 async function read(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputRecord[]> {
@@ -292,6 +292,48 @@ test("RecordWriter CSV/TSV: fixed columns, objects as JSON, header only for an e
   await n.write({ PatientID: "P1", StudyDate: "20240131" });
   await n.end();
   assert.equal(none.text, "20240131,P1\n");
+});
+
+test("RecordWriter excel: BOM once, CRLF, CSV quoting, risky text as =\"…\", numbers as numbers, header only for an empty result", async () => {
+  const out = new Collect();
+  const w = new RecordWriter(out, { format: "csv", excel: true, columns: ["PatientName", "PatientID", "StudyDate", "ImageComments", "Count"] });
+  await w.write({ PatientName: "MÜLLER^HANS", PatientID: "00123", StudyDate: "20240101", ImageComments: "two\nlines, \"q\"", Count: 7 });
+  await w.write({ PatientName: "=HYPERLINK(\"x\")", PatientID: "ABC", StudyDate: null, ImageComments: "", Count: -1 });
+  await w.end();
+  assert.equal(
+    out.text,
+    "\uFEFFPatientName,PatientID,StudyDate,ImageComments,Count\r\n" +
+      'MÜLLER^HANS,"=""00123""","=""20240101""","two\nlines, ""q""",7\r\n' +
+      '"=""=HYPERLINK(""""x"""")""",ABC,,,-1\r\n',
+  );
+  const empty = new Collect();
+  const e = new RecordWriter(empty, { format: "csv", excel: true });
+  await e.writeHeader(["PatientID"]);
+  await e.end();
+  assert.equal(empty.text, "\uFEFFPatientID\r\n");
+  assert.throws(() => new RecordWriter(new Collect(), { format: "tsv", excel: true }));
+});
+
+test("excelCell: which text is protected, long text in 255-character pieces, surrogate pairs kept whole", () => {
+  // Text a spreadsheet would turn into a number, date, boolean, error or formula.
+  for (const s of ["00123", "083000", "1.2.840.10008", ".5", "(5)", "$5", "€5", " 7", "+49 30 1234", "-5", "=1+2", "@SUM(A1)", "#N/A", "\tx", "\rx", "TRUE", "false", "Mar-5", "DEC1", "Sept 2", "1/2", "50%"]) {
+    assert.equal(excelCell(s), `="${s}"`, s);
+  }
+  // Text left alone.
+  for (const s of ["MÜLLER^HANS", "山田^太郎", "CT\\MR", "ABC-1", "Head 2", "O'BRIEN", "ACCESSION", ""]) assert.equal(excelCell(s), s, s);
+  assert.equal(excelCell(12), "12");
+  assert.equal(excelCell(-1.5), "-1.5");
+  assert.equal(excelCell(null), "");
+  assert.equal(excelCell(["1", "2"]), '="1\\2"');
+  assert.equal(excelCell('1"2'), '="1""2"');
+  const long = "1" + "x".repeat(299);
+  assert.equal(excelCell(long), `="${long.slice(0, 255)}"&"${long.slice(255)}"`);
+  // A pair that would straddle the 255th character moves whole into the next piece.
+  const pair = "1" + "x".repeat(253) + "😀" + "y";
+  assert.equal(excelCell(pair), `="${pair.slice(0, 254)}"&"${pair.slice(254)}"`);
+  // Too long for a formula: a leading apostrophe, visible but inert.
+  const huge = "=" + "x".repeat(9000);
+  assert.equal(excelCell(huge), "'" + huge);
 });
 
 test("RecordWriter TSV: no quoting; tabs and newlines inside values become spaces", async () => {

@@ -30,6 +30,7 @@ import {
   packageVersion,
   parseKeys,
   peerAndPort,
+  recordFormat,
   runTool,
   shardSetting,
   startDcmtkTool,
@@ -83,6 +84,7 @@ interface Settings {
   files: string[];
   table?: string;
   format: OutputFormat;
+  excel: boolean;
   jsonModel: boolean;
   bulk: "omit" | "inline";
   output: boolean;
@@ -127,7 +129,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io, log
     if (!io.stdin.isTTY) table = "-";
     else throw new UsageError("no query keys (-k) and no query file given");
   } else if (table === undefined && stdinHasData(io)) log.warn("stdin is not read; add '-' to use it as queries");
-  const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+  const { format, excel } = recordFormat(o.format, o.excel);
   const bulk = choiceOption(o.bulk, "--bulk", ["omit", "inline"], "omit");
   if (o.jsonModel && format !== "ndjson") throw new UsageError("--json-model needs --format ndjson");
   const level = o.level === undefined ? undefined : choiceOption(o.level, "--level", ["PATIENT", "STUDY", "SERIES", "IMAGE"], "STUDY");
@@ -145,6 +147,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io, log
     files,
     table,
     format,
+    excel,
     jsonModel: Boolean(o.jsonModel),
     bulk,
     output: !o.noOutput,
@@ -181,6 +184,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const sopClass = findSopClass(s.model);
   const writer = new RecordWriter(io.stdout, {
     format: s.format,
+    excel: s.excel,
     onDroppedKey: (k) => log.warn(`${k} is not a column of the ${s.format.toUpperCase()} output (columns come from the first query and response); dropped`),
   });
   let invalidRows = 0;
@@ -352,15 +356,21 @@ export class RunState {
   private fixColumns(identifier: Dataset): void {
     if (this.columnsFixed || this.s.format === "ndjson") return;
     this.columnsFixed = true;
-    const keys = Object.keys(datasetToFlat(identifier)).filter((k) => k !== "SpecificCharacterSet");
+    const keys = Object.keys(datasetToFlat(identifier)).filter((k) => k !== "SpecificCharacterSet" && k !== "QueryRetrieveLevel");
     const columns = this.s.batch ? ["query", ...keys] : keys;
     this.writer.setColumns(columns);
   }
 
   record(q: Query, ds: Dataset, little: boolean): FlatRecord {
     const body = this.s.jsonModel ? datasetToPs318(ds, { little, bulk: this.s.bulk }) : datasetToFlat(ds, { little, bulk: this.s.bulk });
-    // Text is decoded to UTF-8; in a table the source character set is noise.
-    if (this.s.format !== "ndjson") delete body.SpecificCharacterSet;
+    // Text is decoded to UTF-8; in a table the source character set is noise,
+    // and so is QueryRetrieveLevel: a query parameter (given with -k in
+    // DCMTK's grammar, so -k cannot tell a wanted column), echoed unchanged
+    // in every response; a batch's "query" column names the query.
+    if (this.s.format !== "ndjson") {
+      delete body.SpecificCharacterSet;
+      delete body.QueryRetrieveLevel;
+    }
     if (!this.s.batch) return body;
     return { query: q.id ?? null, ...body };
   }

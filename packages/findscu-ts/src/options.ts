@@ -1,5 +1,5 @@
 /** findscu-ts command line: DCMTK findscu's options plus the NDJSON/batch ones. */
-import { generalOptions, scuNetworkOptions, shardOption, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, scuNetworkOptions, shardOption, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const QUERY = "query information model";
 const QUERYKEYS = "query keys";
@@ -29,7 +29,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "level", flags: ["--level"], kind: "value", metavar: "LEVEL", group: BATCH, describe: "QueryRetrieveLevel for rows that do not give one\n(PATIENT, STUDY, SERIES, IMAGE; default STUDY)" },
   { key: "splitDates", flags: ["--split-dates"], kind: "flag", group: BATCH, describe: "when the peer caps the number of matches, split the\nStudyDate range in halves and query again (deduplicated)" },
   { key: "maxResults", flags: ["--max-results"], kind: "value", numeric: "int", min: 1, metavar: "N", group: BATCH, describe: "treat N matches as the peer's cap (with --split-dates)" },
-  { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: "format of the records on stdout (default: ndjson)" },
+  ...recordFormatOptions("format of the records on stdout"),
   { key: "jsonModel", flags: ["--json-model"], kind: "flag", group: OUTPUT, describe: "write the strict DICOM JSON model (PS3.18) instead\nof flat records" },
   { key: "bulk", flags: ["--bulk"], kind: "value", metavar: "omit|inline", group: OUTPUT, describe: "binary values: omitted (default) or inline base64" },
   { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no records to stdout" },

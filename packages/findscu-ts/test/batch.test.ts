@@ -137,20 +137,22 @@ test("--keep-going skips invalid rows and exits 3", async () => {
   assert.match(r.stderr, /mixed\.csv:3: .*not a UID.*\(skipped\)/);
 });
 
-test("--format csv and tsv: header of requested keys, arrays joined with \\", async () => {
+test("--format csv and tsv: header of requested keys (not the tool's QueryRetrieveLevel), arrays joined with \\", async () => {
   const args = [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "ModalitiesInStudy", "-k", "PatientName"];
   const csv = await runBin("findscu-ts", [...args, "--format", "csv"]);
   assert.equal(csv.code, 0, csv.stderr);
   const lines = csv.stdout.trimEnd().split("\n");
-  assert.equal(lines[0], "QueryRetrieveLevel,ModalitiesInStudy,PatientName,StudyInstanceUID");
+  assert.equal(lines[0], "ModalitiesInStudy,PatientName,StudyInstanceUID");
+  assert.equal(csv.stderr, "", "no warning about a dropped QueryRetrieveLevel");
   assert.equal(lines.length, summary.studies + 1);
   const nd = ndjson((await runBin("findscu-ts", args)).stdout);
   const multi = nd.find((x) => (x.ModalitiesInStudy as string[]).length > 1);
   assert.ok(multi, "the seeded archive has a multi-modality study");
   const row = lines.find((l) => l.endsWith(`,${multi.StudyInstanceUID as string}`))!;
-  assert.equal(row.split(",")[1], (multi.ModalitiesInStudy as string[]).join("\\"));
+  assert.equal(row.split(",")[0], (multi.ModalitiesInStudy as string[]).join("\\"));
   const tsv = await runBin("findscu-ts", [...args, "--format", "tsv"]);
-  assert.equal(tsv.stdout.split("\n")[0], "QueryRetrieveLevel\tModalitiesInStudy\tPatientName\tStudyInstanceUID");
+  assert.equal(tsv.stdout.split("\n")[0], "ModalitiesInStudy\tPatientName\tStudyInstanceUID");
+  assert.equal(nd[0]!.QueryRetrieveLevel, "STUDY", "NDJSON keeps every key of the response");
 });
 
 test("--split-dates with --max-results finds every study exactly once", async () => {

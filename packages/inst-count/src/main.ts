@@ -1,8 +1,8 @@
 /** inst-count: studies per institution (or per any attributes) in C-FIND results. */
-import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import { formatDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
-import { describeWindow, displayName, packageVersion, parseAnalysisKeys, resolveWindow, runTool, UsageError, withWindowOptions } from "@dicom-pipes/dimse/cli";
-import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
+import { describeWindow, displayName, packageVersion, parseAnalysisKeys, recordFormat, resolveWindow, runTool, UsageError, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import { ANALYSIS_STREAMS, parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { Counter, type Per } from "./count.js";
 
 export { processIo };
@@ -25,7 +25,7 @@ function parser(version: string) {
       per: { choices: ["study", "series", "record"] as const, default: "study" as Per, describe: "count distinct studies (StudyInstanceUID), distinct series (SeriesInstanceUID) or input records", group: "Counting:" },
       "fold-case": { type: "boolean", describe: "merge names that differ only in case (shows the most frequent spelling)", group: "Counting:" },
       top: { type: "number", describe: "print only the N largest groups", group: "Output:" },
-      format: { alias: "f", choices: ["tsv", "csv", "ndjson"] as const, default: "tsv" as "tsv" | "csv" | "ndjson", describe: "output format", group: "Output:" },
+      ...recordFormatYargs("tsv"),
     });
   return withWindowOptions(y)
     .example(`findscu-ts -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101- -k InstitutionName -k StudyInstanceUID | ${TOOL} -t 3m`, "institutions of the last 90 days")
@@ -52,9 +52,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const st = counter.stats;
     let rows = counter.rows();
     if (args.top !== undefined) rows = rows.slice(0, args.top);
-    const format = args.format as OutputFormat;
+    const { format, excel } = recordFormat(args.format, args.excel, "tsv");
     const names = by.map(displayName);
-    const writer = new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : [...names, "Count"] });
+    const writer = new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : [...names, "Count"] });
     await writer.writeHeader();
     for (const row of rows) {
       if (!writer.ok) break;

@@ -102,6 +102,19 @@ test("--top, --format csv with quoting, --format ndjson", async () => {
   ]);
 });
 
+test("--excel: CSV with BOM and CRLF, names that look like formulas or numbers as text, counts as numbers", async () => {
+  const odd = [
+    { InstitutionName: "=HYPERLINK(\"http://x\")", StudyDate: "20240330", StudyInstanceUID: "9.1" },
+    { InstitutionName: "0042 Praxis", StudyDate: "20240330", StudyInstanceUID: "9.2" },
+    { InstitutionName: "Klinik Süd", StudyDate: "20240330", StudyInstanceUID: "9.3" },
+  ];
+  const r = await ok([...NOW, "--excel"], odd.map((o) => JSON.stringify(o)).join("\n"));
+  assert.equal(r.stdout, '\uFEFFInstitution Name,Count\r\n"=""0042 Praxis""",1\r\n"=""=HYPERLINK(""""http://x"""")""",1\r\nKlinik Süd,1\r\n');
+  const bad = await runBin("inst-count", [...NOW, "--excel", "-f", "tsv"], { input: "" });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--excel writes CSV; it cannot be combined with --format tsv/);
+});
+
 test("--by several keys (ditag-style reports)", async () => {
   const recs = [
     { InstitutionName: "A", Modality: "CT", SeriesDescription: "Thorax", StudyDate: "20240330", StudyInstanceUID: "1", SeriesInstanceUID: "1.1" },

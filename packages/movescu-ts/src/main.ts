@@ -7,10 +7,10 @@ import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
 import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
-import { processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { associationFailure, checkFiles, choiceOption, recordFormat, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
-import { LEVELS, requestSource, type Level, type RetrieveRequest } from "./requests.js";
+import { countRequests, LEVELS, requestSource, type Level, type RequestSourceOptions, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
 import { parseWindow, Scheduler } from "./schedule.js";
 import { fileRecord, Receiving, type Active } from "./receive.js";
@@ -107,7 +107,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       throw e;
     }
     const level = o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
-    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+    const { format, excel } = recordFormat(o.format, o.excel);
     const emit = o.emit === undefined ? undefined : choiceOption(o.emit, "--emit", ["files"], "files");
     if (emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
     if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
@@ -142,7 +142,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const journal = journalPath ? new Journal(journalPath) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel });
     const scheduler = new Scheduler({
       throttleMs: seconds(o.throttle),
       batchSize: o.batchSize as number | undefined,
@@ -164,7 +164,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
           onFile: emit ? async (inst, a) => void (await writer?.write(fileRecord(inst, a))) : undefined,
         })
       : undefined;
-    const source = requestSource({
+    const requests: RequestSourceOptions = {
       keys,
       files,
       input,
@@ -174,13 +174,16 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       keepGoing: Boolean(o.keepGoing),
       shard,
       onInvalid: (err) => log.error(`${err.message} (skipped)`),
-    });
+    };
+    const source = requestSource(requests);
     const run = new RetrieveRun(s, io, log, writer, journal, scheduler, progress, receive);
+    // The total, for percent and ETA, comes from a second reading of a file input (not of stdin).
+    if (progress.enabled) void countRequests(requests).then((n) => (run.total = n));
     try {
       return await run.run(source);
     } finally {
       journal?.close();
-      progress.clear();
+      progress.finish(log, run.counts());
       await writer?.end();
     }
   });
@@ -215,8 +218,9 @@ class RetrieveRun {
   private associationError?: NetError;
   private aborted?: number;
   private listener?: DicomServer;
-  private readonly started = Date.now();
   private nextMessageId = 1;
+  /** Requests in all, once counted. */
+  total?: number;
 
   constructor(
     private readonly s: Settings,
@@ -423,11 +427,19 @@ class RetrieveRun {
     return rec;
   }
 
+  counts(): ProgressCounts {
+    return {
+      done: this.done + this.skipped,
+      total: this.total,
+      unit: "requests",
+      skipped: this.skipped,
+      extra: [...(this.skipped ? [`${this.skipped} from the journal`] : []), ...(this.receive ? [`${this.receive.received} objects`] : [])],
+      bytes: this.receive?.bytes,
+      failed: this.failures,
+    };
+  }
+
   private showProgress(): void {
-    const secs = (Date.now() - this.started) / 1000;
-    const bytes = this.receive?.bytes ?? 0;
-    this.progress.update(
-      `${this.done} requests${this.skipped ? ` (${this.skipped} from the journal)` : ""}, ${this.receive?.received ?? 0} objects, ${formatBytes(bytes)}, ${formatBytes(secs > 0 ? bytes / secs : 0)}/s${this.failures ? `, ${this.failures} failed` : ""}`,
-    );
+    this.progress.counts(this.counts());
   }
 }

@@ -1,5 +1,5 @@
 /** movescu-ts / getscu-ts command line: DCMTK movescu's and getscu's options plus the batch ones. */
-import { generalOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const MODEL = "query information model";
 const KEYS = "retrieve keys";
@@ -46,7 +46,7 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
     { key: "keepGoing", flags: ["--keep-going"], kind: "flag", group: BATCH, describe: "skip invalid input records instead of stopping" },
     shardOption(BATCH),
     { key: "emit", flags: ["--emit"], kind: "value", metavar: "files", group: OUTPUT, describe: "also write one record per received file" },
-    { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: "one result per request on stdout (default ndjson)" },
+    ...recordFormatOptions("one result per request on stdout"),
     { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no records to stdout" },
     { key: "noProgress", flags: ["--no-progress"], kind: "flag", group: OUTPUT, describe: "no progress line (shown only when stderr is a terminal)" },
   ];

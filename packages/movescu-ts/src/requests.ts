@@ -122,6 +122,24 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
   yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => recordRequest(record, header, o, name, line));
 }
 
+/**
+ * How many requests the run will send (the same rows: shard applied,
+ * invalid ones left out), from a second reading of the query files or the
+ * input file alongside the run, for the progress line's total and ETA.
+ * Undefined for stdin, which can be read only once, and for input the run
+ * itself will reject.
+ */
+export async function countRequests(o: RequestSourceOptions): Promise<number | undefined> {
+  if (o.input === "-") return undefined;
+  let n = 0;
+  try {
+    for await (const _ of requestSource({ ...o, keepGoing: true, onInvalid: () => undefined })) n++;
+  } catch {
+    return undefined;
+  }
+  return n;
+}
+
 /** The record fields a retrieve identifier is made from. */
 const FIELDS = [
   ["PatientID", Tags.PatientID, "LO"],

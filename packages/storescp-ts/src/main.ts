@@ -5,8 +5,8 @@ import { join, basename, dirname } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
-import { processIo, RecordWriter, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { choiceOption, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
+import { recordFormat, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -64,7 +64,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if (o.renameOnEndOfStudy && !sort) throw new UsageError("--rename-on-eostudy needs one of -su, -ss, -sp");
     if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy) throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
-    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+    const { format, excel } = recordFormat(o.format, o.excel);
     const allow = ((o.acceptCalling as string[] | undefined) ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
     return serveUntilSignal(
       {
@@ -85,7 +85,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         execOnReception: o.execOnReception as string | undefined,
         execSync: Boolean(o.execSync),
         tracker: new StudyTracker({ onEndOfStudy: o.execOnEndOfStudy as string | undefined, rename: Boolean(o.renameOnEndOfStudy), timeoutSeconds: o.endOfStudyTimeout as number | undefined, sync: Boolean(o.execSync), stderr: io.stderr, log }),
-        writer: o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : COLUMNS }),
+        writer: o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : COLUMNS }),
       },
       io,
       log,

@@ -1,5 +1,5 @@
 /** storescp-ts command line: DCMTK storescp's options plus layout, allow-list, bind and NDJSON output. */
-import { generalOptions, NETWORK, OUTPUT, scpLimitOptions, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, NETWORK, OUTPUT, scpLimitOptions, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const TS = "transfer syntaxes (incoming)";
 const FILES = "output files";
@@ -41,6 +41,6 @@ export const OPTIONS: OptionSpec[] = [
   { key: "renameOnEndOfStudy", flags: ["-rns", "--rename-on-eostudy"], kind: "flag", group: EVENTS, describe: "rename a finished study's files <prefix><6 digits>" },
   { key: "endOfStudyTimeout", flags: ["-tos", "--eostudy-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[t]imeout", group: EVENTS, describe: "a study ends after t seconds without objects" },
   { key: "execSync", flags: ["-xs", "--exec-sync"], kind: "flag", group: EVENTS, describe: "run commands synchronously (wait for them)" },
-  { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: "one record per stored object on stdout (default ndjson)" },
+  ...recordFormatOptions("one record per stored object on stdout"),
   { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no records to stdout" },
 ];

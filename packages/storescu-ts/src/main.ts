@@ -16,8 +16,8 @@ import {
   type FileToSend,
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
-import { InputError, processIo, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
-import { associationFailure, choiceOption, Exit, ExitError, exitTable, formatBytes, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { InputError, processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { associationFailure, recordFormat, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -76,7 +76,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (typeof p === "number") return p;
     const o = p.opts;
     const { peer, port, rest: files } = peerAndPort(p.positionals);
-    const format = choiceOption<OutputFormat>(o.format, "--format", ["ndjson", "csv", "tsv"], "ndjson");
+    const { format, excel } = recordFormat(o.format, o.excel);
     const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
     const proposal = (o.proposal as string | undefined) ?? "uncompr";
     const fallback = proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
@@ -113,11 +113,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       const name = inputArg ?? "-";
       source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID"] });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID"] });
     const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
     const run = new SendRun(s, io, log, writer, progress);
-    const code = await run.run(source, prescan);
-    progress.clear();
+    let code: number;
+    try {
+      code = await run.run(source, prescan);
+    } finally {
+      progress.finish(log, run.counts());
+    }
     await writer?.end();
     return signalExitCode(io.signal) ?? code;
   });
@@ -171,8 +175,9 @@ class SendRun {
   private sent = 0;
   private failed = 0;
   private bytes = 0;
+  /** Files in all: known once the input has been read to its end. */
   private total?: number;
-  private readonly started = Date.now();
+  private fed = 0;
 
   constructor(
     private readonly s: Settings,
@@ -233,6 +238,7 @@ class SendRun {
       for await (const path of source) {
         if (this.stop || this.io.signal?.aborted) break;
         this.queue.push({ path });
+        this.fed++;
         this.wake();
         while (this.queue.length > 256 && !this.stop) await new Promise<void>((r) => setTimeout(r, 5));
       }
@@ -242,6 +248,7 @@ class SendRun {
         this.stop ??= { code: Exit.USAGE };
       } else throw e;
     } finally {
+      if (!this.stop && !this.io.signal?.aborted) this.total = this.fed;
       this.done = true;
       this.wake();
     }
@@ -380,6 +387,7 @@ class SendRun {
     this.failed++;
     if (this.s.rename && file) await rename(path, `${path}.bad`).catch(() => undefined);
     await this.result(path, "Failure", file, error, status);
+    this.showProgress();
     if (this.s.halt) this.stop ??= { code };
   }
 
@@ -394,9 +402,11 @@ class SendRun {
     });
   }
 
+  counts(): ProgressCounts {
+    return { done: this.sent + this.failed, total: this.total, unit: "files", bytes: this.bytes, failed: this.failed };
+  }
+
   private showProgress(): void {
-    const secs = (Date.now() - this.started) / 1000;
-    const rate = secs > 0 ? this.bytes / secs : 0;
-    this.progress.update(`${this.sent}${this.total ? `/${this.total}` : ""} files sent, ${formatBytes(this.bytes)}, ${formatBytes(rate)}/s${this.failed ? `, ${this.failed} failed` : ""}`);
+    this.progress.counts(this.counts());
   }
 }

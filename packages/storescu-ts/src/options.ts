@@ -1,5 +1,5 @@
 /** storescu-ts command line: DCMTK storescu's options plus stdin paths, -j and NDJSON results. */
-import { generalOptions, scuNetworkOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, scuNetworkOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const INPUT = "input files";
 const TS = "transfer syntaxes (proposed)";
@@ -31,7 +31,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: "proposal", flags: ["-xy", "--propose-jpeg8"], kind: "set", value: "uncompr", group: TS, describe: "accepted (as -xs)", hidden: true },
   { key: "proposal", flags: ["-xr", "--propose-rle"], kind: "set", value: "uncompr", group: TS, describe: "accepted (as -xs)", hidden: true },
   { key: "proposal", flags: ["-xt", "--propose-jls-lossless"], kind: "set", value: "uncompr", group: TS, describe: "accepted (as -xs)", hidden: true },
-  { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: "one result per file on stdout (default ndjson)" },
+  ...recordFormatOptions("one result per file on stdout"),
   { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no results to stdout" },
   { key: "noProgress", flags: ["--no-progress"], kind: "flag", group: OUTPUT, describe: "no progress line (shown only when stderr is a terminal)" },
 ];

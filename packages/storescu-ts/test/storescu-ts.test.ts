@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -336,4 +336,18 @@ describe("behaviour", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((await readdir(dir)).sort(), ["x.dcm.done", "y.done"]);
   });
+});
+
+test("under a terminal: N/M files with percent, bytes, rate and ETA, then a summary line", { skip: spawnSync("script", ["--version"]).status !== 0 && "no script(1)" }, () => {
+  const cmd = [process.execPath, binPath("storescu-ts"), "--no-output", HOST, String(scp.port), ...files].map((a) => `'${a}'`).join(" ");
+  const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm" };
+  delete env.CI;
+  // storescp-ts is a process of its own: a synchronous spawn does not stall it.
+  const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { env, encoding: "utf8", timeout: 60000 });
+  assert.equal(r.status, 0, r.stdout);
+  const lines = r.stdout.split("\r\x1b[K").map((l) => l.trim()).filter(Boolean);
+  const n = files.length;
+  // The files are read before sending (they are arguments): the total is known from the first line.
+  assert.match(lines[0]!, new RegExp(`^1/${n} files \\(${Math.floor(100 / n)}%\\), [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s, ETA \\d+s$`));
+  assert.match(lines.at(-1)!, new RegExp(`^I: storescu-ts: ${n} files in \\d+s, [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s$`));
 });

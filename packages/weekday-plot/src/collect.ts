@@ -72,8 +72,10 @@ export interface Sample {
 }
 
 export interface DayGroup {
-  /** `""`, `(Non-Holidays)` or `(Holidays)`. */
+  /** `""`, `(Non-Holidays)` or `(Holidays)` (plot titles and seed file names). */
   suffix: string;
+  /** `""`, `non-holidays` or `holidays` (file names). */
+  tag: string;
   days: number[];
 }
 
@@ -82,10 +84,10 @@ export function weekdayGroups(weekday: number, from: number, to: number, holiday
   const days: number[] = [];
   let d = from + ((weekday - isoWeekday(from) + 7) % 7);
   for (; d <= to; d += 7) days.push(d);
-  if (!holidays) return [{ suffix: "", days }];
+  if (!holidays) return [{ suffix: "", tag: "", days }];
   return [
-    { suffix: "(Non-Holidays)", days: days.filter((x) => !holidays.has(x)) },
-    { suffix: "(Holidays)", days: days.filter((x) => holidays.has(x)) },
+    { suffix: "(Non-Holidays)", tag: "non-holidays", days: days.filter((x) => !holidays.has(x)) },
+    { suffix: "(Holidays)", tag: "holidays", days: days.filter((x) => holidays.has(x)) },
   ];
 }
 

@@ -33,6 +33,8 @@ function parser(version: string) {
       output: { alias: "o", type: "string", demandOption: "give the output folder with -o OUTDIR", describe: "output folder (created if needed)", group: "Output:" },
       format: { alias: "f", choices: ["png", "svg"] as const, default: "png" as ImageFormat, describe: "image format (1200×600)", group: "Output:" },
       "top10-output": { type: "string", describe: "also write the ten busiest (date, weekday, hour) slots to this CSV file", group: "Output:" },
+      excel: { type: "boolean", describe: "write the CSV files for spreadsheets (UTF-8 BOM, CRLF, dates kept as text)", group: "Output:" },
+      "seed-names": { type: "boolean", describe: "name plots as pacsalyzer did: Monday_boxplot_3m(Non-Holidays).png (default: Monday_boxplot_3m_non-holidays.png)", group: "Output:" },
       "exclude-zero": { type: "boolean", describe: "leave out (date, hour) pairs without studies (pacsalyzer's behaviour; biases medians upwards)", group: "Plots:" },
       holidays: { type: "string", describe: "split public holidays of COUNTRY (DE, CH, US, or DE-BY…) into separate (Holidays) plots", group: "Plots:" },
     });
@@ -42,8 +44,18 @@ function parser(version: string) {
     .example(`findscu-ts ... -k StudyDate -k StudyTime -k StudyInstanceUID | ${TOOL} -o plots --format svg`, "straight from a query");
 }
 
-function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : String(Math.round(n * 1000) / 1000);
+function fmt(n: number): number {
+  return Number.isInteger(n) ? n : Math.round(n * 1000) / 1000;
+}
+
+/**
+ * A boxplot's file name: `Monday_boxplot_3m_non-holidays.png`, letters,
+ * digits, `_`, `-` and `.` only, so that shells and Make take it unquoted;
+ * `seed`: pacsalyzer's `Monday_boxplot_3m(Non-Holidays).png`.
+ */
+export function plotFileName(weekday: string, label: string, g: { suffix: string; tag: string }, format: string, seed: boolean): string {
+  if (seed) return `${weekday}_boxplot_${label}${g.suffix}.${format}`.replace(/ /g, "_");
+  return `${weekday}_boxplot_${label}${g.tag ? "_" + g.tag : ""}`.replace(/[^A-Za-z0-9._-]+/g, "_") + `.${format}`;
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -98,7 +110,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? " " + g.suffix : ""}`;
         const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
         const image = await render(boxplotSpec({ title, subtitle, samples: list }), format, log);
-        await save(`${name}_boxplot_${window.label}${g.suffix}.${format}`.replace(/ /g, "_"), image);
+        await save(plotFileName(name, window.label, g, format, Boolean(args["seed-names"])), image);
         plots++;
         if (!out.ok) break;
       }
@@ -108,7 +120,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     // Median table: one row per weekday in calendar order, hours 0-23.
     const hours = Array.from({ length: 24 }, (_, h) => String(h));
-    const csv = await toCsv(["weekday", ...hours], medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]));
+    const excel = Boolean(args.excel);
+    const csv = await toCsv(["weekday", ...hours], medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]), excel);
     await save("median_per_hour_weekday.csv", csv);
 
     const cells = medianRows.flatMap((r) => r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })));
@@ -127,7 +140,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       await writeCsvFile(
         top10,
         ["date", "weekday", "hour", "study_count"],
-        top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, String(s.hour), String(s.studies)]),
+        top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, s.hour, s.studies]),
+        excel,
       );
       log.info(`wrote ${top10}`);
     }
@@ -137,8 +151,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   });
 }
 
-/** CSV text through the shared writer (csv-stringify quoting). */
-async function toCsv(columns: string[], rows: string[][]): Promise<Buffer> {
+/** CSV text through the shared writer (csv-stringify quoting; `excel`: for spreadsheets). */
+async function toCsv(columns: string[], rows: Array<Array<string | number>>, excel: boolean): Promise<Buffer> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -146,15 +160,15 @@ async function toCsv(columns: string[], rows: string[][]): Promise<Buffer> {
       cb();
     },
   });
-  const w = new RecordWriter(sink, { format: "csv", columns });
+  const w = new RecordWriter(sink, { format: "csv", columns, excel });
   await w.writeHeader();
   for (const r of rows) await w.write(Object.fromEntries(columns.map((c, i) => [c, r[i]])));
   await w.end();
   return Buffer.concat(parts);
 }
 
-async function writeCsvFile(path: string, columns: string[], rows: string[][]): Promise<void> {
-  await writeFile(path, await toCsv(columns, rows)).catch((e: Error) => {
+async function writeCsvFile(path: string, columns: string[], rows: Array<Array<string | number>>, excel: boolean): Promise<void> {
+  await writeFile(path, await toCsv(columns, rows, excel)).catch((e: Error) => {
     throw new ExitError(Exit.FAILURE, `cannot write ${path}: ${e.message}`);
   });
 }

@@ -88,10 +88,36 @@ test("--holidays DE splits New Year's Day into its own plot", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     readdirSync(out).filter((f) => f.endsWith(".png")).sort(),
-    [`Monday_boxplot_${LABEL}(Holidays).png`, `Monday_boxplot_${LABEL}(Non-Holidays).png`, `Tuesday_boxplot_${LABEL}(Non-Holidays).png`, "overview.png"],
+    [`Monday_boxplot_${LABEL}_holidays.png`, `Monday_boxplot_${LABEL}_non-holidays.png`, `Tuesday_boxplot_${LABEL}_non-holidays.png`, "overview.png"],
   );
+  // Names a shell and Make take unquoted.
+  for (const f of readdirSync(out)) assert.match(f, /^[A-Za-z0-9._-]+$/);
   // The median table keeps holidays in, as the seed's did.
   assert.equal(readFileSync(join(out, "median_per_hour_weekday.csv"), "utf8"), medianCsv({ 9: 2, 10: 1 }, { 14: 0.5 }));
+});
+
+test("--seed-names keeps pacsalyzer's file names", async () => {
+  const out = join(dir, "plots-seed-names");
+  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--holidays", "DE", "--seed-names", "-q", input]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    readdirSync(out).filter((f) => f.endsWith(".png")).sort(),
+    [`Monday_boxplot_${LABEL}(Holidays).png`, `Monday_boxplot_${LABEL}(Non-Holidays).png`, `Tuesday_boxplot_${LABEL}(Non-Holidays).png`, "overview.png"],
+  );
+});
+
+test("--excel: median table and busiest slots with BOM and CRLF, the date as text", async () => {
+  const out = join(dir, "plots-excel");
+  const top = join(dir, "top10-excel.csv");
+  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--top10-output", top, "--excel", "-q", input]);
+  assert.equal(r.code, 0, r.stderr);
+  // Header cells are text: the hours are written as ="0" ... ="23"; the medians
+  // stay numbers (no formula) so that a spreadsheet can compute with them.
+  const hoursHeader = Array.from({ length: 24 }, (_, h) => `"=""${h}"""`).join(",");
+  const expected = "\uFEFF" + medianCsv({ 9: 2, 10: 1 }, { 14: 0.5 }).replace(/^weekday,[^\n]*/, `weekday,${hoursHeader}`).replace(/\n/g, "\r\n");
+  assert.equal(readFileSync(join(out, "median_per_hour_weekday.csv"), "utf8"), expected);
+  // Monday 1 Jan 09h (3 studies) is the busiest slot.
+  assert.equal(readFileSync(top, "utf8").split("\r\n").slice(0, 2).join("\n"), '\uFEFFdate,weekday,hour,study_count\n"=""2024-01-01""",Monday,9,3');
 });
 
 test("--format svg writes 1200x600 SVG with the titles and axis labels", async () => {

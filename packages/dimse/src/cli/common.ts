@@ -6,7 +6,7 @@ import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
 import { clearProgressLine } from "./progress.js";
 import type { LogLevel } from "../net/logger.js";
 import type { Io } from "../io/io.js";
-import { WriteError } from "../io/output.js";
+import { WriteError, type OutputFormat } from "../io/output.js";
 import { InputError } from "../io/input.js";
 
 export const GENERAL = "general options";
@@ -24,6 +24,29 @@ export function generalOptions(): OptionSpec[] {
     { key: "logLevel", flags: ["-ll", "--log-level"], kind: "value", metavar: "[l]evel", group: GENERAL, describe: "fatal, error, warn, info, debug, trace" },
     { key: "logConfig", flags: ["-lc", "--log-config"], kind: "value", metavar: "[f]ilename", group: GENERAL, describe: "accepted for compatibility and ignored", hidden: true },
   ];
+}
+
+/** What `--excel` does, for every tool's help. */
+export const EXCEL_DESCRIBE = "CSV for spreadsheets (implies --format csv): UTF-8 BOM,\nCRLF, text that Excel or LibreOffice would take for a\nnumber, date or formula (IDs with leading zeros, dates,\nUIDs, =...) kept as text";
+
+/**
+ * `--format ndjson|csv|tsv` and `--excel` for a tool that writes records
+ * on stdout; `what` completes the --format description. See `recordFormat`.
+ */
+export function recordFormatOptions(what: string): OptionSpec[] {
+  return [
+    { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: `${what} (default: ndjson)` },
+    { key: "excel", flags: ["--excel"], kind: "flag", group: OUTPUT, describe: EXCEL_DESCRIBE },
+  ];
+}
+
+/** The record format chosen by `--format` and `--excel`: excel is CSV; another explicit format with it is a usage error. */
+export function recordFormat(format: unknown, excel: unknown, fallback: OutputFormat = "ndjson"): { format: OutputFormat; excel: boolean } {
+  const allowed: OutputFormat[] = ["ndjson", "csv", "tsv"];
+  if (format !== undefined && !allowed.includes(format as OutputFormat)) throw new UsageError(`Invalid parameter value ${String(format)} for option --format (${allowed.join(", ")})`);
+  if (!excel) return { format: (format as OutputFormat | undefined) ?? fallback, excel: false };
+  if (format !== undefined && format !== "csv") throw new UsageError(`--excel writes CSV; it cannot be combined with --format ${String(format)}`);
+  return { format: "csv", excel: true };
 }
 
 export interface ScuNetworkDefaults {

@@ -7,6 +7,7 @@
 import yargs, { type Argv } from "yargs";
 import type { Io } from "../io/io.js";
 import { UsageError, exitTable } from "./exit.js";
+import { EXCEL_DESCRIBE } from "./common.js";
 import type { LogLevel } from "../net/logger.js";
 
 export const GENERAL_GROUP = "General:";
@@ -77,4 +78,12 @@ export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise
       resolve({ args: a, done: false });
     });
   });
+}
+
+/** `--format`/`-f` and `--excel` as yargs options (no yargs default: `recordFormat` resolves them). */
+export function recordFormatYargs(fallback: "ndjson" | "csv" | "tsv") {
+  return {
+    format: { alias: "f", choices: ["ndjson", "csv", "tsv"] as const, describe: `output format (default: ${fallback})`, group: "Output:" },
+    excel: { type: "boolean", describe: EXCEL_DESCRIBE.replace(/\n/g, " "), group: "Output:" },
+  } as const;
 }

@@ -1,7 +1,7 @@
 /**
  * Record output: NDJSON (one write per record), CSV or TSV, with
  * back-pressure, quiet handling of a closed pipe (EPIPE) and clear write
- * errors.
+ * errors. CSV for spreadsheets (`excel`): see `excelCell`.
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -11,9 +11,13 @@ import { recordKeyOrder, serializeRecord, type FlatRecord } from "../records/fla
 export type OutputFormat = "ndjson" | "csv" | "tsv";
 
 const require = createRequire(import.meta.url);
-let stringifyFn: ((rows: unknown[][], o: { delimiter: string }) => string) | undefined;
+interface StringifyOptions {
+  delimiter: string;
+  record_delimiter?: string;
+}
+let stringifyFn: ((rows: unknown[][], o: StringifyOptions) => string) | undefined;
 /** csv-stringify, loaded only when CSV is written. */
-function stringify(rows: unknown[][], o: { delimiter: string }): string {
+function stringify(rows: unknown[][], o: StringifyOptions): string {
   stringifyFn ??= (require("csv-stringify/sync") as { stringify: typeof stringifyFn }).stringify;
   return stringifyFn!(rows, o);
 }
@@ -131,6 +135,12 @@ export interface RecordWriterOptions {
   header?: boolean;
   /** Called once for each key dropped because it is not a column. */
   onDroppedKey?: (key: string) => void;
+  /**
+   * CSV for spreadsheets: UTF-8 byte order mark, CRLF line ends, and text
+   * that a spreadsheet would read as a number, date or formula kept as
+   * text (see `excelCell`). Only with `format: "csv"`.
+   */
+  excel?: boolean;
 }
 
 export class RecordWriter {
@@ -145,6 +155,7 @@ export class RecordWriter {
   constructor(stream: Writable | Sink, private readonly o: RecordWriterOptions = {}) {
     this.sink = stream instanceof Sink ? stream : new Sink(stream);
     this.format = o.format ?? "ndjson";
+    if (o.excel && this.format !== "csv") throw new Error("excel output is CSV");
     if (o.columns) this.setColumns(o.columns);
   }
 
@@ -171,7 +182,7 @@ export class RecordWriter {
         this.o.onDroppedKey?.(k);
       }
     }
-    text += this.row(columns.map((c) => cell(rec[c])));
+    text += this.row(columns.map((c) => (this.o.excel ? excelCell(rec[c]) : cell(rec[c]))));
     return this.sink.write(text);
   }
 
@@ -199,13 +210,51 @@ export class RecordWriter {
   private header(): string {
     if (this.headerDone) return "";
     this.headerDone = true;
-    return this.o.header === false ? "" : this.row(this.columns!);
+    const bom = this.o.excel ? "\uFEFF" : "";
+    return bom + (this.o.header === false ? "" : this.row(this.o.excel ? this.columns!.map((c) => excelCell(c)) : this.columns!));
   }
 
   private row(cells: string[]): string {
-    return this.format === "tsv" ? cells.map(tsvCell).join("\t") + "\n" : stringify([cells], { delimiter: "," });
+    if (this.format === "tsv") return cells.map(tsvCell).join("\t") + "\n";
+    return stringify([cells], { delimiter: ",", record_delimiter: this.o.excel ? "\r\n" : "\n" });
   }
 }
+
+/**
+ * A cell for a spreadsheet. Excel and LibreOffice Calc guess a type for each
+ * unquoted-or-quoted CSV field: `00123` becomes 123, `083000` 83000, a
+ * 20-digit string 1.2E+19, `Mar-5` a date, and `=…`, `+…`, `-…`, `@…` a
+ * formula (CSV injection). Quoting does not stop the guess and a leading
+ * apostrophe or tab stays in the cell, but both read `="…"` as a formula
+ * whose value is the exact text, so a text value that could be taken for
+ * anything else is written that way. Excel allows 255 characters per text
+ * constant, so longer text is joined from pieces (`="…"&"…"`); text too long
+ * for a formula (8192 characters) gets a leading apostrophe, shown but inert.
+ * Numbers stay numbers.
+ */
+export function excelCell(v: unknown): string {
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  const s = cell(v);
+  if (!RISKY.test(s)) return s;
+  const pieces: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let end = Math.min(s.length, i + 255);
+    // Do not split a surrogate pair.
+    if (end < s.length && /[\uD800-\uDBFF]/.test(s[end - 1]!)) end--;
+    pieces.push(`"${s.slice(i, end).replace(/"/g, '""')}"`);
+    i = end;
+  }
+  const formula = "=" + pieces.join("&");
+  return formula.length <= 8192 ? formula : "'" + s;
+}
+
+/**
+ * Text a spreadsheet could read as something else: a formula or an error
+ * (`= + - @ #`, tab, CR, LF first), a number, time, date, fraction, percent
+ * or amount (a digit, dot, comma, bracket or currency sign first, after any
+ * spaces), TRUE/FALSE, or a month name followed by a number (`Mar-5`, `DEC1`).
+ */
+const RISKY = /^(?:[=+\-@#\t\r\n]|\s*[(]?\s*[$€£¥]?\s*[\d.,]|\s+|(?:true|false)$|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[\s\-/.]*\d)/i;
 
 /** TSV has no quoting: tabs and newlines inside values become spaces. */
 function tsvCell(s: string): string {
