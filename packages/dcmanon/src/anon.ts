@@ -9,6 +9,7 @@ import {
   BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
   tagDcmtk, uidKeyword, type Element,
 } from "@dicom-pipes/dimse/dicom";
+import { ctpHashUid, ctpMd5Decimal, elementRef, type CtpCompat, type CtpPart, type CtpRule, type CtpScript } from "./ctp.js";
 import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
 import { BASIC_PROFILE, E1_1_EDITION, effectiveAction, OPTIONS, ruleFor, type OptionColumn } from "./table.js";
 
@@ -42,6 +43,17 @@ export interface AnonConfig {
   /** MID anon_tags.json / anon_vrs.json: attributes (by tag or VR) emptied on top of the profile; UIDs remapped instead. */
   blankTags?: ReadonlySet<number>;
   blankVrs?: ReadonlySet<string>;
+  /** A CTP DicomAnonymizer script applied before Table E.1-1 (see README "CTP scripts"). */
+  ctp?: CtpRun;
+}
+
+export interface CtpRun {
+  script: CtpScript;
+  compat: CtpCompat;
+  /** `@date()`/`@time()`: the start of the run. */
+  started: Date;
+  /** `@integer`: numbers given in order of first appearance in this run, by key type. */
+  integers: Map<string, number>;
 }
 
 export interface FileContext {
@@ -104,6 +116,8 @@ const ID_TAGS = new Set([
   0x00100020, 0x00101000, 0x00100021, 0x00080050, 0x00380010, 0x00380060, 0x00402016, 0x00402017, 0x00401001,
   0x00400009, 0x00400253, 0x00101040, 0x00102154, 0x00081040, 0x00101090,
 ]);
+/** Not removed by CTP's `unspecifiedelements`: the character set, the SOP class and the pixels (a file needs them). */
+const CTP_ALWAYS_KEPT = new Set([0x00080005, T.SOPClassUID, T.PixelData]);
 const DUMMY_TEXT = "ANONYMIZED";
 const OWN_WORDS = new Set(["anonymized", "removed", "yes", "no"]);
 
@@ -215,7 +229,7 @@ function isRegistryUid(uid: string): boolean {
 function mapUid(st: State, orig: string): string {
   let n = st.uids.get(orig);
   if (!n) {
-    n = st.cfg.keys.uid(orig, st.cfg.uidRoot);
+    n = st.cfg.ctp?.compat === "exact" ? ctpHashUid(st.cfg.uidRoot, orig.trim()) : st.cfg.keys.uid(orig, st.cfg.uidRoot);
     st.uids.set(orig, n);
   }
   return n;
@@ -228,8 +242,7 @@ function remapUids(el: Element, ds: Dataset, st: State, always = false): Element
   return { tag: el.tag, vr: el.vr, value: padValue("UI", Buffer.from(out.join("\\"), "latin1")) };
 }
 
-function shiftDates(el: Element, ds: Dataset, st: State): Element | undefined {
-  const days = st.patient.dayShift;
+function shiftDates(el: Element, ds: Dataset, st: State, days = st.patient.dayShift): Element | undefined {
   if (days === undefined || (el.vr !== "DA" && el.vr !== "DT")) return el;
   const vals = texts(el, ds);
   const out: string[] = [];
@@ -290,6 +303,15 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     if (el.vr === "UI") return CLASS_UID_TAGS.has(tag) ? done("K class UID", el) : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
     return done("Z blanked", empty(el));
   }
+  const ctp = st.cfg.ctp?.script;
+  if (ctp && (tag >>> 16) % 2 === 0) {
+    const r = ctp.rules.get(tag);
+    if (r) return applyCtp(r, el, ds, st, path, done);
+    const group = tag >>> 16;
+    if (ctp.removeCurves && (group & 0xff00) === 0x5000) return done("X CTP curves", undefined);
+    if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
+    if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag)) return done("X CTP unspecifiedelements", undefined);
+  }
   const rule = ruleFor(tag);
   if (rule) {
     const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
@@ -325,6 +347,125 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
       return st.modifiedDates ? done("C shifted by VR", shiftDates(el, ds, st)) : done("K", el);
     case "PN": return done("D by VR", dummy(el, ds, st));
     default: return done("K", el);
+  }
+}
+
+// ---------------------------------------------------------------- CTP scripts
+
+/** A CTP `@lookup` miss: the file is quarantined, as CTP does. */
+class CtpQuarantine extends Error {}
+
+function refValue(ref: number | "this", el: Element, ds: Dataset): string {
+  if (ref === "this") return el.value ? (texts(el, ds).join("\\")) : "";
+  return ds.string(ref) ?? "";
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** The value of an element script (literal text and value functions). */
+function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State, rule: CtpRule): string {
+  const run = st.cfg.ctp!;
+  const where = `${rule.name} (line ${rule.line})`;
+  const param = (a: string) => (a.startsWith("@") ? run.script.params.get(a.slice(1)) ?? "" : a);
+  let out = "";
+  for (const p of parts) {
+    if (!("fn" in p)) {
+      out += p.text;
+      continue;
+    }
+    const arg = (i: number) => refValue(elementRef(p.args[i]!, where), el, ds);
+    switch (p.fn) {
+      case "hashuid": {
+        const v = arg(1).trim();
+        out += v === "" ? "" : mapUid(st, v);
+        break;
+      }
+      case "hash": {
+        const v = arg(0);
+        const n = p.args[1] === undefined ? Infinity : Number(param(p.args[1]));
+        const h = run.compat === "exact" ? ctpMd5Decimal(v) : st.cfg.keys.hashDecimal(v);
+        out += h.slice(0, n > 0 ? n : undefined);
+        break;
+      }
+      case "lookup": {
+        const v = normaliseId(arg(0));
+        const hit = st.cfg.idMap?.get(v);
+        if (hit === undefined) throw new CtpQuarantine(`@lookup: no ptid entry in --id-map for the value of ${p.args[0]} (${where})`);
+        out += hit;
+        break;
+      }
+      case "incrementdate": {
+        const v = arg(0).trim();
+        const days = Number(param(p.args[1]!));
+        out += (el.vr === "DT" ? shiftDT(v, days) : shiftDA(v, days)) ?? "";
+        break;
+      }
+      case "param":
+        out += param(p.args[0]!);
+        break;
+      case "date": {
+        const d = run.started;
+        const sep = p.args[0] ?? "";
+        out += `${d.getUTCFullYear()}${sep}${pad2(d.getUTCMonth() + 1)}${sep}${pad2(d.getUTCDate())}`;
+        break;
+      }
+      case "time": {
+        const d = run.started;
+        const sep = p.args[0] ?? "";
+        out += `${pad2(d.getUTCHours())}${sep}${pad2(d.getUTCMinutes())}${sep}${pad2(d.getUTCSeconds())}`;
+        break;
+      }
+      case "integer": {
+        const key = `${p.args[1] ?? ""}|${arg(0).trim()}`;
+        let n = run.integers.get(key);
+        if (n === undefined) run.integers.set(key, (n = run.integers.size + 1));
+        out += String(n).padStart(Number(p.args[2] ?? 0), "0");
+        break;
+      }
+      default:
+        throw new Error(`${where}: @${p.fn} is not supported`);
+    }
+  }
+  return out;
+}
+
+function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string, done: (a: string, e: Element | undefined) => Element | undefined): Element | undefined {
+  const label = `CTP ${r.name} line ${r.line}`;
+  switch (r.action) {
+    case "remove": return done(`X ${label}`, undefined);
+    case "empty": return done(`Z ${label}`, empty(el));
+    case "keep":
+    case "require":
+      return done(`K ${label}`, el.items ? recurse(el, st, path) : el);
+  }
+  const only = r.parts.length === 1 ? r.parts[0]! : undefined;
+  if (only && "fn" in only) {
+    // Whole-value functions of `this`: every value of a multi-valued element, in the element's own VR.
+    if (only.fn === "hashuid" && only.args[1] === "this" && el.vr === "UI") return done(`U ${label}`, remapUids(el, ds, st));
+    if (only.fn === "incrementdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
+      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, Number(evaluateParam(st, only.args[1]!))));
+    }
+  }
+  if (el.items) return done(`X ${label} (a value for a sequence)`, undefined);
+  return done(`C ${label}`, setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
+}
+
+function evaluateParam(st: State, a: string): string {
+  return a.startsWith("@") ? st.cfg.ctp!.script.params.get(a.slice(1)) ?? "" : a;
+}
+
+/** `@always()` and `@require()` elements missing at the top level are created. */
+function createMissing(ds: Dataset, st: State): void {
+  for (const r of st.cfg.ctp!.script.rules.values()) {
+    if (ds.has(r.tag) || !(r.always || r.action === "require")) continue;
+    const vr = lookupTag(r.tag)?.vr ?? "UN";
+    const el: Element = { tag: r.tag, vr, value: Buffer.alloc(0) };
+    if (r.action === "require" || r.action === "empty" || r.action === "keep") ds.set(el);
+    else if (r.action !== "remove") ds.set(setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
+    count(st, "C");
+    st.trace?.("", r.tag, vr, `C CTP ${r.name} line ${r.line} (created)`);
   }
 }
 
@@ -529,13 +670,28 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
     cfg, patient, uids: new Map(), actions: {}, warnings, trace,
     modifiedDates: cfg.enabled.has("retain_longitudinal_modified_dates"),
   };
-  apply(ds, st, "");
+  if (cfg.ctp) {
+    try {
+      const pidRule = cfg.ctp.script.rules.get(T.PatientID);
+      const pidEl = ds.get(T.PatientID);
+      if (pidRule && !pidRule.action && pidEl) {
+        // The script writes PatientID: that value is the pseudonym (PatientName's {pid}, the layout, the map).
+        const v = normaliseId(evaluate(pidRule.parts, pidEl, ds, st, pidRule));
+        if (v) st.patient = { ...patient, pseudonym: v };
+      }
+      apply(ds, st, "");
+      createMissing(ds, st);
+    } catch (e) {
+      if (e instanceof CtpQuarantine) return { status: "quarantined", reason: e.message, patient };
+      throw e;
+    }
+  } else apply(ds, st, "");
   const options = addMarkers(ds, cfg);
 
   if (cfg.residualScan) {
     if (!cfg.enabled.has("retain_uids")) for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
     const hits: Hit[] = [];
-    const list = [...tokens.values()].filter((t) => t.text !== patient.pseudonym);
+    const list = [...tokens.values()].filter((t) => t.text !== st.patient.pseudonym);
     scan(ds, list, hits, cfg.residual);
     if (hits.length) {
       const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
@@ -550,7 +706,7 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   return {
     status: "ok", data,
     sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",
-    patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
+    patient: st.patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
     actions: st.actions, options, warnings, uids: st.uids,
   };
 }

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
-import type { AnonConfig, BurnedInPolicy, ResidualPolicy } from "./anon.js";
+import type { AnonConfig, BurnedInPolicy, CtpRun, ResidualPolicy } from "./anon.js";
+import { CtpScriptError, parseCtpScript, ruleLabel, type CtpCompat } from "./ctp.js";
 import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
 import { OPTIONS, type OptionColumn } from "./table.js";
 
@@ -25,6 +26,8 @@ export interface AnonArgs {
   "blank-tags"?: string;
   "blank-vr"?: string;
   "age-cap"?: number;
+  "ctp-script"?: string;
+  "ctp-compat"?: string;
   [flag: string]: unknown;
 }
 
@@ -166,7 +169,30 @@ function ageCap(v: number | undefined): number | undefined {
   return v;
 }
 
-export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
+/** `--ctp-script FILE`: the script, checked whole (exit 2 naming the line of what is not supported). */
+export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRun {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`--ctp-script ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    const script = parseCtpScript(text, path);
+    for (const r of script.privateRules) log?.warn(`--ctp-script ${ruleLabel(r)}: not applied, private attributes are always removed`);
+    if (!script.removePrivateGroups && log) log.info(`--ctp-script ${path}: privategroups is not enabled, but private attributes are always removed`);
+    if (compat === "exact") log?.warn("--ctp-compat exact: @hashuid, @hash and every UID are CTP's unsalted MD5 values, open to dictionary attacks (PS3.15 E.1.1)");
+    return { script, compat, started: new Date(), integers: new Map() };
+  } catch (e) {
+    if (e instanceof CtpScriptError) throw new UsageError(`--ctp-script ${e.message}`);
+    throw e;
+  }
+}
+
+export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogger): AnonConfig {
+  const compat = choice(a["ctp-compat"] ?? "safe", "ctp-compat", ["safe", "exact"] as const);
+  if (a["ctp-compat"] && !a["ctp-script"]) throw new UsageError("--ctp-compat needs --ctp-script FILE");
+  const ctp = a["ctp-script"] ? loadCtp(a["ctp-script"], compat, log) : undefined;
   const enabled = new Set<OptionColumn>(OPTIONS.filter((o) => a[o.flag]).map((o) => o.column));
   if (enabled.has("retain_longitudinal_full_dates") && enabled.has("retain_longitudinal_modified_dates")) {
     throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
@@ -176,6 +202,13 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     throw new UsageError(`${a["date-shift"] ? "--date-shift" : "--day-shift-map"} needs --retain-modified-dates (without it dates are removed or emptied)`);
   }
   let shift: [number, number] = [-365, 365];
+  const inc = ctp?.script.dateIncrement;
+  if (inc !== undefined && enabled.has("retain_longitudinal_modified_dates")) {
+    // One shift per patient: the script's @incrementdate, for the dates it does not name too.
+    if (a["date-shift"] && a["date-shift"] !== `fixed:${inc}`) throw new UsageError(`--date-shift ${a["date-shift"]}: the CTP script shifts dates by ${inc} days (@incrementdate); give --date-shift fixed:${inc} or leave it out`);
+    if (a["day-shift-map"]) throw new UsageError(`--day-shift-map: the CTP script shifts dates by ${inc} days (@incrementdate)`);
+    shift = [inc, inc];
+  }
   if (a["date-shift"]) {
     try {
       shift = parseShiftRange(a["date-shift"]);
@@ -183,8 +216,10 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
       throw new UsageError((e as Error).message);
     }
   }
+  if (ctp?.script.usesLookup && !a["id-map"]) throw new UsageError(`--ctp-script ${a["ctp-script"]}: @lookup(…,ptid) needs the lookup table: --id-map FILE.properties`);
+  const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
   if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"]) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
-  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(a["uid-root"]) || a["uid-root"].length > 24) throw new UsageError(`--uid-root ${a["uid-root"]}: not a UID root of at most 24 characters`);
+  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24) throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);
   const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
   return {
     keys,
@@ -192,7 +227,7 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     shift,
     pseudonymFormat: a["pseudonym-format"],
     patientName: a["patient-name"],
-    uidRoot: a["uid-root"],
+    uidRoot,
     residual: choice(a["on-residual"], "on-residual", ["quarantine", "scrub", "warn"] as const) as ResidualPolicy,
     residualScan: a["residual-scan"],
     burnedIn: choice(a["on-burned-in"], "on-burned-in", ["quarantine", "skip", "warn", "fail"] as const) as BurnedInPolicy,
@@ -206,5 +241,6 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     dropRules: a["drop-rules"] ? loadDropRules(a["drop-rules"]) : undefined,
     blankTags: a["blank-tags"] ? loadBlankTags(a["blank-tags"]) : undefined,
     blankVrs: a["blank-vr"] ? parseBlankVrs(a["blank-vr"]) : undefined,
+    ctp,
   };
 }

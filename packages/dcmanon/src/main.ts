@@ -62,6 +62,8 @@ function parser(version: string) {
       ...retain,
       birthdate: { choices: ["shift", "remove"] as const, describe: "PatientBirthDate with --retain-modified-dates: shifted like the other dates, or emptied (default, the table's Z)", group: P },
       "age-cap": { type: "number", describe: "with --retain-patient-characteristics: ages above N years written as N+1 (89 → 090Y)", group: P },
+      "ctp-script": { type: "string", describe: "CTP DicomAnonymizer script (<script> XML): its element rules replace Table E.1-1 for the elements they name (see README)", group: P },
+      "ctp-compat": { choices: ["safe", "exact"] as const, describe: "safe (default): @hashuid/@hash keyed by the secret; exact: CTP's unsalted MD5 values for @hashuid, @hash and every UID", group: P },
       "drop-rules": { type: "string", describe: "MID anon_imgs.json: skip files whose attribute contains a string ({\"SeriesDescription\": [\"report\"]}, case-insensitive)", group: S },
       "blank-tags": { type: "string", describe: "MID anon_tags.json: attributes emptied on top of the profile (a list of keywords, or grouped by VR)", group: P },
       "blank-vr": { type: "string", describe: "MID anon_vrs.json as a list (DT,DA,TM,UI,PN,SQ): every element of these VRs emptied, UIDs remapped consistently", group: P },
@@ -142,7 +144,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "explain": {
         if (positionals.length !== 2) throw new UsageError("explain takes one FILE");
         const file = positionals[1]!;
-        const cfg = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool);
+        const cfg = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
         const w = new RecordWriter(io.stdout);
         const lines: Array<Record<string, string | null>> = [];
         const r = anonymize(await readFile(file), { folderKey: folderKey(file) }, cfg, (path, tag, vr, action) =>
@@ -163,7 +165,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const jobs = Number(args.jobs);
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`-j ${String(args.jobs)}: expected a whole number from 1 to 64`);
     if (args["output-dir"]) checkOutputFolder(String(args["output-dir"]));
-    const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool);
+    const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
     return runAnon(
       {
         anon, outDir: args["output-dir"], inPlace, layout: args.layout as Layout, keepDirNames: Boolean(args["keep-dir-names"]), jobs,
