@@ -43,8 +43,29 @@ export interface AnonConfig {
   /** MID anon_tags.json / anon_vrs.json: attributes (by tag or VR) emptied on top of the profile; UIDs remapped instead. */
   blankTags?: ReadonlySet<number>;
   blankVrs?: ReadonlySet<string>;
+  /** Karnak-style private tags holding the pseudonym / the day shift, read from the input. */
+  readPseudonymFrom?: PrivateRef;
+  readShiftFrom?: PrivateRef;
   /** A CTP DicomAnonymizer script applied before Table E.1-1 (see README "CTP scripts"). */
   ctp?: CtpRun;
+}
+
+/** A private element by creator (`(000B,"CHUV_DEV_TML",01)`), or a standard tag (creator undefined). */
+export interface PrivateRef {
+  text: string;
+  group: number;
+  creator?: string;
+  element: number;
+}
+
+/** The value of a private element found through its creator's block (or of a standard tag). */
+export function readPrivate(ds: Dataset, ref: PrivateRef): string | undefined {
+  if (ref.creator === undefined) return ds.string(((ref.group << 16) | ref.element) >>> 0);
+  for (let block = 0x10; block <= 0xff; block++) {
+    const creator = ds.string(((ref.group << 16) | block) >>> 0);
+    if (creator !== undefined && creator.trim() === ref.creator) return ds.string(((ref.group << 16) | (block << 8) | ref.element) >>> 0);
+  }
+  return undefined;
 }
 
 export interface CtpRun {
@@ -71,6 +92,9 @@ export interface PatientIdentity {
 
 export interface AnonOk {
   status: "ok";
+  /** The de-identified dataset (for `--layout template`). */
+  dataset: Dataset;
+  sopClass: string;
   /** The output file in parts: preamble and meta, then the dataset (large values are views of the input). */
   data: Buffer[];
   sop: string;
@@ -629,7 +653,12 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
   const key = cfg.idMapKey === "dirname" ? ctx.folderKey ?? "" : issuer ? `${issuer}|${origPid}` : origPid;
   if (cfg.idMapKey === "dirname" && !ctx.folderKey) return "no sub-XXXX folder in the input path (--id-map-key dirname)";
   let pseudonym: string;
-  if (cfg.idMap) {
+  if (cfg.readPseudonymFrom) {
+    const v = normaliseId(readPrivate(ds, cfg.readPseudonymFrom) ?? "");
+    if (!v) return `no pseudonym in ${cfg.readPseudonymFrom.text} (--read-pseudonym-from)`;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) return `the pseudonym in ${cfg.readPseudonymFrom.text} is not 1–64 letters, digits, '.', '_' or '-' (--read-pseudonym-from)`;
+    pseudonym = v;
+  } else if (cfg.idMap) {
     const mapped = cfg.idMap.get(cfg.idMapKey === "dirname" ? key : origPid);
     if (mapped === undefined) return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
     pseudonym = mapped;
@@ -637,7 +666,12 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
     pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) => cfg.keys.pseudonymDigits(issuer, origPid, n));
   }
   let dayShift: number | undefined;
-  if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
+  if (cfg.enabled.has("retain_longitudinal_modified_dates") && cfg.readShiftFrom) {
+    const v = (readPrivate(ds, cfg.readShiftFrom) ?? "").trim();
+    if (!/^[+-]?\d+$/.test(v)) return `no whole number of days in ${cfg.readShiftFrom.text} (--read-shift-from)`;
+    if (Number(v) === 0) return `the day shift in ${cfg.readShiftFrom.text} is 0: the dates would be kept (--read-shift-from)`;
+    dayShift = Number(v);
+  } else if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
     dayShift = cfg.dayShiftMap?.get(key) ?? cfg.dayShiftMap?.get(origPid) ?? cfg.keys.dayShift(key, cfg.shift[0], cfg.shift[1]);
   }
   return { origPid, issuer, pseudonym, dayShift, key };
@@ -704,7 +738,7 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   const prefix = buildPart10Prefix({ sopClassUID, sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "", transferSyntax: ts });
   const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
   return {
-    status: "ok", data,
+    status: "ok", data, dataset: ds, sopClass: sopClassUID,
     sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",
     patient: st.patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
     actions: st.actions, options, warnings, uids: st.uids,

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
-import type { AnonConfig, BurnedInPolicy, CtpRun, ResidualPolicy } from "./anon.js";
+import type { AnonConfig, BurnedInPolicy, CtpRun, PrivateRef, ResidualPolicy } from "./anon.js";
 import { CtpScriptError, parseCtpScript, ruleLabel, type CtpCompat } from "./ctp.js";
 import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
 import { OPTIONS, type OptionColumn } from "./table.js";
@@ -27,6 +27,8 @@ export interface AnonArgs {
   "blank-vr"?: string;
   "age-cap"?: number;
   "ctp-script"?: string;
+  "read-pseudonym-from"?: string;
+  "read-shift-from"?: string;
   "ctp-compat"?: string;
   [flag: string]: unknown;
 }
@@ -169,6 +171,20 @@ function ageCap(v: number | undefined): number | undefined {
   return v;
 }
 
+/** `(000B,"CHUV_DEV_TML",01)` (a private element by creator) or `(0010,0020)`. */
+export function parsePrivateRef(text: string, flag: string): PrivateRef {
+  const t = text.trim();
+  const priv = /^\(?\s*([0-9A-Fa-f]{4})\s*,\s*"([^"]+)"\s*,\s*([0-9A-Fa-f]{2})\s*\)?$/.exec(t);
+  if (priv) {
+    const group = parseInt(priv[1]!, 16);
+    if (group % 2 === 0) throw new UsageError(`${flag} ${text}: group ${priv[1]} is not private (odd)`);
+    return { text: `(${priv[1]!.toUpperCase()},"${priv[2]}",${priv[3]!.toUpperCase()})`, group, creator: priv[2]!.trim(), element: parseInt(priv[3]!, 16) };
+  }
+  const std = /^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$/.exec(t);
+  if (std && parseInt(std[1]!, 16) % 2 === 0) return { text: `(${std[1]!.toUpperCase()},${std[2]!.toUpperCase()})`, group: parseInt(std[1]!, 16), element: parseInt(std[2]!, 16) };
+  throw new UsageError(`${flag} ${text}: expected (gggg,"CREATOR",ee), e.g. '(000B,"CHUV_DEV_TML",01)', or a standard tag (gggg,eeee)`);
+}
+
 /** `--ctp-script FILE`: the script, checked whole (exit 2 naming the line of what is not supported). */
 export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRun {
   let text: string;
@@ -216,9 +232,14 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
       throw new UsageError((e as Error).message);
     }
   }
+  const readPseudonymFrom = a["read-pseudonym-from"] ? parsePrivateRef(a["read-pseudonym-from"], "--read-pseudonym-from") : undefined;
+  const readShiftFrom = a["read-shift-from"] ? parsePrivateRef(a["read-shift-from"], "--read-shift-from") : undefined;
+  if (readPseudonymFrom && a["id-map"]) throw new UsageError("--read-pseudonym-from and --id-map exclude each other");
+  if (readShiftFrom && !enabled.has("retain_longitudinal_modified_dates")) throw new UsageError("--read-shift-from needs --retain-modified-dates (without it dates are removed or emptied)");
+  if (readShiftFrom && (a["day-shift-map"] || a["date-shift"] || ctp?.script.dateIncrement !== undefined)) throw new UsageError("--read-shift-from excludes --day-shift-map, --date-shift and a CTP @incrementdate");
   if (ctp?.script.usesLookup && !a["id-map"]) throw new UsageError(`--ctp-script ${a["ctp-script"]}: @lookup(…,ptid) needs the lookup table: --id-map FILE.properties`);
   const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
-  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"]) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
+  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
   if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24) throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);
   const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
   return {
@@ -242,5 +263,7 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
     blankTags: a["blank-tags"] ? loadBlankTags(a["blank-tags"]) : undefined,
     blankVrs: a["blank-vr"] ? parseBlankVrs(a["blank-vr"]) : undefined,
     ctp,
+    readPseudonymFrom,
+    readShiftFrom,
   };
 }
