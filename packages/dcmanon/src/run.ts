@@ -1,11 +1,10 @@
 /** The de-identification run: inputs → anonymize → atomic outputs, one NDJSON result per input, map and audit logs. */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { readFileSync } from "node:fs";
-import { chmod, mkdir, open } from "node:fs/promises";
+import { chmod, lstat, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { mapPool, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
+import { mapPool, ReadBuffers, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
 import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
@@ -147,23 +146,63 @@ async function closeStream(s: WriteStream | undefined): Promise<void> {
 
 interface Processed {
   input: Input;
+  /** The input's bytes (outcome.data has views of them): given back once the result is recorded. */
+  buf?: Buffer;
   outcome?: AnonOutcome;
   out?: string;
   error?: string;
 }
 
-/** Output paths written in this run, with the input that wrote them. */
-type Written = Map<string, string>;
+/**
+ * Duplicate outputs (two inputs holding one SOP instance) without remembering every output: an
+ * existing target changed since the run started was written by this run (kept; the later input
+ * is skipped), an older one comes from an earlier run (replaced). Outputs in flight (at most -j)
+ * and the latest 4096 outputs are also remembered, with their input's name for the message.
+ */
+class Written {
+  /** File times come from a coarse clock (up to a tick behind): a margin of 20 ms. */
+  private readonly since = Date.now() - 20;
+  private readonly inFlight = new Set<string>();
+  private readonly recent = new Map<string, string>();
 
-async function processOne(cfg: RunConfig, input: Input, written: Written): Promise<Processed> {
+  constructor(private readonly remember = 4096) {}
+
+  /** A reason to skip `out` now, or undefined (then `end(out)` must follow). */
+  begin(out: string): string | undefined {
+    if (this.inFlight.has(out) || this.recent.has(out)) return this.reason(out);
+    this.inFlight.add(out);
+    return undefined;
+  }
+
+  end(out: string, input?: string): void {
+    this.inFlight.delete(out);
+    if (input === undefined) return;
+    this.recent.set(out, input);
+    if (this.recent.size > this.remember) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  reason(out: string): string {
+    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? "an earlier input of this run"}`;
+  }
+
+  /** Replace an existing target only when it predates this run. */
+  readonly replace = async (path: string): Promise<boolean> => (await lstat(path)).ctimeMs < this.since;
+}
+
+async function processOne(cfg: RunConfig, input: Input, written: Written, buffers: ReadBuffers): Promise<Processed> {
   if (input.error) return { input, error: input.error };
   let buf: Buffer;
   try {
-    // One synchronous read: cheaper than four thread-pool round trips for a file of a few hundred KB.
-    buf = readFileSync(input.path);
+    // One synchronous read (cheaper than four thread-pool round trips for a few hundred KB), into a reused buffer.
+    buf = buffers.read(input.path);
   } catch (e) {
     return { input, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
+  const r = await anonymizeAndWrite(cfg, input, written, buf);
+  return { ...r, buf };
+}
+
+async function anonymizeAndWrite(cfg: RunConfig, input: Input, written: Written, buf: Buffer): Promise<Processed> {
   let outcome: AnonOutcome;
   try {
     outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
@@ -178,14 +217,24 @@ async function processOne(cfg: RunConfig, input: Input, written: Written): Promi
   } catch (e) {
     return { input, outcome, error: `no output path: ${(e as Error).message}` };
   }
-  const earlier = written.get(out);
-  if (earlier !== undefined) return { input, outcome: { status: "skipped", reason: `duplicate: same SOP Instance UID and output as ${earlier}` } };
-  written.set(out, input.path);
+  if (cfg.inPlace) {
+    try {
+      await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
+    } catch (e) {
+      return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
+    }
+    return { input, outcome, out };
+  }
+  const busy = written.begin(out);
+  if (busy !== undefined) return { input, outcome: { status: "skipped", reason: busy } };
   try {
-    await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
+    await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync, overwrite: written.replace });
   } catch (e) {
+    written.end(out);
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return { input, outcome: { status: "skipped", reason: written.reason(out) } };
     return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
   }
+  written.end(out, input.path);
   return { input, outcome, out };
 }
 
@@ -214,12 +263,17 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
   const audit = cfg.auditLog ? await ndjsonFile(cfg.auditLog, 0o644) : undefined;
   const options = [...cfg.anon.enabled].sort();
   writeLine(audit, { kind: "run", tool: "dcmanon", version: cfg.version, edition: cfg.edition, options, secret: cfg.anon.keys.fingerprint(), layout: cfg.inPlace ? "in-place" : cfg.layout });
-  const written: Written = new Map();
+  const written = new Written();
   const seenPatients = new Set<string>();
   const seenUids = new Set<string>();
   const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
-  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written))) {
+  const buffers = new ReadBuffers(cfg.jobs + 2);
+  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written, buffers))) {
     if (io.signal?.aborted || !results.ok) break;
+    await record(p);
+    if (p.buf) buffers.release(p.buf);
+  }
+  async function record(p: Processed): Promise<void> {
     const o = p.outcome;
     const status = p.error ? "error" : o!.status;
     totals[status] = (totals[status] ?? 0) + 1;

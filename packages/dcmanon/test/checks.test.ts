@@ -359,6 +359,19 @@ test("two inputs holding the same SOP instance: the second is reported skipped, 
   assert.match(res[1]!.reason as string, /duplicate: same SOP Instance UID and output as dup\/a\.dcm/);
 });
 
+test("duplicates without a map of every output: a run into a folder of an earlier run replaces its files; the same instance twice in one run is skipped", async () => {
+  const { mkdirSync, copyFileSync, statSync: st } = await import("node:fs");
+  mkdirSync(join(root, "dup2"), { recursive: true });
+  copyFileSync(join(root, "F/B/pt.dcm"), join(root, "dup2/a.dcm"));
+  const first = ndjson((await anon(["--secret-file", "k1", "-o", "outDup2", "dup2"])).stdout);
+  assert.deepEqual(first.map((r) => r.status), ["ok"]);
+  const before = st(join(root, first[0]!.out as string)).ino;
+  await new Promise((r) => setTimeout(r, 50));
+  const again = ndjson((await anon(["--secret-file", "k1", "-o", "outDup2", "dup2", "dup2/a.dcm"])).stdout);
+  assert.deepEqual(again.map((r) => r.status), ["ok", "skipped"], "replaced, then a duplicate of this run");
+  assert.notEqual(st(join(root, first[0]!.out as string)).ino, before, "the earlier run's file was replaced");
+});
+
 test("files that are not DICOM in an input folder (a retrieve journal) are reported skipped; --non-dicom error makes them errors", async () => {
   const { mkdirSync, copyFileSync } = await import("node:fs");
   mkdirSync(join(root, "mixed"), { recursive: true });
