@@ -1,5 +1,5 @@
-// Whole-file reads into reused buffers (src/io/read-buffers.ts) and atomic writes that ask before
-// replacing an existing file (src/io/atomic.ts), on real files in a temporary folder.
+// Whole-file reads into reused buffers (src/io/read-buffers.ts) and atomic writes that make
+// missing folders (src/io/atomic.ts), on real files in a temporary folder.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,24 +33,17 @@ test("ReadBuffers: whole files, a buffer reused once given back, a larger file i
   }
 });
 
-test("writeFileAtomic: missing folders made; overwrite as a function is asked only for an existing target; refused = EEXIST, target kept, no temporary left", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "atomic-ask-"));
+test("writeFileAtomic: missing folders are made (the first open fails, the folders follow); no temporary file left", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "atomic-dirs-"));
   try {
     const target = join(dir, "x/y/z.dat");
-    const asked: string[] = [];
-    const ask = (answer: boolean) => async (p: string) => {
-      asked.push(p);
-      return answer;
-    };
-    await writeFileAtomic(target, [Buffer.from("one")], { fsync: false, overwrite: ask(false) });
+    await writeFileAtomic(target, [Buffer.from("one")], { fsync: false });
     assert.equal(readFileSync(target, "utf8"), "one");
-    assert.deepEqual(asked, []);
-    await assert.rejects(writeFileAtomic(target, [Buffer.from("two")], { fsync: false, overwrite: ask(false) }), { code: "EEXIST" });
-    assert.equal(readFileSync(target, "utf8"), "one");
-    await writeFileAtomic(target, [Buffer.from("three")], { fsync: false, overwrite: ask(true) });
-    assert.equal(readFileSync(target, "utf8"), "three");
-    assert.deepEqual(asked, [target, target]);
+    await writeFileAtomic(target, [Buffer.from("two")], { fsync: false });
+    assert.equal(readFileSync(target, "utf8"), "two");
     assert.deepEqual(readdirSync(join(dir, "x/y")), ["z.dat"]);
+    writeFileSync(join(dir, "file"), "");
+    await assert.rejects(writeFileAtomic(join(dir, "file/z.dat"), "x", { fsync: false }), { code: "ENOTDIR" });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

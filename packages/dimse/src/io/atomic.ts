@@ -1,18 +1,15 @@
 /** Atomic file writes: a temporary file beside the target, fsync (unless declined), then rename, so a reader sees the old file or the whole new one. */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { link, lstat, open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { link, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { makeDirs } from "./dirs.js";
 import { basename, dirname, join } from "node:path";
 
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0o644, less the umask). */
   mode?: number;
-  /**
-   * Replace an existing target (default true); false fails with EEXIST instead; a function is
-   * asked (after the data is written) whether to replace the target it found, else EEXIST.
-   */
-  overwrite?: boolean | ((path: string) => Promise<boolean>);
+  /** Replace an existing target (default true); false fails with EEXIST instead. */
+  overwrite?: boolean;
   /** fsync the data before the rename (default true): durable on return, not only atomic. */
   fsync?: boolean;
 }
@@ -55,28 +52,9 @@ export async function writeFileAtomic(path: string, data: Buffer | string | read
       // link() fails if the target exists: no window in which another file could be replaced.
       await link(tmp, path);
       await unlink(tmp);
-    } else if (typeof o.overwrite === "function") await linkOrAsk(tmp, path, o.overwrite);
-    else await rename(tmp, path);
+    } else await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
-}
-
-/** link() when the target is new; else ask whether to replace it (rename) or fail with EEXIST. */
-async function linkOrAsk(tmp: string, path: string, replace: (path: string) => Promise<boolean>): Promise<void> {
-  let exists = false;
-  try {
-    await link(tmp, path);
-    await unlink(tmp);
-    return;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") exists = true;
-    // No hard links on this file system: look first (not atomic with the rename, but the best there is).
-    else if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") exists = await lstat(path).then(() => true, () => false);
-    else throw e;
-  }
-  if (exists && !(await replace(path))) throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: "EEXIST", path });
-  await rename(tmp, path);
 }
