@@ -66,18 +66,13 @@ function attrs(text: string, where: string): Record<string, string> {
   return out;
 }
 
-/** Split an element script into literal text and `@fn(args)` calls (`@always()YES`, `@hashuid(@UIDROOT,this)`). */
+/** Split an element script into literal text (a `\` separates values) and `@fn(args)` calls (`@always()YES`, `@hashuid(@UIDROOT,this)`). */
 export function parseParts(body: string, where: string, line: number): CtpPart[] {
   const parts: CtpPart[] = [];
   let i = 0;
   let text = "";
   while (i < body.length) {
     const c = body[i]!;
-    if (c === "\\" && i + 1 < body.length) {
-      text += body[i + 1];
-      i += 2;
-      continue;
-    }
     const m = c === "@" ? /^@([A-Za-z]+)\(/.exec(body.slice(i)) : null;
     if (!m) {
       text += c;

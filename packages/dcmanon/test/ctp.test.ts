@@ -78,6 +78,7 @@ const SCRIPT = `<?xml version="1.0"?>
  <e en="T" t="00120040" n="ClinicalTrialSubjectID">@always()S-@integer(PatientID,subject,3)</e>
  <e en="F" t="00100030" n="PatientBirthDate">@hashdate(this,PatientID)</e>
  <e en="T" t="00130010" n="BlockOwner">CTP</e>
+ <e en="T" t="00080008" n="ImageType">DERIVED\\SECONDARY</e>
  <k en="T" t="0028">Keep group 0028</k>
  <r en="T" t="curves">Remove curves</r>
  <r en="T" t="overlays">Remove overlays</r>
@@ -132,6 +133,7 @@ test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incre
   assert.equal(value(ct1, "00120040"), "S-001");
   assert.equal(value(out.get("ct2.dcm")!, "00120040"), "S-001", "one number per PatientID");
   assert.equal(value(ct1, "00120062"), "YES");
+  assert.deepEqual(ct1["00080008"]?.Value, ["DERIVED", "SECONDARY"], "a literal with two values");
   for (const [name, ds] of out) {
     for (const e of walk(ds)) assert.equal(parseInt(e.tag.slice(0, 4), 16) % 2, 0, `${name}: private ${e.tag}`);
   }
