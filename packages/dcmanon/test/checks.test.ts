@@ -8,35 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ndjson, runBin } from "../../../test/support/bins.js";
+import { dcm2json, files, type Json } from "./helpers.js";
 
 const PY = "/usr/bin/python3";
 const HERE = new URL(".", import.meta.url).pathname;
 let root = "";
 let manifest: { names: string[]; ids: string[]; dates: string[]; texts: string[]; uids: string[]; tableChecked: Array<{ tag: string; vr: string; basic: string; keyword: string }> };
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else out.push(p);
-  }
-  return out;
-}
-
-type Json = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string }>;
-
-/** DCMTK's dcm2json; pydicom's to_json for ISO 2022 IR 87, which DCMTK's iconv build cannot convert. */
-function dcm2json(path: string): Json {
-  const r = spawnSync("dcm2json", [path], { encoding: "utf8" });
-  if (r.status !== 0 && /ISO 2022 IR 87/.test(r.stderr)) {
-    const p = spawnSync(PY, ["-c", "import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).to_json())", path], { encoding: "utf8" });
-    assert.equal(p.status, 0, p.stderr);
-    return JSON.parse(p.stdout) as Json;
-  }
-  assert.equal(r.status, 0, `dcm2json ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Json;
-}
 
 /** Every (path, tag, vr, values) at every depth of a PS3.18 object. */
 function walk(ds: Json, path = ""): Array<{ path: string; tag: string; vr: string; values: unknown[] }> {

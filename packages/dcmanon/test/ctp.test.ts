@@ -3,22 +3,12 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ndjson, runBin } from "../../../test/support/bins.js";
+import { dcm2json, files, makeFixtures, PY, shiftedDate, type Json } from "./helpers.js";
 
-const PY = "/usr/bin/python3";
-const HERE = new URL(".", import.meta.url).pathname;
 let root = "";
-
-type Json = Record<string, { vr: string; Value?: unknown[] }>;
-
-function dcm2json(path: string): Json {
-  const r = spawnSync("dcm2json", [path], { encoding: "utf8" });
-  assert.equal(r.status, 0, `dcm2json ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Json;
-}
 
 function walk(ds: Json, path = ""): Array<{ tag: string; values: unknown[] }> {
   const out: Array<{ tag: string; values: unknown[] }> = [];
@@ -41,21 +31,7 @@ function md5Decimal(text: string): string {
   return r.stdout.trim();
 }
 
-function shiftedDate(yyyymmdd: string, days: number): string {
-  const r = spawnSync(PY, ["-c", "import sys, datetime; d = datetime.datetime.strptime(sys.argv[1], '%Y%m%d') + datetime.timedelta(days=int(sys.argv[2])); print(d.strftime('%Y%m%d'))", yyyymmdd, String(days)], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else out.push(p);
-  }
-  return out;
-}
 
 const SCRIPT = `<?xml version="1.0"?>
 <script>
@@ -88,9 +64,7 @@ const SCRIPT = `<?xml version="1.0"?>
 `;
 
 before(() => {
-  root = mkdtempSync(join(tmpdir(), "dcmanon-ctp-"));
-  const r = spawnSync(PY, [join(HERE, "fixtures.py"), root], { encoding: "utf8" });
-  assert.equal(r.status, 0, `fixtures.py (python3-pydicom needed): ${r.stderr}`);
+  root = makeFixtures("dcmanon-ctp-");
   writeFileSync(join(root, "k1"), "k1-0123456789abcdef0123456789abcdef-secret");
   writeFileSync(join(root, "da.script"), SCRIPT);
   writeFileSync(join(root, "lut.properties"), "# patients\nptid/PID4455667 = SUBJ0001\nacc/ACC177001 = X\n");

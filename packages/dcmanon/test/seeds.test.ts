@@ -3,34 +3,16 @@
 // (pydicom), outputs read with DCMTK's dcm2json; the real bin is spawned.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ndjson, runBin } from "../../../test/support/bins.js";
+import { dcm2json, makeFixtures, shiftedDate } from "./helpers.js";
 
-const PY = "/usr/bin/python3";
-const HERE = new URL(".", import.meta.url).pathname;
 let root = "";
 
-type Json = Record<string, { vr: string; Value?: unknown[] }>;
-
-function dcm2json(path: string): Json {
-  const r = spawnSync("dcm2json", [path], { encoding: "utf8" });
-  assert.equal(r.status, 0, `dcm2json ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Json;
-}
-
-function shiftedDate(yyyymmdd: string, days: number): string {
-  const r = spawnSync(PY, ["-c", "import sys, datetime; d = datetime.datetime.strptime(sys.argv[1], '%Y%m%d') + datetime.timedelta(days=int(sys.argv[2])); print(d.strftime('%Y%m%d'))", yyyymmdd, String(days)], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 before(() => {
-  root = mkdtempSync(join(tmpdir(), "dcmanon-seeds-"));
-  const r = spawnSync(PY, [join(HERE, "fixtures.py"), root], { encoding: "utf8" });
-  assert.equal(r.status, 0, `fixtures.py (python3-pydicom needed): ${r.stderr}`);
+  root = makeFixtures("dcmanon-seeds-");
   writeFileSync(join(root, "k1"), "k1-0123456789abcdef0123456789abcdef-secret");
 });
 
