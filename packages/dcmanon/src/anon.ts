@@ -9,7 +9,7 @@ import {
   BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
   tagDcmtk, uidKeyword, type Element,
 } from "@dicom-pipes/dimse/dicom";
-import { ctpHashUid, ctpMd5Decimal, elementRef, type CtpCompat, type CtpPart, type CtpRule, type CtpScript } from "./ctp.js";
+import { ctpHashDateIncrement, ctpHashUid, ctpMd5Decimal, elementRef, type CtpCompat, type CtpPart, type CtpRule, type CtpScript } from "./ctp.js";
 import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
 import { BASIC_PROFILE, E1_1_EDITION, effectiveAction, OPTIONS, ruleFor, type OptionColumn } from "./table.js";
 
@@ -420,6 +420,12 @@ function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State
         out += hit;
         break;
       }
+      case "hashdate": {
+        const v = arg(0).trim();
+        const days = hashDateIncrement(st, arg(1));
+        out += v.length < 8 ? "" : v.split("\\").map((d) => (el.vr === "DT" ? shiftDT(d, days) : shiftDA(d, days)) ?? "").join("\\");
+        break;
+      }
       case "incrementdate": {
         const v = arg(0).trim();
         const days = Number(param(p.args[1]!));
@@ -468,12 +474,20 @@ function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string,
   if (only && "fn" in only) {
     // Whole-value functions of `this`: every value of a multi-valued element, in the element's own VR.
     if (only.fn === "hashuid" && only.args[1] === "this" && el.vr === "UI") return done(`U ${label}`, remapUids(el, ds, st));
+    if (only.fn === "hashdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
+      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, hashDateIncrement(st, refValue(elementRef(only.args[1]!, label), el, ds))));
+    }
     if (only.fn === "incrementdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
       return done(`C ${label} (shifted)`, shiftDates(el, ds, st, Number(evaluateParam(st, only.args[1]!))));
     }
   }
   if (el.items) return done(`X ${label} (a value for a sequence)`, undefined);
   return done(`C ${label}`, setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
+}
+
+/** `@hashdate`: CTP's increment from the MD5 (exact) or the keyed hash (safe) of a value. */
+function hashDateIncrement(st: State, value: string): number {
+  return ctpHashDateIncrement(st.cfg.ctp!.compat === "exact" ? ctpMd5Decimal(value) : st.cfg.keys.hashDecimal(value));
 }
 
 function evaluateParam(st: State, a: string): string {

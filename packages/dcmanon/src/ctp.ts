@@ -146,6 +146,11 @@ function checkFunction(script: CtpScript, p: { fn: string; args: string[] }, whe
       script.dateIncrement = Number(v);
       return;
     }
+    case "hashdate":
+      n(2, 2);
+      elementRef(p.args[0]!, w);
+      elementRef(p.args[1]!, w);
+      return;
     case "param":
       n(1, 1);
       param(script, p.args[0]!, w);
@@ -161,7 +166,7 @@ function checkFunction(script: CtpScript, p: { fn: string; args: string[] }, whe
       return;
     }
     default:
-      throw new CtpScriptError(`${w}() is not supported (supported: @remove @keep @empty @require @always @hashuid @hash @lookup(…,ptid) @incrementdate @param @date @time @integer)`);
+      throw new CtpScriptError(`${w}() is not supported (supported: @remove @keep @empty @require @always @hashuid @hash @hashdate @lookup(…,ptid) @incrementdate @param @date @time @integer)`);
   }
 }
 
@@ -270,6 +275,14 @@ export function ctpMd5Decimal(text: string): string {
 export function ctpHashUid(root: string, uid: string): string {
   const h = ctpMd5Decimal(uid);
   return `${root.replace(/\.$/, "")}.${h.startsWith("0") ? "9" : ""}${h}`.slice(0, 64);
+}
+
+/**
+ * CTP's `@hashdate` increment from a hash (decimal digits) of an element's value: minus the last
+ * four digits modulo 3650 (ten years), -1 instead of 0.
+ */
+export function ctpHashDateIncrement(hashDigits: string): number {
+  return -(Number(hashDigits.slice(-4)) % 3650) || -1;
 }
 
 /** The keyword or tag of an element for messages. */
