@@ -482,6 +482,7 @@ function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string,
     }
   }
   if (el.items) return done(`X ${label} (a value for a sequence)`, undefined);
+  if (r.append) return done(`C ${label} (appended)`, setText(el, ds, [...(el.value?.length ? texts(el, ds) : []), evaluate(r.parts, el, ds, st, r)]));
   return done(`C ${label}`, setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
 }
 
@@ -618,7 +619,9 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   const codes = [BASIC_PROFILE, ...used];
   ds.setString(T.PatientIdentityRemoved, "CS", "YES");
   const text = [cfg.tool, `PS3.15 ${E1_1_EDITION} Table E.1-1`, BASIC_PROFILE.meaning, ...used.map((o) => o.meaning)].map((s) => s.slice(0, 64));
-  ds.setString(T.DeidentificationMethod, "LO", text);
+  // Values a CTP script wrote (`@append(){CTP: …}`) come first.
+  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod) ? ds.strings(T.DeidentificationMethod) ?? [] : [];
+  ds.setString(T.DeidentificationMethod, "LO", [...scripted.filter((v) => v !== ""), ...text]);
   const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
   ds.set({ tag: T.DeidentificationMethodCodeSequence, vr: "SQ", items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))] });
   // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.

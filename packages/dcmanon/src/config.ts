@@ -74,7 +74,7 @@ function readJsonMap(path: string, flag: string): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`${flag} ${path}: invalid JSON: ${(e as Error).message}`);
   }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, …}`);
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, ...}`);
   return doc as Record<string, unknown>;
 }
 
@@ -195,6 +195,7 @@ export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRu
   }
   try {
     const script = parseCtpScript(text, path);
+    for (const w of script.warnings) log?.warn(`--ctp-script ${w}`);
     for (const r of script.privateRules) log?.warn(`--ctp-script ${ruleLabel(r)}: not applied, private attributes are always removed`);
     if (!script.removePrivateGroups && log) log.info(`--ctp-script ${path}: privategroups is not enabled, but private attributes are always removed`);
     if (compat === "exact") log?.warn("--ctp-compat exact: @hashuid, @hash and every UID are CTP's unsalted MD5 values, open to dictionary attacks (PS3.15 E.1.1)");
@@ -237,7 +238,7 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
   if (readPseudonymFrom && a["id-map"]) throw new UsageError("--read-pseudonym-from and --id-map exclude each other");
   if (readShiftFrom && !enabled.has("retain_longitudinal_modified_dates")) throw new UsageError("--read-shift-from needs --retain-modified-dates (without it dates are removed or emptied)");
   if (readShiftFrom && (a["day-shift-map"] || a["date-shift"] || ctp?.script.dateIncrement !== undefined)) throw new UsageError("--read-shift-from excludes --day-shift-map, --date-shift and a CTP @incrementdate");
-  if (ctp?.script.usesLookup && !a["id-map"]) throw new UsageError(`--ctp-script ${a["ctp-script"]}: @lookup(…,ptid) needs the lookup table: --id-map FILE.properties`);
+  if (ctp?.script.usesLookup && !a["id-map"]) throw new UsageError(`--ctp-script ${a["ctp-script"]}: @lookup(...,ptid) needs the lookup table: --id-map FILE.properties`);
   const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
   if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
   if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24) throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);

@@ -10,14 +10,16 @@ import { lookupKeyword, lookupTag, tagDcmtk } from "@dicom-pipes/dimse/dicom";
 export type CtpCompat = "safe" | "exact";
 
 /** A piece of an element script: literal text or a function call. */
-export type CtpPart = { text: string } | { fn: string; args: string[]; line: number };
+export type CtpPart = { text: string } | { fn: string; args: string[]; line: number; block?: CtpPart[] };
 
 export interface CtpRule {
   tag: number;
   name: string;
   line: number;
-  /** `@always()`: created at the top level when absent. */
+  /** `@always()` or `@append(){…}`: created at the top level when absent. */
   always: boolean;
+  /** `@append(){…}`: the parts are a new value after the element's own. */
+  append?: boolean;
   /** An action (`remove`, `keep`, `empty`, `require`) or a value built from the parts. */
   action?: "remove" | "keep" | "empty" | "require";
   parts: CtpPart[];
@@ -40,6 +42,8 @@ export interface CtpScript {
   usesLookup: boolean;
   /** Rules on private attributes: not applied (private attributes are always removed). */
   privateRules: CtpRule[];
+  /** Stray text between the lines (CTP's XML reader ignores it; it is logged). */
+  warnings: string[];
 }
 
 export class CtpScriptError extends Error {}
@@ -84,9 +88,21 @@ export function parseParts(body: string, where: string, line: number): CtpPart[]
     if (text) parts.push({ text });
     text = "";
     const inner = body.slice(i + m[0].length, close).trim();
-    parts.push({ fn: m[1]!, args: inner === "" ? [] : inner.split(",").map((a) => a.trim()), line });
+    const call: CtpPart = { fn: m[1]!, args: inner === "" ? [] : inner.split(",").map((a) => a.trim()), line };
+    parts.push(call);
     i = close + 1;
-    if (body[i] === "{") throw new CtpScriptError(`${where}: @${m[1]}(){…}: functions with a {…} argument (@append, @if, @select) are not supported`);
+    if (body[i] === "{") {
+      if (m[1] !== "append") throw new CtpScriptError(`${where}: @${m[1]}(){...}: functions with a {...} argument other than @append (@if, @select) are not supported`);
+      let depth = 0;
+      let j = i;
+      for (; j < body.length; j++) {
+        if (body[j] === "{") depth++;
+        else if (body[j] === "}" && --depth === 0) break;
+      }
+      if (j >= body.length) throw new CtpScriptError(`${where}: @append(){ has no closing brace`);
+      call.block = parseParts(body.slice(i + 1, j), where, line);
+      i = j + 1;
+    }
   }
   if (text) parts.push({ text });
   return parts;
@@ -166,7 +182,7 @@ function checkFunction(script: CtpScript, p: { fn: string; args: string[] }, whe
       return;
     }
     default:
-      throw new CtpScriptError(`${w}() is not supported (supported: @remove @keep @empty @require @always @hashuid @hash @hashdate @lookup(…,ptid) @incrementdate @param @date @time @integer)`);
+      throw new CtpScriptError(`${w}() is not supported (supported: @remove @keep @empty @require @always @hashuid @hash @hashdate @lookup(...,ptid) @incrementdate @param @date @time @integer)`);
   }
 }
 
@@ -185,6 +201,14 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
   }
   const rule: CtpRule = { tag, name: a.n ?? tagDcmtk(tag), line, always, parts };
   const only = parts.length === 1 ? parts[0]! : undefined;
+  if (only && "fn" in only && only.fn === "append") {
+    if (only.args.length || !only.block) throw new CtpScriptError(`${where}: expected @append(){...}`);
+    rule.append = true;
+    rule.always = true;
+    rule.parts = only.block;
+    for (const p of rule.parts) if ("fn" in p) checkFunction(script, p, where);
+    return rule;
+  }
   if (parts.length === 0) rule.action = "empty";
   else if (only && "fn" in only && ACTIONS.has(only.fn)) {
     if (only.args.length) throw new CtpScriptError(`${where}: @${only.fn} takes no arguments`);
@@ -192,7 +216,7 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
   } else {
     for (const p of parts) {
       if (!("fn" in p)) continue;
-      if (ACTIONS.has(p.fn) || p.fn === "always") throw new CtpScriptError(`${where}: @${p.fn}() must be the whole script of the element`);
+      if (ACTIONS.has(p.fn) || p.fn === "always" || p.fn === "append") throw new CtpScriptError(`${where}: @${p.fn}() must be the whole script of the element`);
       checkFunction(script, p, where);
     }
   }
@@ -204,13 +228,13 @@ export function parseCtpScript(text: string, path: string): CtpScript {
   const script: CtpScript = {
     path, params: new Map(), rules: new Map(), keepGroups: new Set(),
     removeCurves: false, removeOverlays: false, removePrivateGroups: false, removeUnspecified: false,
-    usesLookup: false, privateRules: [],
+    usesLookup: false, privateRules: [], warnings: [],
   };
   const lineAt = (i: number) => text.slice(0, i).split("\n").length;
   const src = text.replace(/<!--[\s\S]*?-->/g, (c) => c.replace(/[^\n]/g, " ")).replace(/<\?xml[\s\S]*?\?>/, (c) => c.replace(/[^\n]/g, " "));
   const open = /<script\b[^>]*>/.exec(src);
   const close = src.lastIndexOf("</script>");
-  if (!open || close < open.index) throw new CtpScriptError(`${path}: not a CTP script (expected <script> … </script>)`);
+  if (!open || close < open.index) throw new CtpScriptError(`${path}: not a CTP script (expected <script> ... </script>)`);
   const re = /<([A-Za-z][\w-]*)([^>]*?)(\/>|>([\s\S]*?)<\/\1\s*>)/g;
   re.lastIndex = open.index + open[0].length;
   const pending: Array<{ a: Record<string, string>; body: string; where: string; line: number }> = [];
@@ -218,7 +242,7 @@ export function parseCtpScript(text: string, path: string): CtpScript {
   let m: RegExpExecArray | null;
   while ((m = re.exec(src)) && m.index < close) {
     const gap = src.slice(last, m.index);
-    if (gap.trim()) throw new CtpScriptError(`${path}:${lineAt(last + gap.search(/\S/))}: unexpected text "${gap.trim().slice(0, 40)}" between script lines`);
+    if (gap.trim()) script.warnings.push(`${path}:${lineAt(last + gap.search(/\S/))}: text "${gap.trim().slice(0, 40)}" between script lines is not part of a rule (ignored, as by CTP)`);
     last = re.lastIndex;
     const line = lineAt(m.index);
     const where = `${path}:${line}`;
@@ -255,7 +279,7 @@ export function parseCtpScript(text: string, path: string): CtpScript {
     }
   }
   const tail = src.slice(last, close);
-  if (tail.trim()) throw new CtpScriptError(`${path}:${lineAt(last + tail.search(/\S/))}: unexpected text "${tail.trim().slice(0, 40)}"`);
+  if (tail.trim()) script.warnings.push(`${path}:${lineAt(last + tail.search(/\S/))}: text "${tail.trim().slice(0, 40)}" between script lines is not part of a rule (ignored, as by CTP)`);
   // Element rules after the parameters, wherever the <p> lines are.
   for (const p of pending) {
     const rule = elementRule(script, p.a, p.body, p.where, p.line);

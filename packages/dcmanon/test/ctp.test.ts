@@ -52,10 +52,12 @@ const SCRIPT = `<?xml version="1.0"?>
  <e en="T" t="00100020" n="PatientID">@lookup(this,ptid)</e>
  <e en="T" t="00120030" n="ClinicalTrialSiteID">@always()@param(@SITEID)</e>
  <e en="T" t="00120040" n="ClinicalTrialSubjectID">@always()S-@integer(PatientID,subject,3)</e>
- <e en="F" t="00181012" n="DateOfSecondaryCapture">@hashptid(@SITEID,PatientID)</e>
+ <e en="F" t="00181012" n="DateOfSecondaryCapture">@hashptid(@SITEID,PatientID)</e>@remove()
  <e en="T" t="00130010" n="BlockOwner">CTP</e>
  <e en="T" t="00080008" n="ImageType">DERIVED\\SECONDARY</e>
  <e en="T" t="00100030" n="PatientBirthDate">@hashdate(this,PatientID)</e>
+ <p t="PROFILENAME">DICOM-PS3.15E-Basic</p>
+ <e en="T" t="00120063" n="DeIdentificationMethod">@append(){CTP: @param(@PROFILENAME): @date():@time()}</e>
  <k en="T" t="0028">Keep group 0028</k>
  <r en="T" t="curves">Remove curves</r>
  <r en="T" t="overlays">Remove overlays</r>
@@ -82,10 +84,11 @@ function outputs(results: Array<Record<string, unknown>>): Map<string, Json> {
   return m;
 }
 
-test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incrementdate, @hashdate, @always/@param/@integer; no private group; unmapped patient quarantined", async () => {
+test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incrementdate, @hashdate, @append, @always/@param/@integer; no private group; unmapped patient quarantined", async () => {
   const r = await anon(["--ctp-script", "da.script", "--ctp-compat", "exact", "-o", "exact", "F/A/ct1.dcm", "F/A/ct2.dcm", "F/A/pr.dcm", "F/B/pt.dcm"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /W: dcmanon: .*unsalted MD5/);
+  assert.match(r.stderr, /W: dcmanon: --ctp-script da\.script:20: text "@remove\(\)" between script lines is not part of a rule/);
   assert.match(r.stderr, /\(0013,0010\) .*line 21\): not applied, private attributes are always removed/);
   const res = ndjson(r.stdout);
   assert.deepEqual(res.map((x) => x.status), ["ok", "ok", "ok", "quarantined"], r.stdout);
@@ -109,6 +112,9 @@ test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incre
   assert.equal(value(out.get("ct2.dcm")!, "00120040"), "S-001", "one number per PatientID");
   assert.equal(value(ct1, "00120062"), "YES");
   assert.deepEqual(ct1["00080008"]?.Value, ["DERIVED", "SECONDARY"], "a literal with two values");
+  const method = ct1["00120063"]!.Value as string[];
+  assert.match(method[0]!, /^CTP: DICOM-PS3\.15E-Basic: \d{8}:\d{6}$/, "@append(){…} with @param, @date, @time");
+  assert.match(method[1]!, /^dcmanon /, "then dcmanon's own description");
   // CTP's @hashdate: minus (the last 4 digits of the MD5 decimal of the input's PatientID) mod 3650, -1 for 0.
   const inc = -(Number(md5Decimal("PID4455667").slice(-4)) % 3650) || -1;
   assert.equal(value(ct1, "00100030"), shiftedDate("19700315", inc));
@@ -171,7 +177,7 @@ test("--ctp-script: a @keep that leaves a name is still caught by the residual s
 test("--ctp-script: an unsupported function, rule or XML element is exit 2 naming its line", async () => {
   const cases: Array<[string, RegExp]> = [
     [`<script>\n <p t="SITEID">1</p>\n <e en="T" t="00120040" n="ClinicalTrialSubjectID">@hashptid(@SITEID,PatientID)</e>\n</script>`, /bad\.script:3: @hashptid\(\) is not supported/],
-    [`<script>\n <e en="T" t="00120063" n="M">@append(){CTP}</e>\n</script>`, /bad\.script:2: .*@append/],
+    [`<script>\n <e en="T" t="00100040" n="PatientSex">@if(this,isblank){M}{@keep()}</e>\n</script>`, /bad\.script:2: @if\(\)\{\.\.\.\}: functions with a \{\.\.\.\} argument other than @append/],
     [`<script>\n\n <r en="T" t="bogus">x</r>\n</script>`, /bad\.script:3: <r t="bogus"> is not supported/],
     [`<script>\n <x/>\n</script>`, /bad\.script:2: <x> is not supported/],
     [`<script>\n <e en="T" t="0008001" n="S">@keep()</e>\n</script>`, /bad\.script:2: t="0008001" is not a tag/],
