@@ -463,6 +463,11 @@ function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State
 
 function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string, done: (a: string, e: Element | undefined) => Element | undefined): Element | undefined {
   const label = `CTP ${r.name} line ${r.line}`;
+  if (r.cond) {
+    const ref = elementRef(r.cond.ref, label);
+    const holds = r.cond.op === "exists" ? ref === "this" || ds.has(ref) : refValue(ref, el, ds).trim() === "";
+    return applyCtp(holds ? r.cond.then : r.cond.else, el, ds, st, path, done);
+  }
   switch (r.action) {
     case "remove": return done(`X ${label}`, undefined);
     case "empty": return done(`Z ${label}`, empty(el));
@@ -498,7 +503,7 @@ function evaluateParam(st: State, a: string): string {
 /** `@always()` and `@require()` elements missing at the top level are created. */
 function createMissing(ds: Dataset, st: State): void {
   for (const r of st.cfg.ctp!.script.rules.values()) {
-    if (ds.has(r.tag) || !(r.always || r.action === "require")) continue;
+    if (ds.has(r.tag) || r.cond || !(r.always || r.action === "require")) continue;
     const vr = lookupTag(r.tag)?.vr ?? "UN";
     const el: Element = { tag: r.tag, vr, value: Buffer.alloc(0) };
     if (r.action === "require" || r.action === "empty" || r.action === "keep") ds.set(el);

@@ -10,7 +10,7 @@ import { lookupKeyword, lookupTag, tagDcmtk } from "@dicom-pipes/dimse/dicom";
 export type CtpCompat = "safe" | "exact";
 
 /** A piece of an element script: literal text or a function call. */
-export type CtpPart = { text: string } | { fn: string; args: string[]; line: number; block?: CtpPart[] };
+export type CtpPart = { text: string } | { fn: string; args: string[]; line: number; block?: CtpPart[]; elseBlock?: CtpPart[] };
 
 export interface CtpRule {
   tag: number;
@@ -20,6 +20,8 @@ export interface CtpRule {
   always: boolean;
   /** `@append(){…}`: the parts are a new value after the element's own. */
   append?: boolean;
+  /** `@if(ELEMENT,isblank|exists){…}{…}`: one of two rules. */
+  cond?: { ref: string; op: "isblank" | "exists"; then: CtpRule; else: CtpRule };
   /** An action (`remove`, `keep`, `empty`, `require`) or a value built from the parts. */
   action?: "remove" | "keep" | "empty" | "require";
   parts: CtpPart[];
@@ -92,16 +94,20 @@ export function parseParts(body: string, where: string, line: number): CtpPart[]
     parts.push(call);
     i = close + 1;
     if (body[i] === "{") {
-      if (m[1] !== "append") throw new CtpScriptError(`${where}: @${m[1]}(){...}: functions with a {...} argument other than @append (@if, @select) are not supported`);
-      let depth = 0;
-      let j = i;
-      for (; j < body.length; j++) {
-        if (body[j] === "{") depth++;
-        else if (body[j] === "}" && --depth === 0) break;
+      if (m[1] !== "append" && m[1] !== "if") throw new CtpScriptError(`${where}: @${m[1]}(){...}: functions with a {...} argument other than @append and @if (@select) are not supported`);
+      const blocks: CtpPart[][] = [];
+      while (body[i] === "{" && blocks.length < (m[1] === "if" ? 2 : 1)) {
+        let depth = 0;
+        let j = i;
+        for (; j < body.length; j++) {
+          if (body[j] === "{") depth++;
+          else if (body[j] === "}" && --depth === 0) break;
+        }
+        if (j >= body.length) throw new CtpScriptError(`${where}: @${m[1]}: a { has no closing brace`);
+        blocks.push(parseParts(body.slice(i + 1, j), where, line));
+        i = j + 1;
       }
-      if (j >= body.length) throw new CtpScriptError(`${where}: @append(){ has no closing brace`);
-      call.block = parseParts(body.slice(i + 1, j), where, line);
-      i = j + 1;
+      [call.block, call.elseBlock] = blocks;
     }
   }
   if (text) parts.push({ text });
@@ -191,7 +197,12 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
   if (a.en !== "T" && a.en !== "F") throw new CtpScriptError(`${where}: en="${a.en ?? ""}" is not T or F`);
   if (a.en === "F") return undefined;
   const tag = parseInt(a.t!, 16) >>> 0;
-  let parts = parseParts(body.trim(), where, line);
+  return bodyRule(script, parseParts(body.trim(), where, line), { tag, name: a.n ?? tagDcmtk(tag), line }, where);
+}
+
+/** The rule of an element script (or of a branch of `@if`). */
+function bodyRule(script: CtpScript, all: CtpPart[], base: { tag: number; name: string; line: number }, where: string): CtpRule {
+  let parts = all;
   let always = false;
   const first = parts[0];
   if (first && "fn" in first && first.fn === "always") {
@@ -199,7 +210,7 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
     always = true;
     parts = parts.slice(1);
   }
-  const rule: CtpRule = { tag, name: a.n ?? tagDcmtk(tag), line, always, parts };
+  const rule: CtpRule = { ...base, always, parts };
   const only = parts.length === 1 ? parts[0]! : undefined;
   if (only && "fn" in only && only.fn === "append") {
     if (only.args.length || !only.block) throw new CtpScriptError(`${where}: expected @append(){...}`);
@@ -209,6 +220,13 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
     for (const p of rule.parts) if ("fn" in p) checkFunction(script, p, where);
     return rule;
   }
+  if (only && "fn" in only && only.fn === "if") {
+    if (only.args.length !== 2 || !only.block || !only.elseBlock) throw new CtpScriptError(`${where}: expected @if(ELEMENT,isblank|exists){...}{...}`);
+    if (only.args[1] !== "isblank" && only.args[1] !== "exists") throw new CtpScriptError(`${where}: @if condition "${only.args[1]}" is not supported (isblank, exists)`);
+    elementRef(only.args[0]!, where);
+    rule.cond = { ref: only.args[0]!, op: only.args[1], then: bodyRule(script, only.block, base, where), else: bodyRule(script, only.elseBlock, base, where) };
+    return rule;
+  }
   if (parts.length === 0) rule.action = "empty";
   else if (only && "fn" in only && ACTIONS.has(only.fn)) {
     if (only.args.length) throw new CtpScriptError(`${where}: @${only.fn} takes no arguments`);
@@ -216,7 +234,7 @@ function elementRule(script: CtpScript, a: Record<string, string>, body: string,
   } else {
     for (const p of parts) {
       if (!("fn" in p)) continue;
-      if (ACTIONS.has(p.fn) || p.fn === "always" || p.fn === "append") throw new CtpScriptError(`${where}: @${p.fn}() must be the whole script of the element`);
+      if (ACTIONS.has(p.fn) || p.fn === "always" || p.fn === "append" || p.fn === "if") throw new CtpScriptError(`${where}: @${p.fn}() must be the whole script of the element`);
       checkFunction(script, p, where);
     }
   }

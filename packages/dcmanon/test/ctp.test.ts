@@ -58,6 +58,8 @@ const SCRIPT = `<?xml version="1.0"?>
  <e en="T" t="00100030" n="PatientBirthDate">@hashdate(this,PatientID)</e>
  <p t="PROFILENAME">DICOM-PS3.15E-Basic</p>
  <e en="T" t="00120063" n="DeIdentificationMethod">@append(){CTP: @param(@PROFILENAME): @date():@time()}</e>
+ <e en="T" t="00080090" n="ReferringPhysicianName">@if(this,isblank){@remove()}{Removed by CTP}</e>
+ <e en="T" t="00100040" n="PatientSex">@if(PatientSize,exists){@keep()}{@remove()}</e>
  <k en="T" t="0028">Keep group 0028</k>
  <r en="T" t="curves">Remove curves</r>
  <r en="T" t="overlays">Remove overlays</r>
@@ -84,7 +86,7 @@ function outputs(results: Array<Record<string, unknown>>): Map<string, Json> {
   return m;
 }
 
-test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incrementdate, @hashdate, @append, @always/@param/@integer; no private group; unmapped patient quarantined", async () => {
+test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incrementdate, @hashdate, @append, @if, @always/@param/@integer; no private group; unmapped patient quarantined", async () => {
   const r = await anon(["--ctp-script", "da.script", "--ctp-compat", "exact", "-o", "exact", "F/A/ct1.dcm", "F/A/ct2.dcm", "F/A/pr.dcm", "F/B/pt.dcm"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /W: dcmanon: .*unsalted MD5/);
@@ -112,6 +114,8 @@ test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incre
   assert.equal(value(out.get("ct2.dcm")!, "00120040"), "S-001", "one number per PatientID");
   assert.equal(value(ct1, "00120062"), "YES");
   assert.deepEqual(ct1["00080008"]?.Value, ["DERIVED", "SECONDARY"], "a literal with two values");
+  assert.equal(value(ct1, "00080090"), "Removed by CTP", "@if(this,isblank) else branch");
+  assert.equal(ct1["00100040"], undefined, "@if(PatientSize,exists) else branch: removed");
   const method = ct1["00120063"]!.Value as string[];
   assert.match(method[0]!, /^CTP: DICOM-PS3\.15E-Basic: \d{8}:\d{6}$/, "@append(){…} with @param, @date, @time");
   assert.match(method[1]!, /^dcmanon /, "then dcmanon's own description");
@@ -177,7 +181,8 @@ test("--ctp-script: a @keep that leaves a name is still caught by the residual s
 test("--ctp-script: an unsupported function, rule or XML element is exit 2 naming its line", async () => {
   const cases: Array<[string, RegExp]> = [
     [`<script>\n <p t="SITEID">1</p>\n <e en="T" t="00120040" n="ClinicalTrialSubjectID">@hashptid(@SITEID,PatientID)</e>\n</script>`, /bad\.script:3: @hashptid\(\) is not supported/],
-    [`<script>\n <e en="T" t="00100040" n="PatientSex">@if(this,isblank){M}{@keep()}</e>\n</script>`, /bad\.script:2: @if\(\)\{\.\.\.\}: functions with a \{\.\.\.\} argument other than @append/],
+    [`<script>\n <e en="T" t="00100040" n="PatientSex">@select(this){M}</e>\n</script>`, /bad\.script:2: @select\(\)\{\.\.\.\}: functions with a \{\.\.\.\} argument other than @append and @if/],
+    [`<script>\n\n <e en="T" t="00100040" n="PatientSex">@if(this,contains,M){@keep()}{@remove()}</e>\n</script>`, /bad\.script:3: expected @if\(ELEMENT,isblank\|exists\)/],
     [`<script>\n\n <r en="T" t="bogus">x</r>\n</script>`, /bad\.script:3: <r t="bogus"> is not supported/],
     [`<script>\n <x/>\n</script>`, /bad\.script:2: <x> is not supported/],
     [`<script>\n <e en="T" t="0008001" n="S">@keep()</e>\n</script>`, /bad\.script:2: t="0008001" is not a tag/],
