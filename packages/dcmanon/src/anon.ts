@@ -9,6 +9,7 @@ import {
   BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
   tagDcmtk, uidKeyword, type Element,
 } from "@dicom-pipes/dimse/dicom";
+import { ctpHashDateIncrement, ctpHashUid, ctpMd5Decimal, elementRef, type CtpCompat, type CtpPart, type CtpRule, type CtpScript } from "./ctp.js";
 import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
 import { BASIC_PROFILE, E1_1_EDITION, effectiveAction, OPTIONS, ruleFor, type OptionColumn } from "./table.js";
 
@@ -42,6 +43,38 @@ export interface AnonConfig {
   /** MID anon_tags.json / anon_vrs.json: attributes (by tag or VR) emptied on top of the profile; UIDs remapped instead. */
   blankTags?: ReadonlySet<number>;
   blankVrs?: ReadonlySet<string>;
+  /** Karnak-style private tags holding the pseudonym / the day shift, read from the input. */
+  readPseudonymFrom?: PrivateRef;
+  readShiftFrom?: PrivateRef;
+  /** A CTP DicomAnonymizer script applied before Table E.1-1 (see README "CTP scripts"). */
+  ctp?: CtpRun;
+}
+
+/** A private element by creator (`(000B,"CHUV_DEV_TML",01)`), or a standard tag (creator undefined). */
+export interface PrivateRef {
+  text: string;
+  group: number;
+  creator?: string;
+  element: number;
+}
+
+/** The value of a private element found through its creator's block (or of a standard tag). */
+export function readPrivate(ds: Dataset, ref: PrivateRef): string | undefined {
+  if (ref.creator === undefined) return ds.string(((ref.group << 16) | ref.element) >>> 0);
+  for (let block = 0x10; block <= 0xff; block++) {
+    const creator = ds.string(((ref.group << 16) | block) >>> 0);
+    if (creator !== undefined && creator.trim() === ref.creator) return ds.string(((ref.group << 16) | (block << 8) | ref.element) >>> 0);
+  }
+  return undefined;
+}
+
+export interface CtpRun {
+  script: CtpScript;
+  compat: CtpCompat;
+  /** `@date()`/`@time()`: the start of the run. */
+  started: Date;
+  /** `@integer`: numbers given in order of first appearance in this run, by key type. */
+  integers: Map<string, number>;
 }
 
 export interface FileContext {
@@ -59,6 +92,9 @@ export interface PatientIdentity {
 
 export interface AnonOk {
   status: "ok";
+  /** The de-identified dataset (for `--layout template`). */
+  dataset: Dataset;
+  sopClass: string;
   /** The output file in parts: preamble and meta, then the dataset (large values are views of the input). */
   data: Buffer[];
   sop: string;
@@ -104,6 +140,8 @@ const ID_TAGS = new Set([
   0x00100020, 0x00101000, 0x00100021, 0x00080050, 0x00380010, 0x00380060, 0x00402016, 0x00402017, 0x00401001,
   0x00400009, 0x00400253, 0x00101040, 0x00102154, 0x00081040, 0x00101090,
 ]);
+/** Not removed by CTP's `unspecifiedelements`: the character set, the SOP class and the pixels (a file needs them). */
+const CTP_ALWAYS_KEPT = new Set([0x00080005, T.SOPClassUID, T.PixelData]);
 const DUMMY_TEXT = "ANONYMIZED";
 const OWN_WORDS = new Set(["anonymized", "removed", "yes", "no"]);
 
@@ -215,7 +253,7 @@ function isRegistryUid(uid: string): boolean {
 function mapUid(st: State, orig: string): string {
   let n = st.uids.get(orig);
   if (!n) {
-    n = st.cfg.keys.uid(orig, st.cfg.uidRoot);
+    n = st.cfg.ctp?.compat === "exact" ? ctpHashUid(st.cfg.uidRoot, orig.trim()) : st.cfg.keys.uid(orig, st.cfg.uidRoot);
     st.uids.set(orig, n);
   }
   return n;
@@ -228,8 +266,7 @@ function remapUids(el: Element, ds: Dataset, st: State, always = false): Element
   return { tag: el.tag, vr: el.vr, value: padValue("UI", Buffer.from(out.join("\\"), "latin1")) };
 }
 
-function shiftDates(el: Element, ds: Dataset, st: State): Element | undefined {
-  const days = st.patient.dayShift;
+function shiftDates(el: Element, ds: Dataset, st: State, days = st.patient.dayShift): Element | undefined {
   if (days === undefined || (el.vr !== "DA" && el.vr !== "DT")) return el;
   const vals = texts(el, ds);
   const out: string[] = [];
@@ -290,6 +327,15 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     if (el.vr === "UI") return CLASS_UID_TAGS.has(tag) ? done("K class UID", el) : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
     return done("Z blanked", empty(el));
   }
+  const ctp = st.cfg.ctp?.script;
+  if (ctp && (tag >>> 16) % 2 === 0) {
+    const r = ctp.rules.get(tag);
+    if (r) return applyCtp(r, el, ds, st, path, done);
+    const group = tag >>> 16;
+    if (ctp.removeCurves && (group & 0xff00) === 0x5000) return done("X CTP curves", undefined);
+    if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
+    if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag)) return done("X CTP unspecifiedelements", undefined);
+  }
   const rule = ruleFor(tag);
   if (rule) {
     const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
@@ -325,6 +371,145 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
       return st.modifiedDates ? done("C shifted by VR", shiftDates(el, ds, st)) : done("K", el);
     case "PN": return done("D by VR", dummy(el, ds, st));
     default: return done("K", el);
+  }
+}
+
+// ---------------------------------------------------------------- CTP scripts
+
+/** A CTP `@lookup` miss: the file is quarantined, as CTP does. */
+class CtpQuarantine extends Error {}
+
+function refValue(ref: number | "this", el: Element, ds: Dataset): string {
+  if (ref === "this") return el.value ? (texts(el, ds).join("\\")) : "";
+  return ds.string(ref) ?? "";
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** The value of an element script (literal text and value functions). */
+function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State, rule: CtpRule): string {
+  const run = st.cfg.ctp!;
+  const where = `${rule.name} (line ${rule.line})`;
+  const param = (a: string) => (a.startsWith("@") ? run.script.params.get(a.slice(1)) ?? "" : a);
+  let out = "";
+  for (const p of parts) {
+    if (!("fn" in p)) {
+      out += p.text;
+      continue;
+    }
+    const arg = (i: number) => refValue(elementRef(p.args[i]!, where), el, ds);
+    switch (p.fn) {
+      case "hashuid": {
+        const v = arg(1).trim();
+        out += v === "" ? "" : mapUid(st, v);
+        break;
+      }
+      case "hash": {
+        const v = arg(0);
+        const n = p.args[1] === undefined ? Infinity : Number(param(p.args[1]));
+        const h = run.compat === "exact" ? ctpMd5Decimal(v) : st.cfg.keys.hashDecimal(v);
+        out += h.slice(0, n > 0 ? n : undefined);
+        break;
+      }
+      case "lookup": {
+        const v = normaliseId(arg(0));
+        const hit = st.cfg.idMap?.get(v);
+        if (hit === undefined) throw new CtpQuarantine(`@lookup: no ptid entry in --id-map for the value of ${p.args[0]} (${where})`);
+        out += hit;
+        break;
+      }
+      case "hashdate": {
+        const v = arg(0).trim();
+        const days = hashDateIncrement(st, arg(1));
+        out += v.length < 8 ? "" : v.split("\\").map((d) => (el.vr === "DT" ? shiftDT(d, days) : shiftDA(d, days)) ?? "").join("\\");
+        break;
+      }
+      case "incrementdate": {
+        const v = arg(0).trim();
+        const days = Number(param(p.args[1]!));
+        out += (el.vr === "DT" ? shiftDT(v, days) : shiftDA(v, days)) ?? "";
+        break;
+      }
+      case "param":
+        out += param(p.args[0]!);
+        break;
+      case "date": {
+        const d = run.started;
+        const sep = p.args[0] ?? "";
+        out += `${d.getUTCFullYear()}${sep}${pad2(d.getUTCMonth() + 1)}${sep}${pad2(d.getUTCDate())}`;
+        break;
+      }
+      case "time": {
+        const d = run.started;
+        const sep = p.args[0] ?? "";
+        out += `${pad2(d.getUTCHours())}${sep}${pad2(d.getUTCMinutes())}${sep}${pad2(d.getUTCSeconds())}`;
+        break;
+      }
+      case "integer": {
+        const key = `${p.args[1] ?? ""}|${arg(0).trim()}`;
+        let n = run.integers.get(key);
+        if (n === undefined) run.integers.set(key, (n = run.integers.size + 1));
+        out += String(n).padStart(Number(p.args[2] ?? 0), "0");
+        break;
+      }
+      default:
+        throw new Error(`${where}: @${p.fn} is not supported`);
+    }
+  }
+  return out;
+}
+
+function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string, done: (a: string, e: Element | undefined) => Element | undefined): Element | undefined {
+  const label = `CTP ${r.name} line ${r.line}`;
+  if (r.cond) {
+    const ref = elementRef(r.cond.ref, label);
+    const holds = r.cond.op === "exists" ? ref === "this" || ds.has(ref) : refValue(ref, el, ds).trim() === "";
+    return applyCtp(holds ? r.cond.then : r.cond.else, el, ds, st, path, done);
+  }
+  switch (r.action) {
+    case "remove": return done(`X ${label}`, undefined);
+    case "empty": return done(`Z ${label}`, empty(el));
+    case "keep":
+    case "require":
+      return done(`K ${label}`, el.items ? recurse(el, st, path) : el);
+  }
+  const only = r.parts.length === 1 ? r.parts[0]! : undefined;
+  if (only && "fn" in only) {
+    // Whole-value functions of `this`: every value of a multi-valued element, in the element's own VR.
+    if (only.fn === "hashuid" && only.args[1] === "this" && el.vr === "UI") return done(`U ${label}`, remapUids(el, ds, st));
+    if (only.fn === "hashdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
+      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, hashDateIncrement(st, refValue(elementRef(only.args[1]!, label), el, ds))));
+    }
+    if (only.fn === "incrementdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
+      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, Number(evaluateParam(st, only.args[1]!))));
+    }
+  }
+  if (el.items) return done(`X ${label} (a value for a sequence)`, undefined);
+  if (r.append) return done(`C ${label} (appended)`, setText(el, ds, [...(el.value?.length ? texts(el, ds) : []), evaluate(r.parts, el, ds, st, r)]));
+  return done(`C ${label}`, setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
+}
+
+/** `@hashdate`: CTP's increment from the MD5 (exact) or the keyed hash (safe) of a value. */
+function hashDateIncrement(st: State, value: string): number {
+  return ctpHashDateIncrement(st.cfg.ctp!.compat === "exact" ? ctpMd5Decimal(value) : st.cfg.keys.hashDecimal(value));
+}
+
+function evaluateParam(st: State, a: string): string {
+  return a.startsWith("@") ? st.cfg.ctp!.script.params.get(a.slice(1)) ?? "" : a;
+}
+
+/** `@always()` and `@require()` elements missing at the top level are created. */
+function createMissing(ds: Dataset, st: State): void {
+  for (const r of st.cfg.ctp!.script.rules.values()) {
+    if (ds.has(r.tag) || r.cond || !(r.always || r.action === "require")) continue;
+    const vr = lookupTag(r.tag)?.vr ?? "UN";
+    const el: Element = { tag: r.tag, vr, value: Buffer.alloc(0) };
+    if (r.action === "require" || r.action === "empty" || r.action === "keep") ds.set(el);
+    else if (r.action !== "remove") ds.set(setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
+    count(st, "C");
+    st.trace?.("", r.tag, vr, `C CTP ${r.name} line ${r.line} (created)`);
   }
 }
 
@@ -439,7 +624,9 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   const codes = [BASIC_PROFILE, ...used];
   ds.setString(T.PatientIdentityRemoved, "CS", "YES");
   const text = [cfg.tool, `PS3.15 ${E1_1_EDITION} Table E.1-1`, BASIC_PROFILE.meaning, ...used.map((o) => o.meaning)].map((s) => s.slice(0, 64));
-  ds.setString(T.DeidentificationMethod, "LO", text);
+  // Values a CTP script wrote (`@append(){CTP: …}`) come first.
+  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod) ? ds.strings(T.DeidentificationMethod) ?? [] : [];
+  ds.setString(T.DeidentificationMethod, "LO", [...scripted.filter((v) => v !== ""), ...text]);
   const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
   ds.set({ tag: T.DeidentificationMethodCodeSequence, vr: "SQ", items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))] });
   // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.
@@ -488,7 +675,12 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
   const key = cfg.idMapKey === "dirname" ? ctx.folderKey ?? "" : issuer ? `${issuer}|${origPid}` : origPid;
   if (cfg.idMapKey === "dirname" && !ctx.folderKey) return "no sub-XXXX folder in the input path (--id-map-key dirname)";
   let pseudonym: string;
-  if (cfg.idMap) {
+  if (cfg.readPseudonymFrom) {
+    const v = normaliseId(readPrivate(ds, cfg.readPseudonymFrom) ?? "");
+    if (!v) return `no pseudonym in ${cfg.readPseudonymFrom.text} (--read-pseudonym-from)`;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) return `the pseudonym in ${cfg.readPseudonymFrom.text} is not 1–64 letters, digits, '.', '_' or '-' (--read-pseudonym-from)`;
+    pseudonym = v;
+  } else if (cfg.idMap) {
     const mapped = cfg.idMap.get(cfg.idMapKey === "dirname" ? key : origPid);
     if (mapped === undefined) return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
     pseudonym = mapped;
@@ -496,7 +688,12 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
     pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) => cfg.keys.pseudonymDigits(issuer, origPid, n));
   }
   let dayShift: number | undefined;
-  if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
+  if (cfg.enabled.has("retain_longitudinal_modified_dates") && cfg.readShiftFrom) {
+    const v = (readPrivate(ds, cfg.readShiftFrom) ?? "").trim();
+    if (!/^[+-]?\d+$/.test(v)) return `no whole number of days in ${cfg.readShiftFrom.text} (--read-shift-from)`;
+    if (Number(v) === 0) return `the day shift in ${cfg.readShiftFrom.text} is 0: the dates would be kept (--read-shift-from)`;
+    dayShift = Number(v);
+  } else if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
     dayShift = cfg.dayShiftMap?.get(key) ?? cfg.dayShiftMap?.get(origPid) ?? cfg.keys.dayShift(key, cfg.shift[0], cfg.shift[1]);
   }
   return { origPid, issuer, pseudonym, dayShift, key };
@@ -529,13 +726,28 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
     cfg, patient, uids: new Map(), actions: {}, warnings, trace,
     modifiedDates: cfg.enabled.has("retain_longitudinal_modified_dates"),
   };
-  apply(ds, st, "");
+  if (cfg.ctp) {
+    try {
+      const pidRule = cfg.ctp.script.rules.get(T.PatientID);
+      const pidEl = ds.get(T.PatientID);
+      if (pidRule && !pidRule.action && pidEl) {
+        // The script writes PatientID: that value is the pseudonym (PatientName's {pid}, the layout, the map).
+        const v = normaliseId(evaluate(pidRule.parts, pidEl, ds, st, pidRule));
+        if (v) st.patient = { ...patient, pseudonym: v };
+      }
+      apply(ds, st, "");
+      createMissing(ds, st);
+    } catch (e) {
+      if (e instanceof CtpQuarantine) return { status: "quarantined", reason: e.message, patient };
+      throw e;
+    }
+  } else apply(ds, st, "");
   const options = addMarkers(ds, cfg);
 
   if (cfg.residualScan) {
     if (!cfg.enabled.has("retain_uids")) for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
     const hits: Hit[] = [];
-    const list = [...tokens.values()].filter((t) => t.text !== patient.pseudonym);
+    const list = [...tokens.values()].filter((t) => t.text !== st.patient.pseudonym);
     scan(ds, list, hits, cfg.residual);
     if (hits.length) {
       const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
@@ -548,9 +760,9 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   const prefix = buildPart10Prefix({ sopClassUID, sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "", transferSyntax: ts });
   const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
   return {
-    status: "ok", data,
+    status: "ok", data, dataset: ds, sopClass: sopClassUID,
     sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",
-    patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
+    patient: st.patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
     actions: st.actions, options, warnings, uids: st.uids,
   };
 }

@@ -2,7 +2,8 @@
 import { readFileSync } from "node:fs";
 import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
-import type { AnonConfig, BurnedInPolicy, ResidualPolicy } from "./anon.js";
+import type { AnonConfig, BurnedInPolicy, CtpRun, PrivateRef, ResidualPolicy } from "./anon.js";
+import { CtpScriptError, parseCtpScript, ruleLabel, type CtpCompat } from "./ctp.js";
 import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
 import { OPTIONS, type OptionColumn } from "./table.js";
 
@@ -25,6 +26,10 @@ export interface AnonArgs {
   "blank-tags"?: string;
   "blank-vr"?: string;
   "age-cap"?: number;
+  "ctp-script"?: string;
+  "read-pseudonym-from"?: string;
+  "read-shift-from"?: string;
+  "ctp-compat"?: string;
   [flag: string]: unknown;
 }
 
@@ -69,7 +74,7 @@ function readJsonMap(path: string, flag: string): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`${flag} ${path}: invalid JSON: ${(e as Error).message}`);
   }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, …}`);
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new UsageError(`${flag} ${path}: expected a JSON object {"key": value, ...}`);
   return doc as Record<string, unknown>;
 }
 
@@ -166,7 +171,45 @@ function ageCap(v: number | undefined): number | undefined {
   return v;
 }
 
-export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
+/** `(000B,"CHUV_DEV_TML",01)` (a private element by creator) or `(0010,0020)`. */
+export function parsePrivateRef(text: string, flag: string): PrivateRef {
+  const t = text.trim();
+  const priv = /^\(?\s*([0-9A-Fa-f]{4})\s*,\s*"([^"]+)"\s*,\s*([0-9A-Fa-f]{2})\s*\)?$/.exec(t);
+  if (priv) {
+    const group = parseInt(priv[1]!, 16);
+    if (group % 2 === 0) throw new UsageError(`${flag} ${text}: group ${priv[1]} is not private (odd)`);
+    return { text: `(${priv[1]!.toUpperCase()},"${priv[2]}",${priv[3]!.toUpperCase()})`, group, creator: priv[2]!.trim(), element: parseInt(priv[3]!, 16) };
+  }
+  const std = /^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$/.exec(t);
+  if (std && parseInt(std[1]!, 16) % 2 === 0) return { text: `(${std[1]!.toUpperCase()},${std[2]!.toUpperCase()})`, group: parseInt(std[1]!, 16), element: parseInt(std[2]!, 16) };
+  throw new UsageError(`${flag} ${text}: expected (gggg,"CREATOR",ee), e.g. '(000B,"CHUV_DEV_TML",01)', or a standard tag (gggg,eeee)`);
+}
+
+/** `--ctp-script FILE`: the script, checked whole (exit 2 naming the line of what is not supported). */
+export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRun {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`--ctp-script ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  try {
+    const script = parseCtpScript(text, path);
+    for (const w of script.warnings) log?.warn(`--ctp-script ${w}`);
+    for (const r of script.privateRules) log?.warn(`--ctp-script ${ruleLabel(r)}: not applied, private attributes are always removed`);
+    if (!script.removePrivateGroups && log) log.info(`--ctp-script ${path}: privategroups is not enabled, but private attributes are always removed`);
+    if (compat === "exact") log?.warn("--ctp-compat exact: @hashuid, @hash and every UID are CTP's unsalted MD5 values, open to dictionary attacks (PS3.15 E.1.1)");
+    return { script, compat, started: new Date(), integers: new Map() };
+  } catch (e) {
+    if (e instanceof CtpScriptError) throw new UsageError(`--ctp-script ${e.message}`);
+    throw e;
+  }
+}
+
+export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogger): AnonConfig {
+  const compat = choice(a["ctp-compat"] ?? "safe", "ctp-compat", ["safe", "exact"] as const);
+  if (a["ctp-compat"] && !a["ctp-script"]) throw new UsageError("--ctp-compat needs --ctp-script FILE");
+  const ctp = a["ctp-script"] ? loadCtp(a["ctp-script"], compat, log) : undefined;
   const enabled = new Set<OptionColumn>(OPTIONS.filter((o) => a[o.flag]).map((o) => o.column));
   if (enabled.has("retain_longitudinal_full_dates") && enabled.has("retain_longitudinal_modified_dates")) {
     throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
@@ -176,6 +219,13 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     throw new UsageError(`${a["date-shift"] ? "--date-shift" : "--day-shift-map"} needs --retain-modified-dates (without it dates are removed or emptied)`);
   }
   let shift: [number, number] = [-365, 365];
+  const inc = ctp?.script.dateIncrement;
+  if (inc !== undefined && enabled.has("retain_longitudinal_modified_dates")) {
+    // One shift per patient: the script's @incrementdate, for the dates it does not name too.
+    if (a["date-shift"] && a["date-shift"] !== `fixed:${inc}`) throw new UsageError(`--date-shift ${a["date-shift"]}: the CTP script shifts dates by ${inc} days (@incrementdate); give --date-shift fixed:${inc} or leave it out`);
+    if (a["day-shift-map"]) throw new UsageError(`--day-shift-map: the CTP script shifts dates by ${inc} days (@incrementdate)`);
+    shift = [inc, inc];
+  }
   if (a["date-shift"]) {
     try {
       shift = parseShiftRange(a["date-shift"]);
@@ -183,8 +233,15 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
       throw new UsageError((e as Error).message);
     }
   }
-  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"]) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
-  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(a["uid-root"]) || a["uid-root"].length > 24) throw new UsageError(`--uid-root ${a["uid-root"]}: not a UID root of at most 24 characters`);
+  const readPseudonymFrom = a["read-pseudonym-from"] ? parsePrivateRef(a["read-pseudonym-from"], "--read-pseudonym-from") : undefined;
+  const readShiftFrom = a["read-shift-from"] ? parsePrivateRef(a["read-shift-from"], "--read-shift-from") : undefined;
+  if (readPseudonymFrom && a["id-map"]) throw new UsageError("--read-pseudonym-from and --id-map exclude each other");
+  if (readShiftFrom && !enabled.has("retain_longitudinal_modified_dates")) throw new UsageError("--read-shift-from needs --retain-modified-dates (without it dates are removed or emptied)");
+  if (readShiftFrom && (a["day-shift-map"] || a["date-shift"] || ctp?.script.dateIncrement !== undefined)) throw new UsageError("--read-shift-from excludes --day-shift-map, --date-shift and a CTP @incrementdate");
+  if (ctp?.script.usesLookup && !a["id-map"]) throw new UsageError(`--ctp-script ${a["ctp-script"]}: @lookup(...,ptid) needs the lookup table: --id-map FILE.properties`);
+  const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
+  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom) throw new UsageError(`--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`);
+  if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24) throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);
   const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
   return {
     keys,
@@ -192,7 +249,7 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     shift,
     pseudonymFormat: a["pseudonym-format"],
     patientName: a["patient-name"],
-    uidRoot: a["uid-root"],
+    uidRoot,
     residual: choice(a["on-residual"], "on-residual", ["quarantine", "scrub", "warn"] as const) as ResidualPolicy,
     residualScan: a["residual-scan"],
     burnedIn: choice(a["on-burned-in"], "on-burned-in", ["quarantine", "skip", "warn", "fail"] as const) as BurnedInPolicy,
@@ -206,5 +263,8 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string): AnonConfig {
     dropRules: a["drop-rules"] ? loadDropRules(a["drop-rules"]) : undefined,
     blankTags: a["blank-tags"] ? loadBlankTags(a["blank-tags"]) : undefined,
     blankVrs: a["blank-vr"] ? parseBlankVrs(a["blank-vr"]) : undefined,
+    ctp,
+    readPseudonymFrom,
+    readShiftFrom,
   };
 }

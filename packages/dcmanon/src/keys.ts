@@ -30,6 +30,11 @@ export class Keys {
     return `${root}.${BigInt(`0x${h.toString("hex")}`).toString(10)}`;
   }
 
+  /** The decimal value of the first 16 bytes of HMAC(key, "hash:" + text) (CTP's `@hash`, keyed). */
+  hashDecimal(text: string): string {
+    return BigInt(`0x${this.mac(`hash:${text}`).subarray(0, 16).toString("hex")}`).toString(10);
+  }
+
   /** Hex digits of HMAC(key, "pid:" + issuer + "|" + pid), upper case. */
   pseudonymDigits(issuer: string, pid: string, n: number): string {
     return this.mac(`pid:${issuer}|${pid}`).toString("hex").slice(0, n).toUpperCase();

@@ -9,7 +9,8 @@ const EXITS = [Exit.OK, Exit.FAILURE, Exit.USAGE, Exit.PARTIAL, Exit.OUTPUT_DIR]
 import { lookupTag, tagDcmtk } from "@dicom-pipes/dimse/dicom";
 import { anonymize } from "./anon.js";
 import { anonConfig, loadKeys, type AnonArgs } from "./config.js";
-import { folderKey, readNdjson, runAnon, type Layout } from "./run.js";
+import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
+import { folderKey, readNdjson, runAnon, type Layout, type MapFormat } from "./run.js";
 import { E1_1_EDITION, OPTIONS, tableRows } from "./table.js";
 
 export { processIo };
@@ -40,11 +41,13 @@ function parser(version: string) {
     )
     .options({
       "output-dir": { alias: "o", type: "string", describe: "where de-identified files go", group: O },
-      layout: { choices: ["hierarchy", "mirror", "bids"] as const, default: "hierarchy", describe: "hierarchy: PSEUDONYM/STUDY/SERIES/SOP.dcm (de-identified names); mirror: the input's relative paths (names not de-identified); bids: sub-PSEUDONYM/ses-DATE/SERIES/SOP.dcm", group: O },
+      layout: { choices: ["hierarchy", "mirror", "bids", "template"] as const, default: "hierarchy", describe: "hierarchy: PSEUDONYM/STUDY/SERIES/SOP.dcm (de-identified names); mirror: the input's relative paths (names not de-identified); bids: sub-PSEUDONYM/ses-DATE/SERIES/SOP.dcm; template: --template", group: O },
+      template: { type: "string", describe: "--layout template: path from de-identified values, e.g. '{PatientID}/{StudyDate}/{SeriesNumber:05}/{SOPInstanceUID}.dcm' ({Keyword}, {Keyword:05}, {Keyword|alnum}, {Keyword=default}, {prefix})", group: O },
       "keep-dir-names": { type: "boolean", describe: "bids: keep the input's series folder names (sub-*/ses-*/SERIES/…)", group: O },
       "in-place": { type: "boolean", describe: "replace each input by its de-identified version (atomically)", group: O },
       jobs: { alias: "j", type: "number", default: 1, describe: "files processed at once", group: O },
       "map-out": { type: "string", describe: "re-identification map (NDJSON, mode 0600): patients, UIDs, files", group: O },
+      "map-format": { choices: ["ndjson", "pacsifier"] as const, default: "ndjson", describe: "pacsifier: --map-out is a folder receiving PACSIFIER's new_ids.json and day_shift.json (keyed as --id-map-key) beside map.ndjson", group: O },
       "audit-log": { type: "string", describe: "audit log without identifying data (NDJSON)", group: O },
       "path-field": { type: "string", default: "path", describe: "field of stdin NDJSON records holding the file path", group: O },
       fsync: { type: "boolean", describe: "fsync each output before renaming it into place (durable when reported; slower)", group: O },
@@ -57,11 +60,15 @@ function parser(version: string) {
       "uid-root": { type: "string", default: "2.25", describe: "root of new UIDs", group: K },
       "id-map": { type: "string", describe: "JSON {key: pseudonym} (PACSIFIER new_ids.json) or CTP lookup table (.properties, ptid/ORIG = NEW); unmapped patients are quarantined", group: K },
       "id-map-key": { type: "string", default: "patient-id", describe: "key of --id-map and --day-shift-map: patient-id or dirname (the sub-XXXX folder)", group: K },
+      "read-pseudonym-from": { type: "string", describe: "the pseudonym is the value of this input element, e.g. '(000B,\"CHUV_DEV_TML\",01)' (Karnak tags); a file without it is quarantined", group: K },
+      "read-shift-from": { type: "string", describe: "the day shift is the value of this input element, e.g. '(000B,\"CHUV_DEV_TML\",03)'; needs --retain-modified-dates", group: K },
       "day-shift-map": { type: "string", describe: "JSON {key: days} (PACSIFIER day_shift.json); needs --retain-modified-dates", group: K },
       "date-shift": { type: "string", describe: "day-shift range A:B per patient, never 0 (default -365:365), or fixed:N", group: K },
       ...retain,
       birthdate: { choices: ["shift", "remove"] as const, describe: "PatientBirthDate with --retain-modified-dates: shifted like the other dates, or emptied (default, the table's Z)", group: P },
       "age-cap": { type: "number", describe: "with --retain-patient-characteristics: ages above N years written as N+1 (89 → 090Y)", group: P },
+      "ctp-script": { type: "string", describe: "CTP DicomAnonymizer script (<script> XML): its element rules replace Table E.1-1 for the elements they name (see README)", group: P },
+      "ctp-compat": { choices: ["safe", "exact"] as const, describe: "safe (default): @hashuid/@hash keyed by the secret; exact: CTP's unsalted MD5 values for @hashuid, @hash and every UID", group: P },
       "drop-rules": { type: "string", describe: "MID anon_imgs.json: skip files whose attribute contains a string ({\"SeriesDescription\": [\"report\"]}, case-insensitive)", group: S },
       "blank-tags": { type: "string", describe: "MID anon_tags.json: attributes emptied on top of the profile (a list of keywords, or grouped by VR)", group: P },
       "blank-vr": { type: "string", describe: "MID anon_vrs.json as a list (DT,DA,TM,UI,PN,SQ): every element of these VRs emptied, UIDs remapped consistently", group: P },
@@ -142,7 +149,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "explain": {
         if (positionals.length !== 2) throw new UsageError("explain takes one FILE");
         const file = positionals[1]!;
-        const cfg = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool);
+        const cfg = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
         const w = new RecordWriter(io.stdout);
         const lines: Array<Record<string, string | null>> = [];
         const r = anonymize(await readFile(file), { folderKey: folderKey(file) }, cfg, (path, tag, vr, action) =>
@@ -163,11 +170,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const jobs = Number(args.jobs);
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError(`-j ${String(args.jobs)}: expected a whole number from 1 to 64`);
     if (args["output-dir"]) checkOutputFolder(String(args["output-dir"]));
-    const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool);
+    if ((args.layout === "template") !== (args.template !== undefined)) throw new UsageError(args.template !== undefined ? "--template needs --layout template" : "--layout template needs --template PATTERN");
+    let template: PathTemplate | undefined;
+    try {
+      template = args.template !== undefined ? new PathTemplate(String(args.template)) : undefined;
+    } catch (e) {
+      throw new UsageError(`--template ${String(args.template)}: ${(e as Error).message}`);
+    }
+    if (args["map-format"] === "pacsifier" && !args["map-out"]) throw new UsageError("--map-format pacsifier needs --map-out FOLDER");
+    const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
     return runAnon(
       {
-        anon, outDir: args["output-dir"], inPlace, layout: args.layout as Layout, keepDirNames: Boolean(args["keep-dir-names"]), jobs,
-        mapOut: args["map-out"], auditLog: args["audit-log"], pathField: args["path-field"], failOnQuarantine: Boolean(args["fail-on-quarantine"]),
+        anon, outDir: args["output-dir"], inPlace, layout: args.layout as Layout, keepDirNames: Boolean(args["keep-dir-names"]), template, jobs,
+        mapOut: args["map-out"], mapFormat: args["map-format"] as MapFormat, auditLog: args["audit-log"], pathField: args["path-field"], failOnQuarantine: Boolean(args["fail-on-quarantine"]),
         nonDicom: args["non-dicom"] as "skip" | "error",
         fsync: Boolean(args.fsync),
         version, edition: E1_1_EDITION,

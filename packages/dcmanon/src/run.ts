@@ -1,15 +1,17 @@
 /** The de-identification run: inputs → anonymize → atomic outputs, one NDJSON result per input, map and audit logs. */
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { readFileSync } from "node:fs";
-import { chmod, open } from "node:fs/promises";
+import { createReadStream, createWriteStream, lstatSync, type WriteStream } from "node:fs";
+import { chmod, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { mapPool, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
+import { mapPool, ReadBuffers, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
+import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
+import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
 import { anonymize, type AnonConfig, type AnonOk, type AnonOutcome } from "./anon.js";
 
-export type Layout = "hierarchy" | "mirror" | "bids";
+export type Layout = "hierarchy" | "mirror" | "bids" | "template";
+export type MapFormat = "ndjson" | "pacsifier";
 
 export interface RunConfig {
   anon: AnonConfig;
@@ -17,8 +19,12 @@ export interface RunConfig {
   inPlace: boolean;
   layout: Layout;
   keepDirNames: boolean;
+  /** `--layout template`: the path template, on de-identified values. */
+  template?: PathTemplate;
   jobs: number;
   mapOut?: string;
+  /** `pacsifier`: --map-out is a folder receiving new_ids.json, day_shift.json and map.ndjson. */
+  mapFormat: MapFormat;
   auditLog?: string;
   pathField: string;
   failOnQuarantine: boolean;
@@ -63,6 +69,11 @@ export function outputPath(cfg: RunConfig, input: Input, r: AnonOk): string {
       const inputSeries = i >= 0 && segs.length > i + 3 ? segs[i + 2] : undefined;
       const series = cfg.keepDirNames && inputSeries ? safeSegment(inputSeries, "series") : `${String(r.seriesNumber ?? "0").padStart(5, "0")}-${safeSegment(r.modality, "OT")}`;
       return join(dir, `sub-${safeSegment(r.patient.pseudonym, "unknown")}`, `ses-${safeSegment(r.studyDate, "nodate")}`, series, sop);
+    }
+    case "template": {
+      const rel = cfg.template!.render({ dataset: r.dataset, extra: { prefix: dcmtkPrefix(r.sopClass) ?? DCMTK_UNKNOWN_PREFIX } });
+      insideOrThrow(dir, rel);
+      return join(dir, rel);
     }
     default:
       return join(dir, safeSegment(r.patient.pseudonym, "unknown"), r.study, r.series, sop);
@@ -135,23 +146,63 @@ async function closeStream(s: WriteStream | undefined): Promise<void> {
 
 interface Processed {
   input: Input;
+  /** The input's bytes (outcome.data has views of them): given back once the result is recorded. */
+  buf?: Buffer;
   outcome?: AnonOutcome;
   out?: string;
   error?: string;
 }
 
-/** Output paths written in this run, with the input that wrote them. */
-type Written = Map<string, string>;
+/**
+ * Duplicate outputs (two inputs holding one SOP instance) without remembering every output: an
+ * existing target changed since the run started was written by this run (kept; the later input
+ * is skipped), an older one comes from an earlier run (replaced). Outputs in flight (at most -j)
+ * and the latest 4096 outputs are also remembered, with their input's name for the message.
+ * The look at the disk is one synchronous lstat (microseconds, no thread-pool round trip).
+ */
+class Written {
+  /** File times come from a coarse clock (up to a tick behind): a margin of 20 ms. */
+  private readonly since = Date.now() - 20;
+  private readonly inFlight = new Set<string>();
+  private readonly recent = new Map<string, string>();
 
-async function processOne(cfg: RunConfig, input: Input, written: Written): Promise<Processed> {
+  constructor(private readonly remember = 4096) {}
+
+  /** A reason to skip `out` now, or undefined (then `end(out)` must follow). */
+  begin(out: string): string | undefined {
+    if (this.inFlight.has(out) || this.recent.has(out)) return this.reason(out);
+    const earlier = lstatSync(out, { throwIfNoEntry: false });
+    if (earlier && earlier.ctimeMs >= this.since) return this.reason(out);
+    this.inFlight.add(out);
+    return undefined;
+  }
+
+  end(out: string, input?: string): void {
+    this.inFlight.delete(out);
+    if (input === undefined) return;
+    this.recent.set(out, input);
+    if (this.recent.size > this.remember) this.recent.delete(this.recent.keys().next().value!);
+  }
+
+  reason(out: string): string {
+    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? "an earlier input of this run"}`;
+  }
+}
+
+async function processOne(cfg: RunConfig, input: Input, written: Written, buffers: ReadBuffers): Promise<Processed> {
   if (input.error) return { input, error: input.error };
   let buf: Buffer;
   try {
-    // One synchronous read: cheaper than four thread-pool round trips for a file of a few hundred KB.
-    buf = readFileSync(input.path);
+    // One synchronous read (cheaper than four thread-pool round trips for a few hundred KB), into a reused buffer.
+    buf = buffers.read(input.path);
   } catch (e) {
     return { input, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
+  const r = await anonymizeAndWrite(cfg, input, written, buf);
+  return { ...r, buf };
+}
+
+async function anonymizeAndWrite(cfg: RunConfig, input: Input, written: Written, buf: Buffer): Promise<Processed> {
   let outcome: AnonOutcome;
   try {
     outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
@@ -160,31 +211,68 @@ async function processOne(cfg: RunConfig, input: Input, written: Written): Promi
     return { input, error: `not de-identified: ${(e as Error).message}` };
   }
   if (outcome.status !== "ok") return { input, outcome };
-  const out = outputPath(cfg, input, outcome);
-  const earlier = written.get(out);
-  if (earlier !== undefined) return { input, outcome: { status: "skipped", reason: `duplicate: same SOP Instance UID and output as ${earlier}` } };
-  written.set(out, input.path);
+  let out: string;
+  try {
+    out = outputPath(cfg, input, outcome);
+  } catch (e) {
+    return { input, outcome, error: `no output path: ${(e as Error).message}` };
+  }
+  if (cfg.inPlace) {
+    try {
+      await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
+    } catch (e) {
+      return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
+    }
+    return { input, outcome, out };
+  }
+  const busy = written.begin(out);
+  if (busy !== undefined) return { input, outcome: { status: "skipped", reason: busy } };
   try {
     await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
   } catch (e) {
+    written.end(out);
     return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
   }
+  written.end(out, input.path);
   return { input, outcome, out };
+}
+
+/**
+ * PACSIFIER's maps, keyed as `--id-map`/`--day-shift-map` read them back (the `sub-XXXX` folder with
+ * `--id-map-key dirname`, else the PatientID): `{"sub-1234": "P0001"}`, `{"sub-1234": "-35"}`.
+ */
+function addPacsifier(newIds: Record<string, string>, dayShifts: Record<string, string>, p: AnonOk["patient"], log: CliLogger): void {
+  const key = p.key.includes("|") ? p.origPid : p.key;
+  const earlier = newIds[key];
+  if (earlier !== undefined && earlier !== p.pseudonym) {
+    log.warn(`--map-format pacsifier: two patients share the key ${key} (different issuers); new_ids.json keeps the first, map.ndjson has both`);
+    return;
+  }
+  newIds[key] = p.pseudonym;
+  if (p.dayShift !== undefined) dayShifts[key] = String(p.dayShift);
 }
 
 /** Run over every input; returns the exit status. */
 export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: CliLogger): Promise<number> {
   const results = new RecordWriter(io.stdout);
-  const map = cfg.mapOut ? await ndjsonFile(cfg.mapOut, 0o600) : undefined;
+  if (cfg.mapOut && cfg.mapFormat === "pacsifier") await mkdir(cfg.mapOut, { recursive: true, mode: 0o700 });
+  const map = cfg.mapOut ? await ndjsonFile(cfg.mapFormat === "pacsifier" ? join(cfg.mapOut, "map.ndjson") : cfg.mapOut, 0o600) : undefined;
+  const newIds: Record<string, string> = {};
+  const dayShifts: Record<string, string> = {};
   const audit = cfg.auditLog ? await ndjsonFile(cfg.auditLog, 0o644) : undefined;
   const options = [...cfg.anon.enabled].sort();
   writeLine(audit, { kind: "run", tool: "dcmanon", version: cfg.version, edition: cfg.edition, options, secret: cfg.anon.keys.fingerprint(), layout: cfg.inPlace ? "in-place" : cfg.layout });
-  const written: Written = new Map();
+  const written = new Written();
   const seenPatients = new Set<string>();
   const seenUids = new Set<string>();
   const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
-  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written))) {
+  const buffers = new ReadBuffers(cfg.jobs + 2);
+  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written, buffers))) {
     if (io.signal?.aborted || !results.ok) break;
+    await record(p);
+    if (p.buf) buffers.release(p.buf);
+  }
+  async function record(p: Processed): Promise<void> {
     const o = p.outcome;
     const status = p.error ? "error" : o!.status;
     totals[status] = (totals[status] ?? 0) + 1;
@@ -197,6 +285,7 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
         if (!seenPatients.has(o.patient.key)) {
           seenPatients.add(o.patient.key);
           writeLine(map, { kind: "patient", orig_pid: o.patient.origPid, issuer: o.patient.issuer || null, key: o.patient.key, pseudonym: o.patient.pseudonym, day_shift: o.patient.dayShift ?? null });
+          if (cfg.mapFormat === "pacsifier") addPacsifier(newIds, dayShifts, o.patient, log);
         }
         for (const [orig, n] of o.uids) {
           if (seenUids.has(orig)) continue;
@@ -217,6 +306,10 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
   await results.end();
   writeLine(audit, { kind: "summary", ...totals });
   await closeStream(map);
+  if (cfg.mapOut && cfg.mapFormat === "pacsifier") {
+    await writeFileAtomic(join(cfg.mapOut, "new_ids.json"), [Buffer.from(`${JSON.stringify(newIds, null, 2)}\n`)], { mode: 0o600, fsync: true });
+    if (Object.keys(dayShifts).length) await writeFileAtomic(join(cfg.mapOut, "day_shift.json"), [Buffer.from(`${JSON.stringify(dayShifts, null, 2)}\n`)], { mode: 0o600, fsync: true });
+  }
   await closeStream(audit);
   log.info(`${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`);
   if (totals.error) return Exit.PARTIAL;

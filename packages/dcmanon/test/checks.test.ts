@@ -8,35 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ndjson, runBin } from "../../../test/support/bins.js";
+import { dcm2json, files, type Json } from "./helpers.js";
 
 const PY = "/usr/bin/python3";
 const HERE = new URL(".", import.meta.url).pathname;
 let root = "";
 let manifest: { names: string[]; ids: string[]; dates: string[]; texts: string[]; uids: string[]; tableChecked: Array<{ tag: string; vr: string; basic: string; keyword: string }> };
-
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...files(p));
-    else out.push(p);
-  }
-  return out;
-}
-
-type Json = Record<string, { vr: string; Value?: unknown[]; InlineBinary?: string }>;
-
-/** DCMTK's dcm2json; pydicom's to_json for ISO 2022 IR 87, which DCMTK's iconv build cannot convert. */
-function dcm2json(path: string): Json {
-  const r = spawnSync("dcm2json", [path], { encoding: "utf8" });
-  if (r.status !== 0 && /ISO 2022 IR 87/.test(r.stderr)) {
-    const p = spawnSync(PY, ["-c", "import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).to_json())", path], { encoding: "utf8" });
-    assert.equal(p.status, 0, p.stderr);
-    return JSON.parse(p.stdout) as Json;
-  }
-  assert.equal(r.status, 0, `dcm2json ${path}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Json;
-}
 
 /** Every (path, tag, vr, values) at every depth of a PS3.18 object. */
 function walk(ds: Json, path = ""): Array<{ path: string; tag: string; vr: string; values: unknown[] }> {
@@ -357,6 +334,19 @@ test("two inputs holding the same SOP instance: the second is reported skipped, 
   const res = ndjson((await anon(["--secret-file", "k1", "-o", "outDup", "dup"])).stdout);
   assert.deepEqual(res.map((r) => r.status), ["ok", "skipped"]);
   assert.match(res[1]!.reason as string, /duplicate: same SOP Instance UID and output as dup\/a\.dcm/);
+});
+
+test("duplicates without a map of every output: a run into a folder of an earlier run replaces its files; the same instance twice in one run is skipped", async () => {
+  const { mkdirSync, copyFileSync, statSync: st } = await import("node:fs");
+  mkdirSync(join(root, "dup2"), { recursive: true });
+  copyFileSync(join(root, "F/B/pt.dcm"), join(root, "dup2/a.dcm"));
+  const first = ndjson((await anon(["--secret-file", "k1", "-o", "outDup2", "dup2"])).stdout);
+  assert.deepEqual(first.map((r) => r.status), ["ok"]);
+  const before = st(join(root, first[0]!.out as string)).ino;
+  await new Promise((r) => setTimeout(r, 50));
+  const again = ndjson((await anon(["--secret-file", "k1", "-o", "outDup2", "dup2", "dup2/a.dcm"])).stdout);
+  assert.deepEqual(again.map((r) => r.status), ["ok", "skipped"], "replaced, then a duplicate of this run");
+  assert.notEqual(st(join(root, first[0]!.out as string)).ino, before, "the earlier run's file was replaced");
 });
 
 test("files that are not DICOM in an input folder (a retrieve journal) are reported skipped; --non-dicom error makes them errors", async () => {

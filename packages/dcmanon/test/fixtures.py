@@ -11,6 +11,9 @@ OUTDIR/F/...       fixture set F: patient A (2 studies: CT x5 + a presentation s
 OUTDIR/T/T.dcm     every single-tag Table E.1-1 attribute pydicom knows, with a VR-legal
                    sentinel, at the top level and inside an item of a sequence.
 OUTDIR/P/sub-1234/ses-20220815/s1/IM1.dcm    PACSIFIER's layout.
+OUTDIR/K/tagged.dcm, K/untagged.dcm   PACSIFIER's Karnak tags: private block CHUV_DEV_TML
+                   (pseudonym P0042, album, day shift -21) behind another creator's block;
+                   the same patient without the tags.
 OUTDIR/manifest.json   the identifying values put into F (what must not come out).
 """
 import json
@@ -263,6 +266,21 @@ write(os.path.join(OUT, "P", "sub-1234", "ses-20220815", "s1", "IM1.dcm"), ds)
 ds.PatientID = "PID3434343"
 ds.SOPInstanceUID = uid(5, 1, 1, 2)
 write(os.path.join(OUT, "P", "sub-9999", "ses-20220815", "s1", "IM1.dcm"), ds)
+
+# Karnak tags as PACSIFIER's add_karnak_tags writes them, in the second private block of group 000B
+ds.PatientID = "PID5656565"
+ds.SOPInstanceUID = uid(5, 1, 1, 3)
+ds.add_new(0x000B0010, "LO", "OTHER_VENDOR")
+ds.add_new(0x000B1001, "LO", "WRONG")
+ds.add_new(0x000B0011, "LO", "CHUV_DEV_TML")
+ds.add_new(0x000B1101, "LO", "P0042")
+ds.add_new(0x000B1102, "LO", "album")
+ds.add_new(0x000B1103, "LO", "-21")
+write(os.path.join(OUT, "K", "tagged.dcm"), ds)
+for t in (0x000B0010, 0x000B1001, 0x000B0011, 0x000B1101, 0x000B1102, 0x000B1103):
+    del ds[t]
+ds.SOPInstanceUID = uid(5, 1, 1, 4)
+write(os.path.join(OUT, "K", "untagged.dcm"), ds)
 
 # T: every single-tag Table E.1-1 attribute with a VR-legal sentinel
 SENT = {

@@ -1,7 +1,7 @@
 /** Atomic file writes: a temporary file beside the target, fsync (unless declined), then rename, so a reader sees the old file or the whole new one. */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { link, open, rename, unlink } from "node:fs/promises";
+import { link, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { makeDirs } from "./dirs.js";
 import { basename, dirname, join } from "node:path";
 
@@ -17,9 +17,17 @@ export interface AtomicWriteOptions {
 /** Write `data` (or its parts, in order) to `path` atomically, creating missing folders. */
 export async function writeFileAtomic(path: string, data: Buffer | string | readonly Buffer[], o: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
-  await makeDirs(dir);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, o.mode ?? 0o644);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, flags, o.mode ?? 0o644);
+  } catch (e) {
+    // The folder is made only when missing: no mkdir and stat round trips for every file of a folder.
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    await makeDirs(dir);
+    fh = await open(tmp, flags, o.mode ?? 0o644);
+  }
   try {
     if (Array.isArray(data)) {
       let left = data.reduce((n, b) => n + b.length, 0);
@@ -50,4 +58,3 @@ export async function writeFileAtomic(path: string, data: Buffer | string | read
     throw e;
   }
 }
-

@@ -9,3 +9,4 @@ export * from "./walk.js";
 export * from "./pool.js";
 export * from "./output-file.js";
 export * from "./atomic.js";
+export * from "./read-buffers.js";
