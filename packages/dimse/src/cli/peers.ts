@@ -34,7 +34,7 @@ export const PEER_ENV = { peers: "DICOM_PIPES_PEERS", aet: "DICOM_PIPES_AET", li
 /** `--peer NAME` and `--peers FILE`, for every SCU. */
 export function peerOptions(group: string): OptionSpec[] {
   return [
-    { key: "peerName", flags: ["--peer"], kind: "value", metavar: "NAME", group, describe: "take host, port, -aec, -aet (and +P) from the peers\nfile's entry NAME; positional peer port and flags win" },
+    { key: "peerName", flags: ["--peer"], kind: "value", metavar: "NAME", group, describe: "take host, port, -aec, -aet (and the receive port)\nfrom the peers file's entry NAME; positional peer port\nand flags win" },
     { key: "peersFile", flags: ["--peers"], kind: "value", metavar: "FILE", group, describe: `the peers file (default: $${PEER_ENV.peers}, else\n$XDG_CONFIG_HOME/dicom-pipes/peers.json)` },
   ];
 }
