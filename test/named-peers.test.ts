@@ -68,6 +68,12 @@ test("movescu-ts --peer NAME moves to itself on the file's listenPort", async ()
   const r = await runBin("movescu-ts", ["--peers", peers, "--peer", "pacs", "-od", od, "-P", "-k", "QueryRetrieveLevel=PATIENT", "-k", `PatientID=${patient}`]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await readdir(od)).length, 4, "both studies' instances arrived on the listen port");
+  // Without --peer, $DICOM_PIPES_PORT is the receive port (as +P).
+  const od2 = join(dir, "moved-env");
+  await mkdir(od2);
+  const env = await runBin("movescu-ts", ["-aec", "NAMEDPACS", "-od", od2, "-P", "-k", "QueryRetrieveLevel=PATIENT", "-k", `PatientID=${patient}`, "127.0.0.1", String(pacs.port)], { env: { DICOM_PIPES_PORT: String(listenPort) } });
+  assert.equal(env.code, 0, env.stderr);
+  assert.equal((await readdir(od2)).length, 4, "received on $DICOM_PIPES_PORT");
 });
 
 test("echoscu-ts --peer NAME", async () => {
