@@ -95,7 +95,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
     if (typeof p === "number") return p;
     const o = p.opts;
-    const { peer, port, rest } = peerAndPort(p.positionals);
+    const { peer, port, rest } = peerAndPort(p.positionals, p.opts, io.env);
     if (rest.length) throw new UsageError(`Too many parameters: ${rest.join(" ")}`);
     return run(
       {

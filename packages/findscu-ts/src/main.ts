@@ -115,7 +115,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 function settings(o: Record<string, unknown>, positionals: string[], io: Io, log: CliLogger): Settings {
-  const { peer, port, rest } = peerAndPort(positionals);
+  const { peer, port, rest } = peerAndPort(positionals, o, io.env);
   const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
   const files = rest.filter((f) => f !== "-");

@@ -81,7 +81,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     const p = startDcmtkTool(tool, argv, OPTIONS, io, log, () => help(tool), () => packageVersion(import.meta.url));
     if (typeof p === "number") return p;
     const o = p.opts;
-    const { peer, port, rest } = peerAndPort(p.positionals);
+    const { peer, port, rest } = peerAndPort(p.positionals, o, io.env, tool === "movescu-ts" && !o.get);
     // movescu reports a bad key as a usage error, in these words.
     const keys = parseKeys(o.key, (e) => `bad key format or dictionary name not found in dictionary: ${e.key}`);
     const files = rest.filter((f) => f !== "-");

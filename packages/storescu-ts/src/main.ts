@@ -75,7 +75,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
     if (typeof p === "number") return p;
     const o = p.opts;
-    const { peer, port, rest: files } = peerAndPort(p.positionals);
+    const { peer, port, rest: files } = peerAndPort(p.positionals, p.opts, io.env);
     const { format, excel } = recordFormat(o.format, o.excel);
     const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
     const proposal = (o.proposal as string | undefined) ?? "uncompr";

@@ -4,6 +4,7 @@ import type { OptionSpec, ParsedArgs } from "./args.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
 import { clearProgressLine } from "./progress.js";
+import { peerOptions } from "./peers.js";
 import type { LogLevel } from "../net/logger.js";
 import type { Io } from "../io/io.js";
 import { WriteError, type OutputFormat } from "../io/output.js";
@@ -64,6 +65,7 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
     { key: "socketTimeout", flags: ["-ts", "--socket-timeout"], kind: "value", numeric: "number", metavar: "[s]econds", group: NETWORK, describe: "accepted for compatibility", hidden: true },
     { key: "maxPdu", flags: ["-pdu", "--max-pdu"], kind: "value", numeric: "int", min: 4096, max: 131072 * 64, metavar: "[n]umber of bytes", group: NETWORK, describe: "set max receive pdu to n bytes (default: 262144)" },
     { key: "bind", flags: ["--bind"], kind: "value", metavar: "ADDRESS", group: NETWORK, describe: "local address to connect from" },
+    ...peerOptions(NETWORK),
   ];
 }
 

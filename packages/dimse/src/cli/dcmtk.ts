@@ -19,6 +19,7 @@ import type { Io } from "../io/io.js";
 import { KeyError, parseKey, type ParsedKey } from "../records/keys.js";
 import { validateKeyValues, ValueError } from "../records/validate.js";
 import type { NetError } from "../net/errors.js";
+import { resolvePeer } from "./peers.js";
 
 /**
  * Parse a DCMTK-style command line. Returns the parsed arguments, or an
@@ -59,12 +60,12 @@ export function parseDcmtkArgs(tool: string, argv: string[], specs: OptionSpec[]
   }
 }
 
-/** `peer port [rest...]` as every SCU takes them. */
-export function peerAndPort(positionals: string[]): { peer: string; port: number; rest: string[] } {
-  const [peer, portText, ...rest] = positionals;
-  if (!peer) throw new UsageError("Missing parameter peer");
-  if (!portText) throw new UsageError("Missing parameter port");
-  return { peer, port: parsePort(portText), rest };
+/**
+ * `peer port [rest...]` as every SCU takes them, or `--peer NAME` from the
+ * peers file; fills `opts` from the peer and the environment (see `resolvePeer`).
+ */
+export function peerAndPort(positionals: string[], opts: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, listen = false): { peer: string; port: number; rest: string[] } {
+  return resolvePeer(positionals, opts, env, listen);
 }
 
 export function parsePort(text: string, allowZero = false): number {

@@ -5,5 +5,6 @@ export * from "./logger.js";
 export * from "./progress.js";
 export * from "./analysis.js";
 export * from "./dcmtk.js";
+export * from "./peers.js";
 export * from "./shard.js";
 export * from "./stdin.js";

@@ -61,7 +61,7 @@ function squash(s: string): string {
 }
 
 /** `unknown column "X" (did you mean "Y"?)` for a name `mapColumn` does not know. */
-export function unknownName(what: "column" | "key", name: string, suggestion?: string): string {
+export function unknownName(what: "column" | "key" | "peer", name: string, suggestion?: string): string {
   return `unknown ${what} "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;
 }
 
