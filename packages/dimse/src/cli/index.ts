@@ -7,3 +7,4 @@ export * from "./analysis.js";
 export * from "./dcmtk.js";
 export * from "./shard.js";
 export * from "./stdin.js";
+export * from "./retry.js";
