@@ -57,6 +57,7 @@ async function flakyScp(o: { reject?: number; result?: number; statuses?: number
             .sendMessage(msg.pcid, { commandField, messageIdBeingRespondedTo: cmd.messageId, affectedSopClassUid: cmd.affectedSopClassUid, status: 0, hasDataset: ds !== undefined, ...extra }, ds)
             .catch(() => undefined);
         if (cmd.commandField === CommandField.CStoreRQ) void reply(CommandField.CStoreRSP, { status, affectedSopInstanceUid: cmd.affectedSopInstanceUid });
+        else if (cmd.commandField === CommandField.CEchoRQ) void reply(CommandField.CEchoRSP, { status });
         else if (cmd.commandField === CommandField.CMoveRQ) void reply(CommandField.CMoveRSP, { status, completed: 0, failed: 0, warning: 0, remaining: 0 });
         else if (cmd.commandField === CommandField.CFindRQ) {
           void (async () => {
@@ -294,6 +295,36 @@ describe("findscu-ts --retries", () => {
       assert.equal(l.connections, 1);
     } finally {
       await new Promise((ok) => l.server.close(ok));
+    }
+  });
+});
+
+describe("echoscu-ts --retries", () => {
+  test("one transient rejection, then accepted: the echo record says attempts 2", async () => {
+    const scp = await flakyScp({ reject: 1 });
+    try {
+      const r = await runBin("echoscu-ts", ["--retries", "1", "--retry-wait", "0.05", HOST, String(scp.port)]);
+      assert.equal(r.code, 0, r.stderr);
+      const [rec] = ndjson(r.stdout);
+      assert.equal(rec?.status, "Success");
+      assert.equal(rec?.attempts, 2);
+      assert.equal(scp.asked, 2);
+    } finally {
+      await scp.close();
+    }
+  });
+
+  test("retries spent: the failure record counts every attempt", async () => {
+    const scp = await flakyScp({ reject: 5 });
+    try {
+      const r = await runBin("echoscu-ts", ["--retries", "2", "--retry-wait", "0.05", HOST, String(scp.port)]);
+      assert.notEqual(r.code, 0);
+      const [rec] = ndjson(r.stdout);
+      assert.equal(rec?.status, "Failure");
+      assert.equal(rec?.attempts, 3);
+      assert.equal(scp.asked, 3);
+    } finally {
+      await scp.close();
     }
   });
 });
