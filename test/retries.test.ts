@@ -34,7 +34,8 @@ interface Flaky {
 /**
  * Rejects the first `reject` associations with `result` (2 transient, 1
  * permanent), then answers the n-th request with `statuses[n]` (0 once the
- * list is spent); a C-FIND's success is preceded by one match.
+ * list is spent; -1 aborts the association instead); a C-FIND's success is
+ * preceded by one match.
  */
 async function flakyScp(o: { reject?: number; result?: number; statuses?: number[] }): Promise<Flaky> {
   const f = { asked: 0, requests: 0, times: [] as number[] } as Flaky;
@@ -52,6 +53,7 @@ async function flakyScp(o: { reject?: number; result?: number; statuses?: number
         const cmd = msg.command;
         const status = o.statuses?.[f.requests] ?? 0;
         f.requests++;
+        if (status === -1) return assoc.abort();
         const reply = (commandField: number, extra: Record<string, unknown> = {}, ds?: Buffer) =>
           assoc
             .sendMessage(msg.pcid, { commandField, messageIdBeingRespondedTo: cmd.messageId, affectedSopClassUid: cmd.affectedSopClassUid, status: 0, hasDataset: ds !== undefined, ...extra }, ds)
@@ -249,6 +251,23 @@ describe("movescu-ts --retries", () => {
       await new Promise((ok) => l.server.close(ok));
     }
   });
+});
+
+test("movescu-ts: an A-ABORT before any response asks the request again on a new association", async () => {
+  const scp = await flakyScp({ statuses: [-1] });
+  try {
+    const r = await runBin("movescu-ts", ["-S", "--retries", "1", "--retry-wait", "0.05", "-aem", "DEST", "-k", "StudyInstanceUID=1.2.3", HOST, String(scp.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.deepEqual(
+      recs.map((x) => [x.status, x.attempts]),
+      [["Success", 2]],
+    );
+    assert.equal(scp.asked, 2);
+    assert.equal(scp.requests, 2);
+  } finally {
+    await scp.close();
+  }
 });
 
 describe("findscu-ts --retries", () => {
