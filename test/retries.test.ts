@@ -216,7 +216,7 @@ describe("movescu-ts --retries", () => {
       assert.equal(recs[0]?.attempts, 3);
       assert.equal(scp.requests, 2);
       const w = warnings(r.stderr);
-      assert.match(w[0]!, /^W: movescu-ts: C-MOVE failed \(Association Rejected:\); retry 1 of 4/);
+      assert.match(w[0]!, /^W: movescu-ts: association failed \(Association Rejected:\); retry 1 of 4/);
       assert.match(w[1]!, /C-MOVE failed \(.*0xa700\)\); retry 2 of 4/i);
     } finally {
       await scp.close();

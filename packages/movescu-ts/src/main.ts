@@ -308,23 +308,24 @@ class RetrieveRun {
         await this.scheduler.beforeRequest();
         if (this.io.signal?.aborted) break;
         // Attempts of this request: transient association failures and outcomes are retried (--retries).
-        let retry: string | undefined;
+        let retry: { what: string; reason: string } | undefined;
         for (let attempts = 1; ; attempts++) {
-          if (retry !== undefined && !(await retryWait(this.retryOptions(), attempts - 1, retry))) break;
+          if (retry && !(await retryWait({ ...this.retryOptions(), what: retry.what }, attempts - 1, retry.reason))) break;
           if (!assoc || assoc.closed || assoc.error) {
             try {
               assoc = await this.open();
             } catch (e) {
               if (!(e instanceof NetError)) throw e;
-              retry = e.condition;
+              retry = { what: "association", reason: e.condition };
               if (isTransientNetError(e) && attempts <= this.s.retry.retries && !this.io.signal?.aborted) continue;
               this.associationError ??= e;
               await this.result(req, undefined, { error: e.condition, attempts });
               break;
             }
           }
-          retry = await this.one(assoc, req, attempts);
-          if (retry === undefined) break;
+          const reason = await this.one(assoc, req, attempts);
+          if (reason === undefined) break;
+          retry = { what: this.s.kind === "move" ? "C-MOVE" : "C-GET", reason };
         }
         if (this.associationError || this.io.signal?.aborted) break;
         await this.scheduler.afterRequest();
@@ -338,7 +339,7 @@ class RetrieveRun {
   }
 
   private retryOptions(): RetryOptions {
-    return { policy: this.s.retry, signal: this.io.signal, warn: (m) => this.log.warn(m), what: this.s.kind === "move" ? "C-MOVE" : "C-GET" };
+    return { policy: this.s.retry, signal: this.io.signal, warn: (m) => this.log.warn(m) };
   }
 
   /** One attempt of a request; the reason to retry it when it failed in a transient way and retries are left. */
