@@ -1,7 +1,7 @@
 /** echoscu-ts: DICOM verification (C-ECHO) SCU, DCMTK echoscu compatible, with one NDJSON record per echo. */
 import { performance } from "node:perf_hooks";
 import { SopClass } from "@dicom-pipes/dimse/dicom";
-import { connect, echo, NetError, statusClass, statusHex, statusText, type Association } from "@dicom-pipes/dimse/net";
+import { connect, echo, NetError, statusClass, statusHex, statusText, withRetries, type Association, type RetryPolicy } from "@dicom-pipes/dimse/net";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
@@ -13,6 +13,8 @@ import {
   OUTPUT,
   packageVersion,
   peerAndPort,
+  retryOptions,
+  retryPolicy,
   runTool,
   scuNetworkOptions,
   startDcmtkTool,
@@ -42,6 +44,7 @@ const SYNTAXES = [
 export const OPTIONS: OptionSpec[] = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "ECHOSCU" }),
+  ...retryOptions(),
   { key: "proposeTs", flags: ["-pts", "--propose-ts"], kind: "value", numeric: "int", min: 1, max: SYNTAXES.length, metavar: "[n]umber", group: DEBUGGING, describe: `propose n transfer syntaxes (1..${SYNTAXES.length}, default 1)` },
   { key: "proposePc", flags: ["-ppc", "--propose-pc"], kind: "value", numeric: "int", min: 1, max: 128, metavar: "[n]umber", group: DEBUGGING, describe: "propose n presentation contexts (1..128, default 1)" },
   { key: "repeat", flags: ["--repeat"], kind: "value", numeric: "int", min: 1, metavar: "[n]umber", group: NETWORK, describe: "repeat n times (one association)" },
@@ -88,6 +91,7 @@ interface Settings {
   timeouts: { connect?: number; acse: number; dimse?: number };
   maxPdu?: number;
   bind?: string;
+  retry: RetryPolicy;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -111,6 +115,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         timeouts: timeouts(o),
         maxPdu: o.maxPdu as number | undefined,
         bind: o.bind as string | undefined,
+        retry: retryPolicy(o),
       },
       io,
       log,
@@ -120,23 +125,31 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
 async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const writer = new RecordWriter(io.stdout);
+  // Association attempts (--retries), in each record.
+  let attempts = 1;
   const record = async (r: Record<string, unknown>) => {
-    if (s.output) await writer.write({ peer: `${s.peer}:${s.port}`, aec: s.call, ...r });
+    if (s.output) await writer.write({ peer: `${s.peer}:${s.port}`, aec: s.call, ...r, ...(s.retry.retries ? { attempts } : {}) });
   };
   let assoc: Association;
   try {
-    assoc = await connect({
-      host: s.peer,
-      port: s.port,
-      callingAet: s.aet,
-      calledAet: s.call,
-      contexts: Array.from({ length: s.contexts }, () => ({ abstractSyntax: SopClass.Verification, transferSyntaxes: s.syntaxes })),
-      maxPdu: s.maxPdu,
-      bindAddress: s.bind,
-      connectTimeoutMs: s.timeouts.connect,
-      acseTimeoutMs: s.timeouts.acse,
-      log,
+    const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async (n) => {
+      attempts = n;
+      return {
+        value: await connect({
+          host: s.peer,
+          port: s.port,
+          callingAet: s.aet,
+          calledAet: s.call,
+          contexts: Array.from({ length: s.contexts }, () => ({ abstractSyntax: SopClass.Verification, transferSyntaxes: s.syntaxes })),
+          maxPdu: s.maxPdu,
+          bindAddress: s.bind,
+          connectTimeoutMs: s.timeouts.connect,
+          acseTimeoutMs: s.timeouts.acse,
+          log,
+        }),
+      };
     });
+    assoc = opened.value;
   } catch (e) {
     if (!(e instanceof NetError)) throw e;
     const failure = associationFailure(e);

@@ -16,7 +16,7 @@ import {
   TransferSyntax,
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
-import { connect, find, NetError, statusClass, statusHex, statusText, type AcceptedContext, type Association, type Response } from "@dicom-pipes/dimse/net";
+import { connect, find, isTransientStatus, NetError, retryWait, statusClass, statusHex, statusText, withRetries, type AcceptedContext, type Association, type Response, type RetryPolicy } from "@dicom-pipes/dimse/net";
 import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
 import { processIo, readAhead, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
@@ -31,6 +31,7 @@ import {
   parseKeys,
   peerAndPort,
   recordFormat,
+  retryPolicy,
   runTool,
   shardSetting,
   startDcmtkTool,
@@ -99,6 +100,7 @@ interface Settings {
   call: string;
   maxPdu?: number;
   bind?: string;
+  retry: RetryPolicy;
   level?: string;
   keepGoing: boolean;
   shard?: Shard;
@@ -163,6 +165,7 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io, log
     timeouts: timeouts(o),
     maxPdu: o.maxPdu as number | undefined,
     bind: o.bind as string | undefined,
+    retry: retryPolicy(o),
     level: model === "worklist" ? level : (level ?? "STUDY"),
     keepGoing: Boolean(o.keepGoing),
     shard: shardSetting(o.shard, table !== undefined),
@@ -208,18 +211,21 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   );
   let assoc: Association;
   try {
-    assoc = await connect({
-      host: s.peer,
-      port: s.port,
-      callingAet: s.aet,
-      calledAet: s.call,
-      contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }],
-      maxPdu: s.maxPdu,
-      bindAddress: s.bind,
-      connectTimeoutMs: s.timeouts.connect,
-      acseTimeoutMs: s.timeouts.acse,
-      log,
-    });
+    const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async () => ({
+      value: await connect({
+        host: s.peer,
+        port: s.port,
+        callingAet: s.aet,
+        calledAet: s.call,
+        contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }],
+        maxPdu: s.maxPdu,
+        bindAddress: s.bind,
+        connectTimeoutMs: s.timeouts.connect,
+        acseTimeoutMs: s.timeouts.acse,
+        log,
+      }),
+    }));
+    assoc = opened.value;
   } catch (e) {
     if (e instanceof NetError) throw associationFailure(e);
     throw e;
@@ -295,8 +301,19 @@ export class RunState {
    * Returns the number of pending responses and the final response.
    */
   async query(q: Query, identifier: Dataset, onMatch?: (ds: Dataset) => boolean): Promise<{ pending: number; final?: Response }> {
-    const log = this.log;
+    // A transient failure status (0xA7xx, 0xC001) is retried only when no match was emitted: nothing is written twice.
+    const o = { policy: this.s.retry, signal: this.io.signal, warn: (m: string) => this.log.warn(m), what: "C-FIND" };
     this.queries++;
+    for (let n = 1; ; n++) {
+      const r = await this.queryOnce(q, identifier, onMatch, n <= o.policy.retries);
+      const status = r.final?.status;
+      if (r.pending > 0 || status === undefined || !isTransientStatus(status)) return r;
+      if (!(await retryWait(o, n, `${statusText(status, "find")} (${statusHex(status)})`))) return r;
+    }
+  }
+
+  private async queryOnce(q: Query, identifier: Dataset, onMatch: ((ds: Dataset) => boolean) | undefined, mayRetry: boolean): Promise<{ pending: number; final?: Response }> {
+    const log = this.log;
     const started = Date.now();
     let pending = 0;
     let final: Response | undefined;
@@ -341,7 +358,9 @@ export class RunState {
       const text = statusText(final.status, "find");
       log.info(`Received Final Find Response (${text})`);
       const cls = statusClass(final.status);
-      if (cls === "Failure") {
+      if (cls === "Failure" && mayRetry && pending === 0 && isTransientStatus(final.status) && !this.io.signal?.aborted) {
+        log.info(`Find Failed (${text}, ${statusHex(final.status)})`);
+      } else if (cls === "Failure") {
         this.failedQueries++;
         const comment = final.command.errorComment ? `: ${final.command.errorComment}` : "";
         log.error(`Find Failed (${text}, ${statusHex(final.status)}${comment})${this.s.batch ? ` for query ${q.id ?? q.where}` : ""}`);

@@ -1,5 +1,5 @@
 /** findscu-ts command line: DCMTK findscu's options plus the NDJSON/batch ones. */
-import { generalOptions, recordFormatOptions, scuNetworkOptions, shardOption, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, retryOptions, scuNetworkOptions, shardOption, OUTPUT, NETWORK, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const QUERY = "query information model";
 const QUERYKEYS = "query keys";
@@ -10,6 +10,7 @@ const EXTRACT = "extraction (DCMTK compatible)";
 export const OPTIONS: OptionSpec[] = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "FINDSCU" }),
+  ...retryOptions(),
   { key: "repeat", flags: ["--repeat"], kind: "value", numeric: "int", min: 1, metavar: "[n]umber", group: NETWORK, describe: "repeat each query n times" },
   { key: "abortAssoc", flags: ["--abort"], kind: "flag", group: NETWORK, describe: "abort association instead of releasing it" },
   { key: "cancel", flags: ["--cancel"], kind: "value", numeric: "int", min: 0, metavar: "[n]umber", group: NETWORK, describe: "cancel after n responses (default: never)" },

@@ -5,10 +5,10 @@
  */
 import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { connect, NetError, retrieve, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type SyntaxPreference } from "@dicom-pipes/dimse/net";
+import { connect, isTransientNetError, isTransientStatus, NetError, retrieve, retryWait, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type RetryOptions, type RetryPolicy, type SyntaxPreference } from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, recordFormat, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
+import { associationFailure, checkFiles, choiceOption, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
 import { countRequests, LEVELS, requestSource, type Level, type RequestSourceOptions, type RetrieveRequest } from "./requests.js";
 import { Journal } from "./journal.js";
@@ -71,6 +71,7 @@ interface Settings {
   jobs: number;
   dimseTimeoutMs?: number;
   connectTimeoutMs?: number;
+  retry: RetryPolicy;
   acseTimeoutMs: number;
   maxPdu?: number;
 }
@@ -134,6 +135,7 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       connectTimeoutMs: t.connect,
       acseTimeoutMs: t.acse,
       maxPdu: o.maxPdu as number | undefined,
+      retry: retryPolicy(o),
     };
     const shard = shardSetting(o.shard, batch);
     // Shards may share an output directory: each keeps its own journal there.
@@ -208,7 +210,7 @@ function getStorageContexts(): ContextProposal[] {
   return all.map((u) => ({ abstractSyntax: u, transferSyntaxes: PROPOSED_SYNTAXES, role: { scu: false, scp: true } }));
 }
 
-const RESULT_KEYS = ["status", "statusCode", "completed", "failed", "warning", "files", "bytes", "error"];
+const RESULT_KEYS = ["status", "statusCode", "completed", "failed", "warning", "files", "bytes", "error", "attempts"];
 
 class RetrieveRun {
   private failures = 0;
@@ -305,19 +307,27 @@ class RetrieveRun {
         }
         await this.scheduler.beforeRequest();
         if (this.io.signal?.aborted) break;
-        if (!assoc || assoc.closed || assoc.error) {
-          try {
-            assoc = await this.open();
-          } catch (e) {
-            if (e instanceof NetError) {
+        // Attempts of this request: transient association failures and outcomes are retried (--retries).
+        let retry: { what: string; reason: string } | undefined;
+        for (let attempts = 1; ; attempts++) {
+          if (retry && !(await retryWait({ ...this.retryOptions(), what: retry.what }, attempts - 1, retry.reason))) break;
+          if (!assoc || assoc.closed || assoc.error) {
+            try {
+              assoc = await this.open();
+            } catch (e) {
+              if (!(e instanceof NetError)) throw e;
+              retry = { what: "association", reason: e.condition };
+              if (isTransientNetError(e) && attempts <= this.s.retry.retries && !this.io.signal?.aborted) continue;
               this.associationError ??= e;
-              await this.result(req, undefined, { error: e.condition });
+              await this.result(req, undefined, { error: e.condition, attempts });
               break;
             }
-            throw e;
           }
+          const reason = await this.one(assoc, req, attempts);
+          if (reason === undefined) break;
+          retry = { what: this.s.kind === "move" ? "C-MOVE" : "C-GET", reason };
         }
-        await this.one(assoc, req);
+        if (this.associationError || this.io.signal?.aborted) break;
         await this.scheduler.afterRequest();
       }
     } finally {
@@ -328,7 +338,13 @@ class RetrieveRun {
     }
   }
 
-  private async one(assoc: Association, req: RetrieveRequest): Promise<void> {
+  private retryOptions(): RetryOptions {
+    return { policy: this.s.retry, signal: this.io.signal, warn: (m) => this.log.warn(m) };
+  }
+
+  /** One attempt of a request; the reason to retry it when it failed in a transient way and retries are left. */
+  private async one(assoc: Association, req: RetrieveRequest, attempts: number): Promise<string | undefined> {
+    const retriesLeft = attempts <= this.s.retry.retries && !this.io.signal?.aborted;
     const log = this.log;
     const label = this.s.label;
     const active = this.receive?.begin(req);
@@ -359,23 +375,26 @@ class RetrieveRun {
     } catch (e) {
       if (active) this.receive!.end(active);
       if (e instanceof NetError) {
+        if (e.kind === "dimse-timeout") assoc.abort();
+        // A reset or an abort before any response or object: the request is asked again on a new association.
+        if (retriesLeft && counter === 0 && !active?.files && (e.kind === "aborted" || e.kind === "closed")) return e.condition;
         log.error(`${req.where}: ${this.s.kind === "move" ? "Move" : "Get"} SCU Failed: ${e.condition}`);
         this.failures++;
-        await this.result(req, active, { error: e.condition, statusClass: "Failure" });
-        if (e.kind === "dimse-timeout") assoc.abort();
+        await this.result(req, active, { error: e.condition, statusClass: "Failure", attempts });
         return;
       }
       throw e;
     }
     if (active) this.receive!.end(active);
     if (!final) {
-      await this.result(req, active, { error: "cancelled", statusClass: "Cancel" });
+      await this.result(req, active, { error: "cancelled", statusClass: "Cancel", attempts });
       return;
     }
     const status = final.status;
     const cls = statusClass(status);
     const text = statusText(status, this.s.kind);
     log.info(`Received Final ${label} Response (${text})`);
+    if (retriesLeft && isTransientStatus(status)) return `${text} (${statusHex(status)})`;
     const completed = final.command.completed ?? 0;
     const failed = final.command.failed ?? 0;
     const warning = final.command.warning ?? 0;
@@ -400,14 +419,14 @@ class RetrieveRun {
     }
     if (outcome === "Failure") this.failures++;
     else if (outcome === "Warning" || outcome === "Incomplete") this.warnings++;
-    const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error });
+    const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error, attempts });
     if (outcome === "Success") this.journal?.record(this.journalKey(req), result);
   }
 
   private async result(
     req: RetrieveRequest,
     active: Active | undefined,
-    r: { statusClass?: string; status?: number; completed?: number; failed?: number; warning?: number; error?: string },
+    r: { statusClass?: string; status?: number; completed?: number; failed?: number; warning?: number; error?: string; attempts?: number },
   ): Promise<FlatRecord> {
     this.done++;
     const base: FlatRecord = {};
@@ -421,6 +440,7 @@ class RetrieveRun {
       warning: r.warning ?? 0,
       ...(active ? { files: active.files, bytes: active.bytes } : {}),
       ...(r.error ? { error: r.error } : {}),
+      ...(this.s.retry.retries ? { attempts: r.attempts ?? 1 } : {}),
     };
     this.showProgress();
     await this.writer?.write(rec);

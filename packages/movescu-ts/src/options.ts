@@ -1,5 +1,5 @@
 /** movescu-ts / getscu-ts command line: DCMTK movescu's and getscu's options plus the batch ones. */
-import { generalOptions, recordFormatOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, retryOptions, scuNetworkOptions, shardOption, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const MODEL = "query information model";
 const KEYS = "retrieve keys";
@@ -12,6 +12,7 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
   return [
     ...generalOptions(),
     ...scuNetworkOptions({ aet: get ? "GETSCU" : "MOVESCU" }).filter((o) => o.key !== "bind"),
+    ...retryOptions(),
     ...(get
       ? []
       : ([

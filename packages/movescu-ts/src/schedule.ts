@@ -5,6 +5,9 @@
  * cross midnight.
  */
 import { UsageError } from "@dicom-pipes/dimse/cli";
+import { sleep } from "@dicom-pipes/dimse/net";
+
+export { sleep };
 
 export interface Window {
   start: number;
@@ -39,20 +42,6 @@ function minutesNow(w: Window, now = new Date()): number {
 function insideWindow(w: Window, minutes: number): boolean {
   if (w.start === w.end) return true;
   return w.start < w.end ? minutes >= w.start && minutes < w.end : minutes >= w.start || minutes < w.end;
-}
-
-/** Wait `ms`, or less when `signal` aborts; the abort listener goes when the wait ends (one per pending wait, never more). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export class Scheduler {

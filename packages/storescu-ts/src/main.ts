@@ -5,19 +5,23 @@ import {
   connect,
   contextForFile,
   fileToSend,
+  isTransientStatus,
   NetError,
   statusClass,
   statusHex,
   statusText,
   storeFile,
   StoreError,
+  withRetries,
   type Association,
+  type RetryOptions,
+  type RetryPolicy,
   type ContextProposal,
   type FileToSend,
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { associationFailure, recordFormat, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
+import { associationFailure, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -68,6 +72,7 @@ interface Settings {
   timeouts: { connect?: number; acse: number; dimse?: number };
   maxPdu?: number;
   bind?: string;
+  retry: RetryPolicy;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -93,6 +98,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       timeouts: timeouts(o),
       maxPdu: o.maxPdu as number | undefined,
       bind: o.bind as string | undefined,
+      retry: retryPolicy(o),
     };
     const inputArg = o.input as string | undefined;
     const useStdinArg = files.includes("-");
@@ -113,7 +119,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       const name = inputArg ?? "-";
       source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID"] });
+    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID", ...(s.retry.retries ? ["attempts"] : [])] });
     const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
     const run = new SendRun(s, io, log, writer, progress);
     let code: number;
@@ -178,6 +184,8 @@ class SendRun {
   /** Files in all: known once the input has been read to its end. */
   private total?: number;
   private fed = 0;
+  /** Attempts per file (association and C-STORE), for the result records with --retries. */
+  private readonly tries = new WeakMap<FileToSend, number>();
 
   constructor(
     private readonly s: Settings,
@@ -290,12 +298,15 @@ class SendRun {
         }
         const file = job.file;
         this.contexts.add(file);
+        this.tries.set(file, 1);
         if (assoc && (assoc.closed || assoc.error)) assoc = undefined;
         if (!assoc || (!contextForFile(assoc, file) && revision !== this.contexts.revision)) {
           if (assoc) await this.finish(assoc);
           // The revision the proposals are taken from (others may add contexts while we connect).
           revision = this.contexts.revision;
-          assoc = await this.open(file);
+          const opened = await withRetries(this.retryOptions(), async () => ({ value: await this.open(file) }));
+          assoc = opened.value;
+          this.tries.set(file, opened.attempts);
         }
         const pc = contextForFile(assoc, file);
         if (!pc) {
@@ -307,7 +318,17 @@ class SendRun {
         this.log.info(`Sending file: ${file.path}`);
         let status: number;
         try {
-          const r = await storeFile(assoc, file, pc, { dimseTimeoutMs: this.s.timeouts.dimse, scratch });
+          const a = assoc;
+          const stored = await withRetries(
+            { ...this.retryOptions(), what: "C-STORE" },
+            async () => {
+              const r = await storeFile(a, file, pc, { dimseTimeoutMs: this.s.timeouts.dimse, scratch });
+              return { value: r, retry: isTransientStatus(r.status) ? `${statusText(r.status, "store")} (${statusHex(r.status)})` : undefined };
+            },
+            () => false,
+          );
+          const r = stored.value;
+          this.tries.set(file, (this.tries.get(file) ?? 1) + stored.attempts - 1);
           status = r.status;
           const cls = statusClass(status);
           this.log.info(`Received Store Response (${statusText(status, "store")})`);
@@ -359,6 +380,10 @@ class SendRun {
     }
   }
 
+  private retryOptions(): RetryOptions {
+    return { policy: this.s.retry, signal: this.io.signal, warn: (m) => this.log.warn(m) };
+  }
+
   private async open(file: FileToSend): Promise<Association> {
     return connect({
       host: this.s.peer,
@@ -399,6 +424,7 @@ class SendRun {
       ...(code !== undefined ? { statusCode: statusHex(code) } : {}),
       ...(error ? { error } : {}),
       ...(file ? { SOPClassUID: file.header.sopClassUID, SOPInstanceUID: file.header.sopInstanceUID } : {}),
+      ...(this.s.retry.retries ? { attempts: (file && this.tries.get(file)) ?? 1 } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
 /** storescu-ts command line: DCMTK storescu's options plus stdin paths, -j and NDJSON results. */
-import { generalOptions, recordFormatOptions, scuNetworkOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import { generalOptions, recordFormatOptions, retryOptions, scuNetworkOptions, NETWORK, OUTPUT, type OptionSpec } from "@dicom-pipes/dimse/cli";
 
 const INPUT = "input files";
 const TS = "transfer syntaxes (proposed)";
@@ -8,6 +8,7 @@ const BEHAVIOUR = "behaviour";
 export const OPTIONS: OptionSpec[] = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "STORESCU" }),
+  ...retryOptions(),
   { key: "jobs", flags: ["-j", "--jobs"], kind: "value", numeric: "int", min: 1, max: 64, metavar: "N", group: NETWORK, describe: "send over N associations in parallel (default 1)" },
   { key: "abortAssoc", flags: ["--abort"], kind: "flag", group: NETWORK, describe: "abort association instead of releasing it" },
   { key: "scanDirectories", flags: ["+sd", "--scan-directories"], kind: "flag", group: INPUT, describe: "scan directories given as arguments" },

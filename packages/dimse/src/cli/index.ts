@@ -8,3 +8,4 @@ export * from "./dcmtk.js";
 export * from "./peers.js";
 export * from "./shard.js";
 export * from "./stdin.js";
+export * from "./retry.js";

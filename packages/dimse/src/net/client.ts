@@ -101,7 +101,9 @@ export async function connect(o: ConnectOptions): Promise<Association> {
         const rj = decodeAssociateRJ(body);
         const details = [`Result: ${rejectResultText(rj.result)}, Source: ${rejectSourceText(rj.source)}`, `Reason: ${rejectReasonText(rj.source, rj.reason)}`];
         socket.destroy();
-        done(new NetError("rejected", `Association Rejected: ${rejectReasonText(rj.source, rj.reason)}`, "Association Rejected:", details));
+        const err = new NetError("rejected", `Association Rejected: ${rejectReasonText(rj.source, rj.reason)}`, "Association Rejected:", details);
+        err.rejectResult = rj.result;
+        done(err);
       } else if (type === PduType.Abort) {
         done(new NetError("aborted", "Peer aborted Association (or never connected)", "0006:0317 Peer aborted Association (or never connected)"));
       }

@@ -15,6 +15,10 @@ export type NetErrorKind =
 export class NetError extends Error {
   /** DCMTK's condition text, e.g. `0006:031c TCP Initialization Error: Connection refused`. */
   readonly condition: string;
+  /** A-ASSOCIATE-RJ result: 1 rejected-permanent, 2 rejected-transient. */
+  rejectResult?: number;
+  /** The socket error code (ECONNREFUSED, ECONNRESET...) of a failed connection. */
+  errno?: string;
   constructor(readonly kind: NetErrorKind, message: string, condition?: string, readonly details: string[] = []) {
     super(message);
     this.name = "NetError";
@@ -33,5 +37,7 @@ export function connectError(err: NodeJS.ErrnoException): NetError {
     EADDRNOTAVAIL: "Cannot assign requested address",
   };
   const t = text[code] ?? err.message;
-  return new NetError("refused", `TCP Initialization Error: ${t}`, `0006:031c TCP Initialization Error: ${t}`);
+  const e = new NetError("refused", `TCP Initialization Error: ${t}`, `0006:031c TCP Initialization Error: ${t}`);
+  e.errno = code;
+  return e;
 }

@@ -8,3 +8,4 @@ export * from "./scp.js";
 export * from "./server.js";
 export * from "./storage.js";
 export * from "./store-service.js";
+export * from "./retry.js";
