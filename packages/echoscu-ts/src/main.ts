@@ -1,10 +1,11 @@
 /** echoscu-ts: DICOM verification (C-ECHO) SCU, DCMTK echoscu compatible, with one NDJSON record per echo. */
 import { performance } from "node:perf_hooks";
 import { SopClass } from "@dicom-pipes/dimse/dicom";
-import { connect, echo, NetError, statusClass, statusHex, statusText, withRetries, type Association, type RetryPolicy } from "@dicom-pipes/dimse/net";
+import { echo, NetError, statusClass, statusHex, statusText, withRetries, type Association, type RetryPolicy } from "@dicom-pipes/dimse/net";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
+  connectPeer,
   Exit,
   exitTable,
   formatHelp,
@@ -135,18 +136,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
     const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async (n) => {
       attempts = n;
       return {
-        value: await connect({
-          host: s.peer,
-          port: s.port,
-          callingAet: s.aet,
-          calledAet: s.call,
-          contexts: Array.from({ length: s.contexts }, () => ({ abstractSyntax: SopClass.Verification, transferSyntaxes: s.syntaxes })),
-          maxPdu: s.maxPdu,
-          bindAddress: s.bind,
-          connectTimeoutMs: s.timeouts.connect,
-          acseTimeoutMs: s.timeouts.acse,
-          log,
-        }),
+        value: await connectPeer(s, Array.from({ length: s.contexts }, () => ({ abstractSyntax: SopClass.Verification, transferSyntaxes: s.syntaxes })), log),
       };
     });
     assoc = opened.value;

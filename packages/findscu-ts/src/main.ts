@@ -16,11 +16,12 @@ import {
   TransferSyntax,
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
-import { connect, find, isTransientStatus, NetError, retryWait, statusClass, statusHex, statusText, withRetries, type AcceptedContext, type Association, type Response, type RetryPolicy } from "@dicom-pipes/dimse/net";
+import { find, isTransientStatus, NetError, retryWait, statusClass, statusHex, statusText, withRetries, type AcceptedContext, type Association, type Response, type RetryPolicy } from "@dicom-pipes/dimse/net";
 import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
 import { processIo, readAhead, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
+  connectPeer,
   checkFiles,
   choiceOption,
   Exit,
@@ -212,18 +213,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   let assoc: Association;
   try {
     const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async () => ({
-      value: await connect({
-        host: s.peer,
-        port: s.port,
-        callingAet: s.aet,
-        calledAet: s.call,
-        contexts: [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }],
-        maxPdu: s.maxPdu,
-        bindAddress: s.bind,
-        connectTimeoutMs: s.timeouts.connect,
-        acseTimeoutMs: s.timeouts.acse,
-        log,
-      }),
+      value: await connectPeer(s, [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }], log),
     }));
     assoc = opened.value;
   } catch (e) {

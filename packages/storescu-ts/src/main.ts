@@ -21,7 +21,7 @@ import {
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
 import { InputError, processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { associationFailure, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
+import { connectPeer, associationFailure, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -385,18 +385,7 @@ class SendRun {
   }
 
   private async open(file: FileToSend): Promise<Association> {
-    return connect({
-      host: this.s.peer,
-      port: this.s.port,
-      callingAet: this.s.aet,
-      calledAet: this.s.call,
-      contexts: this.contexts.proposals(file),
-      maxPdu: this.s.maxPdu,
-      bindAddress: this.s.bind,
-      connectTimeoutMs: this.s.timeouts.connect,
-      acseTimeoutMs: this.s.timeouts.acse,
-      log: this.log,
-    });
+    return connectPeer(this.s, this.contexts.proposals(file), this.log);
   }
 
   private async finish(assoc: Association): Promise<void> {

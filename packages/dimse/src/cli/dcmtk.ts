@@ -19,6 +19,9 @@ import type { Io } from "../io/io.js";
 import { KeyError, parseKey, type ParsedKey } from "../records/keys.js";
 import { validateKeyValues, ValueError } from "../records/validate.js";
 import type { NetError } from "../net/errors.js";
+import { connect, type ContextProposal } from "../net/client.js";
+import type { Association } from "../net/association.js";
+import type { Logger } from "../net/logger.js";
 import { resolvePeer } from "./peers.js";
 
 /**
@@ -182,4 +185,31 @@ export async function readQueryFile(path: string): Promise<Dataset> {
   } catch (e) {
     throw new ExitError(Exit.USAGE, `${path}: not a DICOM query file (${(e as Error).message})`);
   }
+}
+
+/** The peer and network settings every SCU takes from `peer port`, `-aet`, `-aec`, `-pdu`, `--bind`, `-to`, `-ta`. */
+export interface ScuPeer {
+  peer: string;
+  port: number;
+  aet: string;
+  call: string;
+  maxPdu?: number;
+  bind?: string;
+  timeouts: { connect?: number; acse: number };
+}
+
+/** Open an association to the peer with these presentation contexts. */
+export function connectPeer(s: ScuPeer, contexts: ContextProposal[], log: Logger): Promise<Association> {
+  return connect({
+    host: s.peer,
+    port: s.port,
+    callingAet: s.aet,
+    calledAet: s.call,
+    contexts,
+    maxPdu: s.maxPdu,
+    bindAddress: s.bind,
+    connectTimeoutMs: s.timeouts.connect,
+    acseTimeoutMs: s.timeouts.acse,
+    log,
+  });
 }
