@@ -6,6 +6,7 @@ import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/d
 import {
   associationFailure,
   connectPeer,
+  endAssociation,
   Exit,
   exitTable,
   formatHelp,
@@ -166,15 +167,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
     await writer.end();
     return Exit.FAILURE;
   }
-  if (!assoc.closed) {
-    if (s.abort) {
-      log.info("Aborting Association");
-      assoc.abort();
-    } else {
-      log.info("Releasing Association");
-      await assoc.release();
-    }
-  }
+  await endAssociation(assoc, s.abort, log);
   await writer.end();
   return signalExitCode(io.signal) ?? (failed > 0 ? Exit.FAILURE : Exit.OK);
 }

@@ -22,6 +22,7 @@ import { processIo, readAhead, RecordWriter, signalExitCode, type Io, type Outpu
 import {
   associationFailure,
   connectPeer,
+  endAssociation,
   checkFiles,
   choiceOption,
   Exit,
@@ -233,14 +234,14 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
     }
   } catch (e) {
     if (!(e instanceof NetError)) {
-      await finish(assoc, s, log);
+      await endAssociation(assoc, s.abort, log);
       throw e;
     }
     log.error(`Find SCU Failed: ${e.condition}`);
     assoc.abort();
     failed = true;
   }
-  if (!failed) await finish(assoc, s, log);
+  if (!failed) await endAssociation(assoc, s.abort, log);
   await writer.end();
   const sig = signalExitCode(io.signal);
   if (sig !== undefined) return sig;
@@ -250,16 +251,6 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   return Exit.OK;
 }
 
-async function finish(assoc: Association, s: Settings, log: CliLogger): Promise<void> {
-  if (assoc.closed) return;
-  if (s.abort) {
-    log.info("Aborting Association");
-    assoc.abort();
-  } else {
-    log.info("Releasing Association");
-    await assoc.release();
-  }
-}
 
 /** Shared state of one run: the association, output, counters. */
 export class RunState {

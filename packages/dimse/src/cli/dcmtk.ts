@@ -213,3 +213,15 @@ export function connectPeer(s: ScuPeer, contexts: ContextProposal[], log: Logger
     log,
   });
 }
+
+/** End an association as DCMTK's SCUs do: A-RELEASE, or A-ABORT with `--abort`, logged at -v. */
+export async function endAssociation(assoc: Association, abort: boolean, log: Logger): Promise<void> {
+  if (assoc.closed) return;
+  if (abort) {
+    log.info("Aborting Association");
+    assoc.abort();
+  } else {
+    log.info("Releasing Association");
+    await assoc.release();
+  }
+}
