@@ -23,7 +23,21 @@ import { isListening } from "./support/corpus.js";
 import { spawn } from "node:child_process";
 import { binPath, runBin, until } from "./support/bins.js";
 import { startDevPacs } from "@dicom-pipes/devpacs";
-import { associate, associateRq, echoCommand, echoWorks, endlessEcho, FLOOD_LIMIT, instance, pdata, pdu, procStats, rawAssociation, rawPeer, store } from "./support/hostile.js";
+import {
+  associate,
+  associateRq,
+  echoCommand,
+  echoWorks,
+  endlessEcho,
+  FLOOD_LIMIT,
+  instance,
+  pdata,
+  pdu,
+  procStats,
+  rawAssociation,
+  rawPeer,
+  store,
+} from "./support/hostile.js";
 import { mulberry32 as prng } from "@dicom-pipes/gen-archive";
 
 let work: string;
@@ -52,14 +66,20 @@ function sharedScp(args: string[]): ScpTs {
 }
 
 /** An A-ABORT (type 7) arrived, or the connection closed, within `ms`. */
-async function endedWithin(peer: Awaited<ReturnType<typeof rawPeer>>, ms: number): Promise<boolean> {
+async function endedWithin(
+  peer: Awaited<ReturnType<typeof rawPeer>>,
+  ms: number,
+): Promise<boolean> {
   return (await peer.closed(ms)) || peer.types().includes(0x07);
 }
 
 /** The endless C-ECHO flood ends with the association, before FLOOD_LIMIT. */
 async function floodIsCut(port: number): Promise<void> {
   const r = await endlessEcho(port);
-  assert.ok(r.ended && r.sent < FLOOD_LIMIT, `association ended: ${r.ended}, after ${r.sent} bytes`);
+  assert.ok(
+    r.ended && r.sent < FLOOD_LIMIT,
+    `association ended: ${r.ended}, after ${r.sent} bytes`,
+  );
 }
 
 describe("buffered messages are capped", () => {
@@ -69,7 +89,10 @@ describe("buffered messages are capped", () => {
     const before = procStats(s.pid);
     await floodIsCut(s.port);
     const after = procStats(s.pid);
-    assert.ok(after.peakKiB - before.peakKiB < 64 * 1024, `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`);
+    assert.ok(
+      after.peakKiB - before.peakKiB < 64 * 1024,
+      `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`,
+    );
     assert.ok(await echoWorks(s.port));
     assert.match(s.stderr(), /data set of more than 2097152 bytes/);
   });
@@ -84,11 +107,13 @@ describe("buffered messages are capped", () => {
     assert.ok(await endedWithin(peer, 5000), "the association is aborted");
     assert.ok(sent < 96 * 1024 * 1024, `aborted after ${sent} bytes`);
     const after = procStats(s.pid);
-    assert.ok(after.peakKiB - before.peakKiB < 64 * 1024, `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`);
+    assert.ok(
+      after.peakKiB - before.peakKiB < 64 * 1024,
+      `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`,
+    );
     assert.ok(await echoWorks(s.port));
     assert.match(s.stderr(), /command set of more than 2097152 bytes/);
   });
-
 });
 
 test("C-STORE data sets are not capped and stream to disk: a 96 MiB instance is stored with flat memory", async () => {
@@ -98,13 +123,20 @@ test("C-STORE data sets are not capped and stream to disk: a 96 MiB instance is 
     const a = await associate(s.port);
     const uid = "1.2.826.0.1.3680043.2.1125.9.1";
     // The instance, then (0009,1000) OB holding 96 MiB.
-    const head = Buffer.concat([instance({ sopInstanceUid: uid }), Buffer.from([0x09, 0x00, 0x00, 0x10, 0x4f, 0x42, 0, 0]), Buffer.alloc(4)]);
+    const head = Buffer.concat([
+      instance({ sopInstanceUid: uid }),
+      Buffer.from([0x09, 0x00, 0x00, 0x10, 0x4f, 0x42, 0, 0]),
+      Buffer.alloc(4),
+    ]);
     const value = Buffer.alloc(96 * 1024 * 1024, 0x55);
     head.writeUInt32LE(value.length, head.length - 4);
     assert.equal(await store(a, uid, Buffer.concat([head, value])), 0);
     await a.release();
     const after = procStats(s.pid);
-    assert.ok(after.peakKiB - before.peakKiB < 48 * 1024, `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`);
+    assert.ok(
+      after.peakKiB - before.peakKiB < 48 * 1024,
+      `peak RSS grew by ${after.peakKiB - before.peakKiB} KiB`,
+    );
     const files = await filesUnder(s.od);
     assert.equal(files.length, 1);
   } finally {
@@ -150,7 +182,11 @@ describe("timeouts once associated", () => {
       // A C-ECHO after the release: never answered (PS3.8 Sta13).
       await peer.send(pdata(1, true, true, echoCommand(7)));
       assert.ok(await peer.closed(3000), "connection closed by the server");
-      assert.deepEqual(peer.types().filter((t) => t === 0x04), [], "no P-DATA (C-ECHO-RSP) after the release");
+      assert.deepEqual(
+        peer.types().filter((t) => t === 0x04),
+        [],
+        "no P-DATA (C-ECHO-RSP) after the release",
+      );
     } finally {
       await s.stop();
     }
@@ -167,15 +203,24 @@ describe("timeouts once associated", () => {
       );
       assert.ok(err instanceof NetError && err.kind === "rejected", String(err));
       // (The source's wording follows DCMTK's, "Presentation Related", in later versions.)
-      assert.match(err.details.join("\n"), /^Result: Rejected Transient, Source: Service Provider \(Presentation Related( Function)?\)\nReason: Local Limit Exceeded$/);
+      assert.match(
+        err.details.join("\n"),
+        /^Result: Rejected Transient, Source: Service Provider \(Presentation Related( Function)?\)\nReason: Local Limit Exceeded$/,
+      );
       if (hasDcmtk()) {
         // DCMTK's reading of the same A-ASSOCIATE-RJ.
         const r = await runDcmtk("echoscu", ["127.0.0.1", String(s.port)], { timeoutMs: 10_000 });
         assert.equal(r.code, 1);
-        assert.match(r.stderr, /F: Result: Rejected Transient, Source: Service Provider \(Presentation Related\)\nF: Reason: Local Limit Exceeded/);
+        assert.match(
+          r.stderr,
+          /F: Result: Rejected Transient, Source: Service Provider \(Presentation Related\)\nF: Reason: Local Limit Exceeded/,
+        );
       }
       await a.release();
-      assert.ok(await until(async () => echoWorks(s.port).catch(() => false), 5000, 50), "a slot freed by a release is reused");
+      assert.ok(
+        await until(async () => echoWorks(s.port).catch(() => false), 5000, 50),
+        "a slot freed by a release is reused",
+      );
       await b.release();
     } finally {
       await s.stop();
@@ -188,7 +233,11 @@ describe("protocol violations", () => {
 
   test("C-STORE whose command names another instance than its data set: 0xA900, nothing stored", async () => {
     const a = await associate(s.port);
-    const status = await store(a, "1.2.826.0.1.3680043.2.1125.7.1", instance({ sopInstanceUid: "1.2.826.0.1.3680043.2.1125.7.2" }));
+    const status = await store(
+      a,
+      "1.2.826.0.1.3680043.2.1125.7.1",
+      instance({ sopInstanceUid: "1.2.826.0.1.3680043.2.1125.7.2" }),
+    );
     await a.release();
     assert.equal(status, 0xa900);
     assert.deepEqual(await filesUnder(s.od), []);
@@ -200,9 +249,19 @@ describe("protocol violations", () => {
     ["an HTTP request", Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
     ["unknown PDU type 0x08", pdu(0x08, Buffer.alloc(4))],
     ["PDU type 0x00", pdu(0x00, Buffer.alloc(10))],
-    ["A-ASSOCIATE-RQ announcing 4 GiB", Buffer.concat([Buffer.from([1, 0, 0xff, 0xff, 0xff, 0xff]), rq.subarray(6)])],
+    [
+      "A-ASSOCIATE-RQ announcing 4 GiB",
+      Buffer.concat([Buffer.from([1, 0, 0xff, 0xff, 0xff, 0xff]), rq.subarray(6)]),
+    ],
     ["A-ASSOCIATE-RQ shorter than its fixed fields", pdu(0x01, rq.subarray(6, 40))],
-    ["A-ASSOCIATE-RQ with an item running past the PDU", (() => { const b = Buffer.from(rq); b.writeUInt16BE(0xffff, 6 + 68 + 2); return b; })()],
+    [
+      "A-ASSOCIATE-RQ with an item running past the PDU",
+      (() => {
+        const b = Buffer.from(rq);
+        b.writeUInt16BE(0xffff, 6 + 68 + 2);
+        return b;
+      })(),
+    ],
     ["A-ASSOCIATE-AC sent to an acceptor", pdu(0x02, rq.subarray(6))],
     ["A-ASSOCIATE-RJ sent to an acceptor", pdu(0x03, Buffer.from([0, 1, 1, 1]))],
     ["P-DATA-TF before association", pdata(1, true, true, echoCommand())],
@@ -221,10 +280,24 @@ describe("protocol violations", () => {
 
   const postAssociation: Array<[string, Buffer]> = [
     ["a PDV item of 5 bytes", pdu(0x04, Buffer.from([0, 0, 0, 1, 1]))],
-    ["a PDV shorter than its header after a complete one", (() => { const ok = pdata(1, true, true, echoCommand()); const body = Buffer.concat([ok.subarray(6), Buffer.from([0, 0, 0])]); return pdu(0x04, body); })()],
+    [
+      "a PDV shorter than its header after a complete one",
+      (() => {
+        const ok = pdata(1, true, true, echoCommand());
+        const body = Buffer.concat([ok.subarray(6), Buffer.from([0, 0, 0])]);
+        return pdu(0x04, body);
+      })(),
+    ],
     ["a PDV item of length 0", pdu(0x04, Buffer.alloc(4))],
     ["a P-DATA-TF with no PDV item", pdu(0x04, Buffer.alloc(0))],
-    ["a PDV length past its PDU", (() => { const b = pdata(1, true, true, echoCommand()); b.writeUInt32BE(0x7fffffff, 6); return b; })()],
+    [
+      "a PDV length past its PDU",
+      (() => {
+        const b = pdata(1, true, true, echoCommand());
+        b.writeUInt32BE(0x7fffffff, 6);
+        return b;
+      })(),
+    ],
     ["a data set fragment without a command", pdata(1, false, true, Buffer.alloc(16))],
     ["a command on a context that was not proposed", pdata(9, true, true, echoCommand())],
     ["a command set that is not a command", pdata(1, true, true, Buffer.alloc(64, 0xff))],
@@ -236,7 +309,11 @@ describe("protocol violations", () => {
       const peer = await rawAssociation(s.port);
       await peer.send(bytes);
       assert.ok(await endedWithin(peer, 4000), "the association is aborted");
-      assert.deepEqual(peer.types().filter((t) => t === 0x04), [], "nothing answered");
+      assert.deepEqual(
+        peer.types().filter((t) => t === 0x04),
+        [],
+        "nothing answered",
+      );
     });
   }
 
@@ -257,7 +334,9 @@ describe("mutated association requests and garbage connections", () => {
         Array.from({ length: 10 }, async () => {
           const b = Buffer.from(base);
           const kind = Math.floor(rand() * 3);
-          if (kind === 0) for (let n = 1 + Math.floor(rand() * 6); n > 0; n--) b[6 + Math.floor(rand() * (b.length - 6))] = Math.floor(rand() * 256);
+          if (kind === 0)
+            for (let n = 1 + Math.floor(rand() * 6); n > 0; n--)
+              b[6 + Math.floor(rand() * (b.length - 6))] = Math.floor(rand() * 256);
           else if (kind === 1) b.writeUInt16BE(Math.floor(rand() * 65536), 6 + 68 + 2);
           const bytes = kind === 2 ? b.subarray(0, 6 + Math.floor(rand() * (b.length - 6))) : b;
           if (kind === 2) bytes.writeUInt32BE(bytes.length - 6, 2);
@@ -265,7 +344,15 @@ describe("mutated association requests and garbage connections", () => {
           await peer.send(bytes);
           const ended = await peer.closed(300);
           const types = peer.types();
-          const what = types.includes(0x02) ? "accepted" : types.includes(0x03) ? "rejected" : types.includes(0x07) ? "aborted" : ended ? "closed" : "waiting";
+          const what = types.includes(0x02)
+            ? "accepted"
+            : types.includes(0x03)
+              ? "rejected"
+              : types.includes(0x07)
+                ? "aborted"
+                : ended
+                  ? "closed"
+                  : "waiting";
           outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
           peer.socket.destroy();
         }),
@@ -317,7 +404,17 @@ describe("hostile UIDs and AE titles", () => {
     "ü".repeat(40),
     "9".repeat(300),
   ];
-  const namings: string[][] = [[], ["-su", ""], ["-su", "../s"], ["-sp"], ["-ss", "p"], ["+uf"], ["-tn"], ["--layout", "hierarchy"], ["--layout", "{PatientName}/{StudyInstanceUID}/{SOPInstanceUID}.dcm"]];
+  const namings: string[][] = [
+    [],
+    ["-su", ""],
+    ["-su", "../s"],
+    ["-sp"],
+    ["-ss", "p"],
+    ["+uf"],
+    ["-tn"],
+    ["--layout", "hierarchy"],
+    ["--layout", "{PatientName}/{StudyInstanceUID}/{SOPInstanceUID}.dcm"],
+  ];
   for (const naming of namings) {
     test(`${naming.join(" ") || "default names"}: nothing written outside -od`, async () => {
       const sandbox = await mkdtemp(join(work, "sandbox-"));
@@ -329,15 +426,29 @@ describe("hostile UIDs and AE titles", () => {
         for (const v of hostile) {
           const a = await associate(s.port, v.slice(0, 16)).catch(() => associate(s.port));
           const uid = `${v}.${++n}`;
-          const status = await store(a, uid, instance({ sopInstanceUid: uid, studyUid: v, seriesUid: v, patientId: v, patientName: v }));
+          const status = await store(
+            a,
+            uid,
+            instance({
+              sopInstanceUid: uid,
+              studyUid: v,
+              seriesUid: v,
+              patientId: v,
+              patientName: v,
+            }),
+          );
           await a.release().catch(() => undefined);
-          assert.ok([0, 0xc000, 0xa700].includes(status), `${JSON.stringify(v)}: status 0x${status.toString(16)}`);
+          assert.ok(
+            [0, 0xc000, 0xa700].includes(status),
+            `${JSON.stringify(v)}: status 0x${status.toString(16)}`,
+          );
         }
       } finally {
         await s.stop();
       }
       const all = await filesUnder(sandbox, { hidden: true });
-      for (const f of all) assert.ok(resolve(sandbox, f).startsWith(od + sep), `${f} is outside -od`);
+      for (const f of all)
+        assert.ok(resolve(sandbox, f).startsWith(od + sep), `${f} is outside -od`);
       assert.ok(all.length > 0);
       for (const inj of ["INJ", "INJ_F", "INJ_B"]) assert.ok(!existsSync(join(sandbox, inj)), inj);
       assert.equal(relative(od, od), "");
@@ -352,24 +463,40 @@ describe("hooks receive network values literally, never run them", () => {
     await mkdir(od);
     const log = join(sandbox, "hook.log");
     const hook = `echo "stored #p/#f from #a" >> ${log}; echo bare #f #a \`echo #c\` >> ${log}; printf '%s\\n' 'sq #a #f' >> ${log}`;
-    const s = await startStorescpTs(["-xcr", hook, "-xs", "-xcs", `echo "end #a" >> ${log}`, "-su", ""], { od, cwd: sandbox });
+    const s = await startStorescpTs(
+      ["-xcr", hook, "-xs", "-xcs", `echo "end #a" >> ${log}`, "-su", ""],
+      { od, cwd: sandbox },
+    );
     const uid = "1.2;touch INJ_F";
     try {
       const a = await associate(s.port, "$(touch INJ_A)");
-      assert.equal(await store(a, uid, instance({ sopInstanceUid: uid, studyUid: "1.2.3`touch INJ_S`" })), 0);
+      assert.equal(
+        await store(a, uid, instance({ sopInstanceUid: uid, studyUid: "1.2.3`touch INJ_S`" })),
+        0,
+      );
       await a.release();
     } finally {
       await s.stop();
     }
     const text = await readFile(log, "utf8");
     for (const inj of ["INJ_F", "INJ_A", "INJ_S"]) {
-      assert.ok(!existsSync(join(sandbox, inj)) && !existsSync(join(od, inj)), `${inj} was executed:\n${text}`);
+      assert.ok(
+        !existsSync(join(sandbox, inj)) && !existsSync(join(od, inj)),
+        `${inj} was executed:\n${text}`,
+      );
     }
     const lines = text.trim().split("\n");
     assert.equal(lines.length, 4, text);
-    assert.match(lines[0]!, /^stored .*\/od\/1\.2\.3`touch INJ_S`\/SC\.1\.2;touch INJ_F from \$\(touch INJ_A\)$/);
+    assert.match(
+      lines[0]!,
+      /^stored .*\/od\/1\.2\.3`touch INJ_S`\/SC\.1\.2;touch INJ_F from \$\(touch INJ_A\)$/,
+    );
     assert.equal(lines[1], "bare SC.1.2;touch INJ_F $(touch INJ_A) STORESCP");
-    assert.equal(lines[2], 'sq "$(touch INJ_A)" SC.1.2;touch INJ_F', "#a in single quotes keeps DCMTK's double quotes");
+    assert.equal(
+      lines[2],
+      'sq "$(touch INJ_A)" SC.1.2;touch INJ_F',
+      "#a in single quotes keeps DCMTK's double quotes",
+    );
     assert.equal(lines[3], "end $(touch INJ_A)");
   });
 });
@@ -391,25 +518,47 @@ describe("a peer that does not speak DICOM (client side)", () => {
   test("findscu-ts and movescu-ts against an HTTP server: one line, DCMTK's 'Unrecognized PDU type', exit 61", async () => {
     const http = createServer((c) => {
       c.on("error", () => undefined);
-      c.once("data", () => c.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+      c.once("data", () =>
+        c.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+      );
     });
     await new Promise<void>((res) => http.listen(0, "127.0.0.1", res));
     const port = String((http.address() as { port: number }).port);
     try {
       if (hasDcmtk()) {
         // DCMTK's condition for the same peer, which our line carries.
-        const ref = await runDcmtk("findscu", ["-S", "-k", "0008,0052=STUDY", "127.0.0.1", port], { timeoutMs: 10_000 });
+        const ref = await runDcmtk("findscu", ["-S", "-k", "0008,0052=STUDY", "127.0.0.1", port], {
+          timeoutMs: 10_000,
+        });
         assert.match(ref.stderr, /Association Request Failed: 0006:0321 Unrecognized PDU type: 48/);
       }
       for (const [tool, args] of [
         ["findscu-ts", ["-S", "-aec", "PACS", "127.0.0.1", port, "-k", "StudyInstanceUID"]],
-        ["movescu-ts", ["-S", "-aec", "PACS", "127.0.0.1", port, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3"]],
+        [
+          "movescu-ts",
+          [
+            "-S",
+            "-aec",
+            "PACS",
+            "127.0.0.1",
+            port,
+            "-k",
+            "QueryRetrieveLevel=STUDY",
+            "-k",
+            "StudyInstanceUID=1.2.3",
+          ],
+        ],
       ] as const) {
         const r = await runBin(tool, [...args], { timeoutMs: 20_000 });
         assert.equal(r.code, 61, `${tool}: ${r.stderr}`);
         const lines = r.stderr.trim().split("\n");
         assert.equal(lines.length, 1, `${tool} prints one line:\n${r.stderr}`);
-        assert.match(lines[0]!, new RegExp(`^E: ${tool}: Association Request Failed: 0006:0321 Unrecognized PDU type: 48 \\(the peer does not speak DICOM\\)$`));
+        assert.match(
+          lines[0]!,
+          new RegExp(
+            `^E: ${tool}: Association Request Failed: 0006:0321 Unrecognized PDU type: 48 \\(the peer does not speak DICOM\\)$`,
+          ),
+        );
       }
     } finally {
       http.close();
@@ -421,7 +570,14 @@ test("a write the file system refuses (file size limit, as a full disk): 0xA700,
   const od = await mkdtemp(join(work, "full-"));
   const port = await freePort();
   // ulimit -f counts 1024-byte blocks: files up to 512 KiB.
-  const child = spawn("/bin/sh", ["-c", `ulimit -f 512 && exec "${process.execPath}" "${binPath("storescp-ts")}" -od "${od}" ${port}`], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    "/bin/sh",
+    [
+      "-c",
+      `ulimit -f 512 && exec "${process.execPath}" "${binPath("storescp-ts")}" -od "${od}" ${port}`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   const err: Buffer[] = [];
   child.stderr.on("data", (b: Buffer) => err.push(b));
   child.stdout.resume();
@@ -429,17 +585,28 @@ test("a write the file system refuses (file size limit, as a full disk): 0xA700,
     assert.ok(await until(() => isListening(port), 10_000, 25), "storescp-ts listens");
     const a = await associate(port);
     const uid = "1.2.826.0.1.3680043.2.1125.6.1";
-    const head = Buffer.concat([instance({ sopInstanceUid: uid }), Buffer.from([0x09, 0x00, 0x00, 0x10, 0x4f, 0x42, 0, 0]), Buffer.alloc(4)]);
+    const head = Buffer.concat([
+      instance({ sopInstanceUid: uid }),
+      Buffer.from([0x09, 0x00, 0x00, 0x10, 0x4f, 0x42, 0, 0]),
+      Buffer.alloc(4),
+    ]);
     const value = Buffer.alloc(2 * 1024 * 1024, 0x55);
     head.writeUInt32LE(value.length, head.length - 4);
     assert.equal(await store(a, uid, Buffer.concat([head, value])), 0xa700);
     const small = "1.2.826.0.1.3680043.2.1125.6.2";
     assert.equal(await store(a, small, instance({ sopInstanceUid: small })), 0);
     await a.release();
-    assert.deepEqual(await filesUnder(od, { hidden: true }), [`SC.${small}`], "only the stored instance; no .part file");
+    assert.deepEqual(
+      await filesUnder(od, { hidden: true }),
+      [`SC.${small}`],
+      "only the stored instance; no .part file",
+    );
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("close", r));
   }
-  assert.match(Buffer.concat(err).toString(), /E: storescp-ts: storing 1\.2\.826\.0\.1\.3680043\.2\.1125\.6\.1 failed: .*EFBIG/);
+  assert.match(
+    Buffer.concat(err).toString(),
+    /E: storescp-ts: storing 1\.2\.826\.0\.1\.3680043\.2\.1125\.6\.1 failed: .*EFBIG/,
+  );
 });

@@ -20,7 +20,8 @@ function workspaceTests() {
   const out = [];
   for (const base of ["packages", "tools"]) {
     for (const name of readdirSync(join(root, base))) {
-      if (statSync(join(root, base, name)).isDirectory()) out.push(...testsIn(join(base, name, "test")));
+      if (statSync(join(root, base, name)).isDirectory())
+        out.push(...testsIn(join(base, name, "test")));
     }
   }
   return out;
@@ -28,14 +29,19 @@ function workspaceTests() {
 
 let files = [];
 if (kind === "unit" || kind === "all") files.push(...workspaceTests(), ...testsIn("test"));
-if (kind === "interop" || kind === "all") files.push(...testsIn("test/interop"), ...testsIn("test/support"));
+if (kind === "interop" || kind === "all")
+  files.push(...testsIn("test/interop"), ...testsIn("test/support"));
 if (filter) files = files.filter((f) => f.includes(filter));
 if (files.length === 0) {
   console.error(`no test files for "${kind}"`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files], {
-  cwd: root,
-  stdio: "inherit",
-});
+const r = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=300000", ...files],
+  {
+    cwd: root,
+    stdio: "inherit",
+  },
+);
 process.exit(r.status ?? 1);

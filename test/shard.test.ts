@@ -24,9 +24,29 @@ let nStudies = 0;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "shard-"));
   archive = join(dir, "archive");
-  await generateArchive({ out: archive, patients: 12, seed: "shard", studiesPerPatient: [1, 3], seriesPerStudy: [1, 3], instancesPerSeries: [1, 2] });
+  await generateArchive({
+    out: archive,
+    patients: 12,
+    seed: "shard",
+    studiesPerPatient: [1, 3],
+    seriesPerStudy: [1, 3],
+    instancesPerSeries: [1, 2],
+  });
   pacs = await startDevPacs({ dir: archive });
-  const r = await runBin("findscu-ts", ["-S", "-sr", "-aec", pacs.aet, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "PatientID", "127.0.0.1", String(pacs.port)]);
+  const r = await runBin("findscu-ts", [
+    "-S",
+    "-sr",
+    "-aec",
+    pacs.aet,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-k",
+    "PatientID",
+    "127.0.0.1",
+    String(pacs.port),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   studies = join(dir, "studies.ndjson");
   await writeFile(studies, r.stdout);
@@ -42,7 +62,8 @@ const peer = () => ["-aec", pacs.aet, "127.0.0.1", String(pacs.port)];
 
 test("parseShard takes K/N with 1 <= K <= N and names what it expected otherwise", () => {
   assert.deepEqual(parseShard("2/3"), { index: 2, count: 3 });
-  for (const bad of ["0/3", "4/3", "3", "1/0", "a/b", "1/3/4"]) assert.throws(() => parseShard(bad), /expected K\/N with 1 <= K <= N/, bad);
+  for (const bad of ["0/3", "4/3", "3", "1/0", "a/b", "1/3/4"])
+    assert.throws(() => parseShard(bad), /expected K\/N with 1 <= K <= N/, bad);
 });
 
 test("the shard of a record depends on its UIDs only, or on the whole row when it has none", () => {
@@ -56,10 +77,22 @@ test("the shard of a record depends on its UIDs only, or on the whole row when i
 });
 
 test("findscu-ts: three shards of a batch, in parallel, are disjoint and their union is the unsharded run", async () => {
-  const args = ["-S", "-sr", "--queries", studies, "-k", "QueryRetrieveLevel=SERIES", "-k", "SeriesInstanceUID", ...peer()];
+  const args = [
+    "-S",
+    "-sr",
+    "--queries",
+    studies,
+    "-k",
+    "QueryRetrieveLevel=SERIES",
+    "-k",
+    "SeriesInstanceUID",
+    ...peer(),
+  ];
   const all = await runBin("findscu-ts", args);
   assert.equal(all.code, 0, all.stderr);
-  const shards = await Promise.all([1, 2, 3].map((k) => runBin("findscu-ts", ["--shard", `${k}/3`, ...args])));
+  const shards = await Promise.all(
+    [1, 2, 3].map((k) => runBin("findscu-ts", ["--shard", `${k}/3`, ...args])),
+  );
   const seen = new Map<string, number>();
   for (const [i, r] of shards.entries()) {
     assert.equal(r.code, 0, r.stderr);
@@ -71,14 +104,23 @@ test("findscu-ts: three shards of a batch, in parallel, are disjoint and their u
       seen.set(uid, i + 1);
     }
   }
-  assert.deepEqual([...seen.keys()].sort(), ndjson(all.stdout).map((r) => String(r.SeriesInstanceUID)).sort());
+  assert.deepEqual(
+    [...seen.keys()].sort(),
+    ndjson(all.stdout)
+      .map((r) => String(r.SeriesInstanceUID))
+      .sort(),
+  );
 });
 
 test("getscu-ts: three shards retrieve into one folder, each with its own journal; the files equal the archive's", async () => {
   const od = join(dir, "got");
   await rm(od, { recursive: true, force: true });
   await import("node:fs/promises").then((fs) => fs.mkdir(od));
-  const shards = await Promise.all([1, 2, 3].map((k) => runBin("getscu-ts", ["--shard", `${k}/3`, "-od", od, "--input", studies, ...peer()])));
+  const shards = await Promise.all(
+    [1, 2, 3].map((k) =>
+      runBin("getscu-ts", ["--shard", `${k}/3`, "-od", od, "--input", studies, ...peer()]),
+    ),
+  );
   const retrieved = new Set<string>();
   for (const r of shards) {
     assert.equal(r.code, 0, r.stderr);
@@ -91,20 +133,42 @@ test("getscu-ts: three shards retrieve into one folder, each with its own journa
   }
   assert.equal(retrieved.size, nStudies);
   const journals = (await readdir(od)).filter((f) => f.endsWith(".journal")).sort();
-  assert.deepEqual(journals, [1, 2, 3].map((k) => `.movescu-ts.shard-${k}-of-3.journal`));
+  assert.deepEqual(
+    journals,
+    [1, 2, 3].map((k) => `.movescu-ts.shard-${k}-of-3.journal`),
+  );
   const files = (await filesUnder(od)).filter((f) => !f.startsWith("."));
   assert.equal(files.length, (await sourceInstances(archive)).size);
   // A rerun of a shard asks nothing again (its journal).
-  const again = await runBin("getscu-ts", ["-v", "--shard", "2/3", "-od", od, "--input", studies, ...peer()]);
+  const again = await runBin("getscu-ts", [
+    "-v",
+    "--shard",
+    "2/3",
+    "-od",
+    od,
+    "--input",
+    studies,
+    ...peer(),
+  ]);
   assert.equal(again.code, 0, again.stderr);
   assert.doesNotMatch(again.stderr, /Requesting Association/);
 });
 
 test("--shard needs batch input, and a well-formed K/N", async () => {
-  let r = await runBin("findscu-ts", ["--shard", "1/2", "-S", "-k", "QueryRetrieveLevel=STUDY", ...peer()]);
+  let r = await runBin("findscu-ts", [
+    "--shard",
+    "1/2",
+    "-S",
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    ...peer(),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--shard needs batch input/);
   r = await runBin("movescu-ts", ["--shard", "3/2", "--input", studies, ...peer()]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--shard: invalid shard 3\/2 \(expected K\/N with 1 <= K <= N, e\.g\. 2\/3\)/);
+  assert.match(
+    r.stderr,
+    /--shard: invalid shard 3\/2 \(expected K\/N with 1 <= K <= N, e\.g\. 2\/3\)/,
+  );
 });

@@ -17,13 +17,27 @@ const skip = hasDcmtk() ? false : "DCMTK is required (apt-get install dcmtk)";
 const work = await mkdtemp(join(tmpdir(), "anon-pipeline-"));
 after(() => rm(work, { recursive: true, force: true }));
 
-test("storescp-ts records | dcmanon - | storescu-ts → DCMTK storescp: every file de-identified and accepted", { skip }, async () => {
+test("storescp-ts records | dcmanon - | storescu-ts → DCMTK storescp: every file de-identified and accepted", {
+  skip,
+}, async () => {
   const src = join(work, "src");
-  const summary = await generateArchive({ out: src, patients: 2, seed: "anon-pipeline", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 3, layout: "flat" });
+  const summary = await generateArchive({
+    out: src,
+    patients: 2,
+    seed: "anon-pipeline",
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 3,
+    layout: "flat",
+  });
   const spool = join(work, "spool");
   await mkdir(spool);
   const scp = await startStorescpTs([], { od: spool });
-  const sent = await runBin("storescu-ts", ["127.0.0.1", String(scp.port), ...(await filesUnder(src)).map((f) => join(src, f))]);
+  const sent = await runBin("storescu-ts", [
+    "127.0.0.1",
+    String(scp.port),
+    ...(await filesUnder(src)).map((f) => join(src, f)),
+  ]);
   assert.equal(sent.code, 0, sent.stderr);
   const received = await scp.stop();
   const records = ndjson(received.stdout);
@@ -31,16 +45,25 @@ test("storescp-ts records | dcmanon - | storescu-ts → DCMTK storescp: every fi
   for (const r of records) assert.match(String(r.SOPInstanceUID), /^[\d.]+$/);
 
   await writeFile(join(work, "key"), "pipeline-secret-0123456789abcdef0123456789");
-  const anon = await runBin("dcmanon", ["--secret-file", "key", "-o", "anon", "-"], { cwd: work, input: received.stdout });
+  const anon = await runBin("dcmanon", ["--secret-file", "key", "-o", "anon", "-"], {
+    cwd: work,
+    input: received.stdout,
+  });
   assert.equal(anon.code, 0, anon.stderr);
   const results = ndjson(anon.stdout);
-  assert.deepEqual(results.map((r) => r.status), records.map(() => "ok"));
+  assert.deepEqual(
+    results.map((r) => r.status),
+    records.map(() => "ok"),
+  );
 
   const dcmtkDir = join(work, "dcmtk");
   await mkdir(dcmtkDir);
   const peer = await startStorescp({ dir: dcmtkDir });
   try {
-    const fwd = await runBin("storescu-ts", ["127.0.0.1", String(peer.port), "-"], { cwd: work, input: results.map((r) => `${r.out as string}\n`).join("") });
+    const fwd = await runBin("storescu-ts", ["127.0.0.1", String(peer.port), "-"], {
+      cwd: work,
+      input: results.map((r) => `${r.out as string}\n`).join(""),
+    });
     assert.equal(fwd.code, 0, fwd.stderr);
   } finally {
     await peer.stop();
@@ -52,6 +75,7 @@ test("storescp-ts records | dcmanon - | storescu-ts → DCMTK storescp: every fi
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stdout, /\(0012,0062\) CS \[YES\]/);
     assert.doesNotMatch(d.stdout, /^\((\w{3}[13579bdf]),/im, "no private group");
-    for (const r of records) assert.ok(!d.stdout.includes(r.SOPInstanceUID as string), "no original SOP Instance UID");
+    for (const r of records)
+      assert.ok(!d.stdout.includes(r.SOPInstanceUID as string), "no original SOP Instance UID");
   }
 });

@@ -24,7 +24,13 @@ const hasPydicom = (() => {
     return false;
   }
 })();
-const skip = !hasDcmtk() ? "DCMTK not installed" : !findOnPath("dciodvfy") ? "dicom3tools not installed" : !hasPydicom ? "python3-pydicom not installed" : false;
+const skip = !hasDcmtk()
+  ? "DCMTK not installed"
+  : !findOnPath("dciodvfy")
+    ? "dicom3tools not installed"
+    : !hasPydicom
+      ? "python3-pydicom not installed"
+      : false;
 
 let work: string;
 let archive: string;
@@ -36,7 +42,8 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), "dcmdir-interop-"));
   archive = join(work, "archive");
   await generateArchive({ out: archive, patients: 8, seed: "dcmdir-interop" });
-  for (const rel of await filesUnder(archive)) sources.set(metaOf(join(archive, rel)).sopInstanceUid, join(archive, rel));
+  for (const rel of await filesUnder(archive))
+    sources.set(metaOf(join(archive, rel)).sopInstanceUid, join(archive, rel));
 });
 
 after(() => {
@@ -88,12 +95,18 @@ describe("dcmdir create against DCMTK, dicom3tools and pydicom", { skip }, () =>
     const r = await runDcmtk("dciodvfy", [join(cd, "DICOMDIR")]);
     const out = r.stdout + r.stderr;
     assert.match(out, /BasicDirectory/);
-    assert.deepEqual(out.split("\n").filter((l) => /^Error/.test(l)), []);
+    assert.deepEqual(
+      out.split("\n").filter((l) => /^Error/.test(l)),
+      [],
+    );
   });
 
   test("pydicom's FileSet finds every instance, at a path holding the source's bytes", () => {
-    const script = "import sys, json\nfrom pydicom.fileset import FileSet\nfs = FileSet(sys.argv[1])\nprint(json.dumps([[i.SOPInstanceUID, i.path] for i in fs]))";
-    const found = JSON.parse(execFileSync(PYTHON, ["-c", script, join(cd, "DICOMDIR")], { encoding: "utf8" })) as Array<[string, string]>;
+    const script =
+      "import sys, json\nfrom pydicom.fileset import FileSet\nfs = FileSet(sys.argv[1])\nprint(json.dumps([[i.SOPInstanceUID, i.path] for i in fs]))";
+    const found = JSON.parse(
+      execFileSync(PYTHON, ["-c", script, join(cd, "DICOMDIR")], { encoding: "utf8" }),
+    ) as Array<[string, string]>;
     assert.equal(found.length, sources.size);
     for (const [uid, path] of found) {
       assert.ok(sources.has(uid), uid);
@@ -118,7 +131,8 @@ describe("dcmdir create against DCMTK, dicom3tools and pydicom", { skip }, () =>
     const disc = join(work, "dcmtk-disc");
     mkdirSync(join(disc, "DATA"), { recursive: true });
     let n = 0;
-    for (const src of sources.values()) cpSync(src, join(disc, "DATA", `IM${String(++n).padStart(6, "0")}`));
+    for (const src of sources.values())
+      cpSync(src, join(disc, "DATA", `IM${String(++n).padStart(6, "0")}`));
     const made = await runDcmtk("dcmmkdir", ["--recurse", "DATA"], { cwd: disc });
     assert.equal(made.code, 0, made.stderr);
     const r = await runBin("dcmdir", ["list", join(disc, "DICOMDIR")]);
@@ -130,8 +144,13 @@ describe("dcmdir create against DCMTK, dicom3tools and pydicom", { skip }, () =>
       assert.equal(metaOf(String(x.path)).sopInstanceUid, x.SOPInstanceUID);
       assert.ok(x.PatientID && x.StudyInstanceUID && x.SeriesInstanceUID);
     }
-    const series = ndjson((await runBin("dcmdir", ["list", "--level", "series", join(disc, "DICOMDIR")])).stdout);
-    assert.equal(series.reduce((s, x) => s + Number(x.count), 0), sources.size);
+    const series = ndjson(
+      (await runBin("dcmdir", ["list", "--level", "series", join(disc, "DICOMDIR")])).stdout,
+    );
+    assert.equal(
+      series.reduce((s, x) => s + Number(x.count), 0),
+      sources.size,
+    );
   });
 });
 
@@ -139,9 +158,15 @@ describe("dcmdir end to end: a disc or a query piped into storescu-ts", { skip }
   test("create → list | storescu-ts: every instance arrives with the dataset unchanged", async () => {
     const cd = join(work, "e2e-cd");
     assert.equal((await runBin("dcmdir", ["create", "-o", cd, archive])).code, 0);
-    const got = await receive(`${shellWord("dcmdir")} list ${JSON.stringify(join(cd, "DICOMDIR"))}`);
+    const got = await receive(
+      `${shellWord("dcmdir")} list ${JSON.stringify(join(cd, "DICOMDIR"))}`,
+    );
     assert.deepEqual(new Set(got.keys()), new Set(sources.keys()));
-    for (const [uid, file] of got) assert.ok(datasetBytes(file).equals(datasetBytes(sources.get(uid)!)), `${uid} changed in transit`);
+    for (const [uid, file] of got)
+      assert.ok(
+        datasetBytes(file).equals(datasetBytes(sources.get(uid)!)),
+        `${uid} changed in transit`,
+      );
   });
 
   test("index + query --files | storescu-ts sends exactly the matching series", async () => {
@@ -152,9 +177,18 @@ describe("dcmdir end to end: a disc or a query piped into storescu-ts", { skip }
       "import sys, os, json, re, pydicom\nout=[]\nfor d, _, fs in os.walk(sys.argv[1]):\n  for f in fs:\n    ds = pydicom.dcmread(os.path.join(d, f), stop_before_pixels=True)\n" +
       "    if re.search(sys.argv[2], str(ds.get('SeriesDescription', '') or '')) and '20240101' <= ds.StudyDate <= '20240630': out.append(ds.SOPInstanceUID)\nprint(json.dumps(out))";
     const pattern = "t1|T1|Topogram";
-    const want = new Set(JSON.parse(execFileSync(PYTHON, ["-c", script, archive, pattern], { encoding: "utf8" })) as string[]);
-    assert.ok(want.size > 0 && want.size < sources.size, `pattern matches ${want.size} of ${sources.size}`);
-    const got = await receive(`${shellWord("dcmdir")} query --db ${JSON.stringify(db)} --sdate 20240101 --edate 20240630 --targets SeriesDescription --pattern '${pattern}' --files`);
+    const want = new Set(
+      JSON.parse(
+        execFileSync(PYTHON, ["-c", script, archive, pattern], { encoding: "utf8" }),
+      ) as string[],
+    );
+    assert.ok(
+      want.size > 0 && want.size < sources.size,
+      `pattern matches ${want.size} of ${sources.size}`,
+    );
+    const got = await receive(
+      `${shellWord("dcmdir")} query --db ${JSON.stringify(db)} --sdate 20240101 --edate 20240630 --targets SeriesDescription --pattern '${pattern}' --files`,
+    );
     assert.deepEqual(new Set(got.keys()), want);
   });
 
@@ -163,13 +197,17 @@ describe("dcmdir end to end: a disc or a query piped into storescu-ts", { skip }
     const dir = mkdtempSync(join(work, "recv-"));
     const scp = await startStorescp({ args: ["+B"], dir });
     try {
-      const r = await runShell(`${producer} | ${shellWord("storescu-ts")} -aec STORESCP 127.0.0.1 ${scp.port}`, { timeoutMs: 120_000 });
+      const r = await runShell(
+        `${producer} | ${shellWord("storescu-ts")} -aec STORESCP 127.0.0.1 ${scp.port}`,
+        { timeoutMs: 120_000 },
+      );
       assert.equal(r.code, 0, r.stderr);
     } finally {
       await scp.stop();
     }
     const got = new Map<string, string>();
-    for (const rel of await filesUnder(dir)) got.set(metaOf(join(dir, rel)).sopInstanceUid, join(dir, rel));
+    for (const rel of await filesUnder(dir))
+      got.set(metaOf(join(dir, rel)).sopInstanceUid, join(dir, rel));
     return got;
   }
 });

@@ -7,16 +7,31 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { decodeAssociateRQ, encodeAssociateRJ, type AssociateRQ } from "@dicom-pipes/dimse/net";
-import { hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, type DcmqrscpPeer, type OrthancPeer } from "../support/peers.js";
+import {
+  hasDcmtk,
+  hasOrthanc,
+  runDcmtk,
+  startDcmqrscp,
+  startOrthanc,
+  type DcmqrscpPeer,
+  type OrthancPeer,
+} from "../support/peers.js";
 import { runBin } from "../support/bins.js";
 
-const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
+const skip =
+  !hasDcmtk() || !hasOrthanc()
+    ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)"
+    : false;
 
 /**
  * A listener that records the A-ASSOCIATE-RQ of each connection and answers
  * with an A-ASSOCIATE-RJ (result, source, reason).
  */
-async function rejector(result: number, source: number, reason: number): Promise<{ port: number; requests: AssociateRQ[]; close(): Promise<void> }> {
+async function rejector(
+  result: number,
+  source: number,
+  reason: number,
+): Promise<{ port: number; requests: AssociateRQ[]; close(): Promise<void> }> {
   const requests: AssociateRQ[] = [];
   const server: Server = createServer((sock) => {
     let buf = Buffer.alloc(0);
@@ -47,14 +62,23 @@ describe("echoscu-ts vs DCMTK echoscu", { skip }, () => {
   test("-pts and -ppc propose the same contexts and transfer syntaxes, in the same order", async () => {
     const l = await rejector(1, 1, 1);
     try {
-      for (const [pts, ppc] of [["1", "1"], ["3", "2"], ["38", "5"]] as const) {
+      for (const [pts, ppc] of [
+        ["1", "1"],
+        ["3", "2"],
+        ["38", "5"],
+      ] as const) {
         l.requests.length = 0;
         await runDcmtk("echoscu", ["-pts", pts, "-ppc", ppc, "127.0.0.1", String(l.port)]);
         await runBin("echoscu-ts", ["-pts", pts, "-ppc", ppc, "127.0.0.1", String(l.port)]);
         assert.equal(l.requests.length, 2);
-        const [theirs, ours] = l.requests.map((rq) => rq.contexts.map((c) => [c.id, c.abstractSyntax, c.transferSyntaxes]));
+        const [theirs, ours] = l.requests.map((rq) =>
+          rq.contexts.map((c) => [c.id, c.abstractSyntax, c.transferSyntaxes]),
+        );
         assert.deepEqual(ours, theirs, `-pts ${pts} -ppc ${ppc}`);
-        assert.deepEqual([l.requests[1]!.callingAet, l.requests[1]!.calledAet], [l.requests[0]!.callingAet, l.requests[0]!.calledAet]);
+        assert.deepEqual(
+          [l.requests[1]!.callingAet, l.requests[1]!.calledAet],
+          [l.requests[0]!.callingAet, l.requests[0]!.calledAet],
+        );
       }
     } finally {
       await l.close();
@@ -70,7 +94,10 @@ describe("echoscu-ts vs DCMTK echoscu", { skip }, () => {
       assert.equal(ours.code, 61);
       const dcmtk = theirs.stderr.replace(/^F: /gm, "");
       assert.equal(ours.stderr.replace(/^E: echoscu-ts: /gm, ""), dcmtk);
-      assert.match(dcmtk, /^Association Rejected:\nResult: Rejected Transient, Source: Service Provider \(Presentation Related\)\nReason: Local Limit Exceeded\n$/);
+      assert.match(
+        dcmtk,
+        /^Association Rejected:\nResult: Rejected Transient, Source: Service Provider \(Presentation Related\)\nReason: Local Limit Exceeded\n$/,
+      );
     } finally {
       await l.close();
     }
@@ -87,8 +114,17 @@ describe("echoscu-ts vs DCMTK echoscu", { skip }, () => {
       assert.equal(ours.code, 0, ours.stderr);
       const norm = (s: string) => s.replace(/Max Send PDV: \d+/, "Max Send PDV: N");
       assert.equal(norm(ours.stderr.replace(/^I: echoscu-ts: /gm, "I: ")), norm(theirs.stderr));
-      const recs = ours.stdout.trim().split("\n").map((l) => JSON.parse(l) as { status: string; aec: string });
-      assert.deepEqual(recs.map((r) => [r.status, r.aec]), [["Success", aet], ["Success", aet]]);
+      const recs = ours.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { status: string; aec: string });
+      assert.deepEqual(
+        recs.map((r) => [r.status, r.aec]),
+        [
+          ["Success", aet],
+          ["Success", aet],
+        ],
+      );
     });
   }
 });

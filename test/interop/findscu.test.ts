@@ -9,10 +9,22 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { dumpValue, hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, type DcmqrscpPeer, type OrthancPeer } from "../support/peers.js";
+import {
+  dumpValue,
+  hasDcmtk,
+  hasOrthanc,
+  runDcmtk,
+  startDcmqrscp,
+  startOrthanc,
+  type DcmqrscpPeer,
+  type OrthancPeer,
+} from "../support/peers.js";
 import { runBin, ndjson } from "../support/bins.js";
 
-const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
+const skip =
+  !hasDcmtk() || !hasOrthanc()
+    ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)"
+    : false;
 
 let work: string;
 let archive: string;
@@ -24,9 +36,19 @@ before(async () => {
   if (skip) return;
   work = await mkdtemp(join(tmpdir(), "findscu-interop-"));
   archive = join(work, "archive");
-  const summary = await generateArchive({ out: archive, patients: 8, seed: "interop-find", studiesPerPatient: [1, 3], seriesPerStudy: [1, 3], instancesPerSeries: [1, 4] });
+  const summary = await generateArchive({
+    out: archive,
+    patients: 8,
+    seed: "interop-find",
+    studiesPerPatient: [1, 3],
+    seriesPerStudy: [1, 3],
+    instancesPerSeries: [1, 4],
+  });
   instances = summary.instances;
-  [qr, orthanc] = await Promise.all([startDcmqrscp({ files: [archive] }), startOrthanc({ files: [archive] })]);
+  [qr, orthanc] = await Promise.all([
+    startDcmqrscp({ files: [archive] }),
+    startOrthanc({ files: [archive] }),
+  ]);
 });
 
 after(async () => {
@@ -43,9 +65,31 @@ const peers: Peer[] = [
 
 const LEVEL_KEYS: Record<string, string[]> = {
   PATIENT: ["PatientName", "PatientID", "PatientBirthDate", "PatientSex"],
-  STUDY: ["PatientName", "PatientID", "StudyDate", "StudyTime", "AccessionNumber", "StudyID", "StudyInstanceUID", "StudyDescription", "ReferringPhysicianName"],
-  SERIES: ["StudyInstanceUID", "SeriesInstanceUID", "Modality", "SeriesNumber", "SeriesDescription"],
-  IMAGE: ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID", "InstanceNumber"],
+  STUDY: [
+    "PatientName",
+    "PatientID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "StudyID",
+    "StudyInstanceUID",
+    "StudyDescription",
+    "ReferringPhysicianName",
+  ],
+  SERIES: [
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "Modality",
+    "SeriesNumber",
+    "SeriesDescription",
+  ],
+  IMAGE: [
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "InstanceNumber",
+  ],
 };
 
 /** Split DCMTK's dump into response blocks. */
@@ -62,14 +106,27 @@ for (const peer of peers) {
       for (const level of ["PATIENT", "STUDY", "SERIES", "IMAGE"]) {
         // Study Root has no PATIENT level; dcmqrscp refuses it (tested below), Orthanc answers.
         const invalid = model === "-S" && level === "PATIENT" && peer.name === "dcmqrscp";
-        test(`${model} ${level}: same matches, values and stderr dump`, { skip: invalid ? "not a Study Root level" : false }, async () => {
+        test(`${model} ${level}: same matches, values and stderr dump`, {
+          skip: invalid ? "not a Study Root level" : false,
+        }, async () => {
           const keys = LEVEL_KEYS[level]!.flatMap((k) => ["-k", k]);
           const extra: string[] = [];
           const { study, patient } = await anyStudy(peer);
           // Below PATIENT level, Patient Root queries are hierarchical: give the patient's ID.
           if (model === "-P" && level !== "PATIENT") extra.push("-k", `PatientID=${patient}`);
-          if (level === "IMAGE" || level === "SERIES") extra.push("-k", `StudyInstanceUID=${study}`);
-          const args = [model, "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", `QueryRetrieveLevel=${level}`, ...keys, ...extra];
+          if (level === "IMAGE" || level === "SERIES")
+            extra.push("-k", `StudyInstanceUID=${study}`);
+          const args = [
+            model,
+            "-aec",
+            peer.aet(),
+            "127.0.0.1",
+            String(peer.port()),
+            "-k",
+            `QueryRetrieveLevel=${level}`,
+            ...keys,
+            ...extra,
+          ];
           const ref = await runDcmtk("findscu", args);
           const ours = await runBin("findscu-ts", args);
           assert.equal(ours.code, 0, ours.stderr);
@@ -84,7 +141,17 @@ for (const peer of peers) {
 
     if (peer.name === "dcmqrscp") {
       test("a refused query exits 1 with the reason (DCMTK findscu exits 0 and prints nothing)", async () => {
-        const args = ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID"];
+        const args = [
+          "-S",
+          "-aec",
+          peer.aet(),
+          "127.0.0.1",
+          String(peer.port()),
+          "-k",
+          "QueryRetrieveLevel=PATIENT",
+          "-k",
+          "PatientID",
+        ];
         const ref = await runDcmtk("findscu", args);
         const ours = await runBin("findscu-ts", args);
         assert.equal(ref.code, 0);
@@ -98,7 +165,22 @@ for (const peer of peers) {
     test("-X writes the same response files as findscu -X (datasets equal)", async () => {
       const a = await mkdtemp(join(work, "x-ref-"));
       const b = await mkdtemp(join(work, "x-ours-"));
-      const args = ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "PatientName", "-k", "StudyDate", "-X"];
+      const args = [
+        "-S",
+        "-aec",
+        peer.aet(),
+        "127.0.0.1",
+        String(peer.port()),
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID",
+        "-k",
+        "PatientName",
+        "-k",
+        "StudyDate",
+        "-X",
+      ];
       const ref = await runDcmtk("findscu", [...args, "-od", a]);
       const ours = await runBin("findscu-ts", [...args, "-od", b]);
       assert.equal(ref.code, 0);
@@ -116,7 +198,25 @@ for (const peer of peers) {
 
     test("--json-model values equal dcm2json of findscu's extracted responses", async () => {
       const a = await mkdtemp(join(work, "j-ref-"));
-      const args = ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=SERIES", "-k", "StudyInstanceUID", "-k", "SeriesInstanceUID", "-k", "Modality", "-k", "SeriesNumber", "-k", "SeriesDescription"];
+      const args = [
+        "-S",
+        "-aec",
+        peer.aet(),
+        "127.0.0.1",
+        String(peer.port()),
+        "-k",
+        "QueryRetrieveLevel=SERIES",
+        "-k",
+        "StudyInstanceUID",
+        "-k",
+        "SeriesInstanceUID",
+        "-k",
+        "Modality",
+        "-k",
+        "SeriesNumber",
+        "-k",
+        "SeriesDescription",
+      ];
       const ref = await runDcmtk("findscu", [...args, "-X", "-od", a]);
       assert.equal(ref.code, 0);
       const ours = await runBin("findscu-ts", [...args, "--json-model", "-sr"]);
@@ -133,16 +233,35 @@ for (const peer of peers) {
 
     test("batch: one association, a CSV of queries gives the union of single findscu runs, tagged by query", async () => {
       const ids = await patientIds(peer);
-      const csv = ["ID,Patient ID,Study Date", ...ids.map((id, i) => `q${i + 1},${id},`)].join("\n") + "\n";
+      const csv =
+        ["ID,Patient ID,Study Date", ...ids.map((id, i) => `q${i + 1},${id},`)].join("\n") + "\n";
       const file = join(work, `batch-${peer.name}.csv`);
       await writeFile(file, csv);
-      const base = ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID"];
+      const base = [
+        "-S",
+        "-aec",
+        peer.aet(),
+        "127.0.0.1",
+        String(peer.port()),
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID",
+      ];
       const ours = await runBin("findscu-ts", [...base, "--queries", file, "-sr"]);
       assert.equal(ours.code, 0, ours.stderr);
-      const got = ndjson(ours.stdout).map((r) => `${r.query as string} ${r.PatientID as string} ${r.StudyInstanceUID as string}`).sort();
+      const got = ndjson(ours.stdout)
+        .map((r) => `${r.query as string} ${r.PatientID as string} ${r.StudyInstanceUID as string}`)
+        .sort();
       const want: string[] = [];
       for (const [i, id] of ids.entries()) {
-        const ref = await runDcmtk("findscu", [...base, "-k", `PatientID=${id}`, "-k", "StudyDate"]);
+        const ref = await runDcmtk("findscu", [
+          ...base,
+          "-k",
+          `PatientID=${id}`,
+          "-k",
+          "StudyDate",
+        ]);
         for (const b of blocks(ref.stderr)) {
           want.push(`q${i + 1} ${id} ${dumpValue(b, "0020,000d")}`);
         }
@@ -157,15 +276,43 @@ test("archive loaded", { skip }, () => {
 });
 
 async function anyStudy(peer: Peer): Promise<{ study: string; patient: string }> {
-  const r = await runBin("findscu-ts", ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "PatientID", "-sr"]);
-  const studies = ndjson(r.stdout).sort((a, b) => String(a.StudyInstanceUID).localeCompare(String(b.StudyInstanceUID)));
+  const r = await runBin("findscu-ts", [
+    "-S",
+    "-aec",
+    peer.aet(),
+    "127.0.0.1",
+    String(peer.port()),
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-k",
+    "PatientID",
+    "-sr",
+  ]);
+  const studies = ndjson(r.stdout).sort((a, b) =>
+    String(a.StudyInstanceUID).localeCompare(String(b.StudyInstanceUID)),
+  );
   const pick = studies[Math.floor(studies.length / 2)]!;
   return { study: pick.StudyInstanceUID as string, patient: pick.PatientID as string };
 }
 
 async function patientIds(peer: Peer): Promise<string[]> {
-  const r = await runBin("findscu-ts", ["-P", "-aec", peer.aet(), "127.0.0.1", String(peer.port()), "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID", "-sr"]);
-  return ndjson(r.stdout).map((x) => x.PatientID as string).sort();
+  const r = await runBin("findscu-ts", [
+    "-P",
+    "-aec",
+    peer.aet(),
+    "127.0.0.1",
+    String(peer.port()),
+    "-k",
+    "QueryRetrieveLevel=PATIENT",
+    "-k",
+    "PatientID",
+    "-sr",
+  ]);
+  return ndjson(r.stdout)
+    .map((x) => x.PatientID as string)
+    .sort();
 }
 
 async function dataset(path: string): Promise<{ data: string; sopClass: string }> {
@@ -186,7 +333,16 @@ function normaliseJson(o: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(o)) {
     if (k === "00080005") continue;
     const a = v as { vr: string; Value?: unknown[] };
-    out[k] = { vr: a.vr, Value: a.Value?.map((x) => (typeof x === "number" ? String(x) : typeof x === "string" && (a.vr === "DS" || a.vr === "IS") ? String(Number(x)) : x)) };
+    out[k] = {
+      vr: a.vr,
+      Value: a.Value?.map((x) =>
+        typeof x === "number"
+          ? String(x)
+          : typeof x === "string" && (a.vr === "DS" || a.vr === "IS")
+            ? String(Number(x))
+            : x,
+      ),
+    };
   }
   return out;
 }

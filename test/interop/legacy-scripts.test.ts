@@ -12,7 +12,13 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { shimsDir } from "../../packages/dcmtk-shims/src/main.js";
-import { freePort, hasDcmtk, startDcmqrscp, startStorescp, type DcmqrscpPeer } from "../support/peers.js";
+import {
+  freePort,
+  hasDcmtk,
+  startDcmqrscp,
+  startStorescp,
+  type DcmqrscpPeer,
+} from "../support/peers.js";
 import { datasetBytes, filesUnder } from "../support/files.js";
 import { ROOT } from "../support/bins.js";
 
@@ -32,7 +38,14 @@ let nodeLog: string;
 async function shimmed(): Promise<string[]> {
   const text = await readFile(nodeLog, "utf8").catch(() => "");
   await writeFile(nodeLog, "");
-  return [...new Set(text.split("\n").filter(Boolean).map((p) => basename(p, ".js")))].sort();
+  return [
+    ...new Set(
+      text
+        .split("\n")
+        .filter(Boolean)
+        .map((p) => basename(p, ".js")),
+    ),
+  ].sort();
 }
 
 /**
@@ -42,8 +55,17 @@ async function shimmed(): Promise<string[]> {
 function script(name: string, args: string[], shims: boolean): Promise<Run> {
   const PATH = shims ? `${shimsDir()}:${process.env.PATH}` : process.env.PATH!;
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, PATH, TCP_NODELAY: "1", DICOM_PIPES_NODE: nodeLogger, NODE_LOG: nodeLog };
-    const child = spawn("bash", [join(SCRIPTS, name), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const env = {
+      ...process.env,
+      PATH,
+      TCP_NODELAY: "1",
+      DICOM_PIPES_NODE: nodeLogger,
+      NODE_LOG: nodeLog,
+    };
+    const child = spawn("bash", [join(SCRIPTS, name), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString("latin1")));
@@ -77,10 +99,24 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
     archive = join(work, "archive");
     nodeLogger = join(work, "node-logger.sh");
     nodeLog = join(work, "node.log");
-    await writeFile(nodeLogger, `#!/bin/sh\necho "$1" >> "$NODE_LOG"\nexec "${process.execPath}" "$@"\n`, { mode: 0o755 });
-    await generateArchive({ out: archive, patients: 3, seed: "legacy", studiesPerPatient: [2, 3], seriesPerStudy: [1, 3], instancesPerSeries: [1, 3] });
+    await writeFile(
+      nodeLogger,
+      `#!/bin/sh\necho "$1" >> "$NODE_LOG"\nexec "${process.execPath}" "$@"\n`,
+      { mode: 0o755 },
+    );
+    await generateArchive({
+      out: archive,
+      patients: 3,
+      seed: "legacy",
+      studiesPerPatient: [2, 3],
+      seriesPerStudy: [1, 3],
+      instancesPerSeries: [1, 3],
+    });
     movePort = await freePort();
-    qr = await startDcmqrscp({ files: [archive], hostTable: [{ name: "mover", aet: "MOVESCU", port: movePort }] });
+    qr = await startDcmqrscp({
+      files: [archive],
+      hostTable: [{ name: "mover", aet: "MOVESCU", port: movePort }],
+    });
   });
   after(async () => {
     await qr?.stop();
@@ -88,7 +124,14 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
   });
 
   test("pull-patient.sh: echoscu guard, findscu dump parsed with grep/sed, movescu +P per study", async () => {
-    const args = (out: string) => [qr.aet, "127.0.0.1", String(qr.port), String(movePort), out, patient];
+    const args = (out: string) => [
+      qr.aet,
+      "127.0.0.1",
+      String(qr.port),
+      String(movePort),
+      out,
+      patient,
+    ];
     const theirs = await script("pull-patient.sh", args(join(work, "pull-dcmtk")), false);
     const ours = await script("pull-patient.sh", args(join(work, "pull-shims")), true);
     assert.equal(theirs.code, 0, theirs.stderr + theirs.stdout);
@@ -101,8 +144,16 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
 
   test("pull-patient.sh: an unreachable PACS stops at the echoscu guard in both", async () => {
     const port = String(await freePort());
-    const theirs = await script("pull-patient.sh", [qr.aet, "127.0.0.1", port, String(movePort), join(work, "x"), patient], false);
-    const ours = await script("pull-patient.sh", [qr.aet, "127.0.0.1", port, String(movePort), join(work, "x"), patient], true);
+    const theirs = await script(
+      "pull-patient.sh",
+      [qr.aet, "127.0.0.1", port, String(movePort), join(work, "x"), patient],
+      false,
+    );
+    const ours = await script(
+      "pull-patient.sh",
+      [qr.aet, "127.0.0.1", port, String(movePort), join(work, "x"), patient],
+      true,
+    );
     assert.equal(theirs.code, 1);
     assert.equal(ours.code, 1);
     assert.deepEqual(await shimmed(), ["echoscu-ts"]);
@@ -114,7 +165,11 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
     for (const shims of [false, true]) {
       const scp = await startStorescp({});
       try {
-        const run = await script("push-folder.sh", [scp.aet, "127.0.0.1", String(scp.port), join(archive, patient)], shims);
+        const run = await script(
+          "push-folder.sh",
+          [scp.aet, "127.0.0.1", String(scp.port), join(archive, patient)],
+          shims,
+        );
         runs[String(shims)] = { run, files: await tree(scp.dir) };
       } finally {
         await scp.stop();
@@ -132,8 +187,16 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
 
   test("get-series.sh: findscu -X responses read with dcmdump, getscu per series", async () => {
     const study = (await readdir(join(archive, patient))).sort()[0]!;
-    const theirs = await script("get-series.sh", [qr.aet, "127.0.0.1", String(qr.port), join(work, "get-dcmtk"), study], false);
-    const ours = await script("get-series.sh", [qr.aet, "127.0.0.1", String(qr.port), join(work, "get-shims"), study], true);
+    const theirs = await script(
+      "get-series.sh",
+      [qr.aet, "127.0.0.1", String(qr.port), join(work, "get-dcmtk"), study],
+      false,
+    );
+    const ours = await script(
+      "get-series.sh",
+      [qr.aet, "127.0.0.1", String(qr.port), join(work, "get-shims"), study],
+      true,
+    );
     assert.equal(theirs.code, 0, theirs.stderr);
     assert.match(theirs.stdout, /^[A-Z]{2} [0-9.]+ \d+$/m);
     assert.equal(ours.code, 0, ours.stderr);
@@ -143,9 +206,15 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
   });
 });
 
-test("the committed table of DCMTK options equals the installed DCMTK's --help", { skip }, async () => {
+test("the committed table of DCMTK options equals the installed DCMTK's --help", {
+  skip,
+}, async () => {
   const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, "tools/dcmtk-tables/generate-options.mjs"), "--check"], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "tools/dcmtk-tables/generate-options.mjs"), "--check"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let err = "";
     child.stderr.on("data", (b: Buffer) => (err += b));
     child.on("close", (code) => resolve({ code, err }));

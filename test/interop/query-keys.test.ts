@@ -12,10 +12,22 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { dumpValue, hasDcmtk, hasOrthanc, runDcmtk, startDcmqrscp, startOrthanc, type DcmqrscpPeer, type OrthancPeer } from "../support/peers.js";
+import {
+  dumpValue,
+  hasDcmtk,
+  hasOrthanc,
+  runDcmtk,
+  startDcmqrscp,
+  startOrthanc,
+  type DcmqrscpPeer,
+  type OrthancPeer,
+} from "../support/peers.js";
 import { runBin, ndjson } from "../support/bins.js";
 
-const skip = !hasDcmtk() || !hasOrthanc() ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)" : false;
+const skip =
+  !hasDcmtk() || !hasOrthanc()
+    ? "DCMTK and Orthanc are required (apt-get install dcmtk orthanc)"
+    : false;
 
 let work: string;
 let qr: DcmqrscpPeer;
@@ -26,8 +38,22 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "query-keys-interop-"));
   const archive = join(work, "archive");
   // Studies spread over three years, so that splits cross year boundaries.
-  await generateArchive({ out: archive, patients: 10, seed: "interop-keys", studiesPerPatient: [1, 3], seriesPerStudy: [1, 3], instancesPerSeries: 1, rows: 8, cols: 8, startDate: "20230101", endDate: "20251231" });
-  [qr, orthanc] = await Promise.all([startDcmqrscp({ files: [archive] }), startOrthanc({ files: [archive] })]);
+  await generateArchive({
+    out: archive,
+    patients: 10,
+    seed: "interop-keys",
+    studiesPerPatient: [1, 3],
+    seriesPerStudy: [1, 3],
+    instancesPerSeries: 1,
+    rows: 8,
+    cols: 8,
+    startDate: "20230101",
+    endDate: "20251231",
+  });
+  [qr, orthanc] = await Promise.all([
+    startDcmqrscp({ files: [archive] }),
+    startOrthanc({ files: [archive] }),
+  ]);
 });
 
 after(async () => {
@@ -49,41 +75,106 @@ for (const peer of peers) {
     const at = () => ["-S", "-aec", peer.aet(), "127.0.0.1", String(peer.port())];
 
     test("--split-dates over three years finds what one findscu query finds, each study once", async () => {
-      const keys = ["-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "StudyDate=20230101-20251231"];
+      const keys = [
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID",
+        "-k",
+        "StudyDate=20230101-20251231",
+      ];
       const ref = await runDcmtk("findscu", [...at(), ...keys]);
       assert.equal(ref.code, 0, ref.stderr);
-      const want = blocks(ref.stderr).map((b) => dumpValue(b, "0020,000d")).sort();
+      const want = blocks(ref.stderr)
+        .map((b) => dumpValue(b, "0020,000d"))
+        .sort();
       assert.ok(want.length >= 10, `the archive holds studies (${want.length})`);
-      const ours = await runBin("findscu-ts", [...at(), ...keys, "-sr", "-v", "--split-dates", "--max-results", "4"]);
+      const ours = await runBin("findscu-ts", [
+        ...at(),
+        ...keys,
+        "-sr",
+        "-v",
+        "--split-dates",
+        "--max-results",
+        "4",
+      ]);
       assert.equal(ours.code, 0, ours.stderr);
-      assert.deepEqual(ndjson(ours.stdout).map((r) => r.StudyInstanceUID as string).sort(), want);
+      assert.deepEqual(
+        ndjson(ours.stdout)
+          .map((r) => r.StudyInstanceUID as string)
+          .sort(),
+        want,
+      );
       const splits = [...ours.stderr.matchAll(/splitting at (\d+)/g)].length;
       assert.ok(splits >= 3, `the range was split (${splits} times)`);
       assert.doesNotMatch(ours.stderr, /^[EW]: /m);
     });
 
     test("a range of years is refused before any association", async () => {
-      const ours = await runBin("findscu-ts", [...at(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "StudyDate=2023-2025", "--split-dates", "--max-results", "4"]);
+      const ours = await runBin("findscu-ts", [
+        ...at(),
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID",
+        "-k",
+        "StudyDate=2023-2025",
+        "--split-dates",
+        "--max-results",
+        "4",
+      ]);
       assert.equal(ours.code, 2);
       assert.match(ours.stderr, /write 20230101-20251231/);
     });
 
     test("study records as series queries: the series findscu finds study by study", async () => {
-      const studies = await runBin("findscu-ts", [...at(), "-sr", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "AccessionNumber", "-k", "StudyDate", "-k", "ModalitiesInStudy", "-k", "PatientID"]);
+      const studies = await runBin("findscu-ts", [
+        ...at(),
+        "-sr",
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID",
+        "-k",
+        "AccessionNumber",
+        "-k",
+        "StudyDate",
+        "-k",
+        "ModalitiesInStudy",
+        "-k",
+        "PatientID",
+      ]);
       assert.equal(studies.code, 0, studies.stderr);
       const records = ndjson(studies.stdout).slice(0, 4);
       assert.ok(records.length > 0);
       const want: string[] = [];
       for (const r of records) {
-        const ref = await runDcmtk("findscu", [...at(), "-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${r.StudyInstanceUID as string}`, "-k", "SeriesInstanceUID"]);
+        const ref = await runDcmtk("findscu", [
+          ...at(),
+          "-k",
+          "QueryRetrieveLevel=SERIES",
+          "-k",
+          `StudyInstanceUID=${r.StudyInstanceUID as string}`,
+          "-k",
+          "SeriesInstanceUID",
+        ]);
         assert.equal(ref.code, 0, ref.stderr);
         for (const b of blocks(ref.stderr)) want.push(dumpValue(b, "0020,000e")!);
       }
       const input = records.map((r) => JSON.stringify(r)).join("\n") + "\n";
-      const ours = await runBin("findscu-ts", [...at(), "-sr", "-k", "QueryRetrieveLevel=SERIES", "-k", "SeriesInstanceUID", "-"], { input });
+      const ours = await runBin(
+        "findscu-ts",
+        [...at(), "-sr", "-k", "QueryRetrieveLevel=SERIES", "-k", "SeriesInstanceUID", "-"],
+        { input },
+      );
       assert.equal(ours.code, 0, ours.stderr);
       assert.equal(ours.stderr, "");
-      assert.deepEqual(ndjson(ours.stdout).map((r) => r.SeriesInstanceUID as string).sort(), want.sort());
+      assert.deepEqual(
+        ndjson(ours.stdout)
+          .map((r) => r.SeriesInstanceUID as string)
+          .sort(),
+        want.sort(),
+      );
     });
   });
 }

@@ -24,7 +24,17 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "retries-interop-"));
   const files: string[] = [];
   const out = join(work, "src");
-  await generateArchive({ out, patients: 1, seed: "retries-interop", studiesPerPatient: 1, seriesPerStudy: [1, 1], instancesPerSeries: 1, rows: 8, layout: "flat", onInstance: (_n, i) => files.push(join(out, ...i.relPath.split("/"))) });
+  await generateArchive({
+    out,
+    patients: 1,
+    seed: "retries-interop",
+    studiesPerPatient: 1,
+    seriesPerStudy: [1, 1],
+    instancesPerSeries: 1,
+    rows: 8,
+    layout: "flat",
+    onInstance: (_n, i) => files.push(join(out, ...i.relPath.split("/"))),
+  });
   file = files[0]!;
 });
 
@@ -32,15 +42,30 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-test("storescu-ts --retries: refused while DCMTK storescp is down, stored once it listens", { skip }, async () => {
+test("storescu-ts --retries: refused while DCMTK storescp is down, stored once it listens", {
+  skip,
+}, async () => {
   const port = await freePort();
   const od = join(work, "od");
   await mkdir(od);
-  const run = startBin("storescu-ts", ["--retries", "6", "--retry-wait", "0.3", "-aec", "STORESCP", HOST, String(port), file]);
+  const run = startBin("storescu-ts", [
+    "--retries",
+    "6",
+    "--retry-wait",
+    "0.3",
+    "-aec",
+    "STORESCP",
+    HOST,
+    String(port),
+    file,
+  ]);
   let scp: ChildProcess | undefined;
   try {
     assert.ok(await until(() => /retry 1 of 6/.test(run.err()), 20000), run.err());
-    assert.match(run.err(), /W: storescu-ts: association failed \(0006:031c TCP Initialization Error: Connection refused\); retry 1 of 6 in [\d.]+ s/);
+    assert.match(
+      run.err(),
+      /W: storescu-ts: association failed \(0006:031c TCP Initialization Error: Connection refused\); retry 1 of 6 in [\d.]+ s/,
+    );
     scp = spawn("storescp", ["-aet", "STORESCP", "-od", od, String(port)], { stdio: "ignore" });
     assert.ok(await until(() => tcpProbe(port), 15000), "storescp listens");
     const r = await run.done;

@@ -23,9 +23,25 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from
 import { tmpdir } from "node:os";
 import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { dumpValue, hasDcmtk, hasOrthanc, runDcmtk, startOrthanc, startStorescp, type OrthancPeer } from "../support/peers.js";
+import {
+  dumpValue,
+  hasDcmtk,
+  hasOrthanc,
+  runDcmtk,
+  startOrthanc,
+  startStorescp,
+  type OrthancPeer,
+} from "../support/peers.js";
 import { ndjson, runBin, until } from "../support/bins.js";
-import { buildCorpus, corpusToolsMissing, startStorescpTs, storescuProfile, TS, UNCOMPRESSED, type CorpusEntry } from "../support/corpus.js";
+import {
+  buildCorpus,
+  corpusToolsMissing,
+  startStorescpTs,
+  storescuProfile,
+  TS,
+  UNCOMPRESSED,
+  type CorpusEntry,
+} from "../support/corpus.js";
 import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
 
 const missing = hasDcmtk() ? corpusToolsMissing() : [];
@@ -34,7 +50,8 @@ const skip = !hasDcmtk()
   : missing.length
     ? `the corpus needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
     : false;
-const skipOrthanc = skip || (!hasOrthanc() ? "Orthanc is required (apt-get install orthanc)" : false);
+const skipOrthanc =
+  skip || (!hasOrthanc() ? "Orthanc is required (apt-get install orthanc)" : false);
 
 const HOST = "127.0.0.1";
 let work: string;
@@ -65,7 +82,9 @@ const isEncapsulated = (e: CorpusEntry) => !UNCOMPRESSED.has(e.transferSyntax) &
 
 /** DCMTK storescu with the corpus profile (every file sent in its own syntax). */
 function dcmtkStorescu(port: number, files: string[], extra: string[] = []) {
-  return runDcmtk("storescu", [...profile, ...extra, HOST, String(port), ...files], { timeoutMs: 120_000 });
+  return runDcmtk("storescu", [...profile, ...extra, HOST, String(port), ...files], {
+    timeoutMs: 120_000,
+  });
 }
 
 async function lines(file: string): Promise<string[]> {
@@ -84,11 +103,19 @@ async function contentDump(path: string): Promise<string> {
   return body
     .split("\n")
     .filter((l) => !l.startsWith("# Used TransferSyntax") && !/^\s*\(fffe,e0(0d|dd)\)/.test(l))
-    .map((l) => l.replace(/^(\s*\([0-9a-f]{4},[0-9a-f]{4}\) SQ ).*$/, "$1").replace(/^(\s*\(fffe,e000\) na ).*$/, "$1"))
+    .map((l) =>
+      l
+        .replace(/^(\s*\([0-9a-f]{4},[0-9a-f]{4}\) SQ ).*$/, "$1")
+        .replace(/^(\s*\(fffe,e000\) na ).*$/, "$1"),
+    )
     .join("\n");
 }
 
-const DCMCONV_FLAG: Record<string, string> = { [TS.ExplicitLE]: "+te", [TS.ImplicitLE]: "+ti", [TS.ExplicitBE]: "+tb" };
+const DCMCONV_FLAG: Record<string, string> = {
+  [TS.ExplicitLE]: "+te",
+  [TS.ImplicitLE]: "+ti",
+  [TS.ExplicitBE]: "+tb",
+};
 
 /** The source converted by DCMTK dcmconv to `ts`, as a content dump. */
 async function dcmconvDump(src: string, ts: string): Promise<string> {
@@ -110,7 +137,15 @@ interface Received {
  * `dcmtkOnly`) and to storescp-ts with the same storescp options `args`
  * (DCMTK and ours in parallel; each sender waits for its receiver).
  */
-async function receiveWithBoth(args: string[], o: { files?: string[]; dcmtkOnly?: string[]; hooks?: (dir: string) => string[]; settle?: (ref: string, ours: string) => Promise<void> } = {}): Promise<Received> {
+async function receiveWithBoth(
+  args: string[],
+  o: {
+    files?: string[];
+    dcmtkOnly?: string[];
+    hooks?: (dir: string) => string[];
+    settle?: (ref: string, ours: string) => Promise<void>;
+  } = {},
+): Promise<Received> {
   const files = o.files ?? corpus.map((e) => e.path);
   const refBase = await mkdtemp(join(work, "ref-"));
   const oursBase = await mkdtemp(join(work, "ours-"));
@@ -118,12 +153,22 @@ async function receiveWithBoth(args: string[], o: { files?: string[]; dcmtkOnly?
   const oursDir = join(oursBase, "od");
   await mkdir(refDir);
   await mkdir(oursDir);
-  const ref = await startStorescp({ dir: refDir, args: ["+xa", "-pm", ...(o.dcmtkOnly ?? []), ...args, ...(o.hooks?.(refBase) ?? [])] });
+  const ref = await startStorescp({
+    dir: refDir,
+    args: ["+xa", "-pm", ...(o.dcmtkOnly ?? []), ...args, ...(o.hooks?.(refBase) ?? [])],
+  });
   const ours = await startStorescpTs([...args, ...(o.hooks?.(oursBase) ?? [])], { od: oursDir });
   try {
-    const [a, b] = await Promise.all([dcmtkStorescu(ref.port, files), dcmtkStorescu(ours.port, files)]);
+    const [a, b] = await Promise.all([
+      dcmtkStorescu(ref.port, files),
+      dcmtkStorescu(ours.port, files),
+    ]);
     assert.equal(a.code, 0, `storescu -> storescp: ${a.stderr}`);
-    assert.equal(b.code, 0, `storescu -> storescp-ts: ${b.stderr}\n--- storescp-ts:\n${ours.stderr()}`);
+    assert.equal(
+      b.code,
+      0,
+      `storescu -> storescp-ts: ${b.stderr}\n--- storescp-ts:\n${ours.stderr()}`,
+    );
     await o.settle?.(refBase, oursBase);
   } finally {
     await ref.stop();
@@ -141,25 +186,42 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
     const refNames = await filesUnder(r.refDir);
     assert.equal(refNames.length, corpus.length, "DCMTK stored every file");
     assert.deepEqual(await filesUnder(r.oursDir), refNames);
-    assert.deepEqual(await readdir(r.oursDir), refNames, "no temporary directory or file left behind");
+    assert.deepEqual(
+      await readdir(r.oursDir),
+      refNames,
+      "no temporary directory or file left behind",
+    );
     const rewritten: string[] = [];
     for (const name of refNames) {
       const refMeta = metaOf(join(r.refDir, name));
       const ourMeta = metaOf(join(r.oursDir, name));
       const src = bySop.get(refMeta.sopInstanceUid)!;
       const want = datasetBytes(join(r.refDir, name));
-      assert.ok(datasetBytes(join(r.oursDir, name)).equals(want), `${src.label}: dataset differs from DCMTK storescp +B's`);
+      assert.ok(
+        datasetBytes(join(r.oursDir, name)).equals(want),
+        `${src.label}: dataset differs from DCMTK storescp +B's`,
+      );
       if (!want.equals(datasetBytes(src.path))) rewritten.push(src.label);
       assert.equal(ourMeta.transferSyntax, refMeta.transferSyntax, `${src.label}: (0002,0010)`);
-      assert.equal(ourMeta.transferSyntax, src.transferSyntax, `${src.label}: received in its own syntax`);
+      assert.equal(
+        ourMeta.transferSyntax,
+        src.transferSyntax,
+        `${src.label}: received in its own syntax`,
+      );
       assert.equal(ourMeta.sopClassUid, refMeta.sopClassUid, `${src.label}: (0002,0002)`);
       assert.equal(ourMeta.sopInstanceUid, refMeta.sopInstanceUid, `${src.label}: (0002,0003)`);
-      assert.equal(ourMeta.sourceAet, refMeta.sourceAet, `${src.label}: (0002,0016) = the calling AE, as DCMTK`);
+      assert.equal(
+        ourMeta.sourceAet,
+        refMeta.sourceAet,
+        `${src.label}: (0002,0016) = the calling AE, as DCMTK`,
+      );
       const dump = await runDcmtk("dcmdump", ["-q", "+E", join(r.oursDir, name)]);
       assert.equal(dump.code, 0, `${src.label}: dcmdump reads the stored file: ${dump.stderr}`);
       assert.equal(dump.stderr, "", `${src.label}: dcmdump without warnings`);
     }
-    t.diagnostic(`re-encoded by DCMTK storescu on the wire (stored as received): ${rewritten.sort().join(", ") || "none"}`);
+    t.diagnostic(
+      `re-encoded by DCMTK storescu on the wire (stored as received): ${rewritten.sort().join(", ") || "none"}`,
+    );
 
     assert.equal(r.records.length, corpus.length, "one NDJSON record per stored instance");
     for (const rec of r.records) {
@@ -198,7 +260,20 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
     const want = await filesUnder(r.refDir);
     assert.equal(want.length, 1);
     assert.deepEqual(await filesUnder(r.oursDir), want);
-    const dump = (await runDcmtk("dcmdump", ["-q", "+P", "0020,000d", "+P", "0020,000e", "+P", "0010,0020", "+P", "0008,0060", e.path])).stdout;
+    const dump = (
+      await runDcmtk("dcmdump", [
+        "-q",
+        "+P",
+        "0020,000d",
+        "+P",
+        "0020,000e",
+        "+P",
+        "0010,0020",
+        "+P",
+        "0008,0060",
+        e.path,
+      ])
+    ).stdout;
     const rec = r.records[0]!;
     assert.equal(rec.StudyInstanceUID, dumpValue(dump, "0020,000d"));
     assert.equal(rec.SeriesInstanceUID, dumpValue(dump, "0020,000e"));
@@ -216,7 +291,10 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
     const form = /^([A-Za-z0-9_]+)\.X\.([0-9]+(\.[0-9]+)+)$/;
     for (const n of ref) assert.match(n, form, `DCMTK name ${n}`);
     for (const n of ours) assert.match(n, form);
-    assert.deepEqual(multiset(ours, (n) => form.exec(n)![1]!), multiset(ref, (n) => form.exec(n)![1]!));
+    assert.deepEqual(
+      multiset(ours, (n) => form.exec(n)![1]!),
+      multiset(ref, (n) => form.exec(n)![1]!),
+    );
     const uids = ours.map((n) => form.exec(n)![2]!);
     assert.equal(new Set(uids).size, uids.length, "fresh UIDs are unique");
     for (const u of uids) {
@@ -235,7 +313,10 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
     for (const n of ref) assert.match(n, form, `DCMTK name ${n}`);
     for (const n of ours) assert.match(n, form);
     assert.equal(ours.length, corpus.length);
-    assert.deepEqual(multiset(ours, (n) => form.exec(n)![3]!), multiset(ref, (n) => form.exec(n)![3]!));
+    assert.deepEqual(
+      multiset(ours, (n) => form.exec(n)![3]!),
+      multiset(ref, (n) => form.exec(n)![3]!),
+    );
     const now = new Date();
     const today = `${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, "0")}${String(now.getDate()).padStart(2, "0")}`;
     const refDay = form.exec(ref[0]!)![1]!.slice(0, 8);
@@ -248,7 +329,8 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
     const files = [];
     for (const e of corpus) {
       if (isDeflated(e)) continue;
-      if (/ISO_IR 192/.test((await runDcmtk("dcmdump", ["-q", "+P", "0008,0005", e.path])).stdout)) continue;
+      if (/ISO_IR 192/.test((await runDcmtk("dcmdump", ["-q", "+P", "0008,0005", e.path])).stdout))
+        continue;
       files.push(e.path);
     }
     const r = await receiveWithBoth(["-sp"], { files });
@@ -262,7 +344,11 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
 
   test("-xcr: #p #f #a #c #r substituted as DCMTK does (#a #c #r in double quotes), through a shell (-dhl)", async () => {
     const r = await hookRun(["-dhl"]);
-    assert.match(r.refQuoted[0]!, /^p=<od>\/s_[0-9.]+ f=\S+ a="STORESCU" c="ANY-SCP" r="127\.0\.0\.1"$/, "DCMTK's form");
+    assert.match(
+      r.refQuoted[0]!,
+      /^p=<od>\/s_[0-9.]+ f=\S+ a="STORESCU" c="ANY-SCP" r="127\.0\.0\.1"$/,
+      "DCMTK's form",
+    );
     assert.equal(r.refQuoted.length, corpus.filter((e) => !isDeflated(e)).length);
     assert.deepEqual(r.oursQuoted, r.refQuoted);
     assert.deepEqual(r.oursBare, r.refBare);
@@ -277,7 +363,10 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
   /** Run the corpus through both receivers with -su s and an -xcr hook that logs the placeholders. */
   async function hookRun(extra: string[]) {
     // Single quotes keep DCMTK's double quotes visible; the bare form shows the shell removing them.
-    const hooks = (base: string) => ["-xcr", `printf '%s\\n' 'p=#p f=#f a=#a c=#c r=#r' >> ${base}/quoted.log; echo bare a=#a c=#c r=#r >> ${base}/bare.log`];
+    const hooks = (base: string) => [
+      "-xcr",
+      `printf '%s\\n' 'p=#p f=#f a=#a c=#c r=#r' >> ${base}/quoted.log; echo bare a=#a c=#c r=#r >> ${base}/bare.log`,
+    ];
     let refBase = "";
     let oursBase = "";
     const n = corpus.filter((e) => !isDeflated(e)).length;
@@ -288,10 +377,18 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
         refBase = a;
         oursBase = b;
         const all = [`${a}/quoted.log`, `${b}/quoted.log`, `${a}/bare.log`, `${b}/bare.log`];
-        assert.ok(await until(async () => (await Promise.all(all.map(lines))).every((l) => l.length >= n), 8000, 50), "timed out waiting for the hooks");
+        assert.ok(
+          await until(
+            async () => (await Promise.all(all.map(lines))).every((l) => l.length >= n),
+            8000,
+            50,
+          ),
+          "timed out waiting for the hooks",
+        );
       },
     });
-    const norm = async (base: string, dir: string, file: string) => (await lines(`${base}/${file}`)).map((l) => l.split(dir).join("<od>")).sort();
+    const norm = async (base: string, dir: string, file: string) =>
+      (await lines(`${base}/${file}`)).map((l) => l.split(dir).join("<od>")).sort();
     return {
       refQuoted: await norm(refBase, r.refDir, "quoted.log"),
       oursQuoted: await norm(oursBase, r.oursDir, "quoted.log"),
@@ -303,7 +400,14 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
   test("-xcs with -tos: one command per study, at the change of study and after the timeout, as DCMTK", async () => {
     // Studies in sending order: A A B B C D (C and D: gen-archive studies of their own).
     // -xs: DCMTK runs the commands synchronously, so their order is the order of the studies.
-    const files = ["explicit-le-sc-latin1", "explicit-le-sc-utf8", "explicit-le-sr-nested-undefined", "explicit-le-rtstruct", "explicit-le-ct", "big-endian-ct"].map((l) => entry(l).path);
+    const files = [
+      "explicit-le-sc-latin1",
+      "explicit-le-sc-utf8",
+      "explicit-le-sr-nested-undefined",
+      "explicit-le-rtstruct",
+      "explicit-le-ct",
+      "big-endian-ct",
+    ].map((l) => entry(l).path);
     let refBase = "";
     let oursBase = "";
     const r = await receiveWithBoth(["-su", "", "-tos", "1", "-dhl", "-xs"], {
@@ -312,7 +416,16 @@ describe("DCMTK storescu -> storescp-ts", { skip }, () => {
       settle: async (a, b) => {
         refBase = a;
         oursBase = b;
-        assert.ok(await until(async () => (await lines(`${a}/eos.log`)).length >= 4 && (await lines(`${b}/eos.log`)).length >= 4, 10_000, 50), "timed out waiting for the end-of-study commands");
+        assert.ok(
+          await until(
+            async () =>
+              (await lines(`${a}/eos.log`)).length >= 4 &&
+              (await lines(`${b}/eos.log`)).length >= 4,
+            10_000,
+            50,
+          ),
+          "timed out waiting for the end-of-study commands",
+        );
         await new Promise((res) => setTimeout(res, 300));
       },
     });
@@ -330,7 +443,9 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     const dir = await mkdtemp(join(work, "scp-"));
     const scp = await startStorescp({ dir, args: scpArgs });
     try {
-      const r = await runBin("storescu-ts", [...scuArgs, HOST, String(scp.port), ...files], { timeoutMs: 60_000 });
+      const r = await runBin("storescu-ts", [...scuArgs, HOST, String(scp.port), ...files], {
+        timeoutMs: 60_000,
+      });
       return { ...r, records: ndjson(r.stdout), dir, names: await filesUnder(dir) };
     } finally {
       await scp.stop();
@@ -339,7 +454,10 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
 
   test("+xa: every file (deflated aside) stored, datasets byte-identical to the source", async () => {
     const files = corpus.filter((e) => !isDeflated(e));
-    const r = await sendToStorescp(["+xa", "-pm", "+B"], files.map((e) => e.path));
+    const r = await sendToStorescp(
+      ["+xa", "-pm", "+B"],
+      files.map((e) => e.path),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.records.length, files.length);
     for (const rec of r.records) assert.equal(rec.status, "Success", JSON.stringify(rec));
@@ -348,51 +466,79 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
       const m = metaOf(join(r.dir, n));
       const src = bySop.get(m.sopInstanceUid)!;
       assert.equal(m.transferSyntax, src.transferSyntax, `${src.label}: sent in its own syntax`);
-      assert.ok(datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)), `${src.label}: dataset differs from the source`);
+      assert.ok(
+        datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)),
+        `${src.label}: dataset differs from the source`,
+      );
     }
   });
 
-  test(
-    "deflated dataset of odd length: sent padded to even length (PS3.5 A.5), as DCMTK storescu sends it",
-    {},
-    async () => {
-      const src = corpus.find(isDeflated)!;
-      assert.equal(datasetBytes(src.path).length % 2, 1, "the corpus file (written by dcmconv +td) has an odd-length deflated stream");
-      const refDir = await mkdtemp(join(work, "defl-ref-"));
-      const ref = await startStorescp({ dir: refDir, args: ["+xa", "+B"] });
-      try {
-        const d = await dcmtkStorescu(ref.port, [src.path]);
-        assert.equal(d.code, 0, d.stderr);
-      } finally {
-        await ref.stop();
-      }
-      const want = datasetBytes(join(refDir, (await filesUnder(refDir))[0]!));
-      assert.ok(want.equals(Buffer.concat([datasetBytes(src.path), Buffer.from([0])])), "DCMTK sends the stream plus one NUL byte");
-      const r = await sendToStorescp(["+xa", "+B"], [src.path]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.names.length, 1);
-      assert.ok(datasetBytes(join(r.dir, r.names[0]!)).equals(want));
-    },
-  );
+  test("deflated dataset of odd length: sent padded to even length (PS3.5 A.5), as DCMTK storescu sends it", {}, async () => {
+    const src = corpus.find(isDeflated)!;
+    assert.equal(
+      datasetBytes(src.path).length % 2,
+      1,
+      "the corpus file (written by dcmconv +td) has an odd-length deflated stream",
+    );
+    const refDir = await mkdtemp(join(work, "defl-ref-"));
+    const ref = await startStorescp({ dir: refDir, args: ["+xa", "+B"] });
+    try {
+      const d = await dcmtkStorescu(ref.port, [src.path]);
+      assert.equal(d.code, 0, d.stderr);
+    } finally {
+      await ref.stop();
+    }
+    const want = datasetBytes(join(refDir, (await filesUnder(refDir))[0]!));
+    assert.ok(
+      want.equals(Buffer.concat([datasetBytes(src.path), Buffer.from([0])])),
+      "DCMTK sends the stream plus one NUL byte",
+    );
+    const r = await sendToStorescp(["+xa", "+B"], [src.path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.names.length, 1);
+    assert.ok(datasetBytes(join(r.dir, r.names[0]!)).equals(want));
+  });
 
   test("storescp without +xa (uncompressed only): uncompressed files sent or converted, compressed ones fail per file, -nh exits 3", async () => {
-    const r = await sendToStorescp(["-pm", "+B"], corpus.map((e) => e.path), ["-nh"]);
+    const r = await sendToStorescp(
+      ["-pm", "+B"],
+      corpus.map((e) => e.path),
+      ["-nh"],
+    );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.records.length, corpus.length);
-    const failed = r.records.filter((x) => x.status !== "Success").map((x) => bySop.get(x.SOPInstanceUID as string)!.label).sort();
-    assert.deepEqual(failed, corpus.filter(isEncapsulated).map((e) => e.label).sort(), "exactly the compressed files fail");
-    for (const x of r.records.filter((y) => y.status !== "Success")) assert.match(String(x.error), /presentation context/i);
+    const failed = r.records
+      .filter((x) => x.status !== "Success")
+      .map((x) => bySop.get(x.SOPInstanceUID as string)!.label)
+      .sort();
+    assert.deepEqual(
+      failed,
+      corpus
+        .filter(isEncapsulated)
+        .map((e) => e.label)
+        .sort(),
+      "exactly the compressed files fail",
+    );
+    for (const x of r.records.filter((y) => y.status !== "Success"))
+      assert.match(String(x.error), /presentation context/i);
     assert.equal(r.names.length, corpus.filter((e) => !isEncapsulated(e)).length);
     let converted = 0;
     for (const n of r.names) {
       const m = metaOf(join(r.dir, n));
       const src = bySop.get(m.sopInstanceUid)!;
       if (m.transferSyntax === src.transferSyntax) {
-        assert.ok(datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)), `${src.label}: sent unchanged`);
+        assert.ok(
+          datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)),
+          `${src.label}: sent unchanged`,
+        );
       } else {
         converted++;
         assert.ok(UNCOMPRESSED.has(m.transferSyntax));
-        assert.equal(await contentDump(join(r.dir, n)), await dcmconvDump(src.path, m.transferSyntax), `${src.label}: converted to ${m.transferSyntax} as dcmconv converts`);
+        assert.equal(
+          await contentDump(join(r.dir, n)),
+          await dcmconvDump(src.path, m.transferSyntax),
+          `${src.label}: converted to ${m.transferSyntax} as dcmconv converts`,
+        );
       }
     }
     assert.ok(converted >= 1, "the deflated file was converted");
@@ -400,23 +546,40 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
 
   test("storescp +xi (implicit VR only): every uncompressed file converted, same content as dcmconv +ti", async () => {
     const files = corpus.filter((e) => !isEncapsulated(e));
-    const r = await sendToStorescp(["-pm", "+B", "+xi"], files.map((e) => e.path));
+    const r = await sendToStorescp(
+      ["-pm", "+B", "+xi"],
+      files.map((e) => e.path),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.names.length, files.length);
     for (const n of r.names) {
       const m = metaOf(join(r.dir, n));
       const src = bySop.get(m.sopInstanceUid)!;
       assert.equal(m.transferSyntax, TS.ImplicitLE);
-      if (src.transferSyntax === TS.ImplicitLE) assert.ok(datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)), `${src.label}: unchanged`);
-      else assert.equal(await contentDump(join(r.dir, n)), await dcmconvDump(src.path, TS.ImplicitLE), `${src.label}: as dcmconv +ti`);
+      if (src.transferSyntax === TS.ImplicitLE)
+        assert.ok(
+          datasetBytes(join(r.dir, n)).equals(datasetBytes(src.path)),
+          `${src.label}: unchanged`,
+        );
+      else
+        assert.equal(
+          await contentDump(join(r.dir, n)),
+          await dcmconvDump(src.path, TS.ImplicitLE),
+          `${src.label}: as dcmconv +ti`,
+        );
     }
   });
 
   test("halting (default): the first file without a presentation context stops the run, exit 1, later files unsent", async () => {
-    const files = ["explicit-le-ct", "jpeg-baseline-sc", "explicit-le-multiframe"].map((l) => entry(l).path);
+    const files = ["explicit-le-ct", "jpeg-baseline-sc", "explicit-le-multiframe"].map(
+      (l) => entry(l).path,
+    );
     const r = await sendToStorescp(["-pm"], files);
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(r.records.map((x) => x.status), ["Success", "Failure"]);
+    assert.deepEqual(
+      r.records.map((x) => x.status),
+      ["Success", "Failure"],
+    );
     assert.equal(r.names.length, 1);
   });
 
@@ -429,7 +592,8 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
         // DCMTK storescp sends A-ABORT and closes at once; when the TCP reset overtakes the PDU, DCMTK
         // storescu reports "Connection reset by peer" and exits 1. That race is the reference's, so rerun it.
         let ref = await dcmtkStorescu(scp.port, [file]);
-        for (let i = 0; i < 3 && ref.code === 1 && /Connection reset by peer/.test(ref.stderr); i++) ref = await dcmtkStorescu(scp.port, [file]);
+        for (let i = 0; i < 3 && ref.code === 1 && /Connection reset by peer/.test(ref.stderr); i++)
+          ref = await dcmtkStorescu(scp.port, [file]);
         const ours = await runBin("storescu-ts", [HOST, String(scp.port), file]);
         assert.equal(ref.code, 10, `DCMTK storescu ${opt}: ${ref.stderr}`);
         assert.equal(ours.code, 10, `${opt}: ${ours.stderr}`);
@@ -447,7 +611,17 @@ describe("storescu-ts inputs vs DCMTK storescu", { skip }, () => {
     tree = join(work, "tree");
     const gen = join(work, "tree-src");
     const made: string[] = [];
-    await generateArchive({ out: gen, patients: 1, seed: "storage-tree", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 5, rows: 8, layout: "flat", onInstance: (_n, i) => made.push(join(gen, ...i.relPath.split("/"))) });
+    await generateArchive({
+      out: gen,
+      patients: 1,
+      seed: "storage-tree",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 5,
+      rows: 8,
+      layout: "flat",
+      onInstance: (_n, i) => made.push(join(gen, ...i.relPath.split("/"))),
+    });
     const layout = ["a.dcm", "b.DCM", "sub/c.dcm", "sub/deeper/e.dcm", "sub/f1"];
     for (const [i, rel] of layout.entries()) {
       await mkdir(dirname(join(tree, rel)), { recursive: true });
@@ -463,7 +637,10 @@ describe("storescu-ts inputs vs DCMTK storescu", { skip }, () => {
       const d = await runDcmtk("storescu", ["-v", ...args, HOST, String(scp.port), tree]);
       const o = await runBin("storescu-ts", [...args, HOST, String(scp.port), tree]);
       const dcmtk = [...d.stderr.matchAll(/^I: Sending file: (.*)$/gm)].map((m) => m[1]!).sort();
-      const ours = ndjson(o.stdout).filter((x) => x.status === "Success").map((x) => String(x.path)).sort();
+      const ours = ndjson(o.stdout)
+        .filter((x) => x.status === "Success")
+        .map((x) => String(x.path))
+        .sort();
       assert.equal(o.code, d.code, `exit codes: ${d.stderr}\n${o.stderr}`);
       return { dcmtk, ours };
     } finally {
@@ -471,7 +648,14 @@ describe("storescu-ts inputs vs DCMTK storescu", { skip }, () => {
     }
   }
 
-  for (const args of [["+sd"], ["+sd", "+r"], ["+sd", "+r", "+sp", "*.dcm"], ["+sd", "+sp", "*.DCM"], ["+sd", "+r", "+sp", "[a-c]*"], ["+sd", "+r", "+sp", "f?"]]) {
+  for (const args of [
+    ["+sd"],
+    ["+sd", "+r"],
+    ["+sd", "+r", "+sp", "*.dcm"],
+    ["+sd", "+sp", "*.DCM"],
+    ["+sd", "+r", "+sp", "[a-c]*"],
+    ["+sd", "+r", "+sp", "f?"],
+  ]) {
     test(`${args.join(" ")}: the same files as DCMTK storescu`, async () => {
       const r = await sentBy(args);
       assert.ok(r.dcmtk.length > 0);
@@ -498,8 +682,14 @@ describe("storescu-ts inputs vs DCMTK storescu", { skip }, () => {
     const dir = await mkdtemp(join(work, "bad-scp-"));
     const scp = await startStorescp({ dir });
     try {
-      const r = cmd === "dcmtk" ? await runDcmtk("storescu", [...args, HOST, String(scp.port), ...files]) : await runBin("storescu-ts", [...args, HOST, String(scp.port), ...files]);
-      return { code: r.code, stored: (await filesUnder(dir)).map((n) => metaOf(join(dir, n)).sopInstanceUid).sort() };
+      const r =
+        cmd === "dcmtk"
+          ? await runDcmtk("storescu", [...args, HOST, String(scp.port), ...files])
+          : await runBin("storescu-ts", [...args, HOST, String(scp.port), ...files]);
+      return {
+        code: r.code,
+        stored: (await filesUnder(dir)).map((n) => metaOf(join(dir, n)).sopInstanceUid).sort(),
+      };
     } finally {
       await scp.stop();
     }
@@ -544,8 +734,14 @@ describe("storescu-ts -> Orthanc", { skip: skipOrthanc }, () => {
     await Promise.all([ours?.stop(), ref?.stop()]);
   });
 
-  async function storedFile(peer: OrthancPeer, sopInstanceUid: string): Promise<Buffer | undefined> {
-    const found = (await peer.rest("/tools/lookup", { method: "POST", body: sopInstanceUid })) as Array<{ ID: string; Type: string }>;
+  async function storedFile(
+    peer: OrthancPeer,
+    sopInstanceUid: string,
+  ): Promise<Buffer | undefined> {
+    const found = (await peer.rest("/tools/lookup", {
+      method: "POST",
+      body: sopInstanceUid,
+    })) as Array<{ ID: string; Type: string }>;
     const inst = found?.find((f) => f.Type === "Instance");
     if (!inst) return undefined;
     const res = await fetch(`http://${HOST}:${peer.httpPort}/instances/${inst.ID}/file`);
@@ -556,8 +752,16 @@ describe("storescu-ts -> Orthanc", { skip: skipOrthanc }, () => {
   test("every file (deflated aside) stored; Orthanc's copy identical to its copy of the same file from DCMTK storescu, and to the source where Orthanc keeps it", async (t) => {
     const files = corpus.filter((e) => !isDeflated(e));
     const [a, b] = await Promise.all([
-      runBin("storescu-ts", ["-aec", ours.aet, HOST, String(ours.port), ...files.map((e) => e.path)], { timeoutMs: 60_000 }),
-      dcmtkStorescu(ref.port, files.map((e) => e.path), ["-aec", ref.aet]),
+      runBin(
+        "storescu-ts",
+        ["-aec", ours.aet, HOST, String(ours.port), ...files.map((e) => e.path)],
+        { timeoutMs: 60_000 },
+      ),
+      dcmtkStorescu(
+        ref.port,
+        files.map((e) => e.path),
+        ["-aec", ref.aet],
+      ),
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
@@ -569,23 +773,34 @@ describe("storescu-ts -> Orthanc", { skip: skipOrthanc }, () => {
       const got = await storedFile(ours, e.sopInstanceUid);
       const want = await storedFile(ref, e.sopInstanceUid);
       assert.ok(got && want, `${e.label}: stored`);
-      assert.equal(readMeta(got).transferSyntax, e.transferSyntax, `${e.label}: kept in its own syntax`);
-      assert.ok(datasetOf(got).equals(datasetOf(want)), `${e.label}: differs from Orthanc's copy of DCMTK's transmission`);
+      assert.equal(
+        readMeta(got).transferSyntax,
+        e.transferSyntax,
+        `${e.label}: kept in its own syntax`,
+      );
+      assert.ok(
+        datasetOf(got).equals(datasetOf(want)),
+        `${e.label}: differs from Orthanc's copy of DCMTK's transmission`,
+      );
       if (!datasetOf(got).equals(datasetBytes(e.path))) rewritten.push(e.label);
     }
     t.diagnostic(`re-encoded by Orthanc on storage: ${rewritten.join(", ") || "none"}`);
   });
 
-  test(
-    "deflated dataset of odd length is stored by Orthanc",
-    {},
-    async () => {
-      const src = corpus.find(isDeflated)!;
-      const r = await runBin("storescu-ts", ["-td", "5", "-aec", ours.aet, HOST, String(ours.port), src.path]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(await storedFile(ours, src.sopInstanceUid));
-    },
-  );
+  test("deflated dataset of odd length is stored by Orthanc", {}, async () => {
+    const src = corpus.find(isDeflated)!;
+    const r = await runBin("storescu-ts", [
+      "-td",
+      "5",
+      "-aec",
+      ours.aet,
+      HOST,
+      String(ours.port),
+      src.path,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await storedFile(ours, src.sopInstanceUid));
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -624,14 +839,23 @@ describe("8 simultaneous senders x 250 files into one storescp-ts", { skip }, ()
       const m = metaOf(join(od, n));
       const src = sources.get(m.sopInstanceUid);
       assert.ok(src, `${n}: not a sent instance`);
-      assert.ok(datasetBytes(join(od, n)).equals(datasetBytes(src)), `${n}: dataset differs from the source`);
+      assert.ok(
+        datasetBytes(join(od, n)).equals(datasetBytes(src)),
+        `${n}: dataset differs from the source`,
+      );
     }
   }
 
   test("DCMTK storescu x 8: all 2000 stored, none lost, byte-identical", async () => {
     const od = await mkdtemp(join(work, "conc-dcmtk-"));
     const scp = await startStorescpTs([], { od });
-    const rs = await Promise.all(groups.map((g) => runDcmtk("storescu", ["-aet", "SENDER", HOST, String(scp.port), ...g], { timeoutMs: 120_000 })));
+    const rs = await Promise.all(
+      groups.map((g) =>
+        runDcmtk("storescu", ["-aet", "SENDER", HOST, String(scp.port), ...g], {
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
     const exit = await scp.stop();
     for (const r of rs) assert.equal(r.code, 0, r.stderr);
     assert.equal(exit.code, 0, exit.stderr);
@@ -641,7 +865,14 @@ describe("8 simultaneous senders x 250 files into one storescp-ts", { skip }, ()
   test("storescu-ts x 8 (paths on stdin): all 2000 stored, none lost, byte-identical", async () => {
     const od = await mkdtemp(join(work, "conc-ts-"));
     const scp = await startStorescpTs([], { od });
-    const rs = await Promise.all(groups.map((g) => runBin("storescu-ts", [HOST, String(scp.port)], { input: g.join("\n") + "\n", timeoutMs: 120_000 })));
+    const rs = await Promise.all(
+      groups.map((g) =>
+        runBin("storescu-ts", [HOST, String(scp.port)], {
+          input: g.join("\n") + "\n",
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
     const exit = await scp.stop();
     for (const r of rs) {
       assert.equal(r.code, 0, r.stderr);
@@ -654,7 +885,9 @@ describe("8 simultaneous senders x 250 files into one storescp-ts", { skip }, ()
 
 // ---------------------------------------------------------------------------
 
-describe("write failures: a failure status to the sender, never Success, no partial file", { skip }, () => {
+describe("write failures: a failure status to the sender, never Success, no partial file", {
+  skip,
+}, () => {
   const failureClass = (code: string) => {
     const s = parseInt(code, 16);
     return (s & 0xf000) === 0xa000 || (s & 0xf000) === 0xc000;
@@ -686,7 +919,10 @@ describe("write failures: a failure status to the sender, never Success, no part
         const rec = ndjson(ours.stdout)[0]!;
         t.diagnostic(`storescu-ts: ${JSON.stringify(rec)}`);
         assert.equal(rec.status, "Failure", JSON.stringify(rec));
-        assert.ok(failureClass(String(rec.statusCode)), `status ${String(rec.statusCode)} is 0xA7xx or 0xCxxx`);
+        assert.ok(
+          failureClass(String(rec.statusCode)),
+          `status ${String(rec.statusCode)} is 0xA7xx or 0xCxxx`,
+        );
         assert.equal(ours.code, parseInt(String(rec.statusCode), 16) >> 8, ours.stderr);
         const ref = await dcmtkStorescu(scp.port, [big]);
         assert.equal(ref.code, ours.code, `DCMTK storescu exits status >> 8 too: ${ref.stderr}`);
@@ -719,7 +955,10 @@ describe("write failures: a failure status to the sender, never Success, no part
       assert.equal(ref.code, halt.code, `DCMTK storescu: ${ref.stderr}`);
       const nh = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...files]);
       assert.equal(nh.code, 3, nh.stderr);
-      assert.deepEqual(ndjson(nh.stdout).map((x) => x.status), ["Failure", "Failure"]);
+      assert.deepEqual(
+        ndjson(nh.stdout).map((x) => x.status),
+        ["Failure", "Failure"],
+      );
     } finally {
       exit = await scp.stop();
     }
@@ -731,7 +970,9 @@ describe("write failures: a failure status to the sender, never Success, no part
 
 // ---------------------------------------------------------------------------
 
-describe("path traversal: values from the dataset stay inside the output directory", { skip }, () => {
+describe("path traversal: values from the dataset stay inside the output directory", {
+  skip,
+}, () => {
   /** Values written into PatientID, StudyDescription and SeriesDescription (LO, ≤ 32 bytes here). */
   const EVIL: Array<[string, string, string]> = [
     ["../../../../../../tmp/escape-a", "..", "."],
@@ -777,7 +1018,8 @@ describe("path traversal: values from the dataset stay inside the output directo
       // Same length UIDs: ...0001 -> ...1xx1 (meta and dataset)
       const uid = `2.25.999000000000000000000000000000001${String(i).padStart(2, "0")}1`;
       let at = -1;
-      while ((at = b.indexOf("2.25.999000000000000000000000000000000001", at + 1)) >= 0) b.write(uid, at, "latin1");
+      while ((at = b.indexOf("2.25.999000000000000000000000000000000001", at + 1)) >= 0)
+        b.write(uid, at, "latin1");
       const f = join(dir, `evil-${i}.dcm`);
       await writeFile(f, b);
       out.push(f);
@@ -794,7 +1036,11 @@ describe("path traversal: values from the dataset stay inside the output directo
     assert.ok(join(od, rel).startsWith(od + sep));
   }
 
-  for (const layout of ["{PatientID}/{StudyDescription}/{SeriesDescription}/{SOPInstanceUID}.dcm", "{PatientID}{StudyDescription}/{SeriesDescription}-{PatientID}.dcm", "hierarchy"]) {
+  for (const layout of [
+    "{PatientID}/{StudyDescription}/{SeriesDescription}/{SOPInstanceUID}.dcm",
+    "{PatientID}{StudyDescription}/{SeriesDescription}-{PatientID}.dcm",
+    "hierarchy",
+  ]) {
     test(`--layout '${layout}'`, async (t) => {
       const root = await realpath(await mkdtemp(join(work, "trav-")));
       const od = join(root, "a", "b", "od");
@@ -814,14 +1060,23 @@ describe("path traversal: values from the dataset stay inside the output directo
       t.diagnostic(stored.map((n) => JSON.stringify(n)).join(" "));
       assert.equal(stored.length, files.length, stored.join("\n"));
       for (const rel of stored) assertSafe(od, rel);
-      for (const rec of ndjson(exit.stdout)) assert.ok(String(rec.path).startsWith(od + sep), String(rec.path));
-      assert.deepEqual(await filesUnder(root, { hidden: true }), stored.map((s) => `a/b/od/${s}`), "nothing written outside the output directory");
-      for (const p of ["/tmp/escape-a", "/etc/cron.d/escape-b", join(root, "a", "escape-b"), join(root, "escape-c")]) {
+      for (const rec of ndjson(exit.stdout))
+        assert.ok(String(rec.path).startsWith(od + sep), String(rec.path));
+      assert.deepEqual(
+        await filesUnder(root, { hidden: true }),
+        stored.map((s) => `a/b/od/${s}`),
+        "nothing written outside the output directory",
+      );
+      for (const p of [
+        "/tmp/escape-a",
+        "/etc/cron.d/escape-b",
+        join(root, "a", "escape-b"),
+        join(root, "escape-c"),
+      ]) {
         await assert.rejects(stat(p), `${p} must not exist`);
       }
     });
   }
-
 
   test("DCMTK-style names: SOP and Study Instance UIDs made of ../ stay inside (default names, -su '', -sp)", async () => {
     const root = await realpath(await mkdtemp(join(work, "trav-uid-")));
@@ -832,9 +1087,13 @@ describe("path traversal: values from the dataset stay inside the output directo
     for (const [i, f] of files.entries()) {
       const b = await readFile(f);
       const rep = (from: string, to: string) => {
-        for (let at = b.indexOf(from); at >= 0; at = b.indexOf(from, at + 1)) b.write(to, at, "latin1");
+        for (let at = b.indexOf(from); at >= 0; at = b.indexOf(from, at + 1))
+          b.write(to, at, "latin1");
       };
-      rep(`2.25.999000000000000000000000000000001${String(i).padStart(2, "0")}1`, pad(`${"../".repeat(10)}esc-sop-${i}`));
+      rep(
+        `2.25.999000000000000000000000000000001${String(i).padStart(2, "0")}1`,
+        pad(`${"../".repeat(10)}esc-sop-${i}`),
+      );
       rep("2.25.999000000000000000000000000000000002", pad(`${"../".repeat(9)}tmp/esc-study`));
       await writeFile(f, b);
     }
@@ -853,7 +1112,10 @@ describe("path traversal: values from the dataset stay inside the output directo
       const stored = await filesUnder(od, { hidden: true });
       assert.equal(stored.length, files.length, `${args.join(" ")}: ${stored.join("\n")}`);
       for (const rel of stored) assertSafe(od, rel);
-      assert.deepEqual(await filesUnder(join(root, String(k)), { hidden: true }), stored.map((x) => `od/${x}`));
+      assert.deepEqual(
+        await filesUnder(join(root, String(k)), { hidden: true }),
+        stored.map((x) => `od/${x}`),
+      );
     }
     await assert.rejects(stat("/tmp/esc-study"));
   });

@@ -43,7 +43,11 @@ export interface Started {
 
 /** Spawn a command and keep its handle (to signal it); stdin gets `input`, then closes. */
 function start(command: string, args: string[], o: Omit<RunOptions, "timeoutMs">): Started {
-  const child = spawn(command, args, { cwd: o.cwd, env: { ...process.env, TCP_NODELAY: "1", ...o.env }, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(command, args, {
+    cwd: o.cwd,
+    env: { ...process.env, TCP_NODELAY: "1", ...o.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on("data", (c: Buffer) => out.push(c));
@@ -54,10 +58,21 @@ function start(command: string, args: string[], o: Omit<RunOptions, "timeoutMs">
     child.on("error", reject);
     child.on("close", (code, signal) => {
       const stdoutBytes = Buffer.concat(out);
-      resolve({ code, signal, stdout: stdoutBytes.toString("utf8"), stderr: Buffer.concat(err).toString("latin1"), stdoutBytes });
+      resolve({
+        code,
+        signal,
+        stdout: stdoutBytes.toString("utf8"),
+        stderr: Buffer.concat(err).toString("latin1"),
+        stdoutBytes,
+      });
     });
   });
-  return { child, out: () => Buffer.concat(out).toString("utf8"), err: () => Buffer.concat(err).toString("latin1"), done };
+  return {
+    child,
+    out: () => Buffer.concat(out).toString("utf8"),
+    err: () => Buffer.concat(err).toString("latin1"),
+    done,
+  };
 }
 
 /** Wait for a started command's end, killing it (SIGKILL) after `timeoutMs` (default 60 s). */
@@ -67,7 +82,11 @@ function finish(p: Started, timeoutMs = 60000): Promise<RunResult> {
 }
 
 /** Spawn a tool with node and keep its handle (to signal it); stdin gets `input`, then closes. */
-export function startBin(tool: string, args: string[], o: Omit<RunOptions, "timeoutMs"> = {}): Started {
+export function startBin(
+  tool: string,
+  args: string[],
+  o: Omit<RunOptions, "timeoutMs"> = {},
+): Started {
   return start(process.execPath, [binPath(tool), ...args], o);
 }
 
@@ -87,7 +106,11 @@ export function runShell(cmd: string, o: RunOptions = {}): Promise<RunResult> {
 }
 
 /** Poll `probe` every `everyMs` until it returns true; false after `timeoutMs`. */
-export async function until(probe: () => Promise<boolean> | boolean, timeoutMs = 20000, everyMs = 5): Promise<boolean> {
+export async function until(
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 20000,
+  everyMs = 5,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return true;

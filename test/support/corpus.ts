@@ -65,10 +65,15 @@ export function corpusToolsMissing(): string[] {
 
 function run(bin: string, args: string[], cwd?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { cwd, maxBuffer: 64 * 1024 * 1024, encoding: "latin1" }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${bin} ${args.join(" ")}: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      bin,
+      args,
+      { cwd, maxBuffer: 64 * 1024 * 1024, encoding: "latin1" },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${bin} ${args.join(" ")}: ${err.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -90,7 +95,9 @@ function pixels8(rows: number, cols: number, frames = 1): Buffer {
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         const inBlock = r >= 4 + f * 4 && r < 12 + f * 4 && c >= 8 && c < 20;
-        b[f * rows * cols + r * cols + c] = inBlock ? 250 : (r * 3 + c * 2 + ((r * 7 + c * 13) % 5)) & 0xff;
+        b[f * rows * cols + r * cols + c] = inBlock
+          ? 250
+          : (r * 3 + c * 2 + ((r * 7 + c * 13) % 5)) & 0xff;
       }
     }
   }
@@ -100,7 +107,9 @@ function pixels8(rows: number, cols: number, frames = 1): Buffer {
 /** 16-bit little endian pixels, 12 bits stored. */
 function pixels16(rows: number, cols: number): Buffer {
   const b = Buffer.alloc(rows * cols * 2);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) b.writeUInt16LE(((r * 37 + c * 11 + ((r * c) % 17)) * 3) & 0x0fff, (r * cols + c) * 2);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      b.writeUInt16LE(((r * 37 + c * 11 + ((r * c) % 17)) * 3) & 0x0fff, (r * cols + c) * 2);
   return b;
 }
 
@@ -109,7 +118,13 @@ interface Study {
   series: string;
 }
 
-function patientLines(name: string, id: string, s: Study, modality: string, charset?: string): string[] {
+function patientLines(
+  name: string,
+  id: string,
+  s: Study,
+  modality: string,
+  charset?: string,
+): string[] {
   return [
     ...(charset ? [`(0008,0005) CS [${charset}]`] : []),
     `(0008,0020) DA [20240307]`,
@@ -129,7 +144,13 @@ function patientLines(name: string, id: string, s: Study, modality: string, char
   ];
 }
 
-function imageLines(rows: number, cols: number, bits: 8 | 16, pixelFile: string, frames?: number): string[] {
+function imageLines(
+  rows: number,
+  cols: number,
+  bits: 8 | 16,
+  pixelFile: string,
+  frames?: number,
+): string[] {
   return [
     `(0028,0002) US 1`,
     `(0028,0004) CS [MONOCHROME2]`,
@@ -181,7 +202,8 @@ export function corpusRoot(): string {
 async function build(): Promise<CorpusEntry[]> {
   const dir = mkdtempSync(join(tmpdir(), "dicom-pipes-corpus-"));
   corpusDir = dir;
-  if (process.env.DICOM_PIPES_KEEP_CORPUS !== "1") process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  if (process.env.DICOM_PIPES_KEEP_CORPUS !== "1")
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const work = join(dir, "work");
   const out = join(dir, "files");
   await mkdir(work);
@@ -203,10 +225,19 @@ async function build(): Promise<CorpusEntry[]> {
       instancesPerSeries: 1,
       transferSyntax: syntax,
       layout: "flat",
-      onInstance: (_n, inst) => picks[syntax]!.push({ modality: inst.modality, charset: inst.specificCharacterSet, rel: join(base, ...inst.relPath.split("/")) }),
+      onInstance: (_n, inst) =>
+        picks[syntax]!.push({
+          modality: inst.modality,
+          charset: inst.specificCharacterSet,
+          rel: join(base, ...inst.relPath.split("/")),
+        }),
     });
   }
-  const gen = (syntax: "explicit" | "implicit" | "big", pred: (p: { modality: string; charset: string | null }) => boolean, why: string) => {
+  const gen = (
+    syntax: "explicit" | "implicit" | "big",
+    pred: (p: { modality: string; charset: string | null }) => boolean,
+    why: string,
+  ) => {
     const p = picks[syntax]!.find(pred);
     if (!p) throw new Error(`corpus: gen-archive gave no ${why} instance in ${syntax}`);
     return p.rel;
@@ -216,19 +247,51 @@ async function build(): Promise<CorpusEntry[]> {
     await copyFile(src, dst);
     add(label, dst);
   };
-  await copy("explicit-le-ct", gen("explicit", (p) => p.modality === "CT", "CT"));
-  await copy("explicit-le-latin1-gen", gen("explicit", (p) => p.charset === "ISO_IR 100", "ISO_IR 100"));
-  await copy("explicit-le-pt-sequence", gen("explicit", (p) => p.modality === "PT", "PT"));
-  await copy("implicit-le-mr", gen("implicit", (p) => p.modality === "MR", "MR"));
-  await copy("implicit-le-us", gen("implicit", (p) => p.modality === "US", "US"));
-  await copy("big-endian-cr", gen("big", (p) => p.modality === "CR", "CR"));
-  await copy("big-endian-ct", gen("big", (p) => p.modality === "CT", "CT"));
+  await copy(
+    "explicit-le-ct",
+    gen("explicit", (p) => p.modality === "CT", "CT"),
+  );
+  await copy(
+    "explicit-le-latin1-gen",
+    gen("explicit", (p) => p.charset === "ISO_IR 100", "ISO_IR 100"),
+  );
+  await copy(
+    "explicit-le-pt-sequence",
+    gen("explicit", (p) => p.modality === "PT", "PT"),
+  );
+  await copy(
+    "implicit-le-mr",
+    gen("implicit", (p) => p.modality === "MR", "MR"),
+  );
+  await copy(
+    "implicit-le-us",
+    gen("implicit", (p) => p.modality === "US", "US"),
+  );
+  await copy(
+    "big-endian-cr",
+    gen("big", (p) => p.modality === "CR", "CR"),
+  );
+  await copy(
+    "big-endian-ct",
+    gen("big", (p) => p.modality === "CT", "CT"),
+  );
 
   // A larger instance (512 x 512 x 16 bit, several PDUs).
   {
     const base = join(work, "gen-large");
     let rel = "";
-    await generateArchive({ out: base, patients: 1, seed: "storage-corpus-large", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, rows: 512, cols: 512, layout: "flat", onInstance: (_n, i) => (rel = join(base, ...i.relPath.split("/"))) });
+    await generateArchive({
+      out: base,
+      patients: 1,
+      seed: "storage-corpus-large",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 1,
+      rows: 512,
+      cols: 512,
+      layout: "flat",
+      onInstance: (_n, i) => (rel = join(base, ...i.relPath.split("/"))),
+    });
     await copy("explicit-le-large", rel);
   }
 
@@ -269,7 +332,13 @@ async function build(): Promise<CorpusEntry[]> {
       `(0008,0016) UI =SecondaryCaptureImageStorage`,
       `(0008,0018) UI [${uid("sop")}]`,
       `(0008,0064) CS [WSD]`,
-      ...patientLines("Ωμέγα^Jürgen=山田^太郎=やまだ^たろう", "CORPUS02", studyA, "OT", "ISO_IR 192"),
+      ...patientLines(
+        "Ωμέγα^Jürgen=山田^太郎=やまだ^たろう",
+        "CORPUS02",
+        studyA,
+        "OT",
+        "ISO_IR 192",
+      ),
       `(0008,1030) LO [Études – 研究]`,
       ...seq("0008,1032", [code("RPID16", "RADLEX", "Tête – 頭部")]),
       ...imageLines(64, 64, 8, "sc8.raw"),
@@ -280,13 +349,14 @@ async function build(): Promise<CorpusEntry[]> {
   await copy("explicit-le-sc-utf8", scUtf8);
 
   // Comprehensive SR: content tree four levels deep, all sequences and items with undefined length.
-  const num = (value: string, meaning: string) =>
-    [
-      `(0040,a010) CS [CONTAINS]`,
-      `(0040,a040) CS [NUM]`,
-      ...seq("0040,a043", [code("G-D705", "SRT", meaning)]),
-      ...seq("0040,a300", [[`(0040,a30a) DS [${value}]`, ...seq("0040,08ea", [code("mm", "UCUM", "millimeter")])]]),
-    ];
+  const num = (value: string, meaning: string) => [
+    `(0040,a010) CS [CONTAINS]`,
+    `(0040,a040) CS [NUM]`,
+    ...seq("0040,a043", [code("G-D705", "SRT", meaning)]),
+    ...seq("0040,a300", [
+      [`(0040,a30a) DS [${value}]`, ...seq("0040,08ea", [code("mm", "UCUM", "millimeter")])],
+    ]),
+  ];
   const srLines = [
     `(0008,0016) UI =ComprehensiveSRStorage`,
     `(0008,0018) UI [${uid("sop")}]`,
@@ -297,13 +367,27 @@ async function build(): Promise<CorpusEntry[]> {
     `(0040,a491) CS [COMPLETE]`,
     `(0040,a493) CS [UNVERIFIED]`,
     ...seq("0040,a730", [
-      [`(0040,a010) CS [CONTAINS]`, `(0040,a040) CS [TEXT]`, ...seq("0040,a043", [code("121071", "DCM", "Finding")]), `(0040,a160) UT [Läsion im Segment VII – ≈ 12 mm, no change.]`],
+      [
+        `(0040,a010) CS [CONTAINS]`,
+        `(0040,a040) CS [TEXT]`,
+        ...seq("0040,a043", [code("121071", "DCM", "Finding")]),
+        `(0040,a160) UT [Läsion im Segment VII – ≈ 12 mm, no change.]`,
+      ],
       [
         `(0040,a010) CS [CONTAINS]`,
         `(0040,a040) CS [CONTAINER]`,
         ...seq("0040,a043", [code("125007", "DCM", "Measurement Group")]),
         `(0040,a050) CS [SEPARATE]`,
-        ...seq("0040,a730", [num("12.5", "Diameter"), num("-3.25e+01", "Offset"), [`(0040,a010) CS [CONTAINS]`, `(0040,a040) CS [CONTAINER]`, `(0040,a050) CS [CONTINUOUS]`, ...seq("0040,a730", [num("0.001", "Depth")])]]),
+        ...seq("0040,a730", [
+          num("12.5", "Diameter"),
+          num("-3.25e+01", "Offset"),
+          [
+            `(0040,a010) CS [CONTAINS]`,
+            `(0040,a040) CS [CONTAINER]`,
+            `(0040,a050) CS [CONTINUOUS]`,
+            ...seq("0040,a730", [num("0.001", "Depth")]),
+          ],
+        ]),
       ],
     ]),
   ];
@@ -324,17 +408,50 @@ async function build(): Promise<CorpusEntry[]> {
     `(3006,0008) DA [20240307]`,
     `(3006,0009) TM [101530]`,
     ...seq("3006,0010", [
-      [`(0020,0052) UI [${frame}]`, ...seq("3006,0012", [[`(0008,1150) UI =RETIRED_StudyComponentManagementSOPClass`, `(0008,1155) UI [${studyB.study}]`, ...seq("3006,0014", [[`(0020,000e) UI [${studyB.series}]`, ...seq("3006,0016", [[`(0008,1150) UI =CTImageStorage`, `(0008,1155) UI [${uid("ref")}]`], [`(0008,1150) UI =CTImageStorage`, `(0008,1155) UI [${uid("ref")}]`]])]])]])],
+      [
+        `(0020,0052) UI [${frame}]`,
+        ...seq("3006,0012", [
+          [
+            `(0008,1150) UI =RETIRED_StudyComponentManagementSOPClass`,
+            `(0008,1155) UI [${studyB.study}]`,
+            ...seq("3006,0014", [
+              [
+                `(0020,000e) UI [${studyB.series}]`,
+                ...seq("3006,0016", [
+                  [`(0008,1150) UI =CTImageStorage`, `(0008,1155) UI [${uid("ref")}]`],
+                  [`(0008,1150) UI =CTImageStorage`, `(0008,1155) UI [${uid("ref")}]`],
+                ]),
+              ],
+            ]),
+          ],
+        ]),
+      ],
     ]),
     ...seq("3006,0020", [
-      [`(3006,0022) IS [1]`, `(3006,0024) UI [${frame}]`, `(3006,0026) LO [GTV]`, `(3006,0036) CS [MANUAL]`],
-      [`(3006,0022) IS [2]`, `(3006,0024) UI [${frame}]`, `(3006,0026) LO [PTV ø5mm]`, `(3006,0036) CS [MANUAL]`],
+      [
+        `(3006,0022) IS [1]`,
+        `(3006,0024) UI [${frame}]`,
+        `(3006,0026) LO [GTV]`,
+        `(3006,0036) CS [MANUAL]`,
+      ],
+      [
+        `(3006,0022) IS [2]`,
+        `(3006,0024) UI [${frame}]`,
+        `(3006,0026) LO [PTV ø5mm]`,
+        `(3006,0036) CS [MANUAL]`,
+      ],
     ]),
     ...seq("3006,0039", [
-      [`(3006,002a) IS [255\\0\\0]`, ...seq("3006,0040", [contour(-10), contour(-5), contour(0)]), `(3006,0084) IS [1]`],
+      [
+        `(3006,002a) IS [255\\0\\0]`,
+        ...seq("3006,0040", [contour(-10), contour(-5), contour(0)]),
+        `(3006,0084) IS [1]`,
+      ],
       [`(3006,002a) IS [0\\255\\0]`, ...seq("3006,0040", [contour(2.5)]), `(3006,0084) IS [2]`],
     ]),
-    ...seq("3006,0080", [[`(3006,0082) IS [1]`, `(3006,0084) IS [1]`, `(3006,00a4) CS [GTV]`, `(3006,00a6) PN []`]]),
+    ...seq("3006,0080", [
+      [`(3006,0082) IS [1]`, `(3006,0084) IS [1]`, `(3006,00a4) CS [GTV]`, `(3006,00a6) PN []`],
+    ]),
     `(300e,0002) CS [UNAPPROVED]`,
   ];
   await copy("explicit-le-rtstruct", await dump("rtstruct", rtLines, "latin1", ["+te", "+e"]));
@@ -347,7 +464,10 @@ async function build(): Promise<CorpusEntry[]> {
     `(0029,0010) LO [ACME PRIVATE BLOB]`,
     `(0029,1001) OB =sc8.raw`,
   ];
-  await copy("implicit-le-private-sop-class", await dump("private-sop", privLines, "latin1", ["+ti"]));
+  await copy(
+    "implicit-le-private-sop-class",
+    await dump("private-sop", privLines, "latin1", ["+ti"]),
+  );
 
   // Many private elements: three creators, 300 elements, several VRs and a private sequence.
   const priv: string[] = [];
@@ -364,8 +484,16 @@ async function build(): Promise<CorpusEntry[]> {
       else if (k === 3) priv.push(`(${g},${el}) US ${i}\\${65535 - i}`);
       else if (k === 4) priv.push(`(${g},${el}) DS [${(i * 1.25).toFixed(2)}\\-${i}.5]`);
       else if (k === 5) priv.push(`(${g},${el}) FD ${i * Math.PI}`);
-      else if (k === 6) priv.push(`(${g},${el}) OB ${Array.from({ length: 6 + (i % 3) }, (_, j) => ((i * 31 + j) & 0xff).toString(16).padStart(2, "0")).join("\\")}`);
-      else priv.push(...seq(`${g},${el}`, [[`(${g},0010) LO [${creators[gi]}]`, `(${g},1001) LO [nested ${i}]`]]));
+      else if (k === 6)
+        priv.push(
+          `(${g},${el}) OB ${Array.from({ length: 6 + (i % 3) }, (_, j) => ((i * 31 + j) & 0xff).toString(16).padStart(2, "0")).join("\\")}`,
+        );
+      else
+        priv.push(
+          ...seq(`${g},${el}`, [
+            [`(${g},0010) LO [${creators[gi]}]`, `(${g},1001) LO [nested ${i}]`],
+          ]),
+        );
     }
   });
   const manyPriv = [
@@ -464,11 +592,18 @@ async function build(): Promise<CorpusEntry[]> {
 
   const result: CorpusEntry[] = entries.map((e) => {
     const m = metaOf(e.path);
-    return { path: e.path, label: e.label, transferSyntax: m.transferSyntax, sopClassUid: m.sopClassUid, sopInstanceUid: m.sopInstanceUid };
+    return {
+      path: e.path,
+      label: e.label,
+      transferSyntax: m.transferSyntax,
+      sopClassUid: m.sopClassUid,
+      sopInstanceUid: m.sopInstanceUid,
+    };
   });
   const seen = new Set<string>();
   for (const e of result) {
-    if (seen.has(e.sopInstanceUid)) throw new Error(`corpus: duplicate SOP Instance UID ${e.sopInstanceUid} (${e.label})`);
+    if (seen.has(e.sopInstanceUid))
+      throw new Error(`corpus: duplicate SOP Instance UID ${e.sopInstanceUid} (${e.label})`);
     seen.add(e.sopInstanceUid);
   }
   return result;
@@ -482,9 +617,14 @@ async function build(): Promise<CorpusEntry[]> {
  * context, so storescu sends every file unconverted, private SOP classes
  * included. Returns the storescu arguments.
  */
-export async function storescuProfile(entries: Array<{ sopClassUid: string; transferSyntax: string }>, file: string): Promise<string[]> {
+export async function storescuProfile(
+  entries: Array<{ sopClassUid: string; transferSyntax: string }>,
+  file: string,
+): Promise<string[]> {
   const syntaxes = [...new Set(entries.map((e) => e.transferSyntax))];
-  const pairs = [...new Set(entries.map((e) => `${e.sopClassUid}\\TS${syntaxes.indexOf(e.transferSyntax)}`))];
+  const pairs = [
+    ...new Set(entries.map((e) => `${e.sopClassUid}\\TS${syntaxes.indexOf(e.transferSyntax)}`)),
+  ];
   if (pairs.length > 128) throw new Error("storescuProfile: more than 128 presentation contexts");
   const lines = [
     "[[TransferSyntaxes]]",
@@ -549,7 +689,10 @@ export async function isListening(port: number): Promise<boolean> {
  * free port; ready once the port accepts connections. Retries on another
  * port when the chosen one was taken meanwhile (exit 60).
  */
-export async function startStorescpTs(args: string[], o: { od: string; cwd?: string; env?: Record<string, string> }): Promise<ScpTs> {
+export async function startStorescpTs(
+  args: string[],
+  o: { od: string; cwd?: string; env?: Record<string, string> },
+): Promise<ScpTs> {
   if (!scpExitHook) {
     scpExitHook = true;
     process.once("exit", () => {
@@ -558,7 +701,10 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
   }
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const p = startBin("storescp-ts", [...args, "-od", o.od, String(port)], { cwd: o.cwd, env: o.env });
+    const p = startBin("storescp-ts", [...args, "-od", o.od, String(port)], {
+      cwd: o.cwd,
+      env: o.env,
+    });
     const { child, done: exited } = p;
     liveScps.add(child);
     let gone = false;
@@ -571,7 +717,9 @@ export async function startStorescpTs(args: string[], o: { od: string; cwd?: str
       child.kill("SIGKILL");
       const r = await exited;
       if (r.code === 60 && attempt < 3) continue;
-      throw new Error(`storescp-ts did not start (exit ${r.code}, signal ${r.signal}):\n${r.stderr}`);
+      throw new Error(
+        `storescp-ts did not start (exit ${r.code}, signal ${r.signal}):\n${r.stderr}`,
+      );
     }
     return {
       port,

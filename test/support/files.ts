@@ -23,7 +23,21 @@ export interface MetaInfo {
 }
 
 /** VRs whose explicit-VR length field is 4 bytes (after 2 reserved bytes). */
-const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"]);
+const LONG_VRS = new Set([
+  "OB",
+  "OD",
+  "OF",
+  "OL",
+  "OV",
+  "OW",
+  "SQ",
+  "SV",
+  "UC",
+  "UN",
+  "UR",
+  "UT",
+  "UV",
+]);
 
 function uidValue(b: Buffer): string {
   return b.toString("latin1").replace(/[\0 ]+$/, "");
@@ -34,7 +48,8 @@ function uidValue(b: Buffer): string {
  * 0002 in explicit VR little endian), element by element.
  */
 export function readMeta(buf: Buffer): MetaInfo {
-  if (buf.length < 132 || buf.toString("latin1", 128, 132) !== "DICM") throw new Error("not a DICOM Part 10 file");
+  if (buf.length < 132 || buf.toString("latin1", 128, 132) !== "DICM")
+    throw new Error("not a DICOM Part 10 file");
   let off = 132;
   const m: Partial<MetaInfo> = {};
   while (off + 8 <= buf.length && buf.readUInt16LE(off) === 0x0002) {
@@ -56,7 +71,13 @@ export function readMeta(buf: Buffer): MetaInfo {
     if (el === 0x0016) m.sourceAet = v.toString("latin1").trim();
     off += hdr + len;
   }
-  return { transferSyntax: m.transferSyntax ?? "", sopClassUid: m.sopClassUid ?? "", sopInstanceUid: m.sopInstanceUid ?? "", sourceAet: m.sourceAet ?? "", datasetOffset: off };
+  return {
+    transferSyntax: m.transferSyntax ?? "",
+    sopClassUid: m.sopClassUid ?? "",
+    sopInstanceUid: m.sopInstanceUid ?? "",
+    sourceAet: m.sourceAet ?? "",
+    datasetOffset: off,
+  };
 }
 
 /** The bytes after the file meta group: what goes on the wire in a C-STORE. */

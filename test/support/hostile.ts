@@ -6,7 +6,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { Dataset, encodeDataset, SopClass, Tags, TransferSyntax } from "@dicom-pipes/dimse/dicom";
-import { CommandField, connect, echo, encodeAssociateRQ, encodeCommand, APPLICATION_CONTEXT, type Association } from "@dicom-pipes/dimse/net";
+import {
+  CommandField,
+  connect,
+  echo,
+  encodeAssociateRQ,
+  encodeCommand,
+  APPLICATION_CONTEXT,
+  type Association,
+} from "@dicom-pipes/dimse/net";
 
 export const HOST = "127.0.0.1";
 export const SC_IMAGE = "1.2.840.10008.5.1.4.1.1.7";
@@ -49,7 +57,12 @@ export function associateRq(callingAet = "HOSTILE", calledAet = "STORESCP"): Buf
 
 /** A C-ECHO-RQ command set; `withDataset` announces a data set (which C-ECHO never has). */
 export function echoCommand(messageId = 1, withDataset = false): Buffer {
-  return encodeCommand({ commandField: CommandField.CEchoRQ, messageId, affectedSopClassUid: SopClass.Verification, hasDataset: withDataset });
+  return encodeCommand({
+    commandField: CommandField.CEchoRQ,
+    messageId,
+    affectedSopClassUid: SopClass.Verification,
+    hasDataset: withDataset,
+  });
 }
 
 export interface RawPeer {
@@ -115,12 +128,19 @@ export async function rawPeer(port: number): Promise<RawPeer> {
 export async function rawAssociation(port: number, callingAet = "HOSTILE"): Promise<RawPeer> {
   const peer = await rawPeer(port);
   await peer.send(associateRq(callingAet));
-  if (!(await peer.waitFor(0x02, 5000))) throw new Error(`no A-ASSOCIATE-AC (got ${peer.types().join(",")})`);
+  if (!(await peer.waitFor(0x02, 5000)))
+    throw new Error(`no A-ASSOCIATE-AC (got ${peer.types().join(",")})`);
   return peer;
 }
 
 /** A small SC image data set (no pixels) with the given values. */
-export function instance(v: { sopInstanceUid: string; studyUid?: string; seriesUid?: string; patientId?: string; patientName?: string }): Buffer {
+export function instance(v: {
+  sopInstanceUid: string;
+  studyUid?: string;
+  seriesUid?: string;
+  patientId?: string;
+  patientName?: string;
+}): Buffer {
   const ds = new Dataset();
   ds.setString(Tags.SOPClassUID, "UI", SC_IMAGE);
   ds.setString(Tags.SOPInstanceUID, "UI", v.sopInstanceUid);
@@ -148,7 +168,11 @@ export function associate(port: number, callingAet = "HOSTILE"): Promise<Associa
 }
 
 /** Send a C-STORE whose command names `affectedSopInstanceUid` and whose data set is `data`; resolves the response status. */
-export function store(assoc: Association, affectedSopInstanceUid: string, data: Buffer): Promise<number> {
+export function store(
+  assoc: Association,
+  affectedSopInstanceUid: string,
+  data: Buffer,
+): Promise<number> {
   const pc = assoc.contextFor(SC_IMAGE)!;
   const id = assoc.allocateMessageId();
   return new Promise<number>((resolve, reject) => {
@@ -159,7 +183,20 @@ export function store(assoc: Association, affectedSopInstanceUid: string, data: 
       },
       error: reject,
     });
-    assoc.sendMessage(pc.id, { commandField: CommandField.CStoreRQ, messageId: id, affectedSopClassUid: SC_IMAGE, affectedSopInstanceUid, priority: 0, hasDataset: true }, data).catch(reject);
+    assoc
+      .sendMessage(
+        pc.id,
+        {
+          commandField: CommandField.CStoreRQ,
+          messageId: id,
+          affectedSopClassUid: SC_IMAGE,
+          affectedSopInstanceUid,
+          priority: 0,
+          hasDataset: true,
+        },
+        data,
+      )
+      .catch(reject);
   });
 }
 
@@ -177,7 +214,11 @@ export async function echoWorks(port: number): Promise<boolean> {
 export function procStats(pid: number): { rssKiB: number; peakKiB: number; fds: number } {
   const status = readFileSync(`/proc/${pid}/status`, "latin1");
   const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
-  return { rssKiB: kib("VmRSS"), peakKiB: kib("VmHWM"), fds: readdirSync(`/proc/${pid}/fd`).length };
+  return {
+    rssKiB: kib("VmRSS"),
+    peakKiB: kib("VmHWM"),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+  };
 }
 
 /** The flood's ceiling: a server that has not ended the association by then holds everything it was sent. */

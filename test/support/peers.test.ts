@@ -18,7 +18,9 @@ import {
   type StorescpPeer,
 } from "./peers.js";
 
-const NO_DCMTK = hasDcmtk() ? false : "DCMTK tools (dcmqrscp, storescp, storescu, echoscu, findscu, movescu, dump2dcm, dcmdump) not installed";
+const NO_DCMTK = hasDcmtk()
+  ? false
+  : "DCMTK tools (dcmqrscp, storescp, storescu, echoscu, findscu, movescu, dump2dcm, dcmdump) not installed";
 const NO_ORTHANC = NO_DCMTK || (hasOrthanc() ? false : "Orthanc not installed (/usr/sbin/Orthanc)");
 
 /** A fresh UID under the UUID-derived root 2.25. */
@@ -78,7 +80,17 @@ function processesMentioning(needle: string): string[] {
 async function findStudy(aet: string, port: number, studyUid: string): Promise<string> {
   const r = await runDcmtk(
     "findscu",
-    ["-S", "-aec", aet, "127.0.0.1", String(port), "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${studyUid}`],
+    [
+      "-S",
+      "-aec",
+      aet,
+      "127.0.0.1",
+      String(port),
+      "-k",
+      "QueryRetrieveLevel=STUDY",
+      "-k",
+      `StudyInstanceUID=${studyUid}`,
+    ],
     { timeoutMs: 20_000 },
   );
   assert.equal(r.code, 0, `findscu failed: ${r.stderr}`);
@@ -137,7 +149,13 @@ describe("storescp", { skip: NO_DCMTK }, () => {
     const scp = await startStorescp({ aet: "SINK", args: ["+xa"] });
     const started = performance.now() - t0;
     try {
-      const r = await runDcmtk("storescu", ["-aec", "SINK", scp.host, String(scp.port), ...sample.files]);
+      const r = await runDcmtk("storescu", [
+        "-aec",
+        "SINK",
+        scp.host,
+        String(scp.port),
+        ...sample.files,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       await assertDelivered(scp, sample);
     } finally {
@@ -178,10 +196,23 @@ describe("dcmqrscp", { skip: NO_DCMTK }, () => {
     try {
       assert.equal(qr.aet, "QRSCP");
       assert.ok((await findStudy("QRSCP", qr.port, sample.studyUid)).includes(sample.studyUid));
-      const r = await runDcmtk("movescu", [
-        "-S", "-aec", "QRSCP", "-aem", "NOWHERE", "127.0.0.1", String(qr.port),
-        "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${sample.studyUid}`,
-      ], { timeoutMs: 30_000 });
+      const r = await runDcmtk(
+        "movescu",
+        [
+          "-S",
+          "-aec",
+          "QRSCP",
+          "-aem",
+          "NOWHERE",
+          "127.0.0.1",
+          String(qr.port),
+          "-k",
+          "QueryRetrieveLevel=STUDY",
+          "-k",
+          `StudyInstanceUID=${sample.studyUid}`,
+        ],
+        { timeoutMs: 30_000 },
+      );
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /MoveDestinationUnknown/);
     } finally {

@@ -8,7 +8,14 @@
  * failing that, by an `exit` / signal handler installed on first use.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants as fsConstants, closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
+import {
+  accessSync,
+  constants as fsConstants,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+} from "node:fs";
 import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -125,14 +132,22 @@ let orthancPath: string | null | undefined;
 
 /** True when the DCMTK tools used here are installed. */
 export function hasDcmtk(): boolean {
-  dcmtkCache ??= ["dcmqrscp", "storescp", "storescu", "echoscu", "findscu", "movescu", "dump2dcm", "dcmdump"].every(
-    (b) => findOnPath(b) !== undefined,
-  );
+  dcmtkCache ??= [
+    "dcmqrscp",
+    "storescp",
+    "storescu",
+    "echoscu",
+    "findscu",
+    "movescu",
+    "dump2dcm",
+    "dcmdump",
+  ].every((b) => findOnPath(b) !== undefined);
   return dcmtkCache;
 }
 
 function orthancBin(): string | undefined {
-  if (orthancPath === undefined) orthancPath = findOnPath("Orthanc", ["/usr/sbin", "/usr/local/sbin"]) ?? null;
+  if (orthancPath === undefined)
+    orthancPath = findOnPath("Orthanc", ["/usr/sbin", "/usr/local/sbin"]) ?? null;
   return orthancPath ?? undefined;
 }
 
@@ -235,7 +250,13 @@ async function removeTempDir(dir: string): Promise<void> {
 }
 
 /** Spawn a long-running server in its own process group, output appended to `log`. */
-function spawnServer(bin: string, args: string[], log: string, env: NodeJS.ProcessEnv, cwd: string): Tracked {
+function spawnServer(
+  bin: string,
+  args: string[],
+  log: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Tracked {
   installHandlers();
   const fd = openSync(log, "a");
   let child: ChildProcess;
@@ -351,7 +372,8 @@ export class PeerStartError extends Error {
   }
 }
 
-const PORT_IN_USE = /Address already in use|TCP Initialization Error|cannot (create|initialize) network/i;
+const PORT_IN_USE =
+  /Address already in use|TCP Initialization Error|cannot (create|initialize) network/i;
 
 /**
  * Start a server on a free port, retrying with another port if the chosen one was
@@ -432,12 +454,21 @@ function describe(r: RunResult): string {
 }
 
 /** Send files/directories with storescu in batches (argv length limits). */
-async function storescuLoad(aet: string, port: number, files: string[], batch = 400): Promise<void> {
+async function storescuLoad(
+  aet: string,
+  port: number,
+  files: string[],
+  batch = 400,
+): Promise<void> {
   for (let i = 0; i < files.length; i += batch) {
     const chunk = files.slice(i, i + batch);
-    const r = await runDcmtk("storescu", ["+sd", "+r", "-aec", aet, LOOPBACK, String(port), ...chunk], {
-      timeoutMs: 600_000,
-    });
+    const r = await runDcmtk(
+      "storescu",
+      ["+sd", "+r", "-aec", aet, LOOPBACK, String(port), ...chunk],
+      {
+        timeoutMs: 600_000,
+      },
+    );
     if (r.code !== 0) throw new Error(`storescu to ${aet}@${port} failed: ${describe(r)}`);
   }
 }
@@ -447,7 +478,9 @@ async function echo(aet: string, port: number): Promise<RunResult> {
 }
 
 /** Load `files` into a peer that has just started; stop it if that fails. */
-async function loadAtStart<P extends { load(files: string[]): Promise<void>; stop(): Promise<void> }>(peer: P, files: string[] | undefined): Promise<P> {
+async function loadAtStart<
+  P extends { load(files: string[]): Promise<void>; stop(): Promise<void> },
+>(peer: P, files: string[] | undefined): Promise<P> {
   if (files?.length) {
     try {
       await peer.load(files);
@@ -480,7 +513,9 @@ export async function startDcmqrscp(opts: DcmqrscpOptions = {}): Promise<Dcmqrsc
 
   try {
     const peer = await startWithPortRetry(async (port) => {
-      const hosts = (opts.hostTable ?? []).map((h) => `${h.name} = (${h.aet}, ${LOOPBACK}, ${h.port})`);
+      const hosts = (opts.hostTable ?? []).map(
+        (h) => `${h.name} = (${h.aet}, ${LOOPBACK}, ${h.port})`,
+      );
       const text = [
         `NetworkTCPPort  = ${port}`,
         `MaxPDUSize      = ${opts.maxPdu ?? 16384}`,
@@ -499,11 +534,18 @@ export async function startDcmqrscp(opts: DcmqrscpOptions = {}): Promise<Dcmqrsc
         "",
       ].join("\n");
       await writeFile(cfg, text);
-      const t = spawnServer("dcmqrscp", [...(opts.args ?? []), "-c", cfg, String(port)], log, DCMTK_ENV(), dir);
+      const t = spawnServer(
+        "dcmqrscp",
+        [...(opts.args ?? []), "-c", cfg, String(port)],
+        log,
+        DCMTK_ENV(),
+        dir,
+      );
       try {
         await waitReady(t, "dcmqrscp", log, () => tcpProbe(port), 15_000);
         const r = await echo(aet, port);
-        if (r.code !== 0) throw new PeerStartError(`echoscu to dcmqrscp failed: ${describe(r)}`, await tail(log));
+        if (r.code !== 0)
+          throw new PeerStartError(`echoscu to dcmqrscp failed: ${describe(r)}`, await tail(log));
       } catch (e) {
         await stopServer(t);
         throw e;
@@ -589,7 +631,8 @@ export async function startStorescp(opts: StorescpOptions = {}): Promise<Storesc
 async function listFiles(inputs: string[]): Promise<string[]> {
   const result: string[] = [];
   for (const p of inputs) {
-    if ((await stat(p)).isDirectory()) result.push(...(await filesUnder(p, { hidden: true })).map((rel) => path.join(p, rel)));
+    if ((await stat(p)).isDirectory())
+      result.push(...(await filesUnder(p, { hidden: true })).map((rel) => path.join(p, rel)));
     else result.push(p);
   }
   return result;
@@ -607,7 +650,8 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPe
   await mkdir(path.join(dir, "index"));
 
   const modalities: Record<string, [string, string, number]> = {};
-  for (const [name, m] of Object.entries(opts.modalities ?? {})) modalities[name] = [m.aet, LOOPBACK, m.port];
+  for (const [name, m] of Object.entries(opts.modalities ?? {}))
+    modalities[name] = [m.aet, LOOPBACK, m.port];
 
   try {
     const started = await startWithPortRetry(async (port) => {
@@ -693,7 +737,10 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPe
     const rest = async (p: string, init?: RequestInit): Promise<any> => {
       const res = await fetch(baseUrl + (p.startsWith("/") ? p : `/${p}`), init);
       const text = await res.text();
-      if (!res.ok) throw new Error(`Orthanc ${init?.method ?? "GET"} ${p}: HTTP ${res.status} ${text.slice(0, 500)}`);
+      if (!res.ok)
+        throw new Error(
+          `Orthanc ${init?.method ?? "GET"} ${p}: HTTP ${res.status} ${text.slice(0, 500)}`,
+        );
       if (text === "") return undefined;
       try {
         return JSON.parse(text);
@@ -721,7 +768,8 @@ export async function startOrthanc(opts: OrthancOptions = {}): Promise<OrthancPe
             body,
           });
           const text = await res.text();
-          if (!res.ok) throw new Error(`Orthanc upload of ${f}: HTTP ${res.status} ${text.slice(0, 300)}`);
+          if (!res.ok)
+            throw new Error(`Orthanc upload of ${f}: HTTP ${res.status} ${text.slice(0, 300)}`);
         }
       };
       await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));

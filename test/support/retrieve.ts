@@ -34,7 +34,14 @@ export async function sourceInstances(dir: string): Promise<Map<string, SourceIn
     } catch {
       continue;
     }
-    map.set(m.sopInstanceUid, { path, sopInstanceUid: m.sopInstanceUid, sopClassUid: m.sopClassUid, transferSyntax: m.transferSyntax, datasetSha1: sha1(buf.subarray(m.datasetOffset)), size: buf.length });
+    map.set(m.sopInstanceUid, {
+      path,
+      sopInstanceUid: m.sopInstanceUid,
+      sopClassUid: m.sopClassUid,
+      transferSyntax: m.transferSyntax,
+      datasetSha1: sha1(buf.subarray(m.datasetOffset)),
+      size: buf.length,
+    });
   }
   return map;
 }
@@ -51,7 +58,11 @@ export interface ReceivedCheck {
 }
 
 /** Compare received files (relative to `root`) with the source instances: UIDs and dataset bytes. */
-export async function checkReceived(root: string, files: string[], source: Map<string, SourceInstance>): Promise<ReceivedCheck> {
+export async function checkReceived(
+  root: string,
+  files: string[],
+  source: Map<string, SourceInstance>,
+): Promise<ReceivedCheck> {
   const seen = new Map<string, number>();
   const differing: string[] = [];
   const unknown: string[] = [];
@@ -61,7 +72,11 @@ export async function checkReceived(root: string, files: string[], source: Map<s
     seen.set(m.sopInstanceUid, (seen.get(m.sopInstanceUid) ?? 0) + 1);
     const src = source.get(m.sopInstanceUid);
     if (!src) unknown.push(rel);
-    else if (sha1(buf.subarray(m.datasetOffset)) !== src.datasetSha1 || m.sopClassUid !== src.sopClassUid) differing.push(rel);
+    else if (
+      sha1(buf.subarray(m.datasetOffset)) !== src.datasetSha1 ||
+      m.sopClassUid !== src.sopClassUid
+    )
+      differing.push(rel);
   }
   return {
     uids: [...seen.keys()].sort(),
@@ -73,7 +88,10 @@ export async function checkReceived(root: string, files: string[], source: Map<s
 
 /** PACSIFIER's folder-name cleaning (seed-behaviour §3.4): NFD, non-ASCII dropped, runs of non-alphanumerics → `_`. */
 export function pacsifierClean(v: string): string {
-  return v.normalize("NFD").replace(/[^\x00-\x7f]/g, "").replace(/[^A-Za-z0-9]+/g, "_");
+  return v
+    .normalize("NFD")
+    .replace(/[^\x00-\x7f]/g, "")
+    .replace(/[^A-Za-z0-9]+/g, "_");
 }
 
 /** PIDs of processes whose command line contains `needle` (Linux /proc). */

@@ -8,7 +8,10 @@ export interface MainResult {
   stderr: string;
 }
 
-export async function runMain(main: (argv: string[], io: Io) => Promise<number>, argv: string[]): Promise<MainResult> {
+export async function runMain(
+  main: (argv: string[], io: Io) => Promise<number>,
+  argv: string[],
+): Promise<MainResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
@@ -18,5 +21,9 @@ export async function runMain(main: (argv: string[], io: Io) => Promise<number>,
   const stdin = new PassThrough();
   stdin.end();
   const code = await main(argv, { stdin, stdout, stderr, env: {} });
-  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+  return {
+    code,
+    stdout: Buffer.concat(out).toString("utf8"),
+    stderr: Buffer.concat(err).toString("utf8"),
+  };
 }

@@ -14,19 +14,29 @@ import { median, node, row, timed, type Sample } from "./common.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const work = await mkdtemp(join(tmpdir(), "bench-analysis-"));
-const INSTITUTIONS = ["Riverside Medical Center", "Lakeside Imaging Center", "St. Mary's General Hospital", "Hôpital Sainte-Élise", "Kantonsspital Seeland", "Northgate Community Hospital", "Universitätsklinikum Nordheide", "Mercy Children's Hospital"];
+const INSTITUTIONS = [
+  "Riverside Medical Center",
+  "Lakeside Imaging Center",
+  "St. Mary's General Hospital",
+  "Hôpital Sainte-Élise",
+  "Kantonsspital Seeland",
+  "Northgate Community Hospital",
+  "Universitätsklinikum Nordheide",
+  "Mercy Children's Hospital",
+];
 
 /** n study records over two years, busier on weekdays 8-17 h; deterministic. */
 async function writeStudies(path: string, n: number): Promise<void> {
   const out = createWriteStream(path);
   let seed = 12345;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const start = Date.UTC(2023, 0, 1);
   let buf = "";
   for (let i = 0; i < n; i++) {
     const d = new Date(start + Math.floor(rand() * 730) * 86_400_000);
     const weekend = d.getUTCDay() === 0 || d.getUTCDay() === 6;
-    const hour = rand() < (weekend ? 0.3 : 0.8) ? 8 + Math.floor(rand() * 10) : Math.floor(rand() * 24);
+    const hour =
+      rand() < (weekend ? 0.3 : 0.8) ? 8 + Math.floor(rand() * 10) : Math.floor(rand() * 24);
     const date = d.toISOString().slice(0, 10).replace(/-/g, "");
     const time = `${String(hour).padStart(2, "0")}${String(Math.floor(rand() * 60)).padStart(2, "0")}00`;
     const inst = INSTITUTIONS[Math.floor(rand() * rand() * INSTITUTIONS.length)]!;
@@ -56,14 +66,62 @@ try {
   for (const n of [100_000, 1_000_000]) {
     const file = join(work, `studies-${n}.ndjson`);
     await writeStudies(file, n);
-    const s = await medianOf(RUNS, () => timed(nodeBin, [...instCount, "--timeframe", "all", file]));
-    console.log(row([`inst-count --timeframe all`, n, s.wall.toFixed(2), Math.round(n / s.wall), s.rssMb.toFixed(0)], W));
-    const p = await medianOf(RUNS, () => timed(nodeBin, [...instCount, "--per", "record", "--timeframe", "all", file]));
-    console.log(row([`inst-count --per record --timeframe all`, n, p.wall.toFixed(2), Math.round(n / p.wall), p.rssMb.toFixed(0)], W));
+    const s = await medianOf(RUNS, () =>
+      timed(nodeBin, [...instCount, "--timeframe", "all", file]),
+    );
+    console.log(
+      row(
+        [
+          `inst-count --timeframe all`,
+          n,
+          s.wall.toFixed(2),
+          Math.round(n / s.wall),
+          s.rssMb.toFixed(0),
+        ],
+        W,
+      ),
+    );
+    const p = await medianOf(RUNS, () =>
+      timed(nodeBin, [...instCount, "--per", "record", "--timeframe", "all", file]),
+    );
+    console.log(
+      row(
+        [
+          `inst-count --per record --timeframe all`,
+          n,
+          p.wall.toFixed(2),
+          Math.round(n / p.wall),
+          p.rssMb.toFixed(0),
+        ],
+        W,
+      ),
+    );
     if (n === 1_000_000) {
       const out = join(work, "plots");
-      const w = await medianOf(RUNS, () => timed(nodeBin, [...weekdayPlot, "--timeframe", "all", "-o", out, "--top10-output", join(out, "top10.csv"), file]));
-      console.log(row([`weekday-plot --timeframe all (7 PNG + overview)`, n, w.wall.toFixed(2), Math.round(n / w.wall), w.rssMb.toFixed(0)], W));
+      const w = await medianOf(RUNS, () =>
+        timed(nodeBin, [
+          ...weekdayPlot,
+          "--timeframe",
+          "all",
+          "-o",
+          out,
+          "--top10-output",
+          join(out, "top10.csv"),
+          file,
+        ]),
+      );
+      console.log(
+        row(
+          [
+            `weekday-plot --timeframe all (7 PNG + overview)`,
+            n,
+            w.wall.toFixed(2),
+            Math.round(n / w.wall),
+            w.rssMb.toFixed(0),
+          ],
+          W,
+        ),
+      );
     }
   }
 } finally {

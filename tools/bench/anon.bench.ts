@@ -33,7 +33,18 @@ async function allFiles(dir: string): Promise<string[]> {
 }
 
 // One 512×512 CT image from gen-archive, cloned into N instances (10 patients, one study each).
-await generateArchive({ out: join(work, "tpl"), patients: 8, seed: "anon-bench", rows: 512, cols: 512, bits: 16, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, layout: "flat" });
+await generateArchive({
+  out: join(work, "tpl"),
+  patients: 8,
+  seed: "anon-bench",
+  rows: 512,
+  cols: 512,
+  bits: 16,
+  studiesPerPatient: 1,
+  seriesPerStudy: 1,
+  instancesPerSeries: 1,
+  layout: "flat",
+});
 let template: ReturnType<typeof parsePart10> | undefined;
 for (const f of await allFiles(join(work, "tpl"))) {
   const p = parsePart10(await readFile(f));
@@ -52,7 +63,10 @@ async function makeSet(dir: string, n: number): Promise<void> {
     ds.setString(0x0020000d, "UI", `1.2.826.0.1.3680043.10.999.${pat}`);
     ds.setString(0x0020000e, "UI", `1.2.826.0.1.3680043.10.999.${pat}.1`);
     ds.setString(0x00080018, "UI", `1.2.826.0.1.3680043.10.999.${pat}.1.${i + 1}`);
-    await writeFile(join(dir, `${String(i).padStart(6, "0")}.dcm`), encodePart10(ds, { transferSyntax: ts, sourceLittle: syntaxInfo(ts).little }));
+    await writeFile(
+      join(dir, `${String(i).padStart(6, "0")}.dcm`),
+      encodePart10(ds, { transferSyntax: ts, sourceLittle: syntaxInfo(ts).little }),
+    );
   }
 }
 
@@ -62,14 +76,42 @@ const secret = join(work, "secret");
 await writeFile(secret, "bench-secret-0123456789abcdef0123456789abcdef");
 const key = join(work, "key.pem");
 const cert = join(work, "cert.pem");
-const ssl = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=dcmanon-bench"], { stdio: "ignore" });
+const ssl = spawnSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=dcmanon-bench",
+  ],
+  { stdio: "ignore" },
+);
 if (ssl.status !== 0) throw new Error("openssl could not make a certificate");
 
 const [nodeCmd, nodeArgs] = node("dcmanon");
 async function dcmanon(input: string, n: number, extra: string[] = []): Promise<Sample> {
   const out = join(work, `out-dcmanon-${n}`);
   await rm(out, { recursive: true, force: true });
-  const s = await timed(nodeCmd, [...nodeArgs, "-j", "2", ...extra, "--secret-file", secret, "-o", out, input]);
+  const s = await timed(nodeCmd, [
+    ...nodeArgs,
+    "-j",
+    "2",
+    ...extra,
+    "--secret-file",
+    secret,
+    "-o",
+    out,
+    input,
+  ]);
   await rm(out, { recursive: true, force: true });
   return s;
 }
@@ -78,7 +120,14 @@ async function gdcmanon(input: string, sync: boolean): Promise<Sample> {
   const out = join(work, "out-gdcm");
   await rm(out, { recursive: true, force: true });
   await mkdir(out);
-  const s = await timed("sh", ["-c", `gdcmanon -e -c "$1" -r --continue -i "$2" -o "$3"${sync ? " && sync" : ""}`, "sh", cert, input, out]);
+  const s = await timed("sh", [
+    "-c",
+    `gdcmanon -e -c "$1" -r --continue -i "$2" -o "$3"${sync ? " && sync" : ""}`,
+    "sh",
+    cert,
+    input,
+    out,
+  ]);
   await rm(out, { recursive: true, force: true });
   return s;
 }
@@ -90,17 +139,27 @@ for (let i = 0; i < RUNS; i++) {
   runs.af!.push(await dcmanon(set, FILES, ["--fsync"]));
   runs.bs!.push(await gdcmanon(set, true));
 }
-for (const s of Object.values(runs).flat()) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
+for (const s of Object.values(runs).flat())
+  if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
 const wall = (k: string) => median(runs[k]!.map((s) => s.wall));
 const rss = (k: string) => median(runs[k]!.map((s) => s.rssMb));
 const a = runs.a!;
 const w = [40, 12, 12, 12];
-console.log(`${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs`);
+console.log(
+  `${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs`,
+);
 console.log(row(["", "wall s", "files/s", "RSS MB"], w));
-for (const [k, label] of [["a", "dcmanon -j 2 (Basic Profile + scan)"], ["b", "gdcmanon -e (Basic Profile)"], ["af", "dcmanon -j 2 --fsync"], ["bs", "gdcmanon -e, then sync"]] as const) {
+for (const [k, label] of [
+  ["a", "dcmanon -j 2 (Basic Profile + scan)"],
+  ["b", "gdcmanon -e (Basic Profile)"],
+  ["af", "dcmanon -j 2 --fsync"],
+  ["bs", "gdcmanon -e, then sync"],
+] as const) {
   console.log(row([label, wall(k).toFixed(2), (FILES / wall(k)).toFixed(0), rss(k).toFixed(0)], w));
 }
-console.log(`dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`);
+console.log(
+  `dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`,
+);
 
 if (LARGE > FILES) {
   const big = join(work, "ct-large");
@@ -108,6 +167,8 @@ if (LARGE > FILES) {
   await rm(set, { recursive: true, force: true });
   const l = await dcmanon(big, LARGE);
   if (l.code !== 0) throw new Error(`dcmanon exited ${l.code} on ${LARGE} files`);
-  console.log(`dcmanon -j 2 peak RSS: ${median(a.map((s) => s.rssMb)).toFixed(0)} MB at ${FILES} files, ${l.rssMb.toFixed(0)} MB at ${LARGE} files (${(LARGE / l.wall).toFixed(0)} files/s)`);
+  console.log(
+    `dcmanon -j 2 peak RSS: ${median(a.map((s) => s.rssMb)).toFixed(0)} MB at ${FILES} files, ${l.rssMb.toFixed(0)} MB at ${LARGE} files (${(LARGE / l.wall).toFixed(0)} files/s)`,
+  );
 }
 await rm(work, { recursive: true, force: true });

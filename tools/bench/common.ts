@@ -14,7 +14,11 @@ export interface Sample {
 }
 
 /** Run a command under /usr/bin/time; stdout and stderr go to /dev/null unless `stdout` is given. */
-export function timed(cmd: string, args: string[], o: { env?: Record<string, string>; stdin?: string } = {}): Promise<Sample> {
+export function timed(
+  cmd: string,
+  args: string[],
+  o: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), "bench-time-"));
   const out = join(dir, "time.txt");
   return new Promise((resolve, reject) => {
@@ -25,7 +29,11 @@ export function timed(cmd: string, args: string[], o: { env?: Record<string, str
     if (o.stdin && child.stdin) child.stdin.end(o.stdin);
     child.on("error", reject);
     child.on("close", (code) => {
-      const [wall, kb, user, sys] = readFileSync(out, "utf8").trim().split(/\s+/).slice(-4).map(Number) as [number, number, number, number];
+      const [wall, kb, user, sys] = readFileSync(out, "utf8")
+        .trim()
+        .split(/\s+/)
+        .slice(-4)
+        .map(Number) as [number, number, number, number];
       rmSync(dir, { recursive: true, force: true });
       resolve({ wall, rssMb: kb / 1024, code, cpu: user + sys });
     });
@@ -43,14 +51,19 @@ export function median(xs: number[]): number {
 }
 
 /** Alternate two commands `runs` times; returns medians. */
-export async function sideBySide(runs: number, a: () => Promise<Sample>, b: () => Promise<Sample>): Promise<{ a: Sample; b: Sample }> {
+export async function sideBySide(
+  runs: number,
+  a: () => Promise<Sample>,
+  b: () => Promise<Sample>,
+): Promise<{ a: Sample; b: Sample }> {
   const as: Sample[] = [];
   const bs: Sample[] = [];
   for (let i = 0; i < runs; i++) {
     as.push(await a());
     bs.push(await b());
   }
-  for (const s of [...as, ...bs]) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
+  for (const s of [...as, ...bs])
+    if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
   return {
     a: { wall: median(as.map((s) => s.wall)), rssMb: median(as.map((s) => s.rssMb)), code: 0 },
     b: { wall: median(bs.map((s) => s.wall)), rssMb: median(bs.map((s) => s.rssMb)), code: 0 },

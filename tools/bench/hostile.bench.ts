@@ -9,7 +9,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startStorescpTs } from "../../test/support/corpus.js";
-import { associate, echoCommand, echoWorks, pdata, procStats, rawAssociation, rawPeer } from "../../test/support/hostile.js";
+import {
+  associate,
+  echoCommand,
+  echoWorks,
+  pdata,
+  procStats,
+  rawAssociation,
+  rawPeer,
+} from "../../test/support/hostile.js";
 
 if (process.platform !== "linux") {
   console.log("hostile bench reads /proc: Linux only");
@@ -31,17 +39,32 @@ async function flood(what: string, first: Buffer | undefined, chunk: Buffer): Pr
   while (sent < GiB && (await peer.send(chunk))) sent += chunk.length;
   await peer.closed(5000);
   const st = procStats(s.pid);
-  console.log(`${what} (1 GiB offered): association ended after ${(sent / 1048576).toFixed(1)} MiB written, ${Date.now() - t0} ms; server peak RSS ${mib(st.peakKiB)}`);
+  console.log(
+    `${what} (1 GiB offered): association ended after ${(sent / 1048576).toFixed(1)} MiB written, ${Date.now() - t0} ms; server peak RSS ${mib(st.peakKiB)}`,
+  );
 }
-await flood("C-ECHO with a data set", pdata(1, true, true, echoCommand(1, true)), pdata(1, false, false, Buffer.alloc(1024 * 1024, 0x41)));
-await flood("command set in fragments", undefined, pdata(1, true, false, Buffer.alloc(16384, 0x20)));
+await flood(
+  "C-ECHO with a data set",
+  pdata(1, true, true, echoCommand(1, true)),
+  pdata(1, false, false, Buffer.alloc(1024 * 1024, 0x41)),
+);
+await flood(
+  "command set in fragments",
+  undefined,
+  pdata(1, true, false, Buffer.alloc(16384, 0x20)),
+);
 
 const tries = await Promise.allSettled(Array.from({ length: 300 }, () => associate(s.port)));
 const accepted = tries.filter((r) => r.status === "fulfilled").length;
-console.log(`300 idle associations: ${accepted} accepted, ${300 - accepted} rejected (local limit exceeded); ${procStats(s.pid).fds} descriptors`);
+console.log(
+  `300 idle associations: ${accepted} accepted, ${300 - accepted} rejected (local limit exceeded); ${procStats(s.pid).fds} descriptors`,
+);
 const t0 = Date.now();
-while (procStats(s.pid).fds > start.fds + 2 && Date.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 100));
-console.log(`  all closed by the server after ${Date.now() - t0} ms; ${procStats(s.pid).fds} descriptors; C-ECHO answered: ${await echoWorks(s.port)}`);
+while (procStats(s.pid).fds > start.fds + 2 && Date.now() - t0 < 20000)
+  await new Promise((r) => setTimeout(r, 100));
+console.log(
+  `  all closed by the server after ${Date.now() - t0} ms; ${procStats(s.pid).fds} descriptors; C-ECHO answered: ${await echoWorks(s.port)}`,
+);
 
 for (let round = 1; round <= 4; round++) {
   const t = Date.now();
@@ -57,7 +80,9 @@ for (let round = 1; round <= 4; round++) {
     );
   }
   const st = procStats(s.pid);
-  console.log(`${round * 5000} garbage connections (${Date.now() - t} ms for the last 5000): RSS ${mib(st.rssKiB)}, peak ${mib(st.peakKiB)}, ${st.fds} descriptors`);
+  console.log(
+    `${round * 5000} garbage connections (${Date.now() - t} ms for the last 5000): RSS ${mib(st.rssKiB)}, peak ${mib(st.peakKiB)}, ${st.fds} descriptors`,
+  );
 }
 console.log(`C-ECHO answered: ${await echoWorks(s.port)}`);
 await s.stop();

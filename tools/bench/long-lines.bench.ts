@@ -18,12 +18,34 @@ try {
   for (const mb of SIZES_MB) {
     const path = join(work, `line-${mb}.ndjson`);
     const short = '{"StudyDate":"20240101","InstitutionName":"A","StudyInstanceUID":"1.2.3"}\n';
-    await writeFile(path, `{"StudyDate":"20240101","InstitutionName":"B","StudyInstanceUID":"1.2.4","StudyDescription":"${"x".repeat(mb * 1_000_000)}"}\n` + short);
+    await writeFile(
+      path,
+      `{"StudyDate":"20240101","InstitutionName":"B","StudyInstanceUID":"1.2.4","StudyDescription":"${"x".repeat(mb * 1_000_000)}"}\n` +
+        short,
+    );
     const [cmd, args] = node("inst-count");
     const a = await timed(cmd, [...args, "-t", "all", path]);
     const [fcmd, fargs] = node("findscu-ts");
-    const b = await timed(fcmd, [...fargs, "-S", "127.0.0.1", "9", "--queries", path, "-k", "StudyInstanceUID"]);
-    console.log(row([`${mb} MB`, `${a.wall.toFixed(2)} / ${a.rssMb.toFixed(0)} (exit ${a.code})`, `${b.wall.toFixed(2)} / ${b.rssMb.toFixed(0)} (exit ${b.code})`], widths));
+    const b = await timed(fcmd, [
+      ...fargs,
+      "-S",
+      "127.0.0.1",
+      "9",
+      "--queries",
+      path,
+      "-k",
+      "StudyInstanceUID",
+    ]);
+    console.log(
+      row(
+        [
+          `${mb} MB`,
+          `${a.wall.toFixed(2)} / ${a.rssMb.toFixed(0)} (exit ${a.code})`,
+          `${b.wall.toFixed(2)} / ${b.rssMb.toFixed(0)} (exit ${b.code})`,
+        ],
+        widths,
+      ),
+    );
   }
 } finally {
   await rm(work, { recursive: true, force: true });

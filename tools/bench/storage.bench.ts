@@ -50,8 +50,14 @@ async function startServer(kind: "dcmtk" | "ours" | "dcmtk-fork"): Promise<Serve
   await mkdir(dir);
   const proc =
     kind === "ours"
-      ? spawn(process.execPath, [binPath("storescp-ts"), "-od", dir, "--no-output", String(port)], { stdio: "ignore" })
-      : spawn("storescp", [...(kind === "dcmtk-fork" ? ["--fork"] : []), "+xa", "-od", dir, String(port)], { stdio: "ignore", env: { ...process.env, TCP_NODELAY: "1" } });
+      ? spawn(process.execPath, [binPath("storescp-ts"), "-od", dir, "--no-output", String(port)], {
+          stdio: "ignore",
+        })
+      : spawn(
+          "storescp",
+          [...(kind === "dcmtk-fork" ? ["--fork"] : []), "+xa", "-od", dir, String(port)],
+          { stdio: "ignore", env: { ...process.env, TCP_NODELAY: "1" } },
+        );
   await waitPort(port);
   return { port, proc, dir };
 }
@@ -77,7 +83,19 @@ function dcmtkSend(port: number, dir: string) {
 }
 
 function oursSend(port: number, dir: string, jobs = 1) {
-  return timed(process.execPath, [binPath("storescu-ts"), "-aec", "ANY", "-j", String(jobs), "+sd", "+r", "--no-output", "127.0.0.1", String(port), dir]);
+  return timed(process.execPath, [
+    binPath("storescu-ts"),
+    "-aec",
+    "ANY",
+    "-j",
+    String(jobs),
+    "+sd",
+    "+r",
+    "--no-output",
+    "127.0.0.1",
+    String(port),
+    dir,
+  ]);
 }
 
 async function receiveCase(label: string, dir: string, n: number): Promise<void> {
@@ -94,7 +112,20 @@ async function receiveCase(label: string, dir: string, n: number): Promise<void>
   }
   const a = median(walls.dcmtk!);
   const b = median(walls.ours!);
-  out.push(row([`receive ${label}: storescu → storescp | storescp-ts`, n, a.toFixed(2), b.toFixed(2), median(rss.dcmtk!).toFixed(0), median(rss.ours!).toFixed(0), (b / a).toFixed(2) + "×"], W));
+  out.push(
+    row(
+      [
+        `receive ${label}: storescu → storescp | storescp-ts`,
+        n,
+        a.toFixed(2),
+        b.toFixed(2),
+        median(rss.dcmtk!).toFixed(0),
+        median(rss.ours!).toFixed(0),
+        (b / a).toFixed(2) + "×",
+      ],
+      W,
+    ),
+  );
   console.log(out.at(-1));
 }
 
@@ -113,16 +144,44 @@ async function sendCase(label: string, dir: string, n: number): Promise<void> {
   }
   const a = median(walls.dcmtk!);
   const b = median(walls.ours!);
-  out.push(row([`send ${label}: storescu | storescu-ts → storescp`, n, a.toFixed(2), b.toFixed(2), median(rss.dcmtk!).toFixed(0), median(rss.ours!).toFixed(0), (b / a).toFixed(2) + "×"], W));
+  out.push(
+    row(
+      [
+        `send ${label}: storescu | storescu-ts → storescp`,
+        n,
+        a.toFixed(2),
+        b.toFixed(2),
+        median(rss.dcmtk!).toFixed(0),
+        median(rss.ours!).toFixed(0),
+        (b / a).toFixed(2) + "×",
+      ],
+      W,
+    ),
+  );
   console.log(out.at(-1));
 }
 
 const W = [56, 7, 9, 9, 9, 9, 8];
 try {
-  console.log(`runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows`);
+  console.log(
+    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows`,
+  );
   out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
-  const small = await generateArchive({ out: join(work, "k1000"), patients: 10, seed: "bench-storage", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 100, rows: 512, cols: 512, bits: 16, layout: "flat" });
-  console.log(`generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`);
+  const small = await generateArchive({
+    out: join(work, "k1000"),
+    patients: 10,
+    seed: "bench-storage",
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 100,
+    rows: 512,
+    cols: 512,
+    bits: 16,
+    layout: "flat",
+  });
+  console.log(
+    `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
+  );
   await receiveCase("1000 × 530 KB", small.out, small.instances);
   await sendCase("1000 × 530 KB", small.out, small.instances);
   // -j 4 vs -j 1 into a forking storescp.
@@ -137,11 +196,35 @@ try {
   }
   const j1 = median(j[1]!);
   const j4 = median(j[4]!);
-  out.push(row(["storescu-ts -j 1 | -j 4 → storescp --fork", small.instances, j1.toFixed(2), j4.toFixed(2), "", "", `${(j1 / j4).toFixed(2)}× faster`], W));
+  out.push(
+    row(
+      [
+        "storescu-ts -j 1 | -j 4 → storescp --fork",
+        small.instances,
+        j1.toFixed(2),
+        j4.toFixed(2),
+        "",
+        "",
+        `${(j1 / j4).toFixed(2)}× faster`,
+      ],
+      W,
+    ),
+  );
   console.log(out.at(-1));
   await rm(small.out, { recursive: true, force: true });
   // One 200 MB instance each way.
-  const big = await generateArchive({ out: join(work, "big"), patients: 1, seed: "bench-big", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, rows: 10240, cols: 10240, bits: 16, layout: "flat" });
+  const big = await generateArchive({
+    out: join(work, "big"),
+    patients: 1,
+    seed: "bench-big",
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 1,
+    rows: 10240,
+    cols: 10240,
+    bits: 16,
+    layout: "flat",
+  });
   console.log(`generated one instance of ${(big.bytes / 1024 / 1024).toFixed(0)} MB`);
   await receiveCase("200 MB", big.out, 1);
   await sendCase("200 MB", big.out, 1);

@@ -19,7 +19,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../..");
 const args = process.argv.slice(2);
 const outIdx = args.indexOf("--out");
-const outFile = outIdx >= 0 ? resolve(args[outIdx + 1]) : join(repoRoot, "packages/dimse/src/dicom/uid-table.ts");
+const outFile =
+  outIdx >= 0 ? resolve(args[outIdx + 1]) : join(repoRoot, "packages/dimse/src/dicom/uid-table.ts");
 const keep = args.includes("--keep");
 
 /** Storage SOP classes: PS3.6 "... Storage", "... Storage - For Presentation/Processing", trial/retired variants. */
@@ -83,14 +84,17 @@ function dcmtkNames(uids, work) {
   const named = parseItemValues(mustRun("dcmdump", ["+L", "+Un", "-f", dcm]).stdout);
   const raw = parseItemValues(mustRun("dcmdump", ["+L", "-Un", "-f", dcm]).stdout);
   if (named.length !== uids.length || raw.length !== uids.length) {
-    throw new Error(`dcmdump returned ${named.length}/${raw.length} values for ${uids.length} UIDs`);
+    throw new Error(
+      `dcmdump returned ${named.length}/${raw.length} values for ${uids.length} UIDs`,
+    );
   }
   // Also record what a default (shortening) dcmdump prints, to spot truncated names.
   const shortened = parseItemValues(mustRun("dcmdump", ["-f", dcm]).stdout);
   const names = new Map();
   const truncated = [];
   uids.forEach((uid, i) => {
-    if (raw[i] !== `[${uid}]`) throw new Error(`dcmdump order mismatch at ${i}: ${raw[i]} vs ${uid}`);
+    if (raw[i] !== `[${uid}]`)
+      throw new Error(`dcmdump order mismatch at ${i}: ${raw[i]} vs ${uid}`);
     const v = named[i];
     if (v.startsWith("=")) names.set(uid, v.slice(1));
     else if (v !== `[${uid}]`) throw new Error(`unexpected dcmdump value for ${uid}: ${v}`);
@@ -194,7 +198,15 @@ function chunks(list, n) {
 function sendRequired(port, files, logged = new Map()) {
   const refused = new Set();
   for (const batch of chunks(files, BATCH)) {
-    const r = run("storescu", ["-v", "-R", "+C", "-nh", "127.0.0.1", String(port), ...batch.map((f) => f.file)]);
+    const r = run("storescu", [
+      "-v",
+      "-R",
+      "+C",
+      "-nh",
+      "127.0.0.1",
+      String(port),
+      ...batch.map((f) => f.file),
+    ]);
     parseStorescuLog(r.stderr, refused, logged);
   }
   return { refused, logged };
@@ -204,10 +216,13 @@ function parseStorescuLog(stderr, refused, logged) {
   let current;
   for (const line of stderr.split("\n")) {
     let m;
-    if ((m = /unknown storage SOP class in file: (.*?): [0-9.]+, ignoring file/.exec(line))) refused.add(m[1]);
+    if ((m = /unknown storage SOP class in file: (.*?): [0-9.]+, ignoring file/.exec(line)))
+      refused.add(m[1]);
     else if ((m = /^I: Sending file: (.*)$/.exec(line))) current = m[1];
-    else if ((m = /Sending Store Request \(MsgID \d+, (.*)\)$/.exec(line)) && current) logged.set(current, { sent: m[1] });
-    else if ((m = /No presentation context for: \((.*)\) [0-9.]+$/.exec(line)) && current) logged.set(current, { rejected: m[1] });
+    else if ((m = /Sending Store Request \(MsgID \d+, (.*)\)$/.exec(line)) && current)
+      logged.set(current, { sent: m[1] });
+    else if ((m = /No presentation context for: \((.*)\) [0-9.]+$/.exec(line)) && current)
+      logged.set(current, { rejected: m[1] });
   }
 }
 
@@ -216,7 +231,16 @@ function sendWithProfile(port, files, work, tag, logged) {
   for (const [b, batch] of chunks(files, BATCH).entries()) {
     const cfgFile = join(work, `storescu-${tag}-${b}.cfg`);
     writeProfile([...new Set(batch.map((f) => f.classUid))], cfgFile);
-    const r = run("storescu", ["-v", "-xf", cfgFile, "Probe", "-nh", "127.0.0.1", String(port), ...batch.map((f) => f.file)]);
+    const r = run("storescu", [
+      "-v",
+      "-xf",
+      cfgFile,
+      "Probe",
+      "-nh",
+      "127.0.0.1",
+      String(port),
+      ...batch.map((f) => f.file),
+    ]);
     parseStorescuLog(r.stderr, new Set(), logged);
   }
 }
@@ -278,7 +302,13 @@ async function dcmtkPrefixes(classUids, work) {
     for (const f of main.filter((f) => !got.has(f.classUid))) sendRequired(a.port, [f], logged);
     got = collect("storescu -R +C (single) -> storescp -pm");
     // 2. what storescu refuses (not a DCMTK storage class), plus the made-up class: explicit profile.
-    sendWithProfile(a.port, files.filter((f) => !got.has(f.classUid)), work, "pm", logged);
+    sendWithProfile(
+      a.port,
+      files.filter((f) => !got.has(f.classUid)),
+      work,
+      "pm",
+      logged,
+    );
     collect("storescu -xf -> storescp -pm");
   } finally {
     await stopStorescp(a.child);
@@ -301,7 +331,9 @@ async function dcmtkPrefixes(classUids, work) {
       await stopStorescp(b.child);
     }
   }
-  const modality = new Map(files.filter((f) => logged.has(f.file)).map((f) => [f.classUid, logged.get(f.file)]));
+  const modality = new Map(
+    files.filter((f) => logged.has(f.file)).map((f) => [f.classUid, logged.get(f.file)]),
+  );
   return {
     prefixes: got,
     route,
@@ -322,8 +354,8 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
   out.push(
     "// Generated by tools/dcmtk-tables/generate.mjs from PS3.6 Table A-1 (tools/dcmtk-tables/ps36-uids.tsv)",
     `// and DCMTK ${dcmtkVersion} (dcmdump UID names, storescp file-name prefixes). Do not edit.`,
-    "// Columns: UID, PS3.6 keyword, DCMTK name as dcmdump prints it after \"=\", storescp file-name",
-    "// prefix (\"<prefix>.<SOPInstanceUID>\"), PS3.6 UID type. Empty string = none / unknown to DCMTK.",
+    '// Columns: UID, PS3.6 keyword, DCMTK name as dcmdump prints it after "=", storescp file-name',
+    '// prefix ("<prefix>.<SOPInstanceUID>"), PS3.6 UID type. Empty string = none / unknown to DCMTK.',
     "",
     "export type UidTableEntry = readonly [uid: string, keyword: string, dcmtkName: string, prefix: string, type: string];",
     "",
@@ -333,12 +365,18 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
     "export const UID_TABLE: ReadonlyArray<UidTableEntry> = [",
   );
   for (const r of rows) {
-    out.push(`  [${q(r.uid)}, ${q(r.keyword)}, ${q(names.get(r.uid) ?? "")}, ${q(prefixes.get(r.uid) ?? "")}, ${q(r.type)}],`);
+    out.push(
+      `  [${q(r.uid)}, ${q(r.keyword)}, ${q(names.get(r.uid) ?? "")}, ${q(prefixes.get(r.uid) ?? "")}, ${q(r.type)}],`,
+    );
   }
   out.push("];", "");
   out.push("/** UIDs PS3.6 lists as retired. */");
   out.push("export const RETIRED_UIDS: readonly string[] = [");
-  for (const group of chunks(rows.filter((r) => r.retired).map((r) => q(r.uid)), 4)) out.push(`  ${group.join(", ")},`);
+  for (const group of chunks(
+    rows.filter((r) => r.retired).map((r) => q(r.uid)),
+    4,
+  ))
+    out.push(`  ${group.join(", ")},`);
   out.push("];", "");
   out.push(
     `const STORAGE_KEYWORD = ${STORAGE_KEYWORD};`,
@@ -353,18 +391,18 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
     "  return byUid.get(uid);",
     "}",
     "",
-    "/** PS3.6 keyword of a UID (e.g. \"CTImageStorage\"), undefined when unknown. */",
+    '/** PS3.6 keyword of a UID (e.g. "CTImageStorage"), undefined when unknown. */',
     "export function uidKeyword(uid: string): string | undefined {",
     "  return entry(uid)?.[1] || undefined;",
     "}",
     "",
-    "/** DCMTK's name of a UID as dcmdump prints it after \"=\", undefined when DCMTK prints the bare [uid]. */",
+    '/** DCMTK\'s name of a UID as dcmdump prints it after "=", undefined when DCMTK prints the bare [uid]. */',
     "export function dcmtkUidName(uid: string): string | undefined {",
     "  return entry(uid)?.[2] || undefined;",
     "}",
     "",
     "/**",
-    " * storescp's file-name prefix for a SOP class (\"CT\" for \"CT.<SOPInstanceUID>\"), undefined when DCMTK",
+    ' * storescp\'s file-name prefix for a SOP class ("CT" for "CT.<SOPInstanceUID>"), undefined when DCMTK',
     " * has none (storescp then uses DCMTK_UNKNOWN_PREFIX).",
     " */",
     "export function dcmtkPrefix(sopClassUid: string): string | undefined {",
@@ -377,7 +415,7 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
     "  return retired.has(uid);",
     "}",
     "",
-    "/** PS3.6 type of a UID (\"SOP Class\", \"Transfer Syntax\", ...), undefined when unknown. */",
+    '/** PS3.6 type of a UID ("SOP Class", "Transfer Syntax", ...), undefined when unknown. */',
     "export function uidType(uid: string): string | undefined {",
     "  return entry(uid)?.[4] || undefined;",
     "}",
@@ -390,7 +428,7 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
     "export function storageSopClasses(): readonly string[] {",
     "  if (!storage) {",
     "    const all = UID_TABLE.filter(",
-    "      (e) => e[4] === \"SOP Class\" && STORAGE_KEYWORD.test(e[1]) && e[0] !== MEDIA_STORAGE_DIRECTORY,",
+    '      (e) => e[4] === "SOP Class" && STORAGE_KEYWORD.test(e[1]) && e[0] !== MEDIA_STORAGE_DIRECTORY,',
     "    ).map((e) => e[0]);",
     "    storage = [...all.filter((u) => !isRetiredUid(u)), ...all.filter((u) => isRetiredUid(u))];",
     "  }",
@@ -405,7 +443,8 @@ function renderTs(rows, names, prefixes, fallback, dcmtkVersion) {
 async function main() {
   const ver = mustRun("dcmdump", ["--version"]).stdout;
   const dcmtkVersion = /dcmdump v(\d+\.\d+\.\d+)/.exec(ver)?.[1] ?? "unknown";
-  if (dcmtkVersion !== "3.6.7") log(`warning: DCMTK ${dcmtkVersion} (tables were specified against 3.6.7)`);
+  if (dcmtkVersion !== "3.6.7")
+    log(`warning: DCMTK ${dcmtkVersion} (tables were specified against 3.6.7)`);
   const rows = readPs36();
   const work = mkdtempSync(join(tmpdir(), "dcmtk-tables-"));
   const cleanup = () => {
@@ -423,11 +462,17 @@ async function main() {
     );
     log(`dcmdump names: ${names.size}`);
     const sopClasses = rows.filter((r) => r.type === "SOP Class").map((r) => r.uid);
-    const { prefixes: rawPrefixes, route, modality, refusedByStorescu, unsendable, fallback } = await dcmtkPrefixes(
-      sopClasses,
-      work,
+    const {
+      prefixes: rawPrefixes,
+      route,
+      modality,
+      refusedByStorescu,
+      unsendable,
+      fallback,
+    } = await dcmtkPrefixes(sopClasses, work);
+    const prefixes = new Map(
+      [...rawPrefixes].filter(([uid, p]) => uid !== UNKNOWN_PROBE_UID && p !== fallback),
     );
-    const prefixes = new Map([...rawPrefixes].filter(([uid, p]) => uid !== UNKNOWN_PROBE_UID && p !== fallback));
     writeFileSync(outFile, renderTs(rows, names, prefixes, fallback, dcmtkVersion));
     log(`wrote ${outFile}`);
 
@@ -436,7 +481,8 @@ async function main() {
     const storage = rows.filter((r) => r.type === "SOP Class" && STORAGE_KEYWORD.test(r.keyword));
     const byPrefix = new Map();
     for (const [uid, p] of prefixes) byPrefix.set(p, [...(byPrefix.get(p) ?? []), uid]);
-    const label = (u) => `${u} ${kw.get(u)?.keyword || "(no keyword)"}${kw.get(u)?.retired ? " (retired)" : ""}`;
+    const label = (u) =>
+      `${u} ${kw.get(u)?.keyword || "(no keyword)"}${kw.get(u)?.retired ? " (retired)" : ""}`;
     const report = {
       dcmtkVersion,
       uids: rows.length,
@@ -453,16 +499,28 @@ async function main() {
           [...route].filter(([u, h]) => h === how && u !== UNKNOWN_PROBE_UID).length,
         ]),
       ),
-      onlyViaProfileScp: [...route].filter(([, h]) => h.endsWith("storescp -xf")).map(([u]) => `${label(u)} -> ${rawPrefixes.get(u)}`),
+      onlyViaProfileScp: [...route]
+        .filter(([, h]) => h.endsWith("storescp -xf"))
+        .map(([u]) => `${label(u)} -> ${rawPrefixes.get(u)}`),
       // storescu logs dcmSOPClassUIDToModality(uid, "OT"): must agree with the file-name prefix
       storescuLogMismatches: [...rawPrefixes]
-        .filter(([u, p]) => modality.get(u)?.sent !== undefined && modality.get(u).sent !== (p === fallback ? "OT" : p))
+        .filter(
+          ([u, p]) =>
+            modality.get(u)?.sent !== undefined &&
+            modality.get(u).sent !== (p === fallback ? "OT" : p),
+        )
         .map(([u, p]) => `${label(u)}: file ${p}, log ${modality.get(u).sent}`),
       unsendable: unsendable.map(label),
-      nonStorageWithPrefix: [...prefixes.keys()].filter((u) => !storage.some((r) => r.uid === u)).map(label),
-      sharedPrefixes: Object.fromEntries([...byPrefix].filter(([, us]) => us.length > 1).map(([p, us]) => [p, us.length])),
+      nonStorageWithPrefix: [...prefixes.keys()]
+        .filter((u) => !storage.some((r) => r.uid === u))
+        .map(label),
+      sharedPrefixes: Object.fromEntries(
+        [...byPrefix].filter(([, us]) => us.length > 1).map(([p, us]) => [p, us.length]),
+      ),
       truncatedByDefaultDcmdump: truncated,
-      namesDifferingFromKeyword: rows.filter((r) => names.has(r.uid) && names.get(r.uid) !== r.keyword).length,
+      namesDifferingFromKeyword: rows.filter(
+        (r) => names.has(r.uid) && names.get(r.uid) !== r.keyword,
+      ).length,
     };
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   } finally {

@@ -16,9 +16,16 @@ const PIN = {
   patternRows: 4,
 };
 const OPTIONS = [
-  "retain_safe_private", "retain_uids", "retain_device_identity", "retain_institution_identity",
-  "retain_patient_characteristics", "retain_longitudinal_full_dates", "retain_longitudinal_modified_dates",
-  "clean_descriptors", "clean_structured_content", "clean_graphics",
+  "retain_safe_private",
+  "retain_uids",
+  "retain_device_identity",
+  "retain_institution_identity",
+  "retain_patient_characteristics",
+  "retain_longitudinal_full_dates",
+  "retain_longitudinal_modified_dates",
+  "clean_descriptors",
+  "clean_structured_content",
+  "clean_graphics",
 ];
 const ACTIONS = new Set(["X", "Z", "D", "U", "K", "C", "X/Z", "X/D", "Z/D", "X/Z/D", "X/Z/U*"]);
 
@@ -31,27 +38,44 @@ const [input, flag] = process.argv.slice(2);
 if (!input) fail("usage: node tools/ps315/generate.mjs e1_1.json [--check]");
 const bytes = readFileSync(input);
 const fileSha = createHash("sha256").update(bytes).digest("hex");
-if (fileSha !== PIN.fileSha256) fail(`${input}: sha256 ${fileSha}, expected ${PIN.fileSha256} (another edition? update PIN deliberately)`);
+if (fileSha !== PIN.fileSha256)
+  fail(
+    `${input}: sha256 ${fileSha}, expected ${PIN.fileSha256} (another edition? update PIN deliberately)`,
+  );
 const doc = JSON.parse(bytes.toString("utf8"));
 if (doc.edition !== PIN.edition) fail(`edition ${doc.edition}, expected ${PIN.edition}`);
 // The file's own content hash: sha256 of the rows as canonical JSON (sorted keys, no spaces).
-const canon = JSON.stringify(doc.rows, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v));
+const canon = JSON.stringify(doc.rows, (_k, v) =>
+  v && typeof v === "object" && !Array.isArray(v)
+    ? Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, v[k]]),
+      )
+    : v,
+);
 const contentSha = createHash("sha256").update(canon).digest("hex");
-if (contentSha !== doc.content_sha256 || contentSha !== PIN.contentSha256) fail(`rows hash ${contentSha} does not match content_sha256`);
+if (contentSha !== doc.content_sha256 || contentSha !== PIN.contentSha256)
+  fail(`rows hash ${contentSha} does not match content_sha256`);
 if (doc.rows.length !== PIN.rows) fail(`${doc.rows.length} rows, expected ${PIN.rows}`);
 
 const TAG = /^\(([0-9A-F]{4}),([0-9A-F]{4})\)$/;
 const rows = [];
 let patterns = 0;
 for (const [i, r] of doc.rows.entries()) {
-  if (!ACTIONS.has(r.basic_profile)) fail(`row ${i + 1} (${r.name}): unknown action ${r.basic_profile}`);
+  if (!ACTIONS.has(r.basic_profile))
+    fail(`row ${i + 1} (${r.name}): unknown action ${r.basic_profile}`);
   for (const [k, v] of Object.entries(r.options)) {
     if (!OPTIONS.includes(k)) fail(`row ${i + 1} (${r.name}): unknown option column ${k}`);
     if (!ACTIONS.has(v)) fail(`row ${i + 1} (${r.name}): unknown action ${v} in ${k}`);
   }
   if (!TAG.test(r.tag)) patterns++;
-  const opts = OPTIONS.filter((k) => r.options[k]).map((k) => `${k}: "${r.options[k]}"`).join(", ");
-  rows.push(`  [${JSON.stringify(r.tag)}, ${JSON.stringify(r.name)}, "${r.basic_profile}", {${opts ? ` ${opts} ` : ""}}, ${r.retired}, ${r.in_standard_iod}],`);
+  const opts = OPTIONS.filter((k) => r.options[k])
+    .map((k) => `${k}: "${r.options[k]}"`)
+    .join(", ");
+  rows.push(
+    `  [${JSON.stringify(r.tag)}, ${JSON.stringify(r.name)}, "${r.basic_profile}", {${opts ? ` ${opts} ` : ""}}, ${r.retired}, ${r.in_standard_iod}],`,
+  );
 }
 if (patterns !== PIN.patternRows) fail(`${patterns} pattern rows, expected ${PIN.patternRows}`);
 
@@ -67,11 +91,17 @@ export const E1_1_ROWS: readonly TableRow[] = [
 ${rows.join("\n")}
 ];
 `;
-const target = join(dirname(fileURLToPath(import.meta.url)), "../../packages/dcmanon/src/table-e1-1.ts");
+const target = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../packages/dcmanon/src/table-e1-1.ts",
+);
 if (flag === "--check") {
-  if (readFileSync(target, "utf8") !== out) fail(`${target} is not what the generator writes; run it again`);
+  if (readFileSync(target, "utf8") !== out)
+    fail(`${target} is not what the generator writes; run it again`);
   process.stdout.write(`${target} is up to date (${rows.length} rows, edition ${doc.edition})\n`);
 } else {
   writeFileSync(target, out);
-  process.stdout.write(`wrote ${target}: ${rows.length} rows (${patterns} patterns), edition ${doc.edition}\n`);
+  process.stdout.write(
+    `wrote ${target}: ${rows.length} rows (${patterns} patterns), edition ${doc.edition}\n`,
+  );
 }

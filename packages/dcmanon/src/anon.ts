@@ -6,12 +6,39 @@
  * input's transfer syntax.
  */
 import {
-  BINARY_WIDTH, buildPart10Prefix, Dataset, elementStrings, encodeDatasetParts, lookupTag, padValue, parsePart10, STRING_VRS, syntaxInfo,
-  tagDcmtk, uidKeyword, type Element,
+  BINARY_WIDTH,
+  buildPart10Prefix,
+  Dataset,
+  elementStrings,
+  encodeDatasetParts,
+  lookupTag,
+  padValue,
+  parsePart10,
+  STRING_VRS,
+  syntaxInfo,
+  tagDcmtk,
+  uidKeyword,
+  type Element,
 } from "@dicom-pipes/dimse/dicom";
-import { ctpHashDateIncrement, ctpHashUid, ctpMd5Decimal, elementRef, type CtpCompat, type CtpPart, type CtpRule, type CtpScript } from "./ctp.js";
+import {
+  ctpHashDateIncrement,
+  ctpHashUid,
+  ctpMd5Decimal,
+  elementRef,
+  type CtpCompat,
+  type CtpPart,
+  type CtpRule,
+  type CtpScript,
+} from "./ctp.js";
 import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
-import { BASIC_PROFILE, E1_1_EDITION, effectiveAction, OPTIONS, ruleFor, type OptionColumn } from "./table.js";
+import {
+  BASIC_PROFILE,
+  E1_1_EDITION,
+  effectiveAction,
+  OPTIONS,
+  ruleFor,
+  type OptionColumn,
+} from "./table.js";
 
 export type ResidualPolicy = "quarantine" | "scrub" | "warn";
 export type BurnedInPolicy = "quarantine" | "skip" | "warn" | "fail";
@@ -63,7 +90,8 @@ export function readPrivate(ds: Dataset, ref: PrivateRef): string | undefined {
   if (ref.creator === undefined) return ds.string(((ref.group << 16) | ref.element) >>> 0);
   for (let block = 0x10; block <= 0xff; block++) {
     const creator = ds.string(((ref.group << 16) | block) >>> 0);
-    if (creator !== undefined && creator.trim() === ref.creator) return ds.string(((ref.group << 16) | (block << 8) | ref.element) >>> 0);
+    if (creator !== undefined && creator.trim() === ref.creator)
+      return ds.string(((ref.group << 16) | (block << 8) | ref.element) >>> 0);
   }
   return undefined;
 }
@@ -120,25 +148,43 @@ export type AnonOutcome = AnonOk | AnonRefused;
 export type Trace = (path: string, tag: number, vr: string, action: string) => void;
 
 const T = {
-  PatientName: 0x00100010, PatientID: 0x00100020, IssuerOfPatientID: 0x00100021, PatientBirthDate: 0x00100030,
-  SOPClassUID: 0x00080016, SOPInstanceUID: 0x00080018, StudyInstanceUID: 0x0020000d, SeriesInstanceUID: 0x0020000e,
-  StudyDate: 0x00080020, Modality: 0x00080060, SeriesNumber: 0x00200011, ImageType: 0x00080008,
-  SeriesDescription: 0x0008103e, BurnedInAnnotation: 0x00280301, PixelData: 0x7fe00010,
-  PatientIdentityRemoved: 0x00120062, DeidentificationMethod: 0x00120063, DeidentificationMethodCodeSequence: 0x00120064,
-  LongitudinalTemporalInformationModified: 0x00280303, CodeValue: 0x00080100, CodingSchemeDesignator: 0x00080102, CodeMeaning: 0x00080104,
-  InstitutionName: 0x00080080, InstitutionAddress: 0x00080081, PatientAge: 0x00101010,
+  PatientName: 0x00100010,
+  PatientID: 0x00100020,
+  IssuerOfPatientID: 0x00100021,
+  PatientBirthDate: 0x00100030,
+  SOPClassUID: 0x00080016,
+  SOPInstanceUID: 0x00080018,
+  StudyInstanceUID: 0x0020000d,
+  SeriesInstanceUID: 0x0020000e,
+  StudyDate: 0x00080020,
+  Modality: 0x00080060,
+  SeriesNumber: 0x00200011,
+  ImageType: 0x00080008,
+  SeriesDescription: 0x0008103e,
+  BurnedInAnnotation: 0x00280301,
+  PixelData: 0x7fe00010,
+  PatientIdentityRemoved: 0x00120062,
+  DeidentificationMethod: 0x00120063,
+  DeidentificationMethodCodeSequence: 0x00120064,
+  LongitudinalTemporalInformationModified: 0x00280303,
+  CodeValue: 0x00080100,
+  CodingSchemeDesignator: 0x00080102,
+  CodeMeaning: 0x00080104,
+  InstitutionName: 0x00080080,
+  InstitutionAddress: 0x00080081,
+  PatientAge: 0x00101010,
 };
 
 /** UI attributes holding classes, syntaxes and other registry UIDs: never remapped. */
 const CLASS_UID_TAGS = new Set([
-  0x00000002, 0x00000003, 0x00020002, 0x00020010, 0x00020012, 0x00041510, 0x00041512, 0x00080016, 0x0008001a, 0x00080062,
-  0x0008010c, 0x00081150, 0x04000010,
+  0x00000002, 0x00000003, 0x00020002, 0x00020010, 0x00020012, 0x00041510, 0x00041512, 0x00080016,
+  0x0008001a, 0x00080062, 0x0008010c, 0x00081150, 0x04000010,
 ]);
 
 /** Attributes whose values identify the patient or the encounter (for the residual scan). */
 const ID_TAGS = new Set([
-  0x00100020, 0x00101000, 0x00100021, 0x00080050, 0x00380010, 0x00380060, 0x00402016, 0x00402017, 0x00401001,
-  0x00400009, 0x00400253, 0x00101040, 0x00102154, 0x00081040, 0x00101090,
+  0x00100020, 0x00101000, 0x00100021, 0x00080050, 0x00380010, 0x00380060, 0x00402016, 0x00402017,
+  0x00401001, 0x00400009, 0x00400253, 0x00101040, 0x00102154, 0x00081040, 0x00101090,
 ]);
 /** Not removed by CTP's `unspecifiedelements`: the character set, the SOP class and the pixels (a file needs them). */
 const CTP_ALWAYS_KEPT = new Set([0x00080005, T.SOPClassUID, T.PixelData]);
@@ -169,7 +215,8 @@ function shiftDate8(s: string, days: number): string | undefined {
   const d = Number(m[3]);
   const t = Date.UTC(y, mo - 1, d);
   const check = new Date(t);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return undefined;
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d)
+    return undefined;
   const out = new Date(t + days * 86400000);
   const yy = out.getUTCFullYear();
   if (yy < 1 || yy > 9999) return undefined;
@@ -217,7 +264,11 @@ function dummy(el: Element, ds: Dataset, st: State): Element {
     case "UI":
       return remapUids(el, ds, st, true);
     case "DA":
-      return setText(el, ds, [st.modifiedDates && st.patient.dayShift !== undefined ? shiftedOrDummy(el, ds, st, "19000101") : "19000101"]);
+      return setText(el, ds, [
+        st.modifiedDates && st.patient.dayShift !== undefined
+          ? shiftedOrDummy(el, ds, st, "19000101")
+          : "19000101",
+      ]);
     case "DT":
       return setText(el, ds, ["19000101000000"]);
     case "TM":
@@ -228,7 +279,14 @@ function dummy(el: Element, ds: Dataset, st: State): Element {
     case "DS":
       return setText(el, ds, ["0"]);
     case "PN":
-    case "LO": case "SH": case "LT": case "ST": case "UT": case "UC": case "CS": case "AE":
+    case "LO":
+    case "SH":
+    case "LT":
+    case "ST":
+    case "UT":
+    case "UC":
+    case "CS":
+    case "AE":
       return setText(el, ds, [DUMMY_TEXT]);
     case "UR":
       return setText(el, ds, ["urn:none"]);
@@ -243,7 +301,9 @@ function shiftedOrDummy(el: Element, ds: Dataset, st: State, fallback: string): 
 }
 
 function empty(el: Element): Element {
-  return el.vr === "SQ" ? { tag: el.tag, vr: "SQ", items: [] } : { tag: el.tag, vr: el.vr, value: Buffer.alloc(0) };
+  return el.vr === "SQ"
+    ? { tag: el.tag, vr: "SQ", items: [] }
+    : { tag: el.tag, vr: el.vr, value: Buffer.alloc(0) };
 }
 
 function isRegistryUid(uid: string): boolean {
@@ -253,20 +313,34 @@ function isRegistryUid(uid: string): boolean {
 function mapUid(st: State, orig: string): string {
   let n = st.uids.get(orig);
   if (!n) {
-    n = st.cfg.ctp?.compat === "exact" ? ctpHashUid(st.cfg.uidRoot, orig.trim()) : st.cfg.keys.uid(orig, st.cfg.uidRoot);
+    n =
+      st.cfg.ctp?.compat === "exact"
+        ? ctpHashUid(st.cfg.uidRoot, orig.trim())
+        : st.cfg.keys.uid(orig, st.cfg.uidRoot);
     st.uids.set(orig, n);
   }
   return n;
 }
 
 function remapUids(el: Element, ds: Dataset, st: State, always = false): Element {
-  if (!el.value || el.value.length === 0) return always ? { tag: el.tag, vr: "UI", value: padValue("UI", Buffer.from(mapUid(st, ""), "latin1")) } : el;
-  const vals = el.value.toString("latin1").split("\\").map((v) => v.replace(/[\0 ]+$/g, "").trim());
+  if (!el.value || el.value.length === 0)
+    return always
+      ? { tag: el.tag, vr: "UI", value: padValue("UI", Buffer.from(mapUid(st, ""), "latin1")) }
+      : el;
+  const vals = el.value
+    .toString("latin1")
+    .split("\\")
+    .map((v) => v.replace(/[\0 ]+$/g, "").trim());
   const out = vals.map((v) => (v === "" || isRegistryUid(v) ? v : mapUid(st, v)));
   return { tag: el.tag, vr: el.vr, value: padValue("UI", Buffer.from(out.join("\\"), "latin1")) };
 }
 
-function shiftDates(el: Element, ds: Dataset, st: State, days = st.patient.dayShift): Element | undefined {
+function shiftDates(
+  el: Element,
+  ds: Dataset,
+  st: State,
+  days = st.patient.dayShift,
+): Element | undefined {
   if (days === undefined || (el.vr !== "DA" && el.vr !== "DT")) return el;
   const vals = texts(el, ds);
   const out: string[] = [];
@@ -293,10 +367,16 @@ function capAge(el: Element, ds: Dataset, cap: number): Element {
 
 function resolveCombined(a: string): string {
   switch (a) {
-    case "X/Z": return "Z";
-    case "X/D": case "Z/D": case "X/Z/D": return "D";
-    case "X/Z/U*": return "U*";
-    default: return a;
+    case "X/Z":
+      return "Z";
+    case "X/D":
+    case "Z/D":
+    case "X/Z/D":
+      return "D";
+    case "X/Z/U*":
+      return "U*";
+    default:
+      return a;
   }
 }
 
@@ -322,9 +402,17 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     st.trace?.(path, tag, el.vr, action);
     return r;
   };
-  if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002) return done("X group length / meta", undefined);
-  if ((st.cfg.blankTags?.has(tag) || st.cfg.blankVrs?.has(el.vr)) && tag !== T.PatientID && tag !== T.PatientName) {
-    if (el.vr === "UI") return CLASS_UID_TAGS.has(tag) ? done("K class UID", el) : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
+  if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002)
+    return done("X group length / meta", undefined);
+  if (
+    (st.cfg.blankTags?.has(tag) || st.cfg.blankVrs?.has(el.vr)) &&
+    tag !== T.PatientID &&
+    tag !== T.PatientName
+  ) {
+    if (el.vr === "UI")
+      return CLASS_UID_TAGS.has(tag)
+        ? done("K class UID", el)
+        : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
     return done("Z blanked", empty(el));
   }
   const ctp = st.cfg.ctp?.script;
@@ -334,27 +422,45 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     const group = tag >>> 16;
     if (ctp.removeCurves && (group & 0xff00) === 0x5000) return done("X CTP curves", undefined);
     if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
-    if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag)) return done("X CTP unspecifiedelements", undefined);
+    if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag))
+      return done("X CTP unspecifiedelements", undefined);
   }
   const rule = ruleFor(tag);
   if (rule) {
     const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
     const action = resolveCombined(raw);
     if (tag === T.PatientID) return done("D pseudonym", setText(el, ds, [st.patient.pseudonym]));
-    if (tag === T.PatientName) return done("Z pseudonym name", setText(el, ds, [st.cfg.patientName.replaceAll("{pid}", st.patient.pseudonym)]));
-    if (tag === T.PatientBirthDate && st.cfg.birthdate === "shift" && st.modifiedDates) return done("C birth date shifted (--birthdate shift)", shiftDates(el, ds, st));
-    if (tag === T.PatientAge && action === "K" && st.cfg.ageCap !== undefined) return done(`K ${rule.name} (capped)`, capAge(el, ds, st.cfg.ageCap));
+    if (tag === T.PatientName)
+      return done(
+        "Z pseudonym name",
+        setText(el, ds, [st.cfg.patientName.replaceAll("{pid}", st.patient.pseudonym)]),
+      );
+    if (tag === T.PatientBirthDate && st.cfg.birthdate === "shift" && st.modifiedDates)
+      return done("C birth date shifted (--birthdate shift)", shiftDates(el, ds, st));
+    if (tag === T.PatientAge && action === "K" && st.cfg.ageCap !== undefined)
+      return done(`K ${rule.name} (capped)`, capAge(el, ds, st.cfg.ageCap));
     switch (action) {
-      case "X": return done(`X ${rule.name}`, undefined);
-      case "Z": return done(`Z ${rule.name}`, empty(el));
-      case "D": return done(`D ${rule.name}`, dummy(el, ds, st));
-      case "U": return done(`U ${rule.name}`, remapUids(el, ds, st));
-      case "U*": return done(`K ${rule.name} (references remapped)`, recurse(el, st, path));
-      case "K": return done(`K ${rule.name} (${by})`, el.items ? recurse(el, st, path) : el);
+      case "X":
+        return done(`X ${rule.name}`, undefined);
+      case "Z":
+        return done(`Z ${rule.name}`, empty(el));
+      case "D":
+        return done(`D ${rule.name}`, dummy(el, ds, st));
+      case "U":
+        return done(`U ${rule.name}`, remapUids(el, ds, st));
+      case "U*":
+        return done(`K ${rule.name} (references remapped)`, recurse(el, st, path));
+      case "K":
+        return done(`K ${rule.name} (${by})`, el.items ? recurse(el, st, path) : el);
       case "C":
-        if (by === "retain_longitudinal_modified_dates") return done(`C ${rule.name} (shifted)`, shiftDates(el, ds, st));
-        if (by === "retain_device_identity" || by === "retain_safe_private") return done(`D ${rule.name} (cleaned)`, dummy(el, ds, st));
-        return done(`C ${rule.name} (kept, residual-scanned)`, el.items ? recurse(el, st, path) : el);
+        if (by === "retain_longitudinal_modified_dates")
+          return done(`C ${rule.name} (shifted)`, shiftDates(el, ds, st));
+        if (by === "retain_device_identity" || by === "retain_safe_private")
+          return done(`D ${rule.name} (cleaned)`, dummy(el, ds, st));
+        return done(
+          `C ${rule.name} (kept, residual-scanned)`,
+          el.items ? recurse(el, st, path) : el,
+        );
       default:
         return done(`X ${rule.name} (unknown action ${action})`, undefined);
     }
@@ -362,15 +468,18 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
   const entry = lookupTag(tag);
   if (!entry) return done("X not in PS3.6", undefined);
   switch (el.vr) {
-    case "SQ": return done("K sequence", recurse(el, st, path));
+    case "SQ":
+      return done("K sequence", recurse(el, st, path));
     case "UI":
       if (CLASS_UID_TAGS.has(tag) || st.cfg.enabled.has("retain_uids")) return done("K", el);
       return done("U by VR", remapUids(el, ds, st));
     case "DA":
     case "DT":
       return st.modifiedDates ? done("C shifted by VR", shiftDates(el, ds, st)) : done("K", el);
-    case "PN": return done("D by VR", dummy(el, ds, st));
-    default: return done("K", el);
+    case "PN":
+      return done("D by VR", dummy(el, ds, st));
+    default:
+      return done("K", el);
   }
 }
 
@@ -380,7 +489,7 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
 class CtpQuarantine extends Error {}
 
 function refValue(ref: number | "this", el: Element, ds: Dataset): string {
-  if (ref === "this") return el.value ? (texts(el, ds).join("\\")) : "";
+  if (ref === "this") return el.value ? texts(el, ds).join("\\") : "";
   return ds.string(ref) ?? "";
 }
 
@@ -389,10 +498,16 @@ function pad2(n: number): string {
 }
 
 /** The value of an element script (literal text and value functions). */
-function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State, rule: CtpRule): string {
+function evaluate(
+  parts: readonly CtpPart[],
+  el: Element,
+  ds: Dataset,
+  st: State,
+  rule: CtpRule,
+): string {
   const run = st.cfg.ctp!;
   const where = `${rule.name} (line ${rule.line})`;
-  const param = (a: string) => (a.startsWith("@") ? run.script.params.get(a.slice(1)) ?? "" : a);
+  const param = (a: string) => (a.startsWith("@") ? (run.script.params.get(a.slice(1)) ?? "") : a);
   let out = "";
   for (const p of parts) {
     if (!("fn" in p)) {
@@ -416,14 +531,23 @@ function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State
       case "lookup": {
         const v = normaliseId(arg(0));
         const hit = st.cfg.idMap?.get(v);
-        if (hit === undefined) throw new CtpQuarantine(`@lookup: no ptid entry in --id-map for the value of ${p.args[0]} (${where})`);
+        if (hit === undefined)
+          throw new CtpQuarantine(
+            `@lookup: no ptid entry in --id-map for the value of ${p.args[0]} (${where})`,
+          );
         out += hit;
         break;
       }
       case "hashdate": {
         const v = arg(0).trim();
         const days = hashDateIncrement(st, arg(1));
-        out += v.length < 8 ? "" : v.split("\\").map((d) => (el.vr === "DT" ? shiftDT(d, days) : shiftDA(d, days)) ?? "").join("\\");
+        out +=
+          v.length < 8
+            ? ""
+            : v
+                .split("\\")
+                .map((d) => (el.vr === "DT" ? shiftDT(d, days) : shiftDA(d, days)) ?? "")
+                .join("\\");
         break;
       }
       case "incrementdate": {
@@ -461,16 +585,26 @@ function evaluate(parts: readonly CtpPart[], el: Element, ds: Dataset, st: State
   return out;
 }
 
-function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string, done: (a: string, e: Element | undefined) => Element | undefined): Element | undefined {
+function applyCtp(
+  r: CtpRule,
+  el: Element,
+  ds: Dataset,
+  st: State,
+  path: string,
+  done: (a: string, e: Element | undefined) => Element | undefined,
+): Element | undefined {
   const label = `CTP ${r.name} line ${r.line}`;
   if (r.cond) {
     const ref = elementRef(r.cond.ref, label);
-    const holds = r.cond.op === "exists" ? ref === "this" || ds.has(ref) : refValue(ref, el, ds).trim() === "";
+    const holds =
+      r.cond.op === "exists" ? ref === "this" || ds.has(ref) : refValue(ref, el, ds).trim() === "";
     return applyCtp(holds ? r.cond.then : r.cond.else, el, ds, st, path, done);
   }
   switch (r.action) {
-    case "remove": return done(`X ${label}`, undefined);
-    case "empty": return done(`Z ${label}`, empty(el));
+    case "remove":
+      return done(`X ${label}`, undefined);
+    case "empty":
+      return done(`Z ${label}`, empty(el));
     case "keep":
     case "require":
       return done(`K ${label}`, el.items ? recurse(el, st, path) : el);
@@ -478,26 +612,51 @@ function applyCtp(r: CtpRule, el: Element, ds: Dataset, st: State, path: string,
   const only = r.parts.length === 1 ? r.parts[0]! : undefined;
   if (only && "fn" in only) {
     // Whole-value functions of `this`: every value of a multi-valued element, in the element's own VR.
-    if (only.fn === "hashuid" && only.args[1] === "this" && el.vr === "UI") return done(`U ${label}`, remapUids(el, ds, st));
+    if (only.fn === "hashuid" && only.args[1] === "this" && el.vr === "UI")
+      return done(`U ${label}`, remapUids(el, ds, st));
     if (only.fn === "hashdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
-      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, hashDateIncrement(st, refValue(elementRef(only.args[1]!, label), el, ds))));
+      return done(
+        `C ${label} (shifted)`,
+        shiftDates(
+          el,
+          ds,
+          st,
+          hashDateIncrement(st, refValue(elementRef(only.args[1]!, label), el, ds)),
+        ),
+      );
     }
-    if (only.fn === "incrementdate" && only.args[0] === "this" && (el.vr === "DA" || el.vr === "DT")) {
-      return done(`C ${label} (shifted)`, shiftDates(el, ds, st, Number(evaluateParam(st, only.args[1]!))));
+    if (
+      only.fn === "incrementdate" &&
+      only.args[0] === "this" &&
+      (el.vr === "DA" || el.vr === "DT")
+    ) {
+      return done(
+        `C ${label} (shifted)`,
+        shiftDates(el, ds, st, Number(evaluateParam(st, only.args[1]!))),
+      );
     }
   }
   if (el.items) return done(`X ${label} (a value for a sequence)`, undefined);
-  if (r.append) return done(`C ${label} (appended)`, setText(el, ds, [...(el.value?.length ? texts(el, ds) : []), evaluate(r.parts, el, ds, st, r)]));
+  if (r.append)
+    return done(
+      `C ${label} (appended)`,
+      setText(el, ds, [
+        ...(el.value?.length ? texts(el, ds) : []),
+        evaluate(r.parts, el, ds, st, r),
+      ]),
+    );
   return done(`C ${label}`, setText(el, ds, [evaluate(r.parts, el, ds, st, r)]));
 }
 
 /** `@hashdate`: CTP's increment from the MD5 (exact) or the keyed hash (safe) of a value. */
 function hashDateIncrement(st: State, value: string): number {
-  return ctpHashDateIncrement(st.cfg.ctp!.compat === "exact" ? ctpMd5Decimal(value) : st.cfg.keys.hashDecimal(value));
+  return ctpHashDateIncrement(
+    st.cfg.ctp!.compat === "exact" ? ctpMd5Decimal(value) : st.cfg.keys.hashDecimal(value),
+  );
 }
 
 function evaluateParam(st: State, a: string): string {
-  return a.startsWith("@") ? st.cfg.ctp!.script.params.get(a.slice(1)) ?? "" : a;
+  return a.startsWith("@") ? (st.cfg.ctp!.script.params.get(a.slice(1)) ?? "") : a;
 }
 
 /** `@always()` and `@require()` elements missing at the top level are created. */
@@ -542,16 +701,28 @@ function collectTokens(ds: Dataset, tokens: Map<string, Token>, cfg: AnonConfig)
     if (!el.value || el.value.length === 0 || !STRING_VRS.has(el.vr)) continue;
     const kw = lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
     if (el.vr === "PN") {
-      for (const v of texts(el, ds)) for (const part of v.split(/[=^]/)) for (const w of part.split(/\s+/)) addToken(tokens, w.replace(/[.,]$/, ""), `${kw} component`);
+      for (const v of texts(el, ds))
+        for (const part of v.split(/[=^]/))
+          for (const w of part.split(/\s+/))
+            addToken(tokens, w.replace(/[.,]$/, ""), `${kw} component`);
     } else if (ID_TAGS.has(el.tag)) {
       for (const v of texts(el, ds)) addToken(tokens, v, kw);
-    } else if ((el.tag === T.InstitutionName || el.tag === T.InstitutionAddress) && !cfg.enabled.has("retain_institution_identity")) {
+    } else if (
+      (el.tag === T.InstitutionName || el.tag === T.InstitutionAddress) &&
+      !cfg.enabled.has("retain_institution_identity")
+    ) {
       for (const v of texts(el, ds)) addToken(tokens, v, kw);
     } else if (el.tag === T.PatientBirthDate) {
       for (const v of texts(el, ds)) {
         const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
         if (!m) continue;
-        for (const f of [v, `${m[1]}-${m[2]}-${m[3]}`, `${m[3]}.${m[2]}.${m[1]}`, `${m[3]}/${m[2]}/${m[1]}`]) addToken(tokens, f, "PatientBirthDate");
+        for (const f of [
+          v,
+          `${m[1]}-${m[2]}-${m[3]}`,
+          `${m[3]}.${m[2]}.${m[1]}`,
+          `${m[3]}/${m[2]}/${m[1]}`,
+        ])
+          addToken(tokens, f, "PatientBirthDate");
       }
     }
   }
@@ -565,7 +736,9 @@ function findToken(hay: string, t: Token): boolean {
     while (i >= 0) {
       const before = hay[i - 1];
       const after = hay[i + f.length];
-      const boundary = t.uid ? (c: string | undefined) => !c || !/[0-9.]/.test(c) : (c: string | undefined) => !c || !WORD.test(c);
+      const boundary = t.uid
+        ? (c: string | undefined) => !c || !/[0-9.]/.test(c)
+        : (c: string | undefined) => !c || !WORD.test(c);
       if (boundary(before) && boundary(after)) return true;
       i = hay.indexOf(f, i + 1);
     }
@@ -593,7 +766,9 @@ function scan(ds: Dataset, tokens: Token[], hits: Hit[], policy: ResidualPolicy)
     }
     const raw = el.value.toString("latin1").toLowerCase();
     const decoded = STRING_VRS.has(el.vr) ? ds.charset().decode(el.value).toLowerCase() : raw;
-    const found = tokens.filter((t) => findToken(raw, t) || (decoded !== raw && findToken(decoded, t)));
+    const found = tokens.filter(
+      (t) => findToken(raw, t) || (decoded !== raw && findToken(decoded, t)),
+    );
     if (!found.length) {
       keep.push(el);
       continue;
@@ -602,7 +777,11 @@ function scan(ds: Dataset, tokens: Token[], hits: Hit[], policy: ResidualPolicy)
     if (policy !== "scrub") keep.push(el);
     else if (STRING_VRS.has(el.vr) && el.vr !== "UI") {
       let text = ds.charset().decode(el.value);
-      for (const t of found) text = text.replace(new RegExp(t.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu"), "REMOVED");
+      for (const t of found)
+        text = text.replace(
+          new RegExp(t.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu"),
+          "REMOVED",
+        );
       keep.push(setText(el, ds, [text]));
     }
   }
@@ -623,12 +802,23 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   const used = OPTIONS.filter((o) => cfg.enabled.has(o.column));
   const codes = [BASIC_PROFILE, ...used];
   ds.setString(T.PatientIdentityRemoved, "CS", "YES");
-  const text = [cfg.tool, `PS3.15 ${E1_1_EDITION} Table E.1-1`, BASIC_PROFILE.meaning, ...used.map((o) => o.meaning)].map((s) => s.slice(0, 64));
+  const text = [
+    cfg.tool,
+    `PS3.15 ${E1_1_EDITION} Table E.1-1`,
+    BASIC_PROFILE.meaning,
+    ...used.map((o) => o.meaning),
+  ].map((s) => s.slice(0, 64));
   // Values a CTP script wrote (`@append(){CTP: …}`) come first.
-  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod) ? ds.strings(T.DeidentificationMethod) ?? [] : [];
+  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod)
+    ? (ds.strings(T.DeidentificationMethod) ?? [])
+    : [];
   ds.setString(T.DeidentificationMethod, "LO", [...scripted.filter((v) => v !== ""), ...text]);
   const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
-  ds.set({ tag: T.DeidentificationMethodCodeSequence, vr: "SQ", items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))] });
+  ds.set({
+    tag: T.DeidentificationMethodCodeSequence,
+    vr: "SQ",
+    items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))],
+  });
   // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.
   const equipment = new Dataset();
   equipment.setString(0x00080070, "LO", "dicom-pipes");
@@ -637,32 +827,54 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   equipment.set({ tag: 0x0040a170, vr: "SQ", items: [purpose] });
   const contributors = ds.get(0x0018a001)?.items ?? [];
   ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, equipment] });
-  const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates") ? "UNMODIFIED" : cfg.enabled.has("retain_longitudinal_modified_dates") ? "MODIFIED" : "REMOVED";
+  const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates")
+    ? "UNMODIFIED"
+    : cfg.enabled.has("retain_longitudinal_modified_dates")
+      ? "MODIFIED"
+      : "REMOVED";
   ds.setString(T.LongitudinalTemporalInformationModified, "CS", longitudinal);
   return codes.map((c) => c.code);
 }
 
-function dropReason(ds: Dataset, sopClass: string, cfg: AnonConfig): { status: "skipped" | "quarantined" | "error"; reason: string } | { warn: string } | undefined {
+function dropReason(
+  ds: Dataset,
+  sopClass: string,
+  cfg: AnonConfig,
+): { status: "skipped" | "quarantined" | "error"; reason: string } | { warn: string } | undefined {
   const imageType = (ds.strings(T.ImageType) ?? []).map((s) => s.toUpperCase());
   if (cfg.dropIdentifiable) {
-    if (imageType.includes("SCREEN SAVE")) return { status: "skipped", reason: "drop-identifiable: ImageType contains SCREEN SAVE" };
-    if (sopClass.startsWith("1.2.840.10008.5.1.4.1.1.88.")) return { status: "skipped", reason: "drop-identifiable: structured report" };
-    if (/dose\s*report/i.test(ds.string(T.SeriesDescription) ?? "")) return { status: "skipped", reason: "drop-identifiable: SeriesDescription names a dose report" };
-    if (imageType.includes("SECONDARY") && ds.string(T.Modality) === "CT") return { status: "skipped", reason: "drop-identifiable: secondary CT image" };
-    if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") return { status: "skipped", reason: "drop-identifiable: BurnedInAnnotation YES" };
+    if (imageType.includes("SCREEN SAVE"))
+      return { status: "skipped", reason: "drop-identifiable: ImageType contains SCREEN SAVE" };
+    if (sopClass.startsWith("1.2.840.10008.5.1.4.1.1.88."))
+      return { status: "skipped", reason: "drop-identifiable: structured report" };
+    if (/dose\s*report/i.test(ds.string(T.SeriesDescription) ?? ""))
+      return {
+        status: "skipped",
+        reason: "drop-identifiable: SeriesDescription names a dose report",
+      };
+    if (imageType.includes("SECONDARY") && ds.string(T.Modality) === "CT")
+      return { status: "skipped", reason: "drop-identifiable: secondary CT image" };
+    if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES")
+      return { status: "skipped", reason: "drop-identifiable: BurnedInAnnotation YES" };
   }
   for (const r of cfg.dropRules ?? []) {
     const value = (ds.string(r.tag) ?? "").toLowerCase();
     const hit = r.needles.find((n) => value.includes(n));
-    if (hit !== undefined) return { status: "skipped", reason: `drop-rules: ${r.keyword} contains "${hit}"` };
+    if (hit !== undefined)
+      return { status: "skipped", reason: `drop-rules: ${r.keyword} contains "${hit}"` };
   }
   if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") {
-    const reason = "burned-in annotation: BurnedInAnnotation is YES (pixel data may show identifiers)";
+    const reason =
+      "burned-in annotation: BurnedInAnnotation is YES (pixel data may show identifiers)";
     switch (cfg.burnedIn) {
-      case "quarantine": return { status: "quarantined", reason };
-      case "skip": return { status: "skipped", reason };
-      case "fail": return { status: "error", reason };
-      case "warn": return { warn: reason };
+      case "quarantine":
+        return { status: "quarantined", reason };
+      case "skip":
+        return { status: "skipped", reason };
+      case "fail":
+        return { status: "error", reason };
+      case "warn":
+        return { warn: reason };
     }
   }
   return undefined;
@@ -672,39 +884,61 @@ function dropReason(ds: Dataset, sopClass: string, cfg: AnonConfig): { status: "
 export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): PatientIdentity | string {
   const origPid = normaliseId(ds.string(T.PatientID) ?? "");
   const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
-  const key = cfg.idMapKey === "dirname" ? ctx.folderKey ?? "" : issuer ? `${issuer}|${origPid}` : origPid;
-  if (cfg.idMapKey === "dirname" && !ctx.folderKey) return "no sub-XXXX folder in the input path (--id-map-key dirname)";
+  const key =
+    cfg.idMapKey === "dirname" ? (ctx.folderKey ?? "") : issuer ? `${issuer}|${origPid}` : origPid;
+  if (cfg.idMapKey === "dirname" && !ctx.folderKey)
+    return "no sub-XXXX folder in the input path (--id-map-key dirname)";
   let pseudonym: string;
   if (cfg.readPseudonymFrom) {
     const v = normaliseId(readPrivate(ds, cfg.readPseudonymFrom) ?? "");
     if (!v) return `no pseudonym in ${cfg.readPseudonymFrom.text} (--read-pseudonym-from)`;
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) return `the pseudonym in ${cfg.readPseudonymFrom.text} is not 1–64 letters, digits, '.', '_' or '-' (--read-pseudonym-from)`;
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(v))
+      return `the pseudonym in ${cfg.readPseudonymFrom.text} is not 1–64 letters, digits, '.', '_' or '-' (--read-pseudonym-from)`;
     pseudonym = v;
   } else if (cfg.idMap) {
     const mapped = cfg.idMap.get(cfg.idMapKey === "dirname" ? key : origPid);
-    if (mapped === undefined) return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
+    if (mapped === undefined)
+      return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
     pseudonym = mapped;
   } else {
-    pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) => cfg.keys.pseudonymDigits(issuer, origPid, n));
+    pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) =>
+      cfg.keys.pseudonymDigits(issuer, origPid, n),
+    );
   }
   let dayShift: number | undefined;
   if (cfg.enabled.has("retain_longitudinal_modified_dates") && cfg.readShiftFrom) {
     const v = (readPrivate(ds, cfg.readShiftFrom) ?? "").trim();
-    if (!/^[+-]?\d+$/.test(v)) return `no whole number of days in ${cfg.readShiftFrom.text} (--read-shift-from)`;
-    if (Number(v) === 0) return `the day shift in ${cfg.readShiftFrom.text} is 0: the dates would be kept (--read-shift-from)`;
+    if (!/^[+-]?\d+$/.test(v))
+      return `no whole number of days in ${cfg.readShiftFrom.text} (--read-shift-from)`;
+    if (Number(v) === 0)
+      return `the day shift in ${cfg.readShiftFrom.text} is 0: the dates would be kept (--read-shift-from)`;
     dayShift = Number(v);
   } else if (cfg.enabled.has("retain_longitudinal_modified_dates")) {
-    dayShift = cfg.dayShiftMap?.get(key) ?? cfg.dayShiftMap?.get(origPid) ?? cfg.keys.dayShift(key, cfg.shift[0], cfg.shift[1]);
+    dayShift =
+      cfg.dayShiftMap?.get(key) ??
+      cfg.dayShiftMap?.get(origPid) ??
+      cfg.keys.dayShift(key, cfg.shift[0], cfg.shift[1]);
   }
   return { origPid, issuer, pseudonym, dayShift, key };
 }
 
 /** De-identify one Part 10 file held in memory. */
-export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?: Trace): AnonOutcome {
+export function anonymize(
+  buf: Buffer,
+  ctx: FileContext,
+  cfg: AnonConfig,
+  trace?: Trace,
+): AnonOutcome {
   const { header, dataset: ds } = parsePart10(buf);
   const sopClass = ds.string(T.SOPClassUID) ?? header.meta.string(0x00020002) ?? "";
-  if (header.meta.string(0x00020002) === "1.2.840.10008.1.3.10" || sopClass === "1.2.840.10008.1.3.10") {
-    return { status: "skipped", reason: "DICOMDIR: not de-identified (regenerate it on the output, e.g. with dcmmkdir)" };
+  if (
+    header.meta.string(0x00020002) === "1.2.840.10008.1.3.10" ||
+    sopClass === "1.2.840.10008.1.3.10"
+  ) {
+    return {
+      status: "skipped",
+      reason: "DICOMDIR: not de-identified (regenerate it on the output, e.g. with dcmmkdir)",
+    };
   }
   const warnings: string[] = [];
   const drop = dropReason(ds, sopClass, cfg);
@@ -723,7 +957,12 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   const modality = ds.string(T.Modality);
   const seriesNumber = ds.string(T.SeriesNumber);
   const st: State = {
-    cfg, patient, uids: new Map(), actions: {}, warnings, trace,
+    cfg,
+    patient,
+    uids: new Map(),
+    actions: {},
+    warnings,
+    trace,
     modifiedDates: cfg.enabled.has("retain_longitudinal_modified_dates"),
   };
   if (cfg.ctp) {
@@ -745,24 +984,43 @@ export function anonymize(buf: Buffer, ctx: FileContext, cfg: AnonConfig, trace?
   const options = addMarkers(ds, cfg);
 
   if (cfg.residualScan) {
-    if (!cfg.enabled.has("retain_uids")) for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
+    if (!cfg.enabled.has("retain_uids"))
+      for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
     const hits: Hit[] = [];
     const list = [...tokens.values()].filter((t) => t.text !== st.patient.pseudonym);
     scan(ds, list, hits, cfg.residual);
     if (hits.length) {
       const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
-      if (cfg.residual === "quarantine") return { status: "quarantined", reason: `residual identifier: ${where}`, patient };
-      warnings.push(`residual identifier ${cfg.residual === "scrub" ? "scrubbed" : "left"}: ${where}`);
+      if (cfg.residual === "quarantine")
+        return { status: "quarantined", reason: `residual identifier: ${where}`, patient };
+      warnings.push(
+        `residual identifier ${cfg.residual === "scrub" ? "scrubbed" : "left"}: ${where}`,
+      );
     }
   }
   const ts = header.transferSyntax;
   const sopClassUID = ds.string(T.SOPClassUID) ?? "";
-  const prefix = buildPart10Prefix({ sopClassUID, sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "", transferSyntax: ts });
+  const prefix = buildPart10Prefix({
+    sopClassUID,
+    sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "",
+    transferSyntax: ts,
+  });
   const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
   return {
-    status: "ok", data, dataset: ds, sopClass: sopClassUID,
-    sop: ds.string(T.SOPInstanceUID) ?? "", study: ds.string(T.StudyInstanceUID) ?? "", series: ds.string(T.SeriesInstanceUID) ?? "",
-    patient: st.patient, studyDate: ds.string(T.StudyDate) || undefined, seriesNumber, modality,
-    actions: st.actions, options, warnings, uids: st.uids,
+    status: "ok",
+    data,
+    dataset: ds,
+    sopClass: sopClassUID,
+    sop: ds.string(T.SOPInstanceUID) ?? "",
+    study: ds.string(T.StudyInstanceUID) ?? "",
+    series: ds.string(T.SeriesInstanceUID) ?? "",
+    patient: st.patient,
+    studyDate: ds.string(T.StudyDate) || undefined,
+    seriesNumber,
+    modality,
+    actions: st.actions,
+    options,
+    warnings,
+    uids: st.uids,
   };
 }

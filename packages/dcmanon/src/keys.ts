@@ -73,6 +73,7 @@ export function parseShiftRange(text: string): [number, number] {
   const lo = Number(m[1]);
   const hi = Number(m[2]);
   if (lo > hi) throw new Error(`--date-shift ${text}: ${lo} is after ${hi}`);
-  if (lo === 0 && hi === 0) throw new Error(`--date-shift ${text}: a shift of 0 days keeps the dates`);
+  if (lo === 0 && hi === 0)
+    throw new Error(`--date-shift ${text}: a shift of 0 days keeps the dates`);
   return [lo, hi];
 }

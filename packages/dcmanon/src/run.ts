@@ -4,7 +4,15 @@ import { createReadStream, createWriteStream, lstatSync, type WriteStream } from
 import { chmod, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { mapPool, ReadBuffers, RecordWriter, walkFiles, writeFileAtomic, type Io, type WalkedFile } from "@dicom-pipes/dimse/io";
+import {
+  mapPool,
+  ReadBuffers,
+  RecordWriter,
+  walkFiles,
+  writeFileAtomic,
+  type Io,
+  type WalkedFile,
+} from "@dicom-pipes/dimse/io";
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
 import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
@@ -49,7 +57,10 @@ export function folderKey(path: string): string | undefined {
 const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 
 function safeSegment(s: string | undefined, fallback: string): string {
-  const t = (s ?? "").trim().replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "");
+  const t = (s ?? "")
+    .trim()
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^\.+/, "");
   return t && SAFE_NAME.test(t) ? t : fallback;
 }
 
@@ -67,11 +78,23 @@ export function outputPath(cfg: RunConfig, input: Input, r: AnonOk): string {
       const segs = input.path.split(/[\\/]/);
       const i = segs.findIndex((s) => /^sub-/.test(s));
       const inputSeries = i >= 0 && segs.length > i + 3 ? segs[i + 2] : undefined;
-      const series = cfg.keepDirNames && inputSeries ? safeSegment(inputSeries, "series") : `${String(r.seriesNumber ?? "0").padStart(5, "0")}-${safeSegment(r.modality, "OT")}`;
-      return join(dir, `sub-${safeSegment(r.patient.pseudonym, "unknown")}`, `ses-${safeSegment(r.studyDate, "nodate")}`, series, sop);
+      const series =
+        cfg.keepDirNames && inputSeries
+          ? safeSegment(inputSeries, "series")
+          : `${String(r.seriesNumber ?? "0").padStart(5, "0")}-${safeSegment(r.modality, "OT")}`;
+      return join(
+        dir,
+        `sub-${safeSegment(r.patient.pseudonym, "unknown")}`,
+        `ses-${safeSegment(r.studyDate, "nodate")}`,
+        series,
+        sop,
+      );
     }
     case "template": {
-      const rel = cfg.template!.render({ dataset: r.dataset, extra: { prefix: dcmtkPrefix(r.sopClass) ?? DCMTK_UNKNOWN_PREFIX } });
+      const rel = cfg.template!.render({
+        dataset: r.dataset,
+        extra: { prefix: dcmtkPrefix(r.sopClass) ?? DCMTK_UNKNOWN_PREFIX },
+      });
       insideOrThrow(dir, rel);
       return join(dir, rel);
     }
@@ -96,7 +119,12 @@ async function* stdinInputs(io: Io, field: string): AsyncGenerator<Input> {
       }
       const p = (rec as Record<string, unknown>)[field];
       if (typeof p !== "string" || !p) {
-        yield { path: "", rel: "", root: "", error: `stdin:${line}: record has no "${field}" string` };
+        yield {
+          path: "",
+          rel: "",
+          root: "",
+          error: `stdin:${line}: record has no "${field}" string`,
+        };
         continue;
       }
       yield { path: p, rel: p.split(/[\\/]/).pop()!, root: p };
@@ -104,7 +132,12 @@ async function* stdinInputs(io: Io, field: string): AsyncGenerator<Input> {
   }
 }
 
-async function* allInputs(operands: string[], io: Io, field: string, log: CliLogger): AsyncGenerator<Input> {
+async function* allInputs(
+  operands: string[],
+  io: Io,
+  field: string,
+  log: CliLogger,
+): AsyncGenerator<Input> {
   for (const op of operands) {
     if (op === "-") {
       yield* stdinInputs(io, field);
@@ -116,7 +149,12 @@ async function* allInputs(operands: string[], io: Io, field: string, log: CliLog
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       log.error(`${op}: ${err.code === "ENOENT" ? "no such file or folder" : err.message}`);
-      yield { path: op, rel: op, root: op, error: err.code === "ENOENT" ? "no such file or folder" : err.message };
+      yield {
+        path: op,
+        rel: op,
+        root: op,
+        error: err.code === "ENOENT" ? "no such file or folder" : err.message,
+      };
     }
   }
 }
@@ -141,7 +179,9 @@ function writeLine(s: WriteStream | undefined, rec: object): void {
 
 async function closeStream(s: WriteStream | undefined): Promise<void> {
   if (!s) return;
-  await new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    s.end((e?: Error | null) => (e ? reject(e) : resolve())),
+  );
 }
 
 interface Processed {
@@ -189,25 +229,42 @@ class Written {
   }
 }
 
-async function processOne(cfg: RunConfig, input: Input, written: Written, buffers: ReadBuffers): Promise<Processed> {
+async function processOne(
+  cfg: RunConfig,
+  input: Input,
+  written: Written,
+  buffers: ReadBuffers,
+): Promise<Processed> {
   if (input.error) return { input, error: input.error };
   let buf: Buffer;
   try {
     // One synchronous read (cheaper than four thread-pool round trips for a few hundred KB), into a reused buffer.
     buf = buffers.read(input.path);
   } catch (e) {
-    return { input, error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    return {
+      input,
+      error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    };
   }
   const r = await anonymizeAndWrite(cfg, input, written, buf);
   return { ...r, buf };
 }
 
-async function anonymizeAndWrite(cfg: RunConfig, input: Input, written: Written, buf: Buffer): Promise<Processed> {
+async function anonymizeAndWrite(
+  cfg: RunConfig,
+  input: Input,
+  written: Written,
+  buf: Buffer,
+): Promise<Processed> {
   let outcome: AnonOutcome;
   try {
     outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
   } catch (e) {
-    if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip") return { input, outcome: { status: "skipped", reason: `not DICOM: ${(e as Error).message}` } };
+    if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip")
+      return {
+        input,
+        outcome: { status: "skipped", reason: `not DICOM: ${(e as Error).message}` },
+      };
     return { input, error: `not de-identified: ${(e as Error).message}` };
   }
   if (outcome.status !== "ok") return { input, outcome };
@@ -241,11 +298,18 @@ async function anonymizeAndWrite(cfg: RunConfig, input: Input, written: Written,
  * PACSIFIER's maps, keyed as `--id-map`/`--day-shift-map` read them back (the `sub-XXXX` folder with
  * `--id-map-key dirname`, else the PatientID): `{"sub-1234": "P0001"}`, `{"sub-1234": "-35"}`.
  */
-function addPacsifier(newIds: Record<string, string>, dayShifts: Record<string, string>, p: AnonOk["patient"], log: CliLogger): void {
+function addPacsifier(
+  newIds: Record<string, string>,
+  dayShifts: Record<string, string>,
+  p: AnonOk["patient"],
+  log: CliLogger,
+): void {
   const key = p.key.includes("|") ? p.origPid : p.key;
   const earlier = newIds[key];
   if (earlier !== undefined && earlier !== p.pseudonym) {
-    log.warn(`--map-format pacsifier: two patients share the key ${key} (different issuers); new_ids.json keeps the first, map.ndjson has both`);
+    log.warn(
+      `--map-format pacsifier: two patients share the key ${key} (different issuers); new_ids.json keeps the first, map.ndjson has both`,
+    );
     return;
   }
   newIds[key] = p.pseudonym;
@@ -253,21 +317,42 @@ function addPacsifier(newIds: Record<string, string>, dayShifts: Record<string, 
 }
 
 /** Run over every input; returns the exit status. */
-export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: CliLogger): Promise<number> {
+export async function runAnon(
+  cfg: RunConfig,
+  operands: string[],
+  io: Io,
+  log: CliLogger,
+): Promise<number> {
   const results = new RecordWriter(io.stdout);
-  if (cfg.mapOut && cfg.mapFormat === "pacsifier") await mkdir(cfg.mapOut, { recursive: true, mode: 0o700 });
-  const map = cfg.mapOut ? await ndjsonFile(cfg.mapFormat === "pacsifier" ? join(cfg.mapOut, "map.ndjson") : cfg.mapOut, 0o600) : undefined;
+  if (cfg.mapOut && cfg.mapFormat === "pacsifier")
+    await mkdir(cfg.mapOut, { recursive: true, mode: 0o700 });
+  const map = cfg.mapOut
+    ? await ndjsonFile(
+        cfg.mapFormat === "pacsifier" ? join(cfg.mapOut, "map.ndjson") : cfg.mapOut,
+        0o600,
+      )
+    : undefined;
   const newIds: Record<string, string> = {};
   const dayShifts: Record<string, string> = {};
   const audit = cfg.auditLog ? await ndjsonFile(cfg.auditLog, 0o644) : undefined;
   const options = [...cfg.anon.enabled].sort();
-  writeLine(audit, { kind: "run", tool: "dcmanon", version: cfg.version, edition: cfg.edition, options, secret: cfg.anon.keys.fingerprint(), layout: cfg.inPlace ? "in-place" : cfg.layout });
+  writeLine(audit, {
+    kind: "run",
+    tool: "dcmanon",
+    version: cfg.version,
+    edition: cfg.edition,
+    options,
+    secret: cfg.anon.keys.fingerprint(),
+    layout: cfg.inPlace ? "in-place" : cfg.layout,
+  });
   const written = new Written();
   const seenPatients = new Set<string>();
   const seenUids = new Set<string>();
   const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
   const buffers = new ReadBuffers(cfg.jobs + 2);
-  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) => processOne(cfg, i, written, buffers))) {
+  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) =>
+    processOne(cfg, i, written, buffers),
+  )) {
     if (io.signal?.aborted || !results.ok) break;
     await record(p);
     if (p.buf) buffers.release(p.buf);
@@ -277,14 +362,30 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
     const status = p.error ? "error" : o!.status;
     totals[status] = (totals[status] ?? 0) + 1;
     const rec: Record<string, unknown> = { in: p.input.path, out: p.out ?? null, status };
-    if (p.error || (o && o.status !== "ok")) rec.reason = p.error ?? (o as { reason: string }).reason;
+    if (p.error || (o && o.status !== "ok"))
+      rec.reason = p.error ?? (o as { reason: string }).reason;
     if (o?.status === "ok") {
-      Object.assign(rec, { sop: o.sop, study: o.study, series: o.series, patient: o.patient.pseudonym, actions: o.actions, options: o.options, warnings: o.warnings });
+      Object.assign(rec, {
+        sop: o.sop,
+        study: o.study,
+        series: o.series,
+        patient: o.patient.pseudonym,
+        actions: o.actions,
+        options: o.options,
+        warnings: o.warnings,
+      });
       if (map) {
         // Remembered only for the map: without --map-out memory stays flat in the number of files.
         if (!seenPatients.has(o.patient.key)) {
           seenPatients.add(o.patient.key);
-          writeLine(map, { kind: "patient", orig_pid: o.patient.origPid, issuer: o.patient.issuer || null, key: o.patient.key, pseudonym: o.patient.pseudonym, day_shift: o.patient.dayShift ?? null });
+          writeLine(map, {
+            kind: "patient",
+            orig_pid: o.patient.origPid,
+            issuer: o.patient.issuer || null,
+            key: o.patient.key,
+            pseudonym: o.patient.pseudonym,
+            day_shift: o.patient.dayShift ?? null,
+          });
           if (cfg.mapFormat === "pacsifier") addPacsifier(newIds, dayShifts, o.patient, log);
         }
         for (const [orig, n] of o.uids) {
@@ -294,10 +395,23 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
         }
         writeLine(map, { kind: "file", in: p.input.path, out: p.out });
       }
-      if (audit) writeLine(audit, { kind: "file", status, out: p.out, sha256: sha256(o.data), actions: o.actions, options: o.options, warnings: o.warnings.length });
+      if (audit)
+        writeLine(audit, {
+          kind: "file",
+          status,
+          out: p.out,
+          sha256: sha256(o.data),
+          actions: o.actions,
+          options: o.options,
+          warnings: o.warnings.length,
+        });
       for (const w of o.warnings) log.warn(`${p.input.path}: ${w}`);
     } else {
-      writeLine(audit, { kind: "file", status, reason: (rec.reason as string).replace(/:.*$/, "") });
+      writeLine(audit, {
+        kind: "file",
+        status,
+        reason: (rec.reason as string).replace(/:.*$/, ""),
+      });
       if (status === "error") log.error(`${p.input.path}: ${rec.reason}`);
       else log.info(`${p.input.path}: ${status}: ${rec.reason}`);
     }
@@ -307,11 +421,22 @@ export async function runAnon(cfg: RunConfig, operands: string[], io: Io, log: C
   writeLine(audit, { kind: "summary", ...totals });
   await closeStream(map);
   if (cfg.mapOut && cfg.mapFormat === "pacsifier") {
-    await writeFileAtomic(join(cfg.mapOut, "new_ids.json"), [Buffer.from(`${JSON.stringify(newIds, null, 2)}\n`)], { mode: 0o600, fsync: true });
-    if (Object.keys(dayShifts).length) await writeFileAtomic(join(cfg.mapOut, "day_shift.json"), [Buffer.from(`${JSON.stringify(dayShifts, null, 2)}\n`)], { mode: 0o600, fsync: true });
+    await writeFileAtomic(
+      join(cfg.mapOut, "new_ids.json"),
+      [Buffer.from(`${JSON.stringify(newIds, null, 2)}\n`)],
+      { mode: 0o600, fsync: true },
+    );
+    if (Object.keys(dayShifts).length)
+      await writeFileAtomic(
+        join(cfg.mapOut, "day_shift.json"),
+        [Buffer.from(`${JSON.stringify(dayShifts, null, 2)}\n`)],
+        { mode: 0o600, fsync: true },
+      );
   }
   await closeStream(audit);
-  log.info(`${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`);
+  log.info(
+    `${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`,
+  );
   if (totals.error) return Exit.PARTIAL;
   if (cfg.failOnQuarantine && (totals.quarantined || totals.skipped)) return Exit.PARTIAL;
   return Exit.OK;

@@ -5,26 +5,93 @@ export { E1_1_EDITION };
 
 /** An option column of Table E.1-1 (the names pymedphys' extraction uses). */
 export type OptionColumn =
-  | "retain_safe_private" | "retain_uids" | "retain_device_identity" | "retain_institution_identity"
-  | "retain_patient_characteristics" | "retain_longitudinal_full_dates" | "retain_longitudinal_modified_dates"
-  | "clean_descriptors" | "clean_structured_content" | "clean_graphics";
+  | "retain_safe_private"
+  | "retain_uids"
+  | "retain_device_identity"
+  | "retain_institution_identity"
+  | "retain_patient_characteristics"
+  | "retain_longitudinal_full_dates"
+  | "retain_longitudinal_modified_dates"
+  | "clean_descriptors"
+  | "clean_structured_content"
+  | "clean_graphics";
 
-export type TableRow = readonly [tag: string, name: string, basic: string, options: Partial<Record<OptionColumn, string>>, retired: boolean, inStandardIod: boolean];
+export type TableRow = readonly [
+  tag: string,
+  name: string,
+  basic: string,
+  options: Partial<Record<OptionColumn, string>>,
+  retired: boolean,
+  inStandardIod: boolean,
+];
 
 /** The E.3 options: flag, table column, CID 7050 code and meaning (PS3.16 2026d). */
-export const OPTIONS: ReadonlyArray<{ flag: string; column: OptionColumn; code: string; meaning: string }> = [
-  { flag: "retain-safe-private", column: "retain_safe_private", code: "113111", meaning: "Retain Safe Private Option" },
+export const OPTIONS: ReadonlyArray<{
+  flag: string;
+  column: OptionColumn;
+  code: string;
+  meaning: string;
+}> = [
+  {
+    flag: "retain-safe-private",
+    column: "retain_safe_private",
+    code: "113111",
+    meaning: "Retain Safe Private Option",
+  },
   { flag: "retain-uids", column: "retain_uids", code: "113110", meaning: "Retain UIDs Option" },
-  { flag: "retain-device-identity", column: "retain_device_identity", code: "113109", meaning: "Retain Device Identity Option" },
-  { flag: "retain-institution-identity", column: "retain_institution_identity", code: "113112", meaning: "Retain Institution Identity Option" },
-  { flag: "retain-patient-characteristics", column: "retain_patient_characteristics", code: "113108", meaning: "Retain Patient Characteristics Option" },
-  { flag: "retain-full-dates", column: "retain_longitudinal_full_dates", code: "113106", meaning: "Retain Longitudinal Temporal Information Full Dates Option" },
-  { flag: "retain-modified-dates", column: "retain_longitudinal_modified_dates", code: "113107", meaning: "Retain Longitudinal Temporal Information Modified Dates Option" },
-  { flag: "clean-descriptors", column: "clean_descriptors", code: "113105", meaning: "Clean Descriptors Option" },
-  { flag: "clean-structured-content", column: "clean_structured_content", code: "113104", meaning: "Clean Structured Content Option" },
-  { flag: "clean-graphics", column: "clean_graphics", code: "113103", meaning: "Clean Graphics Option" },
+  {
+    flag: "retain-device-identity",
+    column: "retain_device_identity",
+    code: "113109",
+    meaning: "Retain Device Identity Option",
+  },
+  {
+    flag: "retain-institution-identity",
+    column: "retain_institution_identity",
+    code: "113112",
+    meaning: "Retain Institution Identity Option",
+  },
+  {
+    flag: "retain-patient-characteristics",
+    column: "retain_patient_characteristics",
+    code: "113108",
+    meaning: "Retain Patient Characteristics Option",
+  },
+  {
+    flag: "retain-full-dates",
+    column: "retain_longitudinal_full_dates",
+    code: "113106",
+    meaning: "Retain Longitudinal Temporal Information Full Dates Option",
+  },
+  {
+    flag: "retain-modified-dates",
+    column: "retain_longitudinal_modified_dates",
+    code: "113107",
+    meaning: "Retain Longitudinal Temporal Information Modified Dates Option",
+  },
+  {
+    flag: "clean-descriptors",
+    column: "clean_descriptors",
+    code: "113105",
+    meaning: "Clean Descriptors Option",
+  },
+  {
+    flag: "clean-structured-content",
+    column: "clean_structured_content",
+    code: "113104",
+    meaning: "Clean Structured Content Option",
+  },
+  {
+    flag: "clean-graphics",
+    column: "clean_graphics",
+    code: "113103",
+    meaning: "Clean Graphics Option",
+  },
 ];
-export const BASIC_PROFILE = { code: "113100", meaning: "Basic Application Confidentiality Profile" };
+export const BASIC_PROFILE = {
+  code: "113100",
+  meaning: "Basic Application Confidentiality Profile",
+};
 
 export interface Rule {
   name: string;
@@ -34,7 +101,9 @@ export interface Rule {
 
 const TAG = /^\(([0-9A-F]{4}),([0-9A-F]{4})\)$/;
 let exact: Map<number, Rule> | undefined;
-let patterns: { curve: Rule; overlayData: Rule; overlayComments: Rule; privateAttrs: Rule } | undefined;
+let patterns:
+  | { curve: Rule; overlayData: Rule; overlayComments: Rule; privateAttrs: Rule }
+  | undefined;
 
 function load(): void {
   if (exact) return;
@@ -50,7 +119,8 @@ function load(): void {
     else if (tag.startsWith("(gggg,eeee)")) p.privateAttrs = rule;
     else throw new Error(`unknown pattern row ${tag}`);
   }
-  if (!p.curve || !p.overlayData || !p.overlayComments || !p.privateAttrs) throw new Error("Table E.1-1 lacks a pattern row");
+  if (!p.curve || !p.overlayData || !p.overlayComments || !p.privateAttrs)
+    throw new Error("Table E.1-1 lacks a pattern row");
   patterns = p as NonNullable<typeof patterns>;
 }
 
@@ -79,7 +149,10 @@ export function tableRows(): readonly TableRow[] {
  * The action for a rule under the enabled options: an option column's K
  * (keep) or C (clean) replaces the Basic Profile action; K wins over C.
  */
-export function effectiveAction(rule: Rule, enabled: ReadonlySet<OptionColumn>): { action: string; by?: OptionColumn } {
+export function effectiveAction(
+  rule: Rule,
+  enabled: ReadonlySet<OptionColumn>,
+): { action: string; by?: OptionColumn } {
   let clean: OptionColumn | undefined;
   for (const col of enabled) {
     const a = rule.options[col];

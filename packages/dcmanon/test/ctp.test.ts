@@ -14,7 +14,10 @@ function walk(ds: Json, path = ""): Array<{ tag: string; values: unknown[] }> {
   const out: Array<{ tag: string; values: unknown[] }> = [];
   for (const [tag, a] of Object.entries(ds)) {
     out.push({ tag, values: a.Value ?? [] });
-    if (a.vr === "SQ") (a.Value as Json[] | undefined)?.forEach((item, i) => out.push(...walk(item, `${path}${tag}[${i}].`)));
+    if (a.vr === "SQ")
+      (a.Value as Json[] | undefined)?.forEach((item, i) =>
+        out.push(...walk(item, `${path}${tag}[${i}].`)),
+      );
   }
   return out;
 }
@@ -26,12 +29,18 @@ function value(ds: Json, tag: string): unknown {
 
 /** Python's view of CTP's unsigned MD5 (decimal of the digest), for UIDs and @hash. */
 function md5Decimal(text: string): string {
-  const r = spawnSync(PY, ["-c", "import sys, hashlib; print(int(hashlib.md5(sys.argv[1].encode('utf-8')).hexdigest(), 16))", text], { encoding: "utf8" });
+  const r = spawnSync(
+    PY,
+    [
+      "-c",
+      "import sys, hashlib; print(int(hashlib.md5(sys.argv[1].encode('utf-8')).hexdigest(), 16))",
+      text,
+    ],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
-
-
 
 const SCRIPT = `<?xml version="1.0"?>
 <script>
@@ -72,36 +81,70 @@ before(() => {
   root = makeFixtures("dcmanon-ctp-");
   writeFileSync(join(root, "k1"), "k1-0123456789abcdef0123456789abcdef-secret");
   writeFileSync(join(root, "da.script"), SCRIPT);
-  writeFileSync(join(root, "lut.properties"), "# patients\nptid/PID4455667 = SUBJ0001\nacc/ACC177001 = X\n");
+  writeFileSync(
+    join(root, "lut.properties"),
+    "# patients\nptid/PID4455667 = SUBJ0001\nacc/ACC177001 = X\n",
+  );
 });
 
 async function anon(args: string[]) {
-  return runBin("dcmanon", ["--secret-file", "k1", "--id-map", "lut.properties", ...args], { cwd: root });
+  return runBin("dcmanon", ["--secret-file", "k1", "--id-map", "lut.properties", ...args], {
+    cwd: root,
+  });
 }
 
 /** The CT outputs by their original instance number. */
 function outputs(results: Array<Record<string, unknown>>): Map<string, Json> {
   const m = new Map<string, Json>();
-  for (const r of results) if (r.status === "ok") m.set((r.in as string).split("/").pop()!, dcm2json(join(root, r.out as string)));
+  for (const r of results)
+    if (r.status === "ok")
+      m.set((r.in as string).split("/").pop()!, dcm2json(join(root, r.out as string)));
   return m;
 }
 
 test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incrementdate, @hashdate, @append, @if, @always/@param/@integer; no private group; unmapped patient quarantined", async () => {
-  const r = await anon(["--ctp-script", "da.script", "--ctp-compat", "exact", "-o", "exact", "F/A/ct1.dcm", "F/A/ct2.dcm", "F/A/pr.dcm", "F/B/pt.dcm"]);
+  const r = await anon([
+    "--ctp-script",
+    "da.script",
+    "--ctp-compat",
+    "exact",
+    "-o",
+    "exact",
+    "F/A/ct1.dcm",
+    "F/A/ct2.dcm",
+    "F/A/pr.dcm",
+    "F/B/pt.dcm",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /W: dcmanon: .*unsalted MD5/);
-  assert.match(r.stderr, /W: dcmanon: --ctp-script da\.script:20: text "@remove\(\)" between script lines is not part of a rule/);
-  assert.match(r.stderr, /\(0013,0010\) .*line 21\): not applied, private attributes are always removed/);
+  assert.match(
+    r.stderr,
+    /W: dcmanon: --ctp-script da\.script:20: text "@remove\(\)" between script lines is not part of a rule/,
+  );
+  assert.match(
+    r.stderr,
+    /\(0013,0010\) .*line 21\): not applied, private attributes are always removed/,
+  );
   const res = ndjson(r.stdout);
-  assert.deepEqual(res.map((x) => x.status), ["ok", "ok", "ok", "quarantined"], r.stdout);
+  assert.deepEqual(
+    res.map((x) => x.status),
+    ["ok", "ok", "ok", "quarantined"],
+    r.stdout,
+  );
   assert.match(res[3]!.reason as string, /unmapped patient/);
   const out = outputs(res);
   const ct1 = out.get("ct1.dcm")!;
   const origSop = "1.2.826.0.1.3680043.10.1234.1.1.1.1";
   assert.equal(value(ct1, "00080018"), `9.${md5Decimal(origSop)}`.slice(0, 64));
-  assert.equal(value(ct1, "0020000D"), `9.${md5Decimal("1.2.826.0.1.3680043.10.1234.1.1")}`.slice(0, 64));
+  assert.equal(
+    value(ct1, "0020000D"),
+    `9.${md5Decimal("1.2.826.0.1.3680043.10.1234.1.1")}`.slice(0, 64),
+  );
   // Not named by the script: Table E.1-1's U, with the same (CTP) mapping.
-  assert.equal(value(ct1, "00200052"), `9.${md5Decimal("1.2.826.0.1.3680043.10.1234.1.1.0.1")}`.slice(0, 64));
+  assert.equal(
+    value(ct1, "00200052"),
+    `9.${md5Decimal("1.2.826.0.1.3680043.10.1234.1.1.0.1")}`.slice(0, 64),
+  );
   assert.equal(value(ct1, "00080050"), md5Decimal("ACC177001").slice(0, 16));
   assert.equal(value(ct1, "00100020"), "SUBJ0001");
   assert.equal(value(ct1, "00100010"), "SUBJ0001");
@@ -117,18 +160,29 @@ test("--ctp-script --ctp-compat exact: CTP's MD5 UIDs and @hash, @lookup, @incre
   assert.equal(value(ct1, "00080090"), "Removed by CTP", "@if(this,isblank) else branch");
   assert.equal(ct1["00100040"], undefined, "@if(PatientSize,exists) else branch: removed");
   const method = ct1["00120063"]!.Value as string[];
-  assert.match(method[0]!, /^CTP: DICOM-PS3\.15E-Basic: \d{8}:\d{6}$/, "@append(){…} with @param, @date, @time");
+  assert.match(
+    method[0]!,
+    /^CTP: DICOM-PS3\.15E-Basic: \d{8}:\d{6}$/,
+    "@append(){…} with @param, @date, @time",
+  );
   assert.match(method[1]!, /^dcmanon /, "then dcmanon's own description");
   // CTP's @hashdate: minus (the last 4 digits of the MD5 decimal of the input's PatientID) mod 3650, -1 for 0.
   const inc = -(Number(md5Decimal("PID4455667").slice(-4)) % 3650) || -1;
   assert.equal(value(ct1, "00100030"), shiftedDate("19700315", inc));
   for (const [name, ds] of out) {
-    for (const e of walk(ds)) assert.equal(parseInt(e.tag.slice(0, 4), 16) % 2, 0, `${name}: private ${e.tag}`);
+    for (const e of walk(ds))
+      assert.equal(parseInt(e.tag.slice(0, 4), 16) % 2, 0, `${name}: private ${e.tag}`);
   }
   // The presentation state's references at depth follow the CT's new UIDs.
-  const refs = walk(out.get("pr.dcm")!).filter((e) => e.tag === "00081155").flatMap((e) => e.values as string[]);
+  const refs = walk(out.get("pr.dcm")!)
+    .filter((e) => e.tag === "00081155")
+    .flatMap((e) => e.values as string[]);
   assert.ok(refs.length >= 2);
-  const ctSops = new Set([1, 2, 3, 4, 5].map((i) => `9.${md5Decimal(`1.2.826.0.1.3680043.10.1234.1.1.1.${i}`)}`.slice(0, 64)));
+  const ctSops = new Set(
+    [1, 2, 3, 4, 5].map((i) =>
+      `9.${md5Decimal(`1.2.826.0.1.3680043.10.1234.1.1.1.${i}`)}`.slice(0, 64),
+    ),
+  );
   for (const u of refs) assert.ok(ctSops.has(u), `${u} is not a new CT SOP Instance UID`);
 });
 
@@ -149,13 +203,16 @@ test("--ctp-script (safe, the default): @hashuid and @hash keyed by the secret, 
 });
 
 test("--ctp-script: unspecifiedelements removes what the script does not name, except keep groups, the SOP class and the pixels", async () => {
-  writeFileSync(join(root, "strict.script"), `<script>
+  writeFileSync(
+    join(root, "strict.script"),
+    `<script>
  <e en="T" t="00080018" n="SOPInstanceUID">@hashuid(2.25,this)</e>
  <e en="T" t="00100020" n="PatientID">@lookup(this,ptid)</e>
  <e en="T" t="00080060" n="Modality">@keep()</e>
  <k en="T" t="0028">Keep group 0028</k>
  <r en="T" t="unspecifiedelements">Remove unchecked elements</r>
-</script>`);
+</script>`,
+  );
   const r = await anon(["--ctp-script", "strict.script", "-o", "strict", "F/A/ct1.dcm"]);
   assert.equal(r.code, 0, r.stderr);
   const res = ndjson(r.stdout)[0]!;
@@ -165,12 +222,16 @@ test("--ctp-script: unspecifiedelements removes what the script does not name, e
   assert.equal(value(ds, "00280010"), 8);
   assert.ok(ds["7FE00010"], "pixel data kept");
   assert.equal(value(ds, "00080016"), "1.2.840.10008.5.1.4.1.1.2");
-  for (const gone of ["00080020", "00081030", "00100010", "0020000D", "00400275", "00080080"]) assert.equal(ds[gone], undefined, gone);
+  for (const gone of ["00080020", "00081030", "00100010", "0020000D", "00400275", "00080080"])
+    assert.equal(ds[gone], undefined, gone);
   assert.equal(value(ds, "00120062"), "YES", "markers are added after the script");
 });
 
 test("--ctp-script: a @keep that leaves a name is still caught by the residual scan", async () => {
-  writeFileSync(join(root, "leaky.script"), `<script>\n <e en="T" t="00081030" n="StudyDescription">@keep()</e>\n</script>\n`);
+  writeFileSync(
+    join(root, "leaky.script"),
+    `<script>\n <e en="T" t="00081030" n="StudyDescription">@keep()</e>\n</script>\n`,
+  );
   const r = await anon(["--ctp-script", "leaky.script", "-o", "leaky", "F/A/ct1.dcm"]);
   assert.equal(r.code, 0, r.stderr);
   const res = ndjson(r.stdout)[0]!;
@@ -180,14 +241,35 @@ test("--ctp-script: a @keep that leaves a name is still caught by the residual s
 
 test("--ctp-script: an unsupported function, rule or XML element is exit 2 naming its line", async () => {
   const cases: Array<[string, RegExp]> = [
-    [`<script>\n <p t="SITEID">1</p>\n <e en="T" t="00120040" n="ClinicalTrialSubjectID">@hashptid(@SITEID,PatientID)</e>\n</script>`, /bad\.script:3: @hashptid\(\) is not supported/],
-    [`<script>\n <e en="T" t="00100040" n="PatientSex">@select(this){M}</e>\n</script>`, /bad\.script:2: @select\(\)\{\.\.\.\}: functions with a \{\.\.\.\} argument other than @append and @if/],
-    [`<script>\n\n <e en="T" t="00100040" n="PatientSex">@if(this,contains,M){@keep()}{@remove()}</e>\n</script>`, /bad\.script:3: expected @if\(ELEMENT,isblank\|exists\)/],
-    [`<script>\n\n <r en="T" t="bogus">x</r>\n</script>`, /bad\.script:3: <r t="bogus"> is not supported/],
+    [
+      `<script>\n <p t="SITEID">1</p>\n <e en="T" t="00120040" n="ClinicalTrialSubjectID">@hashptid(@SITEID,PatientID)</e>\n</script>`,
+      /bad\.script:3: @hashptid\(\) is not supported/,
+    ],
+    [
+      `<script>\n <e en="T" t="00100040" n="PatientSex">@select(this){M}</e>\n</script>`,
+      /bad\.script:2: @select\(\)\{\.\.\.\}: functions with a \{\.\.\.\} argument other than @append and @if/,
+    ],
+    [
+      `<script>\n\n <e en="T" t="00100040" n="PatientSex">@if(this,contains,M){@keep()}{@remove()}</e>\n</script>`,
+      /bad\.script:3: expected @if\(ELEMENT,isblank\|exists\)/,
+    ],
+    [
+      `<script>\n\n <r en="T" t="bogus">x</r>\n</script>`,
+      /bad\.script:3: <r t="bogus"> is not supported/,
+    ],
     [`<script>\n <x/>\n</script>`, /bad\.script:2: <x> is not supported/],
-    [`<script>\n <e en="T" t="0008001" n="S">@keep()</e>\n</script>`, /bad\.script:2: t="0008001" is not a tag/],
-    [`<script>\n <e en="T" t="00080018" n="S">@hashuid(@UIDROOT,this)</e>\n</script>`, /bad\.script:2: @hashuid: parameter @UIDROOT is not defined/],
-    [`<script>\n <e en="T" t="00100020" n="P">@lookup(this,acc)</e>\n</script>`, /bad\.script:2: @lookup: key type "acc" is not supported/],
+    [
+      `<script>\n <e en="T" t="0008001" n="S">@keep()</e>\n</script>`,
+      /bad\.script:2: t="0008001" is not a tag/,
+    ],
+    [
+      `<script>\n <e en="T" t="00080018" n="S">@hashuid(@UIDROOT,this)</e>\n</script>`,
+      /bad\.script:2: @hashuid: parameter @UIDROOT is not defined/,
+    ],
+    [
+      `<script>\n <e en="T" t="00100020" n="P">@lookup(this,acc)</e>\n</script>`,
+      /bad\.script:2: @lookup: key type "acc" is not supported/,
+    ],
   ];
   for (const [text, re] of cases) {
     writeFileSync(join(root, "bad.script"), text);
@@ -196,5 +278,8 @@ test("--ctp-script: an unsupported function, rule or XML element is exit 2 namin
     assert.match(r.stderr, re);
     assert.equal(r.stdout, "");
   }
-  assert.deepEqual(files(root).filter((f) => f.includes("/bad/")), []);
+  assert.deepEqual(
+    files(root).filter((f) => f.includes("/bad/")),
+    [],
+  );
 });

@@ -14,7 +14,9 @@ export type Json = Record<string, { vr: string; Value?: unknown[]; InlineBinary?
 /** A temporary folder holding the fixtures of test/fixtures.py (extra arguments: the table TSV). */
 export function makeFixtures(prefix: string, extra: string[] = []): string {
   const root = mkdtempSync(join(tmpdir(), prefix));
-  const r = spawnSync(PY, [join(HERE, "fixtures.py"), root, ...extra.map((e) => join(root, e))], { encoding: "utf8" });
+  const r = spawnSync(PY, [join(HERE, "fixtures.py"), root, ...extra.map((e) => join(root, e))], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, `fixtures.py (python3-pydicom needed): ${r.stderr}`);
   return root;
 }
@@ -34,7 +36,11 @@ export function files(dir: string): string[] {
 export function dcm2json(path: string): Json {
   const r = spawnSync("dcm2json", [path], { encoding: "utf8" });
   if (r.status !== 0 && /ISO 2022 IR 87/.test(r.stderr)) {
-    const p = spawnSync(PY, ["-c", "import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).to_json())", path], { encoding: "utf8" });
+    const p = spawnSync(
+      PY,
+      ["-c", "import sys, pydicom; print(pydicom.dcmread(sys.argv[1]).to_json())", path],
+      { encoding: "utf8" },
+    );
     assert.equal(p.status, 0, p.stderr);
     return JSON.parse(p.stdout) as Json;
   }
@@ -44,7 +50,16 @@ export function dcm2json(path: string): Json {
 
 /** A YYYYMMDD date moved by whole days, by Python's datetime. */
 export function shiftedDate(yyyymmdd: string, days: number): string {
-  const r = spawnSync(PY, ["-c", "import sys, datetime; d = datetime.datetime.strptime(sys.argv[1], '%Y%m%d') + datetime.timedelta(days=int(sys.argv[2])); print(d.strftime('%Y%m%d'))", yyyymmdd, String(days)], { encoding: "utf8" });
+  const r = spawnSync(
+    PY,
+    [
+      "-c",
+      "import sys, datetime; d = datetime.datetime.strptime(sys.argv[1], '%Y%m%d') + datetime.timedelta(days=int(sys.argv[2])); print(d.strftime('%Y%m%d'))",
+      yyyymmdd,
+      String(days),
+    ],
+    { encoding: "utf8" },
+  );
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }

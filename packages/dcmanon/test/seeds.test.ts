@@ -10,7 +10,6 @@ import { dcm2json, makeFixtures, shiftedDate } from "./helpers.js";
 
 let root = "";
 
-
 before(() => {
   root = makeFixtures("dcmanon-seeds-");
   writeFileSync(join(root, "k1"), "k1-0123456789abcdef0123456789abcdef-secret");
@@ -20,11 +19,25 @@ async function anon(args: string[]) {
   return runBin("dcmanon", ["--secret-file", "k1", ...args], { cwd: root });
 }
 
-test("Karnak tags: pseudonym and day shift read from (000B,\"CHUV_DEV_TML\",01/03) found by creator; a file without them is quarantined; template layout on de-identified values; PACSIFIER maps written", async () => {
+test('Karnak tags: pseudonym and day shift read from (000B,"CHUV_DEV_TML",01/03) found by creator; a file without them is quarantined; template layout on de-identified values; PACSIFIER maps written', async () => {
   const r = await anon([
-    "--read-pseudonym-from", '(000B,"CHUV_DEV_TML",01)', "--read-shift-from", '(000B,"CHUV_DEV_TML",03)', "--retain-modified-dates",
-    "--layout", "template", "--template", "{PatientID}/{StudyDate}/{SeriesNumber:05}/{SOPInstanceUID}.dcm",
-    "--map-out", "mapK", "--map-format", "pacsifier", "-o", "outK", "K/tagged.dcm", "K/untagged.dcm",
+    "--read-pseudonym-from",
+    '(000B,"CHUV_DEV_TML",01)',
+    "--read-shift-from",
+    '(000B,"CHUV_DEV_TML",03)',
+    "--retain-modified-dates",
+    "--layout",
+    "template",
+    "--template",
+    "{PatientID}/{StudyDate}/{SeriesNumber:05}/{SOPInstanceUID}.dcm",
+    "--map-out",
+    "mapK",
+    "--map-format",
+    "pacsifier",
+    "-o",
+    "outK",
+    "K/tagged.dcm",
+    "K/untagged.dcm",
   ]);
   assert.equal(r.code, 0, r.stderr);
   const [ok, miss] = ndjson(r.stdout);
@@ -35,42 +48,111 @@ test("Karnak tags: pseudonym and day shift read from (000B,\"CHUV_DEV_TML\",01/0
   const date = shiftedDate("20220815", -21);
   assert.deepEqual(ds["00080020"]?.Value, [date]);
   assert.equal(ok!.out, `outK/P0042/${date}/00001/${ds["00080018"]!.Value![0]}.dcm`);
-  assert.deepEqual(Object.keys(ds).filter((t) => t.startsWith("000B")), [], "the Karnak block is removed");
+  assert.deepEqual(
+    Object.keys(ds).filter((t) => t.startsWith("000B")),
+    [],
+    "the Karnak block is removed",
+  );
   assert.equal(miss!.status, "quarantined");
   assert.match(miss!.reason as string, /no pseudonym in \(000B,"CHUV_DEV_TML",01\)/);
   // PACSIFIER's new_ids.json / day_shift.json: {key: pseudonym}, {key: "days"}, mode 0600.
-  assert.deepEqual(JSON.parse(readFileSync(join(root, "mapK/new_ids.json"), "utf8")), { PID5656565: "P0042" });
-  assert.deepEqual(JSON.parse(readFileSync(join(root, "mapK/day_shift.json"), "utf8")), { PID5656565: "-21" });
+  assert.deepEqual(JSON.parse(readFileSync(join(root, "mapK/new_ids.json"), "utf8")), {
+    PID5656565: "P0042",
+  });
+  assert.deepEqual(JSON.parse(readFileSync(join(root, "mapK/day_shift.json"), "utf8")), {
+    PID5656565: "-21",
+  });
   assert.equal(statSync(join(root, "mapK/new_ids.json")).mode & 0o777, 0o600);
   assert.match(readFileSync(join(root, "mapK/map.ndjson"), "utf8"), /"kind":"uid"/);
 });
 
 test("--map-format pacsifier with --id-map-key dirname writes sub-XXXX keys, read back by --id-map/--day-shift-map to the same outputs", async () => {
-  const r = await anon(["--id-map-key", "dirname", "--pseudonym-format", "S{hmac:6}", "--retain-modified-dates", "--date-shift", "-40:-10",
-    "--map-out", "mapP", "--map-format", "pacsifier", "-o", "outP1", "P"]);
+  const r = await anon([
+    "--id-map-key",
+    "dirname",
+    "--pseudonym-format",
+    "S{hmac:6}",
+    "--retain-modified-dates",
+    "--date-shift",
+    "-40:-10",
+    "--map-out",
+    "mapP",
+    "--map-format",
+    "pacsifier",
+    "-o",
+    "outP1",
+    "P",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const first = ndjson(r.stdout);
-  assert.deepEqual(first.map((x) => x.status), ["ok", "ok"]);
-  const ids = JSON.parse(readFileSync(join(root, "mapP/new_ids.json"), "utf8")) as Record<string, string>;
-  const shifts = JSON.parse(readFileSync(join(root, "mapP/day_shift.json"), "utf8")) as Record<string, string>;
+  assert.deepEqual(
+    first.map((x) => x.status),
+    ["ok", "ok"],
+  );
+  const ids = JSON.parse(readFileSync(join(root, "mapP/new_ids.json"), "utf8")) as Record<
+    string,
+    string
+  >;
+  const shifts = JSON.parse(readFileSync(join(root, "mapP/day_shift.json"), "utf8")) as Record<
+    string,
+    string
+  >;
   assert.deepEqual(Object.keys(ids).sort(), ["sub-1234", "sub-9999"]);
   assert.equal(ids["sub-1234"], first[0]!.patient);
   for (const v of Object.values(shifts)) assert.match(v, /^-(1\d|[23]\d|40)$/);
-  const again = await anon(["--id-map", "mapP/new_ids.json", "--id-map-key", "dirname", "--day-shift-map", "mapP/day_shift.json", "--retain-modified-dates", "-o", "outP2", "P"]);
+  const again = await anon([
+    "--id-map",
+    "mapP/new_ids.json",
+    "--id-map-key",
+    "dirname",
+    "--day-shift-map",
+    "mapP/day_shift.json",
+    "--retain-modified-dates",
+    "-o",
+    "outP2",
+    "P",
+  ]);
   assert.equal(again.code, 0, again.stderr);
   const second = ndjson(again.stdout);
   for (const [i, x] of first.entries()) {
-    assert.deepEqual(readFileSync(join(root, second[i]!.out as string)), readFileSync(join(root, x.out as string)), `${x.in}: same bytes`);
+    assert.deepEqual(
+      readFileSync(join(root, second[i]!.out as string)),
+      readFileSync(join(root, x.out as string)),
+      `${x.in}: same bytes`,
+    );
   }
 });
 
 test("usage errors: --template without --layout template, an unknown keyword in it, --read-shift-from without dates, a bad element reference, --map-format pacsifier without --map-out", async () => {
   const cases: Array<[string[], RegExp]> = [
-    [["--template", "{PatientID}/{SOPInstanceUID}.dcm", "-o", "x", "K"], /--template needs --layout template/],
-    [["--layout", "template", "--template", "{PatientIdentity}/{SOPInstanceUID}.dcm", "-o", "x", "K"], /unknown keyword \{PatientIdentity\}/],
-    [["--read-shift-from", '(000B,"CHUV_DEV_TML",03)', "-o", "x", "K"], /--read-shift-from needs --retain-modified-dates/],
-    [["--read-pseudonym-from", "(000B,CHUV,01)", "-o", "x", "K"], /--read-pseudonym-from \(000B,CHUV,01\): expected \(gggg,"CREATOR",ee\)/],
-    [["--map-format", "pacsifier", "-o", "x", "K"], /--map-format pacsifier needs --map-out FOLDER/],
+    [
+      ["--template", "{PatientID}/{SOPInstanceUID}.dcm", "-o", "x", "K"],
+      /--template needs --layout template/,
+    ],
+    [
+      [
+        "--layout",
+        "template",
+        "--template",
+        "{PatientIdentity}/{SOPInstanceUID}.dcm",
+        "-o",
+        "x",
+        "K",
+      ],
+      /unknown keyword \{PatientIdentity\}/,
+    ],
+    [
+      ["--read-shift-from", '(000B,"CHUV_DEV_TML",03)', "-o", "x", "K"],
+      /--read-shift-from needs --retain-modified-dates/,
+    ],
+    [
+      ["--read-pseudonym-from", "(000B,CHUV,01)", "-o", "x", "K"],
+      /--read-pseudonym-from \(000B,CHUV,01\): expected \(gggg,"CREATOR",ee\)/,
+    ],
+    [
+      ["--map-format", "pacsifier", "-o", "x", "K"],
+      /--map-format pacsifier needs --map-out FOLDER/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = await anon(args);

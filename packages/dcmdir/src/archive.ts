@@ -20,7 +20,11 @@ export const SCHEMA_VERSION = "1";
 function schema(): string {
   const seriesCols = SERIES_COLUMNS.map(([n, , t]) => `${n} ${t}`).join(", ");
   const instCols = INSTANCE_COLUMNS.map(([n, , t]) => `${n} ${t}`).join(", ");
-  const studyCols = SERIES_COLUMNS.filter(([n]) => n !== "StudyInstanceUID" && /^(Patient|Study|Accession|Referring|Institution)/.test(n)).map(([n]) => `min(${n}) AS ${n}`).join(", ");
+  const studyCols = SERIES_COLUMNS.filter(
+    ([n]) => n !== "StudyInstanceUID" && /^(Patient|Study|Accession|Referring|Institution)/.test(n),
+  )
+    .map(([n]) => `min(${n}) AS ${n}`)
+    .join(", ");
   return `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, last_run INTEGER, completed TEXT);
@@ -41,17 +45,29 @@ CREATE VIEW IF NOT EXISTS studies AS
 }
 
 export function openIndex(path: string, o: { readonly?: boolean } = {}): Database.Database {
-  const db = new Database(path, { readonly: Boolean(o.readonly), fileMustExist: Boolean(o.readonly) });
+  const db = new Database(path, {
+    readonly: Boolean(o.readonly),
+    fileMustExist: Boolean(o.readonly),
+  });
   db.pragma("busy_timeout = 10000");
   if (!o.readonly) {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.exec(schema());
-    const v = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
-    if (v === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
-    else if (v !== SCHEMA_VERSION) throw new Error(`${path}: index schema version ${v}, this dcmdir writes version ${SCHEMA_VERSION}`);
+    const v = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as
+      | string
+      | undefined;
+    if (v === undefined)
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+    else if (v !== SCHEMA_VERSION)
+      throw new Error(
+        `${path}: index schema version ${v}, this dcmdir writes version ${SCHEMA_VERSION}`,
+      );
   } else {
-    const ok = db.prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('series', 'instances')").pluck().get() as number;
+    const ok = db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('series', 'instances')")
+      .pluck()
+      .get() as number;
     if (ok !== 2) throw new Error(`${path}: not a dcmdir index (no series and instances tables)`);
   }
   return db;
@@ -88,30 +104,54 @@ const READ_BATCH = 64;
 export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
   const db = openIndex(o.db);
   let readers: Readers | undefined;
-  const s: IndexSummary = { files: 0, added: 0, unchanged: 0, skipped: 0, failed: 0, removed: 0, complete: false };
+  const s: IndexSummary = {
+    files: 0,
+    added: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+    removed: 0,
+    complete: false,
+  };
   try {
     const roots = o.inputs.map((p) => resolve(p));
     const known = db.prepare("SELECT path FROM roots").pluck().all() as string[];
     const others = known.filter((k) => !roots.includes(k));
     if (!o.append && others.length) {
-      throw new IndexUsageError(`${o.db} also indexes ${others.slice(0, 3).join(", ")}${others.length > 3 ? ", …" : ""}: give --append to add folders to it, or name every indexed folder`);
+      throw new IndexUsageError(
+        `${o.db} also indexes ${others.slice(0, 3).join(", ")}${others.length > 3 ? ", …" : ""}: give --append to add folders to it, or name every indexed folder`,
+      );
     }
-    const run = Number(db.prepare("SELECT value FROM meta WHERE key = 'run'").pluck().get() ?? 0) + 1;
-    db.prepare("INSERT INTO meta (key, value) VALUES ('run', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(run));
-    const addRoot = db.prepare("INSERT INTO roots (path, last_run) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET last_run = excluded.last_run");
+    const run =
+      Number(db.prepare("SELECT value FROM meta WHERE key = 'run'").pluck().get() ?? 0) + 1;
+    db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('run', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ).run(String(run));
+    const addRoot = db.prepare(
+      "INSERT INTO roots (path, last_run) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET last_run = excluded.last_run",
+    );
     for (const r of roots) addRoot.run(r, run);
 
-    const lookup = db.prepare("SELECT size, mtime, 'instances' AS t FROM instances WHERE path = ? UNION ALL SELECT size, mtime, 'skipped' FROM skipped WHERE path = ?");
-    const touch = { instances: db.prepare("UPDATE instances SET seen = ? WHERE path = ?"), skipped: db.prepare("UPDATE skipped SET seen = ? WHERE path = ?") };
+    const lookup = db.prepare(
+      "SELECT size, mtime, 'instances' AS t FROM instances WHERE path = ? UNION ALL SELECT size, mtime, 'skipped' FROM skipped WHERE path = ?",
+    );
+    const touch = {
+      instances: db.prepare("UPDATE instances SET seen = ? WHERE path = ?"),
+      skipped: db.prepare("UPDATE skipped SET seen = ? WHERE path = ?"),
+    };
     const instCols = INSTANCE_COLUMNS.map(([n]) => n);
-    const putInstance = db.prepare(`INSERT OR REPLACE INTO instances (path, size, mtime, seen, ${instCols.join(", ")}) VALUES (?, ?, ?, ?, ${instCols.map(() => "?").join(", ")})`);
+    const putInstance = db.prepare(
+      `INSERT OR REPLACE INTO instances (path, size, mtime, seen, ${instCols.join(", ")}) VALUES (?, ?, ?, ?, ${instCols.map(() => "?").join(", ")})`,
+    );
     const seriesCols = SERIES_COLUMNS.map(([n]) => n);
     // The first file of a series gives the series row (as ditag); a later file only fills what is still empty.
     const putSeries = db.prepare(
       `INSERT INTO series (SeriesInstanceUID, ${seriesCols.join(", ")}) VALUES (?, ${seriesCols.map(() => "?").join(", ")})
        ON CONFLICT (SeriesInstanceUID) DO UPDATE SET ${seriesCols.map((c) => `${c} = coalesce(series.${c}, excluded.${c})`).join(", ")}`,
     );
-    const putSkipped = db.prepare("INSERT OR REPLACE INTO skipped (path, size, mtime, seen, reason) VALUES (?, ?, ?, ?, ?)");
+    const putSkipped = db.prepare(
+      "INSERT OR REPLACE INTO skipped (path, size, mtime, seen, reason) VALUES (?, ?, ?, ?, ?)",
+    );
     const dropSkipped = db.prepare("DELETE FROM skipped WHERE path = ?");
     const dropInstance = db.prepare("DELETE FROM instances WHERE path = ?");
 
@@ -157,8 +197,11 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
           continue;
         }
         const mtime = Math.floor(st.mtimeMs);
-        const prior = lookup.get(path, path) as { size: number; mtime: number; t: "instances" | "skipped" } | undefined;
-        if (prior && prior.size === st.size && prior.mtime === mtime) done.push({ kind: "unchanged", path, table: prior.t });
+        const prior = lookup.get(path, path) as
+          | { size: number; mtime: number; t: "instances" | "skipped" }
+          | undefined;
+        if (prior && prior.size === st.size && prior.mtime === mtime)
+          done.push({ kind: "unchanged", path, table: prior.t });
         else toRead.push([path, st.size, mtime]);
         if (toRead.length >= READ_BATCH || done.length >= 1024) {
           yield { done, toRead };
@@ -168,34 +211,41 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
       }
       if (done.length || toRead.length) yield { done, toRead };
     };
-    const outcomes = mapPool(prepared(), Math.max(1, pool.threads * 2), async (c) => [...c.done, ...(await pool.read(c.toRead))], { order: "completion" });
+    const outcomes = mapPool(
+      prepared(),
+      Math.max(1, pool.threads * 2),
+      async (c) => [...c.done, ...(await pool.read(c.toRead))],
+      { order: "completion" },
+    );
     const batchSize = o.batch ?? 2000;
     let batch: Outcome[] = [];
     let last = Date.now();
-    loop: for await (const list of outcomes) for (const r of list) {
-      s.files++;
-      if (r.kind === "unchanged") s.unchanged++;
-      else if (r.kind === "dicom") s.added++;
-      else if (r.kind === "skipped") {
-        s.skipped++;
-        o.log.info(`${r.path}: skipped, ${r.reason}`);
-      } else {
-        s.failed++;
-        o.log.error(`${r.path}: ${r.reason}`);
+    loop: for await (const list of outcomes)
+      for (const r of list) {
+        s.files++;
+        if (r.kind === "unchanged") s.unchanged++;
+        else if (r.kind === "dicom") s.added++;
+        else if (r.kind === "skipped") {
+          s.skipped++;
+          o.log.info(`${r.path}: skipped, ${r.reason}`);
+        } else {
+          s.failed++;
+          o.log.error(`${r.path}: ${r.reason}`);
+        }
+        batch.push(r);
+        if (batch.length >= batchSize || Date.now() - last > 1000) {
+          write(batch);
+          batch = [];
+          last = Date.now();
+          o.onProgress?.(s);
+        }
+        if (o.signal?.aborted) break loop;
       }
-      batch.push(r);
-      if (batch.length >= batchSize || Date.now() - last > 1000) {
-        write(batch);
-        batch = [];
-        last = Date.now();
-        o.onProgress?.(s);
-      }
-      if (o.signal?.aborted) break loop;
-    }
     write(batch);
     if (o.signal?.aborted) return s;
     // A complete walk: what was not seen under these folders is gone from disk.
-    const gone = (t: string) => db.prepare(`DELETE FROM ${t} WHERE seen < ? AND (path = ? OR substr(path, 1, ?) = ?)`);
+    const gone = (t: string) =>
+      db.prepare(`DELETE FROM ${t} WHERE seen < ? AND (path = ? OR substr(path, 1, ?) = ?)`);
     const goneInstances = gone("instances");
     const goneSkipped = gone("skipped");
     const prune = db.transaction(() => {
@@ -205,7 +255,9 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
         s.removed += goneInstances.run(...args).changes;
         goneSkipped.run(...args);
       }
-      db.exec("DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.SeriesInstanceUID = series.SeriesInstanceUID)");
+      db.exec(
+        "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.SeriesInstanceUID = series.SeriesInstanceUID)",
+      );
       const done = db.prepare("UPDATE roots SET completed = ? WHERE path = ?");
       for (const r of roots) done.run(new Date().toISOString(), r);
     });

@@ -8,10 +8,24 @@ import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, link, mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { NotDicomError, readPart10Header, TransferSyntax, newUid, type Part10Header } from "@dicom-pipes/dimse/dicom";
+import {
+  NotDicomError,
+  readPart10Header,
+  TransferSyntax,
+  newUid,
+  type Part10Header,
+} from "@dicom-pipes/dimse/dicom";
 import { mapPool, walkFiles } from "@dicom-pipes/dimse/io";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
-import { encodeDicomdir, fileIdProblem, MEDIA_STORAGE_DIRECTORY, readDicomdir, referencedFileId, type Dicomdir, type DirRecord } from "./dicomdir.js";
+import {
+  encodeDicomdir,
+  fileIdProblem,
+  MEDIA_STORAGE_DIRECTORY,
+  readDicomdir,
+  referencedFileId,
+  type Dicomdir,
+  type DirRecord,
+} from "./dicomdir.js";
 import { childFor, fileKeys, KeyTags, recordsForFile, type FileKeys } from "./records.js";
 
 /** One line of the create/add report (stdout). */
@@ -111,7 +125,9 @@ interface Candidate {
 /** Files of the inputs with their headers; non-DICOM files and DICOMDIRs are reported and skipped. */
 async function* candidates(o: CreateOptions, summary: CreateSummary): AsyncGenerator<Candidate> {
   const walked = walkFiles(o.inputs, { onError: (p, e) => o.log.error(`${p}: ${e.message}`) });
-  type Read = { from: string; header: Part10Header; error?: undefined } | { from: string; header?: undefined; error: Error };
+  type Read =
+    | { from: string; header: Part10Header; error?: undefined }
+    | { from: string; header?: undefined; error: Error };
   const read = mapPool(walked, 4, async ({ path: from }): Promise<Read> => {
     try {
       return { from, header: await readPart10Header(from, STOP_BEFORE_PIXELS) };
@@ -170,13 +186,23 @@ function referenced(roots: DirRecord[]): Map<string, string[]> {
 export async function createFileSet(o: CreateOptions): Promise<CreateSummary> {
   const out = resolve(o.out);
   const dicomdirPath = join(out, "DICOMDIR");
-  const summary: CreateSummary = { files: 0, placed: 0, failed: 0, skipped: 0, invented: new Map(), notGeneralPurpose: 0 };
+  const summary: CreateSummary = {
+    files: 0,
+    placed: 0,
+    failed: 0,
+    skipped: 0,
+    invented: new Map(),
+    notGeneralPurpose: 0,
+  };
   const existing = await stat(dicomdirPath).catch(() => undefined);
   let dir: Dicomdir;
   if (o.append) {
     dir = await readDicomdir(dicomdirPath);
   } else {
-    if (existing && !o.force) throw new Error(`${dicomdirPath} exists; use 'dcmdir add' to extend it or --force to rewrite it`);
+    if (existing && !o.force)
+      throw new Error(
+        `${dicomdirPath} exists; use 'dcmdir add' to extend it or --force to rewrite it`,
+      );
     dir = { fileSetId: o.fileSetId ?? "", roots: [], sopInstanceUID: newUid() };
   }
   if (o.fileSetId !== undefined) dir.fileSetId = o.fileSetId;
@@ -194,7 +220,10 @@ export async function createFileSet(o: CreateOptions): Promise<CreateSummary> {
       if (inPlace(c.from)) {
         fileId = relative(out, resolve(c.from)).split(sep);
         const problem = fileIdProblem(fileId);
-        if (problem) throw new Error(`inside the output folder but not a valid file ID (${problem}); move it out or rename it`);
+        if (problem)
+          throw new Error(
+            `inside the output folder but not a valid file ID (${problem}); move it out or rename it`,
+          );
         dest = resolve(c.from);
         action = "indexed";
       } else {
@@ -209,16 +238,28 @@ export async function createFileSet(o: CreateOptions): Promise<CreateSummary> {
       if (prior) {
         if (prior.join("/") === fileId.join("/")) {
           summary.placed++;
-          await o.report({ action: action === "indexed" ? "indexed" : "present", from: c.from, path: dest, SOPInstanceUID: keys.sopInstanceUID });
+          await o.report({
+            action: action === "indexed" ? "indexed" : "present",
+            from: c.from,
+            path: dest,
+            SOPInstanceUID: keys.sopInstanceUID,
+          });
           continue;
         }
-        throw new Error(`SOP Instance UID ${keys.sopInstanceUID} is already in the file-set as ${prior.join("\\")}`);
+        throw new Error(
+          `SOP Instance UID ${keys.sopInstanceUID} is already in the file-set as ${prior.join("\\")}`,
+        );
       }
     } catch (err) {
       summary.failed++;
       const msg = (err as Error).message;
       o.log.error(`${c.from}: ${msg}`);
-      await o.report({ action: "failed", from: c.from, error: msg, SOPInstanceUID: keys.sopInstanceUID });
+      await o.report({
+        action: "failed",
+        from: c.from,
+        error: msg,
+        SOPInstanceUID: keys.sopInstanceUID,
+      });
       continue;
     }
     known.set(keys.sopInstanceUID, fileId);
@@ -226,9 +267,27 @@ export async function createFileSet(o: CreateOptions): Promise<CreateSummary> {
     const inv = { keys: [] as string[] };
     const recs = recordsForFile(header, fileId, inv);
     for (const k of inv.keys) summary.invented.set(k, (summary.invented.get(k) ?? 0) + 1);
-    const patient = childFor(dir.roots, KeyTags.PatientID, recs.patient.string(KeyTags.PatientID) ?? "", recs.patient, fileId);
-    const study = childFor(patient.children, KeyTags.StudyInstanceUID, keys.studyInstanceUID, recs.study, fileId);
-    const series = childFor(study.children, KeyTags.SeriesInstanceUID, keys.seriesInstanceUID, recs.series, fileId);
+    const patient = childFor(
+      dir.roots,
+      KeyTags.PatientID,
+      recs.patient.string(KeyTags.PatientID) ?? "",
+      recs.patient,
+      fileId,
+    );
+    const study = childFor(
+      patient.children,
+      KeyTags.StudyInstanceUID,
+      keys.studyInstanceUID,
+      recs.study,
+      fileId,
+    );
+    const series = childFor(
+      study.children,
+      KeyTags.SeriesInstanceUID,
+      keys.seriesInstanceUID,
+      recs.series,
+      fileId,
+    );
     series.children.push({ ds: recs.instance, children: [] });
     summary.placed++;
     await o.report({ action, from: c.from, path: dest, SOPInstanceUID: keys.sopInstanceUID });
@@ -261,10 +320,25 @@ function sortTree(patients: DirRecord[]): void {
   const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
   patients.sort((a, b) => cmp(str(a, KeyTags.PatientID), str(b, KeyTags.PatientID)));
   for (const p of patients) {
-    p.children.sort((a, b) => cmp(str(a, KeyTags.StudyDate) + str(a, KeyTags.StudyTime), str(b, KeyTags.StudyDate) + str(b, KeyTags.StudyTime)) || cmp(str(a, KeyTags.StudyInstanceUID), str(b, KeyTags.StudyInstanceUID)));
+    p.children.sort(
+      (a, b) =>
+        cmp(
+          str(a, KeyTags.StudyDate) + str(a, KeyTags.StudyTime),
+          str(b, KeyTags.StudyDate) + str(b, KeyTags.StudyTime),
+        ) || cmp(str(a, KeyTags.StudyInstanceUID), str(b, KeyTags.StudyInstanceUID)),
+    );
     for (const s of p.children) {
-      s.children.sort((a, b) => cmp(num(a, KeyTags.SeriesNumber), num(b, KeyTags.SeriesNumber)) || cmp(str(a, KeyTags.SeriesInstanceUID), str(b, KeyTags.SeriesInstanceUID)));
-      for (const e of s.children) e.children.sort((a, b) => cmp(num(a, KeyTags.InstanceNumber), num(b, KeyTags.InstanceNumber)) || cmp(str(a, 0x00041511), str(b, 0x00041511)));
+      s.children.sort(
+        (a, b) =>
+          cmp(num(a, KeyTags.SeriesNumber), num(b, KeyTags.SeriesNumber)) ||
+          cmp(str(a, KeyTags.SeriesInstanceUID), str(b, KeyTags.SeriesInstanceUID)),
+      );
+      for (const e of s.children)
+        e.children.sort(
+          (a, b) =>
+            cmp(num(a, KeyTags.InstanceNumber), num(b, KeyTags.InstanceNumber)) ||
+            cmp(str(a, 0x00041511), str(b, 0x00041511)),
+        );
     }
   }
 }

@@ -75,9 +75,11 @@ export const MAX_FILE_ID_DEPTH = 8;
 /** The problem with a file ID, or undefined when it is valid. */
 export function fileIdProblem(components: string[]): string | undefined {
   if (components.length === 0) return "empty file ID";
-  if (components.length > MAX_FILE_ID_DEPTH) return `${components.length} levels (at most ${MAX_FILE_ID_DEPTH})`;
+  if (components.length > MAX_FILE_ID_DEPTH)
+    return `${components.length} levels (at most ${MAX_FILE_ID_DEPTH})`;
   const bad = components.find((c) => !FILE_ID_COMPONENT.test(c));
-  if (bad !== undefined) return `component ${JSON.stringify(bad)} is not 1 to 8 characters of A-Z, 0-9 and _`;
+  if (bad !== undefined)
+    return `component ${JSON.stringify(bad)} is not 1 to 8 characters of A-Z, 0-9 and _`;
   return undefined;
 }
 
@@ -88,7 +90,8 @@ export function fileIdProblem(components: string[]): string | undefined {
  */
 export function resolveFileId(dicomdirFolder: string, components: string[]): string {
   for (const c of components) {
-    if (!/^[A-Za-z0-9_]{1,8}$/.test(c)) throw new DicomdirError(`invalid Referenced File ID component ${JSON.stringify(c)}`);
+    if (!/^[A-Za-z0-9_]{1,8}$/.test(c))
+      throw new DicomdirError(`invalid Referenced File ID component ${JSON.stringify(c)}`);
   }
   if (components.length === 0) throw new DicomdirError("empty Referenced File ID");
   return join(dicomdirFolder, ...components);
@@ -106,16 +109,21 @@ export function parseDicomdir(buf: Buffer, name = "DICOMDIR"): Dicomdir {
   }
   const { header, dataset } = parsed;
   const sopClass = header.meta.string(0x00020002);
-  if (sopClass && sopClass !== MEDIA_STORAGE_DIRECTORY) throw new DicomdirError(`${name}: not a DICOMDIR (Media Storage SOP Class ${sopClass})`);
+  if (sopClass && sopClass !== MEDIA_STORAGE_DIRECTORY)
+    throw new DicomdirError(`${name}: not a DICOMDIR (Media Storage SOP Class ${sopClass})`);
   const seq = dataset.get(DirTags.DirectoryRecordSequence);
   if (!seq?.items) throw new DicomdirError(`${name}: no Directory Record Sequence (0004,1220)`);
   const ts = syntaxInfo(header.transferSyntax);
-  if (ts.deflated) throw new DicomdirError(`${name}: a deflated DICOMDIR cannot be addressed by offsets`);
+  if (ts.deflated)
+    throw new DicomdirError(`${name}: a deflated DICOMDIR cannot be addressed by offsets`);
   // Element values are views into `buf`: an item starts 8 bytes before its first element's header.
   const byOffset = new Map<number, Dataset>();
   for (const [i, item] of seq.items.entries()) {
     const first = item.elements[0];
-    if (!first?.value) throw new DicomdirError(`${name}: directory record ${i + 1} does not start with a plain element`);
+    if (!first?.value)
+      throw new DicomdirError(
+        `${name}: directory record ${i + 1} does not start with a plain element`,
+      );
     const headerLength = ts.explicit && LONG_VRS.has(first.vr) ? 12 : 8;
     byOffset.set(first.value.byteOffset - buf.byteOffset - headerLength - 8, item);
   }
@@ -124,7 +132,10 @@ export function parseDicomdir(buf: Buffer, name = "DICOMDIR"): Dicomdir {
     const out: DirRecord[] = [];
     let off = start;
     while (off !== 0) {
-      if (seen.has(off)) throw new DicomdirError(`${name}: directory record offset ${off} referenced twice (${where}): a loop`);
+      if (seen.has(off))
+        throw new DicomdirError(
+          `${name}: directory record offset ${off} referenced twice (${where}): a loop`,
+        );
       seen.add(off);
       const ds = byOffset.get(off);
       if (!ds) throw new DicomdirError(`${name}: no directory record at offset ${off} (${where})`);
@@ -136,7 +147,10 @@ export function parseDicomdir(buf: Buffer, name = "DICOMDIR"): Dicomdir {
     }
     return out;
   };
-  const roots = chain(uint(dataset, DirTags.FirstRootRecord), "first record of the root directory entity");
+  const roots = chain(
+    uint(dataset, DirTags.FirstRootRecord),
+    "first record of the root directory entity",
+  );
   return {
     fileSetId: dataset.string(DirTags.FileSetID) ?? "",
     roots,
@@ -158,7 +172,8 @@ export async function readDicomdir(path: string): Promise<Dicomdir> {
 
 function withLinks(ds: Dataset, next: number, lower: number): void {
   ds.set(numberElement(DirTags.NextRecord, "UL", next));
-  if (!ds.has(DirTags.RecordInUseFlag)) ds.set(numberElement(DirTags.RecordInUseFlag, "US", 0xffff));
+  if (!ds.has(DirTags.RecordInUseFlag))
+    ds.set(numberElement(DirTags.RecordInUseFlag, "US", 0xffff));
   ds.set(numberElement(DirTags.LowerLevelRecord, "UL", lower));
 }
 
@@ -190,7 +205,11 @@ export function encodeDicomdir(d: Dicomdir): Buffer {
   top.set(numberElement(DirTags.FileSetConsistencyFlag, "US", 0));
   const seq: Element = { tag: DirTags.DirectoryRecordSequence, vr: "SQ", items: [] };
   top.set(seq);
-  const prefix = buildPart10Prefix({ sopClassUID: MEDIA_STORAGE_DIRECTORY, sopInstanceUID: d.sopInstanceUID, transferSyntax: ts });
+  const prefix = buildPart10Prefix({
+    sopClassUID: MEDIA_STORAGE_DIRECTORY,
+    sopInstanceUID: d.sopInstanceUID,
+    transferSyntax: ts,
+  });
   // The sequence is the last element, so its first item follows the dataset encoded without items.
   let pos = prefix.length + encodeDataset(top, ts).length;
   const offsets = new Map<DirRecord, number>();
@@ -201,15 +220,26 @@ export function encodeDicomdir(d: Dicomdir): Buffer {
   const link = (rs: DirRecord[]) => {
     rs.forEach((r, i) => {
       const next = rs[i + 1];
-      withLinks(r.ds, next ? offsets.get(next)! : 0, r.children[0] ? offsets.get(r.children[0])! : 0);
+      withLinks(
+        r.ds,
+        next ? offsets.get(next)! : 0,
+        r.children[0] ? offsets.get(r.children[0])! : 0,
+      );
       link(r.children);
     });
   };
   link(d.roots);
   top.set(numberElement(DirTags.FirstRootRecord, "UL", d.roots[0] ? offsets.get(d.roots[0])! : 0));
-  top.set(numberElement(DirTags.LastRootRecord, "UL", d.roots.length ? offsets.get(d.roots[d.roots.length - 1]!)! : 0));
+  top.set(
+    numberElement(
+      DirTags.LastRootRecord,
+      "UL",
+      d.roots.length ? offsets.get(d.roots[d.roots.length - 1]!)! : 0,
+    ),
+  );
   seq.items = records.map((r) => r.ds);
   const out = Buffer.concat([prefix, encodeDataset(top, ts)]);
-  if (out.length !== pos) throw new Error(`DICOMDIR encoding: expected ${pos} bytes, got ${out.length}`);
+  if (out.length !== pos)
+    throw new Error(`DICOMDIR encoding: expected ${pos} bytes, got ${out.length}`);
   return out;
 }

@@ -1,7 +1,14 @@
 /** The file-set commands: create, add, list. */
 import { resolve, relative, sep } from "node:path";
 import { RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { Exit, ExitError, packageVersion, recordFormat, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import {
+  Exit,
+  ExitError,
+  packageVersion,
+  recordFormat,
+  UsageError,
+  type CliLogger,
+} from "@dicom-pipes/dimse/cli";
 import { parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { createFileSet, type CreateSummary } from "./create.js";
 import { readDicomdir } from "./dicomdir.js";
@@ -11,14 +18,28 @@ import { EXITS, STREAMS } from "./main.js";
 const TOOL = "dcmdir";
 
 function logCreate(log: CliLogger, s: CreateSummary): void {
-  for (const [k, n] of s.invented) log.warn(`${n} records had no ${k}; a value was filled in so the DICOMDIR stays valid`);
-  if (s.notGeneralPurpose) log.warn(`${s.notGeneralPurpose} files are not Explicit VR Little Endian: the file-set does not conform to the General Purpose CD-R profile (STD-GEN-CD)`);
-  log.info(`${s.files} files: ${s.placed} in the file-set, ${s.skipped} skipped, ${s.failed} failed`);
+  for (const [k, n] of s.invented)
+    log.warn(`${n} records had no ${k}; a value was filled in so the DICOMDIR stays valid`);
+  if (s.notGeneralPurpose)
+    log.warn(
+      `${s.notGeneralPurpose} files are not Explicit VR Little Endian: the file-set does not conform to the General Purpose CD-R profile (STD-GEN-CD)`,
+    );
+  log.info(
+    `${s.files} files: ${s.placed} in the file-set, ${s.skipped} skipped, ${s.failed} failed`,
+  );
 }
 
-export async function createCommand(argv: string[], io: Io, log: CliLogger, add: boolean): Promise<number> {
+export async function createCommand(
+  argv: string[],
+  io: Io,
+  log: CliLogger,
+  add: boolean,
+): Promise<number> {
   const cmd = add ? "add" : "create";
-  const y = toolYargs(`${TOOL} ${cmd}`, packageVersion(import.meta.url), { streams: STREAMS, exits: EXITS })
+  const y = toolYargs(`${TOOL} ${cmd}`, packageVersion(import.meta.url), {
+    streams: STREAMS,
+    exits: EXITS,
+  })
     .usage(
       add
         ? `${TOOL} add DICOMDIR INPUT... [options]\n\nCopy the DICOM files under each INPUT (files or folders, recursively) into the file-set\nof DICOMDIR and add their records. One NDJSON record per file on stdout.`
@@ -30,9 +51,30 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
             "already in OUT are referenced where they are. One NDJSON record per file on stdout.",
     )
     .options({
-      ...(add ? {} : { out: { alias: "o", type: "string" as const, describe: "the file-set folder (created if needed)", group: "Output:" } }),
-      "fileset-id": { type: "string", describe: "File-set ID (up to 16 characters A-Z 0-9 _ and space)", group: "Output:" },
-      ...(add ? {} : { force: { type: "boolean" as const, describe: "rewrite an existing OUT/DICOMDIR", group: "Output:" } }),
+      ...(add
+        ? {}
+        : {
+            out: {
+              alias: "o",
+              type: "string" as const,
+              describe: "the file-set folder (created if needed)",
+              group: "Output:",
+            },
+          }),
+      "fileset-id": {
+        type: "string",
+        describe: "File-set ID (up to 16 characters A-Z 0-9 _ and space)",
+        group: "Output:",
+      },
+      ...(add
+        ? {}
+        : {
+            force: {
+              type: "boolean" as const,
+              describe: "rewrite an existing OUT/DICOMDIR",
+              group: "Output:",
+            },
+          }),
     })
     .example(`${TOOL} create -o CD retrieved/`, "a disc folder from a retrieved tree")
     .example(`${TOOL} list CD/DICOMDIR | storescu-ts -aec PACS pacs 104`, "send the disc");
@@ -45,7 +87,8 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
   if (add) {
     if (positional.length < 2) throw new UsageError("give the DICOMDIR and at least one INPUT");
     const dd = positional[0]!;
-    if (!/(^|[/\\])DICOMDIR$/.test(dd)) throw new UsageError(`${dd}: expected the path of a DICOMDIR file`);
+    if (!/(^|[/\\])DICOMDIR$/.test(dd))
+      throw new UsageError(`${dd}: expected the path of a DICOMDIR file`);
     out = resolve(dd, "..");
     inputs = positional.slice(1);
   } else {
@@ -57,14 +100,21 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
     } else if (positional.length === 1) {
       out = positional[0]!;
       inputs = [out];
-    } else throw new UsageError("give the output folder with -o OUT and the inputs, or OUT alone for a folder already laid out");
+    } else
+      throw new UsageError(
+        "give the output folder with -o OUT and the inputs, or OUT alone for a folder already laid out",
+      );
   }
   const fileSetId = args["fileset-id"] as string | undefined;
-  if (fileSetId !== undefined && !/^[A-Z0-9_ ]{0,16}$/.test(fileSetId)) throw new UsageError(`--fileset-id: expected up to 16 characters A-Z, 0-9, _ and space, got ${JSON.stringify(fileSetId)}`);
+  if (fileSetId !== undefined && !/^[A-Z0-9_ ]{0,16}$/.test(fileSetId))
+    throw new UsageError(
+      `--fileset-id: expected up to 16 characters A-Z, 0-9, _ and space, got ${JSON.stringify(fileSetId)}`,
+    );
   const absOut = resolve(out);
   for (const i of inputs) {
     const rel = relative(resolve(i), absOut);
-    if (resolve(i) !== absOut && (rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep)))) throw new UsageError(`the output folder ${out} is inside the input ${i}`);
+    if (resolve(i) !== absOut && (rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep))))
+      throw new UsageError(`the output folder ${out} is inside the input ${i}`);
   }
   const writer = new RecordWriter(io.stdout);
   const summary = await createFileSet({
@@ -91,10 +141,20 @@ export async function createCommand(argv: string[], io: Io, log: CliLogger, add:
 }
 
 export async function listCommand(argv: string[], io: Io, log: CliLogger): Promise<number> {
-  const y = toolYargs(`${TOOL} list`, packageVersion(import.meta.url), { streams: STREAMS, exits: EXITS })
-    .usage(`${TOOL} list DICOMDIR [options]\n\nOne record per instance the DICOMDIR references: "path" (beside the DICOMDIR), the record\ntype and the patient, study, series and instance keys. With --level, one record per patient,\nstudy or series with the number of instances below it ("count").`)
+  const y = toolYargs(`${TOOL} list`, packageVersion(import.meta.url), {
+    streams: STREAMS,
+    exits: EXITS,
+  })
+    .usage(
+      `${TOOL} list DICOMDIR [options]\n\nOne record per instance the DICOMDIR references: "path" (beside the DICOMDIR), the record\ntype and the patient, study, series and instance keys. With --level, one record per patient,\nstudy or series with the number of instances below it ("count").`,
+    )
     .options({
-      level: { choices: ["patient", "study", "series", "instance"] as const, default: "instance" as ListLevel, describe: "record level", group: "Output:" },
+      level: {
+        choices: ["patient", "study", "series", "instance"] as const,
+        default: "instance" as ListLevel,
+        describe: "record level",
+        group: "Output:",
+      },
       ...recordFormatYargs("ndjson"),
     })
     .example(`${TOOL} list /media/cdrom/DICOMDIR | storescu-ts -aec PACS pacs 104`, "send a disc")
@@ -105,7 +165,10 @@ export async function listCommand(argv: string[], io: Io, log: CliLogger): Promi
   if (args._.length !== 1) throw new UsageError("give one DICOMDIR");
   const path = String(args._[0]);
   const dir = await readDicomdir(path).catch((e: Error) => {
-    throw new ExitError((e as NodeJS.ErrnoException).code === "ENOENT" ? Exit.USAGE : Exit.FAILURE, e.message);
+    throw new ExitError(
+      (e as NodeJS.ErrnoException).code === "ENOENT" ? Exit.USAGE : Exit.FAILURE,
+      e.message,
+    );
   });
   const writer = new RecordWriter(io.stdout, recordFormat(args.format, args.excel));
   let bad = 0;
@@ -121,4 +184,3 @@ export async function listCommand(argv: string[], io: Io, log: CliLogger): Promi
   log.info(`${writer.count} records`);
   return bad ? Exit.PARTIAL : Exit.OK;
 }
-

@@ -6,7 +6,14 @@
 import { dirname } from "node:path";
 import { Dataset, textElement } from "@dicom-pipes/dimse/dicom";
 import { datasetToFlat, type FlatRecord } from "@dicom-pipes/dimse/records";
-import { DirTags, recordType, referencedFileId, resolveFileId, type Dicomdir, type DirRecord } from "./dicomdir.js";
+import {
+  DirTags,
+  recordType,
+  referencedFileId,
+  resolveFileId,
+  type Dicomdir,
+  type DirRecord,
+} from "./dicomdir.js";
 
 export type ListLevel = "patient" | "study" | "series" | "instance";
 
@@ -42,14 +49,22 @@ export interface ListItem {
   error?: string;
 }
 
-const LEVEL_OF: Record<string, ListLevel> = { PATIENT: "patient", STUDY: "study", SERIES: "series" };
+const LEVEL_OF: Record<string, ListLevel> = {
+  PATIENT: "patient",
+  STUDY: "study",
+  SERIES: "series",
+};
 
 /**
  * Walk the tree: at `instance` level one item per record referencing a
  * file (any depth), each carrying the keys of its ancestors; at a higher
  * level one item per record of that type with `count` instances below.
  */
-export function* listDicomdir(d: Dicomdir, dicomdirPath: string, level: ListLevel): Generator<ListItem> {
+export function* listDicomdir(
+  d: Dicomdir,
+  dicomdirPath: string,
+  level: ListLevel,
+): Generator<ListItem> {
   const folder = dirname(dicomdirPath);
   function* visit(rs: DirRecord[], inherited: FlatRecord): Generator<ListItem> {
     for (const r of rs) {

@@ -9,7 +9,8 @@ const TOOL = "dcmdir";
 /** The exit statuses dcmdir returns (its --help and each command's). */
 export const EXITS = [Exit.OK, Exit.FAILURE, Exit.USAGE, Exit.PARTIAL];
 /** What the commands read and write, for their --help. */
-export const STREAMS = "Writes one NDJSON record per item on stdout (CSV/TSV where asked); logs on stderr.";
+export const STREAMS =
+  "Writes one NDJSON record per item on stdout (CSV/TSV where asked); logs on stderr.";
 
 const USAGE = `${TOOL} <command> [options]
 
@@ -52,7 +53,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case undefined:
         throw new UsageError("give a command: create, add, list, index or query");
       default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)} (create, add, list, index, query)`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(cmd)} (create, add, list, index, query)`,
+        );
     }
   });
 }

@@ -28,7 +28,9 @@ export class QueryError extends Error {}
 
 /** Columns a pattern can be matched against at a level. */
 export function targetColumns(level: QueryLevel): string[] {
-  return level === "instance" || level === "files" ? [...SERIES_NAMES, ...INSTANCE_NAMES].filter((n, i, a) => a.indexOf(n) === i) : [...SERIES_NAMES];
+  return level === "instance" || level === "files"
+    ? [...SERIES_NAMES, ...INSTANCE_NAMES].filter((n, i, a) => a.indexOf(n) === i)
+    : [...SERIES_NAMES];
 }
 
 function whereClause(o: QueryOptions): { sql: string; params: unknown[] } {
@@ -49,9 +51,21 @@ function whereClause(o: QueryOptions): { sql: string; params: unknown[] } {
   if (o.pattern) {
     const allowed = new Set(targetColumns(o.level));
     const targets = o.targets?.length ? o.targets : DEFAULT_TARGETS;
-    for (const t of targets) if (!allowed.has(t)) throw new QueryError(`--targets: ${t} is not an indexed attribute at ${o.level} level (${[...allowed].join(", ")})`);
+    for (const t of targets)
+      if (!allowed.has(t))
+        throw new QueryError(
+          `--targets: ${t} is not an indexed attribute at ${o.level} level (${[...allowed].join(", ")})`,
+        );
     // Column names come from the fixed list above, never from the user's text.
-    conds.push("(" + targets.map((t) => `regexp(?, ${INSTANCE_NAMES.has(t) && !SERIES_NAMES.has(t) ? "i" : "s"}.${t})`).join(" OR ") + ")");
+    conds.push(
+      "(" +
+        targets
+          .map(
+            (t) => `regexp(?, ${INSTANCE_NAMES.has(t) && !SERIES_NAMES.has(t) ? "i" : "s"}.${t})`,
+          )
+          .join(" OR ") +
+        ")",
+    );
     for (const _ of targets) params.push(o.pattern.source);
   }
   return { sql: conds.length ? "WHERE " + conds.join(" AND ") : "", params };
@@ -59,7 +73,9 @@ function whereClause(o: QueryOptions): { sql: string; params: unknown[] } {
 
 function statementFor(o: QueryOptions): { sql: string; params: unknown[] } {
   const w = whereClause(o);
-  const seriesCols = ["SeriesInstanceUID", ...SERIES_COLUMNS.map(([n]) => n)].map((c) => `s.${c}`).join(", ");
+  const seriesCols = ["SeriesInstanceUID", ...SERIES_COLUMNS.map(([n]) => n)]
+    .map((c) => `s.${c}`)
+    .join(", ");
   switch (o.level) {
     case "series":
       return {
@@ -68,7 +84,11 @@ function statementFor(o: QueryOptions): { sql: string; params: unknown[] } {
         params: w.params,
       };
     case "study": {
-      const studyCols = SERIES_COLUMNS.filter(([n]) => /^(Patient|Study|Accession|Referring|Institution)/.test(n)).map(([n]) => `min(s.${n}) AS ${n}`).join(", ");
+      const studyCols = SERIES_COLUMNS.filter(([n]) =>
+        /^(Patient|Study|Accession|Referring|Institution)/.test(n),
+      )
+        .map(([n]) => `min(s.${n}) AS ${n}`)
+        .join(", ");
       return {
         sql: `SELECT ${studyCols}, group_concat(DISTINCT s.Modality) AS ModalitiesInStudy, count(*) AS NumberOfStudyRelatedSeries,
                      sum((SELECT count(*) FROM instances i WHERE i.SeriesInstanceUID = s.SeriesInstanceUID)) AS NumberOfStudyRelatedInstances
@@ -78,9 +98,10 @@ function statementFor(o: QueryOptions): { sql: string; params: unknown[] } {
     }
     case "instance":
     case "files": {
-      const cols = o.level === "files"
-        ? "i.path, i.SOPClassUID, i.SOPInstanceUID, s.StudyInstanceUID, i.SeriesInstanceUID"
-        : `i.path, ${INSTANCE_COLUMNS.map(([n]) => `i.${n}`).join(", ")}, ${SERIES_COLUMNS.map(([n]) => `s.${n}`).join(", ")}`;
+      const cols =
+        o.level === "files"
+          ? "i.path, i.SOPClassUID, i.SOPInstanceUID, s.StudyInstanceUID, i.SeriesInstanceUID"
+          : `i.path, ${INSTANCE_COLUMNS.map(([n]) => `i.${n}`).join(", ")}, ${SERIES_COLUMNS.map(([n]) => `s.${n}`).join(", ")}`;
       return {
         sql: `SELECT ${cols} FROM series s JOIN instances i ON i.SeriesInstanceUID = s.SeriesInstanceUID ${w.sql}
               ORDER BY s.StudyDate, s.StudyInstanceUID, s.SeriesNumber, s.SeriesInstanceUID, i.InstanceNumber, i.path`,
@@ -92,7 +113,9 @@ function statementFor(o: QueryOptions): { sql: string; params: unknown[] } {
 
 /** Register REGEXP for the pattern: unanchored search as Python's re.search; NULL never matches. */
 function registerRegexp(db: Database.Database, re: RegExp | undefined): void {
-  db.function("regexp", { deterministic: true }, (_p: unknown, value: unknown) => (re && typeof value === "string" && re.test(value) ? 1 : 0));
+  db.function("regexp", { deterministic: true }, (_p: unknown, value: unknown) =>
+    re && typeof value === "string" && re.test(value) ? 1 : 0,
+  );
 }
 
 /** Matching records, streamed from the database. */
@@ -113,5 +136,8 @@ export function* runQuery(db: Database.Database, o: QueryOptions): Generator<Fla
 /** Column names of the records at a level (for CSV/TSV headers, also with no match). */
 export function queryColumns(db: Database.Database, o: QueryOptions): string[] {
   registerRegexp(db, o.pattern);
-  return db.prepare(statementFor(o).sql).columns().map((c) => c.name);
+  return db
+    .prepare(statementFor(o).sql)
+    .columns()
+    .map((c) => c.name);
 }

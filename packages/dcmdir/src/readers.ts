@@ -42,7 +42,9 @@ export class Readers {
         p.resolve(m.results);
       });
       w.on("error", (e) => this.failWorker(i, e));
-      w.on("exit", (code) => this.failWorker(i, new Error(`reader thread exited with code ${code}`)));
+      w.on("exit", (code) =>
+        this.failWorker(i, new Error(`reader thread exited with code ${code}`)),
+      );
       this.workers.push(w);
       this.inFlight.push(0);
     }

@@ -27,21 +27,57 @@ const T = {
 } as const;
 
 /** Keys per record type: [tag, type 1 (must have a value)]. */
-const PATIENT_KEYS: Array<[number, boolean]> = [[T.PatientName, false], [T.PatientID, true]];
-const STUDY_KEYS: Array<[number, boolean]> = [
-  [T.StudyDate, true], [T.StudyTime, true], [T.AccessionNumber, false], [T.StudyDescription, false], [T.StudyInstanceUID, true], [T.StudyID, true],
+const PATIENT_KEYS: Array<[number, boolean]> = [
+  [T.PatientName, false],
+  [T.PatientID, true],
 ];
-const SERIES_KEYS: Array<[number, boolean]> = [[T.Modality, true], [T.SeriesInstanceUID, true], [T.SeriesNumber, true]];
+const STUDY_KEYS: Array<[number, boolean]> = [
+  [T.StudyDate, true],
+  [T.StudyTime, true],
+  [T.AccessionNumber, false],
+  [T.StudyDescription, false],
+  [T.StudyInstanceUID, true],
+  [T.StudyID, true],
+];
+const SERIES_KEYS: Array<[number, boolean]> = [
+  [T.Modality, true],
+  [T.SeriesInstanceUID, true],
+  [T.SeriesNumber, true],
+];
 
 /** Instance-level record types by SOP Class UID prefix (PS3.3 Table F.4-1); IMAGE otherwise. */
 const RECORD_TYPES: Array<[RegExp, string, number[]]> = [
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.59$/, "KEY OBJECT DOC", [T.ContentDate, T.ContentTime, 0x0040a043]],
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\./, "SR DOCUMENT", [T.ContentDate, T.ContentTime, 0x0040a491, 0x0040a493, 0x0040a043]],
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.11\./, "PRESENTATION", [0x00700082, 0x00700083, 0x00700080, 0x00700081, 0x00700084]],
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.104\./, "ENCAP DOC", [T.ContentDate, T.ContentTime, 0x00420010, 0x00420012]],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\.59$/,
+    "KEY OBJECT DOC",
+    [T.ContentDate, T.ContentTime, 0x0040a043],
+  ],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.88\./,
+    "SR DOCUMENT",
+    [T.ContentDate, T.ContentTime, 0x0040a491, 0x0040a493, 0x0040a043],
+  ],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.11\./,
+    "PRESENTATION",
+    [0x00700082, 0x00700083, 0x00700080, 0x00700081, 0x00700084],
+  ],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.104\./,
+    "ENCAP DOC",
+    [T.ContentDate, T.ContentTime, 0x00420010, 0x00420012],
+  ],
   [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.2$/, "RT DOSE", [0x3004000a]],
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.3$/, "RT STRUCTURE SET", [0x30060002, 0x30060008, 0x30060009]],
-  [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.(5|8)$/, "RT PLAN", [0x300a0002, 0x300a0006, 0x300a0007]],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.3$/,
+    "RT STRUCTURE SET",
+    [0x30060002, 0x30060008, 0x30060009],
+  ],
+  [
+    /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.(5|8)$/,
+    "RT PLAN",
+    [0x300a0002, 0x300a0006, 0x300a0007],
+  ],
   [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.481\.(4|6|7)$/, "RT TREAT RECORD", [0x30080250, 0x30080251]],
   [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.9\./, "WAVEFORM", [T.ContentDate, T.ContentTime]],
   [/^1\.2\.840\.10008\.5\.1\.4\.1\.1\.66$/, "RAW DATA", [T.ContentDate, T.ContentTime]],
@@ -64,7 +100,14 @@ function needsCharset(ds: Dataset): boolean {
 }
 
 function copyElement(e: Element): Element {
-  return { tag: e.tag, vr: e.vr, value: e.value ? Buffer.from(e.value) : undefined, items: e.items?.map((i) => i.clone()), length: e.length, undefinedLength: e.undefinedLength };
+  return {
+    tag: e.tag,
+    vr: e.vr,
+    value: e.value ? Buffer.from(e.value) : undefined,
+    items: e.items?.map((i) => i.clone()),
+    length: e.length,
+    undefinedLength: e.undefinedLength,
+  };
 }
 
 export interface FileKeys {
@@ -91,7 +134,9 @@ export function fileKeys(h: Part10Header): FileKeys | string {
     ["SeriesInstanceUID", k.seriesInstanceUID],
     ["SOPInstanceUID", k.sopInstanceUID],
     ["SOPClassUID", k.sopClassUID],
-  ].filter(([, v]) => !v).map(([n]) => n);
+  ]
+    .filter(([, v]) => !v)
+    .map(([n]) => n);
   return missing.length ? `no ${missing.join(", ")}` : k;
 }
 
@@ -100,12 +145,19 @@ export interface Invented {
   keys: string[];
 }
 
-function build(type: string, head: Dataset, keys: Array<[number, boolean]>, invent: (tag: number) => string, inv: Invented, names: Record<number, string>): Dataset {
+function build(
+  type: string,
+  head: Dataset,
+  keys: Array<[number, boolean]>,
+  invent: (tag: number) => string,
+  inv: Invented,
+  names: Record<number, string>,
+): Dataset {
   const ds = new Dataset();
   ds.set(textElement(DirTags.DirectoryRecordType, "CS", type));
   for (const [tag, type1] of keys) {
     const e = head.get(tag);
-    if (e && (e.value?.length || e.items) ) ds.set(copyElement(e));
+    if (e && (e.value?.length || e.items)) ds.set(copyElement(e));
     else if (type1) {
       ds.set(textElement(tag, VR[tag] ?? "LO", invent(tag)));
       inv.keys.push(names[tag] ?? tag.toString(16));
@@ -116,12 +168,27 @@ function build(type: string, head: Dataset, keys: Array<[number, boolean]>, inve
 }
 
 const VR: Record<number, string> = {
-  [T.PatientName]: "PN", [T.PatientID]: "LO", [T.StudyDate]: "DA", [T.StudyTime]: "TM", [T.AccessionNumber]: "SH", [T.StudyDescription]: "LO",
-  [T.StudyInstanceUID]: "UI", [T.StudyID]: "SH", [T.Modality]: "CS", [T.SeriesInstanceUID]: "UI", [T.SeriesNumber]: "IS", [T.InstanceNumber]: "IS",
+  [T.PatientName]: "PN",
+  [T.PatientID]: "LO",
+  [T.StudyDate]: "DA",
+  [T.StudyTime]: "TM",
+  [T.AccessionNumber]: "SH",
+  [T.StudyDescription]: "LO",
+  [T.StudyInstanceUID]: "UI",
+  [T.StudyID]: "SH",
+  [T.Modality]: "CS",
+  [T.SeriesInstanceUID]: "UI",
+  [T.SeriesNumber]: "IS",
+  [T.InstanceNumber]: "IS",
 };
 const NAMES: Record<number, string> = {
-  [T.PatientID]: "PatientID", [T.StudyDate]: "StudyDate", [T.StudyTime]: "StudyTime", [T.StudyID]: "StudyID", [T.Modality]: "Modality",
-  [T.SeriesNumber]: "SeriesNumber", [T.InstanceNumber]: "InstanceNumber",
+  [T.PatientID]: "PatientID",
+  [T.StudyDate]: "StudyDate",
+  [T.StudyTime]: "StudyTime",
+  [T.StudyID]: "StudyID",
+  [T.Modality]: "Modality",
+  [T.SeriesNumber]: "SeriesNumber",
+  [T.InstanceNumber]: "InstanceNumber",
 };
 
 function withCharset(ds: Dataset, head: Dataset): Dataset {
@@ -135,16 +202,26 @@ function withCharset(ds: Dataset, head: Dataset): Dataset {
  * The four records for one file. Type 1 keys without a value are invented
  * (as DCMTK's dcmmkdir +I does) so the directory stays valid; `inv` lists them.
  */
-export function recordsForFile(h: Part10Header, fileId: string[], inv: Invented): { patient: Dataset; study: Dataset; series: Dataset; instance: Dataset } {
+export function recordsForFile(
+  h: Part10Header,
+  fileId: string[],
+  inv: Invented,
+): { patient: Dataset; study: Dataset; series: Dataset; instance: Dataset } {
   const head = h.head;
   const invent = (tag: number): string => {
     switch (tag) {
-      case T.PatientID: return "UNKNOWN";
-      case T.StudyDate: return "19000101";
-      case T.StudyTime: return "000000";
-      case T.StudyID: return "1";
-      case T.Modality: return "OT";
-      default: return "1";
+      case T.PatientID:
+        return "UNKNOWN";
+      case T.StudyDate:
+        return "19000101";
+      case T.StudyTime:
+        return "000000";
+      case T.StudyID:
+        return "1";
+      case T.Modality:
+        return "OT";
+      default:
+        return "1";
     }
   };
   const patient = withCharset(build("PATIENT", head, PATIENT_KEYS, invent, inv, NAMES), head);
@@ -172,7 +249,13 @@ const keySource = new WeakMap<DirRecord, string>();
  * file ID (the first one dcmmkdir meets in sorted order), so the records
  * do not depend on the order the folders were read in.
  */
-export function childFor(parent: DirRecord[], tag: number, key: string, ds: Dataset, fileId: string[]): DirRecord {
+export function childFor(
+  parent: DirRecord[],
+  tag: number,
+  key: string,
+  ds: Dataset,
+  fileId: string[],
+): DirRecord {
   const id = fileId.join("/");
   let r = parent.find((c) => (c.ds.string(tag) ?? "") === key);
   if (!r) {

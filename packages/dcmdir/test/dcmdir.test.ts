@@ -2,7 +2,18 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync, rmSync, cpSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  rmSync,
+  cpSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import Database from "better-sqlite3";
@@ -25,7 +36,8 @@ before(async () => {
   writeFileSync(join(archive, "README.txt"), "not DICOM\n");
   sopUids = new Map();
   for (const rel of await filesUnder(archive)) {
-    if (rel.endsWith(".dcm")) sopUids.set(metaOf(join(archive, rel)).sopInstanceUid, join(archive, rel));
+    if (rel.endsWith(".dcm"))
+      sopUids.set(metaOf(join(archive, rel)).sopInstanceUid, join(archive, rel));
   }
 });
 
@@ -47,7 +59,10 @@ describe("create and list", () => {
     assert.equal(r.code, 0, r.stderr);
     const recs = ndjson(r.stdout);
     const skipped = recs.filter((x) => x.action === "skipped");
-    assert.deepEqual(skipped.map((x) => x.from), [join(archive, "README.txt")]);
+    assert.deepEqual(
+      skipped.map((x) => x.from),
+      [join(archive, "README.txt")],
+    );
     assert.match(r.stderr, /README\.txt: skipped, not a DICOM file/);
     const copied = recs.filter((x) => x.action === "copied");
     assert.equal(copied.length, sopUids.size);
@@ -55,7 +70,10 @@ describe("create and list", () => {
       const rel = relative(out, String(c.path)).split("/");
       assert.equal(rel.length, 4);
       for (const comp of rel) assert.match(comp, /^[A-Z0-9_]{1,8}$/);
-      assert.ok(readFileSync(String(c.path)).equals(readFileSync(String(c.from))), `${String(c.path)} differs from ${String(c.from)}`);
+      assert.ok(
+        readFileSync(String(c.path)).equals(readFileSync(String(c.from))),
+        `${String(c.path)} differs from ${String(c.from)}`,
+      );
     }
     for (const [p, m] of before) assert.equal(statSync(p).mtimeMs, m, `input ${p} changed`);
     const l = await run(["list", join(out, "DICOMDIR")]);
@@ -63,12 +81,24 @@ describe("create and list", () => {
     const listed = ndjson(l.stdout);
     assert.deepEqual(new Set(listed.map((x) => x.SOPInstanceUID)), new Set(sopUids.keys()));
     for (const x of listed) {
-      assert.ok(readFileSync(String(x.path)).equals(readFileSync(sopUids.get(String(x.SOPInstanceUID))!)));
+      assert.ok(
+        readFileSync(String(x.path)).equals(readFileSync(sopUids.get(String(x.SOPInstanceUID))!)),
+      );
       assert.equal(x.DirectoryRecordType, "IMAGE");
-      for (const k of ["PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SOPClassUID", "Modality"]) assert.ok(x[k], `${k} missing in ${JSON.stringify(x)}`);
+      for (const k of [
+        "PatientID",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPClassUID",
+        "Modality",
+      ])
+        assert.ok(x[k], `${k} missing in ${JSON.stringify(x)}`);
     }
     const studies = ndjson((await run(["list", "--level", "study", join(out, "DICOMDIR")])).stdout);
-    assert.equal(studies.reduce((n, s) => n + Number(s.count), 0), sopUids.size);
+    assert.equal(
+      studies.reduce((n, s) => n + Number(s.count), 0),
+      sopUids.size,
+    );
     assert.ok(studies.every((s) => s.DirectoryRecordType === "STUDY" && s.StudyInstanceUID));
   });
 
@@ -92,7 +122,10 @@ describe("create and list", () => {
     assert.equal(failed.length, 1);
     assert.match(String(failed[0]!.error), /exists with other content; not overwritten/);
     assert.equal(readFileSync(victim, "utf8"), "someone else's file");
-    assert.equal(ndjson((await run(["list", join(out, "DICOMDIR")])).stdout).length, sopUids.size - 1);
+    assert.equal(
+      ndjson((await run(["list", join(out, "DICOMDIR")])).stdout).length,
+      sopUids.size - 1,
+    );
   });
 
   test("create OUT on a folder already laid out writes only the DICOMDIR; files with invalid IDs are failures", async () => {
@@ -181,17 +214,31 @@ describe("index and query", () => {
     const s = ndjson(r.stdout)[0]!;
     assert.equal(s.added, sopUids.size);
     assert.equal(s.skipped, 1);
-    assert.deepEqual(sqlite(db, "SELECT count(*), count(DISTINCT SOPInstanceUID) FROM instances")[0], [sopUids.size, sopUids.size]);
+    assert.deepEqual(
+      sqlite(db, "SELECT count(*), count(DISTINCT SOPInstanceUID) FROM instances")[0],
+      [sopUids.size, sopUids.size],
+    );
     const reasons = sqlite(db, "SELECT path, reason FROM skipped") as Array<[string, string]>;
     assert.equal(reasons.length, 1);
     assert.equal(reasons[0]![0], join(dir, "tree", "README.txt"));
     assert.match(reasons[0]![1], /^not a DICOM file/);
     // The studies view: one row per study, each column once.
     const d = new Database(db, { readonly: true });
-    const studyColumns = d.prepare("SELECT * FROM studies").columns().map((c) => c.name);
+    const studyColumns = d
+      .prepare("SELECT * FROM studies")
+      .columns()
+      .map((c) => c.name);
     d.close();
-    for (const c of studyColumns) assert.match(c, /^[A-Za-z]+$/, `studies view column ${c} (SQLite renames a duplicate "X" to "X:1")`);
-    assert.deepEqual(sqlite(db, "SELECT count(*) FROM studies")[0], sqlite(db, "SELECT count(DISTINCT StudyInstanceUID) FROM series")[0]);
+    for (const c of studyColumns)
+      assert.match(
+        c,
+        /^[A-Za-z]+$/,
+        `studies view column ${c} (SQLite renames a duplicate "X" to "X:1")`,
+      );
+    assert.deepEqual(
+      sqlite(db, "SELECT count(*) FROM studies")[0],
+      sqlite(db, "SELECT count(DISTINCT StudyInstanceUID) FROM series")[0],
+    );
     const again = ndjson((await run(["index", "--db", db, join(dir, "tree")])).stdout)[0]!;
     assert.equal(again.added, 0);
     assert.equal(again.unchanged, sopUids.size + 1);
@@ -227,7 +274,11 @@ describe("index and query", () => {
     await generateArchive({ out: tree, patients: 40, seed: "kill", instancesPerSeries: [5, 10] });
     const total = (await filesUnder(tree)).length;
     const db = join(dir, "a.db");
-    const child = spawn(process.execPath, [binPath("dcmdir"), "index", "--db", db, "-j", "2", "--batch", "20", tree], { stdio: "ignore" });
+    const child = spawn(
+      process.execPath,
+      [binPath("dcmdir"), "index", "--db", db, "-j", "2", "--batch", "20", tree],
+      { stdio: "ignore" },
+    );
     // Kill once some batches are committed.
     for (let i = 0; i < 400; i++) {
       await new Promise((r) => setTimeout(r, 10));
@@ -247,8 +298,17 @@ describe("index and query", () => {
     const r = await run(["index", "--db", db, tree]);
     assert.equal(r.code, 0, r.stderr);
     const s = ndjson(r.stdout)[0]!;
-    assert.deepEqual(sqlite(db, "SELECT count(*), count(DISTINCT path), count(DISTINCT SOPInstanceUID) FROM instances")[0], [total, total, total]);
-    assert.ok(Number(s.unchanged) >= partial, `resumed run re-read files the killed run had committed (${partial} committed, ${String(s.unchanged)} unchanged)`);
+    assert.deepEqual(
+      sqlite(
+        db,
+        "SELECT count(*), count(DISTINCT path), count(DISTINCT SOPInstanceUID) FROM instances",
+      )[0],
+      [total, total, total],
+    );
+    assert.ok(
+      Number(s.unchanged) >= partial,
+      `resumed run re-read files the killed run had committed (${partial} committed, ${String(s.unchanged)} unchanged)`,
+    );
   });
 
   test("query selects by StudyDate and a pattern over targets; missing values never match; output as CSV or to a file", async () => {
@@ -256,33 +316,86 @@ describe("index and query", () => {
     const db = join(dir, "a.db");
     mkdirSync(dir);
     await run(["index", "--db", db, archive]);
-    const series = sqlite(db, "SELECT SeriesInstanceUID, StudyDate, SeriesDescription, InstitutionName FROM series") as Array<[string, string, string | null, string | null]>;
+    const series = sqlite(
+      db,
+      "SELECT SeriesInstanceUID, StudyDate, SeriesDescription, InstitutionName FROM series",
+    ) as Array<[string, string, string | null, string | null]>;
     const all = ndjson((await run(["query", "--db", db])).stdout);
     assert.equal(all.length, series.length);
     const date = series[0]![1];
     const onDay = ndjson((await run(["query", "--db", db, "--date", date])).stdout);
-    assert.deepEqual(new Set(onDay.map((x) => x.SeriesInstanceUID)), new Set(series.filter((s) => s[1] === date).map((s) => s[0])));
-    const range = ndjson((await run(["query", "--db", db, "--sdate", "20240301", "--edate", "20240630"])).stdout);
-    assert.deepEqual(new Set(range.map((x) => x.SeriesInstanceUID)), new Set(series.filter((s) => s[1] >= "20240301" && s[1] <= "20240630").map((s) => s[0])));
+    assert.deepEqual(
+      new Set(onDay.map((x) => x.SeriesInstanceUID)),
+      new Set(series.filter((s) => s[1] === date).map((s) => s[0])),
+    );
+    const range = ndjson(
+      (await run(["query", "--db", db, "--sdate", "20240301", "--edate", "20240630"])).stdout,
+    );
+    assert.deepEqual(
+      new Set(range.map((x) => x.SeriesInstanceUID)),
+      new Set(series.filter((s) => s[1] >= "20240301" && s[1] <= "20240630").map((s) => s[0])),
+    );
     // InstitutionName is missing in some series: those must neither match nor fail the query.
     const re = /Hospital|Riverside/;
-    const m = await run(["query", "--db", db, "--targets", "InstitutionName,SeriesDescription", "--pattern", re.source]);
+    const m = await run([
+      "query",
+      "--db",
+      db,
+      "--targets",
+      "InstitutionName,SeriesDescription",
+      "--pattern",
+      re.source,
+    ]);
     assert.equal(m.code, 0, m.stderr);
-    const want = series.filter((s) => (s[3] !== null && re.test(s[3])) || (s[2] !== null && re.test(s[2]))).map((s) => s[0]);
+    const want = series
+      .filter((s) => (s[3] !== null && re.test(s[3])) || (s[2] !== null && re.test(s[2])))
+      .map((s) => s[0]);
     assert.ok(want.length > 0 && want.length < series.length);
     assert.ok(series.some((s) => s[3] === null));
     assert.deepEqual(new Set(ndjson(m.stdout).map((x) => x.SeriesInstanceUID)), new Set(want));
-    const files = ndjson((await run(["query", "--db", db, "--targets", "InstitutionName,SeriesDescription", "--pattern", re.source, "--files"])).stdout);
-    const counted = ndjson(m.stdout).reduce((n, x) => n + Number(x.NumberOfSeriesRelatedInstances), 0);
+    const files = ndjson(
+      (
+        await run([
+          "query",
+          "--db",
+          db,
+          "--targets",
+          "InstitutionName,SeriesDescription",
+          "--pattern",
+          re.source,
+          "--files",
+        ])
+      ).stdout,
+    );
+    const counted = ndjson(m.stdout).reduce(
+      (n, x) => n + Number(x.NumberOfSeriesRelatedInstances),
+      0,
+    );
     assert.equal(files.length, counted);
     for (const f of files) assert.equal(metaOf(String(f.path)).sopInstanceUid, f.SOPInstanceUID);
-    const csv = await run(["query", "--db", db, "--level", "study", "--format", "csv", "-o", join(dir, "studies.csv")]);
+    const csv = await run([
+      "query",
+      "--db",
+      db,
+      "--level",
+      "study",
+      "--format",
+      "csv",
+      "-o",
+      join(dir, "studies.csv"),
+    ]);
     assert.equal(csv.code, 0, csv.stderr);
     assert.equal(csv.stdout, "");
     const lines = readFileSync(join(dir, "studies.csv"), "utf8").trim().split("\n");
     assert.match(lines[0]!, /StudyInstanceUID/);
-    assert.equal(lines.length - 1, (sqlite(db, "SELECT count(DISTINCT StudyInstanceUID) FROM series")[0] as number[])[0]);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp")), []);
+    assert.equal(
+      lines.length - 1,
+      (sqlite(db, "SELECT count(DISTINCT StudyInstanceUID) FROM series")[0] as number[])[0],
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes(".tmp")),
+      [],
+    );
     const none = await run(["query", "--db", db, "--date", "19000101", "--format", "tsv"]);
     assert.equal(none.code, 0);
     assert.match(none.stdout, /^StudyDate\t/);
@@ -298,7 +411,10 @@ describe("index and query", () => {
       [["--date", "2024-01-31"], /--date: expected a date YYYYMMDD/],
       [["--sdate", "20240230"], /--sdate: expected a date YYYYMMDD/],
       [["--pattern", "("], /--pattern: /],
-      [["--targets", "PatientName;DROP", "--pattern", "x"], /--targets: PatientName;DROP is not an indexed attribute/],
+      [
+        ["--targets", "PatientName;DROP", "--pattern", "x"],
+        /--targets: PatientName;DROP is not an indexed attribute/,
+      ],
       [["--targets", "PatientName"], /--targets needs --pattern/],
     ] as Array<[string[], RegExp]>) {
       const r = await run(["query", "--db", db, ...args]);

@@ -2,7 +2,14 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { processIo, type Io } from "@dicom-pipes/dimse/io";
-import { formatHelp, generalOptions, packageVersion, parseArgs, runTool, UsageError } from "@dicom-pipes/dimse/cli";
+import {
+  formatHelp,
+  generalOptions,
+  packageVersion,
+  parseArgs,
+  runTool,
+  UsageError,
+} from "@dicom-pipes/dimse/cli";
 
 export { processIo };
 
@@ -33,7 +40,10 @@ function help(): string {
         "Prints the folder that holds findscu, movescu, getscu, storescu, storescp and echoscu:\n" +
         "put it first on PATH and a script written for DCMTK runs on findscu-ts, movescu-ts, ...\n" +
         "with the same arguments. Records on stdout are off, as DCMTK writes none.",
-      examples: [`export PATH="$(npx --no-install ${TOOL}):$PATH"`, `PATH="$(${TOOL}):$PATH" ./legacy-pull.sh accessions.txt`],
+      examples: [
+        `export PATH="$(npx --no-install ${TOOL}):$PATH"`,
+        `PATH="$(${TOOL}):$PATH" ./legacy-pull.sh accessions.txt`,
+      ],
       epilogue: "Exit status: 0, or 2 for a usage error.",
     },
     OPTIONS,
@@ -45,7 +55,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const p = parseArgs(argv, OPTIONS);
     if (p.opts.help) io.stdout.write(help());
     else if (p.opts.version) io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
-    else if (p.positionals.length) throw new UsageError(`Too many parameters: ${p.positionals.join(" ")}`);
+    else if (p.positionals.length)
+      throw new UsageError(`Too many parameters: ${p.positionals.join(" ")}`);
     else io.stdout.write(shimsDir() + "\n");
     return 0;
   });

@@ -28,14 +28,20 @@ test("--help, --version, and usage errors", async () => {
 
 test("on PATH, each DCMTK name runs its tool: help without arguments, the tool's version, records off", async () => {
   for (const [name, tool] of Object.entries(SHIMS)) {
-    const r = await runShell(`PATH="$(${JSON.stringify(process.execPath)} bin/dcmtk-shims.js):$PATH"; ${name} --version && ${name} | head -1`, { cwd: join(import.meta.dirname, "..") });
+    const r = await runShell(
+      `PATH="$(${JSON.stringify(process.execPath)} bin/dcmtk-shims.js):$PATH"; ${name} --version && ${name} | head -1`,
+      { cwd: join(import.meta.dirname, "..") },
+    );
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     const [version, helpLine] = r.stdout.split("\n");
     assert.match(version!, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+$`), name);
     assert.match(helpLine!, new RegExp(`^${tool}: `), name);
   }
   // --no-output: a refused association writes no record on stdout (echoscu-ts would write one).
-  const r = await runShell(`PATH="$(${JSON.stringify(process.execPath)} bin/dcmtk-shims.js):$PATH"; echoscu 127.0.0.1 1`, { cwd: join(import.meta.dirname, "..") });
+  const r = await runShell(
+    `PATH="$(${JSON.stringify(process.execPath)} bin/dcmtk-shims.js):$PATH"; echoscu 127.0.0.1 1`,
+    { cwd: join(import.meta.dirname, "..") },
+  );
   assert.equal(r.code, 61);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /Association Request Failed/);

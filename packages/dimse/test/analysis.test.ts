@@ -8,15 +8,32 @@ import { Readable } from "node:stream";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DistinctSet, isLegacyRecord, legacyToFlat, parseDicomDate, parseDicomHour, isoWeekday, formatDicomDate, dayNumber } from "../src/records/index.js";
+import {
+  DistinctSet,
+  isLegacyRecord,
+  legacyToFlat,
+  parseDicomDate,
+  parseDicomHour,
+  isoWeekday,
+  formatDicomDate,
+  dayNumber,
+} from "../src/records/index.js";
 import { InputError, readAnalysisInput, type InputRecord } from "../src/io/index.js";
-import { parseAnalysisKeys, resolveWindow, inWindow, displayName, UsageError } from "../src/cli/index.js";
+import {
+  parseAnalysisKeys,
+  resolveWindow,
+  inWindow,
+  displayName,
+  UsageError,
+} from "../src/cli/index.js";
 
 const pad = (s: string) => s.padEnd(35);
 /** pydicom 2: "(0008, 0080) Institution Name <pad> LO: 'x'". */
-const v2 = (g: string, e: string, name: string, vr: string, rep: string) => `(${g}, ${e}) ${pad(name)} ${vr}: ${rep}`;
+const v2 = (g: string, e: string, name: string, vr: string, rep: string) =>
+  `(${g}, ${e}) ${pad(name)} ${vr}: ${rep}`;
 /** pydicom 3: "(0008,0080) Institution Name <pad> LO: 'x'". */
-const v3 = (g: string, e: string, name: string, vr: string, rep: string) => `(${g},${e}) ${pad(name)} ${vr}: ${rep}`;
+const v3 = (g: string, e: string, name: string, vr: string, rep: string) =>
+  `(${g},${e}) ${pad(name)} ${vr}: ${rep}`;
 
 test("legacy records: pydicom 2 and 3 forms convert to the same flat record", () => {
   for (const v of [v2, v3]) {
@@ -42,27 +59,50 @@ test("legacy records: pydicom 2 and 3 forms convert to the same flat record", ()
 });
 
 test("legacy values: quoting, escapes, empty, lists, numbers, single space (README form), UID names", () => {
-  const f = (vr: string, rep: string, tag: readonly [string, string, string] = ["0008", "0080", "Institution Name"]) => legacyToFlat({ [`(${tag[0]},${tag[1]})`]: `(${tag[0]}, ${tag[1]}) ${tag[2]} ${vr}: ${rep}` });
+  const f = (
+    vr: string,
+    rep: string,
+    tag: readonly [string, string, string] = ["0008", "0080", "Institution Name"],
+  ) =>
+    legacyToFlat({ [`(${tag[0]},${tag[1]})`]: `(${tag[0]}, ${tag[1]}) ${tag[2]} ${vr}: ${rep}` });
   assert.deepEqual(f("LO", `"St. Mary's Hospital"`), { InstitutionName: "St. Mary's Hospital" });
   assert.deepEqual(f("LO", `'Say "hi"'`), { InstitutionName: 'Say "hi"' });
   assert.deepEqual(f("LO", `'It\\'s \\\\ here'`), { InstitutionName: "It's \\ here" });
   assert.deepEqual(f("LO", `'Universitätsklinikum'`), { InstitutionName: "Universitätsklinikum" });
   assert.deepEqual(f("LO", `'tab\\there \\x41\\u00e9'`), { InstitutionName: "tab\there Aé" });
   assert.deepEqual(f("LO", "''"), { InstitutionName: null });
-  assert.deepEqual(f("CS", "['CT', 'PT']", ["0008", "0061", "Modalities in Study"]), { ModalitiesInStudy: ["CT", "PT"] });
-  assert.deepEqual(f("CS", "'CT'", ["0008", "0061", "Modalities in Study"]), { ModalitiesInStudy: ["CT"] });
-  assert.deepEqual(f("IS", "'42'", ["0020", "1208", "Number of Study Related Instances"]), { NumberOfStudyRelatedInstances: 42 });
-  assert.deepEqual(f("UI", "CT Image Storage", ["0008", "0016", "SOP Class UID"]), { SOPClassUID: "1.2.840.10008.5.1.4.1.1.2" });
+  assert.deepEqual(f("CS", "['CT', 'PT']", ["0008", "0061", "Modalities in Study"]), {
+    ModalitiesInStudy: ["CT", "PT"],
+  });
+  assert.deepEqual(f("CS", "'CT'", ["0008", "0061", "Modalities in Study"]), {
+    ModalitiesInStudy: ["CT"],
+  });
+  assert.deepEqual(f("IS", "'42'", ["0020", "1208", "Number of Study Related Instances"]), {
+    NumberOfStudyRelatedInstances: 42,
+  });
+  assert.deepEqual(f("UI", "CT Image Storage", ["0008", "0016", "SOP Class UID"]), {
+    SOPClassUID: "1.2.840.10008.5.1.4.1.1.2",
+  });
   assert.deepEqual(f("UI", "", ["0020", "000D", "Study Instance UID"]), { StudyInstanceUID: null });
-  assert.deepEqual(f("LO", "'x'", ["0009", "1010", "Private tag data"]), { "00091010": { vr: "LO", Value: ["x"] } });
+  assert.deepEqual(f("LO", "'x'", ["0009", "1010", "Private tag data"]), {
+    "00091010": { vr: "LO", Value: ["x"] },
+  });
   // JSON's \uXXXX escapes (ensure_ascii) are decoded by JSON.parse before we see them.
-  const parsed = JSON.parse(`{"(0008,0080)": "(0008, 0080) Institution Name LO: 'Klinik M\\u00fcnchen'"}`) as Record<string, unknown>;
+  const parsed = JSON.parse(
+    `{"(0008,0080)": "(0008, 0080) Institution Name LO: 'Klinik M\\u00fcnchen'"}`,
+  ) as Record<string, unknown>;
   assert.deepEqual(legacyToFlat(parsed), { InstitutionName: "Klinik München" });
 });
 
 test("legacy values of another shape are errors naming the key and the expected form", () => {
-  assert.throws(() => legacyToFlat({ "(0008,0080)": "Example Hospital" }), /\(0008,0080\): expected a pydicom element string like "\(0008, 0080\) Institution Name LO: 'Example Hospital'"/);
-  assert.throws(() => legacyToFlat({ "(0008,0080)": "(0008, 0080) Institution Name LO: 'unterminated" }), /unterminated '-quoted value/);
+  assert.throws(
+    () => legacyToFlat({ "(0008,0080)": "Example Hospital" }),
+    /\(0008,0080\): expected a pydicom element string like "\(0008, 0080\) Institution Name LO: 'Example Hospital'"/,
+  );
+  assert.throws(
+    () => legacyToFlat({ "(0008,0080)": "(0008, 0080) Institution Name LO: 'unterminated" }),
+    /unterminated '-quoted value/,
+  );
   assert.throws(() => legacyToFlat({ "(0008,0080)": 12 }), /expected a string/);
 });
 
@@ -117,10 +157,17 @@ test("analysis input: NDJSON flat and PS3.18 records, CSV, and a legacy record p
     '{"(0008,0080)":"(0008,0080) Institution Name LO: \'C\'"}\n';
   assert.deepEqual(
     (await readAll(nd)).map((r) => r.record),
-    [{ InstitutionName: "A", StudyDate: "20240101" }, { StudyDate: "20240102", InstitutionName: "B" }, { InstitutionName: "C" }],
+    [
+      { InstitutionName: "A", StudyDate: "20240101" },
+      { StudyDate: "20240102", InstitutionName: "B" },
+      { InstitutionName: "C" },
+    ],
   );
-  const csv = "InstitutionName,StudyDate\n\"X, Y\",20240101\n";
-  assert.deepEqual((await readAll(csv)).map((r) => r.record), [{ InstitutionName: "X, Y", StudyDate: "20240101" }]);
+  const csv = 'InstitutionName,StudyDate\n"X, Y",20240101\n';
+  assert.deepEqual(
+    (await readAll(csv)).map((r) => r.record),
+    [{ InstitutionName: "X, Y", StudyDate: "20240101" }],
+  );
   assert.deepEqual(await readAll(""), []);
 });
 
@@ -135,13 +182,26 @@ async function inputError(text: string): Promise<InputError> {
 }
 
 test("analysis input: malformed input names the line and what was expected", async () => {
-  assert.equal((await inputError('{"a":1}\n{"b":\n')).message, "stdin:2: invalid JSON: " + (() => { try { JSON.parse('{"b":'); } catch (e) { return (e as Error).message; } })());
+  assert.equal(
+    (await inputError('{"a":1}\n{"b":\n')).message,
+    "stdin:2: invalid JSON: " +
+      (() => {
+        try {
+          JSON.parse('{"b":');
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+  );
   let e = await inputError(legacyFile.replace("UI: 1.2.4", "UI 1.2.4"));
   assert.match(e.message, /^stdin:8: \(0020,000D\): expected a pydicom element string like/);
   e = await inputError('[\n  {"a": 1},\n  2\n]');
   assert.equal(e.message, 'stdin:3: element 2 of the JSON array is not an object (expected "{")');
   e = await inputError('[\n  {"a": 1}\n');
-  assert.equal(e.message, 'stdin:3: unexpected end of input: the JSON array is not closed with "]"');
+  assert.equal(
+    e.message,
+    'stdin:3: unexpected end of input: the JSON array is not closed with "]"',
+  );
   e = await inputError('[\n  {"a": 1},\n  {"b": }\n]');
   assert.match(e.message, /^stdin:3: invalid JSON in element 2 of the array/);
   e = await inputError('[{"a":1}] x');
@@ -190,24 +250,56 @@ test("time windows: pacsalyzer's two boundary rules, N days, since/until, usage 
   const inc = resolveWindow({ now: "20240331" }, "inclusive");
   assert.equal(inWindow(inc, d("20240101")), true);
   assert.equal(inWindow(inc, d("20231231")), false);
-  assert.equal(resolveWindow({ now: "20240331", timeframe: "6m" }, "exclusive").start, d("20240331") - 179);
-  assert.equal(resolveWindow({ now: "20240331", timeframe: "1m" }, "inclusive").start, d("20240301"));
-  assert.equal(resolveWindow({ now: "20240331", timeframe: "14d" }, "exclusive").start, d("20240318"));
+  assert.equal(
+    resolveWindow({ now: "20240331", timeframe: "6m" }, "exclusive").start,
+    d("20240331") - 179,
+  );
+  assert.equal(
+    resolveWindow({ now: "20240331", timeframe: "1m" }, "inclusive").start,
+    d("20240301"),
+  );
+  assert.equal(
+    resolveWindow({ now: "20240331", timeframe: "14d" }, "exclusive").start,
+    d("20240318"),
+  );
   const all = resolveWindow({ timeframe: "all" }, "exclusive");
   assert.ok(inWindow(all, undefined) && inWindow(all, 0));
   const su = resolveWindow({ since: "20240105", until: "20240110" }, "exclusive");
-  assert.deepEqual([inWindow(su, d("20240104")), inWindow(su, d("20240105")), inWindow(su, d("20240110")), inWindow(su, d("20240111"))], [false, true, true, false]);
+  assert.deepEqual(
+    [
+      inWindow(su, d("20240104")),
+      inWindow(su, d("20240105")),
+      inWindow(su, d("20240110")),
+      inWindow(su, d("20240111")),
+    ],
+    [false, true, true, false],
+  );
   assert.equal(su.label, "20240105-20240110");
   assert.throws(() => resolveWindow({ timeframe: "2y" }, "exclusive"), UsageError);
   assert.throws(() => resolveWindow({ timeframe: "0d" }, "exclusive"), UsageError);
-  assert.throws(() => resolveWindow({ timeframe: "3m", since: "20240101" }, "exclusive"), /cannot be combined/);
-  assert.throws(() => resolveWindow({ now: "20241301" }, "exclusive"), /--now: expected a date YYYYMMDD/);
-  assert.throws(() => resolveWindow({ since: "20240201", until: "20240101" }, "exclusive"), /is after/);
+  assert.throws(
+    () => resolveWindow({ timeframe: "3m", since: "20240101" }, "exclusive"),
+    /cannot be combined/,
+  );
+  assert.throws(
+    () => resolveWindow({ now: "20241301" }, "exclusive"),
+    /--now: expected a date YYYYMMDD/,
+  );
+  assert.throws(
+    () => resolveWindow({ since: "20240201", until: "20240101" }, "exclusive"),
+    /is after/,
+  );
 });
 
 test("--by keys and column titles", () => {
-  assert.deepEqual(parseAnalysisKeys("InstitutionName, Modality", "--by"), ["InstitutionName", "Modality"]);
-  assert.throws(() => parseAnalysisKeys("institutionname", "--by"), /unknown attribute "institutionname" \(did you mean InstitutionName\?\)/);
+  assert.deepEqual(parseAnalysisKeys("InstitutionName, Modality", "--by"), [
+    "InstitutionName",
+    "Modality",
+  ]);
+  assert.throws(
+    () => parseAnalysisKeys("institutionname", "--by"),
+    /unknown attribute "institutionname" \(did you mean InstitutionName\?\)/,
+  );
   assert.equal(displayName("InstitutionName"), "Institution Name");
   assert.equal(displayName("StudyInstanceUID"), "Study Instance UID");
   assert.equal(displayName("00091010"), "00091010");

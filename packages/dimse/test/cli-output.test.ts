@@ -6,7 +6,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { createLogger, exitTable, formatDuration, Progress, progressLine, summaryLine } from "../src/cli/index.js";
+import {
+  createLogger,
+  exitTable,
+  formatDuration,
+  Progress,
+  progressLine,
+  summaryLine,
+} from "../src/cli/index.js";
 import { makeDirs, makeDirsSync, unwritableReason } from "../src/io/index.js";
 
 /** A terminal-like stream that keeps what is written. */
@@ -32,7 +39,10 @@ test("a log line clears the progress line first; the next update draws it again 
   log.error("a.dcm: refused");
   log.flush();
   progress.update("2/3 b.dcm");
-  assert.equal(err.text(), "\r\x1b[K1/3 a.dcm" + "\r\x1b[K" + "E: tool: a.dcm: refused\n" + "\r\x1b[K2/3 b.dcm");
+  assert.equal(
+    err.text(),
+    "\r\x1b[K1/3 a.dcm" + "\r\x1b[K" + "E: tool: a.dcm: refused\n" + "\r\x1b[K2/3 b.dcm",
+  );
   // no progress shown: nothing extra
   const plain = terminal();
   const l2 = createLogger("tool", plain);
@@ -45,26 +55,50 @@ test("progressLine: percent, rate and ETA from the average since the start; skip
   const MB = 1024 * 1024;
   // 10 of 40 in 20 s: 30 left at 2 s each = 60 s.
   assert.equal(
-    progressLine({ done: 10, total: 40, unit: "requests", bytes: 40 * MB, extra: ["340 objects"], failed: 2 }, 20000),
+    progressLine(
+      { done: 10, total: 40, unit: "requests", bytes: 40 * MB, extra: ["340 objects"], failed: 2 },
+      20000,
+    ),
     "10/40 requests (25%), 340 objects, 40.0 MB, 2.0 MB/s, ETA 1m00s, 2 failed",
   );
   // 5 of the 10 came from a journal: 5 in 20 s, 4 s each, 30 left = 2 min.
-  assert.equal(progressLine({ done: 10, total: 40, unit: "requests", skipped: 5 }, 20000), "10/40 requests (25%), ETA 2m00s");
+  assert.equal(
+    progressLine({ done: 10, total: 40, unit: "requests", skipped: 5 }, 20000),
+    "10/40 requests (25%), ETA 2m00s",
+  );
   // Nothing done yet: no ETA; percent rounds down (never 100% early).
   assert.equal(progressLine({ done: 0, total: 3, unit: "files" }, 5000), "0/3 files (0%)");
-  assert.equal(progressLine({ done: 1999, total: 2000, unit: "files" }, 1999000), "1999/2000 files (99%), ETA 1s");
+  assert.equal(
+    progressLine({ done: 1999, total: 2000, unit: "files" }, 1999000),
+    "1999/2000 files (99%), ETA 1s",
+  );
   assert.equal(progressLine({ done: 3, total: 3, unit: "files" }, 5000), "3/3 files (100%)");
   // Without a total: the item rate instead of an ETA.
-  assert.equal(progressLine({ done: 12, unit: "files", bytes: 1536 }, 4000), "12 files, 1.5 KB, 384 B/s, 3.0 files/s");
+  assert.equal(
+    progressLine({ done: 12, unit: "files", bytes: 1536 }, 4000),
+    "12 files, 1.5 KB, 384 B/s, 3.0 files/s",
+  );
   // A total the run went past (input grew) is not shown as over 100%.
   assert.equal(progressLine({ done: 5, total: 4, unit: "files" }, 1000), "5 files, 5.0 files/s");
 });
 
 test("summaryLine and formatDuration", () => {
   const MB = 1024 * 1024;
-  assert.equal(summaryLine({ done: 40, total: 40, unit: "requests", bytes: 120 * MB, extra: ["340 objects"], failed: 2 }, 192000), "40 requests in 3m12s, 340 objects, 120.0 MB, 640.0 KB/s, 2 failed");
-  assert.equal(summaryLine({ done: 12, total: 40, unit: "requests" }, 9400), "12/40 requests in 9s");
-  assert.deepEqual([0, 0.4, 59.6, 60, 185, 3599, 3600, 7380, 86399, 90000 * 3].map(formatDuration), ["0s", "0s", "1m00s", "1m00s", "3m05s", "59m59s", "1h00m", "2h03m", "23h59m", "3d03h"]);
+  assert.equal(
+    summaryLine(
+      { done: 40, total: 40, unit: "requests", bytes: 120 * MB, extra: ["340 objects"], failed: 2 },
+      192000,
+    ),
+    "40 requests in 3m12s, 340 objects, 120.0 MB, 640.0 KB/s, 2 failed",
+  );
+  assert.equal(
+    summaryLine({ done: 12, total: 40, unit: "requests" }, 9400),
+    "12/40 requests in 9s",
+  );
+  assert.deepEqual(
+    [0, 0.4, 59.6, 60, 185, 3599, 3600, 7380, 86399, 90000 * 3].map(formatDuration),
+    ["0s", "0s", "1m00s", "1m00s", "3m05s", "59m59s", "1h00m", "2h03m", "23h59m", "3d03h"],
+  );
 });
 
 test("Progress.finish: the summary replaces the line on a terminal; elsewhere only at -v; never at -q", () => {
@@ -78,10 +112,16 @@ test("Progress.finish: the summary replaces the line on a terminal; elsewhere on
   new Progress({ stream: pipe, enabled: false }).finish(createLogger("tool", pipe), counts);
   assert.equal(pipe.text(), "");
   const verbose = terminal();
-  new Progress({ stream: verbose, enabled: false }).finish(createLogger("tool", verbose, "info"), counts);
+  new Progress({ stream: verbose, enabled: false }).finish(
+    createLogger("tool", verbose, "info"),
+    counts,
+  );
   assert.equal(verbose.text(), "I: tool: 2 files in 0s\n");
   const quiet = terminal();
-  new Progress({ stream: quiet, enabled: false }).finish(createLogger("tool", quiet, "error"), counts);
+  new Progress({ stream: quiet, enabled: false }).finish(
+    createLogger("tool", quiet, "error"),
+    counts,
+  );
   assert.equal(quiet.text(), "");
 });
 

@@ -85,7 +85,10 @@ const T = {
 /** What every transfer syntax of SAMPLE_DUMP must decode to (values from the dump text). */
 function checkSampleValues(ds: Dataset, little: boolean): void {
   assert.equal(ds.elements.length, 29);
-  assert.deepEqual(ds.elements.map((e) => e.tag), [...ds.elements.map((e) => e.tag)].sort((a, b) => a - b));
+  assert.deepEqual(
+    ds.elements.map((e) => e.tag),
+    [...ds.elements.map((e) => e.tag)].sort((a, b) => a - b),
+  );
   assert.equal(ds.string(T.SpecificCharacterSet), "ISO_IR 100");
   assert.deepEqual(ds.strings(T.ImageType), ["ORIGINAL", "PRIMARY", "AXIAL"]);
   assert.equal(ds.string(T.SOPClassUID), "1.2.840.10008.5.1.4.1.1.2");
@@ -117,7 +120,10 @@ function checkSampleValues(ds: Dataset, little: boolean): void {
   assert.equal(seq.vr, "SQ");
   assert.equal(seq.items!.length, 2);
   const [item, empty] = seq.items!;
-  assert.deepEqual(item!.elements.map((e) => e.tag), [T.RequestedProcedureDescription, T.ScheduledProtocolCodeSequence, T.RequestedProcedureID]);
+  assert.deepEqual(
+    item!.elements.map((e) => e.tag),
+    [T.RequestedProcedureDescription, T.ScheduledProtocolCodeSequence, T.RequestedProcedureID],
+  );
   assert.equal(item!.string(T.RequestedProcedureDescription), "Chest CT");
   assert.equal(item!.string(T.RequestedProcedureID), "RP1");
   const nested = item!.get(T.ScheduledProtocolCodeSequence)!.items!;
@@ -177,8 +183,14 @@ test("implicit → explicit LE: dcmdump sees the same data set as dump2dcm's exp
   const peer = dataLines(dcmdumpClean(sample("-F", "+te"), ["+L", "-f"]));
   // The only difference: the unknown private element becomes UN (its VR is unknowable).
   const i = peer.findIndex((l) => l.startsWith("(0009,1001)"));
-  assert.equal(peer[i], "(0009,1001) LO [vendor]                                 #   6, 1 Unknown Tag & Data");
-  assert.equal(ours[i], "(0009,1001) UN 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data");
+  assert.equal(
+    peer[i],
+    "(0009,1001) LO [vendor]                                 #   6, 1 Unknown Tag & Data",
+  );
+  assert.equal(
+    ours[i],
+    "(0009,1001) UN 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data",
+  );
   ours.splice(i, 1);
   peer.splice(i, 1);
   assert.deepEqual(ours, peer);
@@ -192,7 +204,10 @@ test("explicit VR big endian: values are swapped on read and on conversion", (t)
   checkSampleValues(ds, false);
   // the raw values stay in big endian order...
   assert.deepEqual(ds.get(T.DataSetType)!.value, Buffer.from([0x00, 0x01]));
-  assert.deepEqual(ds.get(T.FrameIncrementPointer)!.value, Buffer.from([0x00, 0x18, 0x10, 0x63, 0x7f, 0xe0, 0x00, 0x10]));
+  assert.deepEqual(
+    ds.get(T.FrameIncrementPointer)!.value,
+    Buffer.from([0x00, 0x18, 0x10, 0x63, 0x7f, 0xe0, 0x00, 0x10]),
+  );
   // ...OB is never swapped
   assert.deepEqual(ds.get(T.EncapsulatedDocument)!.value, Buffer.from([1, 2, 3, 4, 5, 6]));
   // same syntax: identical; BE → LE equals DCMTK's own LE encoding and vice versa
@@ -251,9 +266,15 @@ test("Part 10 files we write: dcmdump reads the meta header cleanly", async (t) 
   const glen = file.readUInt32LE(140);
   // the first data set element (0008,0005) starts right after the meta group
   assert.equal(file.readUInt16LE(132 + 12 + glen), 0x0008);
-  assert.match(text, new RegExp(`\\(0002,0000\\) UL ${glen} +#   4, 1 FileMetaInformationGroupLength\\n`));
+  assert.match(
+    text,
+    new RegExp(`\\(0002,0000\\) UL ${glen} +#   4, 1 FileMetaInformationGroupLength\\n`),
+  );
   assert.match(text, /\(0002,0001\) OB 00\\01 +#   2, 1 FileMetaInformationVersion\n/);
-  assert.match(text, /\(0002,0002\) UI =SecondaryCaptureImageStorage +#  26, 1 MediaStorageSOPClassUID\n/);
+  assert.match(
+    text,
+    /\(0002,0002\) UI =SecondaryCaptureImageStorage +#  26, 1 MediaStorageSOPClassUID\n/,
+  );
   assert.match(text, /\(0002,0010\) UI =LittleEndianExplicit +#  20, 1 TransferSyntaxUID\n/);
   assert.deepEqual(dataLines(text), dataLines(dcmdumpClean(sample("-F", "+te"), ["+L", "-f"])));
   // readPart10Header reads only the head of a file on disk
@@ -273,7 +294,10 @@ test("undefined-length sequences and items (dump2dcm -e), nested", (t) => {
   const seq = ds.get(T.RequestAttributesSequence)!;
   assert.equal(seq.undefinedLength, true);
   assert.equal(seq.length, undefined);
-  assert.deepEqual(seq.items!.map((i) => i.undefinedLength), [true, true]);
+  assert.deepEqual(
+    seq.items!.map((i) => i.undefinedLength),
+    [true, true],
+  );
   const nested = seq.items![0]!.get(T.ScheduledProtocolCodeSequence)!;
   assert.equal(nested.undefinedLength, true);
   assert.equal(nested.items![0]!.undefinedLength, true);
@@ -291,7 +315,11 @@ test("mixed explicit/undefined lengths at several levels (hand-built) read like 
   const inner = rawSeq(0x00400008, [rawItem(raw(0x00080100, "SH", "C1"), true)], false);
   const item1 = rawItem(Buffer.concat([raw(0x00321060, "LO", "DESC"), inner]), false);
   const item2 = rawItem(raw(0x00401001, "SH", "RP2 "), true);
-  const file = Buffer.concat([raw(0x00100020, "LO", "P1"), rawSeq(T.RequestAttributesSequence, [item1, item2], true), raw(0x00401002, "LO", "S1")]);
+  const file = Buffer.concat([
+    raw(0x00100020, "LO", "P1"),
+    rawSeq(T.RequestAttributesSequence, [item1, item2], true),
+    raw(0x00401002, "LO", "S1"),
+  ]);
   const ds = parseDataset(file, TS.ExplicitVRLittleEndian);
   const seq = ds.get(T.RequestAttributesSequence)!;
   assert.equal(seq.undefinedLength, true);
@@ -305,8 +333,14 @@ test("mixed explicit/undefined lengths at several levels (hand-built) read like 
   assert.equal(seq.items![1]!.string(0x00401001), "RP2");
   assert.equal(ds.string(0x00401002), "S1", "parsing continues after the delimiters");
   // dcmdump of the original and of our explicit-length re-encoding show the same values
-  const values = (text: string) => dataLines(text).filter((l) => !/\(fffe,|SQ \(/.test(l)).map((l) => l.trim());
-  assert.deepEqual(values(dcmdumpClean(ourPart10(ds, TS.ExplicitVRLittleEndian))), values(dcmdumpClean(file, ["-f"])));
+  const values = (text: string) =>
+    dataLines(text)
+      .filter((l) => !/\(fffe,|SQ \(/.test(l))
+      .map((l) => l.trim());
+  assert.deepEqual(
+    values(dcmdumpClean(ourPart10(ds, TS.ExplicitVRLittleEndian))),
+    values(dcmdumpClean(file, ["-f"])),
+  );
 });
 
 test("encapsulated pixel data: fragments and offset table survive a round trip", (t) => {
@@ -330,7 +364,11 @@ test("encapsulated pixel data: fragments and offset table survive a round trip",
   const px = dataset.get(T.PixelData)!;
   assert.equal(px.vr, "OB");
   assert.equal(px.undefinedLength, true);
-  assert.deepEqual(px.fragments, [Buffer.alloc(0), Buffer.from("ffd8ffe000104a464946", "hex"), Buffer.from([1, 2, 3, 4])]);
+  assert.deepEqual(px.fragments, [
+    Buffer.alloc(0),
+    Buffer.from("ffd8ffe000104a464946", "hex"),
+    Buffer.from([1, 2, 3, 4]),
+  ]);
   assert.deepEqual(encodeDataset(dataset, TS.JPEGBaseline), file.subarray(header.datasetOffset));
   const ours = dcmdumpClean(ourPart10(dataset, TS.JPEGBaseline), ["+L"]);
   assert.deepEqual(dataLines(ours), dataLines(dcmdumpClean(file, ["+L"])));
@@ -338,8 +376,17 @@ test("encapsulated pixel data: fragments and offset table survive a round trip",
 
 test("undefined-length UN holds an implicit VR little endian sequence (CP-246)", (t) => {
   if (!needDcmtk(t)) return;
-  const implicitItem = Buffer.concat([raw(0x00321060, "LO", "FOO ", IMPLICIT_LE), raw(0x00401001, "SH", "RP1 ", IMPLICIT_LE)]);
-  const un = rawSeq(T.RequestAttributesSequence, [rawItem(implicitItem, true)], true, undefined, "UN");
+  const implicitItem = Buffer.concat([
+    raw(0x00321060, "LO", "FOO ", IMPLICIT_LE),
+    raw(0x00401001, "SH", "RP1 ", IMPLICIT_LE),
+  ]);
+  const un = rawSeq(
+    T.RequestAttributesSequence,
+    [rawItem(implicitItem, true)],
+    true,
+    undefined,
+    "UN",
+  );
   const le = Buffer.concat([raw(T.PatientID, "LO", "P1"), un, raw(0x00401002, "LO", "RSN ")]);
   const ds = parseDataset(le, TS.ExplicitVRLittleEndian);
   const seq = ds.get(T.RequestAttributesSequence)!;
@@ -350,7 +397,10 @@ test("undefined-length UN holds an implicit VR little endian sequence (CP-246)",
   assert.equal(seq.items![0]!.string(0x00401001), "RP1");
   assert.equal(ds.string(0x00401002), "RSN");
   // dcmdump (+ui, its default) reads it the same way; our re-encoding is a real SQ
-  const values = (text: string) => dataLines(text).filter((l) => !/\(fffe,|SQ \(/.test(l)).map((l) => l.trim());
+  const values = (text: string) =>
+    dataLines(text)
+      .filter((l) => !/\(fffe,|SQ \(/.test(l))
+      .map((l) => l.trim());
   const peer = dcmdump(le, ["-f"]);
   assert.equal(peer.status, 0);
   const ours = dcmdumpClean(ourPart10(ds, TS.ExplicitVRLittleEndian));
@@ -387,9 +437,18 @@ test("private tags: creators, data elements and private sequences", (t) => {
     "(0010,0020) LO [P]",
   ].join("\n");
   const ex = parseDataset(dump2dcm(dump, ["-F", "+te"]), TS.ExplicitVRLittleEndian);
-  assert.deepEqual(ex.elements.map((e) => [e.tag, e.vr]), [
-    [0x00090010, "LO"], [0x00090011, "LO"], [0x00091001, "LO"], [0x00091002, "US"], [0x00091003, "SQ"], [0x00091101, "LO"], [0x00100020, "LO"],
-  ]);
+  assert.deepEqual(
+    ex.elements.map((e) => [e.tag, e.vr]),
+    [
+      [0x00090010, "LO"],
+      [0x00090011, "LO"],
+      [0x00091001, "LO"],
+      [0x00091002, "US"],
+      [0x00091003, "SQ"],
+      [0x00091101, "LO"],
+      [0x00100020, "LO"],
+    ],
+  );
   assert.equal(ex.string(0x00090011), "OTHER");
   assert.equal(ex.string(0x00091101), "two");
   assert.deepEqual(elementNumbers(ex.get(0x00091002)!), [7]);
@@ -473,7 +532,10 @@ test("Dataset.get/set/delete keep ascending tag order", () => {
   ds.set(el(0x00200010, "c"));
   ds.set(el(0x00091001, "p"));
   ds.set(el(0x00100010, "n"));
-  assert.deepEqual(ds.elements.map((e) => e.tag), [0x00080050, 0x00091001, 0x00100010, 0x00100020, 0x00200010]);
+  assert.deepEqual(
+    ds.elements.map((e) => e.tag),
+    [0x00080050, 0x00091001, 0x00100010, 0x00100020, 0x00200010],
+  );
   ds.set(el(0x00100020, "B")); // replace, not duplicate
   assert.equal(ds.elements.length, 5);
   assert.equal(ds.string(0x00100020), "B");
@@ -483,34 +545,62 @@ test("Dataset.get/set/delete keep ascending tag order", () => {
   assert.equal(ds.delete(0x00091001), true);
   assert.equal(ds.delete(0x00091001), false);
   assert.equal(ds.has(0x00091001), false);
-  assert.deepEqual(ds.elements.map((e) => e.tag), [0x00080050, 0x00100010, 0x00100020, 0x00200010]);
+  assert.deepEqual(
+    ds.elements.map((e) => e.tag),
+    [0x00080050, 0x00100010, 0x00100020, 0x00200010],
+  );
   // tags above 0x7fffffff compare as unsigned
   ds.set({ tag: 0xfffa0001, vr: "LO", value: Buffer.from("hi") });
   ds.set(el(0x7fe00001, "x"));
-  assert.deepEqual(ds.elements.slice(-2).map((e) => e.tag), [0x7fe00001, 0xfffa0001]);
+  assert.deepEqual(
+    ds.elements.slice(-2).map((e) => e.tag),
+    [0x7fe00001, 0xfffa0001],
+  );
   assert.equal(ds.get(0xfffa0001)?.tag, 0xfffa0001);
 });
 
 test("parseDataset sorts out-of-order input so lookups work", () => {
-  const bytes = Buffer.concat([raw(T.PatientID, "LO", "P1"), raw(0x00080050, "SH", "A1"), raw(0x00200010, "SH", "S1")]);
+  const bytes = Buffer.concat([
+    raw(T.PatientID, "LO", "P1"),
+    raw(0x00080050, "SH", "A1"),
+    raw(0x00200010, "SH", "S1"),
+  ]);
   const ds = parseDataset(bytes, TS.ExplicitVRLittleEndian);
-  assert.deepEqual(ds.elements.map((e) => e.tag), [0x00080050, T.PatientID, 0x00200010]);
+  assert.deepEqual(
+    ds.elements.map((e) => e.tag),
+    [0x00080050, T.PatientID, 0x00200010],
+  );
   assert.equal(ds.string(T.PatientID), "P1");
   assert.equal(ds.string(0x00080050), "A1");
 });
 
 test("truncated and malformed input raises DicomParseError with an offset", () => {
   const good = Buffer.concat([raw(T.PatientID, "LO", "P1"), raw(0x00200010, "SH", "S1")]);
-  assert.throws(() => parseDataset(good.subarray(0, good.length - 1), TS.ExplicitVRLittleEndian), (e: unknown) => e instanceof DicomParseError && /runs past the end/.test(e.message) && e.offset === 18);
-  const unterminated = Buffer.concat([rawSeq(T.RequestAttributesSequence, [rawItem(raw(0x00321060, "LO", "AB"), true)], true)]).subarray(0, -8);
-  assert.throws(() => parseDataset(unterminated, TS.ExplicitVRLittleEndian), /missing sequence delimiter/);
+  assert.throws(
+    () => parseDataset(good.subarray(0, good.length - 1), TS.ExplicitVRLittleEndian),
+    (e: unknown) =>
+      e instanceof DicomParseError && /runs past the end/.test(e.message) && e.offset === 18,
+  );
+  const unterminated = Buffer.concat([
+    rawSeq(T.RequestAttributesSequence, [rawItem(raw(0x00321060, "LO", "AB"), true)], true),
+  ]).subarray(0, -8);
+  assert.throws(
+    () => parseDataset(unterminated, TS.ExplicitVRLittleEndian),
+    /missing sequence delimiter/,
+  );
   // trailing zero padding is tolerated
-  assert.equal(parseDataset(Buffer.concat([good, Buffer.alloc(4)]), TS.ExplicitVRLittleEndian).elements.length, 2);
+  assert.equal(
+    parseDataset(Buffer.concat([good, Buffer.alloc(4)]), TS.ExplicitVRLittleEndian).elements.length,
+    2,
+  );
 });
 
 test("clone is deep: items and values of the copy are independent", () => {
   const ds = parseDataset(
-    Buffer.concat([raw(T.PatientID, "LO", "P1"), rawSeq(T.RequestAttributesSequence, [rawItem(raw(0x00321060, "LO", "AB"))])]),
+    Buffer.concat([
+      raw(T.PatientID, "LO", "P1"),
+      rawSeq(T.RequestAttributesSequence, [rawItem(raw(0x00321060, "LO", "AB"))]),
+    ]),
     TS.ExplicitVRLittleEndian,
   );
   const copy = ds.clone();
@@ -541,11 +631,20 @@ test("character sets decode like DCMTK (+U8)", (t) => {
     ["ISO_IR 192", Buffer.from("Wang^XiaoDong=王^小東", "utf8")],
     ["GB18030", Buffer.from("Wang^XiaoDong=\xcd\xf5^\xd0\xa1\xb6\xab", "latin1")],
     // PS3.5 Annex I.2 (Korean, ISO 2022 IR 149 in G1)
-    ["\\ISO 2022 IR 149", Buffer.from("Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf", "latin1")],
+    [
+      "\\ISO 2022 IR 149",
+      Buffer.from(
+        "Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf",
+        "latin1",
+      ),
+    ],
   ];
   for (const [cs, value] of cases) {
     const pad = (b: Buffer) => (b.length % 2 ? Buffer.concat([b, Buffer.from(" ")]) : b);
-    const bytes = Buffer.concat([raw(T.SpecificCharacterSet, "CS", pad(Buffer.from(cs))), raw(T.PatientName, "PN", pad(value))]);
+    const bytes = Buffer.concat([
+      raw(T.SpecificCharacterSet, "CS", pad(Buffer.from(cs))),
+      raw(T.PatientName, "PN", pad(value)),
+    ]);
     const ds = parseDataset(bytes, TS.ExplicitVRLittleEndian);
     assert.equal(ds.string(T.PatientName), dcmtkUtf8(bytes, "0010,0010")[0]!.trimEnd(), cs);
   }
@@ -553,8 +652,17 @@ test("character sets decode like DCMTK (+U8)", (t) => {
 
 test("ISO 2022 IR 87 (Japanese) decodes as in PS3.5 Annex H.3.1", () => {
   // DCMTK's iconv build cannot convert IR 87, so the expected string is the standard's.
-  const value = Buffer.from("Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B ", "latin1");
-  const ds = parseDataset(Buffer.concat([raw(T.SpecificCharacterSet, "CS", "\\ISO 2022 IR 87 "), raw(T.PatientName, "PN", value)]), TS.ExplicitVRLittleEndian);
+  const value = Buffer.from(
+    "Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B ",
+    "latin1",
+  );
+  const ds = parseDataset(
+    Buffer.concat([
+      raw(T.SpecificCharacterSet, "CS", "\\ISO 2022 IR 87 "),
+      raw(T.PatientName, "PN", value),
+    ]),
+    TS.ExplicitVRLittleEndian,
+  );
   assert.equal(ds.string(T.PatientName), "Yamada^Tarou=山田^太郎=やまだ^たろう");
 });
 
@@ -563,7 +671,10 @@ test("sequence items inherit the character set; an item may override it", (t) =>
   const item1 = raw(T.PatientName, "PN", "Müller^Jürgen ");
   const nested = rawSeq(0x00081115, [rawItem(raw(T.PatientName, "PN", "Ærø "))]);
   const item2 = Buffer.concat([nested, raw(T.PatientName, "PN", "Gérard")]);
-  const item3 = Buffer.concat([raw(T.SpecificCharacterSet, "CS", "ISO_IR 192"), raw(T.PatientName, "PN", Buffer.from("王^小東 ", "utf8"))]);
+  const item3 = Buffer.concat([
+    raw(T.SpecificCharacterSet, "CS", "ISO_IR 192"),
+    raw(T.PatientName, "PN", Buffer.from("王^小東 ", "utf8")),
+  ]);
   const bytes = Buffer.concat([
     raw(T.SpecificCharacterSet, "CS", "ISO_IR 100"),
     rawSeq(0x00081115, [rawItem(item1), rawItem(item2, true), rawItem(item3)], true),
@@ -573,7 +684,10 @@ test("sequence items inherit the character set; an item may override it", (t) =>
   const items = ds.get(0x00081115)!.items!;
   // DCMTK converts the inherited Latin-1 text of items 1 and 2 the same way
   const peer = dcmtkUtf8(bytes, "0010,0010");
-  assert.deepEqual(peer.slice(0, 3).map((s) => s.trimEnd()), ["Müller^Jürgen", "Ærø", "Gérard"]);
+  assert.deepEqual(
+    peer.slice(0, 3).map((s) => s.trimEnd()),
+    ["Müller^Jürgen", "Ærø", "Gérard"],
+  );
   assert.equal(items[0]!.string(T.PatientName), peer[0]!.trimEnd());
   assert.equal(items[1]!.get(0x00081115)!.items![0]!.string(T.PatientName), peer[1]!.trimEnd());
   assert.equal(items[1]!.string(T.PatientName), peer[2]!.trimEnd());

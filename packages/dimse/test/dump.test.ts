@@ -30,7 +30,18 @@ import {
   tagDcmtk,
   textElement,
 } from "../src/dicom/index.js";
-import { EXPLICIT_LE, SAMPLE_DUMP, dataLines, dcmdump, dcmtkDictionary, dump2dcm, needDcmtk, raw, rawItem, rawSeq } from "./helpers.js";
+import {
+  EXPLICIT_LE,
+  SAMPLE_DUMP,
+  dataLines,
+  dcmdump,
+  dcmtkDictionary,
+  dump2dcm,
+  needDcmtk,
+  raw,
+  rawItem,
+  rawSeq,
+} from "./helpers.js";
 
 const TS = TransferSyntax;
 
@@ -47,8 +58,16 @@ const split = (lines: string[]) => lines.join("\n").split("\n");
 /** Ours in both modes against dcmdump -dc and dcmdump (+dc). */
 function compareBoth(bytes: Buffer, ts: string, little = true): void {
   const ds = parseDataset(bytes, ts);
-  assert.deepEqual(split(dumpLines(ds, little)), peerLines(bytes, "-dc"), "raw values (findscu response dump) vs dcmdump -dc");
-  assert.deepEqual(split(dumpLines(ds, little, 0, [], { showPadding: false })), peerLines(bytes), "unpadded values vs dcmdump");
+  assert.deepEqual(
+    split(dumpLines(ds, little)),
+    peerLines(bytes, "-dc"),
+    "raw values (findscu response dump) vs dcmdump -dc",
+  );
+  assert.deepEqual(
+    split(dumpLines(ds, little, 0, [], { showPadding: false })),
+    peerLines(bytes),
+    "unpadded values vs dcmdump",
+  );
 }
 
 test("sample data set, explicit VR little endian: identical to dcmdump", (t) => {
@@ -67,7 +86,11 @@ test("sample data set with undefined-length sequences and items: identical to dc
   if (!needDcmtk(t)) return;
   const bytes = dump2dcm(SAMPLE_DUMP, ["-F", "-e", "+te"]);
   compareBoth(bytes, TS.ExplicitVRLittleEndian);
-  assert.ok(peerLines(bytes).includes("(0040,0275) SQ (Sequence with undefined length #=2)     # u/l, 1 RequestAttributesSequence"));
+  assert.ok(
+    peerLines(bytes).includes(
+      "(0040,0275) SQ (Sequence with undefined length #=2)     # u/l, 1 RequestAttributesSequence",
+    ),
+  );
 });
 
 test("sample data set, implicit VR: identical except DCMTK's '??' for an unknown VR", (t) => {
@@ -78,12 +101,22 @@ test("sample data set, implicit VR: identical except DCMTK's '??' for an unknown
   // Known difference: private data without a dictionary entry has no VR in
   // implicit syntax. DCMTK prints `??`, we hold (and print) it as UN.
   const i = peer.findIndex((l) => l.startsWith("(0009,1001)"));
-  assert.equal(peer[i], "(0009,1001) ?? 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data");
-  assert.equal(ours[i], "(0009,1001) UN 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data");
+  assert.equal(
+    peer[i],
+    "(0009,1001) ?? 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data",
+  );
+  assert.equal(
+    ours[i],
+    "(0009,1001) UN 76\\65\\6e\\64\\6f\\72                        #   6, 1 Unknown Tag & Data",
+  );
   ours.splice(i, 1);
   peer.splice(i, 1);
   // sequence lengths are those of the implicit encoding (104/88, not 108/92)
-  assert.ok(peer.includes("(0040,0275) SQ (Sequence with explicit length #=2)      # 104, 1 RequestAttributesSequence"));
+  assert.ok(
+    peer.includes(
+      "(0040,0275) SQ (Sequence with explicit length #=2)      # 104, 1 RequestAttributesSequence",
+    ),
+  );
   assert.deepEqual(ours, peer);
 });
 
@@ -114,15 +147,29 @@ test("responseBlock reproduces findscu's response block (dcmtk-cli.md §5)", () 
   const ds = parseDataset(findscuResponse(), TS.ExplicitVRLittleEndian);
   const block = responseBlock(1, "Pending", ds, TS.ExplicitVRLittleEndian);
   assert.equal(block.map((l) => `I: ${l}`).join("\n"), FINDSCU_BLOCK);
-  assert.equal(responseBlock(3, "Pending", ds, TS.ImplicitVRLittleEndian)[1], "Find Response: 3 (Pending)");
-  assert.equal(responseBlock(1, "Pending", ds, TS.ImplicitVRLittleEndian)[4], "# Used TransferSyntax: Little Endian Implicit");
-  assert.equal(responseBlock(1, "Pending", ds, TS.ExplicitVRBigEndian)[4], "# Used TransferSyntax: Big Endian Explicit");
+  assert.equal(
+    responseBlock(3, "Pending", ds, TS.ImplicitVRLittleEndian)[1],
+    "Find Response: 3 (Pending)",
+  );
+  assert.equal(
+    responseBlock(1, "Pending", ds, TS.ImplicitVRLittleEndian)[4],
+    "# Used TransferSyntax: Little Endian Implicit",
+  );
+  assert.equal(
+    responseBlock(1, "Pending", ds, TS.ExplicitVRBigEndian)[4],
+    "# Used TransferSyntax: Big Endian Explicit",
+  );
 });
 
 test("responseBlock's data set part equals dcmdump -dc's listing of the same bytes", (t) => {
   if (!needDcmtk(t)) return;
   const bytes = findscuResponse();
-  const block = responseBlock(1, "Pending", parseDataset(bytes, TS.ExplicitVRLittleEndian), TS.ExplicitVRLittleEndian);
+  const block = responseBlock(
+    1,
+    "Pending",
+    parseDataset(bytes, TS.ExplicitVRLittleEndian),
+    TS.ExplicitVRLittleEndian,
+  );
   // dcmdump -f prints "", "# Dicom-Data-Set", "# Used TransferSyntax: …", lines…, and ends with a newline
   const r = dcmdump(bytes, ["-f", "+L", "-dc"]);
   assert.deepEqual(block.slice(2), r.text.split("\n"));
@@ -172,7 +219,10 @@ test("empty values of every kind print (no value available) with VM 0", (t) => {
   compareBoth(dump2dcm(dump), TS.ExplicitVRLittleEndian);
   compareBoth(dump2dcm(dump, ["-F", "-e"]), TS.ExplicitVRLittleEndian);
   const ours = dumpLines(parseDataset(dump2dcm(dump), TS.ExplicitVRLittleEndian));
-  assert.equal(ours[0], "(0008,0016) UI (no value available)                     #   0, 0 SOPClassUID");
+  assert.equal(
+    ours[0],
+    "(0008,0016) UI (no value available)                     #   0, 0 SOPClassUID",
+  );
 });
 
 test("UIDs: known names, unknown UIDs, transfer syntaxes, multi-valued UI", (t) => {
@@ -189,7 +239,10 @@ test("UIDs: known names, unknown UIDs, transfer syntaxes, multi-valued UI", (t) 
   const bytes = dump2dcm(dump);
   compareBoth(bytes, TS.ExplicitVRLittleEndian);
   const lines = dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian));
-  assert.equal(lines[0], "(0008,0016) UI =MRImageStorage                          #  26, 1 SOPClassUID");
+  assert.equal(
+    lines[0],
+    "(0008,0016) UI =MRImageStorage                          #  26, 1 SOPClassUID",
+  );
   assert.match(lines[2]!, /^\(0008,001a\) UI \[1\.2\.840\.10008\.5\.1\.4\.1\.1\.2\\1\.2\.840/);
 });
 
@@ -202,7 +255,8 @@ test("numbers: US, SS, UL, SL, FL, FD, AT at their limits; OB, OW, UN bytes; bot
       const b = Buffer.alloc(values.length * w);
       values.forEach((v, i) => {
         const o = i * w;
-        const m = `write${{ US: "UInt16", OW: "UInt16", AT: "UInt16", SS: "Int16", UL: "UInt32", SL: "Int32", FL: "Float", FD: "Double" }[vr]}${little ? "LE" : "BE"}` as "writeUInt16LE";
+        const m =
+          `write${{ US: "UInt16", OW: "UInt16", AT: "UInt16", SS: "Int16", UL: "UInt32", SL: "Int32", FL: "Float", FD: "Double" }[vr]}${little ? "LE" : "BE"}` as "writeUInt16LE";
         b[m](v, o);
       });
       return b;
@@ -226,15 +280,29 @@ test("numbers: US, SS, UL, SL, FL, FD, AT at their limits; OB, OW, UN bytes; bot
     const f = Buffer.alloc(8);
     f[little ? "writeFloatLE" : "writeFloatBE"](1.5, 0);
     f[little ? "writeFloatLE" : "writeFloatBE"](-2, 4);
-    return Buffer.concat([raw(0x00660016, "OF", f, enc), raw(0x00660017, "FL", Buffer.alloc(0), enc), raw(0x00281202, "OW", Buffer.alloc(0), enc)]);
+    return Buffer.concat([
+      raw(0x00660016, "OF", f, enc),
+      raw(0x00660017, "FL", Buffer.alloc(0), enc),
+      raw(0x00281202, "OW", Buffer.alloc(0), enc),
+    ]);
   };
   compareBoth(build(true), TS.ExplicitVRLittleEndian);
   compareBoth(build(false), TS.ExplicitVRBigEndian, false);
   compareBoth(other(true), TS.ExplicitVRLittleEndian);
   compareBoth(other(false), TS.ExplicitVRBigEndian, false);
   const lines = dumpLines(parseDataset(build(false), TS.ExplicitVRBigEndian), false);
-  assert.ok(lines.includes("(0028,0009) AT (0018,1063)\\(7fe0,0010)                  #   8, 2 FrameIncrementPointer"), lines.join("\n"));
-  assert.ok(lines.includes("(0028,1201) OW 0001\\ffff\\1234                           #   6, 1 RedPaletteColorLookupTableData"), lines.join("\n"));
+  assert.ok(
+    lines.includes(
+      "(0028,0009) AT (0018,1063)\\(7fe0,0010)                  #   8, 2 FrameIncrementPointer",
+    ),
+    lines.join("\n"),
+  );
+  assert.ok(
+    lines.includes(
+      "(0028,1201) OW 0001\\ffff\\1234                           #   6, 1 RedPaletteColorLookupTableData",
+    ),
+    lines.join("\n"),
+  );
 });
 
 test("long values: no truncation, one space before '#' past column 56, wide length and VM fields", (t) => {
@@ -255,7 +323,9 @@ test("long values: no truncation, one space before '#' past column 56, wide leng
   assert.match(lines[0]!, /# {2}38,12 ImageType$/);
   assert.equal(lines[2], `(0008,1030) LO [${"L".repeat(40)}] #  40, 1 StudyDescription`);
   // 56 characters of text: column 57 is taken, so exactly one space precedes '#'
-  const unpadded = dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian), true, 0, [], { showPadding: false });
+  const unpadded = dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian), true, 0, [], {
+    showPadding: false,
+  });
   assert.equal(unpadded[3], `(0008,103e) LO [${"S".repeat(39)}] #  40, 1 SeriesDescription`);
   assert.equal(unpadded[3]!.indexOf("#"), 57);
   assert.match(lines[5]!, /\] # 1200, 1 ImageComments$/); // "# %3d": a space even for 4 digits
@@ -263,10 +333,23 @@ test("long values: no truncation, one space before '#' past column 56, wide leng
 
 test("sequences: explicit and undefined lengths, three levels, empty items and sequences", (t) => {
   if (!needDcmtk(t)) return;
-  const code = (v: string) => rawItem(Buffer.concat([raw(0x00080100, "SH", v), raw(0x00080102, "SH", "DCM ")]));
+  const code = (v: string) =>
+    rawItem(Buffer.concat([raw(0x00080100, "SH", v), raw(0x00080102, "SH", "DCM ")]));
   const level2 = rawSeq(0x00400008, [code("C1"), rawItem(Buffer.alloc(0), true)], true);
   const level1 = rawItem(Buffer.concat([raw(0x00321060, "LO", "DESC"), level2]), false);
-  const deep = rawSeq(0x0040a730, [rawItem(Buffer.concat([raw(0x0040a010, "CS", "CONTAINS"), rawSeq(0x0040a730, [rawItem(raw(0x0040a160, "UT", "text"), true)], false)]), true)], true);
+  const deep = rawSeq(
+    0x0040a730,
+    [
+      rawItem(
+        Buffer.concat([
+          raw(0x0040a010, "CS", "CONTAINS"),
+          rawSeq(0x0040a730, [rawItem(raw(0x0040a160, "UT", "text"), true)], false),
+        ]),
+        true,
+      ),
+    ],
+    true,
+  );
   const bytes = Buffer.concat([
     raw(0x00100020, "LO", "P1"),
     deep,
@@ -277,7 +360,10 @@ test("sequences: explicit and undefined lengths, three levels, empty items and s
   compareBoth(bytes, TS.ExplicitVRLittleEndian);
   const lines = dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian));
   // depth 4: 8 spaces of indentation, '#' in column 57 + 8
-  assert.ok(lines.includes("        (0040,a160) UT [text]".padEnd(64) + "#   4, 1 TextValue"), lines.join("\n"));
+  assert.ok(
+    lines.includes("        (0040,a160) UT [text]".padEnd(64) + "#   4, 1 TextValue"),
+    lines.join("\n"),
+  );
 });
 
 test("private creators, unknown private data, group lengths", (t) => {
@@ -298,7 +384,10 @@ test("private creators, unknown private data, group lengths", (t) => {
   const withLengths = dump2dcm(dump, ["-F", "+te", "+g"]);
   compareBoth(withLengths, TS.ExplicitVRLittleEndian);
   const lines = dumpLines(parseDataset(withLengths, TS.ExplicitVRLittleEndian));
-  assert.equal(lines[0], "(0008,0000) UL 34                                       #   4, 1 GenericGroupLength");
+  assert.equal(
+    lines[0],
+    "(0008,0000) UL 34                                       #   4, 1 GenericGroupLength",
+  );
   assert.match(lines[2]!, /#   4, 1 PrivateGroupLength$/);
 });
 
@@ -331,19 +420,77 @@ test("element names agree with DCMTK's dictionary for common query and retrieve 
     return;
   }
   const keywords = [
-    "SpecificCharacterSet", "ImageType", "SOPClassUID", "SOPInstanceUID", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
-    "StudyTime", "SeriesTime", "AccessionNumber", "QueryRetrieveLevel", "RetrieveAETitle", "InstanceAvailability", "Modality",
-    "ModalitiesInStudy", "SOPClassesInStudy", "Manufacturer", "InstitutionName", "ReferringPhysicianName", "StationName",
-    "StudyDescription", "SeriesDescription", "InstitutionalDepartmentName", "PerformingPhysicianName", "OperatorsName",
-    "ManufacturerModelName", "ReferencedStudySequence", "ReferencedSOPClassUID", "ReferencedSOPInstanceUID", "PatientName",
-    "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientBirthTime", "PatientSex", "PatientAge", "PatientSize",
-    "PatientWeight", "EthnicGroup", "PatientComments", "BodyPartExamined", "ProtocolName", "StudyInstanceUID",
-    "SeriesInstanceUID", "StudyID", "SeriesNumber", "AcquisitionNumber", "InstanceNumber", "NumberOfPatientRelatedStudies",
-    "NumberOfPatientRelatedSeries", "NumberOfPatientRelatedInstances", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances",
-    "NumberOfSeriesRelatedInstances", "Rows", "Columns", "ScheduledProcedureStepSequence", "ScheduledStationAETitle",
-    "ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime", "ScheduledPerformingPhysicianName",
-    "ScheduledProcedureStepDescription", "ScheduledProcedureStepID", "RequestedProcedureID", "RequestedProcedureDescription",
-    "RequestAttributesSequence", "ContentSequence", "dBdt", "DataSetType", "NetworkID",
+    "SpecificCharacterSet",
+    "ImageType",
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "StudyDate",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "StudyTime",
+    "SeriesTime",
+    "AccessionNumber",
+    "QueryRetrieveLevel",
+    "RetrieveAETitle",
+    "InstanceAvailability",
+    "Modality",
+    "ModalitiesInStudy",
+    "SOPClassesInStudy",
+    "Manufacturer",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "StationName",
+    "StudyDescription",
+    "SeriesDescription",
+    "InstitutionalDepartmentName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "ManufacturerModelName",
+    "ReferencedStudySequence",
+    "ReferencedSOPClassUID",
+    "ReferencedSOPInstanceUID",
+    "PatientName",
+    "PatientID",
+    "IssuerOfPatientID",
+    "PatientBirthDate",
+    "PatientBirthTime",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "EthnicGroup",
+    "PatientComments",
+    "BodyPartExamined",
+    "ProtocolName",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "StudyID",
+    "SeriesNumber",
+    "AcquisitionNumber",
+    "InstanceNumber",
+    "NumberOfPatientRelatedStudies",
+    "NumberOfPatientRelatedSeries",
+    "NumberOfPatientRelatedInstances",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
+    "NumberOfSeriesRelatedInstances",
+    "Rows",
+    "Columns",
+    "ScheduledProcedureStepSequence",
+    "ScheduledStationAETitle",
+    "ScheduledProcedureStepStartDate",
+    "ScheduledProcedureStepStartTime",
+    "ScheduledPerformingPhysicianName",
+    "ScheduledProcedureStepDescription",
+    "ScheduledProcedureStepID",
+    "RequestedProcedureID",
+    "RequestedProcedureDescription",
+    "RequestAttributesSequence",
+    "ContentSequence",
+    "dBdt",
+    "DataSetType",
+    "NetworkID",
   ];
   for (const k of keywords) {
     const tag = lookupKeyword(k)!.tag;
@@ -351,24 +498,25 @@ test("element names agree with DCMTK's dictionary for common query and retrieve 
   }
 });
 
-test(
-  "element names for the whole dictionary agree with DCMTK 3.6.7",
-  {},
-  (t) => {
-    const dic = dcmtkDictionary();
-    if (!dic) {
-      t.skip("DCMTK's dicom.dic not found");
-      return;
-    }
-    const differ: string[] = [];
-    for (const k of allKeywords()) {
-      const e = lookupKeyword(k)!;
-      const theirs = dic.get(e.tag)?.name ?? "Unknown Tag & Data";
-      if (theirs !== dcmtkDumpName(e.tag) && (e.tag & 0xff000000) !== 0x50000000 && (e.tag & 0xff000000) !== 0x60000000) differ.push(`${tagDcmtk(e.tag)} ${e.dumpName} ≠ ${theirs}`);
-    }
-    assert.deepEqual(differ, []);
-  },
-);
+test("element names for the whole dictionary agree with DCMTK 3.6.7", {}, (t) => {
+  const dic = dcmtkDictionary();
+  if (!dic) {
+    t.skip("DCMTK's dicom.dic not found");
+    return;
+  }
+  const differ: string[] = [];
+  for (const k of allKeywords()) {
+    const e = lookupKeyword(k)!;
+    const theirs = dic.get(e.tag)?.name ?? "Unknown Tag & Data";
+    if (
+      theirs !== dcmtkDumpName(e.tag) &&
+      (e.tag & 0xff000000) !== 0x50000000 &&
+      (e.tag & 0xff000000) !== 0x60000000
+    )
+      differ.push(`${tagDcmtk(e.tag)} ${e.dumpName} ≠ ${theirs}`);
+  }
+  assert.deepEqual(differ, []);
+});
 
 // ---------------------------------------------------------------- documented differences
 
@@ -382,36 +530,76 @@ test("unpadded mode removes exactly one padding byte; dcmdump strips every trail
   ds.set(numberElement(0x00280010, "US", 512));
   const bytes = Buffer.concat(ds.elements.map((e) => raw(e.tag, e.vr, e.value!, EXPLICIT_LE)));
   assert.deepEqual(dumpLines(ds, true, 0, [], { showPadding: false }), peerLines(bytes));
-  assert.ok(dumpLines(ds, true, 0, [], { showPadding: false }).includes("(0008,0052) CS [STUDY]                                  #   6, 1 QueryRetrieveLevel"));
+  assert.ok(
+    dumpLines(ds, true, 0, [], { showPadding: false }).includes(
+      "(0008,0052) CS [STUDY]                                  #   6, 1 QueryRetrieveLevel",
+    ),
+  );
   // Difference: a value that carries more than one trailing space (or a NUL in a
   // non-UI value) keeps all but one in our unpadded mode, while dcmdump's input
   // correction strips every trailing space (and keeps NULs). Our mode serves the
   // request dump, where only our own single padding byte needs removing.
   const odd = Buffer.concat([raw(0x00100010, "PN", "A^B\0"), raw(0x00100020, "LO", "AB  ")]);
-  const ours = dumpLines(parseDataset(odd, TS.ExplicitVRLittleEndian), true, 0, [], { showPadding: false });
+  const ours = dumpLines(parseDataset(odd, TS.ExplicitVRLittleEndian), true, 0, [], {
+    showPadding: false,
+  });
   const peer = peerLines(odd);
-  assert.equal(ours[0], "(0010,0010) PN [A^B]                                    #   4, 1 PatientName");
-  assert.equal(peer[0], "(0010,0010) PN [A^B\0]                                   #   4, 1 PatientName");
-  assert.equal(ours[1], "(0010,0020) LO [AB ]                                    #   4, 1 PatientID");
-  assert.equal(peer[1], "(0010,0020) LO [AB]                                     #   4, 1 PatientID");
+  assert.equal(
+    ours[0],
+    "(0010,0010) PN [A^B]                                    #   4, 1 PatientName",
+  );
+  assert.equal(
+    peer[0],
+    "(0010,0010) PN [A^B\0]                                   #   4, 1 PatientName",
+  );
+  assert.equal(
+    ours[1],
+    "(0010,0020) LO [AB ]                                    #   4, 1 PatientID",
+  );
+  assert.equal(
+    peer[1],
+    "(0010,0020) LO [AB]                                     #   4, 1 PatientID",
+  );
 });
 
-test(
-  "FL/FD values that are not short binary fractions print like DCMTK",
-  { todo: "DCMTK's OFStandard::ftoa stops digit generation early for some values (FD 1e-7 → 1e-07, 1/3 → 16 digits) where %.17g prints 17; we print %.9g/%.17g (3.14 and FL 0.1 already match)" },
-  (t) => {
-    if (!needDcmtk(t)) return;
-    const f64 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(8); b.writeDoubleLE(x); return b; }));
-    const f32 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeFloatLE(x); return b; }));
-    const bytes = Buffer.concat([raw(0x00189087, "FD", f64(3.14, 1e-7, 1 / 3)), raw(0x00700022, "FL", f32(0.1, 3.4028234663852886e38))]);
-    assert.deepEqual(dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian)), peerLines(bytes));
-  },
-);
+test("FL/FD values that are not short binary fractions print like DCMTK", {
+  todo: "DCMTK's OFStandard::ftoa stops digit generation early for some values (FD 1e-7 → 1e-07, 1/3 → 16 digits) where %.17g prints 17; we print %.9g/%.17g (3.14 and FL 0.1 already match)",
+}, (t) => {
+  if (!needDcmtk(t)) return;
+  const f64 = (...v: number[]) =>
+    Buffer.concat(
+      v.map((x) => {
+        const b = Buffer.alloc(8);
+        b.writeDoubleLE(x);
+        return b;
+      }),
+    );
+  const f32 = (...v: number[]) =>
+    Buffer.concat(
+      v.map((x) => {
+        const b = Buffer.alloc(4);
+        b.writeFloatLE(x);
+        return b;
+      }),
+    );
+  const bytes = Buffer.concat([
+    raw(0x00189087, "FD", f64(3.14, 1e-7, 1 / 3)),
+    raw(0x00700022, "FL", f32(0.1, 3.4028234663852886e38)),
+  ]);
+  assert.deepEqual(dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian)), peerLines(bytes));
+});
 
 test("an element with a non-standard VR prints its bytes in hex, as OB and UN do", () => {
-  const ds = parseDataset(Buffer.concat([raw(0x00100010, "PN", "DOE^JOHN"), raw(0x00111010, "XX", Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))]), TS.ExplicitVRLittleEndian);
+  const ds = parseDataset(
+    Buffer.concat([
+      raw(0x00100010, "PN", "DOE^JOHN"),
+      raw(0x00111010, "XX", Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])),
+    ]),
+    TS.ExplicitVRLittleEndian,
+  );
   assert.deepEqual(dumpLines(ds), [
     "(0010,0010) PN [DOE^JOHN]                               #   8, 1 PatientName",
-    "(0011,1010) XX 01\\02\\03\\04\\05\\06\\07\\08\\09\\0a".padEnd(56) + "#  10, 1 Unknown Tag & Data",
+    "(0011,1010) XX 01\\02\\03\\04\\05\\06\\07\\08\\09\\0a".padEnd(56) +
+      "#  10, 1 Unknown Tag & Data",
   ]);
 });

@@ -43,7 +43,9 @@ test("writeFileAtomic: missing folders are made (the first open fails, the folde
     assert.equal(readFileSync(target, "utf8"), "two");
     assert.deepEqual(readdirSync(join(dir, "x/y")), ["z.dat"]);
     writeFileSync(join(dir, "file"), "");
-    await assert.rejects(writeFileAtomic(join(dir, "file/z.dat"), "x", { fsync: false }), { code: "ENOTDIR" });
+    await assert.rejects(writeFileAtomic(join(dir, "file/z.dat"), "x", { fsync: false }), {
+      code: "ENOTDIR",
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

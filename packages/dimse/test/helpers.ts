@@ -20,7 +20,9 @@ let dcmtk: boolean | undefined;
 
 /** True when the DCMTK command-line tools are on PATH. */
 export function hasDcmtk(): boolean {
-  dcmtk ??= ["dcmdump", "dump2dcm", "dcm2json"].every((cmd) => !spawnSync(cmd, ["--version"]).error);
+  dcmtk ??= ["dcmdump", "dump2dcm", "dcm2json"].every(
+    (cmd) => !spawnSync(cmd, ["--version"]).error,
+  );
   return dcmtk;
 }
 
@@ -67,7 +69,8 @@ export function dump2dcm(dump: string, args: string[] = ["-F", "+te"]): Buffer {
   const out = tmpFile("out.dcm");
   writeFileSync(src, dump.endsWith("\n") ? dump : dump + "\n", "latin1");
   const r = run("dump2dcm", ["-q", ...args, src, out]);
-  if (r.status !== 0) throw new Error(`dump2dcm ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`dump2dcm ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
   return readFileSync(out);
 }
 
@@ -82,7 +85,10 @@ export function writeTmp(name: string, bytes: Buffer): string {
  * Run dcmdump on bytes. stdout is decoded as latin1 so raw value bytes
  * compare 1:1 with our latin1 dump lines.
  */
-export function dcmdump(bytes: Buffer, args: string[] = []): { status: number | null; text: string; stderr: string } {
+export function dcmdump(
+  bytes: Buffer,
+  args: string[] = [],
+): { status: number | null; text: string; stderr: string } {
   const r = run("dcmdump", [...args, writeTmp("in.dcm", bytes)]);
   return { status: r.status, text: r.stdout.toString("latin1"), stderr: r.stderr };
 }
@@ -108,7 +114,8 @@ export function dataLines(text: string): string[] {
  */
 export function dcmdumpClean(bytes: Buffer, args: string[] = []): string {
   const r = dcmdump(bytes, ["-E", ...args]);
-  if (r.status !== 0 || r.stderr !== "") throw new Error(`dcmdump reported a problem (exit ${r.status}):\n${r.stderr}\n${r.text}`);
+  if (r.status !== 0 || r.stderr !== "")
+    throw new Error(`dcmdump reported a problem (exit ${r.status}):\n${r.stderr}\n${r.text}`);
   return r.text;
 }
 
@@ -130,7 +137,9 @@ let dictionary: Map<number, DcmtkDictEntry> | null | undefined;
 /** DCMTK's own data dictionary (tag → name, VR, VM) from the installed dicom.dic, if any. */
 export function dcmtkDictionary(): Map<number, DcmtkDictEntry> | undefined {
   if (dictionary !== undefined) return dictionary ?? undefined;
-  const dirs = existsSync("/usr/share") ? readdirSync("/usr/share").filter((d) => /^(lib)?dcmtk/.test(d)) : [];
+  const dirs = existsSync("/usr/share")
+    ? readdirSync("/usr/share").filter((d) => /^(lib)?dcmtk/.test(d))
+    : [];
   const file = dirs.map((d) => `/usr/share/${d}/dicom.dic`).find((f) => existsSync(f));
   if (!file) {
     dictionary = null;
@@ -147,7 +156,11 @@ export function dcmtkDictionary(): Map<number, DcmtkDictEntry> | undefined {
 /** A Part 10 file made by the code under test (buildPart10Prefix + encodeDataset). */
 export function ourPart10(ds: Dataset, transferSyntax: string, sourceLittle = true): Buffer {
   return Buffer.concat([
-    buildPart10Prefix({ sopClassUID: "1.2.840.10008.5.1.4.1.1.7", sopInstanceUID: "1.2.3.4.5.6", transferSyntax }),
+    buildPart10Prefix({
+      sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+      sopInstanceUID: "1.2.3.4.5.6",
+      transferSyntax,
+    }),
     encodeDataset(ds, transferSyntax, sourceLittle),
   ]);
 }
@@ -163,7 +176,21 @@ export const IMPLICIT_LE: Enc = { explicit: false, little: true };
 export const EXPLICIT_BE: Enc = { explicit: true, little: false };
 
 /** VRs with the 12-byte explicit header (PS3.5 Table 7.1-1). */
-const LONG_HEADER = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
+const LONG_HEADER = new Set([
+  "OB",
+  "OD",
+  "OF",
+  "OL",
+  "OV",
+  "OW",
+  "SQ",
+  "UC",
+  "UN",
+  "UR",
+  "UT",
+  "SV",
+  "UV",
+]);
 export const UNDEFINED = 0xffffffff;
 
 function u16(v: number, little: boolean): Buffer {
@@ -183,12 +210,18 @@ function u32(v: number, little: boolean): Buffer {
 export function header(tag: number, vr: string, len: number, enc: Enc = EXPLICIT_LE): Buffer {
   const t = Buffer.concat([u16(tag >>> 16, enc.little), u16(tag & 0xffff, enc.little)]);
   if (!enc.explicit) return Buffer.concat([t, u32(len, enc.little)]);
-  if (LONG_HEADER.has(vr)) return Buffer.concat([t, Buffer.from(vr, "latin1"), Buffer.alloc(2), u32(len, enc.little)]);
+  if (LONG_HEADER.has(vr))
+    return Buffer.concat([t, Buffer.from(vr, "latin1"), Buffer.alloc(2), u32(len, enc.little)]);
   return Buffer.concat([t, Buffer.from(vr, "latin1"), u16(len, enc.little)]);
 }
 
 /** One element with its value bytes exactly as given (no padding added). */
-export function raw(tag: number, vr: string, value: Buffer | string, enc: Enc = EXPLICIT_LE): Buffer {
+export function raw(
+  tag: number,
+  vr: string,
+  value: Buffer | string,
+  enc: Enc = EXPLICIT_LE,
+): Buffer {
   const v = typeof value === "string" ? Buffer.from(value, "latin1") : value;
   return Buffer.concat([header(tag, vr, v.length, enc), v]);
 }
@@ -197,14 +230,31 @@ export function raw(tag: number, vr: string, value: Buffer | string, enc: Enc = 
 export function rawItem(content: Buffer, undefinedLength = false, little = true): Buffer {
   const tag = Buffer.concat([u16(0xfffe, little), u16(0xe000, little)]);
   if (!undefinedLength) return Buffer.concat([tag, u32(content.length, little), content]);
-  return Buffer.concat([tag, u32(UNDEFINED, little), content, u16(0xfffe, little), u16(0xe00d, little), u32(0, little)]);
+  return Buffer.concat([
+    tag,
+    u32(UNDEFINED, little),
+    content,
+    u16(0xfffe, little),
+    u16(0xe00d, little),
+    u32(0, little),
+  ]);
 }
 
 /** A sequence element holding the given encoded items. */
-export function rawSeq(tag: number, items: Buffer[], undefinedLength = false, enc: Enc = EXPLICIT_LE, vr = "SQ"): Buffer {
+export function rawSeq(
+  tag: number,
+  items: Buffer[],
+  undefinedLength = false,
+  enc: Enc = EXPLICIT_LE,
+  vr = "SQ",
+): Buffer {
   const body = Buffer.concat(items);
   if (!undefinedLength) return Buffer.concat([header(tag, vr, body.length, enc), body]);
-  const delim = Buffer.concat([u16(0xfffe, enc.little), u16(0xe0dd, enc.little), u32(0, enc.little)]);
+  const delim = Buffer.concat([
+    u16(0xfffe, enc.little),
+    u16(0xe0dd, enc.little),
+    u32(0, enc.little),
+  ]);
   return Buffer.concat([header(tag, vr, UNDEFINED, enc), body, delim]);
 }
 

@@ -6,12 +6,30 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { PassThrough, Readable, Writable } from "node:stream";
-import { excelCell, InputError, RecordWriter, Sink, batchInput, readRecords, splitLines, type InputFormat, type InputRecord } from "../src/io/index.js";
+import {
+  excelCell,
+  InputError,
+  RecordWriter,
+  Sink,
+  batchInput,
+  readRecords,
+  splitLines,
+  type InputFormat,
+  type InputRecord,
+} from "../src/io/index.js";
 
 /** All records from text delivered in the given chunks (default: one per byte group). */
-async function read(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputRecord[]> {
+async function read(
+  chunks: Array<string | Buffer>,
+  name = "stdin",
+  format?: InputFormat,
+): Promise<InputRecord[]> {
   const out: InputRecord[] = [];
-  for await (const r of readRecords(Readable.from(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))), { name, format })) out.push(r);
+  for await (const r of readRecords(
+    Readable.from(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))),
+    { name, format },
+  ))
+    out.push(r);
   return out;
 }
 
@@ -23,7 +41,11 @@ function chunked(text: string | Buffer, size = 3): Buffer[] {
   return out;
 }
 
-async function readError(chunks: Array<string | Buffer>, name = "stdin", format?: InputFormat): Promise<InputError> {
+async function readError(
+  chunks: Array<string | Buffer>,
+  name = "stdin",
+  format?: InputFormat,
+): Promise<InputError> {
   try {
     await read(chunks, name, format);
   } catch (e) {
@@ -39,11 +61,14 @@ test("NDJSON: one record per line with its line number, across chunk borders", a
   const text = '{"PatientID":"A"}\n{"PatientID":"B","count":2}\n{"PatientName":"Müller^Jürgen"}\n';
   for (const chunks of [[text], chunked(text, 1), chunked(text, 7)]) {
     const recs = await read(chunks);
-    assert.deepEqual(recs.map((r) => [r.line, r.record]), [
-      [1, { PatientID: "A" }],
-      [2, { PatientID: "B", count: 2 }],
-      [3, { PatientName: "Müller^Jürgen" }], // UTF-8 split across chunks
-    ]);
+    assert.deepEqual(
+      recs.map((r) => [r.line, r.record]),
+      [
+        [1, { PatientID: "A" }],
+        [2, { PatientID: "B", count: 2 }],
+        [3, { PatientName: "Müller^Jürgen" }], // UTF-8 split across chunks
+      ],
+    );
     assert.ok(recs.every((r) => r.source === "stdin"));
   }
 });
@@ -51,9 +76,19 @@ test("NDJSON: one record per line with its line number, across chunk borders", a
 test("NDJSON: CRLF, BOM, blank lines, no final newline", async () => {
   const text = '\uFEFF{"a":1}\r\n\r\n   \n{"b":2}\r\n{"c":3}';
   const recs = await read(chunked(text, 2));
-  assert.deepEqual(recs.map((r) => [r.line, r.record]), [[1, { a: 1 }], [4, { b: 2 }], [5, { c: 3 }]]);
+  assert.deepEqual(
+    recs.map((r) => [r.line, r.record]),
+    [
+      [1, { a: 1 }],
+      [4, { b: 2 }],
+      [5, { c: 3 }],
+    ],
+  );
   // a BOM with the first record split right after it
-  assert.deepEqual((await read([Buffer.from([0xef, 0xbb, 0xbf]), '{"x":1}\n'])).map((r) => r.record), [{ x: 1 }]);
+  assert.deepEqual(
+    (await read([Buffer.from([0xef, 0xbb, 0xbf]), '{"x":1}\n'])).map((r) => r.record),
+    [{ x: 1 }],
+  );
 });
 
 test("NDJSON: errors name the source and line", async () => {
@@ -68,7 +103,10 @@ test("NDJSON: errors name the source and line", async () => {
 
 test("NDJSON: a JSON array line is rejected with a hint (not exploded)", async () => {
   const e = await readError(['{"a":1}\n[{"b":2},{"c":3}]\n']);
-  assert.equal(e.message, "stdin:2: expected a JSON object per line, got an array (use jq -c '.[]' to split a JSON array)");
+  assert.equal(
+    e.message,
+    "stdin:2: expected a JSON object per line, got an array (use jq -c '.[]' to split a JSON array)",
+  );
   // also when the format is known from the name or given explicitly
   assert.equal((await readError(['[{"b":2}]\n'], "x.ndjson")).line, 1);
   assert.match((await readError(['[{"b":2}]\n'], "stdin", "ndjson")).message, /jq -c/);
@@ -78,26 +116,45 @@ test("NDJSON: a JSON array line is rejected with a hint (not exploded)", async (
 
 test("JSON array: elements numbered from 1; non-objects and bad JSON are errors", async () => {
   const recs = await read(chunked('[\n {"a":1},\n {"b":"x"}\n]\n', 4));
-  assert.deepEqual(recs.map((r) => [r.line, r.record]), [[1, { a: 1 }], [2, { b: "x" }]]);
-  assert.deepEqual((await read(['\uFEFF[{"a":1}]'])).map((r) => r.record), [{ a: 1 }]);
+  assert.deepEqual(
+    recs.map((r) => [r.line, r.record]),
+    [
+      [1, { a: 1 }],
+      [2, { b: "x" }],
+    ],
+  );
+  assert.deepEqual(
+    (await read(['\uFEFF[{"a":1}]'])).map((r) => r.record),
+    [{ a: 1 }],
+  );
   assert.deepEqual(await read(["[]"]), []);
-  assert.match((await readError(['[{"a":1}, 3]'])).message, /^stdin: element 2 of the JSON array is not an object$/);
+  assert.match(
+    (await readError(['[{"a":1}, 3]'])).message,
+    /^stdin: element 2 of the JSON array is not an object$/,
+  );
   const bad = await readError(['[{"a":1},\n{"b":2,}\n]'], "q.json");
   assert.match(bad.message, /^q\.json:2: invalid JSON/);
-  assert.match((await readError(['{"a":1}'], "q.json", "json")).message, /^q\.json:1: expected a JSON array of objects$/);
+  assert.match(
+    (await readError(['{"a":1}'], "q.json", "json")).message,
+    /^q\.json:1: expected a JSON array of objects$/,
+  );
 });
 
 // ---------------------------------------------------------------- CSV / TSV input
 
 test("CSV: header row, quoted fields (RFC 4180), empty cells, line numbers", async () => {
-  const text = 'PatientID,PatientName,StudyDescription\nP1,"Doe, John","He said ""hi"""\nP2,,"two\nlines"\n\nP3,X,\n';
+  const text =
+    'PatientID,PatientName,StudyDescription\nP1,"Doe, John","He said ""hi"""\nP2,,"two\nlines"\n\nP3,X,\n';
   for (const chunks of [[text], chunked(text, 5)]) {
     const recs = await read(chunks);
-    assert.deepEqual(recs.map((r) => r.record), [
-      { PatientID: "P1", PatientName: "Doe, John", StudyDescription: 'He said "hi"' },
-      { PatientID: "P2", PatientName: "", StudyDescription: "two\nlines" },
-      { PatientID: "P3", PatientName: "X", StudyDescription: "" },
-    ]);
+    assert.deepEqual(
+      recs.map((r) => r.record),
+      [
+        { PatientID: "P1", PatientName: "Doe, John", StudyDescription: 'He said "hi"' },
+        { PatientID: "P2", PatientName: "", StudyDescription: "two\nlines" },
+        { PatientID: "P3", PatientName: "X", StudyDescription: "" },
+      ],
+    );
     assert.equal(recs[0]!.line, 2);
     assert.equal(recs[2]!.line, 6);
   }
@@ -107,12 +164,22 @@ test("CSV: BOM, CRLF, header cells trimmed, onHeader sees the header", async () 
   let header: string[] | undefined;
   const recs: InputRecord[] = [];
   const stream = Readable.from([Buffer.from("\uFEFF PatientID , StudyDate\r\nP1,20240131\r\n")]);
-  for await (const r of readRecords(stream, { name: "q.csv", onHeader: (h) => (header = h) })) recs.push(r);
+  for await (const r of readRecords(stream, { name: "q.csv", onHeader: (h) => (header = h) }))
+    recs.push(r);
   assert.deepEqual(header, ["PatientID", "StudyDate"]);
-  assert.deepEqual(recs.map((r) => r.record), [{ PatientID: "P1", StudyDate: "20240131" }]);
+  assert.deepEqual(
+    recs.map((r) => r.record),
+    [{ PatientID: "P1", StudyDate: "20240131" }],
+  );
   // onHeader may reject the header
   await assert.rejects(async () => {
-    for await (const _ of readRecords(Readable.from([Buffer.from("Bogus\nx\n")]), { name: "q.csv", onHeader: () => { throw new Error("bad column Bogus"); } })) void _;
+    for await (const _ of readRecords(Readable.from([Buffer.from("Bogus\nx\n")]), {
+      name: "q.csv",
+      onHeader: () => {
+        throw new Error("bad column Bogus");
+      },
+    }))
+      void _;
   }, /bad column Bogus/);
 });
 
@@ -144,13 +211,27 @@ test("CSV and NDJSON: with onInvalid, malformed rows are reported and skipped", 
   const bad: string[] = [];
   const recs: InputRecord[] = [];
   const csv = "PatientID,StudyDate\nP1,20240101\nP2\nP3,20240103,x\nP4,20240104\n";
-  for await (const r of readRecords(Readable.from([Buffer.from(csv)]), { name: "r.csv", onInvalid: (e) => bad.push(e.message) })) recs.push(r);
-  assert.deepEqual(recs.map((r) => r.record.PatientID), ["P1", "P4"]);
-  assert.deepEqual(bad.map((m) => m.split(":").slice(0, 2).join(":")), ["r.csv:3", "r.csv:4"]);
+  for await (const r of readRecords(Readable.from([Buffer.from(csv)]), {
+    name: "r.csv",
+    onInvalid: (e) => bad.push(e.message),
+  }))
+    recs.push(r);
+  assert.deepEqual(
+    recs.map((r) => r.record.PatientID),
+    ["P1", "P4"],
+  );
+  assert.deepEqual(
+    bad.map((m) => m.split(":").slice(0, 2).join(":")),
+    ["r.csv:3", "r.csv:4"],
+  );
   bad.length = 0;
   const nd = '{"a":1}\n{"a":\n{"a":3}\n';
   const got: number[] = [];
-  for await (const r of readRecords(Readable.from([Buffer.from(nd)]), { name: "x.ndjson", onInvalid: (e) => bad.push(e.message) })) got.push(r.line);
+  for await (const r of readRecords(Readable.from([Buffer.from(nd)]), {
+    name: "x.ndjson",
+    onInvalid: (e) => bad.push(e.message),
+  }))
+    got.push(r.line);
   assert.deepEqual(got, [1, 3]);
   assert.match(bad[0]!, /^x\.ndjson:2: invalid JSON/);
 });
@@ -159,11 +240,23 @@ test("batchInput: --keep-going skips short rows; without it the first one stops 
   const csv = "PatientID,StudyDate\nP1,20240101\nP2\nP3,20240103\n";
   const skipped: number[] = [];
   const ids: unknown[] = [];
-  for await (const id of batchInput("-", Readable.from([Buffer.from(csv)]), { keepGoing: true, onInvalid: (e) => skipped.push(e.line!) }, (r) => r.PatientID)) ids.push(id);
+  for await (const id of batchInput(
+    "-",
+    Readable.from([Buffer.from(csv)]),
+    { keepGoing: true, onInvalid: (e) => skipped.push(e.line!) },
+    (r) => r.PatientID,
+  ))
+    ids.push(id);
   assert.deepEqual(ids, ["P1", "P3"]);
   assert.deepEqual(skipped, [3]);
   await assert.rejects(async () => {
-    for await (const _ of batchInput("-", Readable.from([Buffer.from(csv)]), { keepGoing: false }, (r) => r)) void _;
+    for await (const _ of batchInput(
+      "-",
+      Readable.from([Buffer.from(csv)]),
+      { keepGoing: false },
+      (r) => r,
+    ))
+      void _;
   }, /stdin:3: no value for column StudyDate/);
 });
 
@@ -171,11 +264,21 @@ test("batchInput: --keep-going skips short rows; without it the first one stops 
 
 test("splitLines: lines across chunks, numbered; a line over the maximum is an error naming it", async () => {
   const lines: Array<[number, string]> = [];
-  for await (const b of splitLines(Readable.from(chunked("ab\ncd\n\nef", 1)), { name: "s" })) b.lines.forEach((l, i) => lines.push([b.first + i, l]));
-  assert.deepEqual(lines, [[1, "ab"], [2, "cd"], [3, ""], [4, "ef"]]);
+  for await (const b of splitLines(Readable.from(chunked("ab\ncd\n\nef", 1)), { name: "s" }))
+    b.lines.forEach((l, i) => lines.push([b.first + i, l]));
+  assert.deepEqual(lines, [
+    [1, "ab"],
+    [2, "cd"],
+    [3, ""],
+    [4, "ef"],
+  ]);
   const long = async (chunks: Buffer[]) => {
     try {
-      for await (const _ of splitLines(Readable.from(chunks), { name: "big.ndjson", maxLineBytes: 10 })) void _;
+      for await (const _ of splitLines(Readable.from(chunks), {
+        name: "big.ndjson",
+        maxLineBytes: 10,
+      }))
+        void _;
     } catch (e) {
       return e as InputError;
     }
@@ -192,20 +295,36 @@ test("splitLines: lines across chunks, numbered; a line over the maximum is an e
   assert.equal((await long(chunked("x\n0123456789\n0123456789AB\n", 5))).line, 3);
   // exactly the maximum is accepted
   let n = 0;
-  for await (const b of splitLines(Readable.from(chunked("0123456789\n0123456789", 3)), { name: "s", maxLineBytes: 10 })) n += b.lines.length;
+  for await (const b of splitLines(Readable.from(chunked("0123456789\n0123456789", 3)), {
+    name: "s",
+    maxLineBytes: 10,
+  }))
+    n += b.lines.length;
   assert.equal(n, 2);
 });
 
 test("TSV: detected from tabs or the name; quotes are literal; a tab-free first line is CSV", async () => {
   const text = 'PatientID\tPatientName\nP1\t"Doe, John"\nP2\tRoe^R\n';
   const recs = await read([text]);
-  assert.deepEqual(recs.map((r) => r.record), [
-    { PatientID: "P1", PatientName: '"Doe, John"' },
-    { PatientID: "P2", PatientName: "Roe^R" },
-  ]);
-  assert.deepEqual((await read(["PatientID,x\tz\n1,2\n"])).map((r) => r.record), [{ PatientID: "1", "x\tz": "2" }]);
-  assert.deepEqual((await read(["PatientID\n1\n"], "list.tsv")).map((r) => r.record), [{ PatientID: "1" }]);
-  assert.deepEqual((await read(["a,b\n1,2\n"], "stdin", "tsv")).map((r) => r.record), [{ "a,b": "1,2" }]);
+  assert.deepEqual(
+    recs.map((r) => r.record),
+    [
+      { PatientID: "P1", PatientName: '"Doe, John"' },
+      { PatientID: "P2", PatientName: "Roe^R" },
+    ],
+  );
+  assert.deepEqual(
+    (await read(["PatientID,x\tz\n1,2\n"])).map((r) => r.record),
+    [{ PatientID: "1", "x\tz": "2" }],
+  );
+  assert.deepEqual(
+    (await read(["PatientID\n1\n"], "list.tsv")).map((r) => r.record),
+    [{ PatientID: "1" }],
+  );
+  assert.deepEqual(
+    (await read(["a,b\n1,2\n"], "stdin", "tsv")).map((r) => r.record),
+    [{ "a,b": "1,2" }],
+  );
 });
 
 // ---------------------------------------------------------------- output
@@ -224,8 +343,22 @@ class Collect extends Writable {
 }
 
 const RECORDS = [
-  { status: "Pending", PatientName: "Doe, John", StudyDescription: 'He said "hi"', ImageComments: "two\nlines", ModalitiesInStudy: ["CT", "MR"], PatientID: null },
-  { status: "Pending", PatientName: "Roe^R", ModalitiesInStudy: ["SR"], PatientID: "P2", NumberOfStudyRelatedInstances: 42, "00091001": { vr: "LO", Value: ["x"] } },
+  {
+    status: "Pending",
+    PatientName: "Doe, John",
+    StudyDescription: 'He said "hi"',
+    ImageComments: "two\nlines",
+    ModalitiesInStudy: ["CT", "MR"],
+    PatientID: null,
+  },
+  {
+    status: "Pending",
+    PatientName: "Roe^R",
+    ModalitiesInStudy: ["SR"],
+    PatientID: "P2",
+    NumberOfStudyRelatedInstances: 42,
+    "00091001": { vr: "LO", Value: ["x"] },
+  },
 ];
 
 test("RecordWriter NDJSON: whole lines per write (coalesced), keys in record order", async () => {
@@ -243,7 +376,10 @@ test("RecordWriter NDJSON: whole lines per write (coalesced), keys in record ord
       '{"status":"Pending","ModalitiesInStudy":["SR"],"00091001":{"vr":"LO","Value":["x"]},"PatientName":"Roe^R","PatientID":"P2","NumberOfStudyRelatedInstances":42}\n',
   );
   // and it reads back
-  assert.deepEqual((await read([out.text])).map((r) => r.record), RECORDS.map((r) => JSON.parse(JSON.stringify(r))));
+  assert.deepEqual(
+    (await read([out.text])).map((r) => r.record),
+    RECORDS.map((r) => JSON.parse(JSON.stringify(r))),
+  );
 });
 
 test("RecordWriter CSV: RFC 4180 quoting, arrays joined with '\\', null → empty, columns from the first record", async () => {
@@ -262,12 +398,30 @@ test("RecordWriter CSV: RFC 4180 quoting, arrays joined with '\\', null → empt
   assert.deepEqual(dropped, ["NumberOfStudyRelatedInstances", "00091001", "Extra"]); // in the order first seen
   // our reader reads it back
   const back = await read([out.text], "out.csv");
-  assert.deepEqual(back[0]!.record, { status: "Pending", ModalitiesInStudy: "CT\\MR", StudyDescription: 'He said "hi"', PatientName: "Doe, John", PatientID: "", ImageComments: "two\nlines" });
+  assert.deepEqual(back[0]!.record, {
+    status: "Pending",
+    ModalitiesInStudy: "CT\\MR",
+    StudyDescription: 'He said "hi"',
+    PatientName: "Doe, John",
+    PatientID: "",
+    ImageComments: "two\nlines",
+  });
   // an independent CSV reader agrees
-  const py = spawnSync("python3", ["-c", "import csv,sys,json; print(json.dumps(list(csv.reader(sys.stdin))))"], { input: out.text, encoding: "utf8" });
+  const py = spawnSync(
+    "python3",
+    ["-c", "import csv,sys,json; print(json.dumps(list(csv.reader(sys.stdin))))"],
+    { input: out.text, encoding: "utf8" },
+  );
   if (!py.error && py.status === 0) {
     assert.deepEqual(JSON.parse(py.stdout), [
-      ["status", "ModalitiesInStudy", "StudyDescription", "PatientName", "PatientID", "ImageComments"],
+      [
+        "status",
+        "ModalitiesInStudy",
+        "StudyDescription",
+        "PatientName",
+        "PatientID",
+        "ImageComments",
+      ],
       ["Pending", "CT\\MR", 'He said "hi"', "Doe, John", "", "two\nlines"],
       ["Pending", "SR", "", "Roe^R", "P2", ""],
       ["", "", "", "", "P3", ""],
@@ -277,10 +431,21 @@ test("RecordWriter CSV: RFC 4180 quoting, arrays joined with '\\', null → empt
 
 test("RecordWriter CSV/TSV: fixed columns, objects as JSON, header only for an empty result", async () => {
   const out = new Collect();
-  const w = new RecordWriter(out, { format: "csv", columns: ["query", "PatientID", "OtherPatientIDsSequence", "00091001"] });
-  await w.write({ query: 1, PatientID: "P1", OtherPatientIDsSequence: [{ PatientID: "X" }], "00091001": { vr: "LO", Value: ["v"] } });
+  const w = new RecordWriter(out, {
+    format: "csv",
+    columns: ["query", "PatientID", "OtherPatientIDsSequence", "00091001"],
+  });
+  await w.write({
+    query: 1,
+    PatientID: "P1",
+    OtherPatientIDsSequence: [{ PatientID: "X" }],
+    "00091001": { vr: "LO", Value: ["v"] },
+  });
   await w.end();
-  assert.equal(out.text, 'query,PatientID,OtherPatientIDsSequence,00091001\n1,P1,"[{""PatientID"":""X""}]","{""vr"":""LO"",""Value"":[""v""]}"\n');
+  assert.equal(
+    out.text,
+    'query,PatientID,OtherPatientIDsSequence,00091001\n1,P1,"[{""PatientID"":""X""}]","{""vr"":""LO"",""Value"":[""v""]}"\n',
+  );
   const empty = new Collect();
   const e = new RecordWriter(empty, { format: "tsv" });
   await e.writeHeader(["PatientID", "StudyDate"]);
@@ -294,11 +459,27 @@ test("RecordWriter CSV/TSV: fixed columns, objects as JSON, header only for an e
   assert.equal(none.text, "20240131,P1\n");
 });
 
-test("RecordWriter excel: BOM once, CRLF, CSV quoting, risky text as =\"…\", numbers as numbers, header only for an empty result", async () => {
+test('RecordWriter excel: BOM once, CRLF, CSV quoting, risky text as ="…", numbers as numbers, header only for an empty result', async () => {
   const out = new Collect();
-  const w = new RecordWriter(out, { format: "csv", excel: true, columns: ["PatientName", "PatientID", "StudyDate", "ImageComments", "Count"] });
-  await w.write({ PatientName: "MÜLLER^HANS", PatientID: "00123", StudyDate: "20240101", ImageComments: "two\nlines, \"q\"", Count: 7 });
-  await w.write({ PatientName: "=HYPERLINK(\"x\")", PatientID: "ABC", StudyDate: null, ImageComments: "", Count: -1 });
+  const w = new RecordWriter(out, {
+    format: "csv",
+    excel: true,
+    columns: ["PatientName", "PatientID", "StudyDate", "ImageComments", "Count"],
+  });
+  await w.write({
+    PatientName: "MÜLLER^HANS",
+    PatientID: "00123",
+    StudyDate: "20240101",
+    ImageComments: 'two\nlines, "q"',
+    Count: 7,
+  });
+  await w.write({
+    PatientName: '=HYPERLINK("x")',
+    PatientID: "ABC",
+    StudyDate: null,
+    ImageComments: "",
+    Count: -1,
+  });
   await w.end();
   assert.equal(
     out.text,
@@ -316,11 +497,44 @@ test("RecordWriter excel: BOM once, CRLF, CSV quoting, risky text as =\"…\", n
 
 test("excelCell: which text is protected, long text in 255-character pieces, surrogate pairs kept whole", () => {
   // Text a spreadsheet would turn into a number, date, boolean, error or formula.
-  for (const s of ["00123", "083000", "1.2.840.10008", ".5", "(5)", "$5", "€5", " 7", "+49 30 1234", "-5", "=1+2", "@SUM(A1)", "#N/A", "\tx", "\rx", "TRUE", "false", "Mar-5", "DEC1", "Sept 2", "1/2", "50%"]) {
+  for (const s of [
+    "00123",
+    "083000",
+    "1.2.840.10008",
+    ".5",
+    "(5)",
+    "$5",
+    "€5",
+    " 7",
+    "+49 30 1234",
+    "-5",
+    "=1+2",
+    "@SUM(A1)",
+    "#N/A",
+    "\tx",
+    "\rx",
+    "TRUE",
+    "false",
+    "Mar-5",
+    "DEC1",
+    "Sept 2",
+    "1/2",
+    "50%",
+  ]) {
     assert.equal(excelCell(s), `="${s}"`, s);
   }
   // Text left alone.
-  for (const s of ["MÜLLER^HANS", "山田^太郎", "CT\\MR", "ABC-1", "Head 2", "O'BRIEN", "ACCESSION", ""]) assert.equal(excelCell(s), s, s);
+  for (const s of [
+    "MÜLLER^HANS",
+    "山田^太郎",
+    "CT\\MR",
+    "ABC-1",
+    "Head 2",
+    "O'BRIEN",
+    "ACCESSION",
+    "",
+  ])
+    assert.equal(excelCell(s), s, s);
   assert.equal(excelCell(12), "12");
   assert.equal(excelCell(-1.5), "-1.5");
   assert.equal(excelCell(null), "");
@@ -339,10 +553,28 @@ test("excelCell: which text is protected, long text in 255-character pieces, sur
 test("RecordWriter TSV: no quoting; tabs and newlines inside values become spaces", async () => {
   const out = new Collect();
   const w = new RecordWriter(out, { format: "tsv" });
-  await w.write({ PatientName: "Doe, John", StudyDescription: 'a\tb "q"', ImageComments: "two\r\nlines", ModalitiesInStudy: ["CT", "MR"] });
+  await w.write({
+    PatientName: "Doe, John",
+    StudyDescription: 'a\tb "q"',
+    ImageComments: "two\r\nlines",
+    ModalitiesInStudy: ["CT", "MR"],
+  });
   await w.end();
-  assert.equal(out.text, 'ModalitiesInStudy\tStudyDescription\tPatientName\tImageComments\nCT\\MR\ta b "q"\tDoe, John\ttwo lines\n');
-  assert.deepEqual((await read([out.text])).map((r) => r.record), [{ ModalitiesInStudy: "CT\\MR", StudyDescription: 'a b "q"', PatientName: "Doe, John", ImageComments: "two lines" }]);
+  assert.equal(
+    out.text,
+    'ModalitiesInStudy\tStudyDescription\tPatientName\tImageComments\nCT\\MR\ta b "q"\tDoe, John\ttwo lines\n',
+  );
+  assert.deepEqual(
+    (await read([out.text])).map((r) => r.record),
+    [
+      {
+        ModalitiesInStudy: "CT\\MR",
+        StudyDescription: 'a b "q"',
+        PatientName: "Doe, John",
+        ImageComments: "two lines",
+      },
+    ],
+  );
 });
 
 test("Sink: a destroyed stream sets broken, writes return without throwing", async () => {

@@ -11,7 +11,13 @@
 // dcm2json's number tokens as text where it copies them verbatim.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Dataset, TransferSyntax, encodeDataset, parseDataset, textElement } from "../src/dicom/index.js";
+import {
+  Dataset,
+  TransferSyntax,
+  encodeDataset,
+  parseDataset,
+  textElement,
+} from "../src/dicom/index.js";
 import {
   METADATA_KEYS,
   RecordError,
@@ -24,7 +30,16 @@ import {
   serializeRecord,
   type FlatRecord,
 } from "../src/records/index.js";
-import { SAMPLE_DUMP, dataLines, dcm2json, dcmdump, dcmtkDictionary, dump2dcm, needDcmtk, ourPart10 } from "./helpers.js";
+import {
+  SAMPLE_DUMP,
+  dataLines,
+  dcm2json,
+  dcmdump,
+  dcmtkDictionary,
+  dump2dcm,
+  needDcmtk,
+  ourPart10,
+} from "./helpers.js";
 
 const TS = TransferSyntax;
 
@@ -105,8 +120,10 @@ function numbersForIsDs(o: unknown): unknown {
   if (typeof o !== "object" || o === null) return o;
   const rec = o as Record<string, unknown>;
   if (typeof rec.vr === "string") {
-    if ((rec.vr === "IS" || rec.vr === "DS") && Array.isArray(rec.Value)) return { ...rec, Value: rec.Value.map((v) => (v === null ? null : Number(v))) };
-    if (rec.vr === "SQ" && Array.isArray(rec.Value)) return { ...rec, Value: rec.Value.map(numbersForIsDs) };
+    if ((rec.vr === "IS" || rec.vr === "DS") && Array.isArray(rec.Value))
+      return { ...rec, Value: rec.Value.map((v) => (v === null ? null : Number(v))) };
+    if (rec.vr === "SQ" && Array.isArray(rec.Value))
+      return { ...rec, Value: rec.Value.map(numbersForIsDs) };
     return rec;
   }
   return Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, numbersForIsDs(v)]));
@@ -114,7 +131,18 @@ function numbersForIsDs(o: unknown): unknown {
 
 /** dcm2json's compact output with IS/DS number tokens kept as their text. */
 function dcm2jsonIsDsAsText(text: string): Json {
-  return JSON.parse(text.replace(/("vr":"(?:IS|DS)","Value":\[)([^\]]*)\]/g, (_, head: string, list: string) => head + list.split(",").map((tok) => (tok === "null" ? tok : JSON.stringify(tok))).join(",") + "]"));
+  return JSON.parse(
+    text.replace(
+      /("vr":"(?:IS|DS)","Value":\[)([^\]]*)\]/g,
+      (_, head: string, list: string) =>
+        head +
+        list
+          .split(",")
+          .map((tok) => (tok === "null" ? tok : JSON.stringify(tok)))
+          .join(",") +
+        "]",
+    ),
+  );
 }
 
 test("datasetToPs318 equals dcm2json (UTF-8 data, IS/DS compared as numbers)", (t) => {
@@ -124,7 +152,10 @@ test("datasetToPs318 equals dcm2json (UTF-8 data, IS/DS compared as numbers)", (
   assert.deepEqual(numbersForIsDs(datasetToPs318(ds, { bulk: "inline" })), theirs);
   // binary values are left out unless asked for
   assert.deepEqual(datasetToPs318(ds)["00420011"], { vr: "OB" });
-  assert.deepEqual(datasetToPs318(ds, { bulk: "inline" })["00420011"], { vr: "OB", InlineBinary: "AQIDBAUG" });
+  assert.deepEqual(datasetToPs318(ds, { bulk: "inline" })["00420011"], {
+    vr: "OB",
+    InlineBinary: "AQIDBAUG",
+  });
 });
 
 test("datasetToPs318 keeps IS/DS text exactly where dcm2json copies it", (t) => {
@@ -138,8 +169,16 @@ test("datasetToPs318 keeps IS/DS text exactly where dcm2json copies it", (t) => 
   assert.deepEqual(ours, dcm2jsonIsDsAsText(dcm2json(bytes)));
   assert.deepEqual(ours["00180050"], { vr: "DS", Value: ["1.50"] });
   // dcm2json itself normalises some text ("0042" → 42, "-.5" → -0.5, "1e+04" → 1e04); we keep it
-  const norm = datasetToPs318(parseDataset(dump2dcm("(0020,0013) IS [0042]\n(0028,1050) DS [-.5\\1e+04]"), TS.ExplicitVRLittleEndian));
-  assert.deepEqual(norm, { "00200013": { vr: "IS", Value: ["0042"] }, "00281050": { vr: "DS", Value: ["-.5", "1e+04"] } });
+  const norm = datasetToPs318(
+    parseDataset(
+      dump2dcm("(0020,0013) IS [0042]\n(0028,1050) DS [-.5\\1e+04]"),
+      TS.ExplicitVRLittleEndian,
+    ),
+  );
+  assert.deepEqual(norm, {
+    "00200013": { vr: "IS", Value: ["0042"] },
+    "00281050": { vr: "DS", Value: ["-.5", "1e+04"] },
+  });
 });
 
 test("datasetToPs318 on Latin-1, big endian and implicit data equals dcm2json", (t) => {
@@ -150,7 +189,9 @@ test("datasetToPs318 on Latin-1, big endian and implicit data equals dcm2json", 
     ["+ti", TS.ImplicitVRLittleEndian, true],
   ] as const) {
     const bytes = dump2dcm(SAMPLE_DUMP, ["-F", opt]);
-    const ours = numbersForIsDs(datasetToPs318(parseDataset(bytes, ts), { little, bulk: "inline" })) as Json;
+    const ours = numbersForIsDs(
+      datasetToPs318(parseDataset(bytes, ts), { little, bulk: "inline" }),
+    ) as Json;
     const theirs = JSON.parse(dcm2json(bytes, opt === "+tb" ? ["-f", "-tb"] : [])) as Json;
     // dcm2json converts Latin-1 to UTF-8 and says so in Specific Character Set;
     // our strings are already decoded, the attribute keeps its original value.
@@ -160,7 +201,10 @@ test("datasetToPs318 on Latin-1, big endian and implicit data equals dcm2json", 
     delete ours["00080005"];
     if (opt === "+ti") {
       // implicit VR: the unknown private element is UN for both
-      assert.deepEqual(theirs["00091001"], { vr: "UN", InlineBinary: Buffer.from("vendor").toString("base64") });
+      assert.deepEqual(theirs["00091001"], {
+        vr: "UN",
+        InlineBinary: Buffer.from("vendor").toString("base64"),
+      });
     }
     assert.deepEqual(ours, theirs, opt);
   }
@@ -168,14 +212,16 @@ test("datasetToPs318 on Latin-1, big endian and implicit data equals dcm2json", 
 
 test("PN component groups, empty values inside multi-values, leading spaces (dcm2json)", (t) => {
   if (!needDcmtk(t)) return;
-  const bytes = dump2dcm(utf8Dump(String.raw`
+  const bytes = dump2dcm(
+    utf8Dump(String.raw`
 (0008,0005) CS [ISO_IR 192]
 (0008,0061) CS [CT\\MR]
 (0008,1030) LO [ lead and trail ]
 (0010,0010) PN [Yamada^Tarou=山田^太郎=やまだ^たろう\=Only^Ideo\==Phon]
 (0020,4000) LT [  lead kept]
 (0040,0275) SQ (Sequence with explicit length #=0)
-(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)`));
+(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)`),
+  );
   const ours = datasetToPs318(parseDataset(bytes, TS.ExplicitVRLittleEndian));
   assert.deepEqual(ours, JSON.parse(dcm2json(bytes)));
   assert.deepEqual(ours["00100010"]!.Value, [
@@ -215,7 +261,9 @@ function expectedFlat(j: Json, bulk = false): FlatRecord {
     const values = attr.Value.map((v) => {
       if (attr.vr !== "PN" || v === null) return v;
       const p = v as Record<string, string>;
-      return [p.Alphabetic ?? "", p.Ideographic ?? "", p.Phonetic ?? ""].join("=").replace(/=+$/, "");
+      return [p.Alphabetic ?? "", p.Ideographic ?? "", p.Phonetic ?? ""]
+        .join("=")
+        .replace(/=+$/, "");
     });
     out[keyword] = entry.vm !== "1" || values.length > 1 ? values : values[0];
   }
@@ -224,7 +272,10 @@ function expectedFlat(j: Json, bulk = false): FlatRecord {
 
 test("datasetToFlat follows §5.2: keywords, VM from the dictionary, numbers, null, arrays, private objects", (t) => {
   if (!needDcmtk(t) || !dcmtkDictionary()) return;
-  for (const [bytes, fixCharset] of [[rt(), false], [sample(), true]] as const) {
+  for (const [bytes, fixCharset] of [
+    [rt(), false],
+    [sample(), true],
+  ] as const) {
     const ds = parseDataset(bytes, TS.ExplicitVRLittleEndian);
     const expected = expectedFlat(JSON.parse(dcm2json(bytes)));
     if (fixCharset) expected.SpecificCharacterSet = ["ISO_IR 100"]; // see the file header
@@ -259,7 +310,9 @@ test("datasetToFlat: the values §5.2 spells out", (t) => {
   const seq = flat.RequestAttributesSequence as FlatRecord[];
   assert.equal(seq.length, 2);
   assert.deepEqual(seq[1], {});
-  assert.deepEqual(seq[0]!.ScheduledProtocolCodeSequence, [{ CodeValue: "P1", CodingSchemeDesignator: "99LOCAL", CodeMeaning: "Protocol Ü" }]);
+  assert.deepEqual(seq[0]!.ScheduledProtocolCodeSequence, [
+    { CodeValue: "P1", CodingSchemeDesignator: "99LOCAL", CodeMeaning: "Protocol Ü" },
+  ]);
   assert.deepEqual(flat["00090010"], { vr: "LO", Value: ["ACME 1.0"] });
   assert.deepEqual(flat["00091002"], { vr: "US", Value: [7, 8] });
   assert.deepEqual(flat["00281201"], { vr: "OW" }); // binary omitted by default
@@ -275,7 +328,12 @@ test("datasetToFlat: IS/DS that are not numbers stay strings; group lengths are 
   ds.set(textElement(0x00281050, "DS", ["1e3", "-.5", "+2"]));
   ds.set(textElement(0x00200011, "IS", " 007 "));
   const flat = datasetToFlat(ds);
-  assert.deepEqual(flat, { SliceThickness: "abc", SeriesNumber: 7, InstanceNumber: "1.5", WindowCenter: [1000, -0.5, 2] });
+  assert.deepEqual(flat, {
+    SliceThickness: "abc",
+    SeriesNumber: 7,
+    InstanceNumber: "1.5",
+    WindowCenter: [1000, -0.5, 2],
+  });
 });
 
 // The example lines of conventions.md §5.2, built from DICOM data.
@@ -298,14 +356,28 @@ test("serializeRecord reproduces the example records of conventions.md §5.2", (
 (0008,0018) UI [1.2.3.4]
 (0009,1010) LO [vendor]
 (0020,000d) UI [1.2.3]`);
-  const rec = { path: "in/1.2.3/1.2.3.4.dcm", sourceAet: "CT01", ...datasetToFlat(parseDataset(stored, TS.ExplicitVRLittleEndian)) };
+  const rec = {
+    path: "in/1.2.3/1.2.3.4.dcm",
+    sourceAet: "CT01",
+    ...datasetToFlat(parseDataset(stored, TS.ExplicitVRLittleEndian)),
+  };
   assert.equal(
     serializeRecord(rec),
     `{"path":"in/1.2.3/1.2.3.4.dcm","sourceAet":"CT01","SOPClassUID":"1.2.840.10008.5.1.4.1.1.2","SOPInstanceUID":"1.2.3.4","00091010":{"vr":"LO","Value":["vendor"]},"StudyInstanceUID":"1.2.3"}`,
   );
-  assert.equal(serializeRecord({ StudyInstanceUID: "1.2.3", count: 421 }), `{"count":421,"StudyInstanceUID":"1.2.3"}`);
   assert.equal(
-    serializeRecord({ StudyInstanceUID: "1.2.3", status: "Warning", statusCode: "0xB000", completed: 118, failed: 2, warning: 0 }),
+    serializeRecord({ StudyInstanceUID: "1.2.3", count: 421 }),
+    `{"count":421,"StudyInstanceUID":"1.2.3"}`,
+  );
+  assert.equal(
+    serializeRecord({
+      StudyInstanceUID: "1.2.3",
+      status: "Warning",
+      statusCode: "0xB000",
+      completed: 118,
+      failed: 2,
+      warning: 0,
+    }),
     `{"status":"Warning","statusCode":"0xB000","completed":118,"failed":2,"warning":0,"StudyInstanceUID":"1.2.3"}`,
   );
 });
@@ -314,7 +386,11 @@ test("key order: metadata first, then tag order, also for integer-like keys (gro
   if (!needDcmtk(t)) return;
   // Plain objects put integer-like keys ("20011001") first; serializeRecord must not.
   const flat = datasetToFlat(parseDataset(rt(), TS.ExplicitVRLittleEndian));
-  assert.deepEqual(Object.keys(flat).slice(0, 2), ["20010010", "20011001"], "the JavaScript object order this test guards against");
+  assert.deepEqual(
+    Object.keys(flat).slice(0, 2),
+    ["20010010", "20011001"],
+    "the JavaScript object order this test guards against",
+  );
   const line = serializeRecord({ ...flat, status: "Success", path: "x.dcm" });
   const keys = topLevelKeys(line);
   assert.deepEqual(keys.slice(0, 2), ["status", "path"]);
@@ -322,14 +398,26 @@ test("key order: metadata first, then tag order, also for integer-like keys (gro
   assert.deepEqual(tags, [...tags].sort());
   assert.deepEqual(keys.slice(-3), ["20010010", "20011001", "200110FF"]);
   // inside the private sequence (a PS3.18 object) items keep tag order too
-  assert.match(line, /"200110FF":\{"vr":"SQ","Value":\[\{"00081150":\{"vr":"UI","Value":\["1\.2\.840\.10008\.5\.1\.4\.1\.1\.4"\]\},"20010010":/);
+  assert.match(
+    line,
+    /"200110FF":\{"vr":"SQ","Value":\[\{"00081150":\{"vr":"UI","Value":\["1\.2\.840\.10008\.5\.1\.4\.1\.1\.4"\]\},"20010010":/,
+  );
   // and in the strict JSON model
-  const strict = serializeRecord(datasetToPs318(parseDataset(rt(), TS.ExplicitVRLittleEndian)) as FlatRecord);
+  const strict = serializeRecord(
+    datasetToPs318(parseDataset(rt(), TS.ExplicitVRLittleEndian)) as FlatRecord,
+  );
   assert.deepEqual(topLevelKeys(strict), [...topLevelKeys(strict)].sort());
   assert.ok(strict.indexOf('"00081150"') < strict.indexOf('"20011003"'));
-  assert.equal(JSON.stringify(JSON.parse(strict)).length, strict.length, "still valid compact JSON");
+  assert.equal(
+    JSON.stringify(JSON.parse(strict)).length,
+    strict.length,
+    "still valid compact JSON",
+  );
   // unknown keys are not attributes: they sort with the metadata, in input order
-  assert.deepEqual(recordKeyOrder({ PatientID: "p", zzz: 1, "00100010": { vr: "PN" }, error: "e" }), ["zzz", "error", "00100010", "PatientID"]);
+  assert.deepEqual(
+    recordKeyOrder({ PatientID: "p", zzz: 1, "00100010": { vr: "PN" }, error: "e" }),
+    ["zzz", "error", "00100010", "PatientID"],
+  );
 });
 
 function topLevelKeys(json: string): string[] {
@@ -350,7 +438,9 @@ function topLevelKeys(json: string): string[] {
 
 function hexOfKeyword(k: string): string {
   const dic = dcmtkDictionary();
-  for (const [tag, e] of dic ?? []) if (e.name.replace(/^RETIRED_/, "") === k) return tag.toString(16).toUpperCase().padStart(8, "0");
+  for (const [tag, e] of dic ?? [])
+    if (e.name.replace(/^RETIRED_/, "") === k)
+      return tag.toString(16).toUpperCase().padStart(8, "0");
   throw new Error(`no tag for ${k}`);
 }
 
@@ -366,7 +456,10 @@ test("round trip flat → dataset → flat and PS3.18 → dataset → PS3.18", (
       const ps = datasetToPs318(ds, { bulk });
       assert.deepEqual(datasetToPs318(recordToDataset(ps), { bulk }), ps);
       // and through JSON text, as records travel
-      assert.deepEqual(datasetToFlat(recordToDataset(JSON.parse(serializeRecord(flat))), { bulk }), flat);
+      assert.deepEqual(
+        datasetToFlat(recordToDataset(JSON.parse(serializeRecord(flat))), { bulk }),
+        flat,
+      );
     }
   }
 });
@@ -381,7 +474,11 @@ test("dcm2json output → recordToDataset → encode: dcmdump shows the original
   assert.deepEqual(dataLines(r1.text), original);
   // strings mode: dcm2json's IS/DS tokens kept as text
   const fromText = recordToDataset(dcm2jsonIsDsAsText(dcm2json(rt())));
-  assert.deepEqual(encodeDataset(fromText, TS.ExplicitVRLittleEndian), rt(), "byte-identical re-encoding");
+  assert.deepEqual(
+    encodeDataset(fromText, TS.ExplicitVRLittleEndian),
+    rt(),
+    "byte-identical re-encoding",
+  );
   // numbers lose only the formatting of DS: "1.50" comes back as "1.5"
   const ds150 = dump2dcm("(0018,0050) DS [1.50]\n(0020,0013) IS [42]");
   const back = recordToDataset(JSON.parse(dcm2json(ds150)));
@@ -424,13 +521,18 @@ const FORMS_DUMP = String.raw`
 test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags and PS3.18 give the same data set", (t) => {
   if (!needDcmtk(t)) return;
   const dump = "(0008,0005) CS [ISO_IR 192]\n" + FORMS_DUMP;
-  const privateAttrs = { "00090010": { vr: "LO", Value: ["ACME 1.0"] }, "00091001": { vr: "LO", Value: ["vendor"] } };
+  const privateAttrs = {
+    "00090010": { vr: "LO", Value: ["ACME 1.0"] },
+    "00091001": { vr: "LO", Value: ["vendor"] },
+  };
   const flat = {
     ImageType: ["ORIGINAL", "PRIMARY"],
     StudyDate: "20240131",
     ModalitiesInStudy: ["CT", "MR"],
     ReferringPhysicianName: null,
-    ReferencedStudySequence: [{ ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1", ReferencedSOPInstanceUID: "1.2.3.9" }],
+    ReferencedStudySequence: [
+      { ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1", ReferencedSOPInstanceUID: "1.2.3.9" },
+    ],
     ...privateAttrs,
     PatientName: "Doe^John=ド^ジョン",
     PatientID: "00123",
@@ -445,7 +547,9 @@ test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags an
     StudyDate: "20240131",
     ModalitiesInStudy: "CT\\MR",
     ReferringPhysicianName: null,
-    ReferencedStudySequence: [{ ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1", ReferencedSOPInstanceUID: "1.2.3.9" }],
+    ReferencedStudySequence: [
+      { ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1", ReferencedSOPInstanceUID: "1.2.3.9" },
+    ],
     ...privateAttrs,
     PatientName: "Doe^John=ド^ジョン",
     PatientID: "00123",
@@ -461,7 +565,10 @@ test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags an
     StudyDate: "20240131",
     ModalitiesInStudy: ["CT", "MR"],
     ReferringPhysicianName: [],
-    ReferencedStudySequence: { ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1", ReferencedSOPInstanceUID: "1.2.3.9" }, // single item, not wrapped
+    ReferencedStudySequence: {
+      ReferencedSOPClassUID: "1.2.840.10008.3.1.2.3.1",
+      ReferencedSOPInstanceUID: "1.2.3.9",
+    }, // single item, not wrapped
     ...privateAttrs,
     PatientName: [{ Alphabetic: "Doe^John", Ideographic: "ド^ジョン" }],
     PatientID: "00123",
@@ -471,7 +578,11 @@ test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags an
     PixelSpacing: [0.5, 0.5],
   };
   // dcmjs turned "1.496995e+04" into 14969.95: only the DS text differs
-  assertSameAsDump(recordToDataset(dcmjsNaturalised), dump.replace("1.496995e+04", "14969.95"), "dcmjs");
+  assertSameAsDump(
+    recordToDataset(dcmjsNaturalised),
+    dump.replace("1.496995e+04", "14969.95"),
+    "dcmjs",
+  );
   const orthancTags = {
     "0008,0008": { Name: "ImageType", Type: "String", Value: "ORIGINAL\\PRIMARY" },
     "0008,0020": { Name: "StudyDate", Type: "String", Value: "20240131" },
@@ -480,7 +591,16 @@ test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags an
     "0008,1110": {
       Name: "ReferencedStudySequence",
       Type: "Sequence",
-      Value: [{ "0008,1150": { Name: "ReferencedSOPClassUID", Type: "String", Value: "1.2.840.10008.3.1.2.3.1" }, "0008,1155": { Name: "ReferencedSOPInstanceUID", Type: "String", Value: "1.2.3.9" } }],
+      Value: [
+        {
+          "0008,1150": {
+            Name: "ReferencedSOPClassUID",
+            Type: "String",
+            Value: "1.2.840.10008.3.1.2.3.1",
+          },
+          "0008,1155": { Name: "ReferencedSOPInstanceUID", Type: "String", Value: "1.2.3.9" },
+        },
+      ],
     },
     ...privateAttrs,
     "0010,0010": { Name: "PatientName", Type: "String", Value: "Doe^John=ド^ジョン" },
@@ -496,7 +616,11 @@ test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags an
   assert.deepEqual(ps["00180050"], { vr: "DS", Value: ["1.496995e04"] }); // dcm2json's rewrite of the exponent
   assertSameAsDump(recordToDataset(ps), dump.replace("1.496995e+04", "1.496995e04"), "PS3.18");
   // PN object given directly (not in an array)
-  assertSameAsDump(recordToDataset({ ...flat, PatientName: { Alphabetic: "Doe^John", Ideographic: "ド^ジョン" } }), dump, "PN object");
+  assertSameAsDump(
+    recordToDataset({ ...flat, PatientName: { Alphabetic: "Doe^John", Ideographic: "ド^ジョン" } }),
+    dump,
+    "PN object",
+  );
 });
 
 test("recordToDataset chooses Specific Character Set from the text", (t) => {
@@ -504,9 +628,21 @@ test("recordToDataset chooses Specific Character Set from the text", (t) => {
   const ascii = recordToDataset({ PatientName: "Doe^John" });
   assert.equal(ascii.has(0x00080005), false);
   const latin = recordToDataset({ PatientName: "Müller^Jürgen", StudyDescription: "Ça" });
-  const expected = dataLines(dcmdump(dump2dcm("(0008,0005) CS [ISO_IR 100]\n(0008,1030) LO [Ça]\n(0010,0010) PN [Müller^Jürgen]"), ["-f"]).text);
-  assert.deepEqual(dataLines(dcmdump(ourPart10(latin, TS.ExplicitVRLittleEndian), []).text), expected);
-  const cjk = recordToDataset({ PatientName: "山田^太郎", StudyDescription: "Ça", RequestAttributesSequence: [{ RequestedProcedureDescription: "Müller" }] });
+  const expected = dataLines(
+    dcmdump(
+      dump2dcm("(0008,0005) CS [ISO_IR 100]\n(0008,1030) LO [Ça]\n(0010,0010) PN [Müller^Jürgen]"),
+      ["-f"],
+    ).text,
+  );
+  assert.deepEqual(
+    dataLines(dcmdump(ourPart10(latin, TS.ExplicitVRLittleEndian), []).text),
+    expected,
+  );
+  const cjk = recordToDataset({
+    PatientName: "山田^太郎",
+    StudyDescription: "Ça",
+    RequestAttributesSequence: [{ RequestedProcedureDescription: "Müller" }],
+  });
   assertSameAsDump(
     cjk,
     "(0008,0005) CS [ISO_IR 192]\n(0008,1030) LO [Ça]\n(0010,0010) PN [山田^太郎]\n(0040,0275) SQ (Sequence with explicit length #=1)\n  (fffe,e000) na (Item with explicit length #=1)\n    (0032,1060) LO [Müller]\n  (fffe,e00d) na (ItemDelimitationItem for re-encoding)\n(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)",
@@ -515,7 +651,10 @@ test("recordToDataset chooses Specific Character Set from the text", (t) => {
 
 test("recordToDataset: metadata keys pass, unknown keys are rejected naming the key", () => {
   const rec = { status: "Success", path: "a.dcm", count: 3, PatientID: "P1" };
-  assert.deepEqual(recordToDataset(rec).elements.map((e) => e.tag), [0x00100020]);
+  assert.deepEqual(
+    recordToDataset(rec).elements.map((e) => e.tag),
+    [0x00100020],
+  );
   assert.deepEqual(recordMetadata(rec), { status: "Success", path: "a.dcm", count: 3 });
   assert.ok(METADATA_KEYS.includes("sourceAet"));
   assert.equal(isMetadataKey("dBdt"), false); // a real keyword, not metadata
@@ -527,29 +666,60 @@ test("recordToDataset: metadata keys pass, unknown keys are rejected naming the 
     );
   }
   // inside a sequence item too
-  assert.throws(() => recordToDataset({ RequestAttributesSequence: [{ Bogus: 1 }] }), (e: unknown) => e instanceof RecordError && e.key === "Bogus");
+  assert.throws(
+    () => recordToDataset({ RequestAttributesSequence: [{ Bogus: 1 }] }),
+    (e: unknown) => e instanceof RecordError && e.key === "Bogus",
+  );
   // lenient mode drops them
-  assert.deepEqual(recordToDataset({ PatientId: "x", PatientID: "y" }, { lenient: true }).elements.map((e) => e.tag), [0x00100020]);
+  assert.deepEqual(
+    recordToDataset({ PatientId: "x", PatientID: "y" }, { lenient: true }).elements.map(
+      (e) => e.tag,
+    ),
+    [0x00100020],
+  );
 });
 
 test("recordToDataset: wrong value types are errors that name the key", () => {
-  assert.throws(() => recordToDataset({ PatientID: { a: 1 } }), (e: unknown) => e instanceof RecordError && e.key === "PatientID");
-  assert.throws(() => recordToDataset({ Rows: "many" }), /Rows: expected a number \(VR US\), got "many"/);
+  assert.throws(
+    () => recordToDataset({ PatientID: { a: 1 } }),
+    (e: unknown) => e instanceof RecordError && e.key === "PatientID",
+  );
+  assert.throws(
+    () => recordToDataset({ Rows: "many" }),
+    /Rows: expected a number \(VR US\), got "many"/,
+  );
   assert.throws(() => recordToDataset({ Rows: "" }), /Rows: expected a number/);
-  assert.throws(() => recordToDataset({ RequestAttributesSequence: ["x"] }), /RequestAttributesSequence\[0\]: expected an object/);
+  assert.throws(
+    () => recordToDataset({ RequestAttributesSequence: ["x"] }),
+    /RequestAttributesSequence\[0\]: expected an object/,
+  );
   assert.throws(() => recordToDataset({ PatientName: 5 }), /PatientName/);
 });
 
 test("recordToDataset: empty and absent values", (t) => {
   if (!needDcmtk(t)) return;
-  const ds = recordToDataset({ PatientName: null, PatientID: "", ModalitiesInStudy: [], Rows: null, RequestAttributesSequence: [], StudyInstanceUID: null });
+  const ds = recordToDataset({
+    PatientName: null,
+    PatientID: "",
+    ModalitiesInStudy: [],
+    Rows: null,
+    RequestAttributesSequence: [],
+    StudyInstanceUID: null,
+  });
   assertSameAsDump(
     ds,
     "(0008,0061) CS (no value available)\n(0010,0010) PN (no value available)\n(0010,0020) LO (no value available)\n(0020,000d) UI (no value available)\n(0028,0010) US (no value available)\n(0040,0275) SQ (Sequence with explicit length #=0)\n(fffe,e0dd) na (SequenceDelimitationItem for re-encod.)",
   );
   // read back: empty → null, empty sequence → []
   const flat = datasetToFlat(ds);
-  assert.deepEqual(flat, { ModalitiesInStudy: null, PatientName: null, PatientID: null, StudyInstanceUID: null, Rows: null, RequestAttributesSequence: [] });
+  assert.deepEqual(flat, {
+    ModalitiesInStudy: null,
+    PatientName: null,
+    PatientID: null,
+    StudyInstanceUID: null,
+    Rows: null,
+    RequestAttributesSequence: [],
+  });
 });
 
 test("recordToDataset: AT, binary numbers, base64 bulk data and hex keys with plain values", (t) => {
@@ -578,7 +748,11 @@ test("recordToDataset: AT, binary numbers, base64 bulk data and hex keys with pl
 
 test("datasetToFlatJson produces exactly serializeRecord(datasetToFlat(…)) over a generated archive", async () => {
   const { generateInstances } = await import("@dicom-pipes/gen-archive");
-  const { datasetToFlatJson, datasetToFlat: toFlat, serializeRecord: ser } = await import("../src/records/index.js");
+  const {
+    datasetToFlatJson,
+    datasetToFlat: toFlat,
+    serializeRecord: ser,
+  } = await import("../src/records/index.js");
   let n = 0;
   for (const inst of generateInstances({ out: "/nonexistent", patients: 6, seed: "flatjson" })) {
     const ds = inst.dataset as unknown as Dataset;

@@ -8,13 +8,25 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { connect, isTransientNetError, isTransientStatus, NetError, retryDelayMs, retryWait, sleep, withRetries, MAX_RETRY_WAIT_MS } from "@dicom-pipes/dimse/net";
+import {
+  connect,
+  isTransientNetError,
+  isTransientStatus,
+  NetError,
+  retryDelayMs,
+  retryWait,
+  sleep,
+  withRetries,
+  MAX_RETRY_WAIT_MS,
+} from "@dicom-pipes/dimse/net";
 import { SopClass, UNCOMPRESSED_SYNTAXES } from "@dicom-pipes/dimse/dicom";
 import { serve } from "@dicom-pipes/dimse/net";
 import { freePort } from "../../../test/support/peers.js";
 
 const HOST = "127.0.0.1";
-const echo = [{ abstractSyntax: SopClass.Verification, transferSyntaxes: [...UNCOMPRESSED_SYNTAXES] }];
+const echo = [
+  { abstractSyntax: SopClass.Verification, transferSyntaxes: [...UNCOMPRESSED_SYNTAXES] },
+];
 
 async function connectError(port: number): Promise<unknown> {
   return connect({ host: HOST, port, callingAet: "A", calledAet: "B", contexts: echo }).then(
@@ -22,13 +34,15 @@ async function connectError(port: number): Promise<unknown> {
       a.abort();
       return undefined;
     },
-    (e: unknown) => e
+    (e: unknown) => e,
   );
 }
 
 test("statuses: 0xA7xx and 0xC001 are transient; 0xA801, 0xA900, 0xC000, 0xC002, 0x0110 are not", () => {
-  for (const s of [0xa700, 0xa701, 0xa702, 0xc001]) assert.equal(isTransientStatus(s), true, s.toString(16));
-  for (const s of [0x0000, 0xa801, 0xa900, 0xc000, 0xc002, 0x0110, 0x0122, 0xfe00, 0xb000]) assert.equal(isTransientStatus(s), false, s.toString(16));
+  for (const s of [0xa700, 0xa701, 0xa702, 0xc001])
+    assert.equal(isTransientStatus(s), true, s.toString(16));
+  for (const s of [0x0000, 0xa801, 0xa900, 0xc000, 0xc002, 0x0110, 0x0122, 0xfe00, 0xb000])
+    assert.equal(isTransientStatus(s), false, s.toString(16));
 });
 
 test("connection refused (nothing listening) is transient", async () => {
@@ -43,7 +57,12 @@ test("rejected-transient is retried, rejected-permanent is not; no acceptable co
     [2, true],
     [1, false],
   ] as const) {
-    const s = await serve({ port: 0, host: HOST, decide: () => ({ reject: { result, source: 1, reason: 1 } }), established: () => undefined });
+    const s = await serve({
+      port: 0,
+      host: HOST,
+      decide: () => ({ reject: { result, source: 1, reason: 1 } }),
+      established: () => undefined,
+    });
     try {
       const e = await connectError(s.port);
       assert.ok(e instanceof NetError && e.kind === "rejected");
@@ -53,7 +72,12 @@ test("rejected-transient is retried, rejected-permanent is not; no acceptable co
       await s.close(0);
     }
   }
-  const none = await serve({ port: 0, host: HOST, decide: () => ({ contexts: [] }), established: () => undefined });
+  const none = await serve({
+    port: 0,
+    host: HOST,
+    decide: () => ({ contexts: [] }),
+    established: () => undefined,
+  });
   try {
     const e = await connectError(none.port);
     assert.ok(e instanceof NetError && e.kind === "no-context", String(e));
@@ -70,7 +94,11 @@ test("a connection reset before the association is transient", async () => {
   try {
     const e = await connectError((server.address() as { port: number }).port);
     assert.ok(e instanceof NetError, String(e));
-    assert.equal(isTransientNetError(e), true, `${(e as NetError).kind}: ${(e as NetError).message}`);
+    assert.equal(
+      isTransientNetError(e),
+      true,
+      `${(e as NetError).kind}: ${(e as NetError).message}`,
+    );
   } finally {
     await new Promise((ok) => server.close(ok));
   }
@@ -80,19 +108,19 @@ test("back-off: doubles per retry within ±20 %, capped at 5 minutes", () => {
   const p = { retries: 10, waitMs: 2000 };
   assert.equal(
     retryDelayMs(p, 1, () => 0),
-    1600
+    1600,
   );
   assert.equal(
     retryDelayMs(p, 1, () => 1),
-    2400
+    2400,
   );
   assert.equal(
     retryDelayMs(p, 3, () => 0.5),
-    8000
+    8000,
   );
   assert.equal(
     retryDelayMs(p, 20, () => 1),
-    MAX_RETRY_WAIT_MS
+    MAX_RETRY_WAIT_MS,
   );
   assert.equal(retryDelayMs({ retries: 1, waitMs: 0 }, 1), 0);
 });
@@ -114,7 +142,7 @@ test("withRetries: retries thrown transient errors and flagged values, stops at 
       calls++;
       throw permanent;
     }),
-    (e) => e === permanent
+    (e) => e === permanent,
   );
   assert.equal(calls, 1);
 });
@@ -125,16 +153,32 @@ test("an abort ends a back-off wait at once and leaves no listener behind", asyn
   let removed = 0;
   const add = ac.signal.addEventListener.bind(ac.signal);
   const remove = ac.signal.removeEventListener.bind(ac.signal);
-  ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (added++, add(...a))) as typeof add;
-  ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (removed++, remove(...a))) as typeof remove;
+  ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (
+    added++, add(...a)
+  )) as typeof add;
+  ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (
+    removed++, remove(...a)
+  )) as typeof remove;
   // Waits that end by time remove their listener.
   for (let i = 0; i < 5; i++) await sleep(1, ac.signal);
   assert.equal(added, 5);
   assert.equal(removed, 5);
   const t0 = Date.now();
   setTimeout(() => ac.abort(), 20);
-  const go = await retryWait({ policy: { retries: 3, waitMs: 600000 }, signal: ac.signal, warn: () => undefined }, 1, "busy");
+  const go = await retryWait(
+    { policy: { retries: 3, waitMs: 600000 }, signal: ac.signal, warn: () => undefined },
+    1,
+    "busy",
+  );
   assert.equal(go, false, "no retry after an interrupted wait");
   assert.ok(Date.now() - t0 < 10000);
-  assert.equal(await retryWait({ policy: { retries: 3, waitMs: 1 }, signal: ac.signal, warn: () => undefined }, 1, "busy"), false, "no wait once aborted");
+  assert.equal(
+    await retryWait(
+      { policy: { retries: 3, waitMs: 1 }, signal: ac.signal, warn: () => undefined },
+      1,
+      "busy",
+    ),
+    false,
+    "no wait once aborted",
+  );
 });

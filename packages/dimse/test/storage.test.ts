@@ -20,8 +20,17 @@ test("a received instance's head keeps the elements before one that runs past th
   ]);
   const receiver = new FileReceiver({ tmpDir: tmpFile("recv") });
   await receiver.ensureTmpDir();
-  const cmd = { commandField: 1, hasDataset: true, affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.4", affectedSopInstanceUid: "1.2.3.4.5.6" };
-  const ctx = { id: 1, abstractSyntax: "1.2.840.10008.5.1.4.1.1.4", transferSyntax: TransferSyntax.ExplicitVRLittleEndian };
+  const cmd = {
+    commandField: 1,
+    hasDataset: true,
+    affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.4",
+    affectedSopInstanceUid: "1.2.3.4.5.6",
+  };
+  const ctx = {
+    id: 1,
+    abstractSyntax: "1.2.840.10008.5.1.4.1.1.4",
+    transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
+  };
   const assoc = {} as Association;
   const sink: InstanceFileSink = receiver.open(cmd, ctx, assoc);
   for (let o = 0; o < dataset.length; o += 16384) sink.write(dataset.subarray(o, o + 16384));
@@ -35,7 +44,12 @@ test("a received instance's head keeps the elements before one that runs past th
 });
 
 test("placeFile replaces a file of the same instance and never overwrites another one", async () => {
-  const file = (uid: string) => buildPart10Prefix({ sopClassUID: "1.2.840.10008.5.1.4.1.1.7", sopInstanceUID: uid, transferSyntax: TransferSyntax.ExplicitVRLittleEndian });
+  const file = (uid: string) =>
+    buildPart10Prefix({
+      sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+      sopInstanceUID: uid,
+      transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
+    });
   const target = `${tmpFile("placed")}/a/b.dcm`;
   const put = async (uid: string) => {
     const tmp = tmpFile("part");

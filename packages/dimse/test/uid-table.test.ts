@@ -32,8 +32,14 @@ test("DCMTK names as dcmdump prints them", () => {
   assert.equal(dcmtkUidName("1.2.840.10008.1.2"), "LittleEndianImplicit");
   assert.equal(dcmtkUidName("1.2.840.10008.1.2.1"), "LittleEndianExplicit");
   assert.equal(dcmtkUidName("1.2.840.10008.1.2.4.51"), "JPEGExtended:Process2+4");
-  assert.equal(dcmtkUidName("1.2.840.10008.5.1.4.1.2.2.1"), "FINDStudyRootQueryRetrieveInformationModel");
-  assert.equal(dcmtkUidName("1.2.840.10008.5.1.4.1.2.2.3"), "GETStudyRootQueryRetrieveInformationModel");
+  assert.equal(
+    dcmtkUidName("1.2.840.10008.5.1.4.1.2.2.1"),
+    "FINDStudyRootQueryRetrieveInformationModel",
+  );
+  assert.equal(
+    dcmtkUidName("1.2.840.10008.5.1.4.1.2.2.3"),
+    "GETStudyRootQueryRetrieveInformationModel",
+  );
   assert.equal(dcmtkUidName("1.2.840.10008.5.1.4.1.1.88.70"), "ImplantationPlanSRDocumentStorage");
   // newer than DCMTK 3.6.7: printed as [uid]
   assert.equal(dcmtkUidName("1.2.840.10008.5.1.4.1.1.6.3"), undefined);
@@ -43,7 +49,10 @@ test("DCMTK names as dcmdump prints them", () => {
 test("PS3.6 keywords", () => {
   assert.equal(uidKeyword(CT), "CTImageStorage");
   assert.equal(uidKeyword("1.2.840.10008.1.2.1"), "ExplicitVRLittleEndian");
-  assert.equal(uidKeyword("1.2.840.10008.5.1.4.1.2.2.1"), "StudyRootQueryRetrieveInformationModelFind");
+  assert.equal(
+    uidKeyword("1.2.840.10008.5.1.4.1.2.2.1"),
+    "StudyRootQueryRetrieveInformationModelFind",
+  );
   assert.equal(uidKeyword("1.2.3.4.5.6"), undefined);
 });
 
@@ -82,10 +91,20 @@ test("agrees with the installed dcmdump on a sample", (t) => {
   }
   // every 9th entry plus a few named ones: known and unknown UIDs of all types
   const sample = UID_TABLE.filter((_, i) => i % 9 === 0).map((e) => e[0]);
-  sample.push(CT, PET, "1.2.840.10008.1.2.1", "1.2.840.10008.5.1.4.1.2.2.1", "1.2.840.10008.5.1.4.1.1.6.3");
+  sample.push(
+    CT,
+    PET,
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.5.1.4.1.2.2.1",
+    "1.2.840.10008.5.1.4.1.1.6.3",
+  );
   const lines = ["(0008,1199) SQ (Sequence with undefined length)"];
   for (const uid of sample) {
-    lines.push("  (fffe,e000) na (Item with undefined length)", `    (0008,1150) UI [${uid}]`, "  (fffe,e00d) na (ItemDelimitationItem)");
+    lines.push(
+      "  (fffe,e000) na (Item with undefined length)",
+      `    (0008,1150) UI [${uid}]`,
+      "  (fffe,e00d) na (ItemDelimitationItem)",
+    );
   }
   lines.push("(fffe,e0dd) na (SequenceDelimitationItem)");
   const dump = dcmdump(dump2dcm(lines.join("\n"), ["-F", "+te"]), ["+L", "-f"]);

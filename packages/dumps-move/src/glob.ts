@@ -13,7 +13,8 @@ type Segment = RegExp | "**";
 export function compileGlob(pattern: string): Segment[] {
   const parts = pattern.split("/").filter((p) => p !== "" && p !== ".");
   if (parts.length === 0) throw new Error(`empty pattern "${pattern}"`);
-  for (const p of parts) if (p === "..") throw new Error(`pattern "${pattern}" must stay inside the data folder`);
+  for (const p of parts)
+    if (p === "..") throw new Error(`pattern "${pattern}" must stay inside the data folder`);
   // Like the shell, * does not match a leading dot.
   return parts.map((p) => (p === "**" ? "**" : wildcard(p, { hideDotFiles: true })));
 }
@@ -29,7 +30,8 @@ export async function matchFiles(root: string, patterns: Segment[][]): Promise<s
       return;
     }
     const entries: Array<{ name: string; isDir: boolean; isFile: boolean }> = [];
-    for await (const e of handle) entries.push({ name: e.name, isDir: e.isDirectory(), isFile: e.isFile() });
+    for await (const e of handle)
+      entries.push({ name: e.name, isDir: e.isDirectory(), isFile: e.isFile() });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const next: Array<[Segment[], number]> = [];
@@ -40,12 +42,22 @@ export async function matchFiles(root: string, patterns: Segment[][]): Promise<s
       if (e.isDir && next.length) await walk(join(dir, e.name), r, next);
     }
   }
-  await walk(root, "", patterns.map((p) => [p, 0]));
+  await walk(
+    root,
+    "",
+    patterns.map((p) => [p, 0]),
+  );
   return [...found].sort();
 }
 
 /** Advance one pattern state over a name: states for the children, and whether the name itself completes the pattern. */
-function expand(segs: Segment[], i: number, name: string, next: Array<[Segment[], number]>, matched: () => void): void {
+function expand(
+  segs: Segment[],
+  i: number,
+  name: string,
+  next: Array<[Segment[], number]>,
+  matched: () => void,
+): void {
   const s = segs[i];
   if (s === undefined) return;
   if (s === "**") {

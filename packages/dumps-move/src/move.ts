@@ -51,7 +51,11 @@ export async function sameContent(a: string, b: string): Promise<boolean> {
     const bb = Buffer.alloc(size);
     for (let pos = 0; pos < sa.size; pos += size) {
       const [ra, rb] = await Promise.all([fa.read(ba, 0, size, pos), fb.read(bb, 0, size, pos)]);
-      if (ra.bytesRead !== rb.bytesRead || !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+      if (
+        ra.bytesRead !== rb.bytesRead ||
+        !ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))
+      )
+        return false;
     }
     return true;
   } finally {
@@ -71,7 +75,10 @@ export async function moveFile(src: string, dst: string, force: boolean): Promis
       await fsyncPath(dirname(src));
       return "completed";
     }
-    if (!force) throw new ConflictError("destination exists with different content (use --force to overwrite)");
+    if (!force)
+      throw new ConflictError(
+        "destination exists with different content (use --force to overwrite)",
+      );
     replaced = true;
   }
   if (!replaced) {
@@ -83,8 +90,16 @@ export async function moveFile(src: string, dst: string, force: boolean): Promis
       return "moved";
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") throw new ConflictError("destination appeared while moving (use --force to overwrite)");
-      if (code !== "EXDEV" && code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP" && code !== "EMLINK") throw e;
+      if (code === "EEXIST")
+        throw new ConflictError("destination appeared while moving (use --force to overwrite)");
+      if (
+        code !== "EXDEV" &&
+        code !== "EPERM" &&
+        code !== "ENOTSUP" &&
+        code !== "EOPNOTSUPP" &&
+        code !== "EMLINK"
+      )
+        throw e;
     }
   } else {
     try {
@@ -114,7 +129,9 @@ export async function moveFile(src: string, dst: string, force: boolean): Promis
       }
       if (await exists(dst)) {
         await unlink(tmp);
-        throw new ConflictError("destination exists with different content (use --force to overwrite)");
+        throw new ConflictError(
+          "destination exists with different content (use --force to overwrite)",
+        );
       }
       await rename(tmp, dst);
     }
@@ -124,4 +141,3 @@ export async function moveFile(src: string, dst: string, force: boolean): Promis
   await fsyncPath(dirname(src));
   return replaced ? "replaced" : "moved";
 }
-

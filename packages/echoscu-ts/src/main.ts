@@ -1,7 +1,16 @@
 /** echoscu-ts: DICOM verification (C-ECHO) SCU, DCMTK echoscu compatible, with one NDJSON record per echo. */
 import { performance } from "node:perf_hooks";
 import { SopClass } from "@dicom-pipes/dimse/dicom";
-import { echo, NetError, statusClass, statusHex, statusText, withRetries, type Association, type RetryPolicy } from "@dicom-pipes/dimse/net";
+import {
+  echo,
+  NetError,
+  statusClass,
+  statusHex,
+  statusText,
+  withRetries,
+  type Association,
+  type RetryPolicy,
+} from "@dicom-pipes/dimse/net";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
@@ -36,10 +45,19 @@ const DEBUGGING = "association negotiation debugging";
  * order; `-pts n` proposes the first n (a test compares with DCMTK).
  */
 const SYNTAXES = [
-  "1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
+  "1.2.840.10008.1.2",
+  "1.2.840.10008.1.2.1",
+  "1.2.840.10008.1.2.2",
   ...Array.from({ length: 17 }, (_, i) => `1.2.840.10008.1.2.4.${50 + i}`),
-  "1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.5", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81",
-  "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93",
+  "1.2.840.10008.1.2.4.70",
+  "1.2.840.10008.1.2.5",
+  "1.2.840.10008.1.2.1.99",
+  "1.2.840.10008.1.2.4.80",
+  "1.2.840.10008.1.2.4.81",
+  "1.2.840.10008.1.2.4.90",
+  "1.2.840.10008.1.2.4.91",
+  "1.2.840.10008.1.2.4.92",
+  "1.2.840.10008.1.2.4.93",
   ...Array.from({ length: 9 }, (_, i) => `1.2.840.10008.1.2.4.${100 + i}`),
 ];
 
@@ -47,11 +65,52 @@ export const OPTIONS: OptionSpec[] = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "ECHOSCU" }),
   ...retryOptions(),
-  { key: "proposeTs", flags: ["-pts", "--propose-ts"], kind: "value", numeric: "int", min: 1, max: SYNTAXES.length, metavar: "[n]umber", group: DEBUGGING, describe: `propose n transfer syntaxes (1..${SYNTAXES.length}, default 1)` },
-  { key: "proposePc", flags: ["-ppc", "--propose-pc"], kind: "value", numeric: "int", min: 1, max: 128, metavar: "[n]umber", group: DEBUGGING, describe: "propose n presentation contexts (1..128, default 1)" },
-  { key: "repeat", flags: ["--repeat"], kind: "value", numeric: "int", min: 1, metavar: "[n]umber", group: NETWORK, describe: "repeat n times (one association)" },
-  { key: "abortAssoc", flags: ["--abort"], kind: "flag", group: NETWORK, describe: "abort association instead of releasing it" },
-  { key: "noOutput", flags: ["--no-output"], kind: "flag", group: OUTPUT, describe: "write no records to stdout (as DCMTK echoscu)" },
+  {
+    key: "proposeTs",
+    flags: ["-pts", "--propose-ts"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    max: SYNTAXES.length,
+    metavar: "[n]umber",
+    group: DEBUGGING,
+    describe: `propose n transfer syntaxes (1..${SYNTAXES.length}, default 1)`,
+  },
+  {
+    key: "proposePc",
+    flags: ["-ppc", "--propose-pc"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    max: 128,
+    metavar: "[n]umber",
+    group: DEBUGGING,
+    describe: "propose n presentation contexts (1..128, default 1)",
+  },
+  {
+    key: "repeat",
+    flags: ["--repeat"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    metavar: "[n]umber",
+    group: NETWORK,
+    describe: "repeat n times (one association)",
+  },
+  {
+    key: "abortAssoc",
+    flags: ["--abort"],
+    kind: "flag",
+    group: NETWORK,
+    describe: "abort association instead of releasing it",
+  },
+  {
+    key: "noOutput",
+    flags: ["--no-output"],
+    kind: "flag",
+    group: OUTPUT,
+    describe: "write no records to stdout (as DCMTK echoscu)",
+  },
 ];
 
 function help(): string {
@@ -65,7 +124,7 @@ function help(): string {
         ["port", "tcp/ip port number of peer"],
       ],
       description:
-        "Writes one NDJSON record per echo on stdout ({\"peer\",\"aec\",\"status\",\"statusCode\",\"ms\"}),\n" +
+        'Writes one NDJSON record per echo on stdout ({"peer","aec","status","statusCode","ms"}),\n' +
         "and one for a failed association; logs go to stderr.",
       examples: [
         `${TOOL} -aec PACS pacs 104 && findscu-ts -S -aec PACS pacs 104 ...`,
@@ -98,7 +157,9 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+      packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const o = p.opts;
     const { peer, port, rest } = peerAndPort(p.positionals, p.opts, io.env);
@@ -130,16 +191,32 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   // Association attempts (--retries), in each record.
   let attempts = 1;
   const record = async (r: Record<string, unknown>) => {
-    if (s.output) await writer.write({ peer: `${s.peer}:${s.port}`, aec: s.call, ...r, ...(s.retry.retries ? { attempts } : {}) });
+    if (s.output)
+      await writer.write({
+        peer: `${s.peer}:${s.port}`,
+        aec: s.call,
+        ...r,
+        ...(s.retry.retries ? { attempts } : {}),
+      });
   };
   let assoc: Association;
   try {
-    const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async (n) => {
-      attempts = n;
-      return {
-        value: await connectPeer(s, Array.from({ length: s.contexts }, () => ({ abstractSyntax: SopClass.Verification, transferSyntaxes: s.syntaxes })), log),
-      };
-    });
+    const opened = await withRetries(
+      { policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) },
+      async (n) => {
+        attempts = n;
+        return {
+          value: await connectPeer(
+            s,
+            Array.from({ length: s.contexts }, () => ({
+              abstractSyntax: SopClass.Verification,
+              transferSyntaxes: s.syntaxes,
+            })),
+            log,
+          ),
+        };
+      },
+    );
     assoc = opened.value;
   } catch (e) {
     if (!(e instanceof NetError)) throw e;

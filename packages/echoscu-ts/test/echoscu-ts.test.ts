@@ -11,7 +11,9 @@ import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { runBin } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 let dir: string;
 let pacs: DevPacs;
 
@@ -24,7 +26,11 @@ after(async () => {
   await promisify(rm)(dir, { recursive: true, force: true });
 });
 
-const lines = (s: string) => s.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (s: string) =>
+  s
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** An SCP that answers every C-ECHO with `status`, or rejects every association. */
 async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServer> {
@@ -33,12 +39,22 @@ async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServe
     host: "127.0.0.1",
     decide(rq) {
       if (o.reject) return { reject: { result: 1, source: 1, reason: 3 } };
-      return { contexts: negotiateContexts(rq.contexts, (as) => (as === SopClass.Verification ? UNCOMPRESSED_SYNTAXES : undefined)) };
+      return {
+        contexts: negotiateContexts(rq.contexts, (as) =>
+          as === SopClass.Verification ? UNCOMPRESSED_SYNTAXES : undefined,
+        ),
+      };
     },
     established(assoc) {
       assoc.onRequest = (msg) => {
         if (msg.command.commandField !== CommandField.CEchoRQ) return;
-        void assoc.sendMessage(msg.pcid, { commandField: CommandField.CEchoRSP, messageIdBeingRespondedTo: msg.command.messageId, affectedSopClassUid: SopClass.Verification, status: o.status ?? 0, hasDataset: false });
+        void assoc.sendMessage(msg.pcid, {
+          commandField: CommandField.CEchoRSP,
+          messageIdBeingRespondedTo: msg.command.messageId,
+          affectedSopClassUid: SopClass.Verification,
+          status: o.status ?? 0,
+          hasDataset: false,
+        });
       };
     },
   });
@@ -48,22 +64,46 @@ test("--help, --version and an unknown option", async () => {
   let r = await runBin("echoscu-ts", ["--help"]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^echoscu-ts: DICOM verification \(C-ECHO\) SCU/);
-  for (const flag of ["-aet", "-aec", "-pts", "-ppc", "--repeat", "--abort", "--no-output", "Exit status"]) assert.ok(r.stdout.includes(flag), flag);
+  for (const flag of [
+    "-aet",
+    "-aec",
+    "-pts",
+    "-ppc",
+    "--repeat",
+    "--abort",
+    "--no-output",
+    "Exit status",
+  ])
+    assert.ok(r.stdout.includes(flag), flag);
   r = await runBin("echoscu-ts", ["--version"]);
   assert.equal(r.stdout.trim(), `echoscu-ts ${pkg.version}`);
   r = await runBin("echoscu-ts", ["+tls", "key", "cert", "127.0.0.1", "104"]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, "E: echoscu-ts: DCMTK echoscu's option +tls (--enable-tls) is not implemented in echoscu-ts\nTry 'echoscu-ts --help' for more information.\n");
+  assert.equal(
+    r.stderr,
+    "E: echoscu-ts: DCMTK echoscu's option +tls (--enable-tls) is not implemented in echoscu-ts\nTry 'echoscu-ts --help' for more information.\n",
+  );
   r = await runBin("echoscu-ts", ["--nope", "127.0.0.1", "104"]);
   assert.equal(r.code, 2);
-  assert.equal(r.stderr, "E: echoscu-ts: Unknown option --nope\nTry 'echoscu-ts --help' for more information.\n");
+  assert.equal(
+    r.stderr,
+    "E: echoscu-ts: Unknown option --nope\nTry 'echoscu-ts --help' for more information.\n",
+  );
   r = await runBin("echoscu-ts", ["127.0.0.1", "104", "extra"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Too many parameters: extra/);
 });
 
 test("--repeat 3: three echoes on one association, one record each, DCMTK's -v lines", async () => {
-  const r = await runBin("echoscu-ts", ["-v", "-aec", "DEVPACS", "--repeat", "3", "127.0.0.1", String(pacs.port)]);
+  const r = await runBin("echoscu-ts", [
+    "-v",
+    "-aec",
+    "DEVPACS",
+    "--repeat",
+    "3",
+    "127.0.0.1",
+    String(pacs.port),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const recs = lines(r.stdout);
   assert.equal(recs.length, 3);
@@ -74,12 +114,25 @@ test("--repeat 3: three echoes on one association, one record each, DCMTK's -v l
     assert.equal(typeof rec.ms, "number");
   }
   assert.equal(r.stderr.match(/^I: echoscu-ts: Requesting Association$/gm)?.length, 1);
-  for (const id of [1, 2, 3]) assert.match(r.stderr, new RegExp(`^I: echoscu-ts: Sending Echo Request \\(MsgID ${id}\\)\\nI: echoscu-ts: Received Echo Response \\(Success\\)$`, "m"));
+  for (const id of [1, 2, 3])
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^I: echoscu-ts: Sending Echo Request \\(MsgID ${id}\\)\\nI: echoscu-ts: Received Echo Response \\(Success\\)$`,
+        "m",
+      ),
+    );
   assert.match(r.stderr, /Releasing Association\n$/);
 });
 
 test("quiet by default, and --no-output writes nothing on stdout (as DCMTK echoscu)", async () => {
-  const r = await runBin("echoscu-ts", ["--no-output", "-aec", "DEVPACS", "127.0.0.1", String(pacs.port)]);
+  const r = await runBin("echoscu-ts", [
+    "--no-output",
+    "-aec",
+    "DEVPACS",
+    "127.0.0.1",
+    String(pacs.port),
+  ]);
   assert.equal(r.code, 0);
   assert.equal(r.stdout, "");
   assert.equal(r.stderr, "");
@@ -89,7 +142,10 @@ test("a refused port exits 61 with DCMTK's condition text and a Failure record",
   const port = await freePort();
   const r = await runBin("echoscu-ts", ["127.0.0.1", String(port)]);
   assert.equal(r.code, 61);
-  assert.equal(r.stderr, "E: echoscu-ts: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused\n");
+  assert.equal(
+    r.stderr,
+    "E: echoscu-ts: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused\n",
+  );
   const [rec] = lines(r.stdout);
   assert.equal(rec?.status, "Failure");
   assert.match(String(rec?.error), /Connection refused/);

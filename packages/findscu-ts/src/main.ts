@@ -16,9 +16,36 @@ import {
   TransferSyntax,
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
-import { find, isTransientStatus, NetError, retryWait, statusClass, statusHex, statusText, withRetries, type AcceptedContext, type Association, type Response, type RetryPolicy } from "@dicom-pipes/dimse/net";
-import { datasetToFlat, datasetToFlatJson, datasetToPs318, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
-import { processIo, readAhead, RecordWriter, signalExitCode, type Io, type OutputFormat } from "@dicom-pipes/dimse/io";
+import {
+  find,
+  isTransientStatus,
+  NetError,
+  retryWait,
+  statusClass,
+  statusHex,
+  statusText,
+  withRetries,
+  type AcceptedContext,
+  type Association,
+  type Response,
+  type RetryPolicy,
+} from "@dicom-pipes/dimse/net";
+import {
+  datasetToFlat,
+  datasetToFlatJson,
+  datasetToPs318,
+  type FlatRecord,
+  type ParsedKey,
+  type Shard,
+} from "@dicom-pipes/dimse/records";
+import {
+  processIo,
+  readAhead,
+  RecordWriter,
+  signalExitCode,
+  type Io,
+  type OutputFormat,
+} from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
   connectPeer,
@@ -111,36 +138,57 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+      packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const s = settings(p.opts, p.positionals, io, log);
     return run(s, io, log);
   });
 }
 
-function settings(o: Record<string, unknown>, positionals: string[], io: Io, log: CliLogger): Settings {
+function settings(
+  o: Record<string, unknown>,
+  positionals: string[],
+  io: Io,
+  log: CliLogger,
+): Settings {
   const { peer, port, rest } = peerAndPort(positionals, o, io.env);
   const keys = parseKeys(o.key);
   let table = o.queries as string | undefined;
   const files = rest.filter((f) => f !== "-");
   if (rest.includes("-")) {
-    if (table !== undefined && table !== "-") throw new UsageError("--queries and - (stdin) both given");
+    if (table !== undefined && table !== "-")
+      throw new UsageError("--queries and - (stdin) both given");
     table = "-";
   }
-  if (table !== undefined && files.length) throw new UsageError("query files and a query table cannot be combined");
+  if (table !== undefined && files.length)
+    throw new UsageError("query files and a query table cannot be combined");
   checkFiles(table !== undefined && table !== "-" ? [...files, table] : files);
   if (table === undefined && keys.length === 0 && files.length === 0) {
     if (!io.stdin.isTTY) table = "-";
     else throw new UsageError("no query keys (-k) and no query file given");
-  } else if (table === undefined && stdinHasData(io)) log.warn("stdin is not read; add '-' to use it as queries");
+  } else if (table === undefined && stdinHasData(io))
+    log.warn("stdin is not read; add '-' to use it as queries");
   const { format, excel } = recordFormat(o.format, o.excel);
   const bulk = choiceOption(o.bulk, "--bulk", ["omit", "inline"], "omit");
-  if (o.jsonModel && format !== "ndjson") throw new UsageError("--json-model needs --format ndjson");
-  const level = o.level === undefined ? undefined : choiceOption(o.level, "--level", ["PATIENT", "STUDY", "SERIES", "IMAGE"], "STUDY");
-  const mentionsLevel = keys.some((k) => k.path.length === 1 && k.path[0]!.tag === Tags.QueryRetrieveLevel);
-  const model = (o.model as QueryModel | undefined) ?? (mentionsLevel || table !== undefined || level ? "study" : "worklist");
-  if (o.maxResults !== undefined && !o.splitDates) throw new UsageError("--max-results needs --split-dates");
-  const extract = o.extract ? { dir: outputDirectory(o.outputDirectory, io), limit: o.limitOutput as number | undefined } : undefined;
+  if (o.jsonModel && format !== "ndjson")
+    throw new UsageError("--json-model needs --format ndjson");
+  const level =
+    o.level === undefined
+      ? undefined
+      : choiceOption(o.level, "--level", ["PATIENT", "STUDY", "SERIES", "IMAGE"], "STUDY");
+  const mentionsLevel = keys.some(
+    (k) => k.path.length === 1 && k.path[0]!.tag === Tags.QueryRetrieveLevel,
+  );
+  const model =
+    (o.model as QueryModel | undefined) ??
+    (mentionsLevel || table !== undefined || level ? "study" : "worklist");
+  if (o.maxResults !== undefined && !o.splitDates)
+    throw new UsageError("--max-results needs --split-dates");
+  const extract = o.extract
+    ? { dir: outputDirectory(o.outputDirectory, io), limit: o.limitOutput as number | undefined }
+    : undefined;
   const showDump = (o.showResponses as boolean | undefined) ?? !extract;
   const batch = table !== undefined || files.length > 0;
   return {
@@ -176,12 +224,21 @@ function settings(o: Record<string, unknown>, positionals: string[], io: Io, log
 }
 
 function proposal(p: string | undefined): string[] {
-  const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM, DeflatedExplicitVRLittleEndian: DF } = TransferSyntax;
+  const {
+    ExplicitVRLittleEndian: LE,
+    ExplicitVRBigEndian: BE,
+    ImplicitVRLittleEndian: IM,
+    DeflatedExplicitVRLittleEndian: DF,
+  } = TransferSyntax;
   switch (p) {
-    case "implicit": return [IM];
-    case "big": return [BE, LE, IM];
-    case "deflated": return [DF, LE, BE, IM];
-    default: return [LE, BE, IM];
+    case "implicit":
+      return [IM];
+    case "big":
+      return [BE, LE, IM];
+    case "deflated":
+      return [DF, LE, BE, IM];
+    default:
+      return [LE, BE, IM];
   }
 }
 
@@ -190,7 +247,10 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const writer = new RecordWriter(io.stdout, {
     format: s.format,
     excel: s.excel,
-    onDroppedKey: (k) => log.warn(`${k} is not a column of the ${s.format.toUpperCase()} output (columns come from the first query and response); dropped`),
+    onDroppedKey: (k) =>
+      log.warn(
+        `${k} is not a column of the ${s.format.toUpperCase()} output (columns come from the first query and response); dropped`,
+      ),
   });
   let invalidRows = 0;
   // The first query is read before associating.
@@ -204,7 +264,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
       keepGoing: s.keepGoing,
       shard: s.shard,
       model: s.model,
-      onDropped: (where, keywords) => log.info(`${where}: not keys at this query's level, not sent: ${keywords.join(", ")}`),
+      onDropped: (where, keywords) =>
+        log.info(`${where}: not keys at this query's level, not sent: ${keywords.join(", ")}`),
       onInvalid: (err) => {
         invalidRows++;
         log.error(`${err.message} (skipped)`);
@@ -213,9 +274,16 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   );
   let assoc: Association;
   try {
-    const opened = await withRetries({ policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) }, async () => ({
-      value: await connectPeer(s, [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }], log),
-    }));
+    const opened = await withRetries(
+      { policy: s.retry, signal: io.signal, warn: (m) => log.warn(m) },
+      async () => ({
+        value: await connectPeer(
+          s,
+          [{ abstractSyntax: sopClass, transferSyntaxes: proposal(s.proposal) }],
+          log,
+        ),
+      }),
+    );
     assoc = opened.value;
   } catch (e) {
     if (e instanceof NetError) throw associationFailure(e);
@@ -246,11 +314,16 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   const sig = signalExitCode(io.signal);
   if (sig !== undefined) return sig;
   if (failed) return Exit.FAILURE;
-  if (state.failedQueries > 0) return state.failedQueries === state.queries && !s.keepGoing && state.incomplete === 0 && invalidRows === 0 ? Exit.FAILURE : Exit.PARTIAL;
+  if (state.failedQueries > 0)
+    return state.failedQueries === state.queries &&
+      !s.keepGoing &&
+      state.incomplete === 0 &&
+      invalidRows === 0
+      ? Exit.FAILURE
+      : Exit.PARTIAL;
   if (invalidRows > 0 || state.incomplete > 0) return Exit.PARTIAL;
   return Exit.OK;
 }
-
 
 /** Shared state of one run: the association, output, counters. */
 export class RunState {
@@ -281,19 +354,34 @@ export class RunState {
    * Run one C-FIND; `onMatch` may veto output of a match (deduplication).
    * Returns the number of pending responses and the final response.
    */
-  async query(q: Query, identifier: Dataset, onMatch?: (ds: Dataset) => boolean): Promise<{ pending: number; final?: Response }> {
+  async query(
+    q: Query,
+    identifier: Dataset,
+    onMatch?: (ds: Dataset) => boolean,
+  ): Promise<{ pending: number; final?: Response }> {
     // A transient failure status (0xA7xx, 0xC001) is retried only when no match was emitted: nothing is written twice.
-    const o = { policy: this.s.retry, signal: this.io.signal, warn: (m: string) => this.log.warn(m), what: "C-FIND" };
+    const o = {
+      policy: this.s.retry,
+      signal: this.io.signal,
+      warn: (m: string) => this.log.warn(m),
+      what: "C-FIND",
+    };
     this.queries++;
     for (let n = 1; ; n++) {
       const r = await this.queryOnce(q, identifier, onMatch, n <= o.policy.retries);
       const status = r.final?.status;
       if (r.pending > 0 || status === undefined || !isTransientStatus(status)) return r;
-      if (!(await retryWait(o, n, `${statusText(status, "find")} (${statusHex(status)})`))) return r;
+      if (!(await retryWait(o, n, `${statusText(status, "find")} (${statusHex(status)})`)))
+        return r;
     }
   }
 
-  private async queryOnce(q: Query, identifier: Dataset, onMatch: ((ds: Dataset) => boolean) | undefined, mayRetry: boolean): Promise<{ pending: number; final?: Response }> {
+  private async queryOnce(
+    q: Query,
+    identifier: Dataset,
+    onMatch: ((ds: Dataset) => boolean) | undefined,
+    mayRetry: boolean,
+  ): Promise<{ pending: number; final?: Response }> {
     const log = this.log;
     const started = Date.now();
     let pending = 0;
@@ -303,10 +391,20 @@ export class RunState {
       messageId = id;
       if (!log.enabled("info")) return;
       log.info(`Sending Find Request (MsgID ${id})`);
-      log.dcmtkLines("I", ["Request Identifiers:", "", "# Dicom-Data-Set", `# Used TransferSyntax: ${syntaxName(pc.transferSyntax)}`, ...dumpLines(identifier, true, 0, [], { showPadding: false }), ""]);
+      log.dcmtkLines("I", [
+        "Request Identifiers:",
+        "",
+        "# Dicom-Data-Set",
+        `# Used TransferSyntax: ${syntaxName(pc.transferSyntax)}`,
+        ...dumpLines(identifier, true, 0, [], { showPadding: false }),
+        "",
+      ]);
     };
     this.fixColumns(identifier);
-    for await (const r of find(this.assoc, this.sopClass, identifier, { dimseTimeoutMs: this.s.timeouts.dimse, onSent })) {
+    for await (const r of find(this.assoc, this.sopClass, identifier, {
+      dimseTimeoutMs: this.s.timeouts.dimse,
+      onSent,
+    })) {
       this.counter++;
       if (!r.pending) {
         final = r;
@@ -316,17 +414,29 @@ export class RunState {
       const info = syntaxInfo(r.context.transferSyntax);
       const ds = r.identifierBytes ? parseDataset(r.identifierBytes, info) : new Dataset();
       if (this.s.showDump && log.enabled("warn")) {
-        log.dcmtkLines("I", responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little));
+        log.dcmtkLines(
+          "I",
+          responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little),
+        );
       }
       if (onMatch && !onMatch(ds)) continue;
       this.matches++;
-      if (this.s.extract && (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)) {
+      if (
+        this.s.extract &&
+        (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)
+      ) {
         this.extracted++;
         await this.writeExtract(ds, info.little);
       }
       if (this.s.output) {
         if (this.s.format === "ndjson" && !this.s.jsonModel) {
-          await this.writer.writeJson(datasetToFlatJson(ds, { little: info.little, bulk: this.s.bulk }, this.s.batch ? `"query":${JSON.stringify(q.id ?? null)}` : ""));
+          await this.writer.writeJson(
+            datasetToFlatJson(
+              ds,
+              { little: info.little, bulk: this.s.bulk },
+              this.s.batch ? `"query":${JSON.stringify(q.id ?? null)}` : "",
+            ),
+          );
         } else await this.writer.write(this.record(q, ds, info.little));
       }
       if (!this.alive()) break;
@@ -339,12 +449,20 @@ export class RunState {
       const text = statusText(final.status, "find");
       log.info(`Received Final Find Response (${text})`);
       const cls = statusClass(final.status);
-      if (cls === "Failure" && mayRetry && pending === 0 && isTransientStatus(final.status) && !this.io.signal?.aborted) {
+      if (
+        cls === "Failure" &&
+        mayRetry &&
+        pending === 0 &&
+        isTransientStatus(final.status) &&
+        !this.io.signal?.aborted
+      ) {
         log.info(`Find Failed (${text}, ${statusHex(final.status)})`);
       } else if (cls === "Failure") {
         this.failedQueries++;
         const comment = final.command.errorComment ? `: ${final.command.errorComment}` : "";
-        log.error(`Find Failed (${text}, ${statusHex(final.status)}${comment})${this.s.batch ? ` for query ${q.id ?? q.where}` : ""}`);
+        log.error(
+          `Find Failed (${text}, ${statusHex(final.status)}${comment})${this.s.batch ? ` for query ${q.id ?? q.where}` : ""}`,
+        );
       } else if (cls === "Warning") {
         log.warn(`Find finished with warning status ${statusHex(final.status)} (${text})`);
       }
@@ -356,13 +474,17 @@ export class RunState {
   private fixColumns(identifier: Dataset): void {
     if (this.columnsFixed || this.s.format === "ndjson") return;
     this.columnsFixed = true;
-    const keys = Object.keys(datasetToFlat(identifier)).filter((k) => k !== "SpecificCharacterSet" && k !== "QueryRetrieveLevel");
+    const keys = Object.keys(datasetToFlat(identifier)).filter(
+      (k) => k !== "SpecificCharacterSet" && k !== "QueryRetrieveLevel",
+    );
     const columns = this.s.batch ? ["query", ...keys] : keys;
     this.writer.setColumns(columns);
   }
 
   record(q: Query, ds: Dataset, little: boolean): FlatRecord {
-    const body = this.s.jsonModel ? datasetToPs318(ds, { little, bulk: this.s.bulk }) : datasetToFlat(ds, { little, bulk: this.s.bulk });
+    const body = this.s.jsonModel
+      ? datasetToPs318(ds, { little, bulk: this.s.bulk })
+      : datasetToFlat(ds, { little, bulk: this.s.bulk });
     // Text is decoded to UTF-8; in a table the source character set is noise,
     // and so is QueryRetrieveLevel: a query parameter (given with -k in
     // DCMTK's grammar, so -k cannot tell a wanted column), echoed unchanged

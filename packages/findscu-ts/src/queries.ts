@@ -5,7 +5,20 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, describeTag, lookupTag, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { applyKey, keyAllowedAt, mapColumn, recordToDataset, RecordError, unknownName, validateQueryValue, ValueError, type FlatRecord, type ParsedKey, type QueryLevel, type Shard } from "@dicom-pipes/dimse/records";
+import {
+  applyKey,
+  keyAllowedAt,
+  mapColumn,
+  recordToDataset,
+  RecordError,
+  unknownName,
+  validateQueryValue,
+  ValueError,
+  type FlatRecord,
+  type ParsedKey,
+  type QueryLevel,
+  type Shard,
+} from "@dicom-pipes/dimse/records";
 import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
@@ -51,12 +64,15 @@ function applyKeysToRow(ds: Dataset, o: QuerySourceOptions): void {
   for (const k of o.keys) if (k.value !== undefined) applyKey(ds, k);
   withLevel(ds, o.defaultLevel);
   const level = (ds.string(Tags.QueryRetrieveLevel) ?? "").trim().toUpperCase();
-  const known = o.model !== "worklist" && (["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel);
+  const known =
+    o.model !== "worklist" &&
+    (["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel);
   for (const k of o.keys) {
     if (k.value !== undefined) continue;
     const step = k.path.length === 1 && k.path[0]!.item === undefined ? k.path[0]! : undefined;
     const given = step ? ds.get(step.tag) : undefined;
-    const hasValue = given !== undefined && ((given.value?.length ?? 0) > 0 || (given.items?.length ?? 0) > 0);
+    const hasValue =
+      given !== undefined && ((given.value?.length ?? 0) > 0 || (given.items?.length ?? 0) > 0);
     if (hasValue && (!known || keyAllowedAt(step!.tag, level as QueryLevel, o.model))) continue;
     applyKey(ds, k);
   }
@@ -86,23 +102,46 @@ export async function* querySource(o: QuerySourceOptions): AsyncGenerator<Query>
 }
 
 function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
-  let columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }> | undefined;
+  let columns:
+    | Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>
+    | undefined;
   const onHeader = (header: string[], name: string) => {
     columns = new Map();
     for (const h of header) {
       const m = mapColumn(h);
-      if (m.kind === "unknown") throw new InputError(name, 1, `${unknownName("column", h, m.suggestion)}: columns must be DICOM keywords, 8-digit tags, or Query/ID/Index`);
-      columns.set(h, m.kind === "keyword" ? { keyword: m.keyword } : m.kind === "tag" ? { tag: m.key } : m.kind === "query" ? { query: true } : { metadata: true });
+      if (m.kind === "unknown")
+        throw new InputError(
+          name,
+          1,
+          `${unknownName("column", h, m.suggestion)}: columns must be DICOM keywords, 8-digit tags, or Query/ID/Index`,
+        );
+      columns.set(
+        h,
+        m.kind === "keyword"
+          ? { keyword: m.keyword }
+          : m.kind === "tag"
+            ? { tag: m.key }
+            : m.kind === "query"
+              ? { query: true }
+              : { metadata: true },
+      );
     }
   };
-  return batchInput(o.table!, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => {
-    const { flat, id } = columns ? fromTableRow(record, columns) : fromJsonRecord(record, name, line);
-    const ds = rowDataset(flat, name, line);
-    applyKeysToRow(ds, o);
-    const dropped = dropOtherLevels(ds, o);
-    if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);
-    return { id: id ?? line, dataset: ds, where: `${name}:${line}` };
-  });
+  return batchInput(
+    o.table!,
+    o.stdin,
+    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard },
+    (record, line, name) => {
+      const { flat, id } = columns
+        ? fromTableRow(record, columns)
+        : fromJsonRecord(record, name, line);
+      const ds = rowDataset(flat, name, line);
+      applyKeysToRow(ds, o);
+      const dropped = dropOtherLevels(ds, o);
+      if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);
+      return { id: id ?? line, dataset: ds, where: `${name}:${line}` };
+    },
+  );
 }
 
 /**
@@ -113,11 +152,20 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
  */
 function dropOtherLevels(ds: Dataset, o: QuerySourceOptions): string[] {
   const level = (ds.string(Tags.QueryRetrieveLevel) ?? "").trim().toUpperCase();
-  if (o.model === "worklist" || !(["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel)) return [];
+  if (
+    o.model === "worklist" ||
+    !(["PATIENT", "STUDY", "SERIES", "IMAGE"] as const).includes(level as QueryLevel)
+  )
+    return [];
   const explicit = new Set(o.keys.map((k) => k.path[0]!.tag));
   const dropped: string[] = [];
   for (const el of [...ds.elements]) {
-    if (el.tag === Tags.QueryRetrieveLevel || el.tag === Tags.SpecificCharacterSet || explicit.has(el.tag)) continue;
+    if (
+      el.tag === Tags.QueryRetrieveLevel ||
+      el.tag === Tags.SpecificCharacterSet ||
+      explicit.has(el.tag)
+    )
+      continue;
     if (keyAllowedAt(el.tag, level as QueryLevel, o.model)) continue;
     ds.delete(el.tag);
     dropped.push(lookupTag(el.tag)?.keyword ?? el.tag.toString(16).padStart(8, "0").toUpperCase());
@@ -125,7 +173,10 @@ function dropOtherLevels(ds: Dataset, o: QuerySourceOptions): string[] {
   return dropped;
 }
 
-function fromTableRow(row: FlatRecord, columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>): { flat: FlatRecord; id?: string } {
+function fromTableRow(
+  row: FlatRecord,
+  columns: Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>,
+): { flat: FlatRecord; id?: string } {
   const flat: FlatRecord = {};
   let id: string | undefined;
   for (const [h, m] of columns) {
@@ -139,7 +190,11 @@ function fromTableRow(row: FlatRecord, columns: Map<string, { keyword?: string; 
   return { flat, id };
 }
 
-function fromJsonRecord(rec: FlatRecord, name: string, line: number): { flat: FlatRecord; id?: string | number } {
+function fromJsonRecord(
+  rec: FlatRecord,
+  name: string,
+  line: number,
+): { flat: FlatRecord; id?: string | number } {
   const flat: FlatRecord = {};
   let id: string | number | undefined;
   for (const [k, v] of Object.entries(rec)) {
@@ -152,7 +207,12 @@ function fromJsonRecord(rec: FlatRecord, name: string, line: number): { flat: Fl
     else if (m.kind === "tag") flat[m.key] = v;
     else if (m.kind === "metadata" || m.kind === "query") continue;
     else if (k === "_vrMap") continue;
-    else throw new InputError(name, line, `${unknownName("key", k, m.suggestion)}: keys must be DICOM keywords, 8-digit tags, or query`);
+    else
+      throw new InputError(
+        name,
+        line,
+        `${unknownName("key", k, m.suggestion)}: keys must be DICOM keywords, 8-digit tags, or query`,
+      );
   }
   return { flat, id };
 }

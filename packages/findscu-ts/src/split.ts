@@ -30,7 +30,11 @@ function today(): string {
 export function capStatus(r: Response | undefined): boolean {
   if (!r || statusClass(r.status) !== "Failure") return false;
   const comment = r.command.errorComment ?? "";
-  return r.status === 0xa700 || r.status === 0xa701 || /too many|limit|exceed|maximum|max(imum)? (number|results)/i.test(comment);
+  return (
+    r.status === 0xa700 ||
+    r.status === 0xa701 ||
+    /too many|limit|exceed|maximum|max(imum)? (number|results)/i.test(comment)
+  );
 }
 
 /** The identifying key of a match at its level, for de-duplication. */
@@ -45,7 +49,10 @@ function matchKey(ds: Dataset): string {
 export class DateSplitter {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly state: RunState, private readonly maxResults?: number) {}
+  constructor(
+    private readonly state: RunState,
+    private readonly maxResults?: number,
+  ) {}
 
   async run(q: Query): Promise<void> {
     const log = this.state.log;
@@ -55,11 +62,14 @@ export class DateSplitter {
       // Full dates at both ends: halves of a range are always valid DA ranges.
       range = dateRange("StudyDate", value, today());
     } catch (e) {
-      if (e instanceof ValueError) throw new UsageError(`--split-dates: query ${q.id ?? q.where}: ${e.message}`);
+      if (e instanceof ValueError)
+        throw new UsageError(`--split-dates: query ${q.id ?? q.where}: ${e.message}`);
       throw e;
     }
     if (!range) {
-      log.warn(`--split-dates: query ${q.id ?? q.where} has no StudyDate range; splitting 19000101-${today()} (studies without a StudyDate are not matched)`);
+      log.warn(
+        `--split-dates: query ${q.id ?? q.where} has no StudyDate range; splitting 19000101-${today()} (studies without a StudyDate are not matched)`,
+      );
       range = { from: "19000101", to: today() };
     }
     await this.range(q, range.from, range.to);
@@ -75,18 +85,23 @@ export class DateSplitter {
       this.seen.add(k);
       return true;
     });
-    const capped = (this.maxResults !== undefined && pending >= this.maxResults) || capStatus(final);
+    const capped =
+      (this.maxResults !== undefined && pending >= this.maxResults) || capStatus(final);
     if (!capped) return;
     if (capStatus(final)) this.state.failedQueries--; // the split answers it
     if (from === to) {
       this.state.incomplete++;
-      this.state.log.warn(`--split-dates: ${pending} matches on the single day ${from} for query ${q.id ?? q.where} reach the peer's cap; results may be incomplete`);
+      this.state.log.warn(
+        `--split-dates: ${pending} matches on the single day ${from} for query ${q.id ?? q.where} reach the peer's cap; results may be incomplete`,
+      );
       return;
     }
     const a = toDate(from);
     const b = toDate(to);
     const mid = a + Math.floor((b - a) / DAY / 2) * DAY;
-    this.state.log.info(`--split-dates: ${from}-${to} capped at ${pending} matches; splitting at ${fromDate(mid)}`);
+    this.state.log.info(
+      `--split-dates: ${from}-${to} capped at ${pending} matches; splitting at ${fromDate(mid)}`,
+    );
     await this.range(q, from, fromDate(mid));
     await this.range(q, fromDate(mid + DAY), to);
   }

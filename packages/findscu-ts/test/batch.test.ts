@@ -21,10 +21,21 @@ const studies = new Map<string, { patientId: string; accession: string; date: st
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "findscu-batch-"));
-  summary = await generateArchive({ out: join(dir, "archive"), patients: 10, seed: "batch", studiesPerPatient: [1, 3], seriesPerStudy: [1, 2], instancesPerSeries: [1, 2] });
+  summary = await generateArchive({
+    out: join(dir, "archive"),
+    patients: 10,
+    seed: "batch",
+    studiesPerPatient: [1, 3],
+    seriesPerStudy: [1, 2],
+    instancesPerSeries: [1, 2],
+  });
   pacs = await startDevPacs({ dir: join(dir, "archive") });
   for (const i of pacs.archive.instances.values()) {
-    studies.set(i.studyUid, { patientId: i.patientId, accession: i.head.string(Tags.AccessionNumber) ?? "", date: i.head.string(Tags.StudyDate) ?? "" });
+    studies.set(i.studyUid, {
+      patientId: i.patientId,
+      accession: i.head.string(Tags.AccessionNumber) ?? "",
+      date: i.head.string(Tags.StudyDate) ?? "",
+    });
   }
 });
 
@@ -36,65 +47,144 @@ after(async () => {
 const base = () => ["-S", "-aec", "DEVPACS", "127.0.0.1", String(pacs.port), "-sr"];
 
 test("a single -k query returns every study, one NDJSON record each", async () => {
-  const r = await runBin("findscu-ts", [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "PatientID"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-k",
+    "PatientID",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const recs = ndjson(r.stdout);
   assert.equal(recs.length, summary.studies);
   assert.deepEqual(new Set(recs.map((x) => x.StudyInstanceUID)), new Set(studies.keys()));
-  assert.ok(recs.every((x) => !("query" in x)), "no query field for a single query");
+  assert.ok(
+    recs.every((x) => !("query" in x)),
+    "no query field for a single query",
+  );
 });
 
 test("CSV batch: aliases map to keywords, the ID column tags each record, -k applies to every row", async () => {
   const picks = [...studies.entries()].slice(0, 4);
-  const csv = ["ID,Accession Number,mrn", ...picks.map(([, s], i) => `A${i},${s.accession},${s.patientId}`)].join("\r\n") + "\r\n";
+  const csv =
+    [
+      "ID,Accession Number,mrn",
+      ...picks.map(([, s], i) => `A${i},${s.accession},${s.patientId}`),
+    ].join("\r\n") + "\r\n";
   const file = join(dir, "q.csv");
   await writeFile(file, "\uFEFF" + csv);
-  const r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const recs = ndjson(r.stdout);
-  assert.deepEqual(recs.map((x) => [x.query, x.StudyInstanceUID]), picks.map(([uid], i) => [`A${i}`, uid]));
+  assert.deepEqual(
+    recs.map((x) => [x.query, x.StudyInstanceUID]),
+    picks.map(([uid], i) => [`A${i}`, uid]),
+  );
   assert.equal(recs[0]!.AccessionNumber, picks[0]![1].accession);
 });
 
 test("a bare -k naming a row's column keeps the row's value (it would otherwise match every study); -k Key=value overrides it", async () => {
   const withAccession = [...studies.entries()].filter(([, s]) => s.accession !== "").slice(0, 2);
   const file = join(dir, "accessions.csv");
-  await writeFile(file, ["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n") + "\n");
-  let r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", "AccessionNumber", "-k", "StudyInstanceUID"]);
+  await writeFile(
+    file,
+    ["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n") + "\n",
+  );
+  let r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "AccessionNumber",
+    "-k",
+    "StudyInstanceUID",
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(ndjson(r.stdout).map((x) => [x.AccessionNumber, x.StudyInstanceUID]), withAccession.map(([uid, s]) => [s.accession, uid]));
+  assert.deepEqual(
+    ndjson(r.stdout).map((x) => [x.AccessionNumber, x.StudyInstanceUID]),
+    withAccession.map(([uid, s]) => [s.accession, uid]),
+  );
   const [uid, one] = withAccession[0]!;
-  r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", `AccessionNumber=${one.accession}`, "-k", "StudyInstanceUID"]);
-  assert.deepEqual(ndjson(r.stdout).map((x) => x.StudyInstanceUID), [uid, uid]);
+  r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    `AccessionNumber=${one.accession}`,
+    "-k",
+    "StudyInstanceUID",
+  ]);
+  assert.deepEqual(
+    ndjson(r.stdout).map((x) => x.StudyInstanceUID),
+    [uid, uid],
+  );
 });
 
 test("queries from stdin (NDJSON), without an ID column the line number is the query", async () => {
   const picks = [...studies.values()].slice(0, 3);
-  const input = picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n") + "\n";
-  const r = await runBin("findscu-ts", [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-"], { input });
+  const input =
+    picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n") + "\n";
+  const r = await runBin(
+    "findscu-ts",
+    [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-"],
+    { input },
+  );
   assert.equal(r.code, 0, r.stderr);
   const recs = ndjson(r.stdout);
   for (const rec of recs) {
     const line = rec.query as number;
     assert.equal(rec.PatientID, picks[line - 1]!.patientId);
   }
-  const expected = picks.reduce((n, p) => n + [...studies.values()].filter((s) => s.patientId === p.patientId).length, 0);
+  const expected = picks.reduce(
+    (n, p) => n + [...studies.values()].filter((s) => s.patientId === p.patientId).length,
+    0,
+  );
   assert.equal(recs.length, expected);
 });
 
 test("stdin is read when no -k keys and no files are given", async () => {
   const uid = [...studies.keys()][0]!;
-  const r = await runBin("findscu-ts", base(), { input: JSON.stringify({ QueryRetrieveLevel: "STUDY", StudyInstanceUID: uid, PatientID: null }) + "\n" });
+  const r = await runBin("findscu-ts", base(), {
+    input:
+      JSON.stringify({ QueryRetrieveLevel: "STUDY", StudyInstanceUID: uid, PatientID: null }) +
+      "\n",
+  });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(ndjson(r.stdout).map((x) => x.StudyInstanceUID), [uid]);
+  assert.deepEqual(
+    ndjson(r.stdout).map((x) => x.StudyInstanceUID),
+    [uid],
+  );
 });
 
 test("an unknown column is exit 2, naming it and suggesting the keyword", async () => {
   const file = join(dir, "bad-col.csv");
   await writeFile(file, "patientID,StudyDate\nX,\n");
-  const r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+  ]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /bad-col\.csv:1: unknown column "patientID" \(did you mean "PatientID"\?\)/);
+  assert.match(
+    r.stderr,
+    /bad-col\.csv:1: unknown column "patientID" \(did you mean "PatientID"\?\)/,
+  );
   assert.equal(r.stdout, "");
 });
 
@@ -102,13 +192,22 @@ test("a lone * and invalid dates are rejected with the line number", async () =>
   const cases: Array<[string, RegExp]> = [
     ["PatientID,StudyDate\n*,\n", /:2: PatientID: a lone "\*" matches everything/],
     ["PatientID,StudyDate\nX,20230230\n", /:2: StudyDate: "20230230" is not a date/],
-    ["PatientID,StudyDate\nX,20240301-20240101\n", /:2: StudyDate: range "20240301-20240101" ends before it starts/],
+    [
+      "PatientID,StudyDate\nX,20240301-20240101\n",
+      /:2: StudyDate: range "20240301-20240101" ends before it starts/,
+    ],
     ["PatientID,StudyInstanceUID\nX,1.2.abc\n", /:2: StudyInstanceUID: "1\.2\.abc" is not a UID/],
   ];
   for (const [csv, re] of cases) {
     const file = join(dir, "bad-val.csv");
     await writeFile(file, csv);
-    const r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY"]);
+    const r = await runBin("findscu-ts", [
+      ...base(),
+      "--queries",
+      file,
+      "-k",
+      "QueryRetrieveLevel=STUDY",
+    ]);
     assert.equal(r.code, 2, csv);
     assert.match(r.stderr, re);
   }
@@ -117,7 +216,15 @@ test("a lone * and invalid dates are rejected with the line number", async () =>
 test("open date ranges are valid", async () => {
   const file = join(dir, "open.csv");
   await writeFile(file, "StudyDate\n20240601-\n-20240531\n");
-  const r = await runBin("findscu-ts", [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const recs = ndjson(r.stdout);
   assert.equal(recs.length, summary.studies, "the two halves cover every study once");
@@ -131,14 +238,31 @@ test("--keep-going skips invalid rows and exits 3", async () => {
   const uid = [...studies.keys()][0]!;
   const file = join(dir, "mixed.csv");
   await writeFile(file, `StudyInstanceUID,StudyDate\n${uid},\nnot-a-uid,\n`);
-  const r = await runBin("findscu-ts", [...base(), "--queries", file, "--keep-going", "-k", "QueryRetrieveLevel=STUDY"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "--queries",
+    file,
+    "--keep-going",
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+  ]);
   assert.equal(r.code, 3);
   assert.equal(ndjson(r.stdout).length, 1);
   assert.match(r.stderr, /mixed\.csv:3: .*not a UID.*\(skipped\)/);
 });
 
 test("--format csv and tsv: header of requested keys (not the tool's QueryRetrieveLevel), arrays joined with \\", async () => {
-  const args = [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "ModalitiesInStudy", "-k", "PatientName"];
+  const args = [
+    ...base(),
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-k",
+    "ModalitiesInStudy",
+    "-k",
+    "PatientName",
+  ];
   const csv = await runBin("findscu-ts", [...args, "--format", "csv"]);
   assert.equal(csv.code, 0, csv.stderr);
   const lines = csv.stdout.trimEnd().split("\n");
@@ -156,7 +280,18 @@ test("--format csv and tsv: header of requested keys (not the tool's QueryRetrie
 });
 
 test("--split-dates with --max-results finds every study exactly once", async () => {
-  const r = await runBin("findscu-ts", [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-k", "StudyDate=20240101-20241231", "--split-dates", "--max-results", "3"]);
+  const r = await runBin("findscu-ts", [
+    ...base(),
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-k",
+    "StudyDate=20240101-20241231",
+    "--split-dates",
+    "--max-results",
+    "3",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const uids = ndjson(r.stdout).map((x) => x.StudyInstanceUID as string);
   assert.equal(uids.length, new Set(uids).size, "no duplicates");
@@ -165,7 +300,21 @@ test("--split-dates with --max-results finds every study exactly once", async ()
 
 test("-X writes rsp0001.dcm… and the counter matches the dump", async () => {
   const out = await mkdtemp(join(dir, "x-"));
-  const r = await runBin("findscu-ts", ["-S", "-aec", "DEVPACS", "127.0.0.1", String(pacs.port), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-X", "-od", out, "+sr"]);
+  const r = await runBin("findscu-ts", [
+    "-S",
+    "-aec",
+    "DEVPACS",
+    "127.0.0.1",
+    String(pacs.port),
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID",
+    "-X",
+    "-od",
+    out,
+    "+sr",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const files = (await readdir(out)).sort();
   assert.equal(files.length, summary.studies);

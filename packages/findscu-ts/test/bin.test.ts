@@ -4,13 +4,30 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { runBin } from "../../../test/support/bins.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 test("--help prints grouped help on stdout and exits 0", async () => {
   const r = await runBin("findscu-ts", ["--help"]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^findscu-ts: DICOM query \(C-FIND\) SCU/);
-  for (const flag of ["-aet", "--aetitle", "-aec", "-k", "--key", "-S", "-P", "-W", "-X", "-od", "--queries", "--split-dates", "--format", "Exit status"]) {
+  for (const flag of [
+    "-aet",
+    "--aetitle",
+    "-aec",
+    "-k",
+    "--key",
+    "-S",
+    "-P",
+    "-W",
+    "-X",
+    "-od",
+    "--queries",
+    "--split-dates",
+    "--format",
+    "Exit status",
+  ]) {
     assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
   }
   assert.equal(r.stderr, "");
@@ -32,7 +49,10 @@ test("unknown and bundled options are usage errors (exit 2) with a hint", async 
   for (const bad of ["-vS", "--nope", "+zz"]) {
     const r = await runBin("findscu-ts", [bad, "localhost", "104", "-k", "PatientID"]);
     assert.equal(r.code, 2, bad);
-    assert.equal(r.stderr, `E: findscu-ts: Unknown option ${bad}\nTry 'findscu-ts --help' for more information.\n`);
+    assert.equal(
+      r.stderr,
+      `E: findscu-ts: Unknown option ${bad}\nTry 'findscu-ts --help' for more information.\n`,
+    );
     assert.equal(r.stdout, "");
   }
 });
@@ -48,7 +68,16 @@ test("missing parameters and bad values are usage errors", async () => {
   assert.match(r.stderr, /Invalid parameter value notaport/);
   r = await runBin("findscu-ts", ["-S", "localhost", "104", "-k"]);
   assert.match(r.stderr, /Missing parameter for option -k/);
-  r = await runBin("findscu-ts", ["-S", "-v", "-ll", "debug", "localhost", "104", "-k", "PatientID"]);
+  r = await runBin("findscu-ts", [
+    "-S",
+    "-v",
+    "-ll",
+    "debug",
+    "localhost",
+    "104",
+    "-k",
+    "PatientID",
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--log-level not allowed with --verbose, --debug or --quiet/);
 });
@@ -63,7 +92,16 @@ test("a bad -k key exits 2 with DCMTK's message (DCMTK findscu exits 0 without s
 });
 
 test("-X with a missing output directory exits 45 before connecting", async () => {
-  const r = await runBin("findscu-ts", ["-S", "-X", "-od", "/nonexistent/dir", "127.0.0.1", "9", "-k", "PatientID"]);
+  const r = await runBin("findscu-ts", [
+    "-S",
+    "-X",
+    "-od",
+    "/nonexistent/dir",
+    "127.0.0.1",
+    "9",
+    "-k",
+    "PatientID",
+  ]);
   assert.equal(r.code, 45);
   assert.match(r.stderr, /specified output directory does not exist/);
 });

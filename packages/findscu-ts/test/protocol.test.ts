@@ -27,7 +27,10 @@ test("0xFF01 pending responses are kept, not treated as final", async () => {
   try {
     const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(ndjson(r.stdout).map((x) => x.StudyInstanceUID), ["1.1", "1.2", "1.3"]);
+    assert.deepEqual(
+      ndjson(r.stdout).map((x) => x.StudyInstanceUID),
+      ["1.1", "1.2", "1.3"],
+    );
     assert.equal(scp.releases, 1, "released the association once");
   } finally {
     await scp.close();
@@ -67,7 +70,9 @@ test("a closed pipe (| head -1) cancels the query and exits 0 quietly", async ()
     },
   });
   try {
-    const sh = await runShell(`${shellWord("findscu-ts")} ${Q.join(" ")} 127.0.0.1 ${scp.port} | head -1; echo "status=\${PIPESTATUS:-}"`);
+    const sh = await runShell(
+      `${shellWord("findscu-ts")} ${Q.join(" ")} 127.0.0.1 ${scp.port} | head -1; echo "status=\${PIPESTATUS:-}"`,
+    );
     const lines = sh.stdout.trim().split("\n");
     assert.match(lines[0]!, /"StudyInstanceUID":"1\.2\.3\.1"/);
     assert.equal(sh.stderr, "", "nothing on stderr");
@@ -86,7 +91,10 @@ test("a failure status exits 1 (DCMTK findscu exits 0) and says why", async () =
   try {
     const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /E: findscu-ts: Find Failed \(Failed: UnableToProcess, 0xC001: Unable to process\)/);
+    assert.match(
+      r.stderr,
+      /E: findscu-ts: Find Failed \(Failed: UnableToProcess, 0xC001: Unable to process\)/,
+    );
   } finally {
     await scp.close();
   }
@@ -110,11 +118,21 @@ test("-x=, -xe, -xb, -xd, -xi: the transfer syntaxes proposed are DCMTK findscu'
   try {
     const ours: Record<string, string[] | undefined> = {};
     for (const opt of ["", "-x=", "-xe", "-xb", "-xd", "-xi"]) {
-      const r = await runBin("findscu-ts", [...Q, ...(opt ? [opt] : []), "127.0.0.1", String(scp.port)]);
+      const r = await runBin("findscu-ts", [
+        ...Q,
+        ...(opt ? [opt] : []),
+        "127.0.0.1",
+        String(scp.port),
+      ]);
       assert.equal(r.code, 0, `${opt}: ${r.stderr}`);
       ours[opt] = scp.proposals.at(-1);
       if (hasDcmtk()) {
-        const d = await runDcmtk("findscu", [...Q, ...(opt ? [opt] : []), "127.0.0.1", String(scp.port)]);
+        const d = await runDcmtk("findscu", [
+          ...Q,
+          ...(opt ? [opt] : []),
+          "127.0.0.1",
+          String(scp.port),
+        ]);
         assert.equal(d.code, 0, d.stderr);
         assert.deepEqual(ours[opt], scp.proposals.at(-1), `${opt || "default"}: as DCMTK findscu`);
       }
@@ -139,7 +157,15 @@ test("-X of a big endian response writes its binary values little endian, as the
   });
   const od = await mkdtemp(join(tmpdir(), "findscu-be-"));
   try {
-    const r = await runBin("findscu-ts", [...Q, "-xb", "-X", "-od", od, "127.0.0.1", String(scp.port)]);
+    const r = await runBin("findscu-ts", [
+      ...Q,
+      "-xb",
+      "-X",
+      "-od",
+      od,
+      "127.0.0.1",
+      String(scp.port),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(scp.proposals.at(-1)?.[0], TransferSyntax.ExplicitVRBigEndian);
     // PS3.5 7.1.2: (0028,0010) US, length 2, value 512 in explicit VR little endian.
@@ -166,7 +192,10 @@ test("connection refused: exit 61 with DCMTK's condition text", async () => {
   const port = await freePort();
   const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(port)]);
   assert.equal(r.code, 61);
-  assert.match(r.stderr, /E: findscu-ts: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused/);
+  assert.match(
+    r.stderr,
+    /E: findscu-ts: Association Request Failed: 0006:031c TCP Initialization Error: Connection refused/,
+  );
 });
 
 test("a silent peer trips the DIMSE timeout (-td): exit 1, 0006:0207", async () => {
@@ -226,15 +255,28 @@ test("--split-dates splits on a failure status that reports a cap, and deduplica
       if (hits.length > 4) return c.final(0xa700, "Too many matches");
       for (const d of hits) await c.pending(study(`9.${d}`, { StudyDate: d }));
       // A duplicate across a boundary must be output once.
-      if (hits.includes("20240108")) await c.pending(study("9.20240108", { StudyDate: "20240108" }));
+      if (hits.includes("20240108"))
+        await c.pending(study("9.20240108", { StudyDate: "20240108" }));
       await c.final(0);
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "-k", "StudyDate=20240101-20240116", "--split-dates", "127.0.0.1", String(scp.port)]);
+    const r = await runBin("findscu-ts", [
+      ...Q,
+      "-k",
+      "StudyDate=20240101-20240116",
+      "--split-dates",
+      "127.0.0.1",
+      String(scp.port),
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    const uids = ndjson(r.stdout).map((x) => x.StudyInstanceUID as string).sort();
-    assert.deepEqual(uids, days.map((d) => `9.${d}`));
+    const uids = ndjson(r.stdout)
+      .map((x) => x.StudyInstanceUID as string)
+      .sort();
+    assert.deepEqual(
+      uids,
+      days.map((d) => `9.${d}`),
+    );
   } finally {
     await scp.close();
   }

@@ -3,8 +3,22 @@
  * demand: 0xFF01 pendings, failure statuses, aborts, silence, rejections.
  * It records what it received (requests, C-CANCELs).
  */
-import { serve, negotiateContexts, CommandField, type Association, type DicomServer, type Message } from "@dicom-pipes/dimse/net";
-import { Dataset, encodeDataset, parseDataset, SopClass, UNCOMPRESSED_SYNTAXES, Tags } from "@dicom-pipes/dimse/dicom";
+import {
+  serve,
+  negotiateContexts,
+  CommandField,
+  type Association,
+  type DicomServer,
+  type Message,
+} from "@dicom-pipes/dimse/net";
+import {
+  Dataset,
+  encodeDataset,
+  parseDataset,
+  SopClass,
+  UNCOMPRESSED_SYNTAXES,
+  Tags,
+} from "@dicom-pipes/dimse/dicom";
 
 export interface Script {
   /** Accept the find models (default true). */
@@ -38,16 +52,33 @@ export interface Recorder {
 }
 
 export async function scriptedScp(script: Script): Promise<Recorder> {
-  const rec = { proposals: [] as string[][], finds: [] as Dataset[], cancels: [] as number[], releases: 0 } as Recorder;
+  const rec = {
+    proposals: [] as string[][],
+    finds: [] as Dataset[],
+    cancels: [] as number[],
+    releases: 0,
+  } as Recorder;
   const server = await serve({
     port: 0,
     host: "127.0.0.1",
     decide(rq) {
-      for (const pc of rq.contexts) if (pc.abstractSyntax === SopClass.StudyRootFind || pc.abstractSyntax === SopClass.PatientRootFind) rec.proposals.push(pc.transferSyntaxes);
-      if (script.reject) return { reject: { result: script.reject[0], source: script.reject[1], reason: script.reject[2] } };
+      for (const pc of rq.contexts)
+        if (
+          pc.abstractSyntax === SopClass.StudyRootFind ||
+          pc.abstractSyntax === SopClass.PatientRootFind
+        )
+          rec.proposals.push(pc.transferSyntaxes);
+      if (script.reject)
+        return {
+          reject: { result: script.reject[0], source: script.reject[1], reason: script.reject[2] },
+        };
       return {
         contexts: negotiateContexts(rq.contexts, (as) =>
-          as === SopClass.Verification || (script.acceptFind !== false && (as === SopClass.StudyRootFind || as === SopClass.PatientRootFind)) ? (script.syntaxes ?? UNCOMPRESSED_SYNTAXES) : undefined,
+          as === SopClass.Verification ||
+          (script.acceptFind !== false &&
+            (as === SopClass.StudyRootFind || as === SopClass.PatientRootFind))
+            ? (script.syntaxes ?? UNCOMPRESSED_SYNTAXES)
+            : undefined,
         ),
       };
     },
@@ -67,7 +98,14 @@ export async function scriptedScp(script: Script): Promise<Recorder> {
         const send = (status: number, ds?: Dataset, comment?: string) =>
           assoc.sendMessage(
             msg.pcid,
-            { commandField: CommandField.CFindRSP, messageIdBeingRespondedTo: cmd.messageId, affectedSopClassUid: cmd.affectedSopClassUid, status, hasDataset: ds !== undefined, ...(comment ? { errorComment: comment } : {}) },
+            {
+              commandField: CommandField.CFindRSP,
+              messageIdBeingRespondedTo: cmd.messageId,
+              affectedSopClassUid: cmd.affectedSopClassUid,
+              status,
+              hasDataset: ds !== undefined,
+              ...(comment ? { errorComment: comment } : {}),
+            },
             ds ? encodeDataset(ds, msg.context.transferSyntax) : undefined,
           );
         const ctx: FindContext = {
@@ -94,7 +132,12 @@ export function study(uid: string, extra: Record<string, string> = {}): Dataset 
   ds.setString(Tags.QueryRetrieveLevel, "CS", "STUDY");
   ds.setString(Tags.StudyInstanceUID, "UI", uid);
   for (const [k, v] of Object.entries(extra)) {
-    const tag = k === "PatientID" ? Tags.PatientID : k === "StudyDate" ? Tags.StudyDate : Tags.AccessionNumber;
+    const tag =
+      k === "PatientID"
+        ? Tags.PatientID
+        : k === "StudyDate"
+          ? Tags.StudyDate
+          : Tags.AccessionNumber;
     ds.setString(tag, k === "StudyDate" ? "DA" : "LO", v);
   }
   return ds;

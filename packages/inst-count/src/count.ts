@@ -3,7 +3,12 @@
  * number of groups plus a 16-byte fingerprint per distinct study (or
  * series) for deduplication; nothing is kept per record.
  */
-import { DistinctSet, fieldText, parseDicomDate, type FlatRecord } from "@dicom-pipes/dimse/records";
+import {
+  DistinctSet,
+  fieldText,
+  parseDicomDate,
+  type FlatRecord,
+} from "@dicom-pipes/dimse/records";
 import { inWindow, type DateWindow } from "@dicom-pipes/dimse/cli";
 
 export type Per = "study" | "series" | "record";
@@ -50,7 +55,14 @@ export function cleanName(s: string): string {
 }
 
 export class Counter {
-  readonly stats: CountStats = { records: 0, noDate: 0, outside: 0, afterNow: 0, noUid: 0, duplicates: 0 };
+  readonly stats: CountStats = {
+    records: 0,
+    noDate: 0,
+    outside: 0,
+    afterNow: 0,
+    noUid: 0,
+    duplicates: 0,
+  };
   private groups = new Map<string, Group>();
   private seen = new DistinctSet();
   private lastUnit = "";
@@ -59,7 +71,8 @@ export class Counter {
   private readonly uidKey: string | undefined;
 
   constructor(private readonly o: CountOptions) {
-    this.uidKey = o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
+    this.uidKey =
+      o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
   }
 
   /** The cleaned label of a value: `Unknown` when absent, `(empty)` when empty. */
@@ -145,14 +158,17 @@ export class Counter {
         // Show the most frequent spelling (ties: the first in code-point order).
         let best = "";
         let bestN = -1;
-        for (const [v, n] of g.variants) if (n > bestN || (n === bestN && v < best)) [best, bestN] = [v, n];
+        for (const [v, n] of g.variants)
+          if (n > bestN || (n === bestN && v < best)) [best, bestN] = [v, n];
         labels = best.split("\u0000");
       }
       rows.push({ labels, kinds: g.kinds, count: g.count });
     }
     // Each row's name joined once, not in every comparison.
     const named = rows.map((row) => ({ row, name: row.labels.join("\u0000") }));
-    named.sort((a, b) => b.row.count - a.row.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    named.sort(
+      (a, b) => b.row.count - a.row.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
     return named.map((n) => n.row);
   }
 }

@@ -3,7 +3,15 @@
  * fsynced as each request completes, so a rerun after Ctrl-C or kill -9
  * skips what is done and redoes the rest.
  */
-import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fdatasyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import type { FlatRecord } from "@dicom-pipes/dimse/records";
 
 export class Journal {

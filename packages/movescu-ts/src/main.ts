@@ -4,13 +4,69 @@
  * parallel associations, pacing, a resume journal and layouts.
  */
 import { join, resolve } from "node:path";
-import { getSopClass, moveSopClass, storageSopClasses, TransferSyntax, uidKeyword, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { connect, isTransientNetError, isTransientStatus, NetError, retrieve, retryWait, statusClass, statusHex, statusText, type Association, type ContextProposal, type DicomServer, type Response, type RetryOptions, type RetryPolicy, type SyntaxPreference } from "@dicom-pipes/dimse/net";
+import {
+  getSopClass,
+  moveSopClass,
+  storageSopClasses,
+  TransferSyntax,
+  uidKeyword,
+  type QueryModel,
+} from "@dicom-pipes/dimse/dicom";
+import {
+  connect,
+  isTransientNetError,
+  isTransientStatus,
+  NetError,
+  retrieve,
+  retryWait,
+  statusClass,
+  statusHex,
+  statusText,
+  type Association,
+  type ContextProposal,
+  type DicomServer,
+  type Response,
+  type RetryOptions,
+  type RetryPolicy,
+  type SyntaxPreference,
+} from "@dicom-pipes/dimse/net";
 import { LayoutError, layoutFor, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { associationFailure, checkFiles, choiceOption, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parseKeys, peerAndPort, Progress, progressWanted, runTool, shardSetting, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
+import {
+  associationFailure,
+  checkFiles,
+  choiceOption,
+  recordFormat,
+  retryPolicy,
+  Exit,
+  ExitError,
+  exitTable,
+  formatHelp,
+  listenFailure,
+  outputDirectory,
+  packageVersion,
+  parseKeys,
+  peerAndPort,
+  Progress,
+  progressWanted,
+  runTool,
+  shardSetting,
+  startDcmtkTool,
+  stdinHasData,
+  timeouts,
+  UsageError,
+  type CliLogger,
+  type ProgressCounts,
+} from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
-import { countRequests, LEVELS, requestSource, type Level, type RequestSourceOptions, type RetrieveRequest } from "./requests.js";
+import {
+  countRequests,
+  LEVELS,
+  requestSource,
+  type Level,
+  type RequestSourceOptions,
+  type RetrieveRequest,
+} from "./requests.js";
 import { Journal } from "./journal.js";
 import { parseWindow, Scheduler } from "./schedule.js";
 import { fileRecord, Receiving, type Active } from "./receive.js";
@@ -36,7 +92,9 @@ function help(tool: Tool): string {
         `output, a CSV of UIDs…), at the record's level. Objects received (${get ? "C-GET" : "C-MOVE to self with\n+P, or with --get"}) are written exactly as received, placed by --layout; one result record per\n` +
         "request goes to stdout. Batch runs keep a journal and resume where they stopped.",
       examples: get
-        ? [`${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`]
+        ? [
+            `${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`,
+          ]
         : [
             `${tool} -S -aec PACS -aem ME +P 11113 -od data pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3`,
             `findscu-ts -S -aec PACS pacs 104 -sr -k QueryRetrieveLevel=SERIES -k StudyInstanceUID=1.2.3 -k SeriesInstanceUID \\\n      | ${tool} -S -aec PACS -aem ME +P 11113 -od data --layout hierarchy pacs 104 > results.ndjson`,
@@ -76,30 +134,55 @@ interface Settings {
   maxPdu?: number;
 }
 
-export async function main(argv: string[], io: Io = processIo(), tool: Tool = "movescu-ts"): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = processIo(),
+  tool: Tool = "movescu-ts",
+): Promise<number> {
   const OPTIONS = options(tool);
   return runTool(tool, io, async (log) => {
-    const p = startDcmtkTool(tool, argv, OPTIONS, io, log, () => help(tool), () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(
+      tool,
+      argv,
+      OPTIONS,
+      io,
+      log,
+      () => help(tool),
+      () => packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const o = p.opts;
-    const { peer, port, rest } = peerAndPort(p.positionals, o, io.env, tool === "movescu-ts" && !o.get);
+    const { peer, port, rest } = peerAndPort(
+      p.positionals,
+      o,
+      io.env,
+      tool === "movescu-ts" && !o.get,
+    );
     // movescu reports a bad key as a usage error, in these words.
-    const keys = parseKeys(o.key, (e) => `bad key format or dictionary name not found in dictionary: ${e.key}`);
+    const keys = parseKeys(
+      o.key,
+      (e) => `bad key format or dictionary name not found in dictionary: ${e.key}`,
+    );
     const files = rest.filter((f) => f !== "-");
     let input = o.input as string | undefined;
     if (rest.includes("-")) input = "-";
-    if (input !== undefined && files.length) throw new UsageError("query files and --input cannot be combined");
+    if (input !== undefined && files.length)
+      throw new UsageError("query files and --input cannot be combined");
     checkFiles(files);
     if (input === undefined && keys.length === 0 && files.length === 0) {
       if (!io.stdin.isTTY) input = "-";
       else throw new UsageError("no retrieve keys (-k), query files or input records given");
-    } else if (input === undefined && stdinHasData(io)) log.warn("stdin is not read; add '-' to use it as queries");
+    } else if (input === undefined && stdinHasData(io))
+      log.warn("stdin is not read; add '-' to use it as queries");
     const batch = input !== undefined;
     const kind: "move" | "get" = tool === "getscu-ts" || o.get ? "get" : "move";
     const receivePort = kind === "move" ? (o.port as number | undefined) : undefined;
     const receiving = kind === "get" || receivePort !== undefined;
     // The output directory holds received files and, by default, the batch journal.
-    const od = receiving || (batch && !o.noJournal && o.journal === undefined) ? outputDirectory(o.outputDirectory, io) : resolve(String(o.outputDirectory ?? io.cwd ?? "."));
+    const od =
+      receiving || (batch && !o.noJournal && o.journal === undefined)
+        ? outputDirectory(o.outputDirectory, io)
+        : resolve(String(o.outputDirectory ?? io.cwd ?? "."));
     let layout: Layout;
     try {
       layout = layoutFor((o.layout as string | undefined) ?? "dcmtk");
@@ -107,11 +190,15 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       if (e instanceof LayoutError) throw new UsageError(e.message);
       throw e;
     }
-    const level = o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
+    const level =
+      o.level === undefined ? undefined : choiceOption<Level>(o.level, "--level", LEVELS, "STUDY");
     const { format, excel } = recordFormat(o.format, o.excel);
-    const emit = o.emit === undefined ? undefined : choiceOption(o.emit, "--emit", ["files"], "files");
-    if (emit && !receiving) throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
-    if (o.info && !receiving) throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
+    const emit =
+      o.emit === undefined ? undefined : choiceOption(o.emit, "--emit", ["files"], "files");
+    if (emit && !receiving)
+      throw new UsageError("--emit files needs objects to arrive here (+P or C-GET)");
+    if (o.info && !receiving)
+      throw new UsageError("--info needs objects to arrive here (+P or C-GET)");
     const seconds = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
     const t = timeouts(o);
     // DCMTK's default is Patient Root; records from findscu-ts -S usually lack PatientID.
@@ -128,7 +215,10 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       bind: o.bind as string | undefined,
       sopClass,
       label: kind === "move" ? "Move" : "C-GET",
-      proposals: [{ abstractSyntax: sopClass, transferSyntaxes: PROPOSED_SYNTAXES }, ...(kind === "get" ? getStorageContexts() : [])],
+      proposals: [
+        { abstractSyntax: sopClass, transferSyntaxes: PROPOSED_SYNTAXES },
+        ...(kind === "get" ? getStorageContexts() : []),
+      ],
       od,
       jobs: (o.jobs as number | undefined) ?? 1,
       dimseTimeoutMs: t.dimse,
@@ -139,8 +229,12 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
     };
     const shard = shardSetting(o.shard, batch);
     // Shards may share an output directory: each keeps its own journal there.
-    const journalName = shard ? `.movescu-ts.shard-${shard.index}-of-${shard.count}.journal` : ".movescu-ts.journal";
-    const journalPath = o.noJournal ? undefined : ((o.journal as string | undefined) ?? (batch ? join(od, journalName) : undefined));
+    const journalName = shard
+      ? `.movescu-ts.shard-${shard.index}-of-${shard.count}.journal`
+      : ".movescu-ts.journal";
+    const journalPath = o.noJournal
+      ? undefined
+      : ((o.journal as string | undefined) ?? (batch ? join(od, journalName) : undefined));
     const journal = journalPath ? new Journal(journalPath) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${journalPath}: ${resumed} requests already complete`);
@@ -149,11 +243,22 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
       throttleMs: seconds(o.throttle),
       batchSize: o.batchSize as number | undefined,
       batchWaitMs: seconds(o.batchWait),
-      window: o.window !== undefined ? parseWindow(String(o.window), o.tz as string | undefined) : undefined,
+      window:
+        o.window !== undefined
+          ? parseWindow(String(o.window), o.tz as string | undefined)
+          : undefined,
       signal: io.signal,
       log: (m) => log.info(m),
     });
-    const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
+    const progress = new Progress({
+      stream: io.stderr,
+      enabled: progressWanted(
+        io.stderr,
+        io.env ?? {},
+        log.level === "fatal" || log.level === "error",
+        Boolean(o.noProgress),
+      ),
+    });
     const receive = receiving
       ? new Receiving({
           od,
@@ -163,7 +268,9 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
           fsync: Boolean(o.fsync),
           tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
           log,
-          onFile: emit ? async (inst, a) => void (await writer?.write(fileRecord(inst, a))) : undefined,
+          onFile: emit
+            ? async (inst, a) => void (await writer?.write(fileRecord(inst, a)))
+            : undefined,
         })
       : undefined;
     const requests: RequestSourceOptions = {
@@ -191,26 +298,65 @@ export async function main(argv: string[], io: Io = processIo(), tool: Tool = "m
   });
 }
 
-const PROPOSED_SYNTAXES = [TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian];
+const PROPOSED_SYNTAXES = [
+  TransferSyntax.ExplicitVRLittleEndian,
+  TransferSyntax.ImplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRBigEndian,
+];
 
 /** Storage classes proposed for C-GET: the common ones first, at most 127 (one context is the retrieve model's). */
 function getStorageContexts(): ContextProposal[] {
   const common = [
-    "CTImageStorage", "EnhancedCTImageStorage", "MRImageStorage", "EnhancedMRImageStorage", "ComputedRadiographyImageStorage",
-    "DigitalXRayImageStorageForPresentation", "DigitalXRayImageStorageForProcessing", "DigitalMammographyXRayImageStorageForPresentation",
-    "DigitalMammographyXRayImageStorageForProcessing", "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage", "NuclearMedicineImageStorage",
-    "PositronEmissionTomographyImageStorage", "SecondaryCaptureImageStorage", "XRayAngiographicImageStorage", "XRayRadiofluoroscopicImageStorage",
-    "RTImageStorage", "RTDoseStorage", "RTStructureSetStorage", "RTPlanStorage", "BasicTextSRStorage", "EnhancedSRStorage", "ComprehensiveSRStorage",
-    "KeyObjectSelectionDocumentStorage", "GrayscaleSoftcopyPresentationStateStorage", "SegmentationStorage", "EncapsulatedPDFStorage",
+    "CTImageStorage",
+    "EnhancedCTImageStorage",
+    "MRImageStorage",
+    "EnhancedMRImageStorage",
+    "ComputedRadiographyImageStorage",
+    "DigitalXRayImageStorageForPresentation",
+    "DigitalXRayImageStorageForProcessing",
+    "DigitalMammographyXRayImageStorageForPresentation",
+    "DigitalMammographyXRayImageStorageForProcessing",
+    "UltrasoundImageStorage",
+    "UltrasoundMultiFrameImageStorage",
+    "NuclearMedicineImageStorage",
+    "PositronEmissionTomographyImageStorage",
+    "SecondaryCaptureImageStorage",
+    "XRayAngiographicImageStorage",
+    "XRayRadiofluoroscopicImageStorage",
+    "RTImageStorage",
+    "RTDoseStorage",
+    "RTStructureSetStorage",
+    "RTPlanStorage",
+    "BasicTextSRStorage",
+    "EnhancedSRStorage",
+    "ComprehensiveSRStorage",
+    "KeyObjectSelectionDocumentStorage",
+    "GrayscaleSoftcopyPresentationStateStorage",
+    "SegmentationStorage",
+    "EncapsulatedPDFStorage",
   ];
   const classes = storageSopClasses();
   const byKeyword = new Map(classes.map((u) => [uidKeyword(u) ?? u, u]));
   const first = common.map((k) => byKeyword.get(k)).filter((u): u is string => Boolean(u));
   const all = [...new Set([...first, ...classes])].slice(0, 127);
-  return all.map((u) => ({ abstractSyntax: u, transferSyntaxes: PROPOSED_SYNTAXES, role: { scu: false, scp: true } }));
+  return all.map((u) => ({
+    abstractSyntax: u,
+    transferSyntaxes: PROPOSED_SYNTAXES,
+    role: { scu: false, scp: true },
+  }));
 }
 
-const RESULT_KEYS = ["status", "statusCode", "completed", "failed", "warning", "files", "bytes", "error", "attempts"];
+const RESULT_KEYS = [
+  "status",
+  "statusCode",
+  "completed",
+  "failed",
+  "warning",
+  "files",
+  "bytes",
+  "error",
+  "attempts",
+];
 
 class RetrieveRun {
   private failures = 0;
@@ -250,7 +396,10 @@ class RetrieveRun {
         await this.receive.ready();
       } catch (e) {
         await this.listener?.close(0);
-        throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${this.s.od}: ${(e as Error).message}`);
+        throw new ExitError(
+          Exit.OUTPUT_DIR,
+          `cannot write to the output directory ${this.s.od}: ${(e as Error).message}`,
+        );
       }
     }
     try {
@@ -310,14 +459,27 @@ class RetrieveRun {
         // Attempts of this request: transient association failures and outcomes are retried (--retries).
         let retry: { what: string; reason: string } | undefined;
         for (let attempts = 1; ; attempts++) {
-          if (retry && !(await retryWait({ ...this.retryOptions(), what: retry.what }, attempts - 1, retry.reason))) break;
+          if (
+            retry &&
+            !(await retryWait(
+              { ...this.retryOptions(), what: retry.what },
+              attempts - 1,
+              retry.reason,
+            ))
+          )
+            break;
           if (!assoc || assoc.closed || assoc.error) {
             try {
               assoc = await this.open();
             } catch (e) {
               if (!(e instanceof NetError)) throw e;
               retry = { what: "association", reason: e.condition };
-              if (isTransientNetError(e) && attempts <= this.s.retry.retries && !this.io.signal?.aborted) continue;
+              if (
+                isTransientNetError(e) &&
+                attempts <= this.s.retry.retries &&
+                !this.io.signal?.aborted
+              )
+                continue;
               this.associationError ??= e;
               await this.result(req, undefined, { error: e.condition, attempts });
               break;
@@ -343,7 +505,11 @@ class RetrieveRun {
   }
 
   /** One attempt of a request; the reason to retry it when it failed in a transient way and retries are left. */
-  private async one(assoc: Association, req: RetrieveRequest, attempts: number): Promise<string | undefined> {
+  private async one(
+    assoc: Association,
+    req: RetrieveRequest,
+    attempts: number,
+  ): Promise<string | undefined> {
     const retriesLeft = attempts <= this.s.retry.retries && !this.io.signal?.aborted;
     const log = this.log;
     const label = this.s.label;
@@ -377,8 +543,16 @@ class RetrieveRun {
       if (e instanceof NetError) {
         if (e.kind === "dimse-timeout") assoc.abort();
         // A reset or an abort before any response or object: the request is asked again on a new association.
-        if (retriesLeft && counter === 0 && !active?.files && (e.kind === "aborted" || e.kind === "closed")) return e.condition;
-        log.error(`${req.where}: ${this.s.kind === "move" ? "Move" : "Get"} SCU Failed: ${e.condition}`);
+        if (
+          retriesLeft &&
+          counter === 0 &&
+          !active?.files &&
+          (e.kind === "aborted" || e.kind === "closed")
+        )
+          return e.condition;
+        log.error(
+          `${req.where}: ${this.s.kind === "move" ? "Move" : "Get"} SCU Failed: ${e.condition}`,
+        );
         this.failures++;
         await this.result(req, active, { error: e.condition, statusClass: "Failure", attempts });
         return;
@@ -404,7 +578,9 @@ class RetrieveRun {
       log.warn(`${label} response with error status (${text})`);
       error = `${text}${final.command.errorComment ? `: ${final.command.errorComment}` : ""}`;
     } else if (cls === "Warning" || failed > 0) {
-      log.warn(`${label} response with warning status (${text}): ${failed} of ${completed + failed + warning} sub-operations failed`);
+      log.warn(
+        `${label} response with warning status (${text}): ${failed} of ${completed + failed + warning} sub-operations failed`,
+      );
       outcome = "Warning";
       error = `${failed} sub-operations failed`;
     }
@@ -419,14 +595,30 @@ class RetrieveRun {
     }
     if (outcome === "Failure") this.failures++;
     else if (outcome === "Warning" || outcome === "Incomplete") this.warnings++;
-    const result = await this.result(req, active, { statusClass: outcome, status, completed, failed, warning, error, attempts });
+    const result = await this.result(req, active, {
+      statusClass: outcome,
+      status,
+      completed,
+      failed,
+      warning,
+      error,
+      attempts,
+    });
     if (outcome === "Success") this.journal?.record(this.journalKey(req), result);
   }
 
   private async result(
     req: RetrieveRequest,
     active: Active | undefined,
-    r: { statusClass?: string; status?: number; completed?: number; failed?: number; warning?: number; error?: string; attempts?: number },
+    r: {
+      statusClass?: string;
+      status?: number;
+      completed?: number;
+      failed?: number;
+      warning?: number;
+      error?: string;
+      attempts?: number;
+    },
   ): Promise<FlatRecord> {
     this.done++;
     const base: FlatRecord = {};
@@ -453,7 +645,10 @@ class RetrieveRun {
       total: this.total,
       unit: "requests",
       skipped: this.skipped,
-      extra: [...(this.skipped ? [`${this.skipped} from the journal`] : []), ...(this.receive ? [`${this.receive.received} objects`] : [])],
+      extra: [
+        ...(this.skipped ? [`${this.skipped} from the journal`] : []),
+        ...(this.receive ? [`${this.receive.received} objects`] : []),
+      ],
       bytes: this.receive?.bytes,
       failed: this.failures,
     };

@@ -9,7 +9,16 @@ import { readFileSync } from "node:fs";
 import { readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
-import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type StoredInstance, type SyntaxPreference } from "@dicom-pipes/dimse/net";
+import {
+  attachScp,
+  serve,
+  storageContexts,
+  storeService,
+  type Association,
+  type DicomServer,
+  type StoredInstance,
+  type SyntaxPreference,
+} from "@dicom-pipes/dimse/net";
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 import type { RetrieveRequest } from "./requests.js";
@@ -91,7 +100,14 @@ export class Receiving {
       ignore: o.ignore,
       log: o.log,
       target: (inst) =>
-        o.layout.resolveUnder(o.od, { dataset: inst.head, extra: { prefix: dcmtkPrefix(inst.sopClassUid) ?? DCMTK_UNKNOWN_PREFIX, SOPInstanceUID: inst.sopInstanceUid, SOPClassUID: inst.sopClassUid } }),
+        o.layout.resolveUnder(o.od, {
+          dataset: inst.head,
+          extra: {
+            prefix: dcmtkPrefix(inst.sopClassUid) ?? DCMTK_UNKNOWN_PREFIX,
+            SOPInstanceUID: inst.sopInstanceUid,
+            SOPClassUID: inst.sopClassUid,
+          },
+        }),
       stored: (inst, assoc) => this.stored(inst, assoc),
     });
   }
@@ -133,7 +149,8 @@ export class Receiving {
 
   end(a: Active): void {
     this.active.delete(a);
-    if (a.messageId !== undefined && this.byMessageId.get(a.messageId) === a) this.byMessageId.delete(a.messageId);
+    if (a.messageId !== undefined && this.byMessageId.get(a.messageId) === a)
+      this.byMessageId.delete(a.messageId);
     for (const [assoc, x] of this.byGetAssoc) if (x === a) this.byGetAssoc.delete(assoc);
   }
 
@@ -148,7 +165,10 @@ export class Receiving {
   }
 
   /** Start the +P listener for C-MOVE sub-associations (-pdu, -ta and -td apply to them, as in DCMTK movescu). */
-  async listen(port: number, o: { bind?: string; maxPdu?: number; acseTimeoutMs: number; dimseTimeoutMs?: number }): Promise<DicomServer> {
+  async listen(
+    port: number,
+    o: { bind?: string; maxPdu?: number; acseTimeoutMs: number; dimseTimeoutMs?: number },
+  ): Promise<DicomServer> {
     return serve({
       port,
       host: o.bind,
@@ -206,7 +226,10 @@ export class Receiving {
     if (this.infoWritten.has(series)) return;
     this.infoWritten.add(series);
     const dir = dirname(inst.path);
-    const path = resolve(dir) === resolve(this.o.od) ? insideOrThrow(this.o.od, `${series}.csv`) : `${dir}.csv`;
+    const path =
+      resolve(dir) === resolve(this.o.od)
+        ? insideOrThrow(this.o.od, `${series}.csv`)
+        : `${dir}.csv`;
     // Written in this run's temporary folder (removed at exit, and by the next run after a kill).
     const tmp = join(this.tmpDir, `info-${++this.infoSeq}.csv.part`);
     await writeFile(tmp, infoCsv(inst.head));

@@ -5,7 +5,18 @@
  */
 import type { Readable } from "node:stream";
 import { Dataset, Tags, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import { applyKey, datasetToFlat, mapColumn, serializeRecord, unknownName, validateUidQuery, ValueError, type FlatRecord, type ParsedKey, type Shard } from "@dicom-pipes/dimse/records";
+import {
+  applyKey,
+  datasetToFlat,
+  mapColumn,
+  serializeRecord,
+  unknownName,
+  validateUidQuery,
+  ValueError,
+  type FlatRecord,
+  type ParsedKey,
+  type Shard,
+} from "@dicom-pipes/dimse/records";
 import { batchInput, InputError } from "@dicom-pipes/dimse/io";
 import { readQueryFile, UsageError } from "@dicom-pipes/dimse/cli";
 
@@ -41,7 +52,10 @@ export interface RequestSourceOptions {
 }
 
 function list(v: string | undefined): string[] {
-  return (v ?? "").split("\\").map((s) => s.trim()).filter(Boolean);
+  return (v ?? "")
+    .split("\\")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function uidsOf(ds: Dataset): RetrieveRequest["uids"] {
@@ -97,16 +111,29 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
   if (o.input === undefined) {
     // DCMTK: one request per query file, else one from the -k keys; sent as given.
     const datasets: Array<{ ds: Dataset; where: string }> = [];
-    if (o.files.length) for (const f of o.files) datasets.push({ ds: await readQueryFile(f), where: f });
+    if (o.files.length)
+      for (const f of o.files) datasets.push({ ds: await readQueryFile(f), where: f });
     else datasets.push({ ds: new Dataset(), where: "-k keys" });
     for (const { ds, where } of datasets) {
       for (const k of o.keys) applyKey(ds, k);
       const level = inferLevel(ds, o.defaultLevel);
-      if (!level) throw new UsageError(`${where}: no QueryRetrieveLevel (give -k QueryRetrieveLevel=STUDY or similar)`);
+      if (!level)
+        throw new UsageError(
+          `${where}: no QueryRetrieveLevel (give -k QueryRetrieveLevel=STUDY or similar)`,
+        );
       if (!ds.has(Tags.QueryRetrieveLevel)) ds.setString(Tags.QueryRetrieveLevel, "CS", level);
       const missing = missingUniqueKey(ds, level);
-      if (missing) throw new UsageError(`${where}: a ${level}-level retrieve needs ${missing} (give -k ${missing}=<uid>); without it the peer selects nothing or everything`);
-      yield { where, record: datasetToFlat(ds), identifier: ds, key: requestKey(level, ds), uids: uidsOf(ds) };
+      if (missing)
+        throw new UsageError(
+          `${where}: a ${level}-level retrieve needs ${missing} (give -k ${missing}=<uid>); without it the peer selects nothing or everything`,
+        );
+      yield {
+        where,
+        record: datasetToFlat(ds),
+        identifier: ds,
+        key: requestKey(level, ds),
+        uids: uidsOf(ds),
+      };
     }
     return;
   }
@@ -115,11 +142,26 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
     header = new Map();
     for (const c of cols) {
       const m = mapColumn(c);
-      if (m.kind === "unknown") throw new InputError(name, 1, unknownName("column", c, m.suggestion));
-      header.set(c, m.kind === "keyword" ? m.keyword : m.kind === "tag" ? m.key : m.kind === "query" ? "query" : undefined);
+      if (m.kind === "unknown")
+        throw new InputError(name, 1, unknownName("column", c, m.suggestion));
+      header.set(
+        c,
+        m.kind === "keyword"
+          ? m.keyword
+          : m.kind === "tag"
+            ? m.key
+            : m.kind === "query"
+              ? "query"
+              : undefined,
+      );
     }
   };
-  yield* batchInput(o.input, o.stdin, { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard }, (record, line, name) => recordRequest(record, header, o, name, line));
+  yield* batchInput(
+    o.input,
+    o.stdin,
+    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard },
+    (record, line, name) => recordRequest(record, header, o, name, line),
+  );
 }
 
 /**
@@ -149,7 +191,13 @@ const FIELDS = [
   ["QueryRetrieveLevel", Tags.QueryRetrieveLevel, "CS"],
 ] as const;
 
-function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> | undefined, o: RequestSourceOptions, name: string, line: number): RetrieveRequest {
+function recordRequest(
+  raw: FlatRecord,
+  header: Map<string, string | undefined> | undefined,
+  o: RequestSourceOptions,
+  name: string,
+  line: number,
+): RetrieveRequest {
   // Normalise table rows to keyword records; NDJSON records are used as they are.
   let record: FlatRecord = raw;
   if (header) {
@@ -181,23 +229,52 @@ function recordRequest(raw: FlatRecord, header: Map<string, string | undefined> 
   if (!header) {
     for (const k of Object.keys(record)) {
       const m = mapColumn(k);
-      if (m.kind === "unknown" && k !== "_vrMap") throw new InputError(name, line, unknownName("key", k, m.suggestion));
+      if (m.kind === "unknown" && k !== "_vrMap")
+        throw new InputError(name, line, unknownName("key", k, m.suggestion));
     }
   }
   const level = inferLevel(full, o.defaultLevel);
-  if (!level) throw new InputError(name, line, "no QueryRetrieveLevel, no UIDs and no PatientID: nothing says what to retrieve (use --level)");
+  if (!level)
+    throw new InputError(
+      name,
+      line,
+      "no QueryRetrieveLevel, no UIDs and no PatientID: nothing says what to retrieve (use --level)",
+    );
   const identifier = new Dataset();
   identifier.setString(Tags.QueryRetrieveLevel, "CS", level);
   for (const tag of uniqueKeys(level, o.model)) {
     const el = full.get(tag);
     if (!el || !el.value || el.value.length === 0) {
       const kw = FIELDS.find(([, t]) => t === tag)![0];
-      throw new InputError(name, line, `a ${level}-level retrieve${o.model === "patient" && tag === Tags.PatientID ? " in the patient root model" : ""} needs ${kw}`);
+      throw new InputError(
+        name,
+        line,
+        `a ${level}-level retrieve${o.model === "patient" && tag === Tags.PatientID ? " in the patient root model" : ""} needs ${kw}`,
+      );
     }
     identifier.set(el);
   }
   for (const k of o.keys) applyKey(identifier, k);
-  const expectedRaw = level === "SERIES" ? record.NumberOfSeriesRelatedInstances : level === "STUDY" ? record.NumberOfStudyRelatedInstances : level === "IMAGE" ? 1 : undefined;
-  const expected = typeof expectedRaw === "number" ? expectedRaw : typeof expectedRaw === "string" && /^\d+$/.test(expectedRaw) ? Number(expectedRaw) : undefined;
-  return { where: `${name}:${line}`, record, identifier, key: requestKey(level, identifier), expected, uids: uidsOf(identifier) };
+  const expectedRaw =
+    level === "SERIES"
+      ? record.NumberOfSeriesRelatedInstances
+      : level === "STUDY"
+        ? record.NumberOfStudyRelatedInstances
+        : level === "IMAGE"
+          ? 1
+          : undefined;
+  const expected =
+    typeof expectedRaw === "number"
+      ? expectedRaw
+      : typeof expectedRaw === "string" && /^\d+$/.test(expectedRaw)
+        ? Number(expectedRaw)
+        : undefined;
+  return {
+    where: `${name}:${line}`,
+    record,
+    identifier,
+    key: requestKey(level, identifier),
+    expected,
+    uids: uidsOf(identifier),
+  };
 }

@@ -21,12 +21,20 @@ export function parseWindow(text: string, tz?: string): Window {
   const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(text);
   if (!m) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
   const [h1, m1, h2, m2] = m.slice(1).map(Number) as [number, number, number, number];
-  if (h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59) throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
+  if (h1 > 23 || h2 > 24 || m1 > 59 || m2 > 59)
+    throw new UsageError(`Invalid parameter value ${text} for option --window (HH:MM-HH:MM)`);
   let clock: Intl.DateTimeFormat;
   try {
-    clock = new Intl.DateTimeFormat("en-GB", { timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    clock = new Intl.DateTimeFormat("en-GB", {
+      timeZone: tz,
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    });
   } catch {
-    throw new UsageError(`Invalid parameter value ${tz} for option --tz (an IANA time zone such as Europe/Zurich)`);
+    throw new UsageError(
+      `Invalid parameter value ${tz} for option --tz (an IANA time zone such as Europe/Zurich)`,
+    );
   }
   return { start: h1 * 60 + m1, end: h2 * 60 + m2, tz, clock };
 }
@@ -41,7 +49,9 @@ function minutesNow(w: Window, now = new Date()): number {
 
 function insideWindow(w: Window, minutes: number): boolean {
   if (w.start === w.end) return true;
-  return w.start < w.end ? minutes >= w.start && minutes < w.end : minutes >= w.start || minutes < w.end;
+  return w.start < w.end
+    ? minutes >= w.start && minutes < w.end
+    : minutes >= w.start || minutes < w.end;
 }
 
 export class Scheduler {
@@ -50,7 +60,14 @@ export class Scheduler {
   private pause?: Promise<void>;
 
   constructor(
-    private readonly o: { throttleMs?: number; batchSize?: number; batchWaitMs?: number; window?: Window; signal?: AbortSignal; log: (msg: string) => void },
+    private readonly o: {
+      throttleMs?: number;
+      batchSize?: number;
+      batchWaitMs?: number;
+      window?: Window;
+      signal?: AbortSignal;
+      log: (msg: string) => void;
+    },
   ) {}
 
   /** Wait until a request may start. */
@@ -67,7 +84,12 @@ export class Scheduler {
     }
     this.waiting = false;
     if (this.pause) await this.pause;
-    if (this.o.batchSize && this.o.batchWaitMs && this.started > 0 && this.started % this.o.batchSize === 0) {
+    if (
+      this.o.batchSize &&
+      this.o.batchWaitMs &&
+      this.started > 0 &&
+      this.started % this.o.batchSize === 0
+    ) {
       // Every worker waits at a batch boundary.
       this.o.log(`${this.started} requests sent; pausing ${this.o.batchWaitMs / 1000} s`);
       this.pause = sleep(this.o.batchWaitMs, this.o.signal).then(() => {

@@ -14,7 +14,9 @@ import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { runBin, type RunResult } from "../../../test/support/bins.js";
 import { busyPort, freePort } from "../../../test/support/peers.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 let dir: string;
 let pacs: DevPacs;
@@ -23,9 +25,22 @@ let study: string;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "movescu-bin-"));
-  await generateArchive({ out: join(dir, "archive"), patients: 1, seed: "bin", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 2, rows: 8, cols: 8 });
+  await generateArchive({
+    out: join(dir, "archive"),
+    patients: 1,
+    seed: "bin",
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 2,
+    rows: 8,
+    cols: 8,
+  });
   pacs = await startDevPacs({ dir: join(dir, "archive") });
-  strict = await startDevPacs({ dir: join(dir, "archive"), aet: "STRICTPACS", strictCalledAet: true });
+  strict = await startDevPacs({
+    dir: join(dir, "archive"),
+    aet: "STRICTPACS",
+    strictCalledAet: true,
+  });
   study = [...pacs.archive.instances.values()][0]!.studyUid;
 });
 
@@ -42,12 +57,39 @@ for (const tool of ["movescu-ts", "getscu-ts"] as const) {
     const r = await runBin(tool, ["--help"]);
     assert.equal(r.code, 0);
     assert.equal(r.stderr, "");
-    assert.match(r.stdout, new RegExp(`^${tool}: DICOM retrieve \\(${tool === "getscu-ts" ? "C-GET" : "C-MOVE"}\\) SCU`));
+    assert.match(
+      r.stdout,
+      new RegExp(`^${tool}: DICOM retrieve \\(${tool === "getscu-ts" ? "C-GET" : "C-MOVE"}\\) SCU`),
+    );
     assert.match(r.stdout, new RegExp(`usage: ${tool} \\[options\\] peer port`));
-    for (const flag of ["-aet", "-aec", "-k", "-S", "-P", "-od", "--layout", "--info", "--input", "-j", "--throttle", "--batch-size", "--batch-wait", "--window", "--tz", "--journal", "--emit", "Exit status"]) {
+    for (const flag of [
+      "-aet",
+      "-aec",
+      "-k",
+      "-S",
+      "-P",
+      "-od",
+      "--layout",
+      "--info",
+      "--input",
+      "-j",
+      "--throttle",
+      "--batch-size",
+      "--batch-wait",
+      "--window",
+      "--tz",
+      "--journal",
+      "--emit",
+      "Exit status",
+    ]) {
       assert.ok(r.stdout.includes(flag), `${tool} help mentions ${flag}`);
     }
-    for (const flag of ["-aem", "--port", "--get"]) assert.equal(r.stdout.includes(flag), tool === "movescu-ts", `${flag} only in movescu-ts's help`);
+    for (const flag of ["-aem", "--port", "--get"])
+      assert.equal(
+        r.stdout.includes(flag),
+        tool === "movescu-ts",
+        `${flag} only in movescu-ts's help`,
+      );
   });
 
   test(`${tool} --version prints the package version`, async () => {
@@ -86,7 +128,11 @@ test("missing peer or port, or a bad port, is a usage error", async () => {
 
 test("a bad --level is a usage error", async () => {
   const od = await mkdtemp(join(dir, "level-"));
-  const r = await runBin("movescu-ts", ["-S", "--level", "FRAME", "-od", od, "127.0.0.1", String(pacs.port)], { input: "{}\n" });
+  const r = await runBin(
+    "movescu-ts",
+    ["-S", "--level", "FRAME", "-od", od, "127.0.0.1", String(pacs.port)],
+    { input: "{}\n" },
+  );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Invalid parameter value FRAME for option --level/);
 });
@@ -94,26 +140,59 @@ test("a bad --level is a usage error", async () => {
 test("a bad --window or --tz is a usage error", async () => {
   const od = await mkdtemp(join(dir, "window-"));
   for (const w of ["25:00-07:00", "7-8", "19:00", "19:60-20:00"]) {
-    const r = await runBin("movescu-ts", ["-S", "--window", w, "-od", od, "127.0.0.1", String(pacs.port)], { input: `{"StudyInstanceUID":"${study}"}\n` });
+    const r = await runBin(
+      "movescu-ts",
+      ["-S", "--window", w, "-od", od, "127.0.0.1", String(pacs.port)],
+      { input: `{"StudyInstanceUID":"${study}"}\n` },
+    );
     assert.equal(r.code, 2, w);
     assert.match(r.stderr, /Invalid parameter value .* for option --window/, w);
   }
-  const r = await runBin("movescu-ts", ["-S", "--window", "19:00-07:00", "--tz", "Mars/Olympus", "-od", od, "127.0.0.1", String(pacs.port)], { input: `{"StudyInstanceUID":"${study}"}\n` });
+  const r = await runBin(
+    "movescu-ts",
+    [
+      "-S",
+      "--window",
+      "19:00-07:00",
+      "--tz",
+      "Mars/Olympus",
+      "-od",
+      od,
+      "127.0.0.1",
+      String(pacs.port),
+    ],
+    { input: `{"StudyInstanceUID":"${study}"}\n` },
+  );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /for option --tz/);
   assert.deepEqual(await readdir(od), [], "nothing written");
 });
 
 test("-od that does not exist exits 45 (DCMTK movescu) before connecting", async () => {
-  for (const [tool, extra] of [["movescu-ts", ["+P", "0"]], ["getscu-ts", []], ["movescu-ts", ["--get"]]] as const) {
-    const r = await runBin(tool, ["-S", ...extra, "-od", join(dir, "missing", "sub"), "127.0.0.1", String(pacs.port), ...studyKeys()]);
+  for (const [tool, extra] of [
+    ["movescu-ts", ["+P", "0"]],
+    ["getscu-ts", []],
+    ["movescu-ts", ["--get"]],
+  ] as const) {
+    const r = await runBin(tool, [
+      "-S",
+      ...extra,
+      "-od",
+      join(dir, "missing", "sub"),
+      "127.0.0.1",
+      String(pacs.port),
+      ...studyKeys(),
+    ]);
     assert.equal(r.code, 45, `${tool} ${extra.join(" ")}`);
     assert.match(r.stderr, /specified output directory does not exist/);
   }
 });
 
 test("--input that is missing or a directory: exit 2, the path named, nothing retrieved", async () => {
-  for (const [input, want] of [[join(dir, "nope.ndjson"), /nope\.ndjson: no such file/], [dir, /: is a directory, expected a file of records/]] as const) {
+  for (const [input, want] of [
+    [join(dir, "nope.ndjson"), /nope\.ndjson: no such file/],
+    [dir, /: is a directory, expected a file of records/],
+  ] as const) {
     const r = await runBin("movescu-ts", ["-S", "--input", input, "127.0.0.1", String(pacs.port)]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, want);
@@ -126,7 +205,16 @@ async function moveWithBusyPort(): Promise<{ r: RunResult; od: string }> {
   const busy = await busyPort();
   try {
     const od = await mkdtemp(join(dir, "busy-"));
-    const r = await runBin("movescu-ts", ["-S", "+P", String(busy.port), "-od", od, "127.0.0.1", String(pacs.port), ...studyKeys()]);
+    const r = await runBin("movescu-ts", [
+      "-S",
+      "+P",
+      String(busy.port),
+      "-od",
+      od,
+      "127.0.0.1",
+      String(pacs.port),
+      ...studyKeys(),
+    ]);
     return { r, od };
   } finally {
     await busy.close();
@@ -136,7 +224,10 @@ async function moveWithBusyPort(): Promise<{ r: RunResult; od: string }> {
 test("+P on a port in use exits 60 with DCMTK's message", async () => {
   const { r } = await moveWithBusyPort();
   assert.equal(r.code, 60, r.stderr);
-  assert.match(r.stderr, /cannot create network: 0006:031c TCP Initialization Error: Address already in use/);
+  assert.match(
+    r.stderr,
+    /cannot create network: 0006:031c TCP Initialization Error: Address already in use/,
+  );
 });
 
 test("+P on a port in use leaves nothing behind in -od", async () => {
@@ -147,9 +238,20 @@ test("+P on a port in use leaves nothing behind in -od", async () => {
 
 test("connection refused exits 61 (C-MOVE and C-GET)", async () => {
   const port = await freePort();
-  for (const [tool, extra] of [["movescu-ts", []], ["getscu-ts", []]] as const) {
+  for (const [tool, extra] of [
+    ["movescu-ts", []],
+    ["getscu-ts", []],
+  ] as const) {
     const od = await mkdtemp(join(dir, "refused-"));
-    const r = await runBin(tool, ["-S", ...extra, "-od", od, "127.0.0.1", String(port), ...studyKeys()]);
+    const r = await runBin(tool, [
+      "-S",
+      ...extra,
+      "-od",
+      od,
+      "127.0.0.1",
+      String(port),
+      ...studyKeys(),
+    ]);
     assert.equal(r.code, 61, `${tool}: ${r.stderr}`);
     assert.match(r.stderr, /Association Request Failed/);
     assert.match(r.stderr, /Connection refused/);
@@ -160,11 +262,29 @@ test("connection refused exits 61 (C-MOVE and C-GET)", async () => {
 test("an association rejected by the archive (wrong called AE) exits 61", async () => {
   const od = await mkdtemp(join(dir, "rejected-"));
   for (const tool of ["movescu-ts", "getscu-ts"]) {
-    const r = await runBin(tool, ["-S", "-aec", "WRONGAE", "-od", od, "127.0.0.1", String(strict.port), ...studyKeys()]);
+    const r = await runBin(tool, [
+      "-S",
+      "-aec",
+      "WRONGAE",
+      "-od",
+      od,
+      "127.0.0.1",
+      String(strict.port),
+      ...studyKeys(),
+    ]);
     assert.equal(r.code, 61, `${tool}: ${r.stderr}`);
     assert.match(r.stderr, /Association Rejected/);
   }
   // The right called AE is accepted by the same archive.
-  const ok = await runBin("getscu-ts", ["-S", "-aec", "STRICTPACS", "-od", od, "127.0.0.1", String(strict.port), ...studyKeys()]);
+  const ok = await runBin("getscu-ts", [
+    "-S",
+    "-aec",
+    "STRICTPACS",
+    "-od",
+    od,
+    "127.0.0.1",
+    String(strict.port),
+    ...studyKeys(),
+  ]);
   assert.equal(ok.code, 0, ok.stderr);
 });

@@ -14,7 +14,12 @@ import { createLogger } from "@dicom-pipes/dimse/cli";
 import { layoutFor } from "@dicom-pipes/dimse/records";
 import type { DicomServer } from "@dicom-pipes/dimse/net";
 import { Receiving } from "../src/receive.js";
-import { echoWorks, endlessEcho, FLOOD_LIMIT, rawAssociation } from "../../../test/support/hostile.js";
+import {
+  echoWorks,
+  endlessEcho,
+  FLOOD_LIMIT,
+  rawAssociation,
+} from "../../../test/support/hostile.js";
 
 let dir: string;
 let listener: DicomServer;
@@ -24,9 +29,21 @@ log.on("data", (b: Buffer) => (logged += b.toString()));
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "movescu-listener-"));
-  const receive = new Receiving({ od: dir, layout: layoutFor("dcmtk"), info: false, ignore: false, fsync: false, tsPref: "sender", log: createLogger("movescu-ts", log) });
+  const receive = new Receiving({
+    od: dir,
+    layout: layoutFor("dcmtk"),
+    info: false,
+    ignore: false,
+    fsync: false,
+    tsPref: "sender",
+    log: createLogger("movescu-ts", log),
+  });
   await receive.ready();
-  listener = await receive.listen(0, { bind: "127.0.0.1", acseTimeoutMs: 2000, dimseTimeoutMs: 1000 });
+  listener = await receive.listen(0, {
+    bind: "127.0.0.1",
+    acseTimeoutMs: 2000,
+    dimseTimeoutMs: 1000,
+  });
 });
 after(async () => {
   await listener?.close(0);
@@ -44,6 +61,9 @@ test("-td applies to the listener: an idle sub-association is aborted", async ()
 
 test("a C-ECHO with an endless data set is aborted at the default cap; the listener keeps serving", async () => {
   const r = await endlessEcho(listener.port);
-  assert.ok(r.ended && r.sent < FLOOD_LIMIT, `association ended: ${r.ended}, after ${r.sent} bytes`);
+  assert.ok(
+    r.ended && r.sent < FLOOD_LIMIT,
+    `association ended: ${r.ended}, after ${r.sent} bytes`,
+  );
   assert.ok(await echoWorks(listener.port));
 });

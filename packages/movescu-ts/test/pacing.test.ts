@@ -35,7 +35,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const records = (n: number) => Array.from({ length: n }, (_, i) => `{"QueryRetrieveLevel":"STUDY","StudyInstanceUID":"1.2.3.${i + 1}"}\n`).join("");
+const records = (n: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => `{"QueryRetrieveLevel":"STUDY","StudyInstanceUID":"1.2.3.${i + 1}"}\n`,
+  ).join("");
 
 test("sleep() leaves no abort listener behind once the wait is over", async () => {
   const ctrl = new AbortController();
@@ -47,7 +51,9 @@ test("sleep() leaves no abort listener behind once the wait is over", async () =
   await pending; // an abort still ends the wait at once
 });
 
-test("10 000 requests with --throttle and --batch-wait: abort listeners and heap stay flat", { timeout: 240_000 }, async () => {
+test("10 000 requests with --throttle and --batch-wait: abort listeners and heap stay flat", {
+  timeout: 240_000,
+}, async () => {
   const n = 10_000;
   const ctrl = new AbortController();
   const listeners: number[] = [];
@@ -80,8 +86,29 @@ test("10 000 requests with --throttle and --batch-wait: abort listeners and heap
   const sent = scp.moves;
   try {
     const code = await main(
-      ["-S", "-aec", "SCRIPTED", "--no-journal", "--throttle", "0.0001", "--batch-size", "100", "--batch-wait", "0.0001", "127.0.0.1", String(scp.port), "-"],
-      { stdin: Readable.from([records(n)]), stdout, stderr, env: {}, cwd: dir, signal: ctrl.signal },
+      [
+        "-S",
+        "-aec",
+        "SCRIPTED",
+        "--no-journal",
+        "--throttle",
+        "0.0001",
+        "--batch-size",
+        "100",
+        "--batch-wait",
+        "0.0001",
+        "127.0.0.1",
+        String(scp.port),
+        "-",
+      ],
+      {
+        stdin: Readable.from([records(n)]),
+        stdout,
+        stderr,
+        env: {},
+        cwd: dir,
+        signal: ctrl.signal,
+      },
     );
     assert.equal(code, 0, err);
   } finally {
@@ -89,16 +116,40 @@ test("10 000 requests with --throttle and --batch-wait: abort listeners and heap
   }
   assert.equal(results, n);
   assert.equal(scp.moves - sent, n);
-  assert.deepEqual(warnings.filter((w) => w === "MaxListenersExceededWarning"), []);
+  assert.deepEqual(
+    warnings.filter((w) => w === "MaxListenersExceededWarning"),
+    [],
+  );
   // At most the one pending wait listens to the signal (0 once it is over).
-  assert.ok(Math.max(...listeners) <= 1, `abort listeners every 1000 requests: ${listeners.join(", ")}`);
+  assert.ok(
+    Math.max(...listeners) <= 1,
+    `abort listeners every 1000 requests: ${listeners.join(", ")}`,
+  );
   // Retained heap after a full collection: flat, not growing with the number of requests.
   const growth = heap[heap.length - 1]! - heap[1]!;
-  assert.ok(growth < 2 * 1024 * 1024, `heap grew ${(growth / 1048576).toFixed(1)} MB between request 2000 and ${n}: ${heap.map((h) => (h / 1048576).toFixed(1)).join(", ")}`);
+  assert.ok(
+    growth < 2 * 1024 * 1024,
+    `heap grew ${(growth / 1048576).toFixed(1)} MB between request 2000 and ${n}: ${heap.map((h) => (h / 1048576).toFixed(1)).join(", ")}`,
+  );
 });
 
 test("movescu-ts --throttle prints no MaxListenersExceededWarning over many requests", async () => {
-  const r = await runBin("movescu-ts", ["-S", "-aec", "SCRIPTED", "--no-journal", "--no-output", "--throttle", "0.0001", "127.0.0.1", String(scp.port), "-"], { input: records(200) });
+  const r = await runBin(
+    "movescu-ts",
+    [
+      "-S",
+      "-aec",
+      "SCRIPTED",
+      "--no-journal",
+      "--no-output",
+      "--throttle",
+      "0.0001",
+      "127.0.0.1",
+      String(scp.port),
+      "-",
+    ],
+    { input: records(200) },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /MaxListenersExceeded/);
 });

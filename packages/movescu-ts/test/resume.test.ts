@@ -18,7 +18,11 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder } from "../../../test/support/files.js";
-import { checkReceived, sourceInstances, type SourceInstance } from "../../../test/support/retrieve.js";
+import {
+  checkReceived,
+  sourceInstances,
+  type SourceInstance,
+} from "../../../test/support/retrieve.js";
 
 const JOURNAL = ".movescu-ts.journal";
 const SERIES = 50;
@@ -37,12 +41,24 @@ let input: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "movescu-resume-"));
   const archive = join(dir, "archive");
-  const s = await generateArchive({ out: archive, patients: 10, seed: "resume", studiesPerPatient: 1, seriesPerStudy: 5, instancesPerSeries: PER_SERIES, rows: 16, cols: 16 });
+  const s = await generateArchive({
+    out: archive,
+    patients: 10,
+    seed: "resume",
+    studiesPerPatient: 1,
+    seriesPerStudy: 5,
+    instancesPerSeries: PER_SERIES,
+    rows: 16,
+    cols: 16,
+  });
   assert.equal(s.series, SERIES);
   assert.equal(s.instances, SERIES * PER_SERIES);
   source = await sourceInstances(archive);
   port = await freePort();
-  pacs = await startDevPacs({ dir: archive, moveDestinations: { MOVESCU: { host: "127.0.0.1", port } } });
+  pacs = await startDevPacs({
+    dir: archive,
+    moveDestinations: { MOVESCU: { host: "127.0.0.1", port } },
+  });
   const select = pacs.archive.select.bind(pacs.archive);
   pacs.archive.select = (identifier, level) => {
     calls.push(identifier.string(Tags.SeriesInstanceUID) ?? "");
@@ -56,8 +72,13 @@ before(async () => {
     }
     bySeries.get(i.seriesUid)!.push(i.sopInstanceUid);
   }
-  records.sort((a, b) => (a.StudyInstanceUID + a.SeriesInstanceUID).localeCompare(b.StudyInstanceUID + b.SeriesInstanceUID));
-  input = records.map((r) => JSON.stringify({ QueryRetrieveLevel: "SERIES", ...r })).join("\n") + "\n";
+  records.sort((a, b) =>
+    (a.StudyInstanceUID + a.SeriesInstanceUID).localeCompare(
+      b.StudyInstanceUID + b.SeriesInstanceUID,
+    ),
+  );
+  input =
+    records.map((r) => JSON.stringify({ QueryRetrieveLevel: "SERIES", ...r })).join("\n") + "\n";
 });
 
 after(async () => {
@@ -65,11 +86,25 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const args = (od: string, extra: string[] = []) => ["-S", "-aec", "DEVPACS", "+P", String(port), "-od", od, ...extra, "127.0.0.1", String(pacs.port)];
+const args = (od: string, extra: string[] = []) => [
+  "-S",
+  "-aec",
+  "DEVPACS",
+  "+P",
+  String(port),
+  "-od",
+  od,
+  ...extra,
+  "127.0.0.1",
+  String(pacs.port),
+];
 
 /** Instance files under od (not the journal, dumps, hidden or temporary files). */
 async function instanceFiles(od: string): Promise<string[]> {
-  return (await filesUnder(od, { hidden: true })).filter((f) => !f.split("/").some((c) => c.startsWith(".")) && !f.endsWith(".csv") && !f.endsWith(".part"));
+  return (await filesUnder(od, { hidden: true })).filter(
+    (f) =>
+      !f.split("/").some((c) => c.startsWith(".")) && !f.endsWith(".csv") && !f.endsWith(".part"),
+  );
 }
 
 interface JournalEntry {
@@ -101,15 +136,28 @@ function seriesOfKey(key: string): string {
 }
 
 /** Run movescu-ts and stop it with `signal` once `atFiles` instances are on disk. */
-async function interrupted(od: string, atFiles: number, signal: NodeJS.Signals, extra: string[] = []) {
+async function interrupted(
+  od: string,
+  atFiles: number,
+  signal: NodeJS.Signals,
+  extra: string[] = [],
+) {
   const p = startBin("movescu-ts", args(od, extra), { input });
   let count = 0;
-  const reached = await until(async () => {
-    count = (await instanceFiles(od)).length;
-    return count >= atFiles || p.child.exitCode !== null;
-  }, 30000, 3);
+  const reached = await until(
+    async () => {
+      count = (await instanceFiles(od)).length;
+      return count >= atFiles || p.child.exitCode !== null;
+    },
+    30000,
+    3,
+  );
   assert.ok(reached, "the first run makes progress");
-  assert.equal(p.child.exitCode, null, `still running when ${count} files are there (kill point ${atFiles})`);
+  assert.equal(
+    p.child.exitCode,
+    null,
+    `still running when ${count} files are there (kill point ${atFiles})`,
+  );
   p.child.kill(signal);
   const r = await p.done;
   const left = (await instanceFiles(od)).length;
@@ -126,19 +174,31 @@ async function checkJournalAfterKill(od: string): Promise<Set<string>> {
   assert.deepEqual(c.differing, [], "files on disk are complete and intact");
   assert.deepEqual(c.duplicates, []);
   const have = new Set(c.uids);
-  for (const s of done) assert.ok(bySeries.get(s)!.every((u) => have.has(u)), `journalled series ${s} is on disk in full`);
+  for (const s of done)
+    assert.ok(
+      bySeries.get(s)!.every((u) => have.has(u)),
+      `journalled series ${s} is on disk in full`,
+    );
   return done;
 }
 
 /** Rerun to completion and check the guarantees. */
-async function rerunAndVerify(od: string, journalled: Set<string>, extra: string[] = []): Promise<void> {
+async function rerunAndVerify(
+  od: string,
+  journalled: Set<string>,
+  extra: string[] = [],
+): Promise<void> {
   const before = await readJournal(od);
   const fromJournal = new Map(before.entries.map((e) => [seriesOfKey(e.key), e.result]));
   calls = [];
   const r = await runBin("movescu-ts", args(od, extra), { input, timeoutMs: 60000 });
   assert.equal(r.code, 0, r.stderr);
   // The rerun asked only for what the journal did not list, each once.
-  assert.deepEqual([...calls].sort(), [...bySeries.keys()].filter((s) => !journalled.has(s)).sort(), "the rerun retrieves exactly the requests not journalled");
+  assert.deepEqual(
+    [...calls].sort(),
+    [...bySeries.keys()].filter((s) => !journalled.has(s)).sort(),
+    "the rerun retrieves exactly the requests not journalled",
+  );
   // Results: one per request; those of journalled requests are the journal's.
   const results = ndjson(r.stdout);
   assert.equal(results.length, SERIES);
@@ -152,7 +212,9 @@ async function rerunAndVerify(od: string, journalled: Set<string>, extra: string
   // Every instance exactly once, byte-identical, nothing else.
   const all = await filesUnder(od, { hidden: true });
   const files = await instanceFiles(od);
-  const extraFiles = all.filter((f) => f !== JOURNAL && !files.includes(f) && !(extra.includes("--info") && f.endsWith(".csv")));
+  const extraFiles = all.filter(
+    (f) => f !== JOURNAL && !files.includes(f) && !(extra.includes("--info") && f.endsWith(".csv")),
+  );
   assert.deepEqual(extraFiles, [], "no temporary or partial files anywhere under -od");
   const c = await checkReceived(od, files, source);
   assert.deepEqual(c.unknown, []);
@@ -166,10 +228,18 @@ async function rerunAndVerify(od: string, journalled: Set<string>, extra: string
   const after = await readJournal(od);
   assert.deepEqual(after.bad, [], "every journal line is readable");
   const keys = after.entries.map((e) => seriesOfKey(e.key));
-  assert.deepEqual([...keys].sort(), [...bySeries.keys()].sort(), "journal lists every request once");
+  assert.deepEqual(
+    [...keys].sort(),
+    [...bySeries.keys()].sort(),
+    "journal lists every request once",
+  );
 }
 
-for (const [label, at] of [["after a few files", 15], ["mid-way", 250], ["near the end", 450]] as const) {
+for (const [label, at] of [
+  ["after a few files", 15],
+  ["mid-way", 250],
+  ["near the end", 450],
+] as const) {
   test(`kill -9 ${label} (≥ ${at} files), rerun: complete, no duplicates, no partial files`, async () => {
     const od = await mkdtemp(join(dir, `kill-${at}-`));
     calls = [];
@@ -198,27 +268,30 @@ test("kill -9 with -j 2, --layout pacsifier and --info, rerun: complete, every s
   const all = await filesUnder(od, { hidden: true });
   const dirs = new Set((await instanceFiles(od)).map((f) => f.slice(0, f.lastIndexOf("/"))));
   assert.equal(dirs.size, SERIES);
-  assert.deepEqual(all.filter((f) => f.endsWith(".csv")).sort(), [...dirs].map((d) => `${d}.csv`).sort(), "one --info dump per series folder");
+  assert.deepEqual(
+    all.filter((f) => f.endsWith(".csv")).sort(),
+    [...dirs].map((d) => `${d}.csv`).sort(),
+    "one --info dump per series folder",
+  );
 });
 
 test("Ctrl-C (SIGINT) mid-run exits 130, leaves no partial files, and a rerun completes", async () => {
   const od = await mkdtemp(join(dir, "sigint-"));
   const { r } = await interrupted(od, 200, "SIGINT");
   assert.equal(r.code, 130, r.stderr);
-  const leftovers = (await filesUnder(od, { hidden: true })).filter((f) => f !== JOURNAL && !(!f.includes("/.") && !f.startsWith(".") && !f.endsWith(".part")));
+  const leftovers = (await filesUnder(od, { hidden: true })).filter(
+    (f) => f !== JOURNAL && !(!f.includes("/.") && !f.startsWith(".") && !f.endsWith(".part")),
+  );
   assert.deepEqual(leftovers, [], "no temporary files after Ctrl-C");
   const journalled = await checkJournalAfterKill(od);
   await rerunAndVerify(od, journalled);
 });
 
-test(
-  "a journal line torn by a crash during its write does not swallow the next entry",
-  async () => {
-    const od = await mkdtemp(join(dir, "torn-"));
-    await interrupted(od, 150, "SIGKILL");
-    const journalled = await checkJournalAfterKill(od);
-    // What kill -9 in the middle of the journal's write leaves: a line without its end.
-    await appendFile(join(od, JOURNAL), '{"key":"SERIES {\\"QueryRetrieveLevel\\":\\"SER');
-    await rerunAndVerify(od, journalled);
-  },
-);
+test("a journal line torn by a crash during its write does not swallow the next entry", async () => {
+  const od = await mkdtemp(join(dir, "torn-"));
+  await interrupted(od, 150, "SIGKILL");
+  const journalled = await checkJournalAfterKill(od);
+  // What kill -9 in the middle of the journal's write leaves: a line without its end.
+  await appendFile(join(od, JOURNAL), '{"key":"SERIES {\\"QueryRetrieveLevel\\":\\"SER');
+  await rerunAndVerify(od, journalled);
+});

@@ -16,7 +16,11 @@ export async function scriptedMoveScp(): Promise<MoveScp> {
     port: 0,
     host: "127.0.0.1",
     decide: (rq) => ({
-      contexts: negotiateContexts(rq.contexts, (as) => (as === SopClass.StudyRootMove || as === SopClass.PatientRootMove ? UNCOMPRESSED_SYNTAXES : undefined)),
+      contexts: negotiateContexts(rq.contexts, (as) =>
+        as === SopClass.StudyRootMove || as === SopClass.PatientRootMove
+          ? UNCOMPRESSED_SYNTAXES
+          : undefined,
+      ),
     }),
     established(assoc) {
       scp.associations++;
@@ -25,7 +29,17 @@ export async function scriptedMoveScp(): Promise<MoveScp> {
         if (cmd.commandField !== CommandField.CMoveRQ) return;
         scp.moves++;
         void assoc
-          .sendMessage(msg.pcid, { commandField: CommandField.CMoveRSP, messageIdBeingRespondedTo: cmd.messageId, affectedSopClassUid: cmd.affectedSopClassUid, status: 0, hasDataset: false, completed: 0, failed: 0, warning: 0, remaining: 0 })
+          .sendMessage(msg.pcid, {
+            commandField: CommandField.CMoveRSP,
+            messageIdBeingRespondedTo: cmd.messageId,
+            affectedSopClassUid: cmd.affectedSopClassUid,
+            status: 0,
+            hasDataset: false,
+            completed: 0,
+            failed: 0,
+            warning: 0,
+            remaining: 0,
+          })
           .catch(() => undefined);
       };
     },

@@ -32,7 +32,9 @@ function startTicks(pid: number): string {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
 }
 
-test("stale folders (a PID now used by another process, or not running) are removed; a running one is kept", { skip: process.platform !== "linux" && "needs /proc" }, async () => {
+test("stale folders (a PID now used by another process, or not running) are removed; a running one is kept", {
+  skip: process.platform !== "linux" && "needs /proc",
+}, async () => {
   const od = join(dir, "od");
   const root = join(od, ".movescu-ts.tmp");
   // This test process stands for "a PID in use": once with its real start time (a run still going),
@@ -45,23 +47,82 @@ test("stale folders (a PID now used by another process, or not running) are remo
     await mkdir(join(root, name), { recursive: true });
     await writeFile(join(root, name, "x.part"), "partial");
   }
-  const r = await runBin("movescu-ts", ["-S", "-aec", "DEVPACS", "+P", String(await freePort()), "-od", od, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)], { timeoutMs: 30_000 });
+  const r = await runBin(
+    "movescu-ts",
+    [
+      "-S",
+      "-aec",
+      "DEVPACS",
+      "+P",
+      String(await freePort()),
+      "-od",
+      od,
+      "-k",
+      "QueryRetrieveLevel=STUDY",
+      "-k",
+      "StudyInstanceUID=1.2.3",
+      "127.0.0.1",
+      String(pacs.port),
+    ],
+    { timeoutMs: 30_000 },
+  );
   assert.ok([0, 69].includes(r.code ?? -1), r.stderr);
   assert.deepEqual(await readdir(root), [alive]);
 });
 
-test("a bare-PID folder (earlier versions) is kept while that PID is a movescu-ts", { skip: process.platform !== "linux" && "needs /proc" }, async () => {
+test("a bare-PID folder (earlier versions) is kept while that PID is a movescu-ts", {
+  skip: process.platform !== "linux" && "needs /proc",
+}, async () => {
   const od = join(dir, "od-legacy");
   const root = join(od, ".movescu-ts.tmp");
   // A movescu-ts waiting for its time window (it never connects) stands for a run still going.
   const m = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
-  const hhmm = (x: number) => `${String(Math.floor((x % 1440) / 60)).padStart(2, "0")}:${String(x % 60).padStart(2, "0")}`;
-  const waiting = startBin("movescu-ts", ["-v", "-S", "-aec", "DEVPACS", "--window", `${hhmm(m + 120)}-${hhmm(m + 180)}`, "--tz", "UTC", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)]);
+  const hhmm = (x: number) =>
+    `${String(Math.floor((x % 1440) / 60)).padStart(2, "0")}:${String(x % 60).padStart(2, "0")}`;
+  const waiting = startBin("movescu-ts", [
+    "-v",
+    "-S",
+    "-aec",
+    "DEVPACS",
+    "--window",
+    `${hhmm(m + 120)}-${hhmm(m + 180)}`,
+    "--tz",
+    "UTC",
+    "-k",
+    "QueryRetrieveLevel=STUDY",
+    "-k",
+    "StudyInstanceUID=1.2.3",
+    "127.0.0.1",
+    String(pacs.port),
+  ]);
   try {
-    assert.ok(await until(() => /outside the time window/.test(waiting.err()) || waiting.child.exitCode !== null), waiting.err());
+    assert.ok(
+      await until(
+        () => /outside the time window/.test(waiting.err()) || waiting.child.exitCode !== null,
+      ),
+      waiting.err(),
+    );
     const legacy = String(waiting.child.pid);
     await mkdir(join(root, legacy), { recursive: true });
-    const r = await runBin("movescu-ts", ["-S", "-aec", "DEVPACS", "+P", String(await freePort()), "-od", od, "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3", "127.0.0.1", String(pacs.port)], { timeoutMs: 30_000 });
+    const r = await runBin(
+      "movescu-ts",
+      [
+        "-S",
+        "-aec",
+        "DEVPACS",
+        "+P",
+        String(await freePort()),
+        "-od",
+        od,
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        "StudyInstanceUID=1.2.3",
+        "127.0.0.1",
+        String(pacs.port),
+      ],
+      { timeoutMs: 30_000 },
+    );
     assert.ok([0, 69].includes(r.code ?? -1), r.stderr);
     assert.deepEqual(await readdir(root), [legacy]);
   } finally {

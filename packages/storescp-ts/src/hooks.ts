@@ -46,13 +46,22 @@ export interface HookCommand {
  * substituted in double quotes, `#p #f` bare (but never split into words).
  */
 export function substitute(cmd: string, c: HookContext): HookCommand {
-  const values: Record<Placeholder, string> = { p: c.dir, f: c.file ?? "", a: c.callingAet, c: c.calledAet, r: c.host };
+  const values: Record<Placeholder, string> = {
+    p: c.dir,
+    f: c.file ?? "",
+    a: c.callingAet,
+    c: c.calledAet,
+    r: c.host,
+  };
   const env: Record<string, string> = {};
-  for (const [k, name] of Object.entries(HOOK_VARIABLES)) env[name] = values[k as Placeholder].replace(/\0/g, "");
+  for (const [k, name] of Object.entries(HOOK_VARIABLES))
+    env[name] = values[k as Placeholder].replace(/\0/g, "");
   const quotedByDcmtk = (k: Placeholder) => k === "a" || k === "c" || k === "r";
   let out = "";
   // Quoting state per nesting level ($( ), ( ), backquotes each start a fresh one).
-  const frames: Array<{ q: "none" | "single" | "double"; close: string }> = [{ q: "none", close: "" }];
+  const frames: Array<{ q: "none" | "single" | "double"; close: string }> = [
+    { q: "none", close: "" },
+  ];
   for (let i = 0; i < cmd.length; i++) {
     const f = frames[frames.length - 1]!;
     const ch = cmd[i]!;
@@ -105,10 +114,23 @@ export function substitute(cmd: string, c: HookContext): HookCommand {
   return { command: out, env };
 }
 
-export function runCommand(cmd: HookCommand, sync: boolean, stderr: Writable, log: CliLogger): Promise<void> {
+export function runCommand(
+  cmd: HookCommand,
+  sync: boolean,
+  stderr: Writable,
+  log: CliLogger,
+): Promise<void> {
   log.debug(`executing command: ${cmd.command}`);
-  if (log.enabled("debug")) log.debug(`with ${Object.entries(cmd.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")}`);
-  const child = spawn("sh", ["-c", cmd.command], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...cmd.env } });
+  if (log.enabled("debug"))
+    log.debug(
+      `with ${Object.entries(cmd.env)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(" ")}`,
+    );
+  const child = spawn("sh", ["-c", cmd.command], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...cmd.env },
+  });
   child.stdout.on("data", (d: Buffer) => stderr.write(d));
   child.stderr.on("data", (d: Buffer) => stderr.write(d));
   const done = new Promise<void>((resolve) => {
@@ -138,7 +160,14 @@ export class StudyTracker {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly o: { onEndOfStudy?: string; rename: boolean; timeoutSeconds?: number; sync: boolean; stderr: Writable; log: CliLogger },
+    private readonly o: {
+      onEndOfStudy?: string;
+      rename: boolean;
+      timeoutSeconds?: number;
+      sync: boolean;
+      stderr: Writable;
+      log: CliLogger;
+    },
   ) {}
 
   get active(): boolean {
@@ -146,7 +175,12 @@ export class StudyTracker {
   }
 
   /** Record a stored object; ends the previous study when this one differs. */
-  async stored(studyUid: string, path: string, prefix: string, ctx: Omit<HookContext, "dir" | "file">): Promise<void> {
+  async stored(
+    studyUid: string,
+    path: string,
+    prefix: string,
+    ctx: Omit<HookContext, "dir" | "file">,
+  ): Promise<void> {
     if (!this.active) return;
     if (this.current && this.current.uid !== studyUid) await this.end();
     this.current ??= { uid: studyUid, dir: dirname(path), files: [], ctx };
@@ -177,7 +211,13 @@ export class StudyTracker {
           }
         }
       }
-      if (this.o.onEndOfStudy) await runCommand(substitute(this.o.onEndOfStudy, { ...s.ctx, dir: s.dir }), this.o.sync, this.o.stderr, this.o.log);
+      if (this.o.onEndOfStudy)
+        await runCommand(
+          substitute(this.o.onEndOfStudy, { ...s.ctx, dir: s.dir }),
+          this.o.sync,
+          this.o.stderr,
+          this.o.log,
+        );
     });
     return this.chain;
   }

@@ -3,10 +3,34 @@ import { rm, rmdir } from "node:fs/promises";
 import { lookupService } from "node:dns/promises";
 import { join, basename, dirname } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { attachScp, serve, storageContexts, storeService, type Association, type DicomServer, type SyntaxPreference } from "@dicom-pipes/dimse/net";
+import {
+  attachScp,
+  serve,
+  storageContexts,
+  storeService,
+  type Association,
+  type DicomServer,
+  type SyntaxPreference,
+} from "@dicom-pipes/dimse/net";
 import { layoutFor, LayoutError, type Layout } from "@dicom-pipes/dimse/records";
 import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
-import { recordFormat, Exit, ExitError, exitTable, formatHelp, listenFailure, outputDirectory, packageVersion, parsePort, runTool, scpLimits, startDcmtkTool, timeouts, UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
+import {
+  recordFormat,
+  Exit,
+  ExitError,
+  exitTable,
+  formatHelp,
+  listenFailure,
+  outputDirectory,
+  packageVersion,
+  parsePort,
+  runTool,
+  scpLimits,
+  startDcmtkTool,
+  timeouts,
+  UsageError,
+  type CliLogger,
+} from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -43,15 +67,27 @@ export const FINISH_MS = 60_000;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+      packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const o = p.opts;
     if (p.positionals.length === 0) throw new UsageError("Missing parameter port");
-    if (p.positionals.length > 1) throw new UsageError(`Too many parameters: ${p.positionals.slice(1).join(" ")}`);
+    if (p.positionals.length > 1)
+      throw new UsageError(`Too many parameters: ${p.positionals.slice(1).join(" ")}`);
     const port = parsePort(p.positionals[0]!, true);
     const od = outputDirectory(o.outputDirectory, io);
-    const lastSort = [...p.given].reverse().find((k) => k === "sortConc" || k === "sortStudy" || k === "sortPatient");
-    const sort: Sort = lastSort === "sortConc" ? { kind: "conc", prefix: String(o.sortConc) } : lastSort === "sortStudy" ? { kind: "study", prefix: String(o.sortStudy) } : lastSort === "sortPatient" ? { kind: "patient" } : undefined;
+    const lastSort = [...p.given]
+      .reverse()
+      .find((k) => k === "sortConc" || k === "sortStudy" || k === "sortPatient");
+    const sort: Sort =
+      lastSort === "sortConc"
+        ? { kind: "conc", prefix: String(o.sortConc) }
+        : lastSort === "sortStudy"
+          ? { kind: "study", prefix: String(o.sortStudy) }
+          : lastSort === "sortPatient"
+            ? { kind: "patient" }
+            : undefined;
     let layout: Layout | undefined;
     if (o.layout !== undefined) {
       if (sort) throw new UsageError("--layout cannot be combined with -su, -ss or -sp");
@@ -62,17 +98,26 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         throw e;
       }
     }
-    if (o.renameOnEndOfStudy && !sort) throw new UsageError("--rename-on-eostudy needs one of -su, -ss, -sp");
-    if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy) throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
+    if (o.renameOnEndOfStudy && !sort)
+      throw new UsageError("--rename-on-eostudy needs one of -su, -ss, -sp");
+    if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy)
+      throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
     const { format, excel } = recordFormat(o.format, o.excel);
-    const allow = ((o.acceptCalling as string[] | undefined) ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+    const allow = ((o.acceptCalling as string[] | undefined) ?? [])
+      .flatMap((s) => s.split(","))
+      .map((s) => s.trim())
+      .filter(Boolean);
     return serveUntilSignal(
       {
         port,
         bind: o.bind as string | undefined,
         od,
         layout,
-        namer: new Namer({ naming: ((o.naming as Naming | undefined) ?? "default"), extension: (o.extension as string | undefined) ?? "", sort }),
+        namer: new Namer({
+          naming: (o.naming as Naming | undefined) ?? "default",
+          extension: (o.extension as string | undefined) ?? "",
+          sort,
+        }),
         allow,
         refuse: Boolean(o.refuse),
         ignore: Boolean(o.ignore),
@@ -84,8 +129,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         hostLookup: !o.disableHostLookup,
         execOnReception: o.execOnReception as string | undefined,
         execSync: Boolean(o.execSync),
-        tracker: new StudyTracker({ onEndOfStudy: o.execOnEndOfStudy as string | undefined, rename: Boolean(o.renameOnEndOfStudy), timeoutSeconds: o.endOfStudyTimeout as number | undefined, sync: Boolean(o.execSync), stderr: io.stderr, log }),
-        writer: o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : COLUMNS }),
+        tracker: new StudyTracker({
+          onEndOfStudy: o.execOnEndOfStudy as string | undefined,
+          rename: Boolean(o.renameOnEndOfStudy),
+          timeoutSeconds: o.endOfStudyTimeout as number | undefined,
+          sync: Boolean(o.execSync),
+          stderr: io.stderr,
+          log,
+        }),
+        writer: o.noOutput
+          ? undefined
+          : new RecordWriter(io.stdout, {
+              format,
+              excel,
+              columns: format === "ndjson" ? undefined : COLUMNS,
+            }),
       },
       io,
       log,
@@ -93,7 +151,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   });
 }
 
-const COLUMNS = ["path", "bytes", "callingAet", "transferSyntax", "SOPClassUID", "SOPInstanceUID", "Modality", "PatientID", "StudyInstanceUID", "SeriesInstanceUID"];
+const COLUMNS = [
+  "path",
+  "bytes",
+  "callingAet",
+  "transferSyntax",
+  "SOPClassUID",
+  "SOPInstanceUID",
+  "Modality",
+  "PatientID",
+  "StudyInstanceUID",
+  "SeriesInstanceUID",
+];
 
 interface Settings {
   port: number;
@@ -147,7 +216,14 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     target(inst) {
       const studyUid = inst.head.string(Tags.StudyInstanceUID) ?? "";
       return s.layout
-        ? s.layout.resolveUnder(s.od, { dataset: inst.head, extra: { prefix: modalityPrefix(inst.sopClassUid), SOPInstanceUID: inst.sopInstanceUid, SOPClassUID: inst.sopClassUid } })
+        ? s.layout.resolveUnder(s.od, {
+            dataset: inst.head,
+            extra: {
+              prefix: modalityPrefix(inst.sopClassUid),
+              SOPInstanceUID: inst.sopInstanceUid,
+              SOPClassUID: inst.sopClassUid,
+            },
+          })
         : s.namer.path(s.od, inst.head, inst.sopClassUid, inst.sopInstanceUid, studyUid);
     },
     async stored(inst, assoc) {
@@ -169,14 +245,32 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
       }
       // The commands' context (#r: a reverse lookup) only when a command will run.
       if (!s.execOnReception && !s.tracker.active) return;
-      const ctx = { callingAet: inst.callingAet, calledAet: inst.calledAet, host: await hostOf(assoc.socket.remoteAddress ?? "") };
-      if (s.execOnReception) await runCommand(substitute(s.execOnReception, { ...ctx, dir: dirname(inst.path), file: basename(inst.path) }), s.execSync, io.stderr, log);
+      const ctx = {
+        callingAet: inst.callingAet,
+        calledAet: inst.calledAet,
+        host: await hostOf(assoc.socket.remoteAddress ?? ""),
+      };
+      if (s.execOnReception)
+        await runCommand(
+          substitute(s.execOnReception, {
+            ...ctx,
+            dir: dirname(inst.path),
+            file: basename(inst.path),
+          }),
+          s.execSync,
+          io.stderr,
+          log,
+        );
       await s.tracker.stored(studyUid, inst.path, modalityPrefix(inst.sopClassUid), ctx);
     },
   });
-  if (!s.ignore) await service.receiver.ensureTmpDir().catch((e: Error) => {
-    throw new ExitError(Exit.OUTPUT_DIR, `cannot write to the output directory ${s.od}: ${e.message}`);
-  });
+  if (!s.ignore)
+    await service.receiver.ensureTmpDir().catch((e: Error) => {
+      throw new ExitError(
+        Exit.OUTPUT_DIR,
+        `cannot write to the output directory ${s.od}: ${e.message}`,
+      );
+    });
   let server: DicomServer;
   try {
     server = await serve({
@@ -190,7 +284,9 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
         log.info(`Association Received ${peer.address}: "${rq.callingAet}" -> "${rq.calledAet}"`);
         if (s.refuse || stopping) return { reject: { result: 1, source: 1, reason: 1 } };
         if (s.allow.length && !s.allow.includes(rq.callingAet)) {
-          log.warn(`rejecting association from calling AE title "${rq.callingAet}" (not in --accept-calling)`);
+          log.warn(
+            `rejecting association from calling AE title "${rq.callingAet}" (not in --accept-calling)`,
+          );
           return { reject: { result: 1, source: 1, reason: 3 } };
         }
         return { contexts: storageContexts(rq.contexts, s.tsPref) };
@@ -200,7 +296,9 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
         inflight.set(assoc, 0);
         assoc.on("closed", () => {
           inflight.delete(assoc);
-          log.info(assoc.error ? `Association Aborted (${assoc.error.message})` : "Association Release");
+          log.info(
+            assoc.error ? `Association Aborted (${assoc.error.message})` : "Association Release",
+          );
         });
         attachScp(
           assoc,
@@ -208,7 +306,9 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
             store: {
               open(cmd, ctx) {
                 inflight.set(assoc, (inflight.get(assoc) ?? 0) + 1);
-                log.info(`Received Store Request (MsgID ${cmd.messageId}, ${modalityPrefix(cmd.affectedSopClassUid ?? "")})`);
+                log.info(
+                  `Received Store Request (MsgID ${cmd.messageId}, ${modalityPrefix(cmd.affectedSopClassUid ?? "")})`,
+                );
                 return service.open(cmd, ctx, assoc);
               },
               finish: (req) => service.finish(req),

@@ -3,7 +3,13 @@
  * `+uf`, `-tn`, `-fe`, and the `-su`, `-ss`, `-sp` subdirectories.
  */
 import { join } from "node:path";
-import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, newUid, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
+import {
+  dcmtkPrefix,
+  DCMTK_UNKNOWN_PREFIX,
+  newUid,
+  Tags,
+  type Dataset,
+} from "@dicom-pipes/dimse/dicom";
 import { sanitizeComponent } from "@dicom-pipes/dimse/records";
 
 export type Naming = "default" | "unique" | "time";
@@ -27,7 +33,21 @@ function timeStamp(d: Date): string {
   return folderStamp(d).replace("_", "");
 }
 
-const TRANSLITERATION: Record<string, string> = { Ä: "Ae", Ö: "Oe", Ü: "Ue", ä: "ae", ö: "oe", ü: "ue", ß: "ss", Æ: "AE", æ: "ae", Ø: "O", ø: "o", Å: "A", å: "a" };
+const TRANSLITERATION: Record<string, string> = {
+  Ä: "Ae",
+  Ö: "Oe",
+  Ü: "Ue",
+  ä: "ae",
+  ö: "oe",
+  ü: "ue",
+  ß: "ss",
+  Æ: "AE",
+  æ: "ae",
+  Ø: "O",
+  ø: "o",
+  Å: "A",
+  å: "a",
+};
 
 /**
  * Patient name reduced to ASCII for a folder name, as storescp -sp does:
@@ -55,9 +75,15 @@ export class Namer {
   folder(head: Dataset, studyUid: string, now: Date): string {
     const s = this.o.sort;
     if (!s) return "";
-    if (s.kind === "study") return sanitizeComponent(s.prefix === "" ? studyUid : `${s.prefix}_${studyUid}`);
+    if (s.kind === "study")
+      return sanitizeComponent(s.prefix === "" ? studyUid : `${s.prefix}_${studyUid}`);
     if (!this.study || this.study.uid !== studyUid) {
-      const base = s.kind === "conc" ? (s.prefix === "" ? folderStamp(now) : `${s.prefix}_${folderStamp(now)}`) : `${patientFolderName(head.string(Tags.PatientName))}_${folderStamp(now)}`;
+      const base =
+        s.kind === "conc"
+          ? s.prefix === ""
+            ? folderStamp(now)
+            : `${s.prefix}_${folderStamp(now)}`
+          : `${patientFolderName(head.string(Tags.PatientName))}_${folderStamp(now)}`;
       this.study = { uid: studyUid, folder: sanitizeComponent(base) };
     }
     return this.study.folder;
@@ -83,7 +109,18 @@ export class Namer {
     }
   }
 
-  path(root: string, head: Dataset, sopClassUid: string, sopInstanceUid: string, studyUid: string, now = new Date()): string {
-    return join(root, this.folder(head, studyUid, now), this.fileName(sopClassUid, sopInstanceUid, now));
+  path(
+    root: string,
+    head: Dataset,
+    sopClassUid: string,
+    sopInstanceUid: string,
+    studyUid: string,
+    now = new Date(),
+  ): string {
+    return join(
+      root,
+      this.folder(head, studyUid, now),
+      this.fileName(sopClassUid, sopInstanceUid, now),
+    );
   }
 }

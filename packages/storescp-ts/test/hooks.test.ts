@@ -18,25 +18,52 @@ function run(template: string, ctx: HookContext): { out: string; created: string
   const cwd = mkdtempSync(join(tmpdir(), "hooks-"));
   try {
     const cmd = substitute(template, ctx);
-    const r = spawnSync("sh", ["-c", cmd.command], { cwd, env: { ...process.env, ...cmd.env }, encoding: "utf8" });
+    const r = spawnSync("sh", ["-c", cmd.command], {
+      cwd,
+      env: { ...process.env, ...cmd.env },
+      encoding: "utf8",
+    });
     return { out: r.stdout, created: readdirSync(cwd) };
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
 }
 
-const HOSTILE = ["$(touch INJ)", "`touch INJ`", "1.2;touch INJ", "a b  c", "it's", 'say "x"', "back\\slash", "*", "x|touch INJ", "&& touch INJ", "\n touch INJ", "${HOME}", "#a"];
+const HOSTILE = [
+  "$(touch INJ)",
+  "`touch INJ`",
+  "1.2;touch INJ",
+  "a b  c",
+  "it's",
+  'say "x"',
+  "back\\slash",
+  "*",
+  "x|touch INJ",
+  "&& touch INJ",
+  "\n touch INJ",
+  "${HOME}",
+  "#a",
+];
 
-const ctx = (v: string): HookContext => ({ dir: `/od/${v}`, file: `CT.${v}`, callingAet: v, calledAet: v, host: v });
+const ctx = (v: string): HookContext => ({
+  dir: `/od/${v}`,
+  file: `CT.${v}`,
+  callingAet: v,
+  calledAet: v,
+  host: v,
+});
 
 describe("hook placeholders", () => {
   // [template, expected output for value v]
   const cases: Array<[string, (v: string) => string]> = [
     ["printf '%s|' #a #c #r #f", (v) => `${v}|${v}|${v}|CT.${v}|`],
-    ['printf \'%s|\' "#a" "from #a to #c" "#p/#f"', (v) => `${v}|from ${v} to ${v}|/od/${v}/CT.${v}|`],
+    [
+      'printf \'%s|\' "#a" "from #a to #c" "#p/#f"',
+      (v) => `${v}|from ${v} to ${v}|/od/${v}/CT.${v}|`,
+    ],
     ["printf '%s|' 'a=#a f=#f'", (v) => `a="${v}" f=CT.${v}|`],
     ["printf '%s|' #p/#f", (v) => `/od/${v}/CT.${v}|`],
-    ["printf '%s|' \"$(printf %s #a)\" \"`printf %s #f`\"", (v) => `${v}|CT.${v}|`],
+    ['printf \'%s|\' "$(printf %s #a)" "`printf %s #f`"', (v) => `${v}|CT.${v}|`],
     ["printf '%s|' \"x$(printf '%s' \"#a\")y\"", (v) => `x${v}y|`],
     ["# it's a comment with #a\nprintf '%s|' #a", (v) => `${v}|`],
     // In a here-document quotes are text: DCMTK's "value" shows its quotes too.
@@ -49,17 +76,35 @@ describe("hook placeholders", () => {
         assert.deepEqual(r.created, [], `${JSON.stringify(v)} ran a command`);
         // Command substitution drops trailing newlines, as it would with DCMTK.
         const want = expected(v);
-        if (template.includes("$(") || template.includes("`")) assert.equal(r.out, want.replace(/\n+(?=\|)/g, ""), JSON.stringify(v));
+        if (template.includes("$(") || template.includes("`"))
+          assert.equal(r.out, want.replace(/\n+(?=\|)/g, ""), JSON.stringify(v));
         else assert.equal(r.out, want, JSON.stringify(v));
       }
     });
   }
 
   test("ordinary values: the same text DCMTK's raw substitution gives", () => {
-    const v: HookContext = { dir: "/od/s_1.2.3", file: "CT.1.2.3.4", callingAet: "STORESCU", calledAet: "ANY-SCP", host: "localhost" };
+    const v: HookContext = {
+      dir: "/od/s_1.2.3",
+      file: "CT.1.2.3.4",
+      callingAet: "STORESCU",
+      calledAet: "ANY-SCP",
+      host: "localhost",
+    };
     // DCMTK: #a -> "STORESCU" (double quotes included), #p #f bare; the shell then parses that text.
-    const dcmtk = (t: string) => t.replace(/#p/g, v.dir).replace(/#f/g, v.file!).replace(/#a/g, `"${v.callingAet}"`).replace(/#c/g, `"${v.calledAet}"`).replace(/#r/g, `"${v.host}"`);
-    for (const t of ["echo #p/#f #a #c #r", "printf '%s\\n' 'p=#p f=#f a=#a c=#c r=#r'", 'echo "#a and #c at #r"', "echo x#ay"]) {
+    const dcmtk = (t: string) =>
+      t
+        .replace(/#p/g, v.dir)
+        .replace(/#f/g, v.file!)
+        .replace(/#a/g, `"${v.callingAet}"`)
+        .replace(/#c/g, `"${v.calledAet}"`)
+        .replace(/#r/g, `"${v.host}"`);
+    for (const t of [
+      "echo #p/#f #a #c #r",
+      "printf '%s\\n' 'p=#p f=#f a=#a c=#c r=#r'",
+      'echo "#a and #c at #r"',
+      "echo x#ay",
+    ]) {
       const ours = run(t, v).out;
       const ref = spawnSync("sh", ["-c", dcmtk(t)], { encoding: "utf8" }).stdout;
       assert.equal(ours, ref, t);

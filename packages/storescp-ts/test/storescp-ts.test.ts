@@ -21,11 +21,23 @@ import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
 
 const HOST = "127.0.0.1";
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
 
 let work: string;
 /** Small gen-archive instances with the values gen-archive reports for them. */
-let small: Array<{ path: string; sopInstanceUID: string; sopClassUID: string; patientID: string; studyInstanceUID: string; seriesInstanceUID: string; modality: string }>;
+let small: Array<{
+  path: string;
+  sopInstanceUID: string;
+  sopClassUID: string;
+  patientID: string;
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  modality: string;
+}>;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), "storescp-ts-bin-"));
@@ -41,7 +53,15 @@ before(async () => {
     rows: 16,
     layout: "flat",
     onInstance: (_n, i) =>
-      small.push({ path: join(out, ...i.relPath.split("/")), sopInstanceUID: i.sopInstanceUID, sopClassUID: i.sopClassUID, patientID: i.patientID, studyInstanceUID: i.studyInstanceUID, seriesInstanceUID: i.seriesInstanceUID, modality: i.modality }),
+      small.push({
+        path: join(out, ...i.relPath.split("/")),
+        sopInstanceUID: i.sopInstanceUID,
+        sopClassUID: i.sopClassUID,
+        patientID: i.patientID,
+        studyInstanceUID: i.studyInstanceUID,
+        seriesInstanceUID: i.seriesInstanceUID,
+        modality: i.modality,
+      }),
   });
 });
 
@@ -58,7 +78,20 @@ describe("command line", () => {
     assert.equal(r.stderr, "");
     assert.match(r.stdout, /storescp-ts \[options\] port/);
     assert.match(r.stdout, /DICOM storage \(C-STORE\) SCP/);
-    for (const opt of ["-aet", "-od", "-su", "-fe", "+uf", "-xcr", "-xcs", "-tos", "--layout", "--accept-calling", "--bind"]) assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
+    for (const opt of [
+      "-aet",
+      "-od",
+      "-su",
+      "-fe",
+      "+uf",
+      "-xcr",
+      "-xcs",
+      "-tos",
+      "--layout",
+      "--accept-calling",
+      "--bind",
+    ])
+      assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
     const none = await runBin("storescp-ts", []);
     assert.equal(none.code, 0);
     assert.equal(none.stdout, r.stdout);
@@ -89,9 +122,14 @@ describe("command line", () => {
   test("port busy: exit 60 with DCMTK's message", async () => {
     const busy = await busyPort("0.0.0.0");
     try {
-      const r = await runBin("storescp-ts", ["-od", work, String(busy.port)], { timeoutMs: 10_000 });
+      const r = await runBin("storescp-ts", ["-od", work, String(busy.port)], {
+        timeoutMs: 10_000,
+      });
       assert.equal(r.code, 60, r.stderr);
-      assert.match(r.stderr, /cannot create network: 0006:031c TCP Initialization Error: Address already in use/);
+      assert.match(
+        r.stderr,
+        /cannot create network: 0006:031c TCP Initialization Error: Address already in use/,
+      );
     } finally {
       await busy.close();
     }
@@ -99,7 +137,9 @@ describe("command line", () => {
 
   test("output directory missing (or a file): exit 45", async () => {
     const port = String(await freePort());
-    const r = await runBin("storescp-ts", ["-od", join(work, "does-not-exist"), port], { timeoutMs: 10_000 });
+    const r = await runBin("storescp-ts", ["-od", join(work, "does-not-exist"), port], {
+      timeoutMs: 10_000,
+    });
     assert.equal(r.code, 45, r.stderr);
     assert.match(r.stderr, /specified output directory does not exist/);
     const file = join(work, "a-file");
@@ -110,11 +150,23 @@ describe("command line", () => {
 
   test("bad --layout templates and --layout with a sort option: exit 2", async () => {
     const port = String(await freePort());
-    for (const layout of ["{NoSuchKeyword}.dcm", "/abs/{SOPInstanceUID}", "../{SOPInstanceUID}", "a/./{SOPInstanceUID}", ""]) {
-      const r = await runBin("storescp-ts", ["--layout", layout, "-od", work, port], { timeoutMs: 10_000 });
+    for (const layout of [
+      "{NoSuchKeyword}.dcm",
+      "/abs/{SOPInstanceUID}",
+      "../{SOPInstanceUID}",
+      "a/./{SOPInstanceUID}",
+      "",
+    ]) {
+      const r = await runBin("storescp-ts", ["--layout", layout, "-od", work, port], {
+        timeoutMs: 10_000,
+      });
       assert.equal(r.code, 2, `${JSON.stringify(layout)}: ${r.stderr}`);
     }
-    const both = await runBin("storescp-ts", ["--layout", "hierarchy", "-su", "", "-od", work, port], { timeoutMs: 10_000 });
+    const both = await runBin(
+      "storescp-ts",
+      ["--layout", "hierarchy", "-su", "", "-od", work, port],
+      { timeoutMs: 10_000 },
+    );
     assert.equal(both.code, 2, both.stderr);
   });
 });
@@ -127,7 +179,15 @@ describe("receiving", () => {
     const scp = startBin("storescp-ts", [String(port), "-aet", "ARCHIVE", "-od", dir]);
     try {
       await until(() => isListening(port), 5000, 25);
-      const r = await runBin("storescu-ts", ["-aet", "SENDER", "-aec", "ARCHIVE", HOST, String(port), ...small.map((s) => s.path)]);
+      const r = await runBin("storescu-ts", [
+        "-aet",
+        "SENDER",
+        "-aec",
+        "ARCHIVE",
+        HOST,
+        String(port),
+        ...small.map((s) => s.path),
+      ]);
       assert.equal(r.code, 0, r.stderr);
     } finally {
       scp.child.kill("SIGTERM");
@@ -140,7 +200,11 @@ describe("receiving", () => {
     for (const s of small) {
       const rec = records.find((x) => x.SOPInstanceUID === s.sopInstanceUID);
       assert.ok(rec, s.sopInstanceUID);
-      assert.equal(rec.path, join(dir, `${prefixes[s.modality]}.${s.sopInstanceUID}`), "DCMTK's <prefix>.<SOPInstanceUID> (PET: PI)");
+      assert.equal(
+        rec.path,
+        join(dir, `${prefixes[s.modality]}.${s.sopInstanceUID}`),
+        "DCMTK's <prefix>.<SOPInstanceUID> (PET: PI)",
+      );
       assert.equal(rec.bytes, (await stat(rec.path as string)).size);
       assert.equal(rec.callingAet, "SENDER");
       assert.equal(rec.transferSyntax, "1.2.840.10008.1.2.1");
@@ -170,8 +234,20 @@ describe("receiving", () => {
   test("--accept-calling: other calling AE titles are rejected (storescu-ts exit 61), listed ones store", async () => {
     const dir = await od();
     const scp = await startStorescpTs(["--accept-calling", "ONE,TWO"], { od: dir });
-    const bad = await runBin("storescu-ts", ["-aet", "THREE", HOST, String(scp.port), small[0]!.path]);
-    const good = await runBin("storescu-ts", ["-aet", "TWO", HOST, String(scp.port), small[0]!.path]);
+    const bad = await runBin("storescu-ts", [
+      "-aet",
+      "THREE",
+      HOST,
+      String(scp.port),
+      small[0]!.path,
+    ]);
+    const good = await runBin("storescu-ts", [
+      "-aet",
+      "TWO",
+      HOST,
+      String(scp.port),
+      small[0]!.path,
+    ]);
     const exit = await scp.stop();
     assert.equal(bad.code, 61, bad.stderr);
     assert.equal(good.code, 0, good.stderr);
@@ -180,19 +256,28 @@ describe("receiving", () => {
 
   test("--layout: files placed by the template under -od", async () => {
     const dir = await od();
-    const scp = await startStorescpTs(["--layout", "{PatientID}/{StudyInstanceUID}/{SOPInstanceUID}.dcm"], { od: dir });
+    const scp = await startStorescpTs(
+      ["--layout", "{PatientID}/{StudyInstanceUID}/{SOPInstanceUID}.dcm"],
+      { od: dir },
+    );
     const r = await runBin("storescu-ts", [HOST, String(scp.port), ...small.map((s) => s.path)]);
     const exit = await scp.stop();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(exit.code, 0);
-    assert.deepEqual(await filesUnder(dir), small.map((s) => `${s.patientID}/${s.studyInstanceUID}/${s.sopInstanceUID}.dcm`).sort());
+    assert.deepEqual(
+      await filesUnder(dir),
+      small.map((s) => `${s.patientID}/${s.studyInstanceUID}/${s.sopInstanceUID}.dcm`).sort(),
+    );
   });
 });
 
 // ---------------------------------------------------------------------------
 
 /** A TCP relay that forwards client-to-server data at about `bytesPerSecond`. */
-async function throttle(target: number, bytesPerSecond: number): Promise<{ port: number; close(): Promise<void> }> {
+async function throttle(
+  target: number,
+  bytesPerSecond: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect({ host: HOST, port: target });
@@ -260,13 +345,26 @@ describe("SIGTERM", () => {
   test("during a transfer: the instance in flight is finished, exit 0, no .part file, every Success the sender saw is a complete file", async (t) => {
     const big = join(work, "big");
     const files: string[] = [];
-    await generateArchive({ out: big, patients: 1, seed: "storescp-ts-sigterm", studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 5, rows: 1024, cols: 1024, layout: "flat", onInstance: (_n, i) => files.push(join(big, ...i.relPath.split("/"))) });
+    await generateArchive({
+      out: big,
+      patients: 1,
+      seed: "storescp-ts-sigterm",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 5,
+      rows: 1024,
+      cols: 1024,
+      layout: "flat",
+      onInstance: (_n, i) => files.push(join(big, ...i.relPath.split("/"))),
+    });
     const dir = await od();
     const scp = await startStorescpTs(["-v"], { od: dir });
     // About 0.5 s per 2 MB instance.
     const relay = await throttle(scp.port, 4 * 1024 * 1024);
     try {
-      const sending = runBin("storescu-ts", [HOST, String(relay.port), ...files], { timeoutMs: 60_000 });
+      const sending = runBin("storescu-ts", [HOST, String(relay.port), ...files], {
+        timeoutMs: 60_000,
+      });
       // Signal once the second instance has started to arrive.
       const started = () => (scp.stderr().match(/Received Store Request/g) ?? []).length;
       const deadline = Date.now() + 20_000;
@@ -277,20 +375,39 @@ describe("SIGTERM", () => {
       const sent = await sending;
       assert.equal(exit.code, 0, exit.stderr);
       const records = ndjson(exit.stdout);
-      t.diagnostic(`stored ${records.length} of ${files.length}; storescu-ts exit ${sent.code}, ${ndjson(sent.stdout).map((x) => x.status).join(" ")}`);
-      assert.ok(records.length >= 2, `the instance in flight was finished (${records.length} stored)`);
+      t.diagnostic(
+        `stored ${records.length} of ${files.length}; storescu-ts exit ${sent.code}, ${ndjson(
+          sent.stdout,
+        )
+          .map((x) => x.status)
+          .join(" ")}`,
+      );
+      assert.ok(
+        records.length >= 2,
+        `the instance in flight was finished (${records.length} stored)`,
+      );
       const stored = await filesUnder(dir, { hidden: true });
-      assert.deepEqual(stored.filter((n) => n.endsWith(".part") || n.startsWith(".")), [], "no temporary file left");
+      assert.deepEqual(
+        stored.filter((n) => n.endsWith(".part") || n.startsWith(".")),
+        [],
+        "no temporary file left",
+      );
       assert.equal(stored.length, records.length);
       const successes = ndjson(sent.stdout).filter((x) => x.status === "Success");
       assert.ok(successes.length >= 1);
       for (const s of successes) {
         const rec = records.find((x) => x.SOPInstanceUID === s.SOPInstanceUID);
         assert.ok(rec, `Success for ${String(s.SOPInstanceUID)} but no stored file`);
-        assert.ok(datasetBytes(rec.path as string).equals(datasetBytes(s.path as string)), "complete and identical");
+        assert.ok(
+          datasetBytes(rec.path as string).equals(datasetBytes(s.path as string)),
+          "complete and identical",
+        );
       }
       // The sender sees the association end (10), or its next association refused (61).
-      assert.ok([0, 10, 61].includes(sent.code ?? -1), `storescu-ts exit ${sent.code}: ${sent.stderr}`);
+      assert.ok(
+        [0, 10, 61].includes(sent.code ?? -1),
+        `storescu-ts exit ${sent.code}: ${sent.stderr}`,
+      );
     } finally {
       await relay.close();
     }
@@ -299,7 +416,18 @@ describe("SIGTERM", () => {
   test("an idle association and a silent connection (nothing in flight) do not delay the exit", async () => {
     const dir = await od();
     const scp = await startStorescpTs([], { od: dir });
-    const assoc = await dicomConnect({ host: HOST, port: scp.port, callingAet: "IDLE", calledAet: "STORESCP", contexts: [{ abstractSyntax: SopClass.Verification, transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] }] });
+    const assoc = await dicomConnect({
+      host: HOST,
+      port: scp.port,
+      callingAet: "IDLE",
+      calledAet: "STORESCP",
+      contexts: [
+        {
+          abstractSyntax: SopClass.Verification,
+          transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian],
+        },
+      ],
+    });
     const silent = connect(scp.port, HOST);
     silent.on("error", () => undefined);
     await new Promise((r) => silent.once("connect", r));
@@ -315,17 +443,14 @@ describe("SIGTERM", () => {
     }
   });
 
-  test(
-    "a connection closed before its A-ASSOCIATE-RQ (a port probe) does not delay the exit",
-    async () => {
-      const dir = await od();
-      const scp = await startStorescpTs([], { od: dir });
-      assert.ok(await tcpProbe(scp.port), "the probe connects");
-      await new Promise((r) => setTimeout(r, 200));
-      const t0 = Date.now();
-      const exit = await scp.stop("SIGTERM", 3000);
-      assert.equal(exit.code, 0, `killed after ${Date.now() - t0} ms`);
-      assert.doesNotMatch(exit.stderr, /No A-ASSOCIATE-RQ/);
-    },
-  );
+  test("a connection closed before its A-ASSOCIATE-RQ (a port probe) does not delay the exit", async () => {
+    const dir = await od();
+    const scp = await startStorescpTs([], { od: dir });
+    assert.ok(await tcpProbe(scp.port), "the probe connects");
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    const exit = await scp.stop("SIGTERM", 3000);
+    assert.equal(exit.code, 0, `killed after ${Date.now() - t0} ms`);
+    assert.doesNotMatch(exit.stderr, /No A-ASSOCIATE-RQ/);
+  });
 });

@@ -51,7 +51,11 @@ export async function* argumentFiles(args: string[], o: ScanOptions): AsyncGener
 }
 
 /** Paths from a stream: one per line, or NDJSON records with a "path" field. */
-export async function* streamPaths(stream: Readable, name: string, cwd: string): AsyncGenerator<string> {
+export async function* streamPaths(
+  stream: Readable,
+  name: string,
+  cwd: string,
+): AsyncGenerator<string> {
   let line = 0;
   const handle = (text: string): string | undefined => {
     line++;
@@ -65,7 +69,8 @@ export async function* streamPaths(stream: Readable, name: string, cwd: string):
         throw new InputError(name, line, `invalid JSON: ${(e as Error).message}`);
       }
       const p = (rec as { path?: unknown }).path;
-      if (typeof p !== "string" || p === "") throw new InputError(name, line, `expected a record with a "path" field`);
+      if (typeof p !== "string" || p === "")
+        throw new InputError(name, line, `expected a record with a "path" field`);
       return resolve(cwd, p);
     }
     return resolve(cwd, t);

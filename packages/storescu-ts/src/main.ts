@@ -20,8 +20,34 @@ import {
   type FileToSend,
   type ScratchBuffer,
 } from "@dicom-pipes/dimse/net";
-import { InputError, processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { connectPeer, associationFailure, recordFormat, retryPolicy, Exit, ExitError, exitTable, formatHelp, packageVersion, peerAndPort, Progress, progressWanted, runTool, startDcmtkTool, stdinHasData, timeouts, UsageError, type CliLogger, type ProgressCounts } from "@dicom-pipes/dimse/cli";
+import {
+  InputError,
+  processIo,
+  RecordWriter,
+  signalExitCode,
+  type Io,
+} from "@dicom-pipes/dimse/io";
+import {
+  connectPeer,
+  associationFailure,
+  recordFormat,
+  retryPolicy,
+  Exit,
+  ExitError,
+  exitTable,
+  formatHelp,
+  packageVersion,
+  peerAndPort,
+  Progress,
+  progressWanted,
+  runTool,
+  startDcmtkTool,
+  stdinHasData,
+  timeouts,
+  UsageError,
+  type CliLogger,
+  type ProgressCounts,
+} from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
@@ -38,7 +64,10 @@ function help(): string {
       parameters: [
         ["peer", "hostname of DICOM peer"],
         ["port", "tcp/ip port number of peer"],
-        ["dcmfile-in", "DICOM file or directory to be transmitted; without\nany, paths are read from stdin (lines or NDJSON \"path\")"],
+        [
+          "dcmfile-in",
+          'DICOM file or directory to be transmitted; without\nany, paths are read from stdin (lines or NDJSON "path")',
+        ],
       ],
       description:
         "Sends files exactly as they are (no re-encoding) in their own transfer syntax when\n" +
@@ -77,14 +106,21 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+      packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const o = p.opts;
     const { peer, port, rest: files } = peerAndPort(p.positionals, p.opts, io.env);
     const { format, excel } = recordFormat(o.format, o.excel);
-    const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
+    const {
+      ExplicitVRLittleEndian: LE,
+      ExplicitVRBigEndian: BE,
+      ImplicitVRLittleEndian: IM,
+    } = TransferSyntax;
     const proposal = (o.proposal as string | undefined) ?? "uncompr";
-    const fallback = proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
+    const fallback =
+      proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
     const s: Settings = {
       peer,
       port,
@@ -103,7 +139,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const inputArg = o.input as string | undefined;
     const useStdinArg = files.includes("-");
     const argFiles = files.filter((f) => f !== "-");
-    if (inputArg !== undefined && argFiles.length) throw new UsageError("--input and file arguments cannot be combined");
+    if (inputArg !== undefined && argFiles.length)
+      throw new UsageError("--input and file arguments cannot be combined");
     let source: AsyncIterable<string>;
     let prescan = false;
     if (argFiles.length && !useStdinArg) {
@@ -114,13 +151,43 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         log,
       });
       prescan = true;
-      if (inputArg === undefined && stdinHasData(io)) log.warn("stdin is not read; it is read only without file arguments");
+      if (inputArg === undefined && stdinHasData(io))
+        log.warn("stdin is not read; it is read only without file arguments");
     } else if (inputArg !== undefined || useStdinArg || !io.stdin.isTTY) {
       const name = inputArg ?? "-";
-      source = streamPaths(openPaths(name, io.stdin), name === "-" ? "stdin" : name, io.cwd ?? process.cwd());
+      source = streamPaths(
+        openPaths(name, io.stdin),
+        name === "-" ? "stdin" : name,
+        io.cwd ?? process.cwd(),
+      );
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = o.noOutput ? undefined : new RecordWriter(io.stdout, { format, excel, columns: format === "ndjson" ? undefined : ["path", "status", "statusCode", "error", "SOPClassUID", "SOPInstanceUID", ...(s.retry.retries ? ["attempts"] : [])] });
-    const progress = new Progress({ stream: io.stderr, enabled: progressWanted(io.stderr, io.env ?? {}, log.level === "fatal" || log.level === "error", Boolean(o.noProgress)) });
+    const writer = o.noOutput
+      ? undefined
+      : new RecordWriter(io.stdout, {
+          format,
+          excel,
+          columns:
+            format === "ndjson"
+              ? undefined
+              : [
+                  "path",
+                  "status",
+                  "statusCode",
+                  "error",
+                  "SOPClassUID",
+                  "SOPInstanceUID",
+                  ...(s.retry.retries ? ["attempts"] : []),
+                ],
+        });
+    const progress = new Progress({
+      stream: io.stderr,
+      enabled: progressWanted(
+        io.stderr,
+        io.env ?? {},
+        log.level === "fatal" || log.level === "error",
+        Boolean(o.noProgress),
+      ),
+    });
     const run = new SendRun(s, io, log, writer, progress);
     let code: number;
     try {
@@ -151,7 +218,10 @@ class ContextSet {
       added = true;
     }
     const fb = `${cls}|*`;
-    if (!this.keys.has(fb) && (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian)) {
+    if (
+      !this.keys.has(fb) &&
+      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian)
+    ) {
       this.keys.set(fb, { abstractSyntax: cls, transferSyntaxes: this.fallback });
       added = true;
     }
@@ -248,7 +318,8 @@ class SendRun {
         this.queue.push({ path });
         this.fed++;
         this.wake();
-        while (this.queue.length > 256 && !this.stop) await new Promise<void>((r) => setTimeout(r, 5));
+        while (this.queue.length > 256 && !this.stop)
+          await new Promise<void>((r) => setTimeout(r, 5));
       }
     } catch (e) {
       if (e instanceof InputError) {
@@ -304,7 +375,9 @@ class SendRun {
           if (assoc) await this.finish(assoc);
           // The revision the proposals are taken from (others may add contexts while we connect).
           revision = this.contexts.revision;
-          const opened = await withRetries(this.retryOptions(), async () => ({ value: await this.open(file) }));
+          const opened = await withRetries(this.retryOptions(), async () => ({
+            value: await this.open(file),
+          }));
           assoc = opened.value;
           this.tries.set(file, opened.attempts);
         }
@@ -322,8 +395,16 @@ class SendRun {
           const stored = await withRetries(
             { ...this.retryOptions(), what: "C-STORE" },
             async () => {
-              const r = await storeFile(a, file, pc, { dimseTimeoutMs: this.s.timeouts.dimse, scratch });
-              return { value: r, retry: isTransientStatus(r.status) ? `${statusText(r.status, "store")} (${statusHex(r.status)})` : undefined };
+              const r = await storeFile(a, file, pc, {
+                dimseTimeoutMs: this.s.timeouts.dimse,
+                scratch,
+              });
+              return {
+                value: r,
+                retry: isTransientStatus(r.status)
+                  ? `${statusText(r.status, "store")} (${statusHex(r.status)})`
+                  : undefined,
+              };
             },
             () => false,
           );
@@ -334,11 +415,22 @@ class SendRun {
           this.log.info(`Received Store Response (${statusText(status, "store")})`);
           if (cls === "Failure") {
             const comment = r.command.errorComment ? `: ${r.command.errorComment}` : "";
-            this.log.error(`Store Failed, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})${comment}`);
-            await this.fail(file.path, file, `${statusText(status, "store")}${comment}`, (status >> 8) || Exit.FAILURE, status);
+            this.log.error(
+              `Store Failed, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})${comment}`,
+            );
+            await this.fail(
+              file.path,
+              file,
+              `${statusText(status, "store")}${comment}`,
+              status >> 8 || Exit.FAILURE,
+              status,
+            );
             continue;
           }
-          if (cls === "Warning") this.log.warn(`Store warning, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})`);
+          if (cls === "Warning")
+            this.log.warn(
+              `Store warning, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})`,
+            );
         } catch (e) {
           if (e instanceof StoreError) {
             this.log.error(`Store Failed, file: ${file.path}: ${e.message}`);
@@ -353,7 +445,9 @@ class SendRun {
             this.log.error(`Store SCU Failed: ${e.condition}`);
             await this.result(file.path, "Failure", file, e.condition);
             this.failed++;
-            this.stop ??= { code: e.kind === "aborted" || e.kind === "closed" ? Exit.PEER_ABORT : Exit.FAILURE };
+            this.stop ??= {
+              code: e.kind === "aborted" || e.kind === "closed" ? Exit.PEER_ABORT : Exit.FAILURE,
+            };
             assoc = undefined;
             break;
           }
@@ -361,7 +455,10 @@ class SendRun {
         }
         this.sent++;
         this.bytes += file.header.size;
-        if (this.s.rename) await rename(file.path, `${file.path}.done`).catch((e: Error) => this.log.warn(`cannot rename ${file.path}: ${e.message}`));
+        if (this.s.rename)
+          await rename(file.path, `${file.path}.done`).catch((e: Error) =>
+            this.log.warn(`cannot rename ${file.path}: ${e.message}`),
+          );
         await this.result(file.path, statusClass(status), file, undefined, status);
         this.showProgress();
       }
@@ -397,7 +494,13 @@ class SendRun {
     }
   }
 
-  private async fail(path: string, file: FileToSend | undefined, error: string, code: number, status?: number): Promise<void> {
+  private async fail(
+    path: string,
+    file: FileToSend | undefined,
+    error: string,
+    code: number,
+    status?: number,
+  ): Promise<void> {
     this.failed++;
     if (this.s.rename && file) await rename(path, `${path}.bad`).catch(() => undefined);
     await this.result(path, "Failure", file, error, status);
@@ -405,20 +508,34 @@ class SendRun {
     if (this.s.halt) this.stop ??= { code };
   }
 
-  private async result(path: string, status: string, file?: FileToSend, error?: string, code?: number): Promise<void> {
+  private async result(
+    path: string,
+    status: string,
+    file?: FileToSend,
+    error?: string,
+    code?: number,
+  ): Promise<void> {
     if (!this.writer?.ok) return;
     await this.writer.write({
       path,
       status,
       ...(code !== undefined ? { statusCode: statusHex(code) } : {}),
       ...(error ? { error } : {}),
-      ...(file ? { SOPClassUID: file.header.sopClassUID, SOPInstanceUID: file.header.sopInstanceUID } : {}),
+      ...(file
+        ? { SOPClassUID: file.header.sopClassUID, SOPInstanceUID: file.header.sopInstanceUID }
+        : {}),
       ...(this.s.retry.retries ? { attempts: (file && this.tries.get(file)) ?? 1 } : {}),
     });
   }
 
   counts(): ProgressCounts {
-    return { done: this.sent + this.failed, total: this.total, unit: "files", bytes: this.bytes, failed: this.failed };
+    return {
+      done: this.sent + this.failed,
+      total: this.total,
+      unit: "files",
+      bytes: this.bytes,
+      failed: this.failed,
+    };
   }
 
   private showProgress(): void {

@@ -21,7 +21,11 @@ import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/
 import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
 
 const HOST = "127.0.0.1";
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
 
 let work: string;
 let files: string[];
@@ -31,9 +35,21 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "storescu-ts-bin-"));
   files = [];
   const out = join(work, "src");
-  await generateArchive({ out, patients: 3, seed: "storescu-ts-bin", studiesPerPatient: 1, seriesPerStudy: [1, 2], instancesPerSeries: 2, rows: 16, layout: "flat", onInstance: (_n, i) => files.push(join(out, ...i.relPath.split("/"))) });
+  await generateArchive({
+    out,
+    patients: 3,
+    seed: "storescu-ts-bin",
+    studiesPerPatient: 1,
+    seriesPerStudy: [1, 2],
+    instancesPerSeries: 2,
+    rows: 16,
+    layout: "flat",
+    onInstance: (_n, i) => files.push(join(out, ...i.relPath.split("/"))),
+  });
   // One receiver for the tests that only look at what storescu-ts reports; stored files are looked up by SOP Instance UID.
-  scp = await startStorescpTs(["--layout", "{SOPInstanceUID}.dcm"], { od: await mkdtemp(join(work, "od-")) });
+  scp = await startStorescpTs(["--layout", "{SOPInstanceUID}.dcm"], {
+    od: await mkdtemp(join(work, "od-")),
+  });
 });
 
 after(async () => {
@@ -56,7 +72,8 @@ describe("command line", () => {
     assert.equal(r.stderr, "");
     assert.match(r.stdout, /storescu-ts \[options\] peer port \[dcmfile-in\.\.\.\]/);
     assert.match(r.stdout, /DICOM storage \(C-STORE\) SCU/);
-    for (const opt of ["-aet", "-aec", "+sd", "+r", "+sp", "-nh", "-j", "--input"]) assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
+    for (const opt of ["-aet", "-aec", "+sd", "+r", "+sp", "-nh", "-j", "--input"])
+      assert.ok(r.stdout.includes(opt), `help mentions ${opt}`);
     const none = await runBin("storescu-ts", []);
     assert.equal(none.code, 0);
     assert.equal(none.stdout, r.stdout);
@@ -94,7 +111,10 @@ describe("command line", () => {
   test("a file argument that does not exist: exit 1, nothing sent", async () => {
     const r = await runBin("storescu-ts", [HOST, String(scp.port), join(work, "nope.dcm")]);
     assert.ok(r.code !== 0, r.stderr);
-    assert.deepEqual(ndjson(r.stdout).filter((x) => x.status === "Success"), []);
+    assert.deepEqual(
+      ndjson(r.stdout).filter((x) => x.status === "Success"),
+      [],
+    );
   });
 });
 
@@ -103,7 +123,10 @@ describe("inputs", () => {
     const r = await runBin("storescu-ts", [HOST, String(scp.port), ...files]);
     assert.equal(r.code, 0, r.stderr);
     const recs = ndjson(r.stdout);
-    assert.deepEqual(recs.map((x) => x.path), files);
+    assert.deepEqual(
+      recs.map((x) => x.path),
+      files,
+    );
     for (const [i, x] of recs.entries()) {
       assert.equal(x.status, "Success");
       assert.equal(x.statusCode, "0x0000");
@@ -120,7 +143,10 @@ describe("inputs", () => {
     assert.equal(r.code, 0, r.stderr);
     const recs = ndjson(r.stdout);
     assert.equal(recs.length, files.length);
-    assert.deepEqual(recs.map((x) => x.status), files.map(() => "Success"));
+    assert.deepEqual(
+      recs.map((x) => x.status),
+      files.map(() => "Success"),
+    );
     assert.deepEqual(recs.map((x) => x.SOPInstanceUID).sort(), files.map(uidOf).sort());
   });
 
@@ -134,12 +160,18 @@ describe("inputs", () => {
       await writeFile(join(work, "list.ndjson"), input);
       const r = await runBin("storescu-ts", [...args], o);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(ndjson(r.stdout).filter((x) => x.status === "Success").length, files.length, args.join(" "));
+      assert.equal(
+        ndjson(r.stdout).filter((x) => x.status === "Success").length,
+        files.length,
+        args.join(" "),
+      );
     }
   });
 
   test("an NDJSON record without a path: exit 2 (invalid input)", async () => {
-    const r = await runBin("storescu-ts", [HOST, String(scp.port)], { input: `${JSON.stringify({ file: files[0] })}\n` });
+    const r = await runBin("storescu-ts", [HOST, String(scp.port)], {
+      input: `${JSON.stringify({ file: files[0] })}\n`,
+    });
     assert.equal(r.code, 2, r.stderr);
   });
 
@@ -148,8 +180,12 @@ describe("inputs", () => {
     const odB = await mkdtemp(join(work, "fwd-b-"));
     const b = await startStorescpTs([], { od: odB });
     const portA = await freePort();
-    const a = spawn(process.execPath, [binPath("storescp-ts"), "-od", odA, String(portA)], { stdio: ["ignore", "pipe", "pipe"] });
-    const fwd = spawn(process.execPath, [binPath("storescu-ts"), HOST, String(b.port)], { stdio: ["pipe", "pipe", "pipe"] });
+    const a = spawn(process.execPath, [binPath("storescp-ts"), "-od", odA, String(portA)], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const fwd = spawn(process.execPath, [binPath("storescu-ts"), HOST, String(b.port)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     a.stdout.pipe(fwd.stdin);
     const fwdOut: Buffer[] = [];
     const fwdErr: Buffer[] = [];
@@ -167,7 +203,10 @@ describe("inputs", () => {
     assert.equal(await aExit, 0);
     assert.equal(await fwdExit, 0, Buffer.concat(fwdErr).toString());
     const exitB = await b.stop();
-    assert.equal(ndjson(Buffer.concat(fwdOut).toString()).filter((x) => x.status === "Success").length, files.length);
+    assert.equal(
+      ndjson(Buffer.concat(fwdOut).toString()).filter((x) => x.status === "Success").length,
+      files.length,
+    );
     const stored = await filesUnder(odB);
     assert.equal(stored.length, files.length);
     for (const n of stored) {
@@ -190,16 +229,35 @@ describe("inputs", () => {
     });
     const sent = async (args: string[]) => {
       const r = await runBin("storescu-ts", [...args, HOST, String(scp.port), tree]);
-      return { code: r.code, stderr: r.stderr, paths: ndjson(r.stdout).filter((x) => x.status === "Success").map((x) => relative(tree, String(x.path)).split("\\").join("/")).sort() };
+      return {
+        code: r.code,
+        stderr: r.stderr,
+        paths: ndjson(r.stdout)
+          .filter((x) => x.status === "Success")
+          .map((x) => relative(tree, String(x.path)).split("\\").join("/"))
+          .sort(),
+      };
     };
     const cases: Array<[string[], string[]]> = [
       [["+sd"], ["a.dcm", "b.DCM"]],
-      [["+sd", "+r"], ["a.dcm", "b.DCM", "sub/c.dcm", "sub/deeper/e.dcm", "sub/f1"]],
-      [["+sd", "+r", "+sp", "*.dcm"], ["a.dcm", "sub/c.dcm", "sub/deeper/e.dcm"]],
+      [
+        ["+sd", "+r"],
+        ["a.dcm", "b.DCM", "sub/c.dcm", "sub/deeper/e.dcm", "sub/f1"],
+      ],
+      [
+        ["+sd", "+r", "+sp", "*.dcm"],
+        ["a.dcm", "sub/c.dcm", "sub/deeper/e.dcm"],
+      ],
       [["+sd", "+sp", "*.DCM"], ["b.DCM"]],
-      [["+sd", "+r", "+sp", "[a-c]*"], ["a.dcm", "b.DCM", "sub/c.dcm"]],
+      [
+        ["+sd", "+r", "+sp", "[a-c]*"],
+        ["a.dcm", "b.DCM", "sub/c.dcm"],
+      ],
       [["+sd", "+r", "+sp", "f?"], ["sub/f1"]],
-      [["+sd", "-r"], ["a.dcm", "b.DCM"]],
+      [
+        ["+sd", "-r"],
+        ["a.dcm", "b.DCM"],
+      ],
     ];
     for (const [args, want] of cases) {
       test(`${args.join(" ")} -> ${want.join(" ")}`, async () => {
@@ -242,7 +300,10 @@ describe("non-DICOM files and failures", () => {
       const scpRun = await own.stop();
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^E: storescu-ts: Bad DICOM file: .*2\.dcm: .*; nothing sent$/m);
-      assert.deepEqual(ndjson(r.stdout).map((x) => [x.path, x.status]), [[bad, "Failure"]]);
+      assert.deepEqual(
+        ndjson(r.stdout).map((x) => [x.path, x.status]),
+        [[bad, "Failure"]],
+      );
       assert.deepEqual(await filesUnder(od), [], "nothing stored");
       assert.doesNotMatch(scpRun.stderr, /Association Received/, "no association");
     });
@@ -251,22 +312,41 @@ describe("non-DICOM files and failures", () => {
   test("halting with paths on stdin: files before the non-DICOM one are sent, exit 1", async () => {
     const od = await mkdtemp(join(work, "halt-stdin-"));
     const own = await startStorescpTs([], { od });
-    const r = await runBin("storescu-ts", [HOST, String(own.port)], { input: [good1, bad, good2].join("\n") + "\n" });
+    const r = await runBin("storescu-ts", [HOST, String(own.port)], {
+      input: [good1, bad, good2].join("\n") + "\n",
+    });
     await own.stop();
     assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(ndjson(r.stdout).map((x) => x.status), ["Success", "Failure"]);
-    assert.deepEqual((await filesUnder(od)).map((n) => metaOf(join(od, n)).sopInstanceUid), [uidOf(good1)]);
+    assert.deepEqual(
+      ndjson(r.stdout).map((x) => x.status),
+      ["Success", "Failure"],
+    );
+    assert.deepEqual(
+      (await filesUnder(od)).map((n) => metaOf(join(od, n)).sopInstanceUid),
+      [uidOf(good1)],
+    );
   });
 
   test("-nh: the non-DICOM file is reported and skipped, the others sent, exit 3", async () => {
-    for (const o of [{ args: [good1, bad, good2] }, { args: [], input: [good1, bad, good2].join("\n") + "\n" }]) {
-      const r = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...o.args], { input: o.input });
+    for (const o of [
+      { args: [good1, bad, good2] },
+      { args: [], input: [good1, bad, good2].join("\n") + "\n" },
+    ]) {
+      const r = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...o.args], {
+        input: o.input,
+      });
       assert.equal(r.code, 3, r.stderr);
       const recs = ndjson(r.stdout);
       assert.equal(recs.length, 3);
       assert.equal(recs.find((x) => x.path === bad)?.status, "Failure");
       assert.ok(String(recs.find((x) => x.path === bad)?.error).length > 0);
-      assert.deepEqual(recs.filter((x) => x.status === "Success").map((x) => x.SOPInstanceUID).sort(), [uidOf(good1), uidOf(good2)].sort());
+      assert.deepEqual(
+        recs
+          .filter((x) => x.status === "Success")
+          .map((x) => x.SOPInstanceUID)
+          .sort(),
+        [uidOf(good1), uidOf(good2)].sort(),
+      );
       assertReceived(good1);
       assertReceived(good2);
     }
@@ -286,7 +366,10 @@ describe("non-DICOM files and failures", () => {
       assert.equal(halt.code, status >> 8);
       const nh = await runBin("storescu-ts", ["-nh", HOST, String(own.port), ...files.slice(0, 3)]);
       assert.equal(nh.code, 3);
-      assert.deepEqual(ndjson(nh.stdout).map((x) => x.status), ["Failure", "Failure", "Failure"]);
+      assert.deepEqual(
+        ndjson(nh.stdout).map((x) => x.status),
+        ["Failure", "Failure", "Failure"],
+      );
     } finally {
       await own.stop();
     }
@@ -306,10 +389,20 @@ describe("behaviour", () => {
       },
     });
     try {
-      const r = await runBin("storescu-ts", ["-nh", "-td", "1", HOST, String(silent.port), ...files.slice(0, 2)]);
+      const r = await runBin("storescu-ts", [
+        "-nh",
+        "-td",
+        "1",
+        HOST,
+        String(silent.port),
+        ...files.slice(0, 2),
+      ]);
       assert.equal(r.code, 3, r.stderr);
       const recs = ndjson(r.stdout);
-      assert.deepEqual(recs.map((x) => x.status), ["Failure", "Failure"]);
+      assert.deepEqual(
+        recs.map((x) => x.status),
+        ["Failure", "Failure"],
+      );
       for (const x of recs) assert.match(String(x.error), /DIMSE No data available/);
       assert.equal(associations, 2, "the timed-out association is aborted and a new one opened");
     } finally {
@@ -323,7 +416,12 @@ describe("behaviour", () => {
     const r = await runBin("storescu-ts", ["-j", "4", HOST, String(own.port), ...files]);
     const exit = await own.stop();
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(ndjson(r.stdout).map((x) => x.SOPInstanceUID).sort(), files.map(uidOf).sort());
+    assert.deepEqual(
+      ndjson(r.stdout)
+        .map((x) => x.SOPInstanceUID)
+        .sort(),
+      files.map(uidOf).sort(),
+    );
     assert.equal(ndjson(exit.stdout).length, files.length);
   });
 
@@ -338,16 +436,42 @@ describe("behaviour", () => {
   });
 });
 
-test("under a terminal: N/M files with percent, bytes, rate and ETA, then a summary line", { skip: spawnSync("script", ["--version"]).status !== 0 && "no script(1)" }, () => {
-  const cmd = [process.execPath, binPath("storescu-ts"), "--no-output", HOST, String(scp.port), ...files].map((a) => `'${a}'`).join(" ");
+test("under a terminal: N/M files with percent, bytes, rate and ETA, then a summary line", {
+  skip: spawnSync("script", ["--version"]).status !== 0 && "no script(1)",
+}, () => {
+  const cmd = [
+    process.execPath,
+    binPath("storescu-ts"),
+    "--no-output",
+    HOST,
+    String(scp.port),
+    ...files,
+  ]
+    .map((a) => `'${a}'`)
+    .join(" ");
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm" };
   delete env.CI;
   // storescp-ts is a process of its own: a synchronous spawn does not stall it.
-  const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { env, encoding: "utf8", timeout: 60000 });
+  const r = spawnSync("script", ["-qec", cmd, "/dev/null"], {
+    env,
+    encoding: "utf8",
+    timeout: 60000,
+  });
   assert.equal(r.status, 0, r.stdout);
-  const lines = r.stdout.split("\r\x1b[K").map((l) => l.trim()).filter(Boolean);
+  const lines = r.stdout
+    .split("\r\x1b[K")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const n = files.length;
   // The files are read before sending (they are arguments): the total is known from the first line.
-  assert.match(lines[0]!, new RegExp(`^1/${n} files \\(${Math.floor(100 / n)}%\\), [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s, ETA \\d+s$`));
-  assert.match(lines.at(-1)!, new RegExp(`^I: storescu-ts: ${n} files in \\d+s, [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s$`));
+  assert.match(
+    lines[0]!,
+    new RegExp(
+      `^1/${n} files \\(${Math.floor(100 / n)}%\\), [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s, ETA \\d+s$`,
+    ),
+  );
+  assert.match(
+    lines.at(-1)!,
+    new RegExp(`^I: storescu-ts: ${n} files in \\d+s, [\\d.]+ [KM]?B, [\\d.]+ [KM]?B/s$`),
+  );
 });

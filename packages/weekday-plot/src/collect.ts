@@ -3,7 +3,14 @@
  * samples of each weekday's boxplots, the median table and the busiest
  * slots.
  */
-import { DistinctSet, fieldText, isoWeekday, parseDicomDate, parseDicomHour, type FlatRecord } from "@dicom-pipes/dimse/records";
+import {
+  DistinctSet,
+  fieldText,
+  isoWeekday,
+  parseDicomDate,
+  parseDicomHour,
+  type FlatRecord,
+} from "@dicom-pipes/dimse/records";
 import { inWindow, type DateWindow } from "@dicom-pipes/dimse/cli";
 
 export interface Collected {
@@ -20,7 +27,15 @@ export interface Collected {
 }
 
 export class Collector {
-  readonly data: Collected = { counts: new Map(), records: 0, studies: 0, noDate: 0, noTime: 0, outside: 0, noUid: 0 };
+  readonly data: Collected = {
+    counts: new Map(),
+    records: 0,
+    studies: 0,
+    noDate: 0,
+    noTime: 0,
+    outside: 0,
+    noUid: 0,
+  };
   private seen = new DistinctSet();
 
   constructor(private readonly window: DateWindow) {}
@@ -80,7 +95,12 @@ export interface DayGroup {
 }
 
 /** Dates of a weekday (0 = Monday) in a range, split by the holiday set if given. */
-export function weekdayGroups(weekday: number, from: number, to: number, holidays?: Set<number>): DayGroup[] {
+export function weekdayGroups(
+  weekday: number,
+  from: number,
+  to: number,
+  holidays?: Set<number>,
+): DayGroup[] {
   const days: number[] = [];
   let d = from + ((weekday - isoWeekday(from) + 7) % 7);
   for (; d <= to; d += 7) days.push(d);
@@ -92,7 +112,11 @@ export function weekdayGroups(weekday: number, from: number, to: number, holiday
 }
 
 /** One sample per (date, hour): its distinct studies, zeros included unless `excludeZero`. */
-export function samples(counts: Map<number, number>, days: number[], excludeZero: boolean): Sample[] {
+export function samples(
+  counts: Map<number, number>,
+  days: number[],
+  excludeZero: boolean,
+): Sample[] {
   const out: Sample[] = [];
   for (const d of days) {
     for (let h = 0; h < 24; h++) {

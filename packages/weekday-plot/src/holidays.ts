@@ -10,12 +10,17 @@ import { UsageError } from "@dicom-pipes/dimse/cli";
 
 export function holidayCalendar(spec: string): Holidays {
   const m = /^([A-Za-z]{2})(?:[-_:]([A-Za-z0-9]{1,4}))?$/.exec(spec.trim());
-  if (!m) throw new UsageError(`--holidays: expected a country code like DE, CH or US (optionally with a state, e.g. DE-BY), got "${spec}"`);
+  if (!m)
+    throw new UsageError(
+      `--holidays: expected a country code like DE, CH or US (optionally with a state, e.g. DE-BY), got "${spec}"`,
+    );
   const country = m[1]!.toUpperCase();
   const state = m[2]?.toUpperCase();
   const hd = new Holidays();
-  if (!hd.getCountries()[country]) throw new UsageError(`--holidays: unknown country code "${country}"`);
-  if (state !== undefined && !(hd.getStates(country) ?? {})[state]) throw new UsageError(`--holidays: unknown state "${state}" of ${country}`);
+  if (!hd.getCountries()[country])
+    throw new UsageError(`--holidays: unknown country code "${country}"`);
+  if (state !== undefined && !(hd.getStates(country) ?? {})[state])
+    throw new UsageError(`--holidays: unknown state "${state}" of ${country}`);
   if (state !== undefined) hd.init(country, state);
   else hd.init(country);
   return hd;
@@ -29,7 +34,11 @@ export function holidayDays(hd: Holidays, from: number, to: number): Set<number>
   for (let y = y0; y <= y1; y++) {
     for (const h of hd.getHolidays(y)) {
       if (h.type !== "public") continue;
-      const d = dayNumber(Number(h.date.slice(0, 4)), Number(h.date.slice(5, 7)), Number(h.date.slice(8, 10)));
+      const d = dayNumber(
+        Number(h.date.slice(0, 4)),
+        Number(h.date.slice(5, 7)),
+        Number(h.date.slice(8, 10)),
+      );
       if (d !== undefined && d >= from && d <= to) days.add(d);
     }
   }

@@ -2,11 +2,35 @@
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { processIo, forEachAnalysisRecord, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import {
+  processIo,
+  forEachAnalysisRecord,
+  RecordWriter,
+  signalExitCode,
+  type Io,
+} from "@dicom-pipes/dimse/io";
 import { formatDicomDate, formatIsoDate, isoWeekday, WEEKDAYS } from "@dicom-pipes/dimse/records";
-import { describeWindow, Exit, checkOutputFolder, ExitError, makeOutputDirectory, packageVersion, resolveWindow, runTool, withWindowOptions } from "@dicom-pipes/dimse/cli";
+import {
+  describeWindow,
+  Exit,
+  checkOutputFolder,
+  ExitError,
+  makeOutputDirectory,
+  packageVersion,
+  resolveWindow,
+  runTool,
+  withWindowOptions,
+} from "@dicom-pipes/dimse/cli";
 import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
-import { busiest, Collector, dateRange, hourlyMedians, samples, weekdayGroups, type Sample } from "./collect.js";
+import {
+  busiest,
+  Collector,
+  dateRange,
+  hourlyMedians,
+  samples,
+  weekdayGroups,
+  type Sample,
+} from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
 import { boxplotSpec, heatmapSpec, render, type ImageFormat } from "./render.js";
 
@@ -27,21 +51,62 @@ function parser(version: string) {
         "overview.png (median heatmap) and, with --top10-output, the ten busiest slots.\n" +
         "INPUT: NDJSON/CSV records with StudyDate, StudyTime, StudyInstanceUID (as findscu-ts\n" +
         "writes them) or pacsalyzer's query_pacs.py JSON; - or none = stdin.\n" +
-        "Writes one NDJSON record per file written ({\"path\", \"bytes\"}) on stdout.",
+        'Writes one NDJSON record per file written ({"path", "bytes"}) on stdout.',
     )
     .options({
-      output: { alias: "o", type: "string", demandOption: "give the output folder with -o OUTDIR", describe: "output folder (created if needed)", group: "Output:" },
-      format: { alias: "f", choices: ["png", "svg"] as const, default: "png" as ImageFormat, describe: "image format (1200×600)", group: "Output:" },
-      "top10-output": { type: "string", describe: "also write the ten busiest (date, weekday, hour) slots to this CSV file", group: "Output:" },
-      excel: { type: "boolean", describe: "write the CSV files for spreadsheets (UTF-8 BOM, CRLF, dates kept as text)", group: "Output:" },
-      "seed-names": { type: "boolean", describe: "name plots as pacsalyzer did: Monday_boxplot_3m(Non-Holidays).png (default: Monday_boxplot_3m_non-holidays.png)", group: "Output:" },
-      "exclude-zero": { type: "boolean", describe: "leave out (date, hour) pairs without studies (pacsalyzer's behaviour; biases medians upwards)", group: "Plots:" },
-      holidays: { type: "string", describe: "split public holidays of COUNTRY (DE, CH, US, or DE-BY…) into separate (Holidays) plots", group: "Plots:" },
+      output: {
+        alias: "o",
+        type: "string",
+        demandOption: "give the output folder with -o OUTDIR",
+        describe: "output folder (created if needed)",
+        group: "Output:",
+      },
+      format: {
+        alias: "f",
+        choices: ["png", "svg"] as const,
+        default: "png" as ImageFormat,
+        describe: "image format (1200×600)",
+        group: "Output:",
+      },
+      "top10-output": {
+        type: "string",
+        describe: "also write the ten busiest (date, weekday, hour) slots to this CSV file",
+        group: "Output:",
+      },
+      excel: {
+        type: "boolean",
+        describe: "write the CSV files for spreadsheets (UTF-8 BOM, CRLF, dates kept as text)",
+        group: "Output:",
+      },
+      "seed-names": {
+        type: "boolean",
+        describe:
+          "name plots as pacsalyzer did: Monday_boxplot_3m(Non-Holidays).png (default: Monday_boxplot_3m_non-holidays.png)",
+        group: "Output:",
+      },
+      "exclude-zero": {
+        type: "boolean",
+        describe:
+          "leave out (date, hour) pairs without studies (pacsalyzer's behaviour; biases medians upwards)",
+        group: "Plots:",
+      },
+      holidays: {
+        type: "string",
+        describe:
+          "split public holidays of COUNTRY (DE, CH, US, or DE-BY…) into separate (Holidays) plots",
+        group: "Plots:",
+      },
     });
   return withWindowOptions(y)
     .example(`${TOOL} -o plots -t 3m studies.ndjson`, "plots of the last 90 days")
-    .example(`${TOOL} -o plots --timeframe all --holidays DE query_results.json`, "pacsalyzer JSON, German holidays apart")
-    .example(`findscu-ts ... -k StudyDate -k StudyTime -k StudyInstanceUID | ${TOOL} -o plots --format svg`, "straight from a query");
+    .example(
+      `${TOOL} -o plots --timeframe all --holidays DE query_results.json`,
+      "pacsalyzer JSON, German holidays apart",
+    )
+    .example(
+      `findscu-ts ... -k StudyDate -k StudyTime -k StudyInstanceUID | ${TOOL} -o plots --format svg`,
+      "straight from a query",
+    );
 }
 
 function fmt(n: number): number {
@@ -53,9 +118,18 @@ function fmt(n: number): number {
  * digits, `_`, `-` and `.` only, so that shells and Make take it unquoted;
  * `seed`: pacsalyzer's `Monday_boxplot_3m(Non-Holidays).png`.
  */
-export function plotFileName(weekday: string, label: string, g: { suffix: string; tag: string }, format: string, seed: boolean): string {
+export function plotFileName(
+  weekday: string,
+  label: string,
+  g: { suffix: string; tag: string },
+  format: string,
+  seed: boolean,
+): string {
   if (seed) return `${weekday}_boxplot_${label}${g.suffix}.${format}`.replace(/ /g, "_");
-  return `${weekday}_boxplot_${label}${g.tag ? "_" + g.tag : ""}`.replace(/[^A-Za-z0-9._-]+/g, "_") + `.${format}`;
+  return (
+    `${weekday}_boxplot_${label}${g.tag ? "_" + g.tag : ""}`.replace(/[^A-Za-z0-9._-]+/g, "_") +
+    `.${format}`
+  );
 }
 
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -73,16 +147,28 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (top10) checkOutputFolder(dirname(resolve(top10)), "folder of --top10-output");
     const t0 = Date.now();
     const collector = new Collector(window);
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), { required: ["StudyDate", "StudyTime"] });
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), {
+      required: ["StudyDate", "StudyTime"],
+    });
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const c = collector.data;
     const skipped = c.noDate + c.noTime;
-    if (skipped) log.warn(`${skipped} of ${c.records} records without a usable StudyDate (${c.noDate}) or StudyTime (${c.noTime}) were left out`);
-    if (c.noUid) log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
-    log.info(`${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`);
+    if (skipped)
+      log.warn(
+        `${skipped} of ${c.records} records without a usable StudyDate (${c.noDate}) or StudyTime (${c.noTime}) were left out`,
+      );
+    if (c.noUid)
+      log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
+    log.info(
+      `${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`,
+    );
     const range = dateRange(window, c);
-    if (!range) throw new ExitError(Exit.FAILURE, `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`);
+    if (!range)
+      throw new ExitError(
+        Exit.FAILURE,
+        `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`,
+      );
     await makeOutputDirectory(args.output);
 
     const out = new RecordWriter(io.stdout);
@@ -93,8 +179,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       log.info(`wrote ${path}`);
     };
     const holidays = calendar ? holidayDays(calendar, range.from, range.to) : undefined;
-    if (holidays) log.info(`${holidays.size} public holidays (${args.holidays}) between ${formatDicomDate(range.from)} and ${formatDicomDate(range.to)}`);
-    const zeroNote = excludeZero ? "hours without studies left out" : "hours without studies count as 0";
+    if (holidays)
+      log.info(
+        `${holidays.size} public holidays (${args.holidays}) between ${formatDicomDate(range.from)} and ${formatDicomDate(range.to)}`,
+      );
+    const zeroNote = excludeZero
+      ? "hours without studies left out"
+      : "hours without studies count as 0";
     const medianRows: Array<{ weekday: string; medians: number[] }> = [];
     let plots = 0;
     for (let w = 0; w < 7; w++) {
@@ -116,15 +207,22 @@ export async function main(argv: string[], io: Io): Promise<number> {
       }
       medianRows.push({ weekday: name, medians: hourlyMedians(all) });
     }
-    if (holidays && holidays.size === 0) log.warn(`no public holidays of ${args.holidays} fall in the window`);
+    if (holidays && holidays.size === 0)
+      log.warn(`no public holidays of ${args.holidays} fall in the window`);
 
     // Median table: one row per weekday in calendar order, hours 0-23.
     const hours = Array.from({ length: 24 }, (_, h) => String(h));
     const excel = Boolean(args.excel);
-    const csv = await toCsv(["weekday", ...hours], medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]), excel);
+    const csv = await toCsv(
+      ["weekday", ...hours],
+      medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]),
+      excel,
+    );
     await save("median_per_hour_weekday.csv", csv);
 
-    const cells = medianRows.flatMap((r) => r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })));
+    const cells = medianRows.flatMap((r) =>
+      r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })),
+    );
     const overview = heatmapSpec(
       `Median Studies per Hour and Weekday (${window.label})`,
       `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
@@ -134,7 +232,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     await save(`overview.${format}`, await render(overview, format, log));
 
     const top = busiest(c.counts, 10);
-    for (const s of top) log.info(`busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`);
+    for (const s of top)
+      log.info(
+        `busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`,
+      );
     if (top10) {
       await makeOutputDirectory(dirname(resolve(top10)), "folder of --top10-output");
       await writeCsvFile(
@@ -152,7 +253,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 }
 
 /** CSV text through the shared writer (csv-stringify quoting; `excel`: for spreadsheets). */
-async function toCsv(columns: string[], rows: Array<Array<string | number>>, excel: boolean): Promise<Buffer> {
+async function toCsv(
+  columns: string[],
+  rows: Array<Array<string | number>>,
+  excel: boolean,
+): Promise<Buffer> {
   const parts: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -167,7 +272,12 @@ async function toCsv(columns: string[], rows: Array<Array<string | number>>, exc
   return Buffer.concat(parts);
 }
 
-async function writeCsvFile(path: string, columns: string[], rows: Array<Array<string | number>>, excel: boolean): Promise<void> {
+async function writeCsvFile(
+  path: string,
+  columns: string[],
+  rows: Array<Array<string | number>>,
+  excel: boolean,
+): Promise<void> {
   await writeFile(path, await toCsv(columns, rows, excel)).catch((e: Error) => {
     throw new ExitError(Exit.FAILURE, `cannot write ${path}: ${e.message}`);
   });

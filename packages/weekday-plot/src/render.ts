@@ -24,7 +24,10 @@ const HOURS = Array.from({ length: 24 }, (_, h) => h);
 /** Vega's logger interface over ours (levels: 0 none, 1 error, 2 warn, 3 info, 4 debug). */
 function vegaLogger(log: CliLogger) {
   const level = log.enabled("debug") ? 4 : log.enabled("info") ? 3 : log.enabled("warn") ? 2 : 1;
-  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a))).join(" ");
+  const text = (args: unknown[]) =>
+    args
+      .map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a)))
+      .join(" ");
   const logger = {
     level(_?: number) {
       return arguments.length ? logger : level;
@@ -39,19 +42,28 @@ function vegaLogger(log: CliLogger) {
 
 type VegaModule = typeof import("vega");
 type CanvasModule = typeof import("@napi-rs/canvas");
-let loaded: Promise<{ vega: VegaModule; vl: typeof import("vega-lite"); canvas: CanvasModule }> | undefined;
+let loaded:
+  | Promise<{ vega: VegaModule; vl: typeof import("vega-lite"); canvas: CanvasModule }>
+  | undefined;
 
 /** Load Vega, Vega-Lite and the canvas once; register the fonts and real text measurement. */
 function load() {
   loaded ??= (async () => {
-    const [vega, vl, canvas] = await Promise.all([import("vega"), import("vega-lite"), import("@napi-rs/canvas")]);
+    const [vega, vl, canvas] = await Promise.all([
+      import("vega"),
+      import("vega-lite"),
+      import("@napi-rs/canvas"),
+    ]);
     const require = createRequire(import.meta.url);
     const fontDir = join(dirname(require.resolve("dejavu-fonts-ttf/package.json")), "ttf");
     canvas.GlobalFonts.registerFromPath(join(fontDir, "DejaVuSans.ttf"), FONT);
     canvas.GlobalFonts.registerFromPath(join(fontDir, "DejaVuSans-Bold.ttf"), FONT);
     const measure = canvas.createCanvas(1, 1).getContext("2d");
     // textMetrics and font are exported by vega (vega-scenegraph) but not declared in its types.
-    const scenegraph = vega as unknown as { textMetrics: { width: (item: object, text: unknown) => number }; font: (item: object) => string };
+    const scenegraph = vega as unknown as {
+      textMetrics: { width: (item: object, text: unknown) => number };
+      font: (item: object) => string;
+    };
     const metrics = scenegraph.textMetrics;
     metrics.width = (item, text) => {
       const t = text == null ? "" : String(text).trim();
@@ -69,13 +81,23 @@ const baseConfig = {
   background: "white",
   padding: { left: 24, right: 32, top: 20, bottom: 20 },
   view: { stroke: "#bbbbbb" },
-  title: { fontSize: 21, subtitleFontSize: 14, subtitleColor: "#555555", anchor: "middle", offset: 14 },
+  title: {
+    fontSize: 21,
+    subtitleFontSize: 14,
+    subtitleColor: "#555555",
+    anchor: "middle",
+    offset: 14,
+  },
   axis: { labelFontSize: 14, titleFontSize: 16, titlePadding: 12, gridColor: "#e8e8e8" },
   legend: { labelFontSize: 13, titleFontSize: 14 },
 };
 
 /** Render a Vega-Lite spec to a PNG buffer or SVG text of exactly WIDTH × HEIGHT. */
-export async function render(spec: Record<string, unknown>, format: ImageFormat, log: CliLogger): Promise<Buffer> {
+export async function render(
+  spec: Record<string, unknown>,
+  format: ImageFormat,
+  log: CliLogger,
+): Promise<Buffer> {
   const { vega, vl, canvas } = await load();
   const logger = vegaLogger(log);
   const full = {
@@ -137,7 +159,12 @@ export function boxplotSpec(b: BoxplotInfo): Record<string, unknown> {
           outliers: { color: "#2f4b6e", size: 22, fillOpacity: 0 },
         },
         encoding: {
-          x: { field: "hour", type: "ordinal", scale: { domain: HOURS }, axis: { title: "Hour of Day", labelAngle: 0, grid: false } },
+          x: {
+            field: "hour",
+            type: "ordinal",
+            scale: { domain: HOURS },
+            axis: { title: "Hour of Day", labelAngle: 0, grid: false },
+          },
           y,
         },
       },
@@ -147,10 +174,25 @@ export function boxplotSpec(b: BoxplotInfo): Record<string, unknown> {
 }
 
 /** Heatmap of median studies per weekday × hour, each cell labelled with its value. */
-export function heatmapSpec(title: string, subtitle: string, cells: Array<{ weekday: string; hour: number; median: number }>, weekdays: readonly string[]): Record<string, unknown> {
+export function heatmapSpec(
+  title: string,
+  subtitle: string,
+  cells: Array<{ weekday: string; hour: number; median: number }>,
+  weekdays: readonly string[],
+): Record<string, unknown> {
   const max = cells.reduce((m, c) => Math.max(m, c.median), 0);
-  const x = { field: "hour", type: "ordinal", scale: { domain: HOURS }, axis: { title: "Hour of Day", labelAngle: 0, domain: false, ticks: false } };
-  const y = { field: "weekday", type: "ordinal", scale: { domain: weekdays }, axis: { title: "Weekday", domain: false, ticks: false } };
+  const x = {
+    field: "hour",
+    type: "ordinal",
+    scale: { domain: HOURS },
+    axis: { title: "Hour of Day", labelAngle: 0, domain: false, ticks: false },
+  };
+  const y = {
+    field: "weekday",
+    type: "ordinal",
+    scale: { domain: weekdays },
+    axis: { title: "Weekday", domain: false, ticks: false },
+  };
   return {
     title: { text: title, subtitle },
     data: { values: cells },
@@ -171,7 +213,10 @@ export function heatmapSpec(title: string, subtitle: string, cells: Array<{ week
         mark: { type: "text", fontSize: 13 },
         encoding: {
           text: { field: "median", type: "quantitative", format: ".3~r" },
-          color: { condition: { test: `datum.median > ${Math.max(max, 1) * 0.55}`, value: "white" }, value: "#222222" },
+          color: {
+            condition: { test: `datum.median > ${Math.max(max, 1) * 0.55}`, value: "white" },
+            value: "#222222",
+          },
         },
       },
     ],

@@ -56,7 +56,11 @@ interface Related {
 export class Archive {
   readonly instances = new Map<string, Instance>();
   /** Related counts per patient, study and series; rebuilt after the archive changes. */
-  private related?: { patient: Map<string, Related>; study: Map<string, Related>; series: Map<string, Related> };
+  private related?: {
+    patient: Map<string, Related>;
+    study: Map<string, Related>;
+    series: Map<string, Related>;
+  };
 
   /** Index every DICOM file under `dir` (non-DICOM files are skipped). */
   static async load(dir: string, onSkip?: (path: string, why: string) => void): Promise<Archive> {
@@ -100,12 +104,26 @@ export class Archive {
    * come from that instance, counts and modality lists from the group.
    */
   *find(identifier: Dataset, level: Level): Generator<Dataset> {
-    const keys = identifier.elements.filter((e) => e.tag !== Tags.QueryRetrieveLevel && e.tag !== Tags.SpecificCharacterSet && (e.tag & 0xffff) !== 0);
-    const matchers = keys.filter((e) => !e.items && e.value && e.value.length > 0 && !COMPUTED.has(e.tag)).map((e) => compileMatcher(e, identifier));
+    const keys = identifier.elements.filter(
+      (e) =>
+        e.tag !== Tags.QueryRetrieveLevel &&
+        e.tag !== Tags.SpecificCharacterSet &&
+        (e.tag & 0xffff) !== 0,
+    );
+    const matchers = keys
+      .filter((e) => !e.items && e.value && e.value.length > 0 && !COMPUTED.has(e.tag))
+      .map((e) => compileMatcher(e, identifier));
     const modalities = identifier.strings(T.ModalitiesInStudy)?.filter((m) => m !== "");
     const groups = new Map<string, Instance[]>();
     for (const inst of this.instances.values()) {
-      const gk = level === "PATIENT" ? inst.patientId : level === "STUDY" ? inst.studyUid : level === "SERIES" ? inst.seriesUid : inst.sopInstanceUid;
+      const gk =
+        level === "PATIENT"
+          ? inst.patientId
+          : level === "STUDY"
+            ? inst.studyUid
+            : level === "SERIES"
+              ? inst.seriesUid
+              : inst.sopInstanceUid;
       const g = groups.get(gk);
       if (g) g.push(inst);
       else groups.set(gk, [inst]);
@@ -123,10 +141,24 @@ export class Archive {
 
   private relatedTo(): NonNullable<Archive["related"]> {
     if (this.related) return this.related;
-    const r = { patient: new Map<string, Related>(), study: new Map<string, Related>(), series: new Map<string, Related>() };
+    const r = {
+      patient: new Map<string, Related>(),
+      study: new Map<string, Related>(),
+      series: new Map<string, Related>(),
+    };
     const add = (m: Map<string, Related>, key: string, i: Instance, modality: string) => {
       let x = m.get(key);
-      if (!x) m.set(key, (x = { studies: new Set(), series: new Set(), instances: 0, modalities: new Set(), sopClasses: new Set() }));
+      if (!x)
+        m.set(
+          key,
+          (x = {
+            studies: new Set(),
+            series: new Set(),
+            instances: 0,
+            modalities: new Set(),
+            sopClasses: new Set(),
+          }),
+        );
       x.studies.add(i.studyUid);
       x.series.add(i.seriesUid);
       x.instances++;
@@ -148,7 +180,8 @@ export class Archive {
     if (cs) out.set(cs);
     out.setString(Tags.QueryRetrieveLevel, "CS", level);
     const lower = new Set<number>();
-    if (level === "PATIENT") lower.add(Tags.StudyInstanceUID).add(Tags.SeriesInstanceUID).add(Tags.SOPInstanceUID);
+    if (level === "PATIENT")
+      lower.add(Tags.StudyInstanceUID).add(Tags.SeriesInstanceUID).add(Tags.SOPInstanceUID);
     if (level === "STUDY") lower.add(Tags.SeriesInstanceUID).add(Tags.SOPInstanceUID);
     if (level === "SERIES") lower.add(Tags.SOPInstanceUID);
     for (const k of keys) {
@@ -174,15 +207,24 @@ export class Archive {
     const study = r.study.get(inst.studyUid)!;
     const is = (n: number) => textElement(tag, "IS", String(n));
     switch (tag) {
-      case T.NumberOfPatientRelatedStudies: return is(patient.studies.size);
-      case T.NumberOfPatientRelatedSeries: return is(patient.series.size);
-      case T.NumberOfPatientRelatedInstances: return is(patient.instances);
-      case T.NumberOfStudyRelatedSeries: return is(study.series.size);
-      case T.NumberOfStudyRelatedInstances: return is(study.instances);
-      case T.NumberOfSeriesRelatedInstances: return is(r.series.get(inst.seriesUid)!.instances);
-      case T.ModalitiesInStudy: return textElement(tag, "CS", [...study.modalities].sort());
-      case T.SOPClassesInStudy: return textElement(tag, "UI", [...study.sopClasses]);
-      default: return numberElement(tag, "US", []);
+      case T.NumberOfPatientRelatedStudies:
+        return is(patient.studies.size);
+      case T.NumberOfPatientRelatedSeries:
+        return is(patient.series.size);
+      case T.NumberOfPatientRelatedInstances:
+        return is(patient.instances);
+      case T.NumberOfStudyRelatedSeries:
+        return is(study.series.size);
+      case T.NumberOfStudyRelatedInstances:
+        return is(study.instances);
+      case T.NumberOfSeriesRelatedInstances:
+        return is(r.series.get(inst.seriesUid)!.instances);
+      case T.ModalitiesInStudy:
+        return textElement(tag, "CS", [...study.modalities].sort());
+      case T.SOPClassesInStudy:
+        return textElement(tag, "UI", [...study.sopClasses]);
+      default:
+        return numberElement(tag, "US", []);
     }
   }
 
@@ -197,7 +239,12 @@ export class Archive {
     for (const i of this.instances.values()) {
       if (pid && i.patientId !== pid) continue;
       if (level !== "PATIENT" && studies.length && !studies.includes(i.studyUid)) continue;
-      if ((level === "SERIES" || level === "IMAGE") && series.length && !series.includes(i.seriesUid)) continue;
+      if (
+        (level === "SERIES" || level === "IMAGE") &&
+        series.length &&
+        !series.includes(i.seriesUid)
+      )
+        continue;
       if (level === "IMAGE" && sops.length && !sops.includes(i.sopInstanceUid)) continue;
       if (level === "STUDY" && !studies.length) continue;
       if (level === "SERIES" && !series.length) continue;
@@ -259,7 +306,15 @@ function compileMatcher(key: Element, query: Dataset): Matcher {
   const tests = values.map((q) => {
     const qq = insensitive ? q.toUpperCase() : q;
     if (WILDCARD_VRS.has(vr) && /[*?]/.test(qq)) {
-      const re = new RegExp("^" + qq.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$", "s");
+      const re = new RegExp(
+        "^" +
+          qq
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".") +
+          "$",
+        "s",
+      );
       return (v: string) => re.test(insensitive ? v.toUpperCase() : v);
     }
     return (v: string) => (insensitive ? v.toUpperCase() : v) === qq;

@@ -2,7 +2,13 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { buildPart10Prefix, SopClass, Tags, UNCOMPRESSED_SYNTAXES, TransferSyntax } from "@dicom-pipes/dimse/dicom";
+import {
+  buildPart10Prefix,
+  SopClass,
+  Tags,
+  UNCOMPRESSED_SYNTAXES,
+  TransferSyntax,
+} from "@dicom-pipes/dimse/dicom";
 import {
   attachScp,
   connect,
@@ -46,8 +52,19 @@ export interface DevPacs {
   close(): Promise<void>;
 }
 
-const FIND_MODELS = new Set<string>([SopClass.PatientRootFind, SopClass.StudyRootFind, SopClass.PatientStudyOnlyFind]);
-const RETRIEVE_MODELS = new Set<string>([SopClass.PatientRootMove, SopClass.StudyRootMove, SopClass.PatientStudyOnlyMove, SopClass.PatientRootGet, SopClass.StudyRootGet, SopClass.PatientStudyOnlyGet]);
+const FIND_MODELS = new Set<string>([
+  SopClass.PatientRootFind,
+  SopClass.StudyRootFind,
+  SopClass.PatientStudyOnlyFind,
+]);
+const RETRIEVE_MODELS = new Set<string>([
+  SopClass.PatientRootMove,
+  SopClass.StudyRootMove,
+  SopClass.PatientStudyOnlyMove,
+  SopClass.PatientRootGet,
+  SopClass.StudyRootGet,
+  SopClass.PatientStudyOnlyGet,
+]);
 const LEVELS = new Set(["PATIENT", "STUDY", "SERIES", "IMAGE"]);
 
 export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
@@ -63,11 +80,14 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
     ...o.limits,
     log,
     decide(rq) {
-      if (o.strictCalledAet && rq.calledAet !== aet) return { reject: { result: 1, source: 1, reason: 7 } };
+      if (o.strictCalledAet && rq.calledAet !== aet)
+        return { reject: { result: 1, source: 1, reason: 7 } };
       return {
         contexts: negotiateContexts(rq.contexts, (as) => {
-          if (as === SopClass.Verification || FIND_MODELS.has(as) || RETRIEVE_MODELS.has(as)) return UNCOMPRESSED_SYNTAXES;
-          if (as.startsWith("1.2.840.10008.5.1.4.1.1.")) return rq.contexts.find((c) => c.abstractSyntax === as)?.transferSyntaxes ?? [];
+          if (as === SopClass.Verification || FIND_MODELS.has(as) || RETRIEVE_MODELS.has(as))
+            return UNCOMPRESSED_SYNTAXES;
+          if (as.startsWith("1.2.840.10008.5.1.4.1.1."))
+            return rq.contexts.find((c) => c.abstractSyntax === as)?.transferSyntaxes ?? [];
           return undefined;
         }),
         // C-GET: take the storage SCP role the requestor asks for.
@@ -80,9 +100,11 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
         assoc,
         {
           async *find(req) {
-            if (!FIND_MODELS.has(req.context.abstractSyntax)) throw new DimseFailure(0x0122, "SOP class not supported");
+            if (!FIND_MODELS.has(req.context.abstractSyntax))
+              throw new DimseFailure(0x0122, "SOP class not supported");
             const level = (req.identifier.string(Tags.QueryRetrieveLevel) ?? "").toUpperCase();
-            if (!LEVELS.has(level)) throw new DimseFailure(0xa900, `bad QueryRetrieveLevel "${level}"`);
+            if (!LEVELS.has(level))
+              throw new DimseFailure(0xa900, `bad QueryRetrieveLevel "${level}"`);
             for (const ds of archive.find(req.identifier, level as Level)) {
               if (req.signal.aborted) return;
               yield ds;
@@ -94,7 +116,14 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
             open(cmd, ctx) {
               const tmp = join(incoming, `${process.pid}-${++seq}.part`);
               const sink = createWriteStream(tmp);
-              sink.write(buildPart10Prefix({ sopClassUID: cmd.affectedSopClassUid ?? "", sopInstanceUID: cmd.affectedSopInstanceUid ?? "", transferSyntax: ctx.transferSyntax, sourceAet: assoc.rq.callingAet }));
+              sink.write(
+                buildPart10Prefix({
+                  sopClassUID: cmd.affectedSopClassUid ?? "",
+                  sopInstanceUID: cmd.affectedSopInstanceUid ?? "",
+                  transferSyntax: ctx.transferSyntax,
+                  sourceAet: assoc.rq.callingAet,
+                }),
+              );
               temps.set(sink, tmp);
               return sink;
             },
@@ -144,7 +173,14 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
         contexts.push({ abstractSyntax: f.sopClassUid, transferSyntaxes: [f.transferSyntax] });
       }
       try {
-        sub = await connect({ host: target.host, port: target.port, callingAet: aet, calledAet: dest, contexts: contexts.slice(0, 128), log });
+        sub = await connect({
+          host: target.host,
+          port: target.port,
+          callingAet: aet,
+          calledAet: dest,
+          contexts: contexts.slice(0, 128),
+          log,
+        });
       } catch (e) {
         throw new DimseFailure(0xa702, `cannot reach ${dest}: ${(e as Error).message}`);
       }
@@ -158,7 +194,19 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
           const file = await fileToSend(inst.path);
           const pc = contextForFile(sub, file);
           if (!pc) throw new Error("no presentation context");
-          const r = await storeFile(sub, file, pc, kind === "move" ? { moveOriginator: { aet: req.assoc.rq.callingAet, messageId: req.command.messageId ?? 0 } } : {});
+          const r = await storeFile(
+            sub,
+            file,
+            pc,
+            kind === "move"
+              ? {
+                  moveOriginator: {
+                    aet: req.assoc.rq.callingAet,
+                    messageId: req.command.messageId ?? 0,
+                  },
+                }
+              : {},
+          );
           const cls = statusClass(r.status);
           if (cls === "Success") counts.completed++;
           else if (cls === "Warning") counts.warning++;
@@ -178,8 +226,19 @@ export async function startDevPacs(o: DevPacsOptions): Promise<DevPacs> {
       if (kind === "move") await sub.release().catch(() => undefined);
     }
     counts.failed += counts.remaining;
-    const status = req.signal.aborted ? 0xfe00 : counts.failed > 0 ? (counts.completed + counts.warning > 0 ? 0xb000 : 0xa702) : 0;
-    return { status, ...counts, remaining: 0, failedInstances: failedUids.length ? failedUids : undefined };
+    const status = req.signal.aborted
+      ? 0xfe00
+      : counts.failed > 0
+        ? counts.completed + counts.warning > 0
+          ? 0xb000
+          : 0xa702
+        : 0;
+    return {
+      status,
+      ...counts,
+      remaining: 0,
+      failedInstances: failedUids.length ? failedUids : undefined,
+    };
   }
 
   return {

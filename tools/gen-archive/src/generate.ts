@@ -44,7 +44,15 @@ import {
 } from "./content.js";
 import { formatDicomDate } from "@dicom-pipes/dimse/records";
 import { formatAge, formatTm, pad, parseDa, weekday, type TimeStyle } from "./dates.js";
-import { hash32, pick, randInt, streamFor, weightedIndex, weightedPick, type Rng } from "./random.js";
+import {
+  hash32,
+  pick,
+  randInt,
+  streamFor,
+  weightedIndex,
+  weightedPick,
+  type Rng,
+} from "./random.js";
 
 /** The seeded PRNG, for tests that need reproducible random bytes. */
 export { mulberry32 } from "./random.js";
@@ -196,9 +204,15 @@ export function parseRange(s: string): [number, number] | undefined {
   return [a, b];
 }
 
-function positiveInt(name: string, v: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(
+  name: string,
+  v: number | undefined,
+  dflt: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new OptionError(`${name} must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw new OptionError(`${name} must be a whole number from 1 to ${max}`);
   return v;
 }
 
@@ -206,17 +220,27 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
   if (!o.out) throw new OptionError("an output directory is required");
   const rows = positiveInt("rows", o.rows ?? o.cols, 64, 65535);
   const cols = positiveInt("cols", o.cols ?? o.rows, 64, 65535);
-  if (o.bits !== undefined && o.bits !== 8 && o.bits !== 16) throw new OptionError("bits must be 8 or 16");
+  if (o.bits !== undefined && o.bits !== 8 && o.bits !== 16)
+    throw new OptionError("bits must be 8 or 16");
   // Neither date: 2024. One date: a year (365 days) from or up to it.
-  if (o.startDate !== undefined && parseDa(o.startDate) === undefined) throw new OptionError(`start date ${o.startDate} is not a valid YYYYMMDD date`);
-  if (o.endDate !== undefined && parseDa(o.endDate) === undefined) throw new OptionError(`end date ${o.endDate} is not a valid YYYYMMDD date`);
-  const startDate = o.startDate ?? (o.endDate !== undefined ? formatDicomDate(parseDa(o.endDate)! - 364) : "20240101");
-  const endDate = o.endDate ?? (o.startDate !== undefined ? formatDicomDate(parseDa(o.startDate)! + 364) : "20241231");
-  if (parseDa(endDate)! < parseDa(startDate)!) throw new OptionError(`end date ${endDate} is before start date ${startDate}`);
+  if (o.startDate !== undefined && parseDa(o.startDate) === undefined)
+    throw new OptionError(`start date ${o.startDate} is not a valid YYYYMMDD date`);
+  if (o.endDate !== undefined && parseDa(o.endDate) === undefined)
+    throw new OptionError(`end date ${o.endDate} is not a valid YYYYMMDD date`);
+  const startDate =
+    o.startDate ??
+    (o.endDate !== undefined ? formatDicomDate(parseDa(o.endDate)! - 364) : "20240101");
+  const endDate =
+    o.endDate ??
+    (o.startDate !== undefined ? formatDicomDate(parseDa(o.startDate)! + 364) : "20241231");
+  if (parseDa(endDate)! < parseDa(startDate)!)
+    throw new OptionError(`end date ${endDate} is before start date ${startDate}`);
   const layout = o.layout ?? "hierarchy";
-  if (layout !== "hierarchy" && layout !== "flat") throw new OptionError(`layout must be hierarchy or flat`);
+  if (layout !== "hierarchy" && layout !== "flat")
+    throw new OptionError(`layout must be hierarchy or flat`);
   const transferSyntax = o.transferSyntax ?? "explicit";
-  if (!(transferSyntax in SYNTAXES)) throw new OptionError(`transfer syntax must be explicit, implicit or big`);
+  if (!(transferSyntax in SYNTAXES))
+    throw new OptionError(`transfer syntax must be explicit, implicit or big`);
   return {
     out: o.out,
     patients: positiveInt("patients", o.patients, 12),
@@ -231,7 +255,8 @@ export function resolveOptions(o: GenerateOptions): ResolvedOptions {
     endDate,
     layout,
     transferSyntax,
-    maxInstances: o.maxInstances === undefined ? undefined : positiveInt("max instances", o.maxInstances, 1),
+    maxInstances:
+      o.maxInstances === undefined ? undefined : positiveInt("max instances", o.maxInstances, 1),
   };
 }
 
@@ -272,7 +297,12 @@ function count(rng: Rng, [lo, hi]: [number, number], cap?: number, floor?: numbe
 }
 
 /** A study day and time following the weekday × hour pattern for a modality. */
-function scheduleStudy(rng: Rng, modality: ModalityCode, startDay: number, endDay: number): { day: number; secs: number } {
+function scheduleStudy(
+  rng: Rng,
+  modality: ModalityCode,
+  startDay: number,
+  endDay: number,
+): { day: number; secs: number } {
   const hours = OPENING_HOURS[modality];
   let day = startDay;
   for (let tries = 0; tries < 1000; tries++) {
@@ -297,7 +327,13 @@ function asciiName(rng: Rng, sex: Sex): string {
   return `${family}^${given}`;
 }
 
-function planPatient(seed: string, index: number, o: ResolvedOptions, startDay: number, endDay: number): PatientPlan {
+function planPatient(
+  seed: string,
+  index: number,
+  o: ResolvedOptions,
+  startDay: number,
+  endDay: number,
+): PatientPlan {
   const rng = streamFor(`gen-archive/${seed}/patient/${index}`);
   const id = `DP${pad(index + 1, 6)}`;
   // Non-ASCII names on a fixed schedule so even a small archive has them.
@@ -325,7 +361,15 @@ function planPatient(seed: string, index: number, o: ResolvedOptions, startDay: 
   const n = count(rng, o.studiesPerPatient);
   const studies: StudyPlan[] = [];
   for (let s = 0; s < n; s++) {
-    const modality = s === 0 ? MODALITIES[index % MODALITIES.length]! : MODALITIES[weightedIndex(rng, MODALITIES.map((m) => MODALITY_WEIGHTS[m]))]!;
+    const modality =
+      s === 0
+        ? MODALITIES[index % MODALITIES.length]!
+        : MODALITIES[
+            weightedIndex(
+              rng,
+              MODALITIES.map((m) => MODALITY_WEIGHTS[m]),
+            )
+          ]!;
     const defs = STUDIES.filter((d) => d.modality === modality);
     const def = weightedPick(rng, defs);
     const { day, secs } = scheduleStudy(rng, modality, startDay, endDay);
@@ -343,7 +387,9 @@ function planPatient(seed: string, index: number, o: ResolvedOptions, startDay: 
       else if (r < 0.07) mode = "empty";
       else if (r < 0.2 && institution.variants.length > 0) mode = "variant";
     }
-    const variant = institution.variants.length ? pick(rng, institution.variants) : institution.name;
+    const variant = institution.variants.length
+      ? pick(rng, institution.variants)
+      : institution.name;
     studies.push({
       def,
       day,
@@ -434,14 +480,21 @@ function basePattern(rows: number, cols: number, bytes: 1 | 2, bitsStored: numbe
 }
 
 /** The phantom with a per-instance band, so every image differs. */
-function pixelData(rows: number, cols: number, bytes: 1 | 2, bitsStored: number, seriesNo: number, instNo: number): Buffer {
+function pixelData(
+  rows: number,
+  cols: number,
+  bytes: 1 | 2,
+  bitsStored: number,
+  seriesNo: number,
+  instNo: number,
+): Buffer {
   const base = basePattern(rows, cols, bytes, bitsStored);
   const out = Buffer.allocUnsafe(base.length);
   base.copy(out);
   const max = 2 ** bitsStored - 1;
   const band = Math.max(1, Math.floor(rows / 32));
   const y0 = (instNo * 7 + seriesNo * 3) % Math.max(1, rows - band + 1);
-  const level = Math.round(((instNo * 37 + seriesNo * 11) % 100) / 100 * max);
+  const level = Math.round((((instNo * 37 + seriesNo * 11) % 100) / 100) * max);
   const start = y0 * cols * bytes;
   const end = Math.min(out.length, (y0 + band) * cols * bytes);
   if (bytes === 2) out.fill(Buffer.from([level & 0xff, level >>> 8]), start, end);
@@ -486,11 +539,22 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
       const device = deviceFor(st.institution, def.modality);
       const studyFraction = rng();
       const institutionName =
-        st.mode === "absent" ? null : st.mode === "empty" ? "" : st.mode === "variant" ? st.variant : st.institution.name;
+        st.mode === "absent"
+          ? null
+          : st.mode === "empty"
+            ? ""
+            : st.mode === "variant"
+              ? st.variant
+              : st.institution.name;
       const accession = st.mode === "absent" ? "" : `A${pad(p + 1, 7)}${pad(s + 1, 2)}`;
       const age = formatAge(patient.birthDay, st.day);
       const multiSeries = def.modality === "CT" || def.modality === "MR" || def.modality === "PT";
-      const nSeries = count(rng, o.seriesPerStudy, multiSeries ? undefined : def.series.length, multiSeries ? 2 : undefined);
+      const nSeries = count(
+        rng,
+        o.seriesPerStudy,
+        multiSeries ? undefined : def.series.length,
+        multiSeries ? 2 : undefined,
+      );
       const dose = randInt(rng, 250, 400) * 1e6;
       let seriesSecs = st.secs;
       const injection = Math.max(0, st.secs - randInt(rng, 45 * 60, 75 * 60));
@@ -498,12 +562,22 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
 
       for (let k = 0; k < nSeries; k++) {
         const base = def.series[k % def.series.length]!;
-        const sd: SeriesDef = k < def.series.length ? base : { ...base, description: `${base.description} #${Math.floor(k / def.series.length) + 1}` };
+        const sd: SeriesDef =
+          k < def.series.length
+            ? base
+            : {
+                ...base,
+                description: `${base.description} #${Math.floor(k / def.series.length) + 1}`,
+              };
         const modality = sd.modality ?? def.modality;
         const seriesNo = k + 1;
         const seriesUid = uid(`series/${patient.id}/${s}/${k}`);
         const sopClassUID = STORAGE_SOP_CLASS[modality];
-        const nInst = count(rng, o.instancesPerSeries, sd.localizer ? 3 : modality === "CR" ? 2 : undefined);
+        const nInst = count(
+          rng,
+          o.instancesPerSeries,
+          sd.localizer ? 3 : modality === "CR" ? 2 : undefined,
+        );
         if (k > 0) seriesSecs += randInt(rng, 60, 420);
         const seriesFraction = rng();
         const bits: 8 | 16 = o.bits ?? (modality === "US" ? 8 : 16);
@@ -514,7 +588,12 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
         const spacingRows = (fov * (o.rows / o.cols)) / o.rows;
         const thickness = Number(sd.sliceThickness ?? "1");
         const z0 = randInt(rng, -200, 50);
-        const kvp = modality === "CT" ? pick(rng, ["100", "120", "120", "140"]) : modality === "CR" ? pick(rng, ["70", "81", "110", "125"]) : undefined;
+        const kvp =
+          modality === "CT"
+            ? pick(rng, ["100", "120", "120", "140"])
+            : modality === "CR"
+              ? pick(rng, ["70", "81", "110", "125"])
+              : undefined;
         const ptSlope = rng() * 8 + 0.05;
         const tomo = modality === "CT" || modality === "MR" || modality === "PT";
 
@@ -555,7 +634,8 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
           { tag: 0x00280030, vr: "DS", value: [ds(spacingRows), ds(spacing)] },
           { tag: PrivateTags.Creator, vr: "LO", value: PRIVATE_CREATOR },
         ];
-        if (institutionName !== null) text.push({ tag: Tags.InstitutionName, vr: "LO", value: institutionName });
+        if (institutionName !== null)
+          text.push({ tag: Tags.InstitutionName, vr: "LO", value: institutionName });
         if (kvp) text.push({ tag: 0x00180060, vr: "DS", value: kvp });
         if (tomo) {
           text.push(
@@ -569,7 +649,10 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
           text.push({ tag: 0x00200020, vr: "CS", value: modality === "CR" ? ["P", "F"] : "" });
         }
         if (modality === "CT") {
-          text.push({ tag: 0x00281052, vr: "DS", value: bits === 16 ? "-1024" : "0" }, { tag: 0x00281053, vr: "DS", value: "1" });
+          text.push(
+            { tag: 0x00281052, vr: "DS", value: bits === 16 ? "-1024" : "0" },
+            { tag: 0x00281053, vr: "DS", value: "1" },
+          );
         }
         if (modality === "CR") {
           text.push(
@@ -586,15 +669,29 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
             { tag: 0x00180080, vr: "DS", value: sd.mr.tr },
             { tag: 0x00180081, vr: "DS", value: sd.mr.te },
             { tag: 0x00180087, vr: "DS", value: device.model.field ?? "1.5" },
-            { tag: 0x00180091, vr: "IS", value: String(sd.mr.scanningSequence.startsWith("SE") ? 16 : 1) },
+            {
+              tag: 0x00180091,
+              vr: "IS",
+              value: String(sd.mr.scanningSequence.startsWith("SE") ? 16 : 1),
+            },
           );
         }
         if (modality === "PT") {
           const ac = !sd.description.includes("NAC");
           text.push(
-            { tag: 0x00280051, vr: "CS", value: ac ? ["ATTN", "DECY", "SCAT", "DTIM", "RAN", "NORM"] : ["DECY", "DTIM", "RAN", "NORM"] },
+            {
+              tag: 0x00280051,
+              vr: "CS",
+              value: ac
+                ? ["ATTN", "DECY", "SCAT", "DTIM", "RAN", "NORM"]
+                : ["DECY", "DTIM", "RAN", "NORM"],
+            },
             { tag: 0x00281052, vr: "DS", value: "0" },
-            { tag: 0x00541000, vr: "CS", value: [def.bodyPart === "WHOLEBODY" ? "WHOLE BODY" : "STATIC", "IMAGE"] },
+            {
+              tag: 0x00541000,
+              vr: "CS",
+              value: [def.bodyPart === "WHOLEBODY" ? "WHOLE BODY" : "STATIC", "IMAGE"],
+            },
             { tag: 0x00541001, vr: "CS", value: "BQML" },
             { tag: 0x00541002, vr: "CS", value: "EMISSION" },
             { tag: 0x00541102, vr: "CS", value: "START" },
@@ -603,16 +700,24 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
         // Window: soft tissue (and lung for chest CT) in modality units.
         if (modality === "CT" && bits === 16) {
           const lung = def.bodyPart === "CHEST";
-          text.push({ tag: 0x00281050, vr: "DS", value: lung ? ["-600", "40"] : ["40"] }, { tag: 0x00281051, vr: "DS", value: lung ? ["1500", "400"] : ["400"] });
+          text.push(
+            { tag: 0x00281050, vr: "DS", value: lung ? ["-600", "40"] : ["40"] },
+            { tag: 0x00281051, vr: "DS", value: lung ? ["1500", "400"] : ["400"] },
+          );
         } else {
           const full = 2 ** bitsStored;
-          text.push({ tag: 0x00281050, vr: "DS", value: ds(full / 2) }, { tag: 0x00281051, vr: "DS", value: ds(full) });
+          text.push(
+            { tag: 0x00281050, vr: "DS", value: ds(full / 2) },
+            { tag: 0x00281051, vr: "DS", value: ds(full) },
+          );
         }
 
         // Character set: only what the text needs (US devices always write UTF-8).
         // Instance-level text below is plain ASCII.
         const strings: string[] = [];
-        for (const t of text) if (TEXT_VRS_WITH_CHARSET.has(t.vr)) strings.push(...(Array.isArray(t.value) ? t.value : [t.value]));
+        for (const t of text)
+          if (TEXT_VRS_WITH_CHARSET.has(t.vr))
+            strings.push(...(Array.isArray(t.value) ? t.value : [t.value]));
         let scs = chooseCharset(strings);
         if (scs && device.prefersUtf8) scs = "ISO_IR 192";
         const cs: Charset = charsetFor(scs ? [scs] : undefined);
@@ -655,15 +760,39 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
             textElement(Tags.InstanceNumber, "IS", String(instNo)),
             textElement(PrivateTags.Path, "LO", `${patient.id}/${s + 1}/${seriesNo}/${instNo}`),
             numberElement(PrivateTags.Hash, "UL", uidHash),
-            textElement(PrivateTags.Decimal, "DS", ds(((uidHash % 2_000_001) - 1_000_000) / 1000, 3)),
+            textElement(
+              PrivateTags.Decimal,
+              "DS",
+              ds(((uidHash % 2_000_001) - 1_000_000) / 1000, 3),
+            ),
             numberElement(PrivateTags.Words, "US", [instNo & 0xffff, 0xbeef]),
-            { tag: PrivateTags.Bytes, vr: "OB", value: Buffer.from([0x44, 0x50, instNo & 0xff, seriesNo & 0xff, 0x00, 0xff, 0x7f, 0x80]) },
+            {
+              tag: PrivateTags.Bytes,
+              vr: "OB",
+              value: Buffer.from([
+                0x44,
+                0x50,
+                instNo & 0xff,
+                seriesNo & 0xff,
+                0x00,
+                0xff,
+                0x7f,
+                0x80,
+              ]),
+            },
             numberElement(PrivateTags.Double, "FD", Math.PI * instNo),
-            { tag: Tags.PixelData, vr: bits === 8 ? "OB" : "OW", value: pixelData(o.rows, o.cols, bytes, bitsStored, seriesNo, instNo) },
+            {
+              tag: Tags.PixelData,
+              vr: bits === 8 ? "OB" : "OW",
+              value: pixelData(o.rows, o.cols, bytes, bitsStored, seriesNo, instNo),
+            },
           );
           if (tomo) {
             const z = z0 - i * thickness;
-            els.push(textElement(0x00200032, "DS", [ds(-fov / 2), ds(-fov / 2 + 12.5), ds(z)]), textElement(0x00201041, "DS", ds(z)));
+            els.push(
+              textElement(0x00200032, "DS", [ds(-fov / 2), ds(-fov / 2 + 12.5), ds(z)]),
+              textElement(0x00201041, "DS", ds(z)),
+            );
           }
           if (modality === "CT") {
             els.push(
@@ -672,16 +801,25 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
             );
           }
           if (modality === "CR") {
-            els.push(textElement(0x00181150, "IS", String(5 + ((instNo * 7) % 40))), textElement(0x00181151, "IS", String(200 + ((instNo * 31) % 300))));
+            els.push(
+              textElement(0x00181150, "IS", String(5 + ((instNo * 7) % 40))),
+              textElement(0x00181151, "IS", String(200 + ((instNo * 31) % 300))),
+            );
           }
           if (modality === "PT") {
-            els.push(textElement(0x00281053, "DS", ds(ptSlope + instNo * 0.0137, 10)), numberElement(0x00541330, "US", instNo & 0xffff));
+            els.push(
+              textElement(0x00281053, "DS", ds(ptSlope + instNo * 0.0137, 10)),
+              numberElement(0x00541330, "US", instNo & 0xffff),
+            );
           }
           els.sort((a, b) => a.tag - b.tag);
           const dataset = new Dataset(els);
           for (const e of els) if (e.items) for (const it of e.items) it.parent = dataset;
 
-          const relPath = o.layout === "flat" ? `${sopInstanceUID}.dcm` : `${patient.id}/${studyUid}/${seriesUid}/${sopInstanceUID}.dcm`;
+          const relPath =
+            o.layout === "flat"
+              ? `${sopInstanceUID}.dcm`
+              : `${patient.id}/${studyUid}/${seriesUid}/${sopInstanceUID}.dcm`;
           emitted++;
           yield {
             relPath,
@@ -703,8 +841,16 @@ function* instancesOf(o: ResolvedOptions): Generator<GeneratedInstance> {
 }
 
 /** Part 10 bytes of an instance: preamble + DICM + meta group, then the dataset. */
-export function encodeInstance(inst: GeneratedInstance, transferSyntax: string = TransferSyntax.ExplicitVRLittleEndian): Buffer[] {
-  const prefix = buildPart10Prefix({ sopClassUID: inst.sopClassUID, sopInstanceUID: inst.sopInstanceUID, transferSyntax, sourceAet: SOURCE_AET });
+export function encodeInstance(
+  inst: GeneratedInstance,
+  transferSyntax: string = TransferSyntax.ExplicitVRLittleEndian,
+): Buffer[] {
+  const prefix = buildPart10Prefix({
+    sopClassUID: inst.sopClassUID,
+    sopInstanceUID: inst.sopInstanceUID,
+    transferSyntax,
+    sourceAet: SOURCE_AET,
+  });
   // Values are held little endian; the encoder swaps them for big endian.
   return [prefix, encodeDataset(inst.dataset, transferSyntax, true)];
 }
@@ -787,15 +933,19 @@ export async function generateArchive(opts: GenerateOptions): Promise<ArchiveSum
     if (inst.studyInstanceUID !== lastStudy) {
       summary.studies++;
       lastStudy = inst.studyInstanceUID;
-      if (summary.firstStudyDate === null || inst.studyDate < summary.firstStudyDate) summary.firstStudyDate = inst.studyDate;
-      if (summary.lastStudyDate === null || inst.studyDate > summary.lastStudyDate) summary.lastStudyDate = inst.studyDate;
+      if (summary.firstStudyDate === null || inst.studyDate < summary.firstStudyDate)
+        summary.firstStudyDate = inst.studyDate;
+      if (summary.lastStudyDate === null || inst.studyDate > summary.lastStudyDate)
+        summary.lastStudyDate = inst.studyDate;
     }
     if (inst.seriesInstanceUID !== lastSeries) {
       summary.series++;
       lastSeries = inst.seriesInstanceUID;
       summary.modalities[inst.modality] = (summary.modalities[inst.modality] ?? 0) + 1;
       if (inst.institutionName === null) summary.seriesWithoutInstitution++;
-      else summary.institutions[inst.institutionName] = (summary.institutions[inst.institutionName] ?? 0) + 1;
+      else
+        summary.institutions[inst.institutionName] =
+          (summary.institutions[inst.institutionName] ?? 0) + 1;
     }
     const cs = inst.specificCharacterSet ?? "none";
     summary.charsets[cs] = (summary.charsets[cs] ?? 0) + 1;
@@ -805,6 +955,9 @@ export async function generateArchive(opts: GenerateOptions): Promise<ArchiveSum
     writeAtomic(file, chunks);
     opts.onInstance?.(summary.instances, inst);
   }
-  if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error(`aborted (${String(opts.signal.reason)})`);
+  if (opts.signal?.aborted)
+    throw opts.signal.reason instanceof Error
+      ? opts.signal.reason
+      : new Error(`aborted (${String(opts.signal.reason)})`);
   return summary;
 }

@@ -1,7 +1,25 @@
 /** gen-archive: write a synthetic DICOM archive; prints one JSON summary line on stdout. */
-import { choiceOption, Exit, formatHelp, generalOptions, packageVersion, runTool, startDcmtkTool, UsageError, type OptionSpec } from "@dicom-pipes/dimse/cli";
+import {
+  choiceOption,
+  Exit,
+  formatHelp,
+  generalOptions,
+  packageVersion,
+  runTool,
+  startDcmtkTool,
+  UsageError,
+  type OptionSpec,
+} from "@dicom-pipes/dimse/cli";
 import { processIo, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
-import { generateArchive, OptionError, parseRange, type CountRange, type GenerateOptions, type Layout, type SyntaxName } from "./generate.js";
+import {
+  generateArchive,
+  OptionError,
+  parseRange,
+  type CountRange,
+  type GenerateOptions,
+  type Layout,
+  type SyntaxName,
+} from "./generate.js";
 
 export { processIo };
 
@@ -12,20 +30,131 @@ const OUTPUT = "output options";
 
 export const OPTIONS: OptionSpec[] = [
   ...generalOptions(),
-  { key: "out", flags: ["-o", "--out"], kind: "value", metavar: "DIR", group: ARCHIVE, describe: "output directory, created when missing (required)" },
-  { key: "patients", flags: ["--patients"], kind: "value", numeric: "int", min: 1, metavar: "N", group: ARCHIVE, describe: "number of patients (default: 12)" },
-  { key: "seed", flags: ["--seed"], kind: "value", metavar: "S", group: ARCHIVE, describe: "random seed, any string; same seed = identical files\n(default: 1)" },
-  { key: "studies", flags: ["--studies-per-patient"], kind: "value", metavar: "A-B", group: ARCHIVE, describe: "studies per patient, A or A-B (default: 1-3)" },
-  { key: "series", flags: ["--series-per-study"], kind: "value", metavar: "A-B", group: ARCHIVE, describe: "series per study, A or A-B (default: 1-4)" },
-  { key: "instances", flags: ["--instances-per-series"], kind: "value", metavar: "A-B", group: ARCHIVE, describe: "instances per series, A or A-B (default: 1-6)" },
-  { key: "maxInstances", flags: ["--max-instances"], kind: "value", numeric: "int", min: 1, metavar: "N", group: ARCHIVE, describe: "stop after N instances" },
-  { key: "startDate", flags: ["--start-date"], kind: "value", metavar: "YYYYMMDD", group: ARCHIVE, describe: "first possible study date (default: 20240101,\nor 364 days before --end-date)" },
-  { key: "endDate", flags: ["--end-date"], kind: "value", metavar: "YYYYMMDD", group: ARCHIVE, describe: "last possible study date (default: 20241231,\nor 364 days after --start-date)" },
-  { key: "rows", flags: ["--rows"], kind: "value", numeric: "int", min: 1, max: 65535, metavar: "R", group: IMAGE, describe: "image rows (default: 64, or --cols)" },
-  { key: "cols", flags: ["--cols", "--columns"], kind: "value", numeric: "int", min: 1, max: 65535, metavar: "C", group: IMAGE, describe: "image columns (default: 64, or --rows)" },
-  { key: "bits", flags: ["--bits"], kind: "value", numeric: "int", metavar: "8|16", group: IMAGE, describe: "bits allocated for every modality\n(default: 8 for US, 16 for the others)" },
-  { key: "layout", flags: ["--layout"], kind: "value", metavar: "hierarchy|flat", group: OUTPUT, describe: "hierarchy: DIR/PatientID/StudyUID/SeriesUID/SOPUID.dcm\n(default); flat: DIR/SOPUID.dcm" },
-  { key: "transferSyntax", flags: ["--transfer-syntax"], kind: "value", metavar: "explicit|implicit|big", group: OUTPUT, describe: "explicit VR little endian (default), implicit VR\nlittle endian or explicit VR big endian" },
+  {
+    key: "out",
+    flags: ["-o", "--out"],
+    kind: "value",
+    metavar: "DIR",
+    group: ARCHIVE,
+    describe: "output directory, created when missing (required)",
+  },
+  {
+    key: "patients",
+    flags: ["--patients"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    metavar: "N",
+    group: ARCHIVE,
+    describe: "number of patients (default: 12)",
+  },
+  {
+    key: "seed",
+    flags: ["--seed"],
+    kind: "value",
+    metavar: "S",
+    group: ARCHIVE,
+    describe: "random seed, any string; same seed = identical files\n(default: 1)",
+  },
+  {
+    key: "studies",
+    flags: ["--studies-per-patient"],
+    kind: "value",
+    metavar: "A-B",
+    group: ARCHIVE,
+    describe: "studies per patient, A or A-B (default: 1-3)",
+  },
+  {
+    key: "series",
+    flags: ["--series-per-study"],
+    kind: "value",
+    metavar: "A-B",
+    group: ARCHIVE,
+    describe: "series per study, A or A-B (default: 1-4)",
+  },
+  {
+    key: "instances",
+    flags: ["--instances-per-series"],
+    kind: "value",
+    metavar: "A-B",
+    group: ARCHIVE,
+    describe: "instances per series, A or A-B (default: 1-6)",
+  },
+  {
+    key: "maxInstances",
+    flags: ["--max-instances"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    metavar: "N",
+    group: ARCHIVE,
+    describe: "stop after N instances",
+  },
+  {
+    key: "startDate",
+    flags: ["--start-date"],
+    kind: "value",
+    metavar: "YYYYMMDD",
+    group: ARCHIVE,
+    describe: "first possible study date (default: 20240101,\nor 364 days before --end-date)",
+  },
+  {
+    key: "endDate",
+    flags: ["--end-date"],
+    kind: "value",
+    metavar: "YYYYMMDD",
+    group: ARCHIVE,
+    describe: "last possible study date (default: 20241231,\nor 364 days after --start-date)",
+  },
+  {
+    key: "rows",
+    flags: ["--rows"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    max: 65535,
+    metavar: "R",
+    group: IMAGE,
+    describe: "image rows (default: 64, or --cols)",
+  },
+  {
+    key: "cols",
+    flags: ["--cols", "--columns"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    max: 65535,
+    metavar: "C",
+    group: IMAGE,
+    describe: "image columns (default: 64, or --rows)",
+  },
+  {
+    key: "bits",
+    flags: ["--bits"],
+    kind: "value",
+    numeric: "int",
+    metavar: "8|16",
+    group: IMAGE,
+    describe: "bits allocated for every modality\n(default: 8 for US, 16 for the others)",
+  },
+  {
+    key: "layout",
+    flags: ["--layout"],
+    kind: "value",
+    metavar: "hierarchy|flat",
+    group: OUTPUT,
+    describe:
+      "hierarchy: DIR/PatientID/StudyUID/SeriesUID/SOPUID.dcm\n(default); flat: DIR/SOPUID.dcm",
+  },
+  {
+    key: "transferSyntax",
+    flags: ["--transfer-syntax"],
+    kind: "value",
+    metavar: "explicit|implicit|big",
+    group: OUTPUT,
+    describe:
+      "explicit VR little endian (default), implicit VR\nlittle endian or explicit VR big endian",
+  },
 ];
 
 function help(): string {
@@ -58,20 +187,29 @@ function help(): string {
 function rangeOpt(v: unknown, flag: string): CountRange | undefined {
   if (v === undefined) return undefined;
   const r = parseRange(String(v));
-  if (!r || r[0] < 1 || r[1] < r[0]) throw new UsageError(`Invalid parameter value ${String(v)} for option ${flag} (A or A-B, 1 <= A <= B)`);
+  if (!r || r[0] < 1 || r[1] < r[0])
+    throw new UsageError(
+      `Invalid parameter value ${String(v)} for option ${flag} (A or A-B, 1 <= A <= B)`,
+    );
   return r;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () => packageVersion(import.meta.url));
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+      packageVersion(import.meta.url),
+    );
     if (typeof p === "number") return p;
     const o = p.opts;
     if (p.positionals.length) throw new UsageError(`Unexpected parameter ${p.positionals[0]!}`);
     if (!o.out) throw new UsageError("Missing option --out");
-    if (o.bits !== undefined && o.bits !== 8 && o.bits !== 16) throw new UsageError(`Invalid parameter value ${String(o.bits)} for option --bits (8, 16)`);
+    if (o.bits !== undefined && o.bits !== 8 && o.bits !== 16)
+      throw new UsageError(`Invalid parameter value ${String(o.bits)} for option --bits (8, 16)`);
     for (const k of ["startDate", "endDate"] as const) {
-      if (o[k] !== undefined && !/^\d{8}$/.test(String(o[k]))) throw new UsageError(`Invalid parameter value ${String(o[k])} for option --${k === "startDate" ? "start" : "end"}-date (YYYYMMDD)`);
+      if (o[k] !== undefined && !/^\d{8}$/.test(String(o[k])))
+        throw new UsageError(
+          `Invalid parameter value ${String(o[k])} for option --${k === "startDate" ? "start" : "end"}-date (YYYYMMDD)`,
+        );
     }
     const opts: GenerateOptions = {
       out: String(o.out),
@@ -87,7 +225,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       startDate: o.startDate as string | undefined,
       endDate: o.endDate as string | undefined,
       layout: choiceOption<Layout>(o.layout, "--layout", ["hierarchy", "flat"], "hierarchy"),
-      transferSyntax: choiceOption<SyntaxName>(o.transferSyntax, "--transfer-syntax", ["explicit", "implicit", "big"], "explicit"),
+      transferSyntax: choiceOption<SyntaxName>(
+        o.transferSyntax,
+        "--transfer-syntax",
+        ["explicit", "implicit", "big"],
+        "explicit",
+      ),
       signal: io.signal,
       onInstance: (n) => {
         if (n % 5000 === 0) log.info(`${n} instances written`);
@@ -104,7 +247,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       throw e;
     }
     const secs = (performance.now() - t0) / 1000;
-    log.info(`${summary.instances} instances, ${summary.series} series, ${summary.studies} studies, ${summary.patients} patients, ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s`);
+    log.info(
+      `${summary.instances} instances, ${summary.series} series, ${summary.studies} studies, ${summary.patients} patients, ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s`,
+    );
     io.stdout.write(JSON.stringify(summary) + "\n");
     return Exit.OK;
   });

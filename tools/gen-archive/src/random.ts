@@ -47,5 +47,10 @@ export function weightedIndex(rng: Rng, weights: readonly number[]): number {
 }
 
 export function weightedPick<T extends { weight: number }>(rng: Rng, list: readonly T[]): T {
-  return list[weightedIndex(rng, list.map((e) => e.weight))]!;
+  return list[
+    weightedIndex(
+      rng,
+      list.map((e) => e.weight),
+    )
+  ]!;
 }

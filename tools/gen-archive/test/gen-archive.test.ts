@@ -9,8 +9,20 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative, sep } from "node:path";
-import { elementNumbers, parsePart10, Tags, TransferSyntax, type Dataset } from "@dicom-pipes/dimse/dicom";
-import { generateArchive, generateInstances, PRIVATE_CREATOR, PrivateTags, type ArchiveSummary } from "../src/generate.js";
+import {
+  elementNumbers,
+  parsePart10,
+  Tags,
+  TransferSyntax,
+  type Dataset,
+} from "@dicom-pipes/dimse/dicom";
+import {
+  generateArchive,
+  generateInstances,
+  PRIVATE_CREATOR,
+  PrivateTags,
+  type ArchiveSummary,
+} from "../src/generate.js";
 import { STORAGE_SOP_CLASS } from "../src/content.js";
 import { main } from "../src/main.js";
 import { runMain } from "../../../test/support/run-main.js";
@@ -62,7 +74,25 @@ const runGen = (argv: string[]) => runMain(main, argv);
 
 const DS_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const IS_RE = /^[+-]?\d+$/;
-const TEXT_VRS = new Set(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]);
+const TEXT_VRS = new Set([
+  "AE",
+  "AS",
+  "CS",
+  "DA",
+  "DS",
+  "DT",
+  "IS",
+  "LO",
+  "LT",
+  "PN",
+  "SH",
+  "ST",
+  "TM",
+  "UC",
+  "UI",
+  "UR",
+  "UT",
+]);
 
 describe("default archive", () => {
   const dir = join(root, "default");
@@ -76,9 +106,15 @@ describe("default archive", () => {
 
   test("summary counts match the files on disk", () => {
     assert.equal(files.length, summary.instances);
-    assert.equal(files.reduce((n, f) => n + f.buf.length, 0), summary.bytes);
+    assert.equal(
+      files.reduce((n, f) => n + f.buf.length, 0),
+      summary.bytes,
+    );
     const rels = files.map((f) => relative(dir, f.file).split(sep));
-    assert.ok(rels.every((r) => r.length === 4), "hierarchy layout: PatientID/Study/Series/SOP.dcm");
+    assert.ok(
+      rels.every((r) => r.length === 4),
+      "hierarchy layout: PatientID/Study/Series/SOP.dcm",
+    );
     assert.equal(new Set(rels.map((r) => r[0])).size, summary.patients);
     assert.equal(new Set(rels.map((r) => r[1])).size, summary.studies);
     assert.equal(new Set(rels.map((r) => r[2])).size, summary.series);
@@ -111,7 +147,10 @@ describe("default archive", () => {
       assert.equal(f.buf.toString("latin1", 128, 132), "DICM");
       assert.equal(f.ts, TransferSyntax.ExplicitVRLittleEndian);
       assert.equal(f.meta.string(Tags.MediaStorageSOPClassUID), f.ds.string(Tags.SOPClassUID));
-      assert.equal(f.meta.string(Tags.MediaStorageSOPInstanceUID), f.ds.string(Tags.SOPInstanceUID));
+      assert.equal(
+        f.meta.string(Tags.MediaStorageSOPInstanceUID),
+        f.ds.string(Tags.SOPInstanceUID),
+      );
       // Group length covers exactly the rest of group 0002.
       const gl = f.buf.readUInt32LE(132 + 8);
       assert.equal(f.buf.readUInt16LE(132 + 12 + gl), 0x0008);
@@ -135,8 +174,11 @@ describe("default archive", () => {
     assert.ok([...seriesPerStudy.values()].some((s) => s.size > 1));
     // Required descriptive attributes are all there.
     for (const f of files) {
-      for (const tag of [0x00080008, 0x00080020, 0x00080030, 0x00080050, 0x00080090, 0x00081030, 0x0008103e, 0x00181030, 0x00100010, 0x00100020,
-        0x00100030, 0x00100040, 0x00101010, 0x00180015, 0x00200010, 0x00200011, 0x00200013, 0x00280010, 0x00280011, 0x00280030, 0x7fe00010]) {
+      for (const tag of [
+        0x00080008, 0x00080020, 0x00080030, 0x00080050, 0x00080090, 0x00081030, 0x0008103e,
+        0x00181030, 0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x00101010, 0x00180015,
+        0x00200010, 0x00200011, 0x00200013, 0x00280010, 0x00280011, 0x00280030, 0x7fe00010,
+      ]) {
         assert.ok(f.ds.has(tag), `${f.file} lacks ${tag.toString(16)}`);
       }
       assert.ok(f.ds.strings(Tags.ImageType)!.length >= 2);
@@ -153,7 +195,9 @@ describe("default archive", () => {
   });
 
   test("institution names: canonical, variants, empty and absent", () => {
-    const names = files.map((f) => (f.ds.has(Tags.InstitutionName) ? f.ds.string(Tags.InstitutionName)! : null));
+    const names = files.map((f) =>
+      f.ds.has(Tags.InstitutionName) ? f.ds.string(Tags.InstitutionName)! : null,
+    );
     assert.ok(names.includes(null), "some instances without InstitutionName");
     assert.ok(names.includes(""), "some instances with an empty InstitutionName");
     const present = names.filter((n): n is string => !!n);
@@ -163,7 +207,10 @@ describe("default archive", () => {
       if (!groups.has(norm(n))) groups.set(norm(n), new Set());
       groups.get(norm(n))!.add(n);
     }
-    assert.ok([...groups.values()].some((g) => g.size > 1), "variants differing in case/whitespace");
+    assert.ok(
+      [...groups.values()].some((g) => g.size > 1),
+      "variants differing in case/whitespace",
+    );
     // Institution is constant within a series.
     const bySeries = new Map<string, string | null>();
     for (const f of files) {
@@ -193,7 +240,10 @@ describe("default archive", () => {
       assert.equal(f.ds.string(Tags.SpecificCharacterSet), "ISO_IR 192");
       assert.ok(f.buf.includes(Buffer.from("山田^太郎", "utf8")));
     }
-    assert.ok([...byName.keys()].some((n) => /[\u0370-\u03ff]/.test(n)), "a Greek name");
+    assert.ok(
+      [...byName.keys()].some((n) => /[\u0370-\u03ff]/.test(n)),
+      "a Greek name",
+    );
     const counts: Record<string, number> = {};
     for (const f of files) {
       const cs = f.ds.string(Tags.SpecificCharacterSet) ?? "none";
@@ -201,7 +251,11 @@ describe("default archive", () => {
       // No charset only when every text value is plain ASCII.
       if (cs === "none") {
         for (const el of f.ds.elements) {
-          if (TEXT_VRS.has(el.vr)) assert.ok(el.value!.every((b) => b < 0x80), `${f.file}: non-ASCII text without SpecificCharacterSet`);
+          if (TEXT_VRS.has(el.vr))
+            assert.ok(
+              el.value!.every((b) => b < 0x80),
+              `${f.file}: non-ASCII text without SpecificCharacterSet`,
+            );
         }
       }
     }
@@ -265,9 +319,18 @@ describe("default archive", () => {
     const text = r.stdout.toString("latin1");
     assert.equal(text.split("# Dicom-File-Format").length - 1, summary.instances);
     assert.equal(text.split("(0009,0010) LO [DICOMPIPES TEST]").length - 1, summary.instances);
-    assert.equal((text.match(/\(0002,0010\) UI =LittleEndianExplicit/g) ?? []).length, summary.instances);
-    assert.equal((text.match(/\(0008,0005\) CS \[ISO_IR 100\]/g) ?? []).length, summary.charsets["ISO_IR 100"]);
-    assert.equal((text.match(/\(0008,0005\) CS \[ISO_IR 192\]/g) ?? []).length, summary.charsets["ISO_IR 192"]);
+    assert.equal(
+      (text.match(/\(0002,0010\) UI =LittleEndianExplicit/g) ?? []).length,
+      summary.instances,
+    );
+    assert.equal(
+      (text.match(/\(0008,0005\) CS \[ISO_IR 100\]/g) ?? []).length,
+      summary.charsets["ISO_IR 100"],
+    );
+    assert.equal(
+      (text.match(/\(0008,0005\) CS \[ISO_IR 192\]/g) ?? []).length,
+      summary.charsets["ISO_IR 192"],
+    );
     for (const tag of ["1001) LO", "1002) UL", "1003) DS", "1004) US", "1005) OB", "1006) FD"]) {
       assert.equal(text.split(`(0009,${tag}`).length - 1, summary.instances, tag);
     }
@@ -279,7 +342,13 @@ describe("default archive", () => {
     const r = dcmdump(["+sd", "+r", "+U8", "-q", dir]);
     assert.equal(r.status, 0, r.stderr);
     const text = r.stdout.toString("utf8");
-    for (const name of ["Müller^Jörg", "Lefèvre^Zoë", "Yamada^Tarou=山田^太郎=やまだ^たろう", "Papadopoulou^Eleni=Παπαδοπούλου^Ελένη", "Universitätsklinikum Nordheide"]) {
+    for (const name of [
+      "Müller^Jörg",
+      "Lefèvre^Zoë",
+      "Yamada^Tarou=山田^太郎=やまだ^たろう",
+      "Papadopoulou^Eleni=Παπαδοπούλου^Ελένη",
+      "Universitätsklinikum Nordheide",
+    ]) {
       assert.ok(text.includes(`[${name}]`), name);
     }
     assert.ok(!text.includes("\ufffd"), "no replacement characters");
@@ -290,13 +359,19 @@ test("weekday × hour pattern: busy weekday mornings, quiet nights and weekends"
   const seen = new Set<string>();
   const perWeekday = Array<number>(7).fill(0);
   const weekdayHours = Array<number>(24).fill(0);
-  for (const inst of generateInstances({ out: "unused", patients: 1500, seriesPerStudy: 1, instancesPerSeries: 1 })) {
+  for (const inst of generateInstances({
+    out: "unused",
+    patients: 1500,
+    seriesPerStudy: 1,
+    instancesPerSeries: 1,
+  })) {
     if (seen.has(inst.studyInstanceUID)) continue;
     seen.add(inst.studyInstanceUID);
     const d = inst.studyDate;
     const wd = new Date(Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8))).getUTCDay();
     perWeekday[wd]!++;
-    if (wd !== 0 && wd !== 6) weekdayHours[Number(inst.dataset.string(Tags.StudyTime)!.slice(0, 2))]!++;
+    if (wd !== 0 && wd !== 6)
+      weekdayHours[Number(inst.dataset.string(Tags.StudyTime)!.slice(0, 2))]!++;
   }
   const workdays = perWeekday.slice(1, 6).reduce((a, b) => a + b, 0) / 5;
   const weekend = (perWeekday[0]! + perWeekday[6]!) / 2;
@@ -320,17 +395,25 @@ test("determinism: same seed gives byte-identical files, another seed differs", 
   const fa = walk(a).map((f) => relative(a, f));
   const fb = walk(b).map((f) => relative(b, f));
   assert.deepEqual(fa, fb);
-  for (const rel of fa) assert.ok(readFileSync(join(a, rel)).equals(readFileSync(join(b, rel))), rel);
+  for (const rel of fa)
+    assert.ok(readFileSync(join(a, rel)).equals(readFileSync(join(b, rel))), rel);
   const fc = new Set(walk(c).map((f) => basename(f)));
   assert.ok(!fa.some((rel) => fc.has(basename(rel))), "different seed, different UIDs");
   // More patients extend the archive without changing the first ones.
   const d = join(root, "det-d");
   await generateArchive({ out: d, seed: "demo", patients: 8 });
-  for (const rel of fa) assert.ok(readFileSync(join(a, rel)).equals(readFileSync(join(d, rel))), rel);
+  for (const rel of fa)
+    assert.ok(readFileSync(join(a, rel)).equals(readFileSync(join(d, rel))), rel);
 });
 
 test("fixed ranges and --max-instances give exact counts", async () => {
-  const s = await generateArchive({ out: join(root, "exact"), patients: 3, studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 3 });
+  const s = await generateArchive({
+    out: join(root, "exact"),
+    patients: 3,
+    studiesPerPatient: 2,
+    seriesPerStudy: 2,
+    instancesPerSeries: 3,
+  });
   assert.deepEqual([s.patients, s.studies, s.series, s.instances], [3, 6, 12, 36]);
   assert.equal(walk(join(root, "exact")).length, 36);
   const m = await generateArchive({ out: join(root, "max"), patients: 50, maxInstances: 17 });
@@ -340,7 +423,18 @@ test("fixed ranges and --max-instances give exact counts", async () => {
 
 test("CLI: --layout flat --transfer-syntax big, one JSON line on stdout", async (t) => {
   const dir = join(root, "flat-big");
-  const r = await runGen(["--out", dir, "--layout", "flat", "--transfer-syntax", "big", "--patients", "4", "--seed", "7"]);
+  const r = await runGen([
+    "--out",
+    dir,
+    "--layout",
+    "flat",
+    "--transfer-syntax",
+    "big",
+    "--patients",
+    "4",
+    "--seed",
+    "7",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.split("\n").length, 2);
   const summary = JSON.parse(r.stdout) as ArchiveSummary;
@@ -354,7 +448,10 @@ test("CLI: --layout flat --transfer-syntax big, one JSON line on stdout", async 
     assert.equal(f.ts, TransferSyntax.ExplicitVRBigEndian);
     // Binary values are big endian on disk.
     assert.deepEqual(f.ds.get(0x00280010)!.value, Buffer.from([0, 64]));
-    assert.deepEqual(elementNumbers(f.ds.get(PrivateTags.Words)!, false), [Number(f.ds.string(Tags.InstanceNumber)), 0xbeef]);
+    assert.deepEqual(elementNumbers(f.ds.get(PrivateTags.Words)!, false), [
+      Number(f.ds.string(Tags.InstanceNumber)),
+      0xbeef,
+    ]);
   }
   // Same content as the little endian archive with the same seed.
   const le = join(root, "flat-le");
@@ -394,7 +491,16 @@ test("implicit VR little endian", async (t) => {
 
 test("512 × 512 × 16-bit instances are about 530 KB", async (t) => {
   const dir = join(root, "large");
-  const s = await generateArchive({ out: dir, patients: 1, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 3, rows: 512, cols: 512, bits: 16 });
+  const s = await generateArchive({
+    out: dir,
+    patients: 1,
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 3,
+    rows: 512,
+    cols: 512,
+    bits: 16,
+  });
   assert.equal(s.instances, 3);
   for (const f of walk(dir)) {
     const size = statSync(f).size;
@@ -412,8 +518,15 @@ test("CLI: help, version and usage errors", async () => {
   assert.match(h.stdout, /--transfer-syntax/);
   const v = await runGen(["--version"]);
   assert.match(v.stdout, /^gen-archive \d+\.\d+\.\d+\n$/);
-  for (const argv of [["--patients", "3"], ["--out", "x", "--bits", "12"], ["--out", "x", "--layout", "tree"], ["--out", "x", "--series-per-study", "4-2"],
-    ["--out", "x", "--start-date", "20240230"], ["--out", "x", "--start-date", "20240301", "--end-date", "20240201"], ["--out", "x", "--nope"]]) {
+  for (const argv of [
+    ["--patients", "3"],
+    ["--out", "x", "--bits", "12"],
+    ["--out", "x", "--layout", "tree"],
+    ["--out", "x", "--series-per-study", "4-2"],
+    ["--out", "x", "--start-date", "20240230"],
+    ["--out", "x", "--start-date", "20240301", "--end-date", "20240201"],
+    ["--out", "x", "--nope"],
+  ]) {
     const r = await runGen(argv);
     assert.equal(r.code, 2, argv.join(" "));
     assert.equal(r.stdout, "");

@@ -37,9 +37,22 @@ export function withWindowOptions<T>(y: Argv<T>): Argv<T & WindowArgs> {
       describe: `all, 6m (180 days), 3m (90 days), 1m (30 days) or Nd (N days) back from --now (default: ${DEFAULT_TIMEFRAME})`,
       group: WINDOW_GROUP,
     },
-    since: { type: "string", describe: "first StudyDate to include, YYYYMMDD (instead of --timeframe)", group: WINDOW_GROUP },
-    until: { type: "string", describe: "last StudyDate to include, YYYYMMDD (instead of --timeframe)", group: WINDOW_GROUP },
-    now: { type: "string", describe: "the date taken as today, YYYYMMDD (default: today, local time), for reproducible runs", group: WINDOW_GROUP },
+    since: {
+      type: "string",
+      describe: "first StudyDate to include, YYYYMMDD (instead of --timeframe)",
+      group: WINDOW_GROUP,
+    },
+    until: {
+      type: "string",
+      describe: "last StudyDate to include, YYYYMMDD (instead of --timeframe)",
+      group: WINDOW_GROUP,
+    },
+    now: {
+      type: "string",
+      describe:
+        "the date taken as today, YYYYMMDD (default: today, local time), for reproducible runs",
+      group: WINDOW_GROUP,
+    },
   }) as unknown as Argv<T & WindowArgs>;
 }
 
@@ -76,10 +89,12 @@ function parseDateOption(option: string, v: string): number {
 export function resolveWindow(a: WindowArgs, boundary: "exclusive" | "inclusive"): DateWindow {
   const now = a.now !== undefined ? parseDateOption("now", a.now) : localToday();
   if (a.since !== undefined || a.until !== undefined) {
-    if (a.timeframe !== undefined) throw new UsageError("--timeframe cannot be combined with --since/--until");
+    if (a.timeframe !== undefined)
+      throw new UsageError("--timeframe cannot be combined with --since/--until");
     const start = a.since !== undefined ? parseDateOption("since", a.since) : undefined;
     const end = a.until !== undefined ? parseDateOption("until", a.until) : undefined;
-    if (start !== undefined && end !== undefined && start > end) throw new UsageError(`--since ${a.since} is after --until ${a.until}`);
+    if (start !== undefined && end !== undefined && start > end)
+      throw new UsageError(`--since ${a.since} is after --until ${a.until}`);
     const label = `${start !== undefined ? formatDicomDate(start) : ""}-${end !== undefined ? formatDicomDate(end) : ""}`;
     return { start, end, now, all: false, label };
   }
@@ -87,7 +102,10 @@ export function resolveWindow(a: WindowArgs, boundary: "exclusive" | "inclusive"
   if (tf === "all") return { now, all: true, label: "all" };
   const m = /^(\d+)d$/.exec(tf);
   const days = NAMED[tf] ?? (m ? Number(m[1]) : undefined);
-  if (days === undefined || days < 1) throw new UsageError(`--timeframe: expected all, 6m, 3m, 1m or a number of days like 14d, got "${tf}"`);
+  if (days === undefined || days < 1)
+    throw new UsageError(
+      `--timeframe: expected all, 6m, 3m, 1m or a number of days like 14d, got "${tf}"`,
+    );
   const start = boundary === "exclusive" ? now - days + 1 : now - days;
   return { start, now, all: false, label: tf, days };
 }
@@ -114,13 +132,18 @@ export function describeWindow(w: DateWindow): string {
  * with a suggestion.
  */
 export function parseAnalysisKeys(text: string, option: string): string[] {
-  const keys = text.split(",").map((k) => k.trim()).filter((k) => k !== "");
+  const keys = text
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
   if (keys.length === 0) throw new UsageError(`${option}: expected one or more attribute keywords`);
   for (const k of keys) {
     if (lookupKeyword(k) || isMetadataKey(k) || parseTagHex(k) !== undefined) continue;
     const lower = k.toLowerCase();
     const hint = allKeywords().find((w) => w.toLowerCase() === lower);
-    throw new UsageError(`${option}: unknown attribute "${k}"${hint ? ` (did you mean ${hint}?)` : ""}`);
+    throw new UsageError(
+      `${option}: unknown attribute "${k}"${hint ? ` (did you mean ${hint}?)` : ""}`,
+    );
   }
   return keys;
 }

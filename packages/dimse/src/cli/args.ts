@@ -65,7 +65,10 @@ function looksLikeOption(tok: string): boolean {
 
 /** An option the tool does not know (`option` as given). */
 export class UnknownOptionError extends UsageError {
-  constructor(readonly option: string, message = `Unknown option ${option}`) {
+  constructor(
+    readonly option: string,
+    message = `Unknown option ${option}`,
+  ) {
     super(message);
   }
 }
@@ -88,7 +91,8 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
     if (!spec && tok.startsWith("--") && tok.includes("=")) {
       const eq = tok.indexOf("=");
       spec = byFlag.get(tok.slice(0, eq));
-      if (spec && (spec.kind === "value" || spec.kind === "list") && (spec.arity ?? 1) === 1) inline = tok.slice(eq + 1);
+      if (spec && (spec.kind === "value" || spec.kind === "list") && (spec.arity ?? 1) === 1)
+        inline = tok.slice(eq + 1);
       else spec = undefined;
     }
     if (!spec) {
@@ -130,9 +134,16 @@ export function parseArgs(argv: string[], specs: OptionSpec[]): ParsedArgs {
 function convert(spec: OptionSpec, flag: string, v: string): unknown {
   if (!spec.numeric) return v;
   const n = Number(v);
-  if (v.trim() === "" || Number.isNaN(n) || (spec.numeric === "int" && !Number.isInteger(n))) throw new UsageError(`Invalid parameter value ${v} for option ${flag}`);
-  if (spec.min !== undefined && n < spec.min) throw new UsageError(`Invalid parameter value ${v} for option ${flag} (must be >= ${spec.min})`);
-  if (spec.max !== undefined && n > spec.max) throw new UsageError(`Invalid parameter value ${v} for option ${flag} (must be <= ${spec.max})`);
+  if (v.trim() === "" || Number.isNaN(n) || (spec.numeric === "int" && !Number.isInteger(n)))
+    throw new UsageError(`Invalid parameter value ${v} for option ${flag}`);
+  if (spec.min !== undefined && n < spec.min)
+    throw new UsageError(
+      `Invalid parameter value ${v} for option ${flag} (must be >= ${spec.min})`,
+    );
+  if (spec.max !== undefined && n > spec.max)
+    throw new UsageError(
+      `Invalid parameter value ${v} for option ${flag} (must be <= ${spec.max})`,
+    );
   return n;
 }
 

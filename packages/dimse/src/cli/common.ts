@@ -16,19 +16,71 @@ export const OUTPUT = "output options";
 
 export function generalOptions(): OptionSpec[] {
   return [
-    { key: "help", flags: ["-h", "--help"], kind: "flag", group: GENERAL, describe: "print this help text and exit" },
-    { key: "version", flags: ["--version"], kind: "flag", group: GENERAL, describe: "print version information and exit" },
-    { key: "arguments", flags: ["--arguments"], kind: "flag", group: GENERAL, describe: "print expanded command line arguments" },
-    { key: "quiet", flags: ["-q", "--quiet"], kind: "flag", group: GENERAL, describe: "quiet mode, print no warnings and errors" },
-    { key: "verbose", flags: ["-v", "--verbose"], kind: "flag", group: GENERAL, describe: "verbose mode, print processing details" },
-    { key: "debug", flags: ["-d", "--debug"], kind: "flag", group: GENERAL, describe: "debug mode, print debug information" },
-    { key: "logLevel", flags: ["-ll", "--log-level"], kind: "value", metavar: "[l]evel", group: GENERAL, describe: "fatal, error, warn, info, debug, trace" },
-    { key: "logConfig", flags: ["-lc", "--log-config"], kind: "value", metavar: "[f]ilename", group: GENERAL, describe: "accepted for compatibility and ignored", hidden: true },
+    {
+      key: "help",
+      flags: ["-h", "--help"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "print this help text and exit",
+    },
+    {
+      key: "version",
+      flags: ["--version"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "print version information and exit",
+    },
+    {
+      key: "arguments",
+      flags: ["--arguments"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "print expanded command line arguments",
+    },
+    {
+      key: "quiet",
+      flags: ["-q", "--quiet"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "quiet mode, print no warnings and errors",
+    },
+    {
+      key: "verbose",
+      flags: ["-v", "--verbose"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "verbose mode, print processing details",
+    },
+    {
+      key: "debug",
+      flags: ["-d", "--debug"],
+      kind: "flag",
+      group: GENERAL,
+      describe: "debug mode, print debug information",
+    },
+    {
+      key: "logLevel",
+      flags: ["-ll", "--log-level"],
+      kind: "value",
+      metavar: "[l]evel",
+      group: GENERAL,
+      describe: "fatal, error, warn, info, debug, trace",
+    },
+    {
+      key: "logConfig",
+      flags: ["-lc", "--log-config"],
+      kind: "value",
+      metavar: "[f]ilename",
+      group: GENERAL,
+      describe: "accepted for compatibility and ignored",
+      hidden: true,
+    },
   ];
 }
 
 /** What `--excel` does, for every tool's help. */
-export const EXCEL_DESCRIBE = "CSV for spreadsheets (implies --format csv): UTF-8 BOM,\nCRLF, text that Excel or LibreOffice would take for a\nnumber, date or formula (IDs with leading zeros, dates,\nUIDs, =...) kept as text";
+export const EXCEL_DESCRIBE =
+  "CSV for spreadsheets (implies --format csv): UTF-8 BOM,\nCRLF, text that Excel or LibreOffice would take for a\nnumber, date or formula (IDs with leading zeros, dates,\nUIDs, =...) kept as text";
 
 /**
  * `--format ndjson|csv|tsv` and `--excel` for a tool that writes records
@@ -36,17 +88,34 @@ export const EXCEL_DESCRIBE = "CSV for spreadsheets (implies --format csv): UTF-
  */
 export function recordFormatOptions(what: string): OptionSpec[] {
   return [
-    { key: "format", flags: ["--format"], kind: "value", metavar: "ndjson|csv|tsv", group: OUTPUT, describe: `${what} (default: ndjson)` },
+    {
+      key: "format",
+      flags: ["--format"],
+      kind: "value",
+      metavar: "ndjson|csv|tsv",
+      group: OUTPUT,
+      describe: `${what} (default: ndjson)`,
+    },
     { key: "excel", flags: ["--excel"], kind: "flag", group: OUTPUT, describe: EXCEL_DESCRIBE },
   ];
 }
 
 /** The record format chosen by `--format` and `--excel`: excel is CSV; another explicit format with it is a usage error. */
-export function recordFormat(format: unknown, excel: unknown, fallback: OutputFormat = "ndjson"): { format: OutputFormat; excel: boolean } {
+export function recordFormat(
+  format: unknown,
+  excel: unknown,
+  fallback: OutputFormat = "ndjson",
+): { format: OutputFormat; excel: boolean } {
   const allowed: OutputFormat[] = ["ndjson", "csv", "tsv"];
-  if (format !== undefined && !allowed.includes(format as OutputFormat)) throw new UsageError(`Invalid parameter value ${String(format)} for option --format (${allowed.join(", ")})`);
+  if (format !== undefined && !allowed.includes(format as OutputFormat))
+    throw new UsageError(
+      `Invalid parameter value ${String(format)} for option --format (${allowed.join(", ")})`,
+    );
   if (!excel) return { format: (format as OutputFormat | undefined) ?? fallback, excel: false };
-  if (format !== undefined && format !== "csv") throw new UsageError(`--excel writes CSV; it cannot be combined with --format ${String(format)}`);
+  if (format !== undefined && format !== "csv")
+    throw new UsageError(
+      `--excel writes CSV; it cannot be combined with --format ${String(format)}`,
+    );
   return { format: "csv", excel: true };
 }
 
@@ -57,14 +126,81 @@ export interface ScuNetworkDefaults {
 
 export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
   return [
-    { key: "aetitle", flags: ["-aet", "--aetitle"], kind: "value", metavar: "[a]etitle", group: NETWORK, describe: `set my calling AE title (default: ${d.aet})` },
-    { key: "call", flags: ["-aec", "--call"], kind: "value", metavar: "[a]etitle", group: NETWORK, describe: `set called AE title of peer (default: ${d.calledAet ?? "ANY-SCP"})` },
-    { key: "timeout", flags: ["-to", "--timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for connection requests (default: unlimited)" },
-    { key: "acseTimeout", flags: ["-ta", "--acse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for ACSE messages (default: 30)" },
-    { key: "dimseTimeout", flags: ["-td", "--dimse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "timeout for DIMSE messages (default: unlimited)" },
-    { key: "socketTimeout", flags: ["-ts", "--socket-timeout"], kind: "value", numeric: "number", metavar: "[s]econds", group: NETWORK, describe: "accepted for compatibility", hidden: true },
-    { key: "maxPdu", flags: ["-pdu", "--max-pdu"], kind: "value", numeric: "int", min: 4096, max: 131072 * 64, metavar: "[n]umber of bytes", group: NETWORK, describe: "set max receive pdu to n bytes (default: 262144)" },
-    { key: "bind", flags: ["--bind"], kind: "value", metavar: "ADDRESS", group: NETWORK, describe: "local address to connect from" },
+    {
+      key: "aetitle",
+      flags: ["-aet", "--aetitle"],
+      kind: "value",
+      metavar: "[a]etitle",
+      group: NETWORK,
+      describe: `set my calling AE title (default: ${d.aet})`,
+    },
+    {
+      key: "call",
+      flags: ["-aec", "--call"],
+      kind: "value",
+      metavar: "[a]etitle",
+      group: NETWORK,
+      describe: `set called AE title of peer (default: ${d.calledAet ?? "ANY-SCP"})`,
+    },
+    {
+      key: "timeout",
+      flags: ["-to", "--timeout"],
+      kind: "value",
+      numeric: "number",
+      min: 0,
+      metavar: "[s]econds",
+      group: NETWORK,
+      describe: "timeout for connection requests (default: unlimited)",
+    },
+    {
+      key: "acseTimeout",
+      flags: ["-ta", "--acse-timeout"],
+      kind: "value",
+      numeric: "number",
+      min: 0,
+      metavar: "[s]econds",
+      group: NETWORK,
+      describe: "timeout for ACSE messages (default: 30)",
+    },
+    {
+      key: "dimseTimeout",
+      flags: ["-td", "--dimse-timeout"],
+      kind: "value",
+      numeric: "number",
+      min: 0,
+      metavar: "[s]econds",
+      group: NETWORK,
+      describe: "timeout for DIMSE messages (default: unlimited)",
+    },
+    {
+      key: "socketTimeout",
+      flags: ["-ts", "--socket-timeout"],
+      kind: "value",
+      numeric: "number",
+      metavar: "[s]econds",
+      group: NETWORK,
+      describe: "accepted for compatibility",
+      hidden: true,
+    },
+    {
+      key: "maxPdu",
+      flags: ["-pdu", "--max-pdu"],
+      kind: "value",
+      numeric: "int",
+      min: 4096,
+      max: 131072 * 64,
+      metavar: "[n]umber of bytes",
+      group: NETWORK,
+      describe: "set max receive pdu to n bytes (default: 262144)",
+    },
+    {
+      key: "bind",
+      flags: ["--bind"],
+      kind: "value",
+      metavar: "ADDRESS",
+      group: NETWORK,
+      describe: "local address to connect from",
+    },
     ...peerOptions(NETWORK),
   ];
 }
@@ -76,14 +212,50 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
  */
 export function scpLimitOptions(): OptionSpec[] {
   return [
-    { key: "dimseTimeout", flags: ["-td", "--dimse-timeout"], kind: "value", numeric: "number", min: 0, metavar: "[s]econds", group: NETWORK, describe: "abort an association when nothing arrives for s seconds\nwhile no request is being served (default: 60; 0: never)" },
-    { key: "maxAssociations", flags: ["--max-associations"], kind: "value", numeric: "int", min: 1, max: 65535, metavar: "[n]umber", group: NETWORK, describe: "serve at most n associations at once; more are rejected\n(transient, local limit exceeded) (default: 100)" },
-    { key: "maxMessage", flags: ["--max-message"], kind: "value", numeric: "int", min: 1, max: 1024, metavar: "[n] MiB", group: NETWORK, describe: "abort a peer sending a command or a non-storage data set\n(C-ECHO, C-FIND...) larger than n MiB (default: 4); C-STORE\ndata sets go to disk and have no limit" },
+    {
+      key: "dimseTimeout",
+      flags: ["-td", "--dimse-timeout"],
+      kind: "value",
+      numeric: "number",
+      min: 0,
+      metavar: "[s]econds",
+      group: NETWORK,
+      describe:
+        "abort an association when nothing arrives for s seconds\nwhile no request is being served (default: 60; 0: never)",
+    },
+    {
+      key: "maxAssociations",
+      flags: ["--max-associations"],
+      kind: "value",
+      numeric: "int",
+      min: 1,
+      max: 65535,
+      metavar: "[n]umber",
+      group: NETWORK,
+      describe:
+        "serve at most n associations at once; more are rejected\n(transient, local limit exceeded) (default: 100)",
+    },
+    {
+      key: "maxMessage",
+      flags: ["--max-message"],
+      kind: "value",
+      numeric: "int",
+      min: 1,
+      max: 1024,
+      metavar: "[n] MiB",
+      group: NETWORK,
+      describe:
+        "abort a peer sending a command or a non-storage data set\n(C-ECHO, C-FIND...) larger than n MiB (default: 4); C-STORE\ndata sets go to disk and have no limit",
+    },
   ];
 }
 
 /** `scpLimitOptions` values as `serve()` takes them (undefined: its defaults). */
-export function scpLimits(o: Record<string, unknown>): { dimseTimeoutMs?: number; maxAssociations?: number; maxMessageBytes?: number } {
+export function scpLimits(o: Record<string, unknown>): {
+  dimseTimeoutMs?: number;
+  maxAssociations?: number;
+  maxMessageBytes?: number;
+} {
   return {
     dimseTimeoutMs: o.dimseTimeout === undefined ? undefined : Number(o.dimseTimeout) * 1000,
     maxAssociations: o.maxAssociations as number | undefined,
@@ -95,14 +267,26 @@ export function scpLimits(o: Record<string, unknown>): { dimseTimeoutMs?: number
 export function resolveLogLevel(p: ParsedArgs): LogLevel {
   const o = p.opts;
   if (o.logLevel !== undefined) {
-    if (o.quiet || o.verbose || o.debug) throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
+    if (o.quiet || o.verbose || o.debug)
+      throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
     const l = parseLogLevel(String(o.logLevel));
-    if (!l) throw new UsageError(`Invalid parameter value ${String(o.logLevel)} for option --log-level (fatal, error, warn, info, debug, trace)`);
+    if (!l)
+      throw new UsageError(
+        `Invalid parameter value ${String(o.logLevel)} for option --log-level (fatal, error, warn, info, debug, trace)`,
+      );
     return l;
   }
   // Rightmost of -q/-v/-d wins.
-  const last = [...p.given].reverse().find((k) => k === "quiet" || k === "verbose" || k === "debug");
-  return last === "quiet" ? "fatal" : last === "verbose" ? "info" : last === "debug" ? "debug" : "warn";
+  const last = [...p.given]
+    .reverse()
+    .find((k) => k === "quiet" || k === "verbose" || k === "debug");
+  return last === "quiet"
+    ? "fatal"
+    : last === "verbose"
+      ? "info"
+      : last === "debug"
+        ? "debug"
+        : "warn";
 }
 
 /** Read a package's version from its package.json (path relative to the caller's module). */
@@ -115,7 +299,12 @@ export function packageVersion(importMetaUrl: string, rel = "../package.json"): 
  * Run a tool body, mapping errors to exit statuses and one-line messages:
  * usage errors print a hint to `--help` and exit 2.
  */
-export async function runTool(tool: string, io: Io, body: (log: CliLogger) => Promise<number>, log: CliLogger = createLogger(tool, io.stderr)): Promise<number> {
+export async function runTool(
+  tool: string,
+  io: Io,
+  body: (log: CliLogger) => Promise<number>,
+  log: CliLogger = createLogger(tool, io.stderr),
+): Promise<number> {
   try {
     return await body(log);
   } catch (e) {

@@ -28,7 +28,15 @@ import { resolvePeer } from "./peers.js";
  * Parse a DCMTK-style command line. Returns the parsed arguments, or an
  * exit status when the call was for help or the version (already printed).
  */
-export function startDcmtkTool(tool: string, argv: string[], specs: OptionSpec[], io: Io, log: CliLogger, help: () => string, version: () => string): ParsedArgs | number {
+export function startDcmtkTool(
+  tool: string,
+  argv: string[],
+  specs: OptionSpec[],
+  io: Io,
+  log: CliLogger,
+  help: () => string,
+  version: () => string,
+): ParsedArgs | number {
   if (argv.length === 0) {
     io.stdout.write(help());
     return Exit.OK;
@@ -43,7 +51,10 @@ export function startDcmtkTool(tool: string, argv: string[], specs: OptionSpec[]
     return Exit.OK;
   }
   log.level = resolveLogLevel(p);
-  if (p.opts.arguments) log.info(`calling '${tool}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`);
+  if (p.opts.arguments)
+    log.info(
+      `calling '${tool}' with ${argv.length} arguments: ${argv.map((a) => `'${a}'`).join(" ")}`,
+    );
   return p;
 }
 
@@ -56,10 +67,16 @@ export function parseDcmtkArgs(tool: string, argv: string[], specs: OptionSpec[]
     return parseArgs(argv, specs);
   } catch (e) {
     const dcmtk = tool.replace(/-ts$/, "");
-    const known = e instanceof UnknownOptionError ? DCMTK_OPTIONS[dcmtk]?.find(([short, long]) => short === e.option || long === e.option) : undefined;
+    const known =
+      e instanceof UnknownOptionError
+        ? DCMTK_OPTIONS[dcmtk]?.find(([short, long]) => short === e.option || long === e.option)
+        : undefined;
     if (!known) throw e;
     const name = known[0] ? `${known[0]} (${known[1]})` : known[1];
-    throw new UnknownOptionError((e as UnknownOptionError).option, `DCMTK ${dcmtk}'s option ${name} is not implemented in ${tool}`);
+    throw new UnknownOptionError(
+      (e as UnknownOptionError).option,
+      `DCMTK ${dcmtk}'s option ${name} is not implemented in ${tool}`,
+    );
   }
 }
 
@@ -67,20 +84,34 @@ export function parseDcmtkArgs(tool: string, argv: string[], specs: OptionSpec[]
  * `peer port [rest...]` as every SCU takes them, or `--peer NAME` from the
  * peers file; fills `opts` from the peer and the environment (see `resolvePeer`).
  */
-export function peerAndPort(positionals: string[], opts: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, listen = false): { peer: string; port: number; rest: string[] } {
+export function peerAndPort(
+  positionals: string[],
+  opts: Record<string, unknown> = {},
+  env: NodeJS.ProcessEnv = {},
+  listen = false,
+): { peer: string; port: number; rest: string[] } {
   return resolvePeer(positionals, opts, env, listen);
 }
 
 export function parsePort(text: string, allowZero = false): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535 || (!allowZero && port < 1)) throw new UsageError(`Invalid parameter value ${text}`);
+  if (!/^\d+$/.test(text) || port > 65535 || (!allowZero && port < 1))
+    throw new UsageError(`Invalid parameter value ${text}`);
   return port;
 }
 
 /** A choice-valued option, checked. */
-export function choiceOption<T extends string>(value: unknown, flag: string, allowed: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  value: unknown,
+  flag: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new UsageError(`Invalid parameter value ${String(value)} for option ${flag} (${allowed.join(", ")})`);
+  if (!allowed.includes(value as T))
+    throw new UsageError(
+      `Invalid parameter value ${String(value)} for option ${flag} (${allowed.join(", ")})`,
+    );
   return value as T;
 }
 
@@ -92,7 +123,8 @@ export function choiceOption<T extends string>(value: unknown, flag: string, all
 export function outputDirectory(value: unknown, io: Io): string {
   const od = resolve(String(value ?? io.cwd ?? "."));
   const why = unwritableReason(od);
-  if (why === "does not exist") throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
+  if (why === "does not exist")
+    throw new ExitError(Exit.OUTPUT_DIR, `specified output directory does not exist: ${od}`);
   if (why) throw new ExitError(Exit.OUTPUT_DIR, `output directory ${od} ${why}`);
   return od;
 }
@@ -107,7 +139,11 @@ export function checkOutputFolder(path: string, what = "output folder"): void {
   for (;;) {
     const why = unwritableReason(at);
     if (why === undefined) return;
-    if (why !== "does not exist" || dirname(at) === at) throw new ExitError(Exit.OUTPUT_DIR, `cannot use the ${what} ${path}: ${at === resolve(path) ? "it" : at} ${why}`);
+    if (why !== "does not exist" || dirname(at) === at)
+      throw new ExitError(
+        Exit.OUTPUT_DIR,
+        `cannot use the ${what} ${path}: ${at === resolve(path) ? "it" : at} ${why}`,
+      );
     at = dirname(at);
   }
 }
@@ -118,12 +154,18 @@ export async function makeOutputDirectory(path: string, what = "output folder"):
     await makeDirs(path);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new ExitError(Exit.OUTPUT_DIR, `cannot create the ${what} ${path}: ${err.code === "ENOTDIR" ? "a part of the path is not a directory" : err.message}`);
+    throw new ExitError(
+      Exit.OUTPUT_DIR,
+      `cannot create the ${what} ${path}: ${err.code === "ENOTDIR" ? "a part of the path is not a directory" : err.message}`,
+    );
   }
 }
 
 /** `-k` keys; a bad one is a usage error with `message(key)` (DCMTK's wording differs per tool). */
-export function parseKeys(texts: unknown, message: (e: KeyError) => string = (e) => e.message): ParsedKey[] {
+export function parseKeys(
+  texts: unknown,
+  message: (e: KeyError) => string = (e) => e.message,
+): ParsedKey[] {
   let keys: ParsedKey[];
   try {
     keys = ((texts as string[] | undefined) ?? []).map(parseKey);
@@ -154,22 +196,39 @@ export function checkFiles(files: string[]): void {
 }
 
 /** Timeout options in milliseconds (`-to`, `-ta`, `-td`). */
-export function timeouts(o: Record<string, unknown>): { connect?: number; acse: number; dimse?: number } {
+export function timeouts(o: Record<string, unknown>): {
+  connect?: number;
+  acse: number;
+  dimse?: number;
+} {
   const ms = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
   return { connect: ms(o.timeout), acse: ms(o.acseTimeout) ?? 30000, dimse: ms(o.dimseTimeout) };
 }
 
 /** A failed association request as DCMTK reports it (exit 61): the rejection and its reasons, no context, or the network condition. */
 export function associationFailure(e: NetError): ExitError {
-  const message = e.kind === "rejected" ? "Association Rejected:" : e.kind === "no-context" ? "No Acceptable Presentation Contexts" : `Association Request Failed: ${e.condition}`;
+  const message =
+    e.kind === "rejected"
+      ? "Association Rejected:"
+      : e.kind === "no-context"
+        ? "No Acceptable Presentation Contexts"
+        : `Association Request Failed: ${e.condition}`;
   return new ExitError(Exit.ASSOCIATION, message, e.details);
 }
 
 /** A port we cannot listen on, as DCMTK reports it (exit 60). */
 export function listenFailure(e: unknown): ExitError {
   const err = e as NodeJS.ErrnoException;
-  const text = err.code === "EADDRINUSE" ? "Address already in use" : err.code === "EACCES" ? "Permission denied" : err.message;
-  return new ExitError(Exit.LISTEN, `cannot create network: 0006:031c TCP Initialization Error: ${text}`);
+  const text =
+    err.code === "EADDRINUSE"
+      ? "Address already in use"
+      : err.code === "EACCES"
+        ? "Permission denied"
+        : err.message;
+  return new ExitError(
+    Exit.LISTEN,
+    `cannot create network: 0006:031c TCP Initialization Error: ${text}`,
+  );
 }
 
 /** A DCMTK query file (Part 10 or a bare dataset) as a dataset. */
@@ -199,7 +258,11 @@ export interface ScuPeer {
 }
 
 /** Open an association to the peer with these presentation contexts. */
-export function connectPeer(s: ScuPeer, contexts: ContextProposal[], log: Logger): Promise<Association> {
+export function connectPeer(
+  s: ScuPeer,
+  contexts: ContextProposal[],
+  log: Logger,
+): Promise<Association> {
   return connect({
     host: s.peer,
     port: s.port,
@@ -215,7 +278,11 @@ export function connectPeer(s: ScuPeer, contexts: ContextProposal[], log: Logger
 }
 
 /** End an association as DCMTK's SCUs do: A-RELEASE, or A-ABORT with `--abort`, logged at -v. */
-export async function endAssociation(assoc: Association, abort: boolean, log: Logger): Promise<void> {
+export async function endAssociation(
+  assoc: Association,
+  abort: boolean,
+  log: Logger,
+): Promise<void> {
   if (assoc.closed) return;
   if (abort) {
     log.info("Aborting Association");

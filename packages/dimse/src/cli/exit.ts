@@ -58,7 +58,11 @@ export function exitTable(codes: readonly number[]): string {
 
 /** An error that maps to an exit status, printed as one line. */
 export class ExitError extends Error {
-  constructor(readonly code: number, message: string, readonly details: string[] = []) {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly details: string[] = [],
+  ) {
     super(message);
     this.name = "ExitError";
   }

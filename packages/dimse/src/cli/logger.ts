@@ -8,7 +8,14 @@ import type { LogLevel, Logger } from "../net/logger.js";
 import { clearProgressLine } from "./progress.js";
 
 const ORDER: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
-const LETTER: Record<LogLevel, string> = { fatal: "F", error: "E", warn: "W", info: "I", debug: "D", trace: "T" };
+const LETTER: Record<LogLevel, string> = {
+  fatal: "F",
+  error: "E",
+  warn: "W",
+  info: "I",
+  debug: "D",
+  trace: "T",
+};
 
 export interface CliLogger extends Logger {
   readonly tool: string;
@@ -72,7 +79,14 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
   function write(l: LogLevel, msg: string): void {
     if (!logger.enabled(l)) return;
     const prefix = `${LETTER[l]}: ${tool}: `;
-    push(Buffer.from(msg.split("\n").map((line) => prefix + line).join("\n") + "\n"));
+    push(
+      Buffer.from(
+        msg
+          .split("\n")
+          .map((line) => prefix + line)
+          .join("\n") + "\n",
+      ),
+    );
   }
   return logger;
 }

@@ -12,7 +12,12 @@ export interface ProgressOptions {
 }
 
 /** Whether progress should be shown: TTY stderr, not quiet, not CI, not disabled. */
-export function progressWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, quiet: boolean, disabled = false): boolean {
+export function progressWanted(
+  stream: { isTTY?: boolean },
+  env: NodeJS.ProcessEnv,
+  quiet: boolean,
+  disabled = false,
+): boolean {
   return Boolean(stream.isTTY) && !quiet && !disabled && !env.CI && env.TERM !== "dumb";
 }
 
@@ -54,13 +59,18 @@ export interface ProgressCounts {
  */
 export function progressLine(counts: ProgressCounts, elapsedMs: number): string {
   // A total the run has gone past (a count that was off) is no total.
-  const c = counts.total !== undefined && counts.total < counts.done ? { ...counts, total: undefined } : counts;
+  const c =
+    counts.total !== undefined && counts.total < counts.done
+      ? { ...counts, total: undefined }
+      : counts;
   const parts = [counted(c), ...(c.extra ?? [])];
   const secs = elapsedMs / 1000;
   const worked = c.done - (c.skipped ?? 0);
-  if (c.bytes !== undefined) parts.push(formatBytes(c.bytes), `${formatBytes(secs > 0 ? c.bytes / secs : 0)}/s`);
+  if (c.bytes !== undefined)
+    parts.push(formatBytes(c.bytes), `${formatBytes(secs > 0 ? c.bytes / secs : 0)}/s`);
   if (c.total !== undefined) {
-    if (worked > 0 && secs > 0 && c.total > c.done) parts.push(`ETA ${formatDuration(((c.total - c.done) * secs) / worked)}`);
+    if (worked > 0 && secs > 0 && c.total > c.done)
+      parts.push(`ETA ${formatDuration(((c.total - c.done) * secs) / worked)}`);
   } else if (secs > 0) parts.push(`${(worked / secs).toFixed(1)} ${c.unit}/s`);
   if (c.failed) parts.push(`${c.failed} failed`);
   return parts.join(", ");
@@ -69,8 +79,12 @@ export function progressLine(counts: ProgressCounts, elapsedMs: number): string 
 /** `40 requests in 3m12s, 340 objects, 120.5 MB, 640.2 KB/s, 2 failed` (`12/40 requests` when stopped early). */
 export function summaryLine(c: ProgressCounts, elapsedMs: number): string {
   const secs = elapsedMs / 1000;
-  const parts = [`${counted({ ...c, total: c.total !== undefined && c.total > c.done ? c.total : undefined }, false)} in ${formatDuration(secs)}`, ...(c.extra ?? [])];
-  if (c.bytes !== undefined) parts.push(formatBytes(c.bytes), `${formatBytes(secs > 0 ? c.bytes / secs : 0)}/s`);
+  const parts = [
+    `${counted({ ...c, total: c.total !== undefined && c.total > c.done ? c.total : undefined }, false)} in ${formatDuration(secs)}`,
+    ...(c.extra ?? []),
+  ];
+  if (c.bytes !== undefined)
+    parts.push(formatBytes(c.bytes), `${formatBytes(secs > 0 ? c.bytes / secs : 0)}/s`);
   if (c.failed) parts.push(`${c.failed} failed`);
   return parts.join(", ");
 }

@@ -14,7 +14,8 @@ export function retryOptions(): OptionSpec[] {
       max: 100,
       metavar: "N",
       group: NETWORK,
-      describe: "retry a transient failure (connection refused or reset,\nrejected-transient, status 0xA7xx or 0xC001) N times\n(default 0)",
+      describe:
+        "retry a transient failure (connection refused or reset,\nrejected-transient, status 0xA7xx or 0xC001) N times\n(default 0)",
     },
     {
       key: "retryWait",
@@ -25,7 +26,8 @@ export function retryOptions(): OptionSpec[] {
       max: 300,
       metavar: "S",
       group: NETWORK,
-      describe: "first wait before a retry in seconds, doubled for each\nfurther retry, ±20 % jitter, at most 5 min (default 5)",
+      describe:
+        "first wait before a retry in seconds, doubled for each\nfurther retry, ±20 % jitter, at most 5 min (default 5)",
     },
   ];
 }

@@ -10,7 +10,8 @@ export function shardOption(group: string): OptionSpec {
     kind: "value",
     metavar: "K/N",
     group,
-    describe: "only the input records of shard K of N (1 <= K <= N),\nchosen by a stable hash of each record's UIDs (or\nof the whole row): N runs split one table",
+    describe:
+      "only the input records of shard K of N (1 <= K <= N),\nchosen by a stable hash of each record's UIDs (or\nof the whole row): N runs split one table",
   };
 }
 

@@ -20,7 +20,8 @@ export interface ToolHelp {
 }
 
 /** What an analysis tool reads and writes, for `ToolHelp.streams`. */
-export const ANALYSIS_STREAMS = "Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.";
+export const ANALYSIS_STREAMS =
+  "Reads NDJSON (or CSV/TSV, JSON arrays) on stdin or from files; writes data on stdout; logs on stderr.";
 
 /** A yargs instance for a tool, with -q/-v/-d/--log-level; positionals are left to the tool. */
 export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
@@ -35,9 +36,23 @@ export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .options({
       quiet: { alias: "q", type: "boolean", describe: "print errors only", group: GENERAL_GROUP },
-      verbose: { alias: "v", type: "boolean", describe: "print processing details", group: GENERAL_GROUP },
-      debug: { alias: "d", type: "boolean", describe: "print debug information", group: GENERAL_GROUP },
-      "log-level": { choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const, describe: "log level (instead of -q/-v/-d)", group: GENERAL_GROUP },
+      verbose: {
+        alias: "v",
+        type: "boolean",
+        describe: "print processing details",
+        group: GENERAL_GROUP,
+      },
+      debug: {
+        alias: "d",
+        type: "boolean",
+        describe: "print debug information",
+        group: GENERAL_GROUP,
+      },
+      "log-level": {
+        choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const,
+        describe: "log level (instead of -q/-v/-d)",
+        group: GENERAL_GROUP,
+      },
     })
     .group(["help", "version"], GENERAL_GROUP)
     .epilogue(`${help.streams}\n\n${exitTable(help.exits)}`);
@@ -54,9 +69,15 @@ export interface GeneralArgs {
 }
 
 /** Level from the general options. */
-export function yargsLogLevel(a: { quiet?: boolean; verbose?: boolean; debug?: boolean; "log-level"?: string }): LogLevel {
+export function yargsLogLevel(a: {
+  quiet?: boolean;
+  verbose?: boolean;
+  debug?: boolean;
+  "log-level"?: string;
+}): LogLevel {
   if (a["log-level"]) {
-    if (a.quiet || a.verbose || a.debug) throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
+    if (a.quiet || a.verbose || a.debug)
+      throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
     return a["log-level"] as LogLevel;
   }
   return a.debug ? "debug" : a.verbose ? "info" : a.quiet ? "error" : "warn";
@@ -66,7 +87,11 @@ export function yargsLogLevel(a: { quiet?: boolean; verbose?: boolean; debug?: b
  * Parse with output captured: `--help`/`--version` text goes to `io.stdout`
  * and `done` is true; a usage error throws `UsageError` (one line).
  */
-export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise<{ args: T & GeneralArgs; done: boolean }> {
+export async function parseYargs<T>(
+  y: Argv<T>,
+  argv: string[],
+  io: Io,
+): Promise<{ args: T & GeneralArgs; done: boolean }> {
   return new Promise((resolve, reject) => {
     void y.parse(argv, {}, (err: Error | undefined, args: unknown, output: string) => {
       if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
@@ -83,7 +108,12 @@ export async function parseYargs<T>(y: Argv<T>, argv: string[], io: Io): Promise
 /** `--format`/`-f` and `--excel` as yargs options (no yargs default: `recordFormat` resolves them). */
 export function recordFormatYargs(fallback: "ndjson" | "csv" | "tsv") {
   return {
-    format: { alias: "f", choices: ["ndjson", "csv", "tsv"] as const, describe: `output format (default: ${fallback})`, group: "Output:" },
+    format: {
+      alias: "f",
+      choices: ["ndjson", "csv", "tsv"] as const,
+      describe: `output format (default: ${fallback})`,
+      group: "Output:",
+    },
     excel: { type: "boolean", describe: EXCEL_DESCRIBE.replace(/\n/g, " "), group: "Output:" },
   } as const;
 }

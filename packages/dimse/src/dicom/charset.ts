@@ -45,7 +45,8 @@ const BY_IR: Record<string, string> = {
   "166": "windows-874",
 };
 
-const named = (prefix: string) => Object.fromEntries(Object.entries(BY_IR).map(([n, label]) => [prefix + n, label]));
+const named = (prefix: string) =>
+  Object.fromEntries(Object.entries(BY_IR).map(([n, label]) => [prefix + n, label]));
 
 /** Single-byte and multi-byte character sets without code extensions. */
 const SINGLE: Record<string, string> = {
@@ -78,8 +79,14 @@ export const DEFAULT_CHARSET: Charset = { decode: latin1, isUtf8: false, isLatin
 
 /** Build a charset from the values of Specific Character Set. */
 export function charsetFor(terms: string[] | undefined): Charset {
-  if (!terms || terms.length === 0 || (terms.length === 1 && (terms[0] ?? "").trim() === "")) return DEFAULT_CHARSET;
-  const norm = terms.map((t) => t.trim().toUpperCase().replace(/^ISO_IR_/, "ISO_IR "));
+  if (!terms || terms.length === 0 || (terms.length === 1 && (terms[0] ?? "").trim() === ""))
+    return DEFAULT_CHARSET;
+  const norm = terms.map((t) =>
+    t
+      .trim()
+      .toUpperCase()
+      .replace(/^ISO_IR_/, "ISO_IR "),
+  );
   const key = norm.join("\\");
   const hit = cache.get(key);
   if (hit) return hit;
@@ -142,7 +149,15 @@ function iso2022Decoder(terms: string[]): Decoder {
         const seg = b.subarray(start, end);
         const name = current;
         if (name === "ISO 2022 IR 87" || name === "ISO 2022 IR 159") {
-          out += jis(Buffer.concat([Buffer.from(name === "ISO 2022 IR 87" ? [0x1b, 0x24, 0x42] : [0x1b, 0x24, 0x28, 0x44]), seg, Buffer.from([0x1b, 0x28, 0x42])]));
+          out += jis(
+            Buffer.concat([
+              Buffer.from(
+                name === "ISO 2022 IR 87" ? [0x1b, 0x24, 0x42] : [0x1b, 0x24, 0x28, 0x44],
+              ),
+              seg,
+              Buffer.from([0x1b, 0x28, 0x42]),
+            ]),
+          );
         } else {
           out += decoder(ISO2022[name]!)(seg);
         }

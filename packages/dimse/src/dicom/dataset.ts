@@ -24,20 +24,68 @@ export interface Element {
 }
 
 export class DicomParseError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at byte ${offset}`);
     this.name = "DicomParseError";
   }
 }
 
 /** VRs whose explicit-VR header has 2 reserved bytes and a 32-bit length. */
-export const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"]);
-export const STRING_VRS = new Set(["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"]);
+export const LONG_VRS = new Set([
+  "OB",
+  "OD",
+  "OF",
+  "OL",
+  "OV",
+  "OW",
+  "SQ",
+  "UC",
+  "UN",
+  "UR",
+  "UT",
+  "SV",
+  "UV",
+]);
+export const STRING_VRS = new Set([
+  "AE",
+  "AS",
+  "CS",
+  "DA",
+  "DS",
+  "DT",
+  "IS",
+  "LO",
+  "LT",
+  "PN",
+  "SH",
+  "ST",
+  "TM",
+  "UC",
+  "UI",
+  "UR",
+  "UT",
+]);
 /** Text VRs that never hold multiple values. */
 export const SINGLE_TEXT_VRS = new Set(["LT", "ST", "UT", "UR"]);
 /** Binary VRs and the byte width used for byte swapping. */
 export const BINARY_WIDTH: Record<string, number> = {
-  US: 2, SS: 2, OW: 2, AT: 2, UL: 4, SL: 4, FL: 4, OF: 4, OL: 4, FD: 8, OD: 8, SV: 8, UV: 8, OV: 8,
+  US: 2,
+  SS: 2,
+  OW: 2,
+  AT: 2,
+  UL: 4,
+  SL: 4,
+  FL: 4,
+  OF: 4,
+  OL: 4,
+  FD: 8,
+  OD: 8,
+  SV: 8,
+  UV: 8,
+  OV: 8,
 };
 const VALID_VR = /^[A-Z]{2}$/;
 
@@ -101,7 +149,12 @@ export class Dataset {
     if (this.cs) return this.cs;
     const el = this.get(Tags.SpecificCharacterSet);
     if (el?.value) {
-      this.cs = charsetFor(el.value.toString("latin1").split("\\").map((s) => s.trim()));
+      this.cs = charsetFor(
+        el.value
+          .toString("latin1")
+          .split("\\")
+          .map((s) => s.trim()),
+      );
       return this.cs;
     }
     // Inherited: not cached here, so a later change in the parent is seen.
@@ -125,14 +178,25 @@ export class Dataset {
   /** Set a text element from a string (or values), encoded with this dataset's charset. */
   setString(tag: number, vr: string, value: string | string[] | null): this {
     const text = valueText(value);
-    const bytes = vr === "UI" || vr === "AE" || vr === "CS" || vr === "DA" || vr === "TM" || vr === "DT" || vr === "IS" || vr === "DS" || vr === "AS"
-      ? Buffer.from(text, "latin1")
-      : encodeText(text, this.charset());
+    const bytes =
+      vr === "UI" ||
+      vr === "AE" ||
+      vr === "CS" ||
+      vr === "DA" ||
+      vr === "TM" ||
+      vr === "DT" ||
+      vr === "IS" ||
+      vr === "DS" ||
+      vr === "AS"
+        ? Buffer.from(text, "latin1")
+        : encodeText(text, this.charset());
     return this.set({ tag, vr, value: padValue(vr, bytes) });
   }
 
   clone(): Dataset {
-    const d = new Dataset(this.elements.map((e) => ({ ...e, items: e.items?.map((i) => i.clone()) })));
+    const d = new Dataset(
+      this.elements.map((e) => ({ ...e, items: e.items?.map((i) => i.clone()) })),
+    );
     for (const e of d.elements) if (e.items) for (const it of e.items) it.parent = d;
     return d;
   }
@@ -195,14 +259,39 @@ export function elementNumbers(el: Element, little = true): Array<number | strin
   if (!w) return out;
   for (let o = 0; o + w <= b.length; o += w) {
     switch (el.vr) {
-      case "US": case "OW": out.push(little ? b.readUInt16LE(o) : b.readUInt16BE(o)); break;
-      case "SS": out.push(little ? b.readInt16LE(o) : b.readInt16BE(o)); break;
-      case "UL": case "OL": out.push(little ? b.readUInt32LE(o) : b.readUInt32BE(o)); break;
-      case "SL": out.push(little ? b.readInt32LE(o) : b.readInt32BE(o)); break;
-      case "FL": case "OF": out.push(little ? b.readFloatLE(o) : b.readFloatBE(o)); break;
-      case "FD": case "OD": out.push(little ? b.readDoubleLE(o) : b.readDoubleBE(o)); break;
-      case "SV": { const v = little ? b.readBigInt64LE(o) : b.readBigInt64BE(o); out.push(bigToJson(v)); break; }
-      case "UV": case "OV": { const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o); out.push(bigToJson(v)); break; }
+      case "US":
+      case "OW":
+        out.push(little ? b.readUInt16LE(o) : b.readUInt16BE(o));
+        break;
+      case "SS":
+        out.push(little ? b.readInt16LE(o) : b.readInt16BE(o));
+        break;
+      case "UL":
+      case "OL":
+        out.push(little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+        break;
+      case "SL":
+        out.push(little ? b.readInt32LE(o) : b.readInt32BE(o));
+        break;
+      case "FL":
+      case "OF":
+        out.push(little ? b.readFloatLE(o) : b.readFloatBE(o));
+        break;
+      case "FD":
+      case "OD":
+        out.push(little ? b.readDoubleLE(o) : b.readDoubleBE(o));
+        break;
+      case "SV": {
+        const v = little ? b.readBigInt64LE(o) : b.readBigInt64BE(o);
+        out.push(bigToJson(v));
+        break;
+      }
+      case "UV":
+      case "OV": {
+        const v = little ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+        out.push(bigToJson(v));
+        break;
+      }
       case "AT": {
         if (o + 4 > b.length) return out;
         const g = little ? b.readUInt16LE(o) : b.readUInt16BE(o);
@@ -217,7 +306,9 @@ export function elementNumbers(el: Element, little = true): Array<number | strin
 }
 
 function bigToJson(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
 }
 
 // ---------------------------------------------------------------- reading
@@ -241,7 +332,14 @@ const UNDEFINED = 0xffffffff;
  * Parse the elements in `buf[start, end)`. With `untilDelimiter`, parsing
  * stops after an Item Delimitation Item. Returns the end position.
  */
-function readElements(c: Cursor, start: number, end: number, into: Dataset, untilDelimiter: boolean, stopAtTag?: number): number {
+function readElements(
+  c: Cursor,
+  start: number,
+  end: number,
+  into: Dataset,
+  untilDelimiter: boolean,
+  stopAtTag?: number,
+): number {
   let pos = start;
   const buf = c.buf;
   while (pos < end) {
@@ -294,7 +392,11 @@ function readElements(c: Cursor, start: number, end: number, into: Dataset, unti
         pos = readFragments(c, pos, end, el.fragments);
       }
     } else {
-      if (pos + len > end) throw new DicomParseError(`value of ${tagDcmtk(tag)} (${len} bytes) runs past the end`, pos);
+      if (pos + len > end)
+        throw new DicomParseError(
+          `value of ${tagDcmtk(tag)} (${len} bytes) runs past the end`,
+          pos,
+        );
       if (vr === "SQ") {
         el.length = len;
         el.items = [];
@@ -310,7 +412,14 @@ function readElements(c: Cursor, start: number, end: number, into: Dataset, unti
   return pos;
 }
 
-function readItems(c: Cursor, start: number, end: number, items: Dataset[], untilDelimiter: boolean, parent: Dataset): number {
+function readItems(
+  c: Cursor,
+  start: number,
+  end: number,
+  items: Dataset[],
+  untilDelimiter: boolean,
+  parent: Dataset,
+): number {
   let pos = start;
   while (pos < end) {
     if (pos + 8 > end) throw new DicomParseError("truncated item header", pos);
@@ -321,7 +430,8 @@ function readItems(c: Cursor, start: number, end: number, items: Dataset[], unti
       if (untilDelimiter) return pos;
       continue;
     }
-    if (tag !== Tags.Item) throw new DicomParseError(`expected an item, found ${tagDcmtk(tag)}`, pos - 8);
+    if (tag !== Tags.Item)
+      throw new DicomParseError(`expected an item, found ${tagDcmtk(tag)}`, pos - 8);
     const item = new Dataset();
     item.parent = parent;
     if (len === UNDEFINED) {
@@ -346,7 +456,8 @@ function readFragments(c: Cursor, start: number, end: number, out: Buffer[]): nu
     const len = u32(c, pos + 4);
     pos += 8;
     if (tag === Tags.SequenceDelimitationItem) return pos;
-    if (tag !== Tags.Item || pos + len > end) throw new DicomParseError("bad encapsulated pixel data fragment", pos - 8);
+    if (tag !== Tags.Item || pos + len > end)
+      throw new DicomParseError("bad encapsulated pixel data fragment", pos - 8);
     out.push(c.buf.subarray(pos, pos + len));
     pos += len;
   }
@@ -371,7 +482,14 @@ export function parseDataset(buf: Buffer, transferSyntax: string | SyntaxInfo): 
 }
 
 /** Parse elements starting at `offset` with explicit encoding control (used for file meta). */
-export function parseElementsAt(buf: Buffer, offset: number, end: number, explicit: boolean, little: boolean, stopAtTag?: number): { dataset: Dataset; end: number } {
+export function parseElementsAt(
+  buf: Buffer,
+  offset: number,
+  end: number,
+  explicit: boolean,
+  little: boolean,
+  stopAtTag?: number,
+): { dataset: Dataset; end: number } {
   const ds = new Dataset();
   const pos = readElements({ buf, little, explicit }, offset, end, ds, false, stopAtTag);
   return { dataset: ds, end: pos };
@@ -382,7 +500,12 @@ export function parseElementsAt(buf: Buffer, offset: number, end: number, explic
  * for data cut short (the first bytes of a dataset), every element ahead
  * of the one that runs past the end.
  */
-export function parseCompleteElements(buf: Buffer, explicit: boolean, little: boolean, stopAtTag?: number): Dataset {
+export function parseCompleteElements(
+  buf: Buffer,
+  explicit: boolean,
+  little: boolean,
+  stopAtTag?: number,
+): Dataset {
   const ds = new Dataset();
   try {
     readElements({ buf, little, explicit }, 0, buf.length, ds, false, stopAtTag);
@@ -408,7 +531,10 @@ function swapped(vr: string, value: Buffer): Buffer {
 class Writer {
   chunks: Buffer[] = [];
   length = 0;
-  constructor(readonly ts: SyntaxInfo, readonly sourceLittle: boolean) {}
+  constructor(
+    readonly ts: SyntaxInfo,
+    readonly sourceLittle: boolean,
+  ) {}
   push(b: Buffer): void {
     this.chunks.push(b);
     this.length += b.length;
@@ -492,7 +618,11 @@ function writeElement(w: Writer, el: Element): void {
  * Encode a dataset in a transfer syntax. `sourceLittle` tells the byte
  * order of the element values held (they are swapped when it differs).
  */
-export function encodeDataset(ds: Dataset, transferSyntax: string | SyntaxInfo, sourceLittle = true): Buffer {
+export function encodeDataset(
+  ds: Dataset,
+  transferSyntax: string | SyntaxInfo,
+  sourceLittle = true,
+): Buffer {
   const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
   const w = new Writer(ts, sourceLittle);
   writeElements(w, ds);
@@ -506,7 +636,11 @@ export function encodeDataset(ds: Dataset, transferSyntax: string | SyntaxInfo, 
  * dataset's own buffers and runs of small parts joined. A deflated syntax
  * gives one part.
  */
-export function encodeDatasetParts(ds: Dataset, transferSyntax: string | SyntaxInfo, sourceLittle = true): Buffer[] {
+export function encodeDatasetParts(
+  ds: Dataset,
+  transferSyntax: string | SyntaxInfo,
+  sourceLittle = true,
+): Buffer[] {
   const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
   const w = new Writer(ts, sourceLittle);
   writeElements(w, ds);
@@ -533,12 +667,21 @@ export function encodeDatasetParts(ds: Dataset, transferSyntax: string | SyntaxI
 }
 
 /** Build a text element (value padded to even length). */
-export function textElement(tag: number, vr: string, value: string | string[] | null, cs: Charset = DEFAULT_CHARSET): Element {
+export function textElement(
+  tag: number,
+  vr: string,
+  value: string | string[] | null,
+  cs: Charset = DEFAULT_CHARSET,
+): Element {
   return { tag, vr, value: padValue(vr, encodeText(valueText(value), cs)) };
 }
 
 /** Build a binary numeric element (little endian). */
-export function numberElement(tag: number, vr: string, values: number | Array<number | string | bigint>): Element {
+export function numberElement(
+  tag: number,
+  vr: string,
+  values: number | Array<number | string | bigint>,
+): Element {
   const list = Array.isArray(values) ? values : [values];
   const w = BINARY_WIDTH[vr];
   if (!w) throw new Error(`${vr} is not a binary numeric VR`);
@@ -547,14 +690,35 @@ export function numberElement(tag: number, vr: string, values: number | Array<nu
   list.forEach((v, i) => {
     const o = i * step;
     switch (vr) {
-      case "US": case "OW": b.writeUInt16LE(Number(v), o); break;
-      case "SS": b.writeInt16LE(Number(v), o); break;
-      case "UL": case "OL": b.writeUInt32LE(Number(v) >>> 0, o); break;
-      case "SL": b.writeInt32LE(Number(v), o); break;
-      case "FL": case "OF": b.writeFloatLE(Number(v), o); break;
-      case "FD": case "OD": b.writeDoubleLE(Number(v), o); break;
-      case "SV": b.writeBigInt64LE(BigInt(v), o); break;
-      case "UV": case "OV": b.writeBigUInt64LE(BigInt(v), o); break;
+      case "US":
+      case "OW":
+        b.writeUInt16LE(Number(v), o);
+        break;
+      case "SS":
+        b.writeInt16LE(Number(v), o);
+        break;
+      case "UL":
+      case "OL":
+        b.writeUInt32LE(Number(v) >>> 0, o);
+        break;
+      case "SL":
+        b.writeInt32LE(Number(v), o);
+        break;
+      case "FL":
+      case "OF":
+        b.writeFloatLE(Number(v), o);
+        break;
+      case "FD":
+      case "OD":
+        b.writeDoubleLE(Number(v), o);
+        break;
+      case "SV":
+        b.writeBigInt64LE(BigInt(v), o);
+        break;
+      case "UV":
+      case "OV":
+        b.writeBigUInt64LE(BigInt(v), o);
+        break;
       case "AT": {
         const t = typeof v === "string" ? parseInt(v, 16) : Number(v);
         b.writeUInt16LE(t >>> 16, o);

@@ -34,13 +34,27 @@ type Row = [tag: number, name: string, vr: string, vm: string];
 /** The dictionary rows: the compact copy made at build time, else dcmjs itself. */
 function rows(): Row[] {
   try {
-    return JSON.parse(readFileSync(new URL("../dictionary.json", import.meta.url), "utf8")) as Row[];
+    return JSON.parse(
+      readFileSync(new URL("../dictionary.json", import.meta.url), "utf8"),
+    ) as Row[];
   } catch {
-    const dcmjs = require("dcmjs") as { data: { DicomMetaDictionary: { nameMap: Record<string, { tag: string; vr: string; vm: string; name: string }> } } };
+    const dcmjs = require("dcmjs") as {
+      data: {
+        DicomMetaDictionary: {
+          nameMap: Record<string, { tag: string; vr: string; vm: string; name: string }>;
+        };
+      };
+    };
     const out: Row[] = [];
     for (const raw of Object.values(dcmjs.data.DicomMetaDictionary.nameMap)) {
       const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(raw.tag);
-      if (m) out.push([((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0, raw.name, raw.vr, raw.vm]);
+      if (m)
+        out.push([
+          ((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0,
+          raw.name,
+          raw.vr,
+          raw.vm,
+        ]);
     }
     return out;
   }
@@ -70,7 +84,15 @@ function load(): void {
 }
 
 /** An entry DCMTK names though PS3.6 lists no such tag (group lengths, private creators). */
-const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({ tag, keyword: "", dumpName, vr, vm: "1", multi: false, retired: false });
+const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({
+  tag,
+  keyword: "",
+  dumpName,
+  vr,
+  vm: "1",
+  multi: false,
+  retired: false,
+});
 
 /** Dictionary entry for a tag, or undefined for private and unknown tags. */
 export function lookupTag(tag: number): DictEntry | undefined {
@@ -94,7 +116,8 @@ export function describeTag(tag: number): DictEntry | undefined {
   if (e) return e;
   const elem = tag & 0xffff;
   // DCMTK's names for (gggg,0000) of standard and of private groups
-  if (elem === 0) return synthetic(tag, isPrivate(tag) ? "PrivateGroupLength" : "GenericGroupLength", "UL");
+  if (elem === 0)
+    return synthetic(tag, isPrivate(tag) ? "PrivateGroupLength" : "GenericGroupLength", "UL");
   if (isPrivate(tag) && elem >= 0x10 && elem <= 0xff) return synthetic(tag, "PrivateCreator", "LO");
   return undefined;
 }

@@ -3,7 +3,15 @@
  * Lines are returned as latin1 strings so raw value bytes (any character
  * set, padding, NULs) survive unchanged when written as latin1.
  */
-import { BINARY_WIDTH, elementNumbers, LONG_VRS, STRING_VRS, trimValue, type Dataset, type Element } from "./dataset.js";
+import {
+  BINARY_WIDTH,
+  elementNumbers,
+  LONG_VRS,
+  STRING_VRS,
+  trimValue,
+  type Dataset,
+  type Element,
+} from "./dataset.js";
 import { describeTag, tagDcmtk } from "./dict.js";
 import { syntaxName } from "./syntax.js";
 import { dcmtkUidName } from "./uid-table.js";
@@ -73,11 +81,17 @@ function formatNumber(vr: string, v: number | string): string {
 function binaryField(el: Element, little: boolean): { text: string; vm: number } {
   const b = el.value ?? Buffer.alloc(0);
   // DCMTK counts OB/OW/OF/OD/OL/OV/UN as one value even when empty.
-  if (b.length === 0) return { text: "(no value available)", vm: /^(O[BWFDLV]|UN)$/.test(el.vr) ? 1 : 0 };
+  if (b.length === 0)
+    return { text: "(no value available)", vm: /^(O[BWFDLV]|UN)$/.test(el.vr) ? 1 : 0 };
   // Bytes in hex: OB, UN and VRs outside the standard (which this parser keeps as read).
-  if (!BINARY_WIDTH[el.vr]) return { text: Array.from(b, (byte) => byte.toString(16).padStart(2, "0")).join("\\"), vm: 1 };
+  if (!BINARY_WIDTH[el.vr])
+    return { text: Array.from(b, (byte) => byte.toString(16).padStart(2, "0")).join("\\"), vm: 1 };
   const values = elementNumbers(el, little).map((v) =>
-    el.vr === "AT" ? tagDcmtk(v as number) : el.vr === "OW" ? v.toString(16).padStart(4, "0") : formatNumber(el.vr, v),
+    el.vr === "AT"
+      ? tagDcmtk(v as number)
+      : el.vr === "OW"
+        ? v.toString(16).padStart(4, "0")
+        : formatNumber(el.vr, v),
   );
   return { text: values.join("\\"), vm: /^O[WFDLV]$/.test(el.vr) ? 1 : values.length };
 }
@@ -89,7 +103,8 @@ function stringField(el: Element, padding: boolean): { text: string; vm: number 
   const b = el.value;
   if (!b || b.length === 0) return { text: "(no value available)", vm: 0 };
   let raw = b.toString("latin1", 0, b.length);
-  if (!padding && b.length % 2 === 0 && (raw.endsWith(" ") || raw.endsWith("\0"))) raw = raw.slice(0, -1);
+  if (!padding && b.length % 2 === 0 && (raw.endsWith(" ") || raw.endsWith("\0")))
+    raw = raw.slice(0, -1);
   let vm = 1;
   if (el.vr !== "LT" && el.vr !== "ST" && el.vr !== "UT" && el.vr !== "UR") {
     for (let i = raw.indexOf("\\"); i >= 0; i = raw.indexOf("\\", i + 1)) vm++;
@@ -107,40 +122,112 @@ export interface DumpOptions {
 }
 
 /** Dump lines (without any `I: ` prefix) for a dataset. */
-export function dumpLines(ds: Dataset, little = true, depth = 0, out: string[] = [], o: DumpOptions = {}): string[] {
+export function dumpLines(
+  ds: Dataset,
+  little = true,
+  depth = 0,
+  out: string[] = [],
+  o: DumpOptions = {},
+): string[] {
   for (const el of ds.elements) dumpElement(el, little, depth, out, o);
   return out;
 }
 
-function dumpElement(el: Element, little: boolean, depth: number, out: string[], o: DumpOptions): void {
+function dumpElement(
+  el: Element,
+  little: boolean,
+  depth: number,
+  out: string[],
+  o: DumpOptions,
+): void {
   const tag = tagDcmtk(el.tag);
   const name = dcmtkDumpName(el.tag);
   if (el.items) {
     const kind = el.undefinedLength ? "undefined" : "explicit";
-    const length = el.undefinedLength ? undefined : el.length ?? sequenceLength(el, little);
-    out.push(line(depth, `${tag} SQ (Sequence with ${kind} length #=${el.items.length})`, lenField(length), 1, name));
+    const length = el.undefinedLength ? undefined : (el.length ?? sequenceLength(el, little));
+    out.push(
+      line(
+        depth,
+        `${tag} SQ (Sequence with ${kind} length #=${el.items.length})`,
+        lenField(length),
+        1,
+        name,
+      ),
+    );
     for (const item of el.items) {
       const ikind = item.undefinedLength ? "undefined" : "explicit";
-      const ilen = item.undefinedLength ? undefined : item.length ?? itemLength(item, little);
-      out.push(line(depth + 1, `(fffe,e000) na (Item with ${ikind} length #=${item.elements.length})`, lenField(ilen), 1, "Item"));
+      const ilen = item.undefinedLength ? undefined : (item.length ?? itemLength(item, little));
+      out.push(
+        line(
+          depth + 1,
+          `(fffe,e000) na (Item with ${ikind} length #=${item.elements.length})`,
+          lenField(ilen),
+          1,
+          "Item",
+        ),
+      );
       dumpLines(item, little, depth + 2, out, o);
-      out.push(line(depth + 1, `(fffe,e00d) na (ItemDelimitationItem${item.undefinedLength ? "" : " for re-encoding"})`, lenField(0), 0, "ItemDelimitationItem"));
+      out.push(
+        line(
+          depth + 1,
+          `(fffe,e00d) na (ItemDelimitationItem${item.undefinedLength ? "" : " for re-encoding"})`,
+          lenField(0),
+          0,
+          "ItemDelimitationItem",
+        ),
+      );
     }
-    out.push(line(depth, `(fffe,e0dd) na (SequenceDelimitationItem${el.undefinedLength ? "" : " for re-encod."})`, lenField(0), 0, "SequenceDelimitationItem"));
+    out.push(
+      line(
+        depth,
+        `(fffe,e0dd) na (SequenceDelimitationItem${el.undefinedLength ? "" : " for re-encod."})`,
+        lenField(0),
+        0,
+        "SequenceDelimitationItem",
+      ),
+    );
     return;
   }
   if (el.fragments) {
-    out.push(line(depth, `${tag} ${el.vr} (PixelSequence #=${el.fragments.length})`, lenField(undefined), 1, name));
+    out.push(
+      line(
+        depth,
+        `${tag} ${el.vr} (PixelSequence #=${el.fragments.length})`,
+        lenField(undefined),
+        1,
+        name,
+      ),
+    );
     for (const f of el.fragments) {
       // Printed in full, like every other value (findscu prints without shortening; dcmdump +L).
       const hex = [...f].map((b) => b.toString(16).padStart(2, "0")).join("\\");
-      out.push(line(depth + 1, `(fffe,e000) pi ${f.length ? hex : "(no value available)"}`, lenField(f.length), 1, "Item"));
+      out.push(
+        line(
+          depth + 1,
+          `(fffe,e000) pi ${f.length ? hex : "(no value available)"}`,
+          lenField(f.length),
+          1,
+          "Item",
+        ),
+      );
     }
-    out.push(line(depth, "(fffe,e0dd) na (SequenceDelimitationItem)", lenField(0), 0, "SequenceDelimitationItem"));
+    out.push(
+      line(
+        depth,
+        "(fffe,e0dd) na (SequenceDelimitationItem)",
+        lenField(0),
+        0,
+        "SequenceDelimitationItem",
+      ),
+    );
     return;
   }
-  const field = STRING_VRS.has(el.vr) ? stringField(el, o.showPadding !== false) : binaryField(el, little);
-  out.push(line(depth, `${tag} ${el.vr} ${field.text}`, lenField(el.value?.length ?? 0), field.vm, name));
+  const field = STRING_VRS.has(el.vr)
+    ? stringField(el, o.showPadding !== false)
+    : binaryField(el, little);
+  out.push(
+    line(depth, `${tag} ${el.vr} ${field.text}`, lenField(el.value?.length ?? 0), field.vm, name),
+  );
 }
 
 /** Encoded length of a sequence's value (items with headers), for explicit-length display. */
@@ -164,8 +251,20 @@ function itemLength(item: Dataset, little: boolean): number {
 }
 
 /** The block findscu prints for one response (each line to be prefixed by `I: `). */
-export function responseBlock(counter: number, statusText: string, ds: Dataset, transferSyntax: string, little = true): string[] {
-  const out = ["---------------------------", `Find Response: ${counter} (${statusText})`, "", "# Dicom-Data-Set", `# Used TransferSyntax: ${syntaxName(transferSyntax)}`];
+export function responseBlock(
+  counter: number,
+  statusText: string,
+  ds: Dataset,
+  transferSyntax: string,
+  little = true,
+): string[] {
+  const out = [
+    "---------------------------",
+    `Find Response: ${counter} (${statusText})`,
+    "",
+    "# Dicom-Data-Set",
+    `# Used TransferSyntax: ${syntaxName(transferSyntax)}`,
+  ];
   dumpLines(ds, little, 0, out);
   out.push("");
   return out;

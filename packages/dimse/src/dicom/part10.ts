@@ -1,6 +1,14 @@
 /** Part 10 files: the preamble, `DICM` and the File Meta Information group. */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { Dataset, DicomParseError, encodeDataset, parseDataset, parseElementsAt, textElement, type Element } from "./dataset.js";
+import {
+  Dataset,
+  DicomParseError,
+  encodeDataset,
+  parseDataset,
+  parseElementsAt,
+  textElement,
+  type Element,
+} from "./dataset.js";
 import { Tags } from "./dict.js";
 import { syntaxInfo, TransferSyntax } from "./syntax.js";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./uid.js";
@@ -60,23 +68,45 @@ export function parsePart10Header(buf: Buffer, stopAtTag = 0x00080019): Part10He
     head = new Dataset();
   } else {
     try {
-      head = parseElementsAt(buf, offset, buf.length, info.explicit, info.little, stopAtTag).dataset;
+      head = parseElementsAt(
+        buf,
+        offset,
+        buf.length,
+        info.explicit,
+        info.little,
+        stopAtTag,
+      ).dataset;
     } catch (e) {
-      if (e instanceof DicomParseError && /runs past|truncated/.test(e.message)) throw new RangeError("need more bytes");
+      if (e instanceof DicomParseError && /runs past|truncated/.test(e.message))
+        throw new RangeError("need more bytes");
       throw e;
     }
   }
   const fromMeta = (t: number) => meta.string(t);
   const sopClassUID = head.string(Tags.SOPClassUID) ?? fromMeta(Tags.MediaStorageSOPClassUID) ?? "";
-  const sopInstanceUID = head.string(Tags.SOPInstanceUID) ?? fromMeta(Tags.MediaStorageSOPInstanceUID) ?? "";
-  if (!hasMeta && (!sopClassUID || !sopInstanceUID)) throw new NotDicomError("not a DICOM file (no DICM prefix and no SOP Class/Instance UID)");
-  return { meta, hasMeta, transferSyntax: ts, datasetOffset: offset, sopClassUID, sopInstanceUID, head };
+  const sopInstanceUID =
+    head.string(Tags.SOPInstanceUID) ?? fromMeta(Tags.MediaStorageSOPInstanceUID) ?? "";
+  if (!hasMeta && (!sopClassUID || !sopInstanceUID))
+    throw new NotDicomError("not a DICOM file (no DICM prefix and no SOP Class/Instance UID)");
+  return {
+    meta,
+    hasMeta,
+    transferSyntax: ts,
+    datasetOffset: offset,
+    sopClassUID,
+    sopInstanceUID,
+    head,
+  };
 }
 
 function parseMeta(buf: Buffer, start: number): { dataset: Dataset; end: number } {
   // Use the group length when present; otherwise read while the group is 0002.
   let end = buf.length;
-  if (buf.length >= start + 12 && buf.readUInt16LE(start) === 0x0002 && buf.readUInt16LE(start + 2) === 0x0000) {
+  if (
+    buf.length >= start + 12 &&
+    buf.readUInt16LE(start) === 0x0002 &&
+    buf.readUInt16LE(start + 2) === 0x0000
+  ) {
     const vr = buf.toString("latin1", start + 4, start + 6);
     if (vr === "UL") {
       const glen = buf.readUInt32LE(start + 8);
@@ -88,7 +118,8 @@ function parseMeta(buf: Buffer, start: number): { dataset: Dataset; end: number 
     return parseElementsAt(buf, start, end, true, true, META_STOP);
   } catch (e) {
     if (e instanceof DicomParseError) {
-      if (/runs past|truncated/.test(e.message) && end === buf.length) throw new RangeError("need more bytes");
+      if (/runs past|truncated/.test(e.message) && end === buf.length)
+        throw new RangeError("need more bytes");
       throw new NotDicomError(`bad file meta information: ${e.message}`);
     }
     throw e;
@@ -109,13 +140,19 @@ function guessBareSyntax(buf: Buffer): string {
 }
 
 /** Read the header of a file on disk, reading only as many bytes as needed. */
-export async function readPart10Header(path: string, stopAtTag = 0x00080019): Promise<Part10Header & { size: number }> {
+export async function readPart10Header(
+  path: string,
+  stopAtTag = 0x00080019,
+): Promise<Part10Header & { size: number }> {
   // A few small reads: synchronous calls are cheaper than thread-pool round trips.
   return readPart10HeaderSync(path, stopAtTag);
 }
 
 /** `readPart10Header`, synchronously (a few system calls; no thread-pool round trips). */
-export function readPart10HeaderSync(path: string, stopAtTag = 0x00080019): Part10Header & { size: number } {
+export function readPart10HeaderSync(
+  path: string,
+  stopAtTag = 0x00080019,
+): Part10Header & { size: number } {
   const fd = openSync(path, "r");
   try {
     const { size } = fstatSync(fd);
@@ -131,7 +168,8 @@ export function readPart10HeaderSync(path: string, stopAtTag = 0x00080019): Part
           continue;
         }
         if (e instanceof RangeError) throw new NotDicomError("not a DICOM file (truncated)");
-        if (e instanceof DicomParseError) throw new NotDicomError(`not a DICOM file (${e.message})`);
+        if (e instanceof DicomParseError)
+          throw new NotDicomError(`not a DICOM file (${e.message})`);
         throw e;
       }
     }
@@ -156,8 +194,20 @@ export function buildPart10Prefix(o: MetaOptions): Buffer {
   meta.set(textElement(Tags.MediaStorageSOPClassUID, "UI", o.sopClassUID));
   meta.set(textElement(Tags.MediaStorageSOPInstanceUID, "UI", o.sopInstanceUID));
   meta.set(textElement(Tags.TransferSyntaxUID, "UI", o.transferSyntax));
-  meta.set(textElement(Tags.ImplementationClassUID, "UI", o.implementationClassUID ?? IMPLEMENTATION_CLASS_UID));
-  meta.set(textElement(Tags.ImplementationVersionName, "SH", o.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME));
+  meta.set(
+    textElement(
+      Tags.ImplementationClassUID,
+      "UI",
+      o.implementationClassUID ?? IMPLEMENTATION_CLASS_UID,
+    ),
+  );
+  meta.set(
+    textElement(
+      Tags.ImplementationVersionName,
+      "SH",
+      o.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
+    ),
+  );
   if (o.sourceAet) meta.set(textElement(Tags.SourceApplicationEntityTitle, "AE", o.sourceAet));
   const body = encodeDataset(meta, TransferSyntax.ExplicitVRLittleEndian);
   const gl = Buffer.alloc(12);
@@ -172,7 +222,14 @@ export function buildPart10Prefix(o: MetaOptions): Buffer {
 }
 
 /** A dataset as a Part 10 file; `sourceLittle: false` when its binary values are big endian (parsed from a big endian syntax). */
-export function encodePart10(ds: Dataset, o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & { sopClassUID?: string; sopInstanceUID?: string; sourceLittle?: boolean }): Buffer {
+export function encodePart10(
+  ds: Dataset,
+  o: Omit<MetaOptions, "sopClassUID" | "sopInstanceUID"> & {
+    sopClassUID?: string;
+    sopInstanceUID?: string;
+    sourceLittle?: boolean;
+  },
+): Buffer {
   const sopClassUID = o.sopClassUID ?? ds.string(Tags.SOPClassUID) ?? "";
   const sopInstanceUID = o.sopInstanceUID ?? ds.string(Tags.SOPInstanceUID) ?? "";
   const prefix = buildPart10Prefix({ ...o, sopClassUID, sopInstanceUID });

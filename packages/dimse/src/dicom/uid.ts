@@ -40,25 +40,35 @@ export type QueryModel = "patient" | "study" | "psonly" | "worklist";
 
 export function findSopClass(model: QueryModel): string {
   switch (model) {
-    case "patient": return SopClass.PatientRootFind;
-    case "study": return SopClass.StudyRootFind;
-    case "psonly": return SopClass.PatientStudyOnlyFind;
-    case "worklist": return SopClass.ModalityWorklistFind;
+    case "patient":
+      return SopClass.PatientRootFind;
+    case "study":
+      return SopClass.StudyRootFind;
+    case "psonly":
+      return SopClass.PatientStudyOnlyFind;
+    case "worklist":
+      return SopClass.ModalityWorklistFind;
   }
 }
 
 export function moveSopClass(model: QueryModel): string {
   switch (model) {
-    case "patient": return SopClass.PatientRootMove;
-    case "psonly": return SopClass.PatientStudyOnlyMove;
-    default: return SopClass.StudyRootMove;
+    case "patient":
+      return SopClass.PatientRootMove;
+    case "psonly":
+      return SopClass.PatientStudyOnlyMove;
+    default:
+      return SopClass.StudyRootMove;
   }
 }
 
 export function getSopClass(model: QueryModel): string {
   switch (model) {
-    case "patient": return SopClass.PatientRootGet;
-    case "psonly": return SopClass.PatientStudyOnlyGet;
-    default: return SopClass.StudyRootGet;
+    case "patient":
+      return SopClass.PatientRootGet;
+    case "psonly":
+      return SopClass.PatientStudyOnlyGet;
+    default:
+      return SopClass.StudyRootGet;
   }
 }

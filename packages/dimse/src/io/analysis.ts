@@ -9,7 +9,14 @@ import { Readable } from "node:stream";
 import { RecordError, type FlatRecord } from "../records/flat.js";
 import { toAnalysisRecord } from "../records/analysis.js";
 import { nearestName } from "../records/columns.js";
-import { InputError, ndjsonBatches, openInputReady, readRecords, sourceName, type InputRecord } from "./input.js";
+import {
+  InputError,
+  ndjsonBatches,
+  openInputReady,
+  readRecords,
+  sourceName,
+  type InputRecord,
+} from "./input.js";
 import type { Io } from "./io.js";
 
 /**
@@ -17,7 +24,10 @@ import type { Io } from "./io.js";
  * terminal), normalised to flat records. Malformed input throws InputError
  * naming the source, the line and what was expected.
  */
-export async function* readAnalysisInput(paths: string[], io: Pick<Io, "stdin">): AsyncGenerator<InputRecord> {
+export async function* readAnalysisInput(
+  paths: string[],
+  io: Pick<Io, "stdin">,
+): AsyncGenerator<InputRecord> {
   for await (const batch of readAnalysisBatches(paths, io)) yield* batch;
 }
 
@@ -25,11 +35,19 @@ export async function* readAnalysisInput(paths: string[], io: Pick<Io, "stdin">)
  * The same records in batches (one per chunk read): one await per batch
  * instead of per record, for tools that go through millions of records.
  */
-export async function* readAnalysisBatches(paths: string[], io: Pick<Io, "stdin">): AsyncGenerator<InputRecord[]> {
+export async function* readAnalysisBatches(
+  paths: string[],
+  io: Pick<Io, "stdin">,
+): AsyncGenerator<InputRecord[]> {
   const list = paths.length ? paths : ["-"];
   for (const path of list) {
     const name = sourceName(path);
-    if (path === "-" && io.stdin.isTTY) throw new InputError("stdin", undefined, "no input: give a file name or pipe records on stdin");
+    if (path === "-" && io.stdin.isTTY)
+      throw new InputError(
+        "stdin",
+        undefined,
+        "no input: give a file name or pipe records on stdin",
+      );
     yield* readOne(await openInputReady(path, io.stdin), name);
   }
 }
@@ -76,7 +94,10 @@ async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRec
 }
 
 /** NDJSON batches with each record normalised. */
-async function* convertedNdjson(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
+async function* convertedNdjson(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+): AsyncGenerator<InputRecord[]> {
   for await (const batch of ndjsonBatches(chunks, name)) {
     for (const r of batch) r.record = convert(r.record, name, r.line);
     yield batch;
@@ -120,7 +141,10 @@ function countNewlines(s: string, from: number, to: number): number {
  * Split a JSON array of objects into its elements as bytes arrive, with
  * the line each element starts on. Only one element is held at a time.
  */
-export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord[]> {
+export async function* readJsonArrayStream(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+): AsyncGenerator<InputRecord[]> {
   let line = 1;
   /** 0: before `[`; 1: inside the array between elements; 2: inside an element; 3: after `]`. */
   let state = 0;
@@ -172,7 +196,10 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
           depth--;
           if (depth === 0) {
             parts.push(buf.subarray(elemStart, i + 1));
-            const text = parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8");
+            const text =
+              parts.length === 1
+                ? parts[0]!.toString("utf8")
+                : Buffer.concat(parts).toString("utf8");
             parts = [];
             state = 1;
             expectElement = false;
@@ -182,30 +209,38 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
               v = JSON.parse(text);
             } catch (err) {
               const m = /position (\d+)/.exec((err as Error).message);
-              fail(`invalid JSON in element ${index} of the array: ${(err as Error).message}`, m ? startLine + countNewlines(text, 0, Number(m[1])) : startLine);
+              fail(
+                `invalid JSON in element ${index} of the array: ${(err as Error).message}`,
+                m ? startLine + countNewlines(text, 0, Number(m[1])) : startLine,
+              );
             }
             const rec = v as FlatRecord;
-            batch.push({ record: convert(rec, name, startLine, text), line: startLine, source: name });
+            batch.push({
+              record: convert(rec, name, startLine, text),
+              line: startLine,
+              source: name,
+            });
           }
         }
         continue;
       }
       if (c === 0x20 || c === 0x09 || c === 0x0d) continue;
       if (state === 0) {
-        if (c !== 0x5b) fail(`expected a JSON array ("["), found ${JSON.stringify(String.fromCharCode(c))}`);
+        if (c !== 0x5b)
+          fail(`expected a JSON array ("["), found ${JSON.stringify(String.fromCharCode(c))}`);
         state = 1;
         continue;
       }
       if (state === 3) fail("unexpected data after the end of the JSON array");
       // state 1: between elements
       if (c === 0x5d) {
-        if (expectElement && index > 0) fail("expected an object after \",\"");
+        if (expectElement && index > 0) fail('expected an object after ","');
         state = 3;
       } else if (c === 0x2c) {
-        if (expectElement) fail("expected an object, found \",\"");
+        if (expectElement) fail('expected an object, found ","');
         expectElement = true;
       } else if (c === 0x7b) {
-        if (!expectElement) fail("expected \",\" or \"]\" between array elements");
+        if (!expectElement) fail('expected "," or "]" between array elements');
         state = 2;
         depth = 1;
         startLine = line;
@@ -218,7 +253,12 @@ export async function* readJsonArrayStream(chunks: AsyncIterable<Buffer>, name: 
     if (batch.length) yield batch;
   }
   if (state === 0) return;
-  if (state !== 3) fail(state === 2 ? `unexpected end of input inside element ${index + 1} (started on line ${startLine})` : "unexpected end of input: the JSON array is not closed with \"]\"");
+  if (state !== 3)
+    fail(
+      state === 2
+        ? `unexpected end of input inside element ${index + 1} (started on line ${startLine})`
+        : 'unexpected end of input: the JSON array is not closed with "]"',
+    );
 }
 
 export interface AnalysisReadOptions {
@@ -234,14 +274,21 @@ export interface AnalysisReadOptions {
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
  */
-export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin" | "signal">, add: (record: FlatRecord) => void, o: AnalysisReadOptions = {}): Promise<void> {
+export async function forEachAnalysisRecord(
+  paths: string[],
+  io: Pick<Io, "stdin" | "signal">,
+  add: (record: FlatRecord) => void,
+  o: AnalysisReadOptions = {},
+): Promise<void> {
   let unseen = [...new Set(o.required ?? [])];
   const keys = new Set<string>();
   let records = 0;
   for await (const batch of readAnalysisBatches(paths, io)) {
     records += batch.length;
     if (unseen.length) {
-      for (const r of batch) if (unseen.some((k) => r.record[k] !== undefined)) unseen = unseen.filter((k) => r.record[k] === undefined);
+      for (const r of batch)
+        if (unseen.some((k) => r.record[k] !== undefined))
+          unseen = unseen.filter((k) => r.record[k] === undefined);
       // Keys to suggest from: those of the first record of each batch, a few hundred at most.
       if (keys.size < 500) for (const k of Object.keys(batch[0]!.record)) keys.add(k);
     }
@@ -252,6 +299,10 @@ export async function forEachAnalysisRecord(paths: string[], io: Pick<Io, "stdin
     const key = unseen[0]!;
     const hint = nearestName(key, keys);
     const source = (paths.length ? paths : ["-"]).map(sourceName).join(", ");
-    throw new InputError(source, undefined, `no record has ${key}${hint ? ` (did you mean "${hint}"?)` : ""}; the records have ${[...keys].slice(0, 8).join(", ")}${keys.size > 8 ? ", …" : ""}`);
+    throw new InputError(
+      source,
+      undefined,
+      `no record has ${key}${hint ? ` (did you mean "${hint}"?)` : ""}; the records have ${[...keys].slice(0, 8).join(", ")}${keys.size > 8 ? ", …" : ""}`,
+    );
   }
 }

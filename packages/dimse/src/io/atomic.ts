@@ -15,7 +15,11 @@ export interface AtomicWriteOptions {
 }
 
 /** Write `data` (or its parts, in order) to `path` atomically, creating missing folders. */
-export async function writeFileAtomic(path: string, data: Buffer | string | readonly Buffer[], o: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Buffer | string | readonly Buffer[],
+  o: AtomicWriteOptions = {},
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;

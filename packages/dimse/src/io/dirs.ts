@@ -9,7 +9,10 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 function notDirectory(dir: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: "ENOTDIR", path: dir });
+  return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {
+    code: "ENOTDIR",
+    path: dir,
+  });
 }
 
 /** `mkdir -p`: create `dir` and its missing parents; an existing directory is fine. */
@@ -30,10 +33,18 @@ export async function makeDirs(dir: string): Promise<void> {
   };
   if ((await once()) === undefined) return;
   const parent = dirname(dir);
-  if (parent === dir) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${dir}'`), { code: "ENOENT", path: dir });
+  if (parent === dir)
+    throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${dir}'`), {
+      code: "ENOENT",
+      path: dir,
+    });
   await makeDirs(parent);
   // The parent exists now: a second ENOENT is final.
-  if ((await once()) !== undefined) throw Object.assign(new Error(`ENOENT: cannot create a directory here, mkdir '${dir}'`), { code: "ENOENT", path: dir });
+  if ((await once()) !== undefined)
+    throw Object.assign(new Error(`ENOENT: cannot create a directory here, mkdir '${dir}'`), {
+      code: "ENOENT",
+      path: dir,
+    });
 }
 
 /** The synchronous `makeDirs`. */
@@ -54,9 +65,17 @@ export function makeDirsSync(dir: string): void {
   };
   if (once()) return;
   const parent = dirname(dir);
-  if (parent === dir) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${dir}'`), { code: "ENOENT", path: dir });
+  if (parent === dir)
+    throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${dir}'`), {
+      code: "ENOENT",
+      path: dir,
+    });
   makeDirsSync(parent);
-  if (!once()) throw Object.assign(new Error(`ENOENT: cannot create a directory here, mkdir '${dir}'`), { code: "ENOENT", path: dir });
+  if (!once())
+    throw Object.assign(new Error(`ENOENT: cannot create a directory here, mkdir '${dir}'`), {
+      code: "ENOENT",
+      path: dir,
+    });
 }
 
 /**
@@ -79,7 +98,14 @@ export function unwritableReason(dir: string): string | undefined {
     rmdirSync(mkdtempSync(join(dir, ".dicom-pipes-probe-")));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why: Record<string, string> = { ENOENT: "no files can be created in it", EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system", ENOSPC: "no space left on device", EDQUOT: "disk quota exceeded" };
+    const why: Record<string, string> = {
+      ENOENT: "no files can be created in it",
+      EACCES: "permission denied",
+      EPERM: "operation not permitted",
+      EROFS: "read-only file system",
+      ENOSPC: "no space left on device",
+      EDQUOT: "disk quota exceeded",
+    };
     return `is not writable (${why[err.code ?? ""] ?? err.code ?? err.message})`;
   }
   return undefined;

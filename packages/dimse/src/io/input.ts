@@ -12,7 +12,11 @@ import { maxLineBytes, splitLines } from "./lines.js";
 export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
 
 export class InputError extends Error {
-  constructor(readonly source: string, readonly line: number | undefined, message: string) {
+  constructor(
+    readonly source: string,
+    readonly line: number | undefined,
+    message: string,
+  ) {
     super(line !== undefined ? `${source}:${line}: ${message}` : `${source}: ${message}`);
     this.name = "InputError";
   }
@@ -46,13 +50,20 @@ export interface ReadOptions {
 export async function openInputReady(path: string, stdin: Readable): Promise<Readable> {
   if (path === "-") return stdin;
   const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(path, undefined, e.code === "ENOENT" ? "no such file" : `cannot read: ${e.message}`);
+    throw new InputError(
+      path,
+      undefined,
+      e.code === "ENOENT" ? "no such file" : `cannot read: ${e.message}`,
+    );
   });
-  if (st.isDirectory()) throw new InputError(path, undefined, "is a directory, expected a file of records");
+  if (st.isDirectory())
+    throw new InputError(path, undefined, "is a directory, expected a file of records");
   const stream = createReadStream(path);
   await new Promise<void>((resolve, reject) => {
     stream.once("open", () => resolve());
-    stream.once("error", (e) => reject(new InputError(path, undefined, `cannot read: ${(e as Error).message}`)));
+    stream.once("error", (e) =>
+      reject(new InputError(path, undefined, `cannot read: ${(e as Error).message}`)),
+    );
   });
   return stream;
 }
@@ -76,10 +87,19 @@ export interface BatchInputOptions {
  * record `make` rejects becomes an InputError naming its line: it stops
  * the run, or with `keepGoing` goes to `onInvalid` and is skipped.
  */
-export async function* batchInput<T>(path: string, stdin: Readable, o: BatchInputOptions, make: (record: FlatRecord, line: number, name: string) => T): AsyncGenerator<T> {
+export async function* batchInput<T>(
+  path: string,
+  stdin: Readable,
+  o: BatchInputOptions,
+  make: (record: FlatRecord, line: number, name: string) => T,
+): AsyncGenerator<T> {
   const name = sourceName(path);
   const onHeader = o.onHeader;
-  const records = readRecords(await openInputReady(path, stdin), { name, onHeader: onHeader && ((columns) => onHeader(columns, name)), onInvalid: o.keepGoing ? o.onInvalid ?? (() => undefined) : undefined });
+  const records = readRecords(await openInputReady(path, stdin), {
+    name,
+    onHeader: onHeader && ((columns) => onHeader(columns, name)),
+    onInvalid: o.keepGoing ? (o.onInvalid ?? (() => undefined)) : undefined,
+  });
   for await (const { record, line } of records) {
     if (!inShard(record, o.shard)) continue;
     let item: T;
@@ -130,7 +150,9 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
     if (r.done) break;
     const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
     head.push(b);
-    const text = Buffer.concat(head).toString("utf8").replace(/^\uFEFF/, "");
+    const text = Buffer.concat(head)
+      .toString("utf8")
+      .replace(/^\uFEFF/, "");
     const trimmed = text.trimStart();
     if (trimmed.length === 0) continue;
     firstChar = trimmed[0]!;
@@ -173,7 +195,11 @@ export function parseNdjsonLine(raw: string, name: string, line: number): FlatRe
     throw new InputError(name, line, `invalid JSON: ${(err as Error).message}`);
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new InputError(name, line, `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : v === null ? "null" : typeof v}`);
+    throw new InputError(
+      name,
+      line,
+      `expected a JSON object per line, got ${Array.isArray(v) ? "an array (use jq -c '.[]' to split a JSON array)" : v === null ? "null" : typeof v}`,
+    );
   }
   return v as FlatRecord;
 }
@@ -184,7 +210,11 @@ export function parseNdjsonLine(raw: string, name: string, line: number): FlatRe
  * in the line length, bounded by the maximum line length). An invalid line
  * stops the input, or goes to `onInvalid` and is skipped.
  */
-export async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string, onInvalid?: (err: InputError) => void): AsyncGenerator<InputRecord[]> {
+export async function* ndjsonBatches(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+  onInvalid?: (err: InputError) => void,
+): AsyncGenerator<InputRecord[]> {
   for await (const { lines, first } of splitLines(chunks, { name })) {
     const batch: InputRecord[] = [];
     for (let i = 0; i < lines.length; i++) {
@@ -203,25 +233,39 @@ export async function* ndjsonBatches(chunks: AsyncIterable<Buffer>, name: string
   }
 }
 
-async function* readNdjson(chunks: AsyncIterable<Buffer>, name: string, onInvalid?: (err: InputError) => void): AsyncGenerator<InputRecord> {
+async function* readNdjson(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+  onInvalid?: (err: InputError) => void,
+): AsyncGenerator<InputRecord> {
   for await (const batch of ndjsonBatches(chunks, name, onInvalid)) yield* batch;
 }
 
-async function* readJsonArray(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<InputRecord> {
+async function* readJsonArray(
+  chunks: AsyncIterable<Buffer>,
+  name: string,
+): AsyncGenerator<InputRecord> {
   const parts: Buffer[] = [];
   for await (const c of chunks) parts.push(c);
-  const text = Buffer.concat(parts).toString("utf8").replace(/^\uFEFF/, "");
+  const text = Buffer.concat(parts)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "");
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new InputError(name, lineOfJsonError(text, err as Error), `invalid JSON: ${(err as Error).message}`);
+    throw new InputError(
+      name,
+      lineOfJsonError(text, err as Error),
+      `invalid JSON: ${(err as Error).message}`,
+    );
   }
   if (!Array.isArray(v)) throw new InputError(name, 1, "expected a JSON array of objects");
   let i = 0;
   for (const item of v) {
     i++;
-    if (typeof item !== "object" || item === null || Array.isArray(item)) throw new InputError(name, undefined, `element ${i} of the JSON array is not an object`);
+    if (typeof item !== "object" || item === null || Array.isArray(item))
+      throw new InputError(name, undefined, `element ${i} of the JSON array is not an object`);
     yield { record: item as FlatRecord, line: i, source: name };
   }
 }
@@ -241,7 +285,11 @@ function lineOfJsonError(text: string, err: Error): number | undefined {
  * naming the line and the first column without a value: rows are never
  * padded, since a missing UID or date would silently widen a query.
  */
-async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter: string): AsyncGenerator<InputRecord> {
+async function* readCsv(
+  chunks: AsyncIterable<Buffer>,
+  o: ReadOptions,
+  delimiter: string,
+): AsyncGenerator<InputRecord> {
   let header: string[] | undefined;
   const { parse: csvParse } = await import("csv-parse");
   const parser = csvParse({
@@ -259,10 +307,11 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
       for await (const c of chunks) {
         if (parser.destroyed) return;
         // Wait for room, or for the reader to stop (a destroyed parser emits no "drain").
-        if (!parser.write(c)) await new Promise((r) => {
-          parser.once("drain", r);
-          parser.once("close", r);
-        });
+        if (!parser.write(c))
+          await new Promise((r) => {
+            parser.once("drain", r);
+            parser.once("close", r);
+          });
       }
       if (!parser.destroyed) parser.end();
     } catch (e) {
@@ -274,7 +323,10 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
     o.onInvalid(err);
   };
   try {
-    for await (const row of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const row of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
       const cells = row.record;
       const line = row.info.lines;
       if (!header) {
@@ -284,12 +336,24 @@ async function* readCsv(chunks: AsyncIterable<Buffer>, o: ReadOptions, delimiter
       }
       if (cells.every((c) => c.trim() === "")) continue;
       if (cells.length > header.length && cells.slice(header.length).some((c) => c.trim() !== "")) {
-        invalid(new InputError(o.name, line, `${cells.length} fields, but the header has ${header.length}`));
+        invalid(
+          new InputError(
+            o.name,
+            line,
+            `${cells.length} fields, but the header has ${header.length}`,
+          ),
+        );
         continue;
       }
       if (cells.length < header.length) {
         const missing = header.slice(cells.length);
-        invalid(new InputError(o.name, line, `no value for ${missing.length > 1 ? "columns" : "column"} ${missing.join(", ")} (${cells.length} of the header's ${header.length} fields; an empty value still needs its delimiter)`));
+        invalid(
+          new InputError(
+            o.name,
+            line,
+            `no value for ${missing.length > 1 ? "columns" : "column"} ${missing.join(", ")} (${cells.length} of the header's ${header.length} fields; an empty value still needs its delimiter)`,
+          ),
+        );
         continue;
       }
       const record: FlatRecord = {};

@@ -32,7 +32,14 @@ export function processIo(graceMs = SIGNAL_GRACE_MS): Io {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), signal: ctrl.signal };
+  return {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: ctrl.signal,
+  };
 }
 
 /**

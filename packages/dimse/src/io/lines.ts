@@ -33,13 +33,20 @@ export interface SplitOptions {
  * Split byte chunks into lines, one batch per chunk holding a line end.
  * A line longer than the maximum is an `InputError` naming its number.
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer | string>, o: SplitOptions): AsyncGenerator<LineBatch> {
+export async function* splitLines(
+  chunks: AsyncIterable<Buffer | string>,
+  o: SplitOptions,
+): AsyncGenerator<LineBatch> {
   const max = o.maxLineBytes ?? maxLineBytes();
   let parts: Buffer[] = [];
   let partial = 0;
   let line = 1;
   const tooLong = (): never => {
-    throw new InputError(o.name, line, `line longer than ${max} bytes (the maximum line length; set DICOM_PIPES_MAX_LINE to raise it)`);
+    throw new InputError(
+      o.name,
+      line,
+      `line longer than ${max} bytes (the maximum line length; set DICOM_PIPES_MAX_LINE to raise it)`,
+    );
   };
   for await (const c of chunks) {
     const chunk = typeof c === "string" ? Buffer.from(c) : c;
@@ -52,7 +59,9 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | string>, o: Spl
     }
     const firstEnd = chunk.indexOf(10);
     if (partial + firstEnd > max) tooLong();
-    const head = parts.length ? Buffer.concat([...parts, chunk.subarray(0, last)]) : chunk.subarray(0, last);
+    const head = parts.length
+      ? Buffer.concat([...parts, chunk.subarray(0, last)])
+      : chunk.subarray(0, last);
     const lines = head.toString("utf8").split("\n");
     // Only a chunk longer than the maximum can hold a long line after its first.
     if (chunk.length > max) {

@@ -19,7 +19,10 @@ export interface OutputFile {
 export async function openOutputFile(path: string): Promise<OutputFile> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const stream = createWriteStream(tmp, { flags: "wx" });
-  await Promise.race([once(stream, "open"), once(stream, "error").then(([e]) => Promise.reject(e as Error))]);
+  await Promise.race([
+    once(stream, "open"),
+    once(stream, "error").then(([e]) => Promise.reject(e as Error)),
+  ]);
   const close = async () => {
     if (stream.closed) return;
     stream.end();

@@ -90,7 +90,9 @@ export class Sink {
     const parts = this.pending;
     this.pending = [];
     this.pendingSize = 0;
-    const data = parts.every((p) => typeof p === "string") ? parts.join("") : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
+    const data = parts.every((p) => typeof p === "string")
+      ? parts.join("")
+      : Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p)));
     if (this.stream.destroyed) {
       this.broken = true;
       return;
@@ -113,14 +115,20 @@ export class Sink {
   async flush(): Promise<void> {
     await this.drainPending();
     if (!this.ok) return;
-    if (this.stream.writableNeedDrain) await Promise.race([once(this.stream, "drain"), once(this.stream, "error"), once(this.stream, "close")]).catch(() => undefined);
+    if (this.stream.writableNeedDrain)
+      await Promise.race([
+        once(this.stream, "drain"),
+        once(this.stream, "error"),
+        once(this.stream, "close"),
+      ]).catch(() => undefined);
   }
 }
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (Array.isArray(v)) {
-    if (v.every((x) => x === null || typeof x !== "object")) return v.map((x) => (x === null ? "" : String(x))).join("\\");
+    if (v.every((x) => x === null || typeof x !== "object"))
+      return v.map((x) => (x === null ? "" : String(x))).join("\\");
     return JSON.stringify(v);
   }
   if (typeof v === "object") return JSON.stringify(v);
@@ -152,7 +160,10 @@ export class RecordWriter {
   private dropped = new Set<string>();
   count = 0;
 
-  constructor(stream: Writable | Sink, private readonly o: RecordWriterOptions = {}) {
+  constructor(
+    stream: Writable | Sink,
+    private readonly o: RecordWriterOptions = {},
+  ) {
     this.sink = stream instanceof Sink ? stream : new Sink(stream);
     this.format = o.format ?? "ndjson";
     if (o.excel && this.format !== "csv") throw new Error("excel output is CSV");
@@ -211,7 +222,12 @@ export class RecordWriter {
     if (this.headerDone) return "";
     this.headerDone = true;
     const bom = this.o.excel ? "\uFEFF" : "";
-    return bom + (this.o.header === false ? "" : this.row(this.o.excel ? this.columns!.map((c) => excelCell(c)) : this.columns!));
+    return (
+      bom +
+      (this.o.header === false
+        ? ""
+        : this.row(this.o.excel ? this.columns!.map((c) => excelCell(c)) : this.columns!))
+    );
   }
 
   private row(cells: string[]): string {
@@ -254,10 +270,10 @@ export function excelCell(v: unknown): string {
  * or amount (a digit, dot, comma, bracket or currency sign first, after any
  * spaces), TRUE/FALSE, or a month name followed by a number (`Mar-5`, `DEC1`).
  */
-const RISKY = /^(?:[=+\-@#\t\r\n]|\s*[(]?\s*[$€£¥]?\s*[\d.,]|\s+|(?:true|false)$|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[\s\-/.]*\d)/i;
+const RISKY =
+  /^(?:[=+\-@#\t\r\n]|\s*[(]?\s*[$€£¥]?\s*[\d.,]|\s+|(?:true|false)$|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[\s\-/.]*\d)/i;
 
 /** TSV has no quoting: tabs and newlines inside values become spaces. */
 function tsvCell(s: string): string {
   return s.replace(/[\t\r\n]+/g, " ");
 }
-

@@ -14,10 +14,18 @@ export interface PoolOptions {
   order?: "source" | "completion";
 }
 
-export async function* mapPool<T, R>(source: AsyncIterable<T> | Iterable<T>, n: number, fn: (item: T) => Promise<R>, o: PoolOptions = {}): AsyncGenerator<R> {
+export async function* mapPool<T, R>(
+  source: AsyncIterable<T> | Iterable<T>,
+  n: number,
+  fn: (item: T) => Promise<R>,
+  o: PoolOptions = {},
+): AsyncGenerator<R> {
   if (!(n >= 1)) throw new RangeError(`concurrency must be at least 1, got ${n}`);
   const width = Math.floor(n);
-  const it: AsyncIterator<T> | Iterator<T> = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : (source as Iterable<T>)[Symbol.iterator]();
+  const it: AsyncIterator<T> | Iterator<T> =
+    Symbol.asyncIterator in source
+      ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
+      : (source as Iterable<T>)[Symbol.iterator]();
   /** In flight, in source order. */
   const running = new Map<number, Promise<{ id: number; value: R }>>();
   let next = 0;
@@ -37,7 +45,10 @@ export async function* mapPool<T, R>(source: AsyncIterable<T> | Iterable<T>, n: 
         running.set(id, p);
       }
       if (running.size === 0) return;
-      const done = o.order === "completion" ? await Promise.race(running.values()) : await running.values().next().value!;
+      const done =
+        o.order === "completion"
+          ? await Promise.race(running.values())
+          : await running.values().next().value!;
       running.delete(done.id);
       yield done.value;
     }

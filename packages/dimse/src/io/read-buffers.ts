@@ -41,7 +41,8 @@ export class ReadBuffers {
   /** Give back a buffer (or a view of one) returned by `read`. */
   release(view: Buffer): void {
     const whole = Buffer.from(view.buffer, 0, view.buffer.byteLength);
-    if (this.free.length < this.keep && !this.free.some((b) => b.buffer === whole.buffer)) this.free.push(whole);
+    if (this.free.length < this.keep && !this.free.some((b) => b.buffer === whole.buffer))
+      this.free.push(whole);
   }
 
   private take(size: number): Buffer {

@@ -28,13 +28,17 @@ export interface WalkOptions {
   skipHidden?: boolean;
 }
 
-const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: { name: string }, b: { name: string }) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /**
  * Every regular file under each operand. Symbolic links to files are
  * followed; links to folders are not (no cycles).
  */
-export async function* walkFiles(operands: Iterable<string>, o: WalkOptions = {}): AsyncGenerator<WalkedFile> {
+export async function* walkFiles(
+  operands: Iterable<string>,
+  o: WalkOptions = {},
+): AsyncGenerator<WalkedFile> {
   const skipHidden = o.skipHidden ?? true;
   const fail = (path: string, e: unknown) => {
     if (!o.onError) throw e;

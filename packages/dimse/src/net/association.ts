@@ -106,7 +106,8 @@ export class Association extends EventEmitter {
   private nextMessageId = 1;
   private sendChain: Promise<void> = Promise.resolve();
   /** `released`: we answered an A-RELEASE-RQ; nothing more may arrive. */
-  private state: "establishing" | "established" | "releasing" | "released" | "closed" = "establishing";
+  private state: "establishing" | "established" | "releasing" | "released" | "closed" =
+    "establishing";
   private releaseWaiter?: () => void;
   private pausedBy = new Set<object>();
   private failure?: NetError;
@@ -124,7 +125,15 @@ export class Association extends EventEmitter {
     this.log = log;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("error", (err) => this.fail(new NetError("closed", `Network error: ${err.message}`, `0006:0317 Peer aborted Association (or never connected)`)));
+    socket.on("error", (err) =>
+      this.fail(
+        new NetError(
+          "closed",
+          `Network error: ${err.message}`,
+          `0006:0317 Peer aborted Association (or never connected)`,
+        ),
+      ),
+    );
     socket.on("close", () => this.onClose());
   }
 
@@ -142,10 +151,19 @@ export class Association extends EventEmitter {
   }
 
   /** Record the accepted contexts and the agreed roles; the association is then established. */
-  establish(proposed: readonly ProposedContext[], results: readonly ContextResult[], roles: readonly RoleSelection[]): void {
+  establish(
+    proposed: readonly ProposedContext[],
+    results: readonly ContextResult[],
+    roles: readonly RoleSelection[],
+  ): void {
     for (const r of results) {
       const pc = proposed.find((p) => p.id === r.id);
-      if (pc && r.result === 0) this.contexts.set(r.id, { id: r.id, abstractSyntax: pc.abstractSyntax, transferSyntax: r.transferSyntax });
+      if (pc && r.result === 0)
+        this.contexts.set(r.id, {
+          id: r.id,
+          abstractSyntax: pc.abstractSyntax,
+          transferSyntax: r.transferSyntax,
+        });
     }
     for (const r of roles) this.roles.set(r.sopClass, r);
     this.state = "established";
@@ -200,12 +218,18 @@ export class Association extends EventEmitter {
         // An HTTP or SSH server, say: its first bytes are no PDU (DCMTK: "Unrecognized PDU type").
         const hex = type.toString(16).padStart(2, "0");
         const why = this.state === "establishing" ? " (the peer does not speak DICOM)" : "";
-        this.protocolFailure(`Unrecognized PDU type 0x${hex}${why}`, `0006:0321 Unrecognized PDU type: ${hex}${why}`);
+        this.protocolFailure(
+          `Unrecognized PDU type 0x${hex}${why}`,
+          `0006:0321 Unrecognized PDU type: ${hex}${why}`,
+        );
         return;
       }
-      const limit = type === PduType.PData ? Math.max(this.ownMaxPdu * 4, 1024 * 1024) : 1024 * 1024;
+      const limit =
+        type === PduType.PData ? Math.max(this.ownMaxPdu * 4, 1024 * 1024) : 1024 * 1024;
       if (len > Math.min(limit, HARD_PDU_LIMIT)) {
-        this.protocolFailure(`PDU of ${len} bytes exceeds the negotiated maximum (${this.ownMaxPdu})`);
+        this.protocolFailure(
+          `PDU of ${len} bytes exceeds the negotiated maximum (${this.ownMaxPdu})`,
+        );
         return;
       }
       if (this.buffered < 6 + len) break;
@@ -264,11 +288,13 @@ export class Association extends EventEmitter {
       case PduType.AssociateRQ:
       case PduType.AssociateAC:
       case PduType.AssociateRJ:
-        if (this.state !== "establishing" || !this.onAssociatePdu) throw new Error(`unexpected association PDU (type ${type})`);
+        if (this.state !== "establishing" || !this.onAssociatePdu)
+          throw new Error(`unexpected association PDU (type ${type})`);
         this.onAssociatePdu(type, body);
         return;
       case PduType.PData:
-        if (this.state !== "established" && this.state !== "releasing") throw new Error("P-DATA-TF before the association was established");
+        if (this.state !== "established" && this.state !== "releasing")
+          throw new Error("P-DATA-TF before the association was established");
         this.onPData(body);
         return;
       case PduType.ReleaseRQ:
@@ -300,7 +326,13 @@ export class Association extends EventEmitter {
         if (this.onAssociatePdu && this.state === "establishing") {
           this.onAssociatePdu(type, body);
         }
-        this.fail(new NetError("aborted", `Peer aborted Association (${text})`, "0006:0317 Peer aborted Association (or never connected)"));
+        this.fail(
+          new NetError(
+            "aborted",
+            `Peer aborted Association (${text})`,
+            "0006:0317 Peer aborted Association (or never connected)",
+          ),
+        );
         this.socket.destroy();
         return;
       }
@@ -313,7 +345,8 @@ export class Association extends EventEmitter {
     let o = 0;
     if (body.length === 0) throw new Error("P-DATA-TF without a PDV item");
     while (o < body.length) {
-      if (o + 6 > body.length) throw new Error(`PDV item of ${body.length - o} bytes, shorter than its 6-byte header`);
+      if (o + 6 > body.length)
+        throw new Error(`PDV item of ${body.length - o} bytes, shorter than its 6-byte header`);
       const len = body.readUInt32BE(o);
       if (len < 2 || o + 4 + len > body.length) throw new Error("malformed PDV item");
       const pcid = body[o + 4]!;
@@ -330,24 +363,33 @@ export class Association extends EventEmitter {
       if (!isCommand) throw new Error("dataset fragment without a preceding command");
       a = this.assembly = { pcid, commandChunks: [], dataLength: 0, held: 0 };
     }
-    if (a.pcid !== pcid) throw new Error(`PDV for presentation context ${pcid} inside a message on context ${a.pcid}`);
+    if (a.pcid !== pcid)
+      throw new Error(`PDV for presentation context ${pcid} inside a message on context ${a.pcid}`);
     if (isCommand) {
       if (a.command) throw new Error("command fragment after the command was complete");
       this.hold(a, data.length, "command set");
       a.commandChunks.push(data);
       if (!isLast) return;
-      const cmd = decodeCommand(a.commandChunks.length === 1 ? a.commandChunks[0]! : Buffer.concat(a.commandChunks));
+      const cmd = decodeCommand(
+        a.commandChunks.length === 1 ? a.commandChunks[0]! : Buffer.concat(a.commandChunks),
+      );
       a.command = cmd;
       a.commandChunks = [];
       a.held = 0;
-      if (this.log.enabled("debug")) this.log.debug(`Received DIMSE command 0x${cmd.commandField.toString(16).padStart(4, "0")} on context ${pcid}`);
+      if (this.log.enabled("debug"))
+        this.log.debug(
+          `Received DIMSE command 0x${cmd.commandField.toString(16).padStart(4, "0")} on context ${pcid}`,
+        );
       if (!cmd.hasDataset) {
         this.assembly = undefined;
         this.dispatch({ pcid, context: this.contextOrThrow(pcid), command: cmd, datasetLength: 0 });
         return;
       }
       const isRequest = (cmd.commandField & 0x8000) === 0;
-      const sink = isRequest && this.sinkFactory ? this.sinkFactory(cmd, this.contextOrThrow(pcid)) : undefined;
+      const sink =
+        isRequest && this.sinkFactory
+          ? this.sinkFactory(cmd, this.contextOrThrow(pcid))
+          : undefined;
       if (sink) {
         a.sink = sink;
         sink.on("drain", () => this.resume(sink));
@@ -365,18 +407,27 @@ export class Association extends EventEmitter {
     }
     if (!isLast) return;
     this.assembly = undefined;
-    const msg: Message = { pcid, context: this.contextOrThrow(pcid), command: a.command, datasetLength: a.dataLength };
+    const msg: Message = {
+      pcid,
+      context: this.contextOrThrow(pcid),
+      command: a.command,
+      datasetLength: a.dataLength,
+    };
     if (a.sink) {
       msg.sink = a.sink;
       if (!a.sink.destroyed) a.sink.end();
-    } else msg.dataset = a.dataChunks!.length === 1 ? a.dataChunks![0]! : Buffer.concat(a.dataChunks!);
+    } else
+      msg.dataset = a.dataChunks!.length === 1 ? a.dataChunks![0]! : Buffer.concat(a.dataChunks!);
     this.dispatch(msg);
   }
 
   /** Count bytes held in memory for a message; past the cap, the association is aborted. */
   private hold(a: Assembly, n: number, what: string): void {
     a.held += n;
-    if (a.held > this.maxMessageBytes) throw new Error(`${what} of more than ${this.maxMessageBytes} bytes (the limit for a message held in memory)`);
+    if (a.held > this.maxMessageBytes)
+      throw new Error(
+        `${what} of more than ${this.maxMessageBytes} bytes (the limit for a message held in memory)`,
+      );
   }
 
   private contextOrThrow(pcid: number): AcceptedContext {
@@ -432,7 +483,13 @@ export class Association extends EventEmitter {
     // One timer that re-arms itself for the time left (not one per received chunk).
     const check = () => {
       timer = undefined;
-      if (this.state === "closed" || this.state === "released" || this.serving > 0 || this.pausedBy.size > 0) return;
+      if (
+        this.state === "closed" ||
+        this.state === "released" ||
+        this.serving > 0 ||
+        this.pausedBy.size > 0
+      )
+        return;
       const left = this.lastActivity + ms - Date.now();
       if (left > 0) {
         timer = setTimeout(check, left);
@@ -441,7 +498,13 @@ export class Association extends EventEmitter {
       }
       this.log.warn(`No DIMSE message for ${ms / 1000} s: aborting the association`);
       onIdle?.();
-      this.fail(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+      this.fail(
+        new NetError(
+          "dimse-timeout",
+          "DIMSE No data available (timeout in non-blocking mode)",
+          "0006:0207 DIMSE No data available (timeout in non-blocking mode)",
+        ),
+      );
       this.abort();
     };
     this.idleWatch = () => {
@@ -494,10 +557,19 @@ export class Association extends EventEmitter {
    * an async iterable of chunks (streamed with back-pressure). Messages are
    * serialised: fragments of two messages never interleave.
    */
-  sendMessage(pcid: number, command: Command, data?: Buffer | AsyncIterable<Buffer>): Promise<void> {
+  sendMessage(
+    pcid: number,
+    command: Command,
+    data?: Buffer | AsyncIterable<Buffer>,
+  ): Promise<void> {
     const run = async () => {
       if (this.failure) throw this.failure;
-      if (this.state === "closed") throw new NetError("closed", "Association closed", "0006:0317 Peer aborted Association (or never connected)");
+      if (this.state === "closed")
+        throw new NetError(
+          "closed",
+          "Association closed",
+          "0006:0317 Peer aborted Association (or never connected)",
+        );
       const cmdBytes = encodeCommand({ ...command, hasDataset: data !== undefined });
       await this.writePdvs(pcid, true, cmdBytes, true);
       if (data === undefined) return;
@@ -528,10 +600,23 @@ export class Association extends EventEmitter {
     return p;
   }
 
-  private async writePdvs(pcid: number, isCommand: boolean, bytes: Buffer, lastOfMessage: boolean): Promise<void> {
+  private async writePdvs(
+    pcid: number,
+    isCommand: boolean,
+    bytes: Buffer,
+    lastOfMessage: boolean,
+  ): Promise<void> {
     const max = this.maxPdvPayload;
     const sock = this.socket;
-    if (sock.destroyed) throw this.failure ?? new NetError("closed", "Connection closed by peer", "0006:0317 Peer aborted Association (or never connected)");
+    if (sock.destroyed)
+      throw (
+        this.failure ??
+        new NetError(
+          "closed",
+          "Connection closed by peer",
+          "0006:0317 Peer aborted Association (or never connected)",
+        )
+      );
     let ok = true;
     sock.cork();
     try {
@@ -615,13 +700,27 @@ export class Association extends EventEmitter {
   }
 
   private onClose(): void {
-    const wasReleasing = this.state === "releasing" || this.state === "released" || this.state === "closed";
+    const wasReleasing =
+      this.state === "releasing" || this.state === "released" || this.state === "closed";
     const releaseDone = this.releaseWaiter !== undefined && this.state === "releasing";
     this.state = "closed";
     if (!wasReleasing && !this.failure) {
-      this.fail(new NetError("closed", "Peer closed the connection without releasing the association", "0006:0317 Peer aborted Association (or never connected)"));
+      this.fail(
+        new NetError(
+          "closed",
+          "Peer closed the connection without releasing the association",
+          "0006:0317 Peer aborted Association (or never connected)",
+        ),
+      );
     } else if (this.pending.size > 0 && !releaseDone) {
-      this.fail(this.failure ?? new NetError("closed", "Association closed before the final response", "0006:0317 Peer aborted Association (or never connected)"));
+      this.fail(
+        this.failure ??
+          new NetError(
+            "closed",
+            "Association closed before the final response",
+            "0006:0317 Peer aborted Association (or never connected)",
+          ),
+      );
     }
     this.emit("closed");
   }

@@ -49,12 +49,17 @@ export interface ConnectOptions {
 export async function connect(o: ConnectOptions): Promise<Association> {
   const log = o.log ?? nullLogger;
   if (o.contexts.length === 0) throw new Error("no presentation contexts to propose");
-  if (o.contexts.length > 128) throw new Error(`too many presentation contexts (${o.contexts.length}, at most 128)`);
+  if (o.contexts.length > 128)
+    throw new Error(`too many presentation contexts (${o.contexts.length}, at most 128)`);
   const socket = await openSocket(o);
   const assoc = new Association(socket, "requestor", log);
   assoc.ownMaxPdu = o.maxPdu ?? 262144;
   if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
-  const proposed: ProposedContext[] = o.contexts.map((c, i) => ({ id: 2 * i + 1, abstractSyntax: c.abstractSyntax, transferSyntaxes: c.transferSyntaxes }));
+  const proposed: ProposedContext[] = o.contexts.map((c, i) => ({
+    id: 2 * i + 1,
+    abstractSyntax: c.abstractSyntax,
+    transferSyntaxes: c.transferSyntaxes,
+  }));
   const roles: RoleSelection[] = [];
   const seenRole = new Set<string>();
   for (const c of o.contexts) {
@@ -78,7 +83,13 @@ export async function connect(o: ConnectOptions): Promise<Association> {
   log.info("Requesting Association");
   const outcome = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new NetError("acse-timeout", "DUL network read timeout", "0006:031a DUL network read timeout"));
+      reject(
+        new NetError(
+          "acse-timeout",
+          "DUL network read timeout",
+          "0006:031a DUL network read timeout",
+        ),
+      );
       assoc.abort();
     }, o.acseTimeoutMs ?? 30000);
     const done = (err?: NetError) => {
@@ -99,13 +110,27 @@ export async function connect(o: ConnectOptions): Promise<Association> {
         done();
       } else if (type === PduType.AssociateRJ) {
         const rj = decodeAssociateRJ(body);
-        const details = [`Result: ${rejectResultText(rj.result)}, Source: ${rejectSourceText(rj.source)}`, `Reason: ${rejectReasonText(rj.source, rj.reason)}`];
+        const details = [
+          `Result: ${rejectResultText(rj.result)}, Source: ${rejectSourceText(rj.source)}`,
+          `Reason: ${rejectReasonText(rj.source, rj.reason)}`,
+        ];
         socket.destroy();
-        const err = new NetError("rejected", `Association Rejected: ${rejectReasonText(rj.source, rj.reason)}`, "Association Rejected:", details);
+        const err = new NetError(
+          "rejected",
+          `Association Rejected: ${rejectReasonText(rj.source, rj.reason)}`,
+          "Association Rejected:",
+          details,
+        );
         err.rejectResult = rj.result;
         done(err);
       } else if (type === PduType.Abort) {
-        done(new NetError("aborted", "Peer aborted Association (or never connected)", "0006:0317 Peer aborted Association (or never connected)"));
+        done(
+          new NetError(
+            "aborted",
+            "Peer aborted Association (or never connected)",
+            "0006:0317 Peer aborted Association (or never connected)",
+          ),
+        );
       }
     };
   });
@@ -114,19 +139,34 @@ export async function connect(o: ConnectOptions): Promise<Association> {
   log.info(`Association Accepted (Max Send PDV: ${assoc.maxPdvPayload})`);
   if (assoc.contexts.size === 0) {
     await assoc.release().catch(() => undefined);
-    throw new NetError("no-context", "No Acceptable Presentation Contexts", "No Acceptable Presentation Contexts");
+    throw new NetError(
+      "no-context",
+      "No Acceptable Presentation Contexts",
+      "No Acceptable Presentation Contexts",
+    );
   }
   return assoc;
 }
 
 function openSocket(o: ConnectOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host: o.host, port: o.port, localAddress: o.bindAddress, noDelay: true });
+    const socket = tcpConnect({
+      host: o.host,
+      port: o.port,
+      localAddress: o.bindAddress,
+      noDelay: true,
+    });
     let timer: NodeJS.Timeout | undefined;
     if (o.connectTimeoutMs) {
       timer = setTimeout(() => {
         socket.destroy();
-        reject(new NetError("connect-timeout", "TCP Initialization Error: Connection timed out", "0006:031c TCP Initialization Error: Connection timed out"));
+        reject(
+          new NetError(
+            "connect-timeout",
+            "TCP Initialization Error: Connection timed out",
+            "0006:031c TCP Initialization Error: Connection timed out",
+          ),
+        );
       }, o.connectTimeoutMs);
     }
     socket.once("connect", () => {
@@ -154,7 +194,11 @@ export interface Response {
 
 export class NoContextError extends NetError {
   constructor(sopClassName: string) {
-    super("no-context", `No presentation context accepted for ${sopClassName}`, "No Acceptable Presentation Contexts");
+    super(
+      "no-context",
+      `No presentation context accepted for ${sopClassName}`,
+      "No Acceptable Presentation Contexts",
+    );
   }
 }
 
@@ -164,7 +208,11 @@ class ResponseQueue {
   private error?: NetError;
   private wake?: () => void;
   private readonly token = {};
-  constructor(private readonly assoc: Association, readonly messageId: number, private readonly highWater = 256) {
+  constructor(
+    private readonly assoc: Association,
+    readonly messageId: number,
+    private readonly highWater = 256,
+  ) {
     assoc.expectResponses(messageId, {
       message: (m) => {
         this.queue.push(m);
@@ -194,7 +242,13 @@ class ResponseQueue {
     return new Promise<void>((resolve, reject) => {
       const cancel = this.assoc.idleTimeout(timeoutMs, () => {
         this.wake = undefined;
-        reject(new NetError("dimse-timeout", "DIMSE No data available (timeout in non-blocking mode)", "0006:0207 DIMSE No data available (timeout in non-blocking mode)"));
+        reject(
+          new NetError(
+            "dimse-timeout",
+            "DIMSE No data available (timeout in non-blocking mode)",
+            "0006:0207 DIMSE No data available (timeout in non-blocking mode)",
+          ),
+        );
       });
       this.wake = () => {
         cancel();
@@ -212,7 +266,13 @@ class ResponseQueue {
 
 function toResponse(m: Message): Response {
   const status = m.command.status ?? 0xffff;
-  return { command: m.command, status, pending: isPending(status), context: m.context, identifierBytes: m.dataset };
+  return {
+    command: m.command,
+    status,
+    pending: isPending(status),
+    context: m.context,
+    identifierBytes: m.dataset,
+  };
 }
 
 export interface OperationOptions {
@@ -227,7 +287,12 @@ export async function echo(assoc: Association, o: OperationOptions = {}): Promis
   const id = assoc.allocateMessageId();
   const q = new ResponseQueue(assoc, id);
   try {
-    await assoc.sendMessage(pc.id, { commandField: CommandField.CEchoRQ, messageId: id, affectedSopClassUid: SopClass.Verification, hasDataset: false });
+    await assoc.sendMessage(pc.id, {
+      commandField: CommandField.CEchoRQ,
+      messageId: id,
+      affectedSopClassUid: SopClass.Verification,
+      hasDataset: false,
+    });
     const m = await q.next(o.dimseTimeoutMs);
     return m.command.status ?? 0xffff;
   } finally {
@@ -247,7 +312,12 @@ export interface FindOptions extends OperationOptions {
  * 0xFF01) and the final one. Stopping the iteration early sends C-CANCEL
  * and drains the responses up to the final one.
  */
-export function find(assoc: Association, sopClass: string, identifier: Dataset, o: FindOptions = {}): AsyncGenerator<Response> {
+export function find(
+  assoc: Association,
+  sopClass: string,
+  identifier: Dataset,
+  o: FindOptions = {},
+): AsyncGenerator<Response> {
   return request(assoc, CommandField.CFindRQ, sopClass, identifier, o);
 }
 
@@ -262,12 +332,32 @@ export interface RetrieveOptions extends FindOptions {
  * C-GET the sub-operation C-STOREs arrive on the same association: install
  * a store handler with `attachScp` first. Stopping early sends C-CANCEL.
  */
-export function retrieve(assoc: Association, kind: "move" | "get", sopClass: string, identifier: Dataset, o: RetrieveOptions = {}): AsyncGenerator<Response> {
+export function retrieve(
+  assoc: Association,
+  kind: "move" | "get",
+  sopClass: string,
+  identifier: Dataset,
+  o: RetrieveOptions = {},
+): AsyncGenerator<Response> {
   if (kind === "move" && !o.destination) throw new Error("C-MOVE needs a destination AE title");
-  return request(assoc, kind === "move" ? CommandField.CMoveRQ : CommandField.CGetRQ, sopClass, identifier, o, kind === "move" ? { moveDestination: o.destination } : {});
+  return request(
+    assoc,
+    kind === "move" ? CommandField.CMoveRQ : CommandField.CGetRQ,
+    sopClass,
+    identifier,
+    o,
+    kind === "move" ? { moveDestination: o.destination } : {},
+  );
 }
 
-async function* request(assoc: Association, field: number, sopClass: string, identifier: Dataset, o: FindOptions, extra: Partial<Command> = {}): AsyncGenerator<Response> {
+async function* request(
+  assoc: Association,
+  field: number,
+  sopClass: string,
+  identifier: Dataset,
+  o: FindOptions,
+  extra: Partial<Command> = {},
+): AsyncGenerator<Response> {
   const pc = assoc.contextFor(sopClass);
   if (!pc) throw new NoContextError(sopClass);
   const id = assoc.allocateMessageId();
@@ -276,7 +366,18 @@ async function* request(assoc: Association, field: number, sopClass: string, ide
   let failed = false;
   try {
     const bytes = encodeDataset(identifier, pc.transferSyntax);
-    await assoc.sendMessage(pc.id, { commandField: field, messageId: id, affectedSopClassUid: sopClass, priority: o.priority ?? Priority.Medium, hasDataset: true, ...extra }, bytes);
+    await assoc.sendMessage(
+      pc.id,
+      {
+        commandField: field,
+        messageId: id,
+        affectedSopClassUid: sopClass,
+        priority: o.priority ?? Priority.Medium,
+        hasDataset: true,
+        ...extra,
+      },
+      bytes,
+    );
     o.onSent?.(id, pc);
     for (;;) {
       let m: Message;
@@ -295,7 +396,11 @@ async function* request(assoc: Association, field: number, sopClass: string, ide
     if (!final && !failed && assoc.established && !assoc.error) {
       // The consumer stopped early: cancel and drain to the final response.
       try {
-        await assoc.sendMessage(pc.id, { commandField: CommandField.CCancelRQ, messageIdBeingRespondedTo: id, hasDataset: false });
+        await assoc.sendMessage(pc.id, {
+          commandField: CommandField.CCancelRQ,
+          messageIdBeingRespondedTo: id,
+          hasDataset: false,
+        });
         for (;;) {
           const m = await q.next(o.cancelTimeoutMs ?? 5000);
           if (!isPending(m.command.status ?? 0)) break;

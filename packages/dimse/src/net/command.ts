@@ -138,11 +138,17 @@ export function decodeCommand(buf: Buffer): Command {
     if (vr === "US") cmd[key] = len >= 2 ? v.readUInt16LE(0) : 0;
     else if (vr === "AT") {
       const tags: number[] = [];
-      for (let i = 0; i + 4 <= v.length; i += 4) tags.push(((v.readUInt16LE(i) << 16) | v.readUInt16LE(i + 2)) >>> 0);
+      for (let i = 0; i + 4 <= v.length; i += 4)
+        tags.push(((v.readUInt16LE(i) << 16) | v.readUInt16LE(i + 2)) >>> 0);
       cmd[key] = tags;
-    } else cmd[key] = v.toString("latin1", 0, v.length).replace(/[\0 ]+$/, "").replace(/^ +/, "");
+    } else
+      cmd[key] = v
+        .toString("latin1", 0, v.length)
+        .replace(/[\0 ]+$/, "")
+        .replace(/^ +/, "");
   }
-  if (cmd.commandField === undefined) throw new CommandError("command set without Command Field (0000,0100)");
+  if (cmd.commandField === undefined)
+    throw new CommandError("command set without Command Field (0000,0100)");
   cmd.hasDataset = dataSetType !== NO_DATASET;
   return cmd as unknown as Command;
 }
@@ -157,7 +163,13 @@ export function statusClass(status: number): StatusClass {
   if (status === 0x0000) return "Success";
   if (isPending(status)) return "Pending";
   if (status === 0xfe00) return "Cancel";
-  if (status === 0x0001 || status === 0x0107 || status === 0x0116 || (status >= 0xb000 && status <= 0xbfff)) return "Warning";
+  if (
+    status === 0x0001 ||
+    status === 0x0107 ||
+    status === 0x0116 ||
+    (status >= 0xb000 && status <= 0xbfff)
+  )
+    return "Warning";
   return "Failure";
 }
 
@@ -169,18 +181,27 @@ export function statusHex(status: number): string {
  * DCMTK's text for a status in a response, e.g. `Pending`, `Success`,
  * `Refused: OutOfResources`, `Failed: UnableToProcess`.
  */
-export function statusText(status: number, service: "find" | "move" | "get" | "store" | "echo" = "find"): string {
+export function statusText(
+  status: number,
+  service: "find" | "move" | "get" | "store" | "echo" = "find",
+): string {
   if (status === 0x0000) return "Success";
   if (status === 0xff00) return "Pending";
   if (status === 0xff01) return "Pending (Warning)";
   if (status === 0xfe00) return "Cancel";
   const known: Record<number, string> = {
     0xa700: "Refused: OutOfResources",
-    0xa701: service === "move" || service === "get" ? "Refused: OutOfResourcesNumberOfMatches" : "Refused: OutOfResources",
+    0xa701:
+      service === "move" || service === "get"
+        ? "Refused: OutOfResourcesNumberOfMatches"
+        : "Refused: OutOfResources",
     0xa702: "Refused: OutOfResourcesSubOperations",
     0xa801: "Refused: MoveDestinationUnknown",
     0xa900: "Error: DataSetDoesNotMatchSOPClass",
-    0xb000: service === "store" ? "Warning: CoercionOfDataElements" : "Warning: SubOperationsCompleteOneOrMoreFailures",
+    0xb000:
+      service === "store"
+        ? "Warning: CoercionOfDataElements"
+        : "Warning: SubOperationsCompleteOneOrMoreFailures",
     0xb007: "Warning: DataSetDoesNotMatchSOPClass",
     0xb006: "Warning: ElementsDiscarded",
     0x0122: "Failed: SOPClassNotSupported",
@@ -191,7 +212,8 @@ export function statusText(status: number, service: "find" | "move" | "get" | "s
   };
   const t = known[status];
   if (t) return t;
-  if ((status & 0xf000) === 0xc000) return service === "store" ? "Error: CannotUnderstand" : "Failed: UnableToProcess";
+  if ((status & 0xf000) === 0xc000)
+    return service === "store" ? "Error: CannotUnderstand" : "Failed: UnableToProcess";
   if ((status & 0xff00) === 0xa700) return "Refused: OutOfResources";
   if ((status & 0xff00) === 0xa900) return "Error: DataSetDoesNotMatchSOPClass";
   if ((status & 0xf000) === 0xb000) return `Warning: ${statusHex(status)}`;

@@ -19,7 +19,12 @@ export class NetError extends Error {
   rejectResult?: number;
   /** The socket error code (ECONNREFUSED, ECONNRESET...) of a failed connection. */
   errno?: string;
-  constructor(readonly kind: NetErrorKind, message: string, condition?: string, readonly details: string[] = []) {
+  constructor(
+    readonly kind: NetErrorKind,
+    message: string,
+    condition?: string,
+    readonly details: string[] = [],
+  ) {
     super(message);
     this.name = "NetError";
     this.condition = condition ?? message;
@@ -37,7 +42,11 @@ export function connectError(err: NodeJS.ErrnoException): NetError {
     EADDRNOTAVAIL: "Cannot assign requested address",
   };
   const t = text[code] ?? err.message;
-  const e = new NetError("refused", `TCP Initialization Error: ${t}`, `0006:031c TCP Initialization Error: ${t}`);
+  const e = new NetError(
+    "refused",
+    `TCP Initialization Error: ${t}`,
+    `0006:031c TCP Initialization Error: ${t}`,
+  );
   e.errno = code;
   return e;
 }

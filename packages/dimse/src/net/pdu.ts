@@ -108,7 +108,16 @@ function pdu(type: number, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-function userInfo(o: { maxPdu: number; implementationClassUid: string; implementationVersionName?: string; asyncOps?: { invoked: number; performed: number }; roles: RoleSelection[] }, extra: Buffer[] = []): Buffer {
+function userInfo(
+  o: {
+    maxPdu: number;
+    implementationClassUid: string;
+    implementationVersionName?: string;
+    asyncOps?: { invoked: number; performed: number };
+    roles: RoleSelection[];
+  },
+  extra: Buffer[] = [],
+): Buffer {
   const sub: Buffer[] = [];
   const max = Buffer.alloc(4);
   max.writeUInt32BE(o.maxPdu >>> 0, 0);
@@ -129,7 +138,8 @@ function userInfo(o: { maxPdu: number; implementationClassUid: string; implement
     body[3 + uid.length] = r.scp ? 1 : 0;
     sub.push(item(0x54, body));
   }
-  if (o.implementationVersionName) sub.push(item(0x55, Buffer.from(o.implementationVersionName.slice(0, 16), "latin1")));
+  if (o.implementationVersionName)
+    sub.push(item(0x55, Buffer.from(o.implementationVersionName.slice(0, 16), "latin1")));
   sub.push(...extra);
   return item(0x50, Buffer.concat(sub));
 }
@@ -143,9 +153,15 @@ function assocHeader(calledAet: string, callingAet: string): Buffer {
 }
 
 export function encodeAssociateRQ(rq: AssociateRQ): Buffer {
-  const parts: Buffer[] = [assocHeader(rq.calledAet, rq.callingAet), uidItem(0x10, rq.applicationContext)];
+  const parts: Buffer[] = [
+    assocHeader(rq.calledAet, rq.callingAet),
+    uidItem(0x10, rq.applicationContext),
+  ];
   for (const pc of rq.contexts) {
-    const subs = [uidItem(0x30, pc.abstractSyntax), ...pc.transferSyntaxes.map((ts) => uidItem(0x40, ts))];
+    const subs = [
+      uidItem(0x30, pc.abstractSyntax),
+      ...pc.transferSyntaxes.map((ts) => uidItem(0x40, ts)),
+    ];
     parts.push(item(0x20, Buffer.concat([Buffer.from([pc.id, 0, 0, 0]), ...subs])));
   }
   const extra: Buffer[] = [];
@@ -165,9 +181,17 @@ export function encodeAssociateRQ(rq: AssociateRQ): Buffer {
 }
 
 export function encodeAssociateAC(ac: AssociateAC): Buffer {
-  const parts: Buffer[] = [assocHeader(ac.calledAet, ac.callingAet), uidItem(0x10, ac.applicationContext)];
+  const parts: Buffer[] = [
+    assocHeader(ac.calledAet, ac.callingAet),
+    uidItem(0x10, ac.applicationContext),
+  ];
   for (const pc of ac.contexts) {
-    parts.push(item(0x21, Buffer.concat([Buffer.from([pc.id, 0, pc.result, 0]), uidItem(0x40, pc.transferSyntax)])));
+    parts.push(
+      item(
+        0x21,
+        Buffer.concat([Buffer.from([pc.id, 0, pc.result, 0]), uidItem(0x40, pc.transferSyntax)]),
+      ),
+    );
   }
   const extra: Buffer[] = [];
   if (ac.userIdentityResponse) {
@@ -197,7 +221,12 @@ export function encodeAbort(source = 0, reason = 0): Buffer {
 }
 
 /** PDU header plus PDV header for one P-DATA-TF PDU holding one PDV. */
-export function pdataHeader(pcid: number, isCommand: boolean, isLast: boolean, dataLength: number): Buffer {
+export function pdataHeader(
+  pcid: number,
+  isCommand: boolean,
+  isLast: boolean,
+  dataLength: number,
+): Buffer {
   const h = Buffer.allocUnsafe(12);
   h[0] = PduType.PData;
   h[1] = 0;
@@ -228,7 +257,14 @@ interface ParsedItems {
 }
 
 function parseItems(b: Buffer, start: number): ParsedItems {
-  const out: ParsedItems = { applicationContext: "", rqContexts: [], acContexts: [], maxPdu: 0, implementationClassUid: "", roles: [] };
+  const out: ParsedItems = {
+    applicationContext: "",
+    rqContexts: [],
+    acContexts: [],
+    maxPdu: 0,
+    implementationClassUid: "",
+    roles: [],
+  };
   let o = start;
   while (o + 4 <= b.length) {
     const type = b[o]!;
@@ -281,11 +317,16 @@ function parseItems(b: Buffer, start: number): ParsedItems {
               out.implementationClassUid = sb.toString("latin1", 0, sb.length).replace(/\0+$/, "");
               break;
             case 0x53:
-              if (sb.length >= 4) out.asyncOps = { invoked: sb.readUInt16BE(0), performed: sb.readUInt16BE(2) };
+              if (sb.length >= 4)
+                out.asyncOps = { invoked: sb.readUInt16BE(0), performed: sb.readUInt16BE(2) };
               break;
             case 0x54: {
               const ul = sb.readUInt16BE(0);
-              out.roles.push({ sopClass: sb.toString("latin1", 2, 2 + ul).replace(/\0+$/, ""), scu: sb[2 + ul] === 1, scp: sb[3 + ul] === 1 });
+              out.roles.push({
+                sopClass: sb.toString("latin1", 2, 2 + ul).replace(/\0+$/, ""),
+                scu: sb[2 + ul] === 1,
+                scp: sb[3 + ul] === 1,
+              });
               break;
             }
             case 0x55:
@@ -295,7 +336,12 @@ function parseItems(b: Buffer, start: number): ParsedItems {
               const pl = sb.readUInt16BE(2);
               const primary = sb.subarray(4, 4 + pl);
               const sl2 = sb.length >= 6 + pl ? sb.readUInt16BE(4 + pl) : 0;
-              out.userIdentity = { type: sb[0]!, positiveResponseRequested: sb[1] === 1, primary, secondary: sb.subarray(6 + pl, 6 + pl + sl2) };
+              out.userIdentity = {
+                type: sb[0]!,
+                positiveResponseRequested: sb[1] === 1,
+                primary,
+                secondary: sb.subarray(6 + pl, 6 + pl + sl2),
+              };
               break;
             }
             case 0x59: {
@@ -362,20 +408,28 @@ export function rejectResultText(r: number): string {
 
 export function rejectSourceText(s: number): string {
   switch (s) {
-    case 1: return "Service User";
-    case 2: return "Service Provider (ACSE Related)";
-    case 3: return "Service Provider (Presentation Related)";
-    default: return `Unknown (${s})`;
+    case 1:
+      return "Service User";
+    case 2:
+      return "Service Provider (ACSE Related)";
+    case 3:
+      return "Service Provider (Presentation Related)";
+    default:
+      return `Unknown (${s})`;
   }
 }
 
 export function rejectReasonText(source: number, reason: number): string {
   if (source === 1) {
     switch (reason) {
-      case 1: return "No Reason";
-      case 2: return "Application Context Name Not Supported";
-      case 3: return "Calling AE Title Not Recognized";
-      case 7: return "Called AE Title Not Recognized";
+      case 1:
+        return "No Reason";
+      case 2:
+        return "Application Context Name Not Supported";
+      case 3:
+        return "Calling AE Title Not Recognized";
+      case 7:
+        return "Called AE Title Not Recognized";
     }
   } else if (source === 2) {
     if (reason === 1) return "No Reason";
@@ -388,7 +442,20 @@ export function rejectReasonText(source: number, reason: number): string {
 }
 
 export function abortText(a: AbortInfo): string {
-  const src = a.source === 0 ? "Service User" : a.source === 2 ? "Service Provider" : `Unknown source ${a.source}`;
-  const reasons = ["Reason Not Specified", "Unrecognized PDU", "Unexpected PDU", "Reserved", "Unrecognized PDU Parameter", "Unexpected PDU Parameter", "Invalid PDU Parameter Value"];
+  const src =
+    a.source === 0
+      ? "Service User"
+      : a.source === 2
+        ? "Service Provider"
+        : `Unknown source ${a.source}`;
+  const reasons = [
+    "Reason Not Specified",
+    "Unrecognized PDU",
+    "Unexpected PDU",
+    "Reserved",
+    "Unrecognized PDU Parameter",
+    "Unexpected PDU Parameter",
+    "Invalid PDU Parameter Value",
+  ];
   return a.source === 2 ? `${src}: ${reasons[a.reason] ?? `reason ${a.reason}`}` : src;
 }

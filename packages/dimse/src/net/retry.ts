@@ -24,7 +24,14 @@ export interface RetryPolicy {
 
 export const MAX_RETRY_WAIT_MS = 5 * 60 * 1000;
 
-const TRANSIENT_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+const TRANSIENT_ERRNO = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /** A failure to open an association that is worth another attempt. */
 export function isTransientNetError(e: unknown): boolean {
@@ -50,7 +57,11 @@ export function isTransientStatus(status: number): boolean {
 }
 
 /** The wait before retry `n` (1-based): waitMs × 2^(n-1), ±20 % jitter, at most 5 minutes. */
-export function retryDelayMs(policy: RetryPolicy, n: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  n: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(policy.waitMs * 2 ** Math.max(0, n - 1), MAX_RETRY_WAIT_MS);
   const jittered = base * (0.8 + 0.4 * random());
   return Math.round(Math.min(jittered, MAX_RETRY_WAIT_MS));
@@ -91,7 +102,9 @@ export interface RetryOptions {
 export async function retryWait(o: RetryOptions, n: number, reason: string): Promise<boolean> {
   if (n > o.policy.retries || o.signal?.aborted) return false;
   const ms = retryDelayMs(o.policy, n, o.random);
-  o.warn(`${o.what ?? "association"} failed (${reason}); retry ${n} of ${o.policy.retries} in ${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)} s`);
+  o.warn(
+    `${o.what ?? "association"} failed (${reason}); retry ${n} of ${o.policy.retries} in ${(ms / 1000).toFixed(ms < 1000 ? 2 : 1)} s`,
+  );
   await sleep(ms, o.signal);
   return !o.signal?.aborted;
 }
@@ -103,13 +116,22 @@ export async function retryWait(o: RetryOptions, n: number, reason: string): Pro
  * when the retries are spent. An interrupted wait ends the loop: the last
  * error is thrown, or the last value returned.
  */
-export async function withRetries<T>(o: RetryOptions, attempt: (n: number) => Promise<Attempt<T>>, retryError: (e: unknown) => boolean = isTransientNetError): Promise<{ value: T; attempts: number }> {
+export async function withRetries<T>(
+  o: RetryOptions,
+  attempt: (n: number) => Promise<Attempt<T>>,
+  retryError: (e: unknown) => boolean = isTransientNetError,
+): Promise<{ value: T; attempts: number }> {
   for (let n = 1; ; n++) {
     try {
       const r = await attempt(n);
-      if (r.retry === undefined || !(await retryWait(o, n, r.retry))) return { value: r.value, attempts: n };
+      if (r.retry === undefined || !(await retryWait(o, n, r.retry)))
+        return { value: r.value, attempts: n };
     } catch (e) {
-      if (!retryError(e) || !(await retryWait(o, n, e instanceof NetError ? e.condition : String(e)))) throw e;
+      if (
+        !retryError(e) ||
+        !(await retryWait(o, n, e instanceof NetError ? e.condition : String(e)))
+      )
+        throw e;
     }
   }
 }

@@ -8,7 +8,10 @@ import { nullLogger, type Logger } from "./logger.js";
 
 /** Throw from a handler to answer with a specific failure status. */
 export class DimseFailure extends Error {
-  constructor(readonly status: number, readonly comment?: string) {
+  constructor(
+    readonly status: number,
+    readonly comment?: string,
+  ) {
     super(comment ?? `status 0x${status.toString(16)}`);
     this.name = "DimseFailure";
   }
@@ -87,7 +90,8 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
   });
   if (h.store) {
     const store = h.store;
-    assoc.sinkFactory = (cmd, ctx) => (cmd.commandField === CommandField.CStoreRQ ? store.open(cmd, ctx, assoc) : undefined);
+    assoc.sinkFactory = (cmd, ctx) =>
+      cmd.commandField === CommandField.CStoreRQ ? store.open(cmd, ctx, assoc) : undefined;
   }
   assoc.onRequest = (msg: Message) => {
     if (msg.command.commandField === CommandField.CCancelRQ) return handle(msg);
@@ -125,18 +129,31 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
   };
 }
 
-function respond(assoc: Association, msg: Message, field: number, status: number, extra: Partial<Command> = {}, data?: Buffer): Promise<void> {
+function respond(
+  assoc: Association,
+  msg: Message,
+  field: number,
+  status: number,
+  extra: Partial<Command> = {},
+  data?: Buffer,
+): Promise<void> {
   const cmd = msg.command;
   return assoc
-    .sendMessage(msg.pcid, {
-      commandField: field,
-      messageIdBeingRespondedTo: cmd.messageId,
-      affectedSopClassUid: cmd.affectedSopClassUid,
-      ...(field === CommandField.CStoreRSP ? { affectedSopInstanceUid: cmd.affectedSopInstanceUid } : {}),
-      status,
-      hasDataset: data !== undefined,
-      ...extra,
-    }, data)
+    .sendMessage(
+      msg.pcid,
+      {
+        commandField: field,
+        messageIdBeingRespondedTo: cmd.messageId,
+        affectedSopClassUid: cmd.affectedSopClassUid,
+        ...(field === CommandField.CStoreRSP
+          ? { affectedSopInstanceUid: cmd.affectedSopInstanceUid }
+          : {}),
+        status,
+        hasDataset: data !== undefined,
+        ...extra,
+      },
+      data,
+    )
     .catch(() => undefined);
 }
 
@@ -146,7 +163,14 @@ function comment(text: string | undefined): Partial<Command> {
 }
 
 /** Answer a request whose handler threw: with its DimseFailure status, else 0xC000. */
-function respondFailure(assoc: Association, msg: Message, field: number, e: unknown, log: Logger, what: string): Promise<void> {
+function respondFailure(
+  assoc: Association,
+  msg: Message,
+  field: number,
+  e: unknown,
+  log: Logger,
+  what: string,
+): Promise<void> {
   const f = e instanceof DimseFailure ? e : new DimseFailure(0xc000, (e as Error).message);
   log.warn(`${what} failed: ${f.message}`);
   return respond(assoc, msg, field, f.status, comment(f.comment));
@@ -156,7 +180,13 @@ function identifierOf(msg: Message): Dataset {
   return msg.dataset ? parseDataset(msg.dataset, msg.context.transferSyntax) : new Dataset();
 }
 
-async function runFind(assoc: Association, msg: Message, find: NonNullable<ScpHandlers["find"]>, running: Map<number, AbortController>, log: Logger): Promise<void> {
+async function runFind(
+  assoc: Association,
+  msg: Message,
+  find: NonNullable<ScpHandlers["find"]>,
+  running: Map<number, AbortController>,
+  log: Logger,
+): Promise<void> {
   const id = msg.command.messageId ?? 0;
   const ctrl = new AbortController();
   running.set(id, ctrl);
@@ -165,12 +195,31 @@ async function runFind(assoc: Association, msg: Message, find: NonNullable<ScpHa
     try {
       identifier = identifierOf(msg);
     } catch (e) {
-      await respond(assoc, msg, CommandField.CFindRSP, 0xc000, comment(`Cannot parse identifier: ${(e as Error).message}`));
+      await respond(
+        assoc,
+        msg,
+        CommandField.CFindRSP,
+        0xc000,
+        comment(`Cannot parse identifier: ${(e as Error).message}`),
+      );
       return;
     }
-    for await (const ds of find({ assoc, context: msg.context, command: msg.command, identifier, signal: ctrl.signal })) {
+    for await (const ds of find({
+      assoc,
+      context: msg.context,
+      command: msg.command,
+      identifier,
+      signal: ctrl.signal,
+    })) {
       if (ctrl.signal.aborted) break;
-      await respond(assoc, msg, CommandField.CFindRSP, 0xff00, {}, encodeDataset(ds, msg.context.transferSyntax));
+      await respond(
+        assoc,
+        msg,
+        CommandField.CFindRSP,
+        0xff00,
+        {},
+        encodeDataset(ds, msg.context.transferSyntax),
+      );
     }
     if (assoc.closed || assoc.error) return;
     await respond(assoc, msg, CommandField.CFindRSP, ctrl.signal.aborted ? 0xfe00 : 0x0000);
@@ -181,7 +230,12 @@ async function runFind(assoc: Association, msg: Message, find: NonNullable<ScpHa
   }
 }
 
-async function runStore(assoc: Association, msg: Message, store: NonNullable<ScpHandlers["store"]>, log: Logger): Promise<void> {
+async function runStore(
+  assoc: Association,
+  msg: Message,
+  store: NonNullable<ScpHandlers["store"]>,
+  log: Logger,
+): Promise<void> {
   const sink = msg.sink!;
   let error: Error | undefined;
   try {
@@ -191,13 +245,30 @@ async function runStore(assoc: Association, msg: Message, store: NonNullable<Scp
   }
   let result: StoreResult;
   try {
-    result = await store.finish({ assoc, context: msg.context, command: msg.command, sink, datasetLength: msg.datasetLength, error });
+    result = await store.finish({
+      assoc,
+      context: msg.context,
+      command: msg.command,
+      sink,
+      datasetLength: msg.datasetLength,
+      error,
+    });
   } catch (e) {
     log.error(`Storing failed: ${(e as Error).message}`);
     result = { status: 0xa700, comment: (e as Error).message };
   }
   await respond(assoc, msg, CommandField.CStoreRSP, result.status, comment(result.comment));
-  store.responded?.({ assoc, context: msg.context, command: msg.command, sink, datasetLength: msg.datasetLength, error }, result);
+  store.responded?.(
+    {
+      assoc,
+      context: msg.context,
+      command: msg.command,
+      sink,
+      datasetLength: msg.datasetLength,
+      error,
+    },
+    result,
+  );
 }
 
 async function runMoveGet(
@@ -211,7 +282,12 @@ async function runMoveGet(
   const id = msg.command.messageId ?? 0;
   const ctrl = new AbortController();
   running.set(id, ctrl);
-  const counts = (c: SubOperationCounts) => ({ remaining: c.remaining, completed: c.completed, failed: c.failed, warning: c.warning });
+  const counts = (c: SubOperationCounts) => ({
+    remaining: c.remaining,
+    completed: c.completed,
+    failed: c.failed,
+    warning: c.warning,
+  });
   try {
     const identifier = identifierOf(msg);
     const result = await handler({
@@ -229,7 +305,14 @@ async function runMoveGet(
       data = encodeDataset(ds, msg.context.transferSyntax);
     }
     const { remaining: _r, ...final } = counts(result);
-    await respond(assoc, msg, field, ctrl.signal.aborted && result.status === 0 ? 0xfe00 : result.status, { ...final, ...comment(result.comment) }, data);
+    await respond(
+      assoc,
+      msg,
+      field,
+      ctrl.signal.aborted && result.status === 0 ? 0xfe00 : result.status,
+      { ...final, ...comment(result.comment) },
+      data,
+    );
   } catch (e) {
     await respondFailure(assoc, msg, field, e, log, "Retrieve");
   } finally {

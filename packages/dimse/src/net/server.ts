@@ -44,7 +44,10 @@ export interface ServeOptions {
   /** Largest message held in memory (command sets, non-storage datasets; default 4 MiB). */
   maxMessageBytes?: number;
   log?: Logger;
-  decide(rq: AssociateRQ, peer: { address: string; port: number }): AssociationDecision | Promise<AssociationDecision>;
+  decide(
+    rq: AssociateRQ,
+    peer: { address: string; port: number },
+  ): AssociationDecision | Promise<AssociationDecision>;
   /** Install request handlers on an established association. */
   established(assoc: Association): void;
 }
@@ -64,7 +67,10 @@ export interface DicomServer {
  * transfer syntaxes we accept for it in order of preference, or undefined
  * when the abstract syntax is not supported.
  */
-export function negotiateContexts(proposed: ProposedContext[], accept: (abstractSyntax: string, offered: string[]) => readonly string[] | undefined): ContextResult[] {
+export function negotiateContexts(
+  proposed: ProposedContext[],
+  accept: (abstractSyntax: string, offered: string[]) => readonly string[] | undefined,
+): ContextResult[] {
   return proposed.map((pc) => {
     const ours = accept(pc.abstractSyntax, pc.transferSyntaxes);
     if (!ours) return { id: pc.id, result: 3, transferSyntax: pc.transferSyntaxes[0] ?? "" };
@@ -88,7 +94,9 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
   const associations = new Set<Association>();
   const limits = { max: o.maxAssociations ?? DEFAULT_MAX_ASSOCIATIONS, associated: 0 };
   const server = createServer({ noDelay: true }, (socket) => {
-    handleConnection(socket, o, log, associations, limits).catch((err) => log.error(`Association failed: ${(err as Error).message}`));
+    handleConnection(socket, o, log, associations, limits).catch((err) =>
+      log.error(`Association failed: ${(err as Error).message}`),
+    );
   });
   server.maxConnections = limits.max + CONNECTION_SLACK;
   server.listen({ port: o.port, host: o.host ?? "0.0.0.0" });
@@ -109,7 +117,9 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
     async close(graceMs = 5000) {
       const closed = stopListening();
       if (associations.size > 0) {
-        const all = [...associations].map((a) => (a.closed ? Promise.resolve() : once(a, "closed").then(() => undefined)));
+        const all = [...associations].map((a) =>
+          a.closed ? Promise.resolve() : once(a, "closed").then(() => undefined),
+        );
         let timer: NodeJS.Timeout | undefined;
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
@@ -123,7 +133,13 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
   };
 }
 
-async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, associations: Set<Association>, limits: { max: number; associated: number }): Promise<void> {
+async function handleConnection(
+  socket: Socket,
+  o: ServeOptions,
+  log: Logger,
+  associations: Set<Association>,
+  limits: { max: number; associated: number },
+): Promise<void> {
   const assoc = new Association(socket, "acceptor", log);
   assoc.ownMaxPdu = o.maxPdu ?? 262144;
   if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
@@ -147,7 +163,9 @@ async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, as
     assoc.rq = rq;
     assoc.peerMaxPdu = rq.maxPdu;
     if (limits.associated >= limits.max) {
-      log.warn(`rejecting association from "${rq.callingAet}": ${limits.max} associations already (local limit exceeded)`);
+      log.warn(
+        `rejecting association from "${rq.callingAet}": ${limits.max} associations already (local limit exceeded)`,
+      );
       socket.write(encodeAssociateRJ(LOCAL_LIMIT_EXCEEDED));
       socket.end();
       return;
@@ -165,7 +183,12 @@ async function handleConnection(socket: Socket, o: ServeOptions, log: Logger, as
   };
 }
 
-function answer(assoc: Association, rq: AssociateRQ, d: AssociationDecision, o: ServeOptions): void {
+function answer(
+  assoc: Association,
+  rq: AssociateRQ,
+  d: AssociationDecision,
+  o: ServeOptions,
+): void {
   const socket = assoc.socket;
   if (rq.applicationContext !== APPLICATION_CONTEXT && !d.reject) {
     d = { reject: { result: 1, source: 1, reason: 2 } };

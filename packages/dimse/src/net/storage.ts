@@ -3,7 +3,19 @@
  * files (SCU side), streaming in both directions with no re-encoding on
  * pass-through paths.
  */
-import { closeSync, createReadStream, existsSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writevSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writevSync,
+} from "node:fs";
 import { rm } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { constants as zlibConstants, inflateRawSync } from "node:zlib";
@@ -11,7 +23,12 @@ import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { makeDirs, makeDirsSync } from "../io/dirs.js";
 import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
-import { encodeDataset, parseCompleteElements, parseDataset, type Dataset } from "../dicom/dataset.js";
+import {
+  encodeDataset,
+  parseCompleteElements,
+  parseDataset,
+  type Dataset,
+} from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
@@ -40,7 +57,11 @@ export class InstanceFileSink extends Writable {
   private fd = -1;
   private pendingPrefix: Buffer;
 
-  constructor(tmpPath: string, prefix: Buffer, private readonly doFsync: boolean) {
+  constructor(
+    tmpPath: string,
+    prefix: Buffer,
+    private readonly doFsync: boolean,
+  ) {
     super({ highWaterMark: 4 * 1024 * 1024 });
     this.tmpPath = tmpPath;
     this.pendingPrefix = prefix;
@@ -182,7 +203,12 @@ export class FileReceiver {
   }
 
   /** Describe a finished sink. */
-  describe(sink: InstanceFileSink, cmd: Command, ctx: AcceptedContext, assoc: Association): ReceivedInstance {
+  describe(
+    sink: InstanceFileSink,
+    cmd: Command,
+    ctx: AcceptedContext,
+    assoc: Association,
+  ): ReceivedInstance {
     const info = syntaxInfo(ctx.transferSyntax);
     let bytes = sink.headBytes();
     // Deflated data: inflate what the first bytes hold (a partial stream is fine).
@@ -230,7 +256,11 @@ function instanceOf(path: string): string | undefined {
  * Synchronous (see InstanceFileSink); a hard link claims a free name
  * atomically, so two receivers never take the same one.
  */
-export async function placeFile(tmp: string, target: string, sopInstanceUid: string): Promise<{ path: string; replaced: boolean; renamed: boolean }> {
+export async function placeFile(
+  tmp: string,
+  target: string,
+  sopInstanceUid: string,
+): Promise<{ path: string; replaced: boolean; renamed: boolean }> {
   ensureDir(dirname(target));
   let path = target;
   for (let n = 1; ; n++) {
@@ -242,7 +272,13 @@ export async function placeFile(tmp: string, target: string, sopInstanceUid: str
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EEXIST") exists = true;
-      else if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK" || code === "EXDEV") {
+      else if (
+        code === "EPERM" ||
+        code === "ENOTSUP" ||
+        code === "EOPNOTSUPP" ||
+        code === "EMLINK" ||
+        code === "EXDEV"
+      ) {
         // No hard links here: check, then rename.
         exists = existsSync(path);
         if (!exists) {
@@ -262,7 +298,10 @@ export async function placeFile(tmp: string, target: string, sopInstanceUid: str
     }
     const dot = target.lastIndexOf(".");
     const slash = target.lastIndexOf("/");
-    path = dot > slash + 1 && /\.[A-Za-z]{2,4}$/.test(target) ? `${target.slice(0, dot)}_${n}${target.slice(dot)}` : `${target}_${n}`;
+    path =
+      dot > slash + 1 && /\.[A-Za-z]{2,4}$/.test(target)
+        ? `${target.slice(0, dot)}_${n}${target.slice(dot)}`
+        : `${target}_${n}`;
   }
 }
 
@@ -289,13 +328,26 @@ export interface FileToSend {
 /** Read the header of a file to send (throws NotDicomError for non-DICOM files). */
 export async function fileToSend(path: string): Promise<FileToSend> {
   const h = readPart10HeaderSync(path);
-  if (!h.sopClassUID || !h.sopInstanceUID) throw new StoreError(`${path}: no SOP Class UID or SOP Instance UID`);
-  return { path, header: { sopClassUID: h.sopClassUID, sopInstanceUID: h.sopInstanceUID, transferSyntax: h.transferSyntax, datasetOffset: h.datasetOffset, size: h.size } };
+  if (!h.sopClassUID || !h.sopInstanceUID)
+    throw new StoreError(`${path}: no SOP Class UID or SOP Instance UID`);
+  return {
+    path,
+    header: {
+      sopClassUID: h.sopClassUID,
+      sopInstanceUID: h.sopInstanceUID,
+      transferSyntax: h.transferSyntax,
+      datasetOffset: h.datasetOffset,
+      size: h.size,
+    },
+  };
 }
 
 export class StoreError extends Error {
   /** `dimseTimeout`: no response in time; the association is then unusable. */
-  constructor(message: string, readonly dimseTimeout = false) {
+  constructor(
+    message: string,
+    readonly dimseTimeout = false,
+  ) {
     super(message);
     this.name = "StoreError";
   }
@@ -315,16 +367,26 @@ export interface ScratchBuffer {
  * when the syntaxes match, transcoded in memory between uncompressed
  * syntaxes otherwise; compressed data is never decoded.
  */
-export async function datasetStream(file: FileToSend, acceptedTs: string, scratch?: ScratchBuffer): Promise<Buffer | AsyncIterable<Buffer>> {
+export async function datasetStream(
+  file: FileToSend,
+  acceptedTs: string,
+  scratch?: ScratchBuffer,
+): Promise<Buffer | AsyncIterable<Buffer>> {
   const fileTs = file.header.transferSyntax;
   if (fileTs === acceptedTs) {
-    const odd = syntaxInfo(fileTs).deflated && (file.header.size - file.header.datasetOffset) % 2 === 1;
+    const odd =
+      syntaxInfo(fileTs).deflated && (file.header.size - file.header.datasetOffset) % 2 === 1;
     if (file.header.size <= SMALL_FILE) {
       // Small files in one read; large ones are streamed with back-pressure.
-      const data = readWhole(file.path, file.header.size, scratch).subarray(file.header.datasetOffset);
+      const data = readWhole(file.path, file.header.size, scratch).subarray(
+        file.header.datasetOffset,
+      );
       return odd ? Buffer.concat([data, Buffer.from([0])]) : data;
     }
-    const stream = createReadStream(file.path, { start: file.header.datasetOffset, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    const stream = createReadStream(file.path, {
+      start: file.header.datasetOffset,
+      highWaterMark: 1024 * 1024,
+    }) as AsyncIterable<Buffer>;
     // PS3.5 A.5: a deflated stream of odd length is padded with one NUL; peers reject odd fragments.
     if (odd) return padded(stream);
     return stream;
@@ -332,7 +394,9 @@ export async function datasetStream(file: FileToSend, acceptedTs: string, scratc
   const from = syntaxInfo(fileTs);
   const to = syntaxInfo(acceptedTs);
   if (from.encapsulated || to.encapsulated) {
-    throw new StoreError(`cannot convert ${fileTs} to ${acceptedTs}: compressed transfer syntaxes are sent as they are (the peer accepted only ${acceptedTs})`);
+    throw new StoreError(
+      `cannot convert ${fileTs} to ${acceptedTs}: compressed transfer syntaxes are sent as they are (the peer accepted only ${acceptedTs})`,
+    );
   }
   const buf = readFileSync(file.path);
   const ds = parseDataset(buf.subarray(file.header.datasetOffset), fileTs);
@@ -341,7 +405,8 @@ export async function datasetStream(file: FileToSend, acceptedTs: string, scratc
 
 function readWhole(path: string, size: number, scratch?: ScratchBuffer): Buffer {
   if (!scratch) return readFileSync(path);
-  if (!scratch.buf || scratch.buf.length < size) scratch.buf = Buffer.allocUnsafe(Math.max(size, 1024 * 1024));
+  if (!scratch.buf || scratch.buf.length < size)
+    scratch.buf = Buffer.allocUnsafe(Math.max(size, 1024 * 1024));
   const fd = openSync(path, "r");
   try {
     let off = 0;
@@ -371,7 +436,12 @@ export async function storeFile(
   assoc: Association,
   file: FileToSend,
   pc: AcceptedContext,
-  o: { dimseTimeoutMs?: number; priority?: number; moveOriginator?: { aet: string; messageId: number }; scratch?: ScratchBuffer } = {},
+  o: {
+    dimseTimeoutMs?: number;
+    priority?: number;
+    moveOriginator?: { aet: string; messageId: number };
+    scratch?: ScratchBuffer;
+  } = {},
 ): Promise<StoreOutcome> {
   const data = await datasetStream(file, pc.transferSyntax, o.scratch);
   const id = assoc.allocateMessageId();
@@ -402,7 +472,12 @@ export async function storeFile(
       affectedSopInstanceUid: file.header.sopInstanceUID,
       priority: o.priority ?? Priority.Medium,
       hasDataset: true,
-      ...(o.moveOriginator ? { moveOriginatorAet: o.moveOriginator.aet, moveOriginatorMessageId: o.moveOriginator.messageId } : {}),
+      ...(o.moveOriginator
+        ? {
+            moveOriginatorAet: o.moveOriginator.aet,
+            moveOriginatorMessageId: o.moveOriginator.messageId,
+          }
+        : {}),
     },
     data,
   );
@@ -412,9 +487,16 @@ export async function storeFile(
 /** Pick the best accepted context for a file: its own syntax, else one we can transcode to. */
 export function contextForFile(assoc: Association, file: FileToSend): AcceptedContext | undefined {
   const own = file.header.transferSyntax;
-  const prefer = isUncompressed(own) || own === TransferSyntax.DeflatedExplicitVRLittleEndian
-    ? [own, TransferSyntax.ExplicitVRLittleEndian, TransferSyntax.ImplicitVRLittleEndian, TransferSyntax.ExplicitVRBigEndian, TransferSyntax.DeflatedExplicitVRLittleEndian]
-    : [own];
+  const prefer =
+    isUncompressed(own) || own === TransferSyntax.DeflatedExplicitVRLittleEndian
+      ? [
+          own,
+          TransferSyntax.ExplicitVRLittleEndian,
+          TransferSyntax.ImplicitVRLittleEndian,
+          TransferSyntax.ExplicitVRBigEndian,
+          TransferSyntax.DeflatedExplicitVRLittleEndian,
+        ]
+      : [own];
   const pc = assoc.contextFor(file.header.sopClassUID, prefer);
   if (!pc) return undefined;
   return prefer.includes(pc.transferSyntax) ? pc : undefined;

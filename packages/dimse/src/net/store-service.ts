@@ -13,7 +13,13 @@ import type { Association } from "./association.js";
 import type { ContextResult, ProposedContext } from "./pdu.js";
 import type { ScpHandlers, StoreResult } from "./scp.js";
 import { negotiateContexts } from "./server.js";
-import { discard, FileReceiver, placeFile, type InstanceFileSink, type ReceivedInstance } from "./storage.js";
+import {
+  discard,
+  FileReceiver,
+  placeFile,
+  type InstanceFileSink,
+  type ReceivedInstance,
+} from "./storage.js";
 import type { Logger } from "./logger.js";
 
 let storage: Set<string> | undefined;
@@ -30,7 +36,11 @@ export function isStorageAbstractSyntax(uid: string): boolean {
 export type SyntaxPreference = "sender" | "little" | "big" | "implicit";
 
 export function chooseSyntax(offered: string[], pref: SyntaxPreference): string | undefined {
-  const { ExplicitVRLittleEndian: LE, ExplicitVRBigEndian: BE, ImplicitVRLittleEndian: IM } = TransferSyntax;
+  const {
+    ExplicitVRLittleEndian: LE,
+    ExplicitVRBigEndian: BE,
+    ImplicitVRLittleEndian: IM,
+  } = TransferSyntax;
   switch (pref) {
     case "implicit":
       return offered.includes(IM) ? IM : undefined;
@@ -45,7 +55,11 @@ export function chooseSyntax(offered: string[], pref: SyntaxPreference): string 
 }
 
 /** Results for the contexts of an association request to a storage service. */
-export function storageContexts(proposed: ProposedContext[], pref: SyntaxPreference = "sender", extra?: (abstractSyntax: string) => boolean): ContextResult[] {
+export function storageContexts(
+  proposed: ProposedContext[],
+  pref: SyntaxPreference = "sender",
+  extra?: (abstractSyntax: string) => boolean,
+): ContextResult[] {
   return negotiateContexts(proposed, (abstractSyntax, offered) => {
     if (!isStorageAbstractSyntax(abstractSyntax) && !extra?.(abstractSyntax)) return undefined;
     const ts = chooseSyntax(offered, abstractSyntax === SopClass.Verification ? "little" : pref);
@@ -74,7 +88,13 @@ export interface StoreServiceOptions {
 
 function failureStatus(e: unknown): number {
   const code = (e as NodeJS.ErrnoException)?.code;
-  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG" || code === "EMFILE" || code === "ENFILE" ? 0xa700 : 0xc000;
+  return code === "ENOSPC" ||
+    code === "EDQUOT" ||
+    code === "EFBIG" ||
+    code === "EMFILE" ||
+    code === "ENFILE"
+    ? 0xa700
+    : 0xc000;
 }
 
 /**
@@ -85,13 +105,17 @@ function failureStatus(e: unknown): number {
 function commandMismatch(inst: ReceivedInstance): string | undefined {
   const cls = inst.head.string(Tags.SOPClassUID);
   const uid = inst.head.string(Tags.SOPInstanceUID);
-  if (cls !== undefined && cls !== inst.sopClassUid) return `the data set's SOP Class UID ${cls} differs from the command's ${inst.sopClassUid}`;
-  if (uid !== undefined && uid !== inst.sopInstanceUid) return `the data set's SOP Instance UID ${uid} differs from the command's ${inst.sopInstanceUid}`;
+  if (cls !== undefined && cls !== inst.sopClassUid)
+    return `the data set's SOP Class UID ${cls} differs from the command's ${inst.sopClassUid}`;
+  if (uid !== undefined && uid !== inst.sopInstanceUid)
+    return `the data set's SOP Instance UID ${uid} differs from the command's ${inst.sopInstanceUid}`;
   return undefined;
 }
 
 /** The `store` handlers for `attachScp`. */
-export function storeService(o: StoreServiceOptions): NonNullable<ScpHandlers["store"]> & { receiver: FileReceiver } {
+export function storeService(
+  o: StoreServiceOptions,
+): NonNullable<ScpHandlers["store"]> & { receiver: FileReceiver } {
   const receiver = new FileReceiver({ tmpDir: o.tmpDir, fsync: o.fsync });
   return {
     receiver,
@@ -104,7 +128,9 @@ export function storeService(o: StoreServiceOptions): NonNullable<ScpHandlers["s
       const sink = req.sink as InstanceFileSink;
       if (req.error) {
         await discard(sink.tmpPath);
-        o.log?.error(`storing ${req.command.affectedSopInstanceUid ?? "?"} failed: ${req.error.message}`);
+        o.log?.error(
+          `storing ${req.command.affectedSopInstanceUid ?? "?"} failed: ${req.error.message}`,
+        );
         return { status: failureStatus(req.error), comment: req.error.message };
       }
       let inst: ReceivedInstance;
@@ -120,7 +146,9 @@ export function storeService(o: StoreServiceOptions): NonNullable<ScpHandlers["s
         target = o.target(inst, req.assoc);
       } catch (e) {
         await discard(sink.tmpPath);
-        o.log?.error(`cannot store ${req.command.affectedSopInstanceUid ?? "?"}: ${(e as Error).message}`);
+        o.log?.error(
+          `cannot store ${req.command.affectedSopInstanceUid ?? "?"}: ${(e as Error).message}`,
+        );
         return { status: 0xc000, comment: (e as Error).message };
       }
       let placed: { path: string; replaced: boolean; renamed: boolean };

@@ -45,7 +45,10 @@ export function fieldText(rec: FlatRecord, key: string): string | undefined {
   if (v === null) return "";
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (Array.isArray(v)) return v.map((x) => (x === null ? "" : typeof x === "object" ? JSON.stringify(x) : String(x))).join("\\");
+  if (Array.isArray(v))
+    return v
+      .map((x) => (x === null ? "" : typeof x === "object" ? JSON.stringify(x) : String(x)))
+      .join("\\");
   return JSON.stringify(v);
 }
 
@@ -91,7 +94,8 @@ export function parseDicomDate(v: unknown): number | undefined {
   if (typeof v !== "string") return undefined;
   if (v === lastDateText) return lastDate;
   let s = v.trim();
-  if (s.length === 10 && (s[4] === "." || s[4] === "-") && s[7] === s[4]) s = s.slice(0, 4) + s.slice(5, 7) + s.slice(8);
+  if (s.length === 10 && (s[4] === "." || s[4] === "-") && s[7] === s[4])
+    s = s.slice(0, 4) + s.slice(5, 7) + s.slice(8);
   let r: number | undefined;
   if (s.length >= 8 && (s.length === 8 || /^\d{8}\d*([.+-]\d*)?$/.test(s))) {
     const y = digits(s, 0, 4);
@@ -114,7 +118,8 @@ export function parseDicomHour(v: unknown): number | undefined {
   if (h < 0 || h > 23) return undefined;
   if (s.length === 2) return h;
   // ACR-NEMA HH:MM:SS: the colons go; the common HHMMSS is checked in place (no slice, no regex).
-  if (s.charCodeAt(2) === 58 /* : */) return minutesSeconds(s.slice(3).replace(/:/g, ""), 0) ? h : undefined;
+  if (s.charCodeAt(2) === 58 /* : */)
+    return minutesSeconds(s.slice(3).replace(/:/g, ""), 0) ? h : undefined;
   return minutesSeconds(s, 2) ? h : undefined;
 }
 
@@ -144,7 +149,15 @@ export function formatIsoDate(day: number): string {
   return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}`;
 }
 
-export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] as const;
+export const WEEKDAYS = [
+  "Monday",
+  "Tuesday",
+  "Wednesday",
+  "Thursday",
+  "Friday",
+  "Saturday",
+  "Sunday",
+] as const;
 
 /** 0 = Monday … 6 = Sunday (ISO order) for a day number (1970-01-01 was a Thursday). */
 export function isoWeekday(day: number): number {

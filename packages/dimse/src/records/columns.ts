@@ -61,7 +61,11 @@ function squash(s: string): string {
 }
 
 /** `unknown column "X" (did you mean "Y"?)` for a name `mapColumn` does not know. */
-export function unknownName(what: "column" | "key" | "peer", name: string, suggestion?: string): string {
+export function unknownName(
+  what: "column" | "key" | "peer",
+  name: string,
+  suggestion?: string,
+): string {
   return `unknown ${what} "${name}"${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`;
 }
 
@@ -75,7 +79,12 @@ export function mapColumn(header: string): ColumnMapping {
   // Aliases are written with spaces or other case; a keyword typed in the
   // wrong case is reported, as DICOM keywords are case-sensitive.
   const alias = ALIASES[sq];
-  if (alias && /[\s_\-.]/.test(h) === false && h.toLowerCase() === alias.toLowerCase() && h !== alias) {
+  if (
+    alias &&
+    /[\s_\-.]/.test(h) === false &&
+    h.toLowerCase() === alias.toLowerCase() &&
+    h !== alias
+  ) {
     return { kind: "unknown", suggestion: alias };
   }
   if (alias) return { kind: "keyword", keyword: alias };
@@ -103,7 +112,13 @@ export function nearestName(s: string, names: Iterable<string>): string | undefi
   });
   // Another attribute's keyword is that attribute, not a misspelling.
   const others = list.filter((n) => !lookupKeyword(n));
-  return same ?? nearestIn(s, others.map((n) => [n.toLowerCase().replace(/[\s_\-]+/g, ""), n]));
+  return (
+    same ??
+    nearestIn(
+      s,
+      others.map((n) => [n.toLowerCase().replace(/[\s_\-]+/g, ""), n]),
+    )
+  );
 }
 
 function nearestIn(s: string, index: Array<[string, string]>): string | undefined {
@@ -118,7 +133,9 @@ function nearestIn(s: string, index: Array<[string, string]>): string | undefine
       best = k;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(target.length / 3)) ? best : undefined;
+  return best !== undefined && bestD <= Math.max(2, Math.floor(target.length / 3))
+    ? best
+    : undefined;
 }
 
 function distance(a: string, b: string, limit: number): number {

@@ -3,9 +3,27 @@
  * the strict PS3.18 JSON model, and the normaliser that turns any accepted
  * input form back into a dataset.
  */
-import { BINARY_WIDTH, Dataset, elementNumbers, elementStrings, numberElement, padValue, SINGLE_TEXT_VRS, STRING_VRS, type Element } from "../dicom/dataset.js";
+import {
+  BINARY_WIDTH,
+  Dataset,
+  elementNumbers,
+  elementStrings,
+  numberElement,
+  padValue,
+  SINGLE_TEXT_VRS,
+  STRING_VRS,
+  type Element,
+} from "../dicom/dataset.js";
 import { chooseCharset, encodeText, type Charset } from "../dicom/charset.js";
-import { describeTag, isPrivate, lookupKeyword, lookupTag, parseTagHex, tagHex, Tags } from "../dicom/dict.js";
+import {
+  describeTag,
+  isPrivate,
+  lookupKeyword,
+  lookupTag,
+  parseTagHex,
+  tagHex,
+  Tags,
+} from "../dicom/dict.js";
 
 export type FlatRecord = Record<string, unknown>;
 
@@ -14,11 +32,37 @@ export type FlatRecord = Record<string, unknown>;
  * a real lower-case keyword (`dBdt`).
  */
 export const METADATA_KEYS: readonly string[] = [
-  "query", "line", "level", "status", "statusCode", "error", "errorComment",
-  "path", "from", "to", "action", "bytes", "files", "count",
-  "completed", "failed", "warning", "remaining", "expected", "received",
-  "sourceAet", "callingAet", "calledAet", "peer", "transferSyntax", "time", "elapsed",
-  "added", "unchanged", "skipped", "removed",
+  "query",
+  "line",
+  "level",
+  "status",
+  "statusCode",
+  "error",
+  "errorComment",
+  "path",
+  "from",
+  "to",
+  "action",
+  "bytes",
+  "files",
+  "count",
+  "completed",
+  "failed",
+  "warning",
+  "remaining",
+  "expected",
+  "received",
+  "sourceAet",
+  "callingAet",
+  "calledAet",
+  "peer",
+  "transferSyntax",
+  "time",
+  "elapsed",
+  "added",
+  "unchanged",
+  "skipped",
+  "removed",
 ];
 const META = new Set(METADATA_KEYS);
 
@@ -90,7 +134,9 @@ export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJso
         key = JSON.stringify(entry.keyword) + ":";
         if (jsonKeys.size < 65536) jsonKeys.set(el.tag, key);
       }
-      value = el.items ? "[" + el.items.map((it) => datasetToFlatJson(it, opts)).join(",") + "]" : serializeValue(flatValue(el, entry.multi, cs, opts));
+      value = el.items
+        ? "[" + el.items.map((it) => datasetToFlatJson(it, opts)).join(",") + "]"
+        : serializeValue(flatValue(el, entry.multi, cs, opts));
     }
     s += (first ? "" : ",") + key + value;
     first = false;
@@ -142,7 +188,7 @@ function elementToPs318(el: Element, cs: Charset, opts: ToFlatOptions): Ps318Att
   }
   if (el.fragments || BULK_VRS.has(vr)) {
     if (opts.bulk === "inline") {
-      let bytes = el.fragments ? Buffer.concat(el.fragments) : el.value ?? Buffer.alloc(0);
+      let bytes = el.fragments ? Buffer.concat(el.fragments) : (el.value ?? Buffer.alloc(0));
       // PS3.18 bulk data is little endian (as dcm2json writes it): swap OW/OF/OD/OL/OV from big endian data.
       if (!el.fragments && opts.little === false) bytes = toLittleEndian(vr, bytes);
       return bytes.length ? { vr, InlineBinary: bytes.toString("base64") } : { vr };
@@ -174,7 +220,10 @@ function toLittleEndian(vr: string, value: Buffer): Buffer {
 }
 
 /** Strict PS3.18 (DICOM JSON model) object: hex keys in tag order. */
-export function datasetToPs318(ds: Dataset, opts: ToFlatOptions = {}): Record<string, Ps318Attribute> {
+export function datasetToPs318(
+  ds: Dataset,
+  opts: ToFlatOptions = {},
+): Record<string, Ps318Attribute> {
   const out: Record<string, Ps318Attribute> = {};
   const cs = ds.charset();
   for (const el of ds.elements) {
@@ -238,7 +287,14 @@ export function serializeRecord(rec: FlatRecord): string {
 }
 
 function serializeValue(v: unknown): string {
-  if (Array.isArray(v)) return "[" + v.map((x) => (isPlainRecord(x) ? serializeRecord(x) : JSON.stringify(x) ?? "null")).join(",") + "]";
+  if (Array.isArray(v))
+    return (
+      "[" +
+      v
+        .map((x) => (isPlainRecord(x) ? serializeRecord(x) : (JSON.stringify(x) ?? "null")))
+        .join(",") +
+      "]"
+    );
   if (isPlainRecord(v)) return "vr" in v ? serializeAttribute(v) : serializeRecord(v);
   return JSON.stringify(v) ?? "null";
 }
@@ -252,7 +308,11 @@ function serializeAttribute(a: FlatRecord): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(a)) {
     if (v === undefined) continue;
-    parts.push(JSON.stringify(k) + ":" + (k === "Value" && Array.isArray(v) ? serializeValue(v) : JSON.stringify(v) ?? "null"));
+    parts.push(
+      JSON.stringify(k) +
+        ":" +
+        (k === "Value" && Array.isArray(v) ? serializeValue(v) : (JSON.stringify(v) ?? "null")),
+    );
   }
   return "{" + parts.join(",") + "}";
 }
@@ -264,7 +324,10 @@ function isPlainRecord(v: unknown): v is FlatRecord {
 // ---------------------------------------------------------------- input
 
 export class RecordError extends Error {
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(message);
     this.name = "RecordError";
   }
@@ -313,7 +376,12 @@ export function recordToDataset(rec: FlatRecord, opts: FromRecordOptions = {}): 
   const explicitCs = pending.find((p) => p.tag === Tags.SpecificCharacterSet);
   if (!explicitCs) {
     const term = chooseCharset(strings);
-    if (term) ds.set({ tag: Tags.SpecificCharacterSet, vr: "CS", value: padValue("CS", Buffer.from(term, "latin1")) });
+    if (term)
+      ds.set({
+        tag: Tags.SpecificCharacterSet,
+        vr: "CS",
+        value: padValue("CS", Buffer.from(term, "latin1")),
+      });
   }
   build(ds, pending);
   return ds;
@@ -321,7 +389,9 @@ export function recordToDataset(rec: FlatRecord, opts: FromRecordOptions = {}): 
 
 function build(ds: Dataset, list: Pending[]): void {
   // Specific Character Set first so the rest is encoded with it.
-  const sorted = [...list].sort((a, b) => (a.tag === Tags.SpecificCharacterSet ? -1 : b.tag === Tags.SpecificCharacterSet ? 1 : 0));
+  const sorted = [...list].sort((a, b) =>
+    a.tag === Tags.SpecificCharacterSet ? -1 : b.tag === Tags.SpecificCharacterSet ? 1 : 0,
+  );
   for (const p of sorted) {
     if (p.items) {
       const items = p.items.map((sub) => {
@@ -334,11 +404,18 @@ function build(ds: Dataset, list: Pending[]): void {
     } else if (p.binary) {
       ds.set({ tag: p.tag, vr: p.vr, value: padValue(p.vr, p.binary) });
     } else if (p.numbers) {
-      ds.set(p.numbers.length ? numberElement(p.tag, p.vr, p.numbers) : { tag: p.tag, vr: p.vr, value: Buffer.alloc(0) });
+      ds.set(
+        p.numbers.length
+          ? numberElement(p.tag, p.vr, p.numbers)
+          : { tag: p.tag, vr: p.vr, value: Buffer.alloc(0) },
+      );
     } else {
       const text = (p.text ?? []).join("\\");
       const cs = ds.charset();
-      const bytes = p.vr === "UI" || p.vr === "CS" || p.vr === "AE" ? Buffer.from(text, "latin1") : encodeText(text, cs);
+      const bytes =
+        p.vr === "UI" || p.vr === "CS" || p.vr === "AE"
+          ? Buffer.from(text, "latin1")
+          : encodeText(text, cs);
       ds.set({ tag: p.tag, vr: p.vr, value: padValue(p.vr, bytes) });
     }
   }
@@ -373,13 +450,21 @@ function collect(rec: FlatRecord, opts: FromRecordOptions): Pending[] {
       continue;
     }
     if (opts.lenient) continue;
-    throw new RecordError(key, `unknown key "${key}": not a DICOM keyword, an 8-digit tag, or a reserved metadata key`);
+    throw new RecordError(
+      key,
+      `unknown key "${key}": not a DICOM keyword, an 8-digit tag, or a reserved metadata key`,
+    );
   }
   return [...out.values()];
 }
 
 function isPs318(v: unknown): v is Ps318Attribute {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { vr?: unknown }).vr === "string";
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    typeof (v as { vr?: unknown }).vr === "string"
+  );
 }
 
 function pnToString(v: unknown, key: string): string {
@@ -387,14 +472,23 @@ function pnToString(v: unknown, key: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
-    const parts = [o.Alphabetic, o.Ideographic, o.Phonetic].map((p) => (typeof p === "string" ? p : ""));
+    const parts = [o.Alphabetic, o.Ideographic, o.Phonetic].map((p) =>
+      typeof p === "string" ? p : "",
+    );
     while (parts.length && parts[parts.length - 1] === "") parts.pop();
     return parts.join("=");
   }
   throw new RecordError(key, `${key}: expected a person name string or {"Alphabetic": …} object`);
 }
 
-function fromFlat(tag: number, vr: string, multi: boolean, value: unknown, key: string, opts: FromRecordOptions): Pending {
+function fromFlat(
+  tag: number,
+  vr: string,
+  multi: boolean,
+  value: unknown,
+  key: string,
+  opts: FromRecordOptions,
+): Pending {
   if (vr === "SQ") {
     if (value === null || value === undefined) return { tag, vr, items: [] };
     const list = Array.isArray(value) ? value : [value];
@@ -402,7 +496,8 @@ function fromFlat(tag: number, vr: string, multi: boolean, value: unknown, key: 
       tag,
       vr,
       items: list.map((item, i) => {
-        if (typeof item !== "object" || item === null || Array.isArray(item)) throw new RecordError(key, `${key}[${i}]: expected an object (sequence item)`);
+        if (typeof item !== "object" || item === null || Array.isArray(item))
+          throw new RecordError(key, `${key}[${i}]: expected an object (sequence item)`);
         return collect(item as FlatRecord, opts);
       }),
     };
@@ -413,14 +508,19 @@ function fromFlat(tag: number, vr: string, multi: boolean, value: unknown, key: 
   }
   let list: unknown[];
   if (Array.isArray(value)) list = value;
-  else if (typeof value === "string" && multi && !SINGLE_TEXT_VRS.has(vr)) list = value === "" ? [] : value.split("\\");
+  else if (typeof value === "string" && multi && !SINGLE_TEXT_VRS.has(vr))
+    list = value === "" ? [] : value.split("\\");
   else list = [value];
   if (vr === "PN") return { tag, vr, text: list.map((v) => pnToString(v, key)) };
   if (BINARY_WIDTH[vr] && !["OW", "OF", "OD", "OL", "OV"].includes(vr)) {
     const numbers = list.map((v) => {
       if (vr === "AT" && typeof v === "string") return parseInt(v.replace(/[(),]/g, ""), 16);
       const n = typeof v === "number" ? v : Number(v);
-      if (typeof v !== "number" && (typeof v !== "string" || v.trim() === "" || Number.isNaN(n))) throw new RecordError(key, `${key}: expected a number (VR ${vr}), got ${JSON.stringify(v)}`);
+      if (typeof v !== "number" && (typeof v !== "string" || v.trim() === "" || Number.isNaN(n)))
+        throw new RecordError(
+          key,
+          `${key}: expected a number (VR ${vr}), got ${JSON.stringify(v)}`,
+        );
       return vr === "SV" || vr === "UV" ? (typeof v === "string" ? v : n) : n;
     });
     return { tag, vr, numbers };
@@ -442,32 +542,51 @@ function fromFlat(tag: number, vr: string, multi: boolean, value: unknown, key: 
 }
 
 function emptyPending(tag: number, vr: string): Pending {
-  if (BINARY_WIDTH[vr] && !["OW", "OF", "OD", "OL", "OV"].includes(vr)) return { tag, vr, numbers: [] };
+  if (BINARY_WIDTH[vr] && !["OW", "OF", "OD", "OL", "OV"].includes(vr))
+    return { tag, vr, numbers: [] };
   if (BULK_VRS.has(vr)) return { tag, vr, binary: Buffer.alloc(0) };
   return { tag, vr, text: [] };
 }
 
-function fromPs318(tag: number, attr: Ps318Attribute, key: string, opts: FromRecordOptions): Pending {
+function fromPs318(
+  tag: number,
+  attr: Ps318Attribute,
+  key: string,
+  opts: FromRecordOptions,
+): Pending {
   const vr = attr.vr;
   if (vr === "SQ") {
     const items = (attr.Value ?? []).map((item, i) => {
-      if (typeof item !== "object" || item === null) throw new RecordError(key, `${key}.Value[${i}]: expected an object`);
+      if (typeof item !== "object" || item === null)
+        throw new RecordError(key, `${key}.Value[${i}]: expected an object`);
       return collect(item as FlatRecord, opts);
     });
     return { tag, vr, items };
   }
-  if (attr.InlineBinary !== undefined) return { tag, vr, binary: Buffer.from(attr.InlineBinary, "base64") };
+  if (attr.InlineBinary !== undefined)
+    return { tag, vr, binary: Buffer.from(attr.InlineBinary, "base64") };
   if (attr.BulkDataURI !== undefined) return emptyPending(tag, vr);
   const values = attr.Value ?? [];
   if (vr === "PN") return { tag, vr, text: values.map((v) => pnToString(v, key)) };
   if (BINARY_WIDTH[vr] && !["OW", "OF", "OD", "OL", "OV"].includes(vr)) {
-    return { tag, vr, numbers: values.map((v) => (vr === "AT" && typeof v === "string" ? parseInt(v, 16) : (v as number | string))) };
+    return {
+      tag,
+      vr,
+      numbers: values.map((v) =>
+        vr === "AT" && typeof v === "string" ? parseInt(v, 16) : (v as number | string),
+      ),
+    };
   }
   if (BULK_VRS.has(vr)) return emptyPending(tag, vr);
   return { tag, vr, text: values.map((v) => (v === null ? "" : String(v))) };
 }
 
-function fromOrthancTag(tag: number, v: { Type: string; Value: unknown }, key: string, opts: FromRecordOptions): Pending {
+function fromOrthancTag(
+  tag: number,
+  v: { Type: string; Value: unknown },
+  key: string,
+  opts: FromRecordOptions,
+): Pending {
   const e = describeTag(tag);
   if (v.Type === "Sequence") {
     const items = Array.isArray(v.Value) ? v.Value : [];

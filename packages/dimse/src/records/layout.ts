@@ -28,7 +28,10 @@ const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
 /** Make one path component safe: no separators, NUL or control characters, no `.`/`..`, no reserved device names. */
 export function sanitizeComponent(value: string, fallback = "UNKNOWN"): string {
   // eslint-disable-next-line no-control-regex
-  let s = value.replace(/[\x00-\x1f\x7f/\\]/g, "_").replace(/[<>:"|?*]/g, "_").trim();
+  let s = value
+    .replace(/[\x00-\x1f\x7f/\\]/g, "_")
+    .replace(/[<>:"|?*]/g, "_")
+    .trim();
   s = s.replace(/[. ]+$/, "");
   if (s === "" || /^\.+$/.test(s)) s = fallback;
   if (s.startsWith(".")) s = "_" + s.slice(1);
@@ -70,7 +73,8 @@ export class Layout {
 
   constructor(readonly template: string) {
     if (template.trim() === "") throw new LayoutError("empty layout template");
-    if (isAbsolute(template)) throw new LayoutError(`layout must be relative to the output directory: ${template}`);
+    if (isAbsolute(template))
+      throw new LayoutError(`layout must be relative to the output directory: ${template}`);
     this.parts = [];
     const re = /\{([^}]*)\}/g;
     let last = 0;
@@ -78,16 +82,26 @@ export class Layout {
     while ((m = re.exec(template))) {
       if (m.index > last) this.parts.push({ literal: template.slice(last, m.index) });
       const spec = /^([A-Za-z][A-Za-z0-9]*)(?::(0\d+))?(?:\|(alnum))?(?:=([^}]*))?$/.exec(m[1]!);
-      if (!spec) throw new LayoutError(`bad placeholder {${m[1]}} in layout (expected {Keyword}, {Keyword:05}, {Keyword|alnum} or {Keyword=default})`);
+      if (!spec)
+        throw new LayoutError(
+          `bad placeholder {${m[1]}} in layout (expected {Keyword}, {Keyword:05}, {Keyword|alnum} or {Keyword=default})`,
+        );
       const key = spec[1]!;
-      if (key !== "prefix" && !lookupKeyword(key)) throw new LayoutError(`unknown keyword {${key}} in layout`);
-      this.parts.push({ key, pad: spec[2] ? Number(spec[2]) : undefined, filter: spec[3] as "alnum" | undefined, fallback: spec[4] });
+      if (key !== "prefix" && !lookupKeyword(key))
+        throw new LayoutError(`unknown keyword {${key}} in layout`);
+      this.parts.push({
+        key,
+        pad: spec[2] ? Number(spec[2]) : undefined,
+        filter: spec[3] as "alnum" | undefined,
+        fallback: spec[4],
+      });
       last = re.lastIndex;
     }
     if (last < template.length) this.parts.push({ literal: template.slice(last) });
     // Literal text must not make `.` or `..` components (values are sanitised separately).
     const probe = this.parts.map((p) => p.literal ?? "x").join("");
-    if (probe.split(/[\\/]/).some((c) => c === "." || c === "..")) throw new LayoutError(`layout must not contain .. or . components: ${template}`);
+    if (probe.split(/[\\/]/).some((c) => c === "." || c === ".."))
+      throw new LayoutError(`layout must not contain .. or . components: ${template}`);
   }
 
   /** The relative path for an instance; every placeholder value is sanitised into one component. */
@@ -99,7 +113,8 @@ export class Layout {
     let optional = false;
     const end = () => {
       // A component whose placeholders are all empty and may be empty (`{X=}`) is left out.
-      if (!(placeholders > 0 && empties === placeholders && optional)) comps.push(finishComponent(cur));
+      if (!(placeholders > 0 && empties === placeholders && optional))
+        comps.push(finishComponent(cur));
       cur = "";
       placeholders = empties = 0;
       optional = false;
@@ -113,8 +128,12 @@ export class Layout {
         });
         continue;
       }
-      let value = p.key === "prefix" ? (v.extra?.prefix ?? "") : (v.dataset.string(lookupKeyword(p.key!)!.tag) ?? v.extra?.[p.key!] ?? "");
-      if (p.pad !== undefined && /^\s*-?\d+\s*$/.test(value)) value = String(Math.abs(parseInt(value, 10))).padStart(p.pad, "0");
+      let value =
+        p.key === "prefix"
+          ? (v.extra?.prefix ?? "")
+          : (v.dataset.string(lookupKeyword(p.key!)!.tag) ?? v.extra?.[p.key!] ?? "");
+      if (p.pad !== undefined && /^\s*-?\d+\s*$/.test(value))
+        value = String(Math.abs(parseInt(value, 10))).padStart(p.pad, "0");
       else if (p.pad !== undefined && value.trim() === "") value = "0".repeat(p.pad);
       if (p.filter === "alnum") value = alnum(value);
       if (value.replace(/_/g, "").trim() === "" && p.fallback !== undefined) value = p.fallback;
@@ -138,7 +157,8 @@ export class Layout {
 export function insideOrThrow(root: string, rel: string): string {
   const base = resolve(root);
   const full = resolve(join(base, rel));
-  if (full !== base && !full.startsWith(base + sep)) throw new LayoutError(`path escapes the output directory: ${rel}`);
+  if (full !== base && !full.startsWith(base + sep))
+    throw new LayoutError(`path escapes the output directory: ${rel}`);
   if (full === base) throw new LayoutError("empty path");
   return full;
 }
@@ -147,7 +167,8 @@ export function insideOrThrow(root: string, rel: string): string {
 export const LAYOUT_PRESETS: Record<string, string> = {
   dcmtk: "{prefix}.{SOPInstanceUID}",
   hierarchy: "{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm",
-  pacsifier: "sub-{PatientID|alnum}/ses-{StudyDate=}{StudyTime=}/{SeriesNumber:05}-{SeriesDescription|alnum=No_series_description}/{prefix}.{SOPInstanceUID}",
+  pacsifier:
+    "sub-{PatientID|alnum}/ses-{StudyDate=}{StudyTime=}/{SeriesNumber:05}-{SeriesDescription|alnum=No_series_description}/{prefix}.{SOPInstanceUID}",
 };
 
 export function layoutFor(spec: string): Layout {

@@ -18,7 +18,8 @@ import { RecordError, type FlatRecord } from "./flat.js";
 
 const LEGACY_KEY = /^\(\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)$/;
 /** `(gggg, eeee) Name  VR: value`; captures the VR and the value (the key already gives the tag). */
-const LEGACY_VALUE = /^\(\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f]{4}\s*\)\s*.*?\s+([A-Z]{2}(?: or [A-Z]{2})*):(?:\s+(.*))?$/s;
+const LEGACY_VALUE =
+  /^\(\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f]{4}\s*\)\s*.*?\s+([A-Z]{2}(?: or [A-Z]{2})*):(?:\s+(.*))?$/s;
 
 const LEGACY_EXAMPLE = `"(0008, 0080) Institution Name LO: 'Example Hospital'"`;
 
@@ -42,14 +43,21 @@ function parseLegacyElement(key: string, text: string): LegacyElement | undefine
   const t = text.trim();
   if (t === "") return undefined;
   const m = LEGACY_VALUE.exec(t);
-  if (!m) throw new RecordError(key, `${key}: expected a pydicom element string like ${LEGACY_EXAMPLE}, got ${JSON.stringify(shorten(text))}`);
+  if (!m)
+    throw new RecordError(
+      key,
+      `${key}: expected a pydicom element string like ${LEGACY_EXAMPLE}, got ${JSON.stringify(shorten(text))}`,
+    );
   const vr = m[1]!.slice(0, 2);
   const rep = (m[2] ?? "").trim();
   let values: string[];
   try {
     values = parseRepval(rep);
   } catch (e) {
-    throw new RecordError(key, `${key}: ${(e as Error).message} in ${JSON.stringify(shorten(text))}`);
+    throw new RecordError(
+      key,
+      `${key}: ${(e as Error).message} in ${JSON.stringify(shorten(text))}`,
+    );
   }
   if (vr === "UI") values = values.map(uidFromPydicomName);
   return { vr, values };
@@ -118,19 +126,48 @@ function parsePyString(s: string, start: number): { value: string; end: number }
     const e = s[i + 1];
     i += 2;
     switch (e) {
-      case "\\": out += "\\"; break;
-      case "'": out += "'"; break;
-      case '"': out += '"'; break;
-      case "n": out += "\n"; break;
-      case "r": out += "\r"; break;
-      case "t": out += "\t"; break;
-      case "a": out += "\x07"; break;
-      case "b": out += "\b"; break;
-      case "f": out += "\f"; break;
-      case "v": out += "\v"; break;
-      case "x": out += hexChar(s, i, 2); i += 2; break;
-      case "u": out += hexChar(s, i, 4); i += 4; break;
-      case "U": out += hexChar(s, i, 8); i += 8; break;
+      case "\\":
+        out += "\\";
+        break;
+      case "'":
+        out += "'";
+        break;
+      case '"':
+        out += '"';
+        break;
+      case "n":
+        out += "\n";
+        break;
+      case "r":
+        out += "\r";
+        break;
+      case "t":
+        out += "\t";
+        break;
+      case "a":
+        out += "\x07";
+        break;
+      case "b":
+        out += "\b";
+        break;
+      case "f":
+        out += "\f";
+        break;
+      case "v":
+        out += "\v";
+        break;
+      case "x":
+        out += hexChar(s, i, 2);
+        i += 2;
+        break;
+      case "u":
+        out += hexChar(s, i, 4);
+        i += 4;
+        break;
+      case "U":
+        out += hexChar(s, i, 8);
+        i += 8;
+        break;
       default:
         if (e !== undefined && /[0-7]/.test(e)) {
           let j = i - 1;
@@ -145,7 +182,8 @@ function parsePyString(s: string, start: number): { value: string; end: number }
 
 function hexChar(s: string, i: number, n: number): string {
   const h = s.slice(i, i + n);
-  if (h.length !== n || !/^[0-9A-Fa-f]+$/.test(h)) throw new Error(`bad \\${n === 2 ? "x" : n === 4 ? "u" : "U"} escape`);
+  if (h.length !== n || !/^[0-9A-Fa-f]+$/.test(h))
+    throw new Error(`bad \\${n === 2 ? "x" : n === 4 ? "u" : "U"} escape`);
   return String.fromCodePoint(parseInt(h, 16));
 }
 
@@ -177,7 +215,11 @@ export function legacyToFlat(rec: FlatRecord): FlatRecord {
       out[key] = v;
       continue;
     }
-    if (typeof v !== "string") throw new RecordError(key, `${key}: expected a string like ${LEGACY_EXAMPLE}, got ${v === null ? "null" : typeof v}`);
+    if (typeof v !== "string")
+      throw new RecordError(
+        key,
+        `${key}: expected a string like ${LEGACY_EXAMPLE}, got ${v === null ? "null" : typeof v}`,
+      );
     const el = parseLegacyElement(key, v);
     if (!el) continue;
     const tag = ((parseInt(km[1]!, 16) << 16) | parseInt(km[2]!, 16)) >>> 0;
@@ -187,14 +229,24 @@ export function legacyToFlat(rec: FlatRecord): FlatRecord {
       out[tagHex(tag)] = values.length ? { vr: el.vr, Value: values } : { vr: el.vr };
       continue;
     }
-    out[entry.keyword] = values.length === 0 ? null : entry.multi || values.length > 1 ? values : values[0];
+    out[entry.keyword] =
+      values.length === 0 ? null : entry.multi || values.length > 1 ? values : values[0];
   }
   return out;
 }
 
 function legacyScalar(vr: string, s: string): string | number | null {
   if (s === "") return null;
-  if (vr === "IS" || vr === "DS" || vr === "US" || vr === "UL" || vr === "SS" || vr === "SL" || vr === "FL" || vr === "FD") {
+  if (
+    vr === "IS" ||
+    vr === "DS" ||
+    vr === "US" ||
+    vr === "UL" ||
+    vr === "SS" ||
+    vr === "SL" ||
+    vr === "FL" ||
+    vr === "FD"
+  ) {
     const n = Number(s);
     if (s.trim() !== "" && Number.isFinite(n)) return n;
   }

@@ -11,30 +11,102 @@ import type { QueryModel } from "../dicom/uid.js";
 export type QueryLevel = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
 
 const PATIENT = [
-  "PatientName", "PatientID", "IssuerOfPatientID", "IssuerOfPatientIDQualifiersSequence", "OtherPatientIDsSequence", "ReferencedPatientSequence",
-  "PatientBirthDate", "PatientBirthTime", "PatientSex", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName", "PatientMotherBirthName",
-  "EthnicGroup", "PatientComments", "PatientSpeciesDescription", "PatientBreedDescription", "ResponsiblePerson", "ResponsibleOrganization",
-  "NumberOfPatientRelatedStudies", "NumberOfPatientRelatedSeries", "NumberOfPatientRelatedInstances",
+  "PatientName",
+  "PatientID",
+  "IssuerOfPatientID",
+  "IssuerOfPatientIDQualifiersSequence",
+  "OtherPatientIDsSequence",
+  "ReferencedPatientSequence",
+  "PatientBirthDate",
+  "PatientBirthTime",
+  "PatientSex",
+  "OtherPatientIDs",
+  "OtherPatientNames",
+  "PatientBirthName",
+  "PatientMotherBirthName",
+  "EthnicGroup",
+  "PatientComments",
+  "PatientSpeciesDescription",
+  "PatientBreedDescription",
+  "ResponsiblePerson",
+  "ResponsibleOrganization",
+  "NumberOfPatientRelatedStudies",
+  "NumberOfPatientRelatedSeries",
+  "NumberOfPatientRelatedInstances",
 ];
 const STUDY = [
-  "StudyDate", "StudyTime", "AccessionNumber", "IssuerOfAccessionNumberSequence", "StudyID", "StudyInstanceUID", "ModalitiesInStudy", "SOPClassesInStudy",
-  "AnatomicRegionsInStudyCodeSequence", "ReferringPhysicianName", "StudyDescription", "ProcedureCodeSequence", "NameOfPhysiciansReadingStudy",
-  "PhysiciansOfRecord", "AdmittingDiagnosesDescription", "ReferencedStudySequence", "PatientAge", "PatientSize", "PatientWeight", "Occupation",
-  "AdditionalPatientHistory", "OtherStudyNumbers", "InterpretationAuthor", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances",
+  "StudyDate",
+  "StudyTime",
+  "AccessionNumber",
+  "IssuerOfAccessionNumberSequence",
+  "StudyID",
+  "StudyInstanceUID",
+  "ModalitiesInStudy",
+  "SOPClassesInStudy",
+  "AnatomicRegionsInStudyCodeSequence",
+  "ReferringPhysicianName",
+  "StudyDescription",
+  "ProcedureCodeSequence",
+  "NameOfPhysiciansReadingStudy",
+  "PhysiciansOfRecord",
+  "AdmittingDiagnosesDescription",
+  "ReferencedStudySequence",
+  "PatientAge",
+  "PatientSize",
+  "PatientWeight",
+  "Occupation",
+  "AdditionalPatientHistory",
+  "OtherStudyNumbers",
+  "InterpretationAuthor",
+  "NumberOfStudyRelatedSeries",
+  "NumberOfStudyRelatedInstances",
 ];
 const SERIES = [
-  "Modality", "SeriesNumber", "SeriesInstanceUID", "NumberOfSeriesRelatedInstances", "SeriesDescription", "SeriesDate", "SeriesTime",
-  "BodyPartExamined", "ProtocolName", "Laterality", "PerformedProcedureStepStartDate", "PerformedProcedureStepStartTime", "RequestAttributesSequence",
-  "PerformingPhysicianName", "OperatorsName",
+  "Modality",
+  "SeriesNumber",
+  "SeriesInstanceUID",
+  "NumberOfSeriesRelatedInstances",
+  "SeriesDescription",
+  "SeriesDate",
+  "SeriesTime",
+  "BodyPartExamined",
+  "ProtocolName",
+  "Laterality",
+  "PerformedProcedureStepStartDate",
+  "PerformedProcedureStepStartTime",
+  "RequestAttributesSequence",
+  "PerformingPhysicianName",
+  "OperatorsName",
 ];
 const IMAGE = [
-  "SOPInstanceUID", "SOPClassUID", "InstanceNumber", "ImageType", "ContentDate", "ContentTime", "AcquisitionDate", "AcquisitionTime",
-  "AcquisitionDateTime", "AcquisitionNumber", "ImageComments", "NumberOfFrames", "Rows", "Columns", "AvailableTransferSyntaxUID",
-  "ConceptNameCodeSequence", "ContentTemplateSequence", "AlternateRepresentationSequence",
+  "SOPInstanceUID",
+  "SOPClassUID",
+  "InstanceNumber",
+  "ImageType",
+  "ContentDate",
+  "ContentTime",
+  "AcquisitionDate",
+  "AcquisitionTime",
+  "AcquisitionDateTime",
+  "AcquisitionNumber",
+  "ImageComments",
+  "NumberOfFrames",
+  "Rows",
+  "Columns",
+  "AvailableTransferSyntaxUID",
+  "ConceptNameCodeSequence",
+  "ContentTemplateSequence",
+  "AlternateRepresentationSequence",
 ];
 
 /** Attributes only ever returned in C-FIND responses, keys of no level (PS3.4 C.4.1.1.3.2). */
-const RESPONSE_ONLY = ["RetrieveAETitle", "InstanceAvailability", "StorageMediaFileSetID", "StorageMediaFileSetUID", "RetrieveURL"];
+const RESPONSE_ONLY = [
+  "RetrieveAETitle",
+  "InstanceAvailability",
+  "StorageMediaFileSetID",
+  "StorageMediaFileSetUID",
+  "RetrieveURL",
+];
 
 function tags(keywords: string[]): number[] {
   return keywords.map((k) => {
@@ -45,14 +117,24 @@ function tags(keywords: string[]): number[] {
 }
 
 const LEVEL_OF = new Map<number, QueryLevel>();
-for (const [level, list] of [["PATIENT", PATIENT], ["STUDY", STUDY], ["SERIES", SERIES], ["IMAGE", IMAGE]] as const) {
+for (const [level, list] of [
+  ["PATIENT", PATIENT],
+  ["STUDY", STUDY],
+  ["SERIES", SERIES],
+  ["IMAGE", IMAGE],
+] as const) {
   for (const t of tags(list)) LEVEL_OF.set(t, level);
 }
 
 const RESPONSE_ONLY_TAGS = new Set(tags(RESPONSE_ONLY));
 
 const ORDER: QueryLevel[] = ["PATIENT", "STUDY", "SERIES", "IMAGE"];
-const UNIQUE: Record<QueryLevel, number> = { PATIENT: tags(["PatientID"])[0]!, STUDY: tags(["StudyInstanceUID"])[0]!, SERIES: tags(["SeriesInstanceUID"])[0]!, IMAGE: tags(["SOPInstanceUID"])[0]! };
+const UNIQUE: Record<QueryLevel, number> = {
+  PATIENT: tags(["PatientID"])[0]!,
+  STUDY: tags(["StudyInstanceUID"])[0]!,
+  SERIES: tags(["SeriesInstanceUID"])[0]!,
+  IMAGE: tags(["SOPInstanceUID"])[0]!,
+};
 
 /** The level an attribute is a key of in `model` (undefined: not a known key of any level). */
 export function attributeLevel(tag: number, model: QueryModel): QueryLevel | undefined {

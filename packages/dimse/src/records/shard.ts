@@ -18,7 +18,8 @@ export function parseShard(text: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) throw new Error(`invalid shard ${text} (expected K/N with 1 <= K <= N, e.g. 2/3)`);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new Error(`invalid shard ${text} (expected K/N with 1 <= K <= N, e.g. 2/3)`);
   return { index, count };
 }
 
@@ -29,7 +30,11 @@ const UNIQUE = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"] as co
 export function shardKey(record: FlatRecord): string {
   const uids = UNIQUE.map((k) => record[k]).filter((v) => v !== undefined && v !== null);
   if (uids.length) return JSON.stringify(uids);
-  return JSON.stringify(Object.keys(record).sort().map((k) => [k, record[k]]));
+  return JSON.stringify(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]]),
+  );
 }
 
 /** The shard (1-based) a record belongs to among `count`. */

@@ -3,7 +3,10 @@ import { describeTag } from "../dicom/dict.js";
 import type { ParsedKey } from "./keys.js";
 
 export class ValueError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = "ValueError";
   }
@@ -25,22 +28,37 @@ export function validateDateQuery(field: string, v: string): void {
   if (s === "") return;
   const parts = s.split("-");
   if (parts.length === 1) {
-    if (!validDate(s)) throw new ValueError(field, `${field}: "${v}" is not a date (expected YYYYMMDD or a range YYYYMMDD-YYYYMMDD, -YYYYMMDD, YYYYMMDD-)`);
+    if (!validDate(s))
+      throw new ValueError(
+        field,
+        `${field}: "${v}" is not a date (expected YYYYMMDD or a range YYYYMMDD-YYYYMMDD, -YYYYMMDD, YYYYMMDD-)`,
+      );
     return;
   }
   if (parts.length !== 2 || (parts[0] === "" && parts[1] === "")) {
-    throw new ValueError(field, `${field}: "${v}" is not a date range (expected YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD-)`);
+    throw new ValueError(
+      field,
+      `${field}: "${v}" is not a date range (expected YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD-)`,
+    );
   }
   const [a, b] = parts as [string, string];
   if (/^\d{4}$/.test(a || "0000") && /^\d{4}$/.test(b || "0000")) {
     // Years are not a DICOM range (PS3.5 6.2: DA is YYYYMMDD, ranges of dates).
     const hint = `${a ? `${a}0101` : ""}-${b ? `${b}1231` : ""}`;
-    throw new ValueError(field, `${field}: "${v}" is not a date range: years are not DA values (write ${hint})`);
+    throw new ValueError(
+      field,
+      `${field}: "${v}" is not a date range: years are not DA values (write ${hint})`,
+    );
   }
   for (const p of [a, b]) {
-    if (p !== "" && !validDate(p)) throw new ValueError(field, `${field}: "${p}" in "${v}" is not a valid date (expected YYYYMMDD)`);
+    if (p !== "" && !validDate(p))
+      throw new ValueError(
+        field,
+        `${field}: "${p}" in "${v}" is not a valid date (expected YYYYMMDD)`,
+      );
   }
-  if (a !== "" && b !== "" && a > b) throw new ValueError(field, `${field}: range "${v}" ends before it starts`);
+  if (a !== "" && b !== "" && a > b)
+    throw new ValueError(field, `${field}: range "${v}" ends before it starts`);
 }
 
 function validTime(s: string): boolean {
@@ -51,20 +69,31 @@ export function validateTimeQuery(field: string, v: string): void {
   const s = v.trim();
   if (s === "") return;
   const parts = s.split("-");
-  if (parts.length > 2 || parts.every((p) => p === "") || parts.some((p) => p !== "" && !validTime(p))) {
-    throw new ValueError(field, `${field}: "${v}" is not a time or time range (expected HHMMSS[.ffffff], ranges with -)`);
+  if (
+    parts.length > 2 ||
+    parts.every((p) => p === "") ||
+    parts.some((p) => p !== "" && !validTime(p))
+  ) {
+    throw new ValueError(
+      field,
+      `${field}: "${v}" is not a time or time range (expected HHMMSS[.ffffff], ranges with -)`,
+    );
   }
 }
 
 /** A DT value (PS3.5 6.2): YYYY[MM[DD[HH[MM[SS[.F{1-6}]]]]]] with an optional &ZZXX offset. */
-const DT = "\\d{4}(?:(?:0[1-9]|1[0-2])(?:(?:0[1-9]|[12]\\d|3[01])(?:(?:[01]\\d|2[0-3])(?:[0-5]\\d(?:[0-5]\\d(?:\\.\\d{1,6})?)?)?)?)?)?(?:[+-](?:0\\d|1[0-4])[0-5]\\d)?";
+const DT =
+  "\\d{4}(?:(?:0[1-9]|1[0-2])(?:(?:0[1-9]|[12]\\d|3[01])(?:(?:[01]\\d|2[0-3])(?:[0-5]\\d(?:[0-5]\\d(?:\\.\\d{1,6})?)?)?)?)?)?(?:[+-](?:0\\d|1[0-4])[0-5]\\d)?";
 const DT_QUERY = new RegExp(`^(?:${DT}|${DT}-|-${DT}|${DT}-${DT})$`);
 
 /** Check a DT matching value: a date-time, or a range of them (PS3.4 C.2.2.2.5). */
 export function validateDateTimeQuery(field: string, v: string): void {
   const s = v.trim();
   if (s === "" || DT_QUERY.test(s)) return;
-  throw new ValueError(field, `${field}: "${v}" is not a date-time or date-time range (expected YYYYMMDDHHMMSS[.ffffff][&ZZXX], ranges with -)`);
+  throw new ValueError(
+    field,
+    `${field}: "${v}" is not a date-time or date-time range (expected YYYYMMDDHHMMSS[.ffffff][&ZZXX], ranges with -)`,
+  );
 }
 
 /**
@@ -73,7 +102,11 @@ export function validateDateTimeQuery(field: string, v: string): void {
  * Undefined for an empty value; a ValueError for anything else than a
  * valid date or range.
  */
-export function dateRange(field: string, v: string, today: string): { from: string; to: string } | undefined {
+export function dateRange(
+  field: string,
+  v: string,
+  today: string,
+): { from: string; to: string } | undefined {
   const s = v.trim();
   if (s === "") return undefined;
   validateDateQuery(field, s);
@@ -89,7 +122,10 @@ export function validateUidQuery(field: string, v: string): void {
   if (s === "") return;
   for (const uid of s.split("\\")) {
     if (uid.length > 64 || !/^[0-9]+(\.[0-9]+)*$/.test(uid)) {
-      throw new ValueError(field, `${field}: "${uid}" is not a UID (digits and dots, at most 64 characters)`);
+      throw new ValueError(
+        field,
+        `${field}: "${uid}" is not a UID (digits and dots, at most 64 characters)`,
+      );
     }
   }
 }
@@ -100,7 +136,11 @@ export function validateUidQuery(field: string, v: string): void {
  * a mistake that turns a precise query into a whole-archive query.
  */
 export function validateQueryValue(field: string, vr: string, v: string): void {
-  if (v.trim() === "*") throw new ValueError(field, `${field}: a lone "*" matches everything; leave the cell empty to return ${field} without matching on it`);
+  if (v.trim() === "*")
+    throw new ValueError(
+      field,
+      `${field}: a lone "*" matches everything; leave the cell empty to return ${field} without matching on it`,
+    );
   if (vr === "DA") validateDateQuery(field, v);
   else if (vr === "TM") validateTimeQuery(field, v);
   else if (vr === "DT") validateDateTimeQuery(field, v);
