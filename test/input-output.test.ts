@@ -9,22 +9,14 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { binPath, ndjson, runBin, until } from "./support/bins.js";
+import { binPath, ndjson, runBin } from "./support/bins.js";
 
 let dir: string;
 let pacs: DevPacs;

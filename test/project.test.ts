@@ -64,7 +64,7 @@ before(async () => {
   targets = join(dir, "accessions.csv");
   await writeFile(
     targets,
-    ["AccessionNumber", ...wanted.keys(), "NOTHERE1", "NOTHERE2"].join("\r\n") + "\r\n",
+    `${["AccessionNumber", ...wanted.keys(), "NOTHERE1", "NOTHERE2"].join("\r\n")}\r\n`,
   );
   const all = await sourceInstances(archive);
   const studySet = new Set([...wanted.values()].map((w) => w.study));

@@ -61,11 +61,11 @@ async function dumpedRecords(dicomdir: string): Promise<string[]> {
   const records: string[] = [];
   let current: string[] | undefined;
   for (const line of r.stdout.split("\n")) {
-    if (/^  \(fffe,e000\)/.test(line)) {
+    if (/^ {2}\(fffe,e000\)/.test(line)) {
       if (current) records.push(current.join(" | "));
       current = [];
-    } else if (current && /^    \(/.test(line)) {
-      const m = /^    \((\w{4},\w{4})\) (\w\w) (.*?)\s+#/.exec(line);
+    } else if (current && /^ {4}\(/.test(line)) {
+      const m = /^ {4}\((\w{4},\w{4})\) (\w\w) (.*?)\s+#/.exec(line);
       if (!m) continue;
       if (["0004,1400", "0004,1410", "0004,1420"].includes(m[1]!)) continue;
       current.push(`${m[1]} ${m[2]} ${m[3]}`);

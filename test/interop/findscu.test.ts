@@ -233,8 +233,7 @@ for (const peer of peers) {
 
     test("batch: one association, a CSV of queries gives the union of single findscu runs, tagged by query", async () => {
       const ids = await patientIds(peer);
-      const csv =
-        ["ID,Patient ID,Study Date", ...ids.map((id, i) => `q${i + 1},${id},`)].join("\n") + "\n";
+      const csv = `${["ID,Patient ID,Study Date", ...ids.map((id, i) => `q${i + 1},${id},`)].join("\n")}\n`;
       const file = join(work, `batch-${peer.name}.csv`);
       await writeFile(file, csv);
       const base = [

@@ -175,8 +175,8 @@ describe("legacy DCMTK scripts, unchanged, on dcmtk-shims", { skip }, () => {
         await scp.stop();
       }
     }
-    const theirs = runs["false"]!;
-    const ours = runs["true"]!;
+    const theirs = runs.false!;
+    const ours = runs.true!;
     assert.equal(theirs.run.code, 0, theirs.run.stderr);
     assert.equal(ours.run.code, 0, ours.run.stderr);
     assert.deepEqual(await shimmed(), ["echoscu-ts", "storescu-ts"]);

@@ -161,7 +161,7 @@ for (const peer of peers) {
         assert.equal(ref.code, 0, ref.stderr);
         for (const b of blocks(ref.stderr)) want.push(dumpValue(b, "0020,000e")!);
       }
-      const input = records.map((r) => JSON.stringify(r)).join("\n") + "\n";
+      const input = `${records.map((r) => JSON.stringify(r)).join("\n")}\n`;
       const ours = await runBin(
         "findscu-ts",
         [...at(), "-sr", "-k", "QueryRetrieveLevel=SERIES", "-k", "SeriesInstanceUID", "-"],

@@ -140,9 +140,9 @@ async function queryFile(name: string, keys: Record<string, string>): Promise<st
   const dcm = join(work, `${name}.dcm`);
   await writeFile(
     txt,
-    Object.entries(keys)
+    `${Object.entries(keys)
       .map(([k, v]) => `${tags[k]} [${v}]`)
-      .join("\n") + "\n",
+      .join("\n")}\n`,
   );
   const r = await runDcmtk("dump2dcm", [txt, dcm]);
   assert.equal(r.code, 0, r.stderr);
@@ -268,10 +268,10 @@ for (const peer of peers) {
       const csv = join(work, `${peer.name}-images.csv`);
       await writeFile(
         csv,
-        [
+        `${[
           "StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID",
           ...picks.map((i) => `${i.study},${i.series},${i.sop}`),
-        ].join("\n") + "\n",
+        ].join("\n")}\n`,
       );
       const od = await dir(`${peer.name}-image`);
       const r = await move(od, ["--input", csv]);
@@ -298,12 +298,11 @@ for (const peer of peers) {
     });
 
     test("-j 2: two associations, every request counts exactly its own objects", async () => {
-      const input =
-        studies()
-          .flatMap((s) =>
-            seriesOf(s).map((x) => JSON.stringify({ StudyInstanceUID: s, SeriesInstanceUID: x })),
-          )
-          .join("\n") + "\n";
+      const input = `${studies()
+        .flatMap((s) =>
+          seriesOf(s).map((x) => JSON.stringify({ StudyInstanceUID: s, SeriesInstanceUID: x })),
+        )
+        .join("\n")}\n`;
       const od = await dir(`${peer.name}-j2`);
       const r = await move(od, ["-j", "2"], input);
       assert.equal(r.code, 0, r.stderr);
@@ -327,7 +326,7 @@ for (const peer of peers) {
         await rm(join(third.dir, f), { recursive: true, force: true });
       const picks = studies().slice(0, 2);
       const r = await runBin("movescu-ts", ["-S", "-aem", "STORESCP", ...at()], {
-        input: picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n") + "\n",
+        input: `${picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n")}\n`,
         cwd: await dir(`${peer.name}-third-cwd`),
       });
       assert.equal(r.code, 0, r.stderr);
@@ -362,12 +361,11 @@ for (const peer of peers) {
       );
       // Series records, C-GET through movescu-ts --get.
       const c = await dir(`${peer.name}-get-batch`);
-      const input =
-        studies()
-          .flatMap((s) =>
-            seriesOf(s).map((x) => JSON.stringify({ StudyInstanceUID: s, SeriesInstanceUID: x })),
-          )
-          .join("\n") + "\n";
+      const input = `${studies()
+        .flatMap((s) =>
+          seriesOf(s).map((x) => JSON.stringify({ StudyInstanceUID: s, SeriesInstanceUID: x })),
+        )
+        .join("\n")}\n`;
       const r = await runBin("movescu-ts", ["-S", "--get", "-od", c, ...at()], { input });
       assert.equal(r.code, 0, r.stderr);
       await assertReceived(c, insts);
@@ -396,7 +394,7 @@ for (const peer of peers) {
       const r = await runBin(
         "movescu-ts",
         ["-S", "-aem", "NOWHERE", "+P", String(ours), "-od", od, ...at()],
-        { input: JSON.stringify({ StudyInstanceUID: study }) + "\n" },
+        { input: `${JSON.stringify({ StudyInstanceUID: study })}\n` },
       );
       assert.equal(r.code, 69, r.stderr);
       const [res] = ndjson(r.stdout);
@@ -481,7 +479,7 @@ describe("the archive aborting mid-transfer", { skip }, () => {
         "127.0.0.1",
         String(port),
       ],
-      { input: JSON.stringify({ StudyInstanceUID: study }) + "\n" },
+      { input: `${JSON.stringify({ StudyInstanceUID: study })}\n` },
     );
     const started = await until(
       async () =>

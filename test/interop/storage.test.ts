@@ -868,7 +868,7 @@ describe("8 simultaneous senders x 250 files into one storescp-ts", { skip }, ()
     const rs = await Promise.all(
       groups.map((g) =>
         runBin("storescu-ts", [HOST, String(scp.port)], {
-          input: g.join("\n") + "\n",
+          input: `${g.join("\n")}\n`,
           timeoutMs: 120_000,
         }),
       ),
@@ -1000,7 +1000,7 @@ describe("path traversal: values from the dataset stay inside the output directo
       "(0020,000d) UI [2.25.999000000000000000000000000000000002]",
       "(0020,000e) UI [2.25.999000000000000000000000000000000003]",
     ];
-    await writeFile(join(work, "evil.txt"), dump.join("\n") + "\n");
+    await writeFile(join(work, "evil.txt"), `${dump.join("\n")}\n`);
     const d = await runDcmtk("dump2dcm", ["+te", join(work, "evil.txt"), base]);
     assert.equal(d.code, 0, d.stderr);
     const buf = await readFile(base);

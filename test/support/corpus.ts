@@ -301,7 +301,7 @@ async function build(): Promise<CorpusEntry[]> {
   await writeFile(join(work, "ct16.raw"), pixels16(64, 64));
   const dump = async (name: string, lines: string[], encoding: BufferEncoding, args: string[]) => {
     const txt = join(work, `${name}.txt`);
-    await writeFile(txt, Buffer.from(lines.join("\n") + "\n", encoding));
+    await writeFile(txt, Buffer.from(`${lines.join("\n")}\n`, encoding));
     const dst = join(work, `${name}.dcm`);
     await run("dump2dcm", [...args, txt, dst], work);
     return dst;

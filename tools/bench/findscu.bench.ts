@@ -49,7 +49,7 @@ async function compare(label: string, matches: number, args: string[]): Promise<
         r.b.wall.toFixed(2),
         r.a.rssMb.toFixed(0),
         r.b.rssMb.toFixed(0),
-        (r.b.wall / r.a.wall).toFixed(2) + "×",
+        `${(r.b.wall / r.a.wall).toFixed(2)}×`,
       ],
       W,
     ),
@@ -169,7 +169,7 @@ try {
     ]);
     await scp.close();
   }
-  console.log("\n" + results.join("\n"));
+  console.log(`\n${results.join("\n")}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -164,7 +164,7 @@ try {
         median(dcmtk).toFixed(2),
         median(ours).toFixed(2),
         f.toFixed(2),
-        (median(ours) / median(dcmtk)).toFixed(2) + "×",
+        `${(median(ours) / median(dcmtk)).toFixed(2)}×`,
       ],
       W,
     ),
@@ -176,7 +176,7 @@ try {
         median(dcmtk).toFixed(2),
         median(oursFiles).toFixed(2),
         f.toFixed(2),
-        (median(oursFiles) / median(dcmtk)).toFixed(2) + "×",
+        `${(median(oursFiles) / median(dcmtk)).toFixed(2)}×`,
       ],
       W,
     ),
@@ -246,7 +246,7 @@ try {
         median(dOrthanc).toFixed(2),
         median(j[1]!).toFixed(2),
         "",
-        (median(j[1]!) / median(dOrthanc)).toFixed(2) + "×",
+        `${(median(j[1]!) / median(dOrthanc)).toFixed(2)}×`,
       ],
       W,
     ),
@@ -264,7 +264,7 @@ try {
     ),
   );
   await orthanc.stop();
-  console.log("\n" + out.join("\n"));
+  console.log(`\n${out.join("\n")}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

@@ -137,7 +137,7 @@ try {
     }
     await peer.stop();
   }
-  console.log("\n" + out.join("\n"));
+  console.log(`\n${out.join("\n")}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

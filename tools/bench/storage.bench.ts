@@ -121,7 +121,7 @@ async function receiveCase(label: string, dir: string, n: number): Promise<void>
         b.toFixed(2),
         median(rss.dcmtk!).toFixed(0),
         median(rss.ours!).toFixed(0),
-        (b / a).toFixed(2) + "×",
+        `${(b / a).toFixed(2)}×`,
       ],
       W,
     ),
@@ -153,7 +153,7 @@ async function sendCase(label: string, dir: string, n: number): Promise<void> {
         b.toFixed(2),
         median(rss.dcmtk!).toFixed(0),
         median(rss.ours!).toFixed(0),
-        (b / a).toFixed(2) + "×",
+        `${(b / a).toFixed(2)}×`,
       ],
       W,
     ),
@@ -228,7 +228,7 @@ try {
   console.log(`generated one instance of ${(big.bytes / 1024 / 1024).toFixed(0)} MB`);
   await receiveCase("200 MB", big.out, 1);
   await sendCase("200 MB", big.out, 1);
-  console.log("\n" + out.join("\n"));
+  console.log(`\n${out.join("\n")}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

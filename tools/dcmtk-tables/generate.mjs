@@ -69,7 +69,7 @@ function readPs36() {
 
 // ---------------------------------------------------------------- phase 1: names
 function dcmtkNames(uids, work) {
-  const lines = ["(0008,1199) SQ (Sequence with undefined length #=" + uids.length + ")"];
+  const lines = [`(0008,1199) SQ (Sequence with undefined length #=${uids.length})`];
   for (const uid of uids) {
     lines.push("  (fffe,e000) na (Item with undefined length #=1)");
     lines.push(`    (0008,1150) UI [${uid}]`);
@@ -78,7 +78,7 @@ function dcmtkNames(uids, work) {
   lines.push("(fffe,e0dd) na (SequenceDelimitationItem)");
   const dump = join(work, "names.dump");
   const dcm = join(work, "names.dcm");
-  writeFileSync(dump, lines.join("\n") + "\n");
+  writeFileSync(dump, `${lines.join("\n")}\n`);
   mustRun("dump2dcm", ["-q", "-F", "+te", dump, dcm]);
   // +L: never shorten long values; +Un (default) maps UIDs to names, -Un does not.
   const named = parseItemValues(mustRun("dcmdump", ["+L", "+Un", "-f", dcm]).stdout);
@@ -168,14 +168,14 @@ function makeProbeFiles(classUids, inDir) {
     const dcm = join(inDir, `p${n + 1}.dcm`);
     writeFileSync(
       dump,
-      [
-        "(0008,0016) UI [" + classUid + "]",
-        "(0008,0018) UI [" + inst + "]",
+      `${[
+        `(0008,0016) UI [${classUid}]`,
+        `(0008,0018) UI [${inst}]`,
         "(0010,0010) PN [TABLES^PROBE]",
         "(0010,0020) LO [PROBE]",
-        "(0020,000d) UI [" + INSTANCE_ROOT + ".0.1]",
-        "(0020,000e) UI [" + INSTANCE_ROOT + ".0.2]",
-      ].join("\n") + "\n",
+        `(0020,000d) UI [${INSTANCE_ROOT}.0.1]`,
+        `(0020,000e) UI [${INSTANCE_ROOT}.0.2]`,
+      ].join("\n")}\n`,
     );
     mustRun("dump2dcm", ["-q", "+te", dump, dcm]);
     files.push({ classUid, inst, file: dcm });
@@ -270,7 +270,7 @@ function receivedPrefixes(outDir, files) {
   const byInst = new Map(files.map((f) => [f.inst, f]));
   const prefixes = new Map();
   for (const name of readdirSync(outDir)) {
-    const at = name.lastIndexOf("." + INSTANCE_ROOT + ".");
+    const at = name.lastIndexOf(`.${INSTANCE_ROOT}.`);
     const f = at >= 0 ? byInst.get(name.slice(at + 1)) : undefined;
     if (f) prefixes.set(f.classUid, name.slice(0, at));
   }
@@ -522,7 +522,7 @@ async function main() {
         (r) => names.has(r.uid) && names.get(r.uid) !== r.keyword,
       ).length,
     };
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
     cleanup();
   }

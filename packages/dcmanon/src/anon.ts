@@ -322,7 +322,7 @@ function mapUid(st: State, orig: string): string {
   return n;
 }
 
-function remapUids(el: Element, ds: Dataset, st: State, always = false): Element {
+function remapUids(el: Element, _ds: Dataset, st: State, always = false): Element {
   if (!el.value || el.value.length === 0)
     return always
       ? { tag: el.tag, vr: "UI", value: padValue("UI", Buffer.from(mapUid(st, ""), "latin1")) }

@@ -199,7 +199,7 @@ export function loadBlankTags(path: string): Set<number> {
     : doc && typeof doc === "object"
       ? Object.values(doc).flat()
       : undefined;
-  if (!names || !names.every((n) => typeof n === "string"))
+  if (!names?.every((n) => typeof n === "string"))
     throw new UsageError(`--blank-tags ${path}: expected a list of keywords or {"VR": [keywords]}`);
   return new Set((names as string[]).map((n) => keywordTag(n, `--blank-tags ${path}`)));
 }

@@ -250,7 +250,7 @@ export async function indexArchive(o: IndexOptions): Promise<IndexSummary> {
     const goneSkipped = gone("skipped");
     const prune = db.transaction(() => {
       for (const r of roots) {
-        const prefix = r.endsWith("/") ? r : r + "/";
+        const prefix = r.endsWith("/") ? r : `${r}/`;
         const args = [run, r, prefix.length, prefix] as const;
         s.removed += goneInstances.run(...args).changes;
         goneSkipped.run(...args);

@@ -48,7 +48,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         io.stdout.write(USAGE);
         return Exit.OK;
       case "--version":
-        io.stdout.write(packageVersion(import.meta.url) + "\n");
+        io.stdout.write(`${packageVersion(import.meta.url)}\n`);
         return Exit.OK;
       case undefined:
         throw new UsageError("give a command: create, add, list, index or query");

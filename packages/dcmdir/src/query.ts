@@ -68,7 +68,7 @@ function whereClause(o: QueryOptions): { sql: string; params: unknown[] } {
     );
     for (const _ of targets) params.push(o.pattern.source);
   }
-  return { sql: conds.length ? "WHERE " + conds.join(" AND ") : "", params };
+  return { sql: conds.length ? `WHERE ${conds.join(" AND ")}` : "", params };
 }
 
 function statementFor(o: QueryOptions): { sql: string; params: unknown[] } {

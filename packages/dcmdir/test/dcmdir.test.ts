@@ -169,7 +169,7 @@ describe("create and list", () => {
     // Rewrite the first file ID's first component ("Pxxxxxxx", 8 bytes) as "..\..\ET" — same length, so offsets hold.
     const first = ndjson((await run(["list", join(out, "DICOMDIR")])).stdout)[0]!;
     const comp = relative(out, String(first.path)).split("/")[0]!;
-    const at = buf.indexOf(Buffer.from(comp + "\\"));
+    const at = buf.indexOf(Buffer.from(`${comp}\\`));
     assert.ok(at > 0);
     Buffer.from("..\\..\\ET").copy(buf, at);
     const evil = join(fresh("cd5evil"));

@@ -57,7 +57,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     else if (p.opts.version) io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
     else if (p.positionals.length)
       throw new UsageError(`Too many parameters: ${p.positionals.join(" ")}`);
-    else io.stdout.write(shimsDir() + "\n");
+    else io.stdout.write(`${shimsDir()}\n`);
     return 0;
   });
 }

@@ -361,7 +361,7 @@ test("sequences: explicit and undefined lengths, three levels, empty items and s
   const lines = dumpLines(parseDataset(bytes, TS.ExplicitVRLittleEndian));
   // depth 4: 8 spaces of indentation, '#' in column 57 + 8
   assert.ok(
-    lines.includes("        (0040,a160) UT [text]".padEnd(64) + "#   4, 1 TextValue"),
+    lines.includes(`${"        (0040,a160) UT [text]".padEnd(64)}#   4, 1 TextValue`),
     lines.join("\n"),
   );
 });
@@ -388,7 +388,7 @@ test("private creators, unknown private data, group lengths", (t) => {
     lines[0],
     "(0008,0000) UL 34                                       #   4, 1 GenericGroupLength",
   );
-  assert.match(lines[2]!, /#   4, 1 PrivateGroupLength$/);
+  assert.match(lines[2]!, /# {3}4, 1 PrivateGroupLength$/);
 });
 
 test("encapsulated pixel data: every fragment byte is printed (findscu does not shorten)", (t) => {

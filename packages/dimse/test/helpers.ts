@@ -67,7 +67,7 @@ export function run(cmd: string, args: string[]): RunResult {
 export function dump2dcm(dump: string, args: string[] = ["-F", "+te"]): Buffer {
   const src = tmpFile("in.dump");
   const out = tmpFile("out.dcm");
-  writeFileSync(src, dump.endsWith("\n") ? dump : dump + "\n", "latin1");
+  writeFileSync(src, dump.endsWith("\n") ? dump : `${dump}\n`, "latin1");
   const r = run("dump2dcm", ["-q", ...args, src, out]);
   if (r.status !== 0)
     throw new Error(`dump2dcm ${args.join(" ")} failed (${r.status}): ${r.stderr}`);

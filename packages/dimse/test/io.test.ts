@@ -201,7 +201,7 @@ test("CSV: ragged rows are errors with the line number", async () => {
 
 test("CSV: several short rows end the input at the first, without hanging on a stalled feed", async () => {
   // Many chunks after the bad row: the feed must not wait for a drain that never comes.
-  const text = "PatientID,StudyDate\nDP000001\nDP000002\n" + "P,1\n".repeat(50000);
+  const text = `PatientID,StudyDate\nDP000001\nDP000002\n${"P,1\n".repeat(50000)}`;
   const e = await readError(chunked(text, 64), "r.csv");
   assert.equal(e.line, 2);
   assert.match(e.message, /no value for column StudyDate/);
@@ -540,14 +540,14 @@ test("excelCell: which text is protected, long text in 255-character pieces, sur
   assert.equal(excelCell(null), "");
   assert.equal(excelCell(["1", "2"]), '="1\\2"');
   assert.equal(excelCell('1"2'), '="1""2"');
-  const long = "1" + "x".repeat(299);
+  const long = `1${"x".repeat(299)}`;
   assert.equal(excelCell(long), `="${long.slice(0, 255)}"&"${long.slice(255)}"`);
   // A pair that would straddle the 255th character moves whole into the next piece.
-  const pair = "1" + "x".repeat(253) + "😀" + "y";
+  const pair = `1${"x".repeat(253)}😀y`;
   assert.equal(excelCell(pair), `="${pair.slice(0, 254)}"&"${pair.slice(254)}"`);
   // Too long for a formula: a leading apostrophe, visible but inert.
-  const huge = "=" + "x".repeat(9000);
-  assert.equal(excelCell(huge), "'" + huge);
+  const huge = `=${"x".repeat(9000)}`;
+  assert.equal(excelCell(huge), `'${huge}`);
 });
 
 test("RecordWriter TSV: no quoting; tabs and newlines inside values become spaces", async () => {
@@ -607,7 +607,7 @@ test("Sink: EPIPE from a real pipe to `head -1` sets broken and stops cleanly", 
   assert.equal(w.sink.broken, true);
   assert.equal(w.sink.error, undefined);
   await w.end();
-  assert.equal(got, '{"StudyDescription":"' + "x".repeat(200) + '","PatientID":"P0"}\n'); // tag order
+  assert.equal(got, `{"StudyDescription":"${"x".repeat(200)}","PatientID":"P0"}\n`); // tag order
 });
 
 test("Sink: other write errors are kept and reported by end()", async () => {

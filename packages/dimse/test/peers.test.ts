@@ -128,7 +128,7 @@ test("a malformed file is exit 2 naming the file and what is wrong, without quot
     usage(/DICOM_PIPES_PORT: expected a port number/),
   );
   assert.throws(
-    () => resolvePeer(["h", "104"], {}, { DICOM_PIPES_AET: "" + "X".repeat(17) }),
+    () => resolvePeer(["h", "104"], {}, { DICOM_PIPES_AET: `${"X".repeat(17)}` }),
     usage(/DICOM_PIPES_AET: expected an AE title/),
   );
 });

@@ -351,7 +351,7 @@ test("serializeRecord reproduces the example records of conventions.md §5.2", (
     serializeRecord(datasetToFlat(parseDataset(study, TS.ExplicitVRLittleEndian))),
     `{"StudyDate":"20240131","QueryRetrieveLevel":"STUDY","ModalitiesInStudy":["CT","SR"],"PatientName":"Doe^John","PatientID":"00123","StudyInstanceUID":"1.2.3","NumberOfStudyRelatedInstances":42}`,
   );
-  const stored = dump2dcm(String.raw`
+  const stored = dump2dcm(`
 (0008,0016) UI [1.2.840.10008.5.1.4.1.1.2]
 (0008,0018) UI [1.2.3.4]
 (0009,1010) LO [vendor]
@@ -520,7 +520,7 @@ const FORMS_DUMP = String.raw`
 
 test("input forms: flat, Orthanc simplified, dcmjs naturalised, Orthanc /tags and PS3.18 give the same data set", (t) => {
   if (!needDcmtk(t)) return;
-  const dump = "(0008,0005) CS [ISO_IR 192]\n" + FORMS_DUMP;
+  const dump = `(0008,0005) CS [ISO_IR 192]\n${FORMS_DUMP}`;
   const privateAttrs = {
     "00090010": { vr: "LO", Value: ["ACME 1.0"] },
     "00091001": { vr: "LO", Value: ["vendor"] },

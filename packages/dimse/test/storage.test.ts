@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
 import { buildPart10Prefix, TransferSyntax } from "../src/dicom/index.js";
-import { FileReceiver, InstanceFileSink, placeFile, type Association } from "../src/net/index.js";
+import {
+  FileReceiver,
+  type InstanceFileSink,
+  placeFile,
+  type Association,
+} from "../src/net/index.js";
 import { raw, tmpFile } from "./helpers.js";
 
 test("a received instance's head keeps the elements before one that runs past the first bytes", async () => {

@@ -4,7 +4,7 @@
  * two halves of the StudyDate range again, recursively, and output each
  * match once.
  */
-import { Dataset, Tags } from "@dicom-pipes/dimse/dicom";
+import { type Dataset, Tags } from "@dicom-pipes/dimse/dicom";
 import { statusClass, type Response } from "@dicom-pipes/dimse/net";
 import { dateRange, datasetToFlat, ValueError } from "@dicom-pipes/dimse/records";
 import { UsageError } from "@dicom-pipes/dimse/cli";

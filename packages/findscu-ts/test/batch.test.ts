@@ -68,13 +68,12 @@ test("a single -k query returns every study, one NDJSON record each", async () =
 
 test("CSV batch: aliases map to keywords, the ID column tags each record, -k applies to every row", async () => {
   const picks = [...studies.entries()].slice(0, 4);
-  const csv =
-    [
-      "ID,Accession Number,mrn",
-      ...picks.map(([, s], i) => `A${i},${s.accession},${s.patientId}`),
-    ].join("\r\n") + "\r\n";
+  const csv = `${[
+    "ID,Accession Number,mrn",
+    ...picks.map(([, s], i) => `A${i},${s.accession},${s.patientId}`),
+  ].join("\r\n")}\r\n`;
   const file = join(dir, "q.csv");
-  await writeFile(file, "\uFEFF" + csv);
+  await writeFile(file, `\uFEFF${csv}`);
   const r = await runBin("findscu-ts", [
     ...base(),
     "--queries",
@@ -98,7 +97,7 @@ test("a bare -k naming a row's column keeps the row's value (it would otherwise 
   const file = join(dir, "accessions.csv");
   await writeFile(
     file,
-    ["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n") + "\n",
+    `${["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n")}\n`,
   );
   let r = await runBin("findscu-ts", [
     ...base(),
@@ -136,8 +135,7 @@ test("a bare -k naming a row's column keeps the row's value (it would otherwise 
 
 test("queries from stdin (NDJSON), without an ID column the line number is the query", async () => {
   const picks = [...studies.values()].slice(0, 3);
-  const input =
-    picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n") + "\n";
+  const input = `${picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n")}\n`;
   const r = await runBin(
     "findscu-ts",
     [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-"],

@@ -244,7 +244,7 @@ test("study records fed as series queries send only series keys and the study's 
       String(scp.port),
       "-",
     ];
-    const r = await runBin("findscu-ts", args, { input: records + "\n" });
+    const r = await runBin("findscu-ts", args, { input: `${records}\n` });
     assert.equal(r.code, 0, r.stderr);
     const keywords = scp.finds.map((ds) =>
       ds.elements.map((e) => e.tag.toString(16).padStart(8, "0")).sort(),
@@ -263,7 +263,7 @@ test("study records fed as series queries send only series keys and the study's 
       /^I: findscu-ts: stdin:1: not keys at this query's level, not sent: AccessionNumber, ModalitiesInStudy, PatientName, PatientID$/m,
     );
     // In the Patient Root model, the patient's ID is a unique key above SERIES level.
-    const p = await runBin("findscu-ts", ["-P", ...args.slice(1)], { input: records + "\n" });
+    const p = await runBin("findscu-ts", ["-P", ...args.slice(1)], { input: `${records}\n` });
     assert.equal(p.code, 0, p.stderr);
     assert.equal(scp.finds[2]!.string(Tags.PatientID), "P1");
     assert.equal(scp.finds[2]!.has(Tags.PatientName), false);

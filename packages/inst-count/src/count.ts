@@ -118,7 +118,7 @@ export class Counter {
     // The labels joined (NUL-separated), built without per-record arrays.
     const by = this.o.by;
     let joined = this.label(fieldText(rec, by[0]!));
-    for (let i = 1; i < by.length; i++) joined += "\u0000" + this.label(fieldText(rec, by[i]!));
+    for (let i = 1; i < by.length; i++) joined += `\u0000${this.label(fieldText(rec, by[i]!))}`;
     const key = this.o.foldCase ? joined.toLowerCase() : joined;
     if (this.uidKey) {
       const uid = fieldText(rec, this.uidKey);

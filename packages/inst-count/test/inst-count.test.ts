@@ -75,10 +75,10 @@ const rows = [
   },
 ];
 const series = join(dir, "series.ndjson");
-writeFileSync(series, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+writeFileSync(series, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
 
 const tsv = (...lines: Array<[string, number]>) =>
-  ["Institution Name\tCount", ...lines.map(([n, c]) => `${n}\t${c}`)].join("\n") + "\n";
+  `${["Institution Name\tCount", ...lines.map(([n, c]) => `${n}\t${c}`)].join("\n")}\n`;
 
 async function ok(args: string[], input?: string) {
   const r = await runBin("inst-count", args, { input });

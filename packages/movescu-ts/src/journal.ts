@@ -46,7 +46,7 @@ export class Journal {
     if (torn || (text !== "" && !text.endsWith("\n"))) {
       // Keep the journal readable: rewrite it without the torn line, every line ended (atomically).
       const tmp = `${this.path}.${process.pid}.tmp`;
-      writeFileSync(tmp, good.map((l) => l + "\n").join(""));
+      writeFileSync(tmp, good.map((l) => `${l}\n`).join(""));
       renameSync(tmp, this.path);
     }
     return this.done.size;
@@ -58,7 +58,7 @@ export class Journal {
 
   record(key: string, result: FlatRecord): void {
     this.fd ??= openSync(this.path, "a");
-    writeSync(this.fd, JSON.stringify({ key, result }) + "\n");
+    writeSync(this.fd, `${JSON.stringify({ key, result })}\n`);
     fdatasyncSync(this.fd);
     this.done.set(key, result);
   }

@@ -244,7 +244,7 @@ function recordRequest(
   identifier.setString(Tags.QueryRetrieveLevel, "CS", level);
   for (const tag of uniqueKeys(level, o.model)) {
     const el = full.get(tag);
-    if (!el || !el.value || el.value.length === 0) {
+    if (!el?.value || el.value.length === 0) {
       const kw = FIELDS.find(([, t]) => t === tag)![0];
       throw new InputError(
         name,

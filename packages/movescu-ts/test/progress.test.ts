@@ -47,7 +47,7 @@ before(async () => {
   input = join(dir, "series.ndjson");
   await writeFile(
     input,
-    [...series]
+    `${[...series]
       .map(([se, st]) =>
         JSON.stringify({
           QueryRetrieveLevel: "SERIES",
@@ -55,7 +55,7 @@ before(async () => {
           SeriesInstanceUID: se,
         }),
       )
-      .join("\n") + "\n",
+      .join("\n")}\n`,
   );
 });
 

@@ -77,8 +77,7 @@ before(async () => {
       b.StudyInstanceUID + b.SeriesInstanceUID,
     ),
   );
-  input =
-    records.map((r) => JSON.stringify({ QueryRetrieveLevel: "SERIES", ...r })).join("\n") + "\n";
+  input = `${records.map((r) => JSON.stringify({ QueryRetrieveLevel: "SERIES", ...r })).join("\n")}\n`;
 });
 
 after(async () => {

@@ -281,11 +281,10 @@ test("IMAGE level: a CSV of UIDs with --input, --layout pacsifier, --info dumps"
   const picks = studies()
     .slice(0, 3)
     .flatMap((s) => inSeries(seriesOf(s)[0]!).slice(0, 2));
-  const csv =
-    [
-      "StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID",
-      ...picks.map((i) => `${i.study},${i.series},${i.sop}`),
-    ].join("\n") + "\n";
+  const csv = `${[
+    "StudyInstanceUID,SeriesInstanceUID,SOPInstanceUID",
+    ...picks.map((i) => `${i.study},${i.series},${i.sop}`),
+  ].join("\n")}\n`;
   const file = join(dir, "images.csv");
   await writeFile(file, csv);
   const od = await out("image");
@@ -442,15 +441,14 @@ async function pacsifierRun(
   const e = await edgeArchive(edits);
   try {
     const od = await out("pacsifier-edge");
-    const input =
-      edits
-        .map(({ series }) =>
-          JSON.stringify({
-            StudyInstanceUID: inSeries(series)[0]!.study,
-            SeriesInstanceUID: series,
-          }),
-        )
-        .join("\n") + "\n";
+    const input = `${edits
+      .map(({ series }) =>
+        JSON.stringify({
+          StudyInstanceUID: inSeries(series)[0]!.study,
+          SeriesInstanceUID: series,
+        }),
+      )
+      .join("\n")}\n`;
     const r = await runBin(
       "movescu-ts",
       [
@@ -543,7 +541,7 @@ test("a custom layout template", async () => {
   const r = await move(
     od,
     ["--layout", "{Modality}/{SeriesNumber:03}/{InstanceNumber:04}-{SOPInstanceUID}.dcm"],
-    JSON.stringify({ QueryRetrieveLevel: "STUDY", StudyInstanceUID: study }) + "\n",
+    `${JSON.stringify({ QueryRetrieveLevel: "STUDY", StudyInstanceUID: study })}\n`,
   );
   assert.equal(r.code, 0, r.stderr);
   const want = inStudy(study);
@@ -566,7 +564,7 @@ test("a layout whose names collide never overwrites a different instance", async
   const r = await move(
     od,
     ["--layout", "{SeriesInstanceUID}/image.dcm"],
-    JSON.stringify({ StudyInstanceUID: study }) + "\n",
+    `${JSON.stringify({ StudyInstanceUID: study })}\n`,
   );
   assert.equal(r.code, 0, r.stderr);
   const files = await assertReceived(od, inStudy(study));
@@ -609,7 +607,7 @@ test("DCMTK style, patient root (-P, the default model) at PATIENT level with -k
 
 test("a retrieve matching nothing succeeds with nothing received (DCMTK: silent success)", async () => {
   const od = await out("nothing");
-  const r = await move(od, [], JSON.stringify({ StudyInstanceUID: "1.2.3.4.5.6.7.8.9" }) + "\n");
+  const r = await move(od, [], `${JSON.stringify({ StudyInstanceUID: "1.2.3.4.5.6.7.8.9" })}\n`);
   assert.equal(r.code, 0, r.stderr);
   const [res] = ndjson(r.stdout);
   assert.equal(res!.status, "Success");
@@ -667,7 +665,7 @@ test("C-GET with movescu-ts --get, a batch of study records", async () => {
       "127.0.0.1",
       String(pacs.port),
     ],
-    { input: picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n") + "\n" },
+    { input: `${picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n")}\n` },
   );
   assert.equal(r.code, 0, r.stderr);
   const want = picks.flatMap(inStudy);
@@ -686,12 +684,11 @@ test("getscu-ts reads records from stdin too (batch C-GET at SERIES level)", asy
     "getscu-ts",
     ["-S", "-aec", "DEVPACS", "-od", od, "127.0.0.1", String(pacs.port)],
     {
-      input:
-        picks
-          .map((s) =>
-            JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }),
-          )
-          .join("\n") + "\n",
+      input: `${picks
+        .map((s) =>
+          JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }),
+        )
+        .join("\n")}\n`,
     },
   );
   assert.equal(r.code, 0, r.stderr);
@@ -704,7 +701,7 @@ test("--emit files: one record per received file, besides one per request", asyn
   const r = await move(
     od,
     ["--emit", "files", "--layout", "hierarchy"],
-    JSON.stringify({ StudyInstanceUID: study }) + "\n",
+    `${JSON.stringify({ StudyInstanceUID: study })}\n`,
   );
   assert.equal(r.code, 0, r.stderr);
   const want = inStudy(study);
@@ -730,7 +727,7 @@ test("--emit files: one record per received file, besides one per request", asyn
 test("an unknown move destination: status Failure (0xA801), exit 69, not journalled", async () => {
   const study = studies()[0]!;
   const od = await out("unknown-dest");
-  const r = await move(od, ["-aem", "NOWHERE"], JSON.stringify({ StudyInstanceUID: study }) + "\n");
+  const r = await move(od, ["-aem", "NOWHERE"], `${JSON.stringify({ StudyInstanceUID: study })}\n`);
   assert.equal(r.code, 69, r.stderr);
   assert.match(r.stderr, /Move response with error status \(Refused: MoveDestinationUnknown\)/);
   const [res] = ndjson(r.stdout);
@@ -746,21 +743,20 @@ test("an unknown move destination: status Failure (0xA801), exit 69, not journal
 test("completeness: a record announcing more instances than arrive is Incomplete, exit 68, and redone on rerun", async () => {
   const [a, b] = studies();
   const od = await out("incomplete");
-  const input =
-    [
-      {
-        QueryRetrieveLevel: "STUDY",
-        StudyInstanceUID: a!,
-        NumberOfStudyRelatedInstances: inStudy(a!).length + 3,
-      },
-      {
-        QueryRetrieveLevel: "STUDY",
-        StudyInstanceUID: b!,
-        NumberOfStudyRelatedInstances: inStudy(b!).length,
-      },
-    ]
-      .map((x) => JSON.stringify(x))
-      .join("\n") + "\n";
+  const input = `${[
+    {
+      QueryRetrieveLevel: "STUDY",
+      StudyInstanceUID: a!,
+      NumberOfStudyRelatedInstances: inStudy(a!).length + 3,
+    },
+    {
+      QueryRetrieveLevel: "STUDY",
+      StudyInstanceUID: b!,
+      NumberOfStudyRelatedInstances: inStudy(b!).length,
+    },
+  ]
+    .map((x) => JSON.stringify(x))
+    .join("\n")}\n`;
   const r = await move(od, [], input);
   assert.equal(r.code, 68, r.stderr);
   const res = ndjson(r.stdout);
@@ -865,7 +861,7 @@ test("third-party batch moves of the same records to two destinations from one d
       .flatMap(inStudy)
       .map((i) => i.sop)
       .sort();
-    const input = picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n") + "\n";
+    const input = `${picks.map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n")}\n`;
     const cwd = await out("third-party-cwd");
     for (const [dest, p] of [
       ["DEST_A", pa],
@@ -894,10 +890,9 @@ const gaps = () => calls.slice(1).map((c, i) => (c.t - calls[i]!.t) / 1000);
 
 test("--throttle pauses between requests", async () => {
   const picks = seriesOf().slice(0, 4);
-  const input =
-    picks
-      .map((s) => JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }))
-      .join("\n") + "\n";
+  const input = `${picks
+    .map((s) => JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }))
+    .join("\n")}\n`;
   calls = [];
   let r = await move(await out("nothrottle"), [], input);
   assert.equal(r.code, 0, r.stderr);
@@ -916,10 +911,9 @@ test("--throttle pauses between requests", async () => {
 
 test("--batch-size/--batch-wait pause after every N requests", async () => {
   const picks = seriesOf().slice(0, 6);
-  const input =
-    picks
-      .map((s) => JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }))
-      .join("\n") + "\n";
+  const input = `${picks
+    .map((s) => JSON.stringify({ StudyInstanceUID: inSeries(s)[0]!.study, SeriesInstanceUID: s }))
+    .join("\n")}\n`;
   calls = [];
   const r = await move(await out("batch"), ["--batch-size", "2", "--batch-wait", "0.3"], input);
   assert.equal(r.code, 0, r.stderr);
@@ -964,7 +958,7 @@ test("--window outside the current time: logs the wait, connects to nobody, stop
         "127.0.0.1",
         String(peerPort),
       ],
-      { input: JSON.stringify({ StudyInstanceUID: studies()[0] }) + "\n" },
+      { input: `${JSON.stringify({ StudyInstanceUID: studies()[0] })}\n` },
     );
     const logged = await until(
       () => /outside the time window; waiting until/.test(p.err()),
@@ -1016,7 +1010,7 @@ test("the +P listener takes -pdu and -ta, as DCMTK movescu's sub-associations do
       "127.0.0.1",
       String(pacs.port),
     ],
-    { input: JSON.stringify({ StudyInstanceUID: studies()[0] }) + "\n" },
+    { input: `${JSON.stringify({ StudyInstanceUID: studies()[0] })}\n` },
   );
   try {
     assert.ok(await until(() => /outside the time window/.test(p.err()), 10000, 20), p.err());

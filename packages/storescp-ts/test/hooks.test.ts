@@ -41,6 +41,7 @@ const HOSTILE = [
   "x|touch INJ",
   "&& touch INJ",
   "\n touch INJ",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal shell expansion is the attack
   "${HOME}",
   "#a",
 ];

@@ -2,7 +2,6 @@
 import { rename } from "node:fs/promises";
 import { TransferSyntax, isUncompressed, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
 import {
-  connect,
   contextForFile,
   fileToSend,
   isTransientStatus,

@@ -151,7 +151,7 @@ describe("inputs", () => {
   });
 
   test("paths on stdin as NDJSON records with a path field; `-` and --input FILE too", async () => {
-    const input = files.map((f) => JSON.stringify({ path: f, other: 1 })).join("\n") + "\n";
+    const input = `${files.map((f) => JSON.stringify({ path: f, other: 1 })).join("\n")}\n`;
     for (const [args, o] of [
       [[HOST, String(scp.port)], { input }],
       [[HOST, String(scp.port), "-"], { input }],
@@ -313,7 +313,7 @@ describe("non-DICOM files and failures", () => {
     const od = await mkdtemp(join(work, "halt-stdin-"));
     const own = await startStorescpTs([], { od });
     const r = await runBin("storescu-ts", [HOST, String(own.port)], {
-      input: [good1, bad, good2].join("\n") + "\n",
+      input: `${[good1, bad, good2].join("\n")}\n`,
     });
     await own.stop();
     assert.equal(r.code, 1, r.stderr);
@@ -330,7 +330,7 @@ describe("non-DICOM files and failures", () => {
   test("-nh: the non-DICOM file is reported and skipped, the others sent, exit 3", async () => {
     for (const o of [
       { args: [good1, bad, good2] },
-      { args: [], input: [good1, bad, good2].join("\n") + "\n" },
+      { args: [], input: `${[good1, bad, good2].join("\n")}\n` },
     ]) {
       const r = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...o.args], {
         input: o.input,

@@ -19,7 +19,7 @@ export function holidayCalendar(spec: string): Holidays {
   const hd = new Holidays();
   if (!hd.getCountries()[country])
     throw new UsageError(`--holidays: unknown country code "${country}"`);
-  if (state !== undefined && !(hd.getStates(country) ?? {})[state])
+  if (state !== undefined && !hd.getStates(country)?.[state])
     throw new UsageError(`--holidays: unknown state "${state}" of ${country}`);
   if (state !== undefined) hd.init(country, state);
   else hd.init(country);

@@ -127,7 +127,7 @@ export function plotFileName(
 ): string {
   if (seed) return `${weekday}_boxplot_${label}${g.suffix}.${format}`.replace(/ /g, "_");
   return (
-    `${weekday}_boxplot_${label}${g.tag ? "_" + g.tag : ""}`.replace(/[^A-Za-z0-9._-]+/g, "_") +
+    `${weekday}_boxplot_${label}${g.tag ? `_${g.tag}` : ""}`.replace(/[^A-Za-z0-9._-]+/g, "_") +
     `.${format}`
   );
 }
@@ -198,7 +198,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (studies === 0) continue;
         const from = formatIsoDate(g.days[0]!);
         const to = formatIsoDate(g.days[g.days.length - 1]!);
-        const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? " " + g.suffix : ""}`;
+        const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? ` ${g.suffix}` : ""}`;
         const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
         const image = await render(boxplotSpec({ title, subtitle, samples: list }), format, log);
         await save(plotFileName(name, window.label, g, format, Boolean(args["seed-names"])), image);

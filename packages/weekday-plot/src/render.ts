@@ -29,8 +29,8 @@ function vegaLogger(log: CliLogger) {
       .map((a) => (a instanceof Error ? a.message : typeof a === "string" ? a : JSON.stringify(a)))
       .join(" ");
   const logger = {
-    level(_?: number) {
-      return arguments.length ? logger : level;
+    level(...set: number[]) {
+      return set.length ? logger : level;
     },
     error: (...a: unknown[]) => (log.error(`vega: ${text(a)}`), logger),
     warn: (...a: unknown[]) => (log.warn(`vega: ${text(a)}`), logger),

@@ -21,7 +21,7 @@ const rec = (date: string, time: string | undefined, uid: string) =>
 const input = join(dir, "studies.ndjson");
 writeFileSync(
   input,
-  [
+  `${[
     rec("20240101", "090000", "A1"), // Monday 1 Jan, 09h: A1, A2, A3 = 3 studies
     rec("20240101", "091500", "A1"), // (a second series of A1)
     rec("20240101", "093000", "A2"),
@@ -32,7 +32,7 @@ writeFileSync(
     rec("20240102", "143000", "C1"), // Tuesday 2 Jan, 14h: 1 study
     rec("20240103", undefined, "D1"), // no StudyTime: left out with a warning
     rec("20240115", "090000", "E1"), // outside the window
-  ].join("\n") + "\n",
+  ].join("\n")}\n`,
 );
 const WINDOW = ["--since", "20240101", "--until", "20240114"];
 const LABEL = "20240101-20240114";
@@ -48,7 +48,7 @@ function medianCsv(mon: Record<number, number>, tue: Record<number, number>): st
     ["Tuesday", ...hours(tue)],
     ...["Wednesday", "Thursday", "Friday", "Saturday", "Sunday"].map((d) => [d, ...zero]),
   ];
-  return rows.map((r) => r.join(",")).join("\n") + "\n";
+  return `${rows.map((r) => r.join(",")).join("\n")}\n`;
 }
 
 /** Width and height from a PNG's IHDR chunk, after checking the signature. */

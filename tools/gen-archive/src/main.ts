@@ -250,7 +250,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     log.info(
       `${summary.instances} instances, ${summary.series} series, ${summary.studies} studies, ${summary.patients} patients, ${(summary.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(2)} s`,
     );
-    io.stdout.write(JSON.stringify(summary) + "\n");
+    io.stdout.write(`${JSON.stringify(summary)}\n`);
     return Exit.OK;
   });
 }

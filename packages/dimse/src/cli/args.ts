@@ -174,7 +174,7 @@ export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
       if (s.hidden || s.group !== g) continue;
       const short = s.flags.find((f) => !f.startsWith("--")) ?? "";
       const long = s.flags.find((f) => f.startsWith("--")) ?? "";
-      const head = `  ${short.padEnd(6)} ${long}${s.metavar ? " " + s.metavar : ""}`;
+      const head = `  ${short.padEnd(6)} ${long}${s.metavar ? ` ${s.metavar}` : ""}`;
       const desc = s.describe.split("\n");
       if (head.length < 32) {
         lines.push(head.padEnd(32) + desc[0]);

@@ -81,10 +81,10 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     const prefix = `${LETTER[l]}: ${tool}: `;
     push(
       Buffer.from(
-        msg
+        `${msg
           .split("\n")
           .map((line) => prefix + line)
-          .join("\n") + "\n",
+          .join("\n")}\n`,
       ),
     );
   }

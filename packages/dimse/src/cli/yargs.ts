@@ -97,7 +97,7 @@ export async function parseYargs<T>(
       if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
       const a = args as T & GeneralArgs;
       if (output) {
-        io.stdout.write(output.endsWith("\n") ? output : output + "\n");
+        io.stdout.write(output.endsWith("\n") ? output : `${output}\n`);
         return resolve({ args: a, done: true });
       }
       resolve({ args: a, done: false });

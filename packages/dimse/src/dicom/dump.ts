@@ -25,12 +25,12 @@ function line(depth: number, head: string, len: string, vm: number, name: string
   const text = depth ? SPACES.slice(0, 2 * depth) + head : head;
   const target = COLUMN + 2 * depth;
   const pad = text.length < target ? SPACES.slice(0, target - text.length) : " ";
-  return text + pad + "#" + len + "," + (vm < 10 ? " " + vm : String(vm)) + " " + name;
+  return `${text + pad}#${len},${vm < 10 ? ` ${vm}` : String(vm)} ${name}`;
 }
 
 /** DCMTK prints `# %3d` (so lengths of 1000 and more still get a space after `#`). */
 function lenField(n: number | undefined): string {
-  return n === undefined ? " u/l" : " " + String(n).padStart(3);
+  return n === undefined ? " u/l" : ` ${String(n).padStart(3)}`;
 }
 
 const dumpNames = new Map<number, string>();

@@ -4,7 +4,7 @@ import { randomUUID, createHash } from "node:crypto";
 /** ISO/IEC 9834-8 UUID-derived OID root (2.25), needs no registration. */
 export function newUid(): string {
   const hex = randomUUID().replace(/-/g, "");
-  return `2.25.${BigInt("0x" + hex).toString()}`;
+  return `2.25.${BigInt(`0x${hex}`).toString()}`;
 }
 
 /** A stable UID derived from a name (for deterministic fixtures). */
@@ -14,7 +14,7 @@ export function uidFromName(name: string): string {
   const bytes = Buffer.from(h, "hex");
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  return `2.25.${BigInt("0x" + bytes.toString("hex")).toString()}`;
+  return `2.25.${BigInt(`0x${bytes.toString("hex")}`).toString()}`;
 }
 
 export const IMPLEMENTATION_CLASS_UID = "2.25.155237271237866340447862406914536113413";

@@ -35,7 +35,7 @@ export async function writeFileAtomic(
   try {
     if (Array.isArray(data)) {
       let left = data.reduce((n, b) => n + b.length, 0);
-      let parts = data.filter((b) => b.length);
+      const parts = data.filter((b) => b.length);
       while (left > 0) {
         const { bytesWritten } = await fh.writev(parts);
         left -= bytesWritten;

@@ -16,7 +16,7 @@ export function wildcard(pattern: string, o: WildcardOptions = {}): RegExp {
       if (end < 0) re += "\\[";
       else {
         let set = pattern.slice(i + 1, end);
-        if (set.startsWith("!")) set = "^" + set.slice(1);
+        if (set.startsWith("!")) set = `^${set.slice(1)}`;
         re += `[${set.replace(/\\/g, "\\\\")}]`;
         i = end;
       }

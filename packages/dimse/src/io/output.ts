@@ -183,7 +183,7 @@ export class RecordWriter {
 
   async write(rec: FlatRecord): Promise<void> {
     this.count++;
-    if (this.format === "ndjson") return this.sink.write(serializeRecord(rec) + "\n");
+    if (this.format === "ndjson") return this.sink.write(`${serializeRecord(rec)}\n`);
     if (!this.columns) this.setColumns(recordKeyOrder(rec));
     const columns = this.columns!;
     let text = this.header();
@@ -200,7 +200,7 @@ export class RecordWriter {
   /** Write one already-serialised NDJSON record (see `datasetToFlatJson`). */
   writeJson(line: string): Promise<void> {
     this.count++;
-    return this.sink.write(line + "\n");
+    return this.sink.write(`${line}\n`);
   }
 
   /** Write only the header (e.g. for an empty result). */
@@ -231,7 +231,7 @@ export class RecordWriter {
   }
 
   private row(cells: string[]): string {
-    if (this.format === "tsv") return cells.map(tsvCell).join("\t") + "\n";
+    if (this.format === "tsv") return `${cells.map(tsvCell).join("\t")}\n`;
     return stringify([cells], { delimiter: ",", record_delimiter: this.o.excel ? "\r\n" : "\n" });
   }
 }
@@ -260,8 +260,8 @@ export function excelCell(v: unknown): string {
     pieces.push(`"${s.slice(i, end).replace(/"/g, '""')}"`);
     i = end;
   }
-  const formula = "=" + pieces.join("&");
-  return formula.length <= 8192 ? formula : "'" + s;
+  const formula = `=${pieces.join("&")}`;
+  return formula.length <= 8192 ? formula : `'${s}`;
 }
 
 /**

@@ -19,7 +19,7 @@ import {
   type UserIdentity,
 } from "./pdu.js";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, SopClass } from "../dicom/uid.js";
-import { Dataset, encodeDataset } from "../dicom/dataset.js";
+import { type Dataset, encodeDataset } from "../dicom/dataset.js";
 
 export interface ContextProposal {
   abstractSyntax: string;

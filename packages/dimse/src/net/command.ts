@@ -174,7 +174,7 @@ export function statusClass(status: number): StatusClass {
 }
 
 export function statusHex(status: number): string {
-  return "0x" + status.toString(16).toUpperCase().padStart(4, "0");
+  return `0x${status.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Service-class-provider plumbing: dispatching requests on an association to handlers. */
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { Association, type AcceptedContext, type Message } from "./association.js";
+import type { Association, AcceptedContext, Message } from "./association.js";
 import { CommandField, type Command } from "./command.js";
 import { Dataset, encodeDataset, parseDataset } from "../dicom/dataset.js";
 import { nullLogger, type Logger } from "./logger.js";

@@ -116,13 +116,13 @@ export function nearestName(s: string, names: Iterable<string>): string | undefi
     same ??
     nearestIn(
       s,
-      others.map((n) => [n.toLowerCase().replace(/[\s_\-]+/g, ""), n]),
+      others.map((n) => [n.toLowerCase().replace(/[\s_-]+/g, ""), n]),
     )
   );
 }
 
 function nearestIn(s: string, index: Array<[string, string]>): string | undefined {
-  const target = s.toLowerCase().replace(/[\s_\-]+/g, "");
+  const target = s.toLowerCase().replace(/[\s_-]+/g, "");
   let best: string | undefined;
   let bestD = Infinity;
   for (const [low, k] of index) {

@@ -118,7 +118,7 @@ const jsonKeys = new Map<number, string>();
  * `metaJson` is the already-serialised metadata part (`"query":1`), if any.
  */
 export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJson = ""): string {
-  let s = "{" + metaJson;
+  let s = `{${metaJson}`;
   let first = metaJson === "";
   const cs = ds.charset();
   for (const el of ds.elements) {
@@ -127,21 +127,21 @@ export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJso
     let key = jsonKeys.get(el.tag);
     let value: string;
     if (!entry || BULK_VRS.has(el.vr) || el.fragments) {
-      if (key === undefined || entry) key = JSON.stringify(tagHex(el.tag)) + ":";
+      if (key === undefined || entry) key = `${JSON.stringify(tagHex(el.tag))}:`;
       value = serializeValue(elementToPs318(el, cs, opts));
     } else {
       if (key === undefined) {
-        key = JSON.stringify(entry.keyword) + ":";
+        key = `${JSON.stringify(entry.keyword)}:`;
         if (jsonKeys.size < 65536) jsonKeys.set(el.tag, key);
       }
       value = el.items
-        ? "[" + el.items.map((it) => datasetToFlatJson(it, opts)).join(",") + "]"
+        ? `[${el.items.map((it) => datasetToFlatJson(it, opts)).join(",")}]`
         : serializeValue(flatValue(el, entry.multi, cs, opts));
     }
     s += (first ? "" : ",") + key + value;
     first = false;
   }
-  return s + "}";
+  return `${s}}`;
 }
 
 function flatValue(el: Element, multi: boolean, cs: Charset, opts: ToFlatOptions): unknown {
@@ -280,10 +280,10 @@ export function serializeRecord(rec: FlatRecord): string {
   for (const k of recordKeyOrder(rec)) {
     const v = rec[k];
     if (v === undefined) continue;
-    s += (first ? "" : ",") + JSON.stringify(k) + ":" + serializeValue(v);
+    s += `${(first ? "" : ",") + JSON.stringify(k)}:${serializeValue(v)}`;
     first = false;
   }
-  return s + "}";
+  return `${s}}`;
 }
 
 function serializeValue(v: unknown): string {
@@ -314,7 +314,7 @@ function serializeAttribute(a: FlatRecord): string {
         (k === "Value" && Array.isArray(v) ? serializeValue(v) : (JSON.stringify(v) ?? "null")),
     );
   }
-  return "{" + parts.join(",") + "}";
+  return `{${parts.join(",")}}`;
 }
 
 function isPlainRecord(v: unknown): v is FlatRecord {

@@ -169,7 +169,7 @@ export function applyKey(ds: Dataset, key: ParsedKey): void {
     const vr = describeTag(step.tag)?.vr ?? privateVr(target, step.tag, key.text);
     if (!last || step.item !== undefined) {
       let seq = target.get(step.tag);
-      if (!seq || !seq.items) {
+      if (!seq?.items) {
         seq = { tag: step.tag, vr: "SQ", items: [] };
         target.set(seq);
       }

@@ -34,8 +34,8 @@ export function sanitizeComponent(value: string, fallback = "UNKNOWN"): string {
     .trim();
   s = s.replace(/[. ]+$/, "");
   if (s === "" || /^\.+$/.test(s)) s = fallback;
-  if (s.startsWith(".")) s = "_" + s.slice(1);
-  if (RESERVED.test(s)) s = "_" + s;
+  if (s.startsWith(".")) s = `_${s.slice(1)}`;
+  if (RESERVED.test(s)) s = `_${s}`;
   // At most 255 bytes (UTF-8) per component.
   while (Buffer.byteLength(s) > 255) s = s.slice(0, -1);
   return s;

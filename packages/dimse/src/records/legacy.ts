@@ -64,7 +64,7 @@ function parseLegacyElement(key: string, text: string): LegacyElement | undefine
 }
 
 function shorten(s: string): string {
-  return s.length > 120 ? s.slice(0, 117) + "..." : s;
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
 /** Python repr of a value: a string literal, a list of literals, or bare text (UIDs, numbers). */
@@ -174,7 +174,7 @@ function parsePyString(s: string, start: number): { value: string; end: number }
           while (j < i + 2 && /[0-7]/.test(s[j] ?? "")) j++;
           out += String.fromCodePoint(parseInt(s.slice(i - 1, j), 8));
           i = j;
-        } else out += "\\" + (e ?? "");
+        } else out += `\\${e ?? ""}`;
     }
   }
   throw new Error(`unterminated ${q}-quoted value`);
