@@ -37,6 +37,7 @@ import {
   effectiveAction,
   OPTIONS,
   ruleFor,
+  safePrivate,
   type OptionColumn,
 } from "./table.js";
 
@@ -382,12 +383,47 @@ function resolveCombined(a: string): string {
 
 /** Apply the profile to every element of `ds` (and of its items), in place. */
 function apply(ds: Dataset, st: State, path: string): void {
+  const safe = st.cfg.enabled.has("retain_safe_private") ? safePrivateTags(ds) : undefined;
   const out: Element[] = [];
   for (const el of ds.elements) {
-    const r = applyElement(el, ds, st, path);
+    const r = applyElement(el, ds, st, path, safe);
     if (r) out.push(r);
   }
   ds.elements = out;
+}
+
+/** Whether an element's VR fits the VR Table E.3.10-1 gives (none, either of `OW/OB`, or UN: not known to the sender). */
+function safeVr(listed: string, vr: string): boolean {
+  return listed === "" || vr === "UN" || listed.split("/").includes(vr);
+}
+
+/**
+ * --retain-safe-private: the private elements of one dataset (not of its items) that Table
+ * E.3.10-1 lists, found through their block's private creator (`(gggg,00xx)`) wherever the block
+ * was reserved, each with its action label; and the creators of those blocks. Every other private
+ * element is removed.
+ */
+function safePrivateTags(ds: Dataset): Map<number, string> | undefined {
+  let creators: Map<number, string> | undefined;
+  let kept: Map<number, string> | undefined;
+  for (const el of ds.elements) {
+    const group = el.tag >>> 16;
+    if (group % 2 === 0) continue;
+    const elem = el.tag & 0xffff;
+    if (elem >= 0x10 && elem <= 0xff) {
+      const creator = el.value?.length ? texts(el, ds)[0]?.trim() : undefined;
+      if (creator) (creators ??= new Map()).set(group * 0x100 + elem, creator);
+      continue;
+    }
+    const creator = elem >= 0x1000 ? creators?.get(group * 0x100 + (elem >>> 8)) : undefined;
+    if (creator === undefined) continue;
+    const row = safePrivate(group, creator, elem & 0xff);
+    if (!row || !safeVr(row.vr, el.vr)) continue;
+    kept ??= new Map();
+    kept.set(el.tag, `K safe private: ${creator} ${row.meaning || "(no name)"}`);
+    kept.set(((group << 16) | (elem >>> 8)) >>> 0, `K private creator of a safe private element`);
+  }
+  return kept;
 }
 
 function recurse(el: Element, st: State, path: string): Element {
@@ -395,7 +431,13 @@ function recurse(el: Element, st: State, path: string): Element {
   return el;
 }
 
-function applyElement(el: Element, ds: Dataset, st: State, path: string): Element | undefined {
+function applyElement(
+  el: Element,
+  ds: Dataset,
+  st: State,
+  path: string,
+  safe?: ReadonlyMap<number, string>,
+): Element | undefined {
   const tag = el.tag;
   const done = (action: string, r: Element | undefined): Element | undefined => {
     count(st, action[0]!);
@@ -424,6 +466,11 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
     if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag))
       return done("X CTP unspecifiedelements", undefined);
+  }
+  if ((tag >>> 16) % 2 === 1 && st.cfg.enabled.has("retain_safe_private")) {
+    const kept = safe?.get(tag);
+    if (kept === undefined) return done("X private, not in Table E.3.10-1", undefined);
+    return done(kept, el.items ? recurse(el, st, path) : el);
   }
   const rule = ruleFor(tag);
   if (rule) {

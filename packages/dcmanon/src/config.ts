@@ -328,10 +328,6 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
   ) {
     throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
   }
-  if (a["retain-safe-private"])
-    throw new UsageError(
-      "--retain-safe-private: no safe-private list is built in yet; private attributes are always removed",
-    );
   if (
     (a["date-shift"] || a["day-shift-map"]) &&
     !enabled.has("retain_longitudinal_modified_dates")
