@@ -746,19 +746,19 @@ function collectTokens(ds: Dataset, tokens: Map<string, Token>, cfg: AnonConfig)
       continue;
     }
     if (!el.value || el.value.length === 0 || !STRING_VRS.has(el.vr)) continue;
-    const kw = lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
+    const kw = () => lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
     if (el.vr === "PN") {
       for (const v of texts(el, ds))
         for (const part of v.split(/[=^]/))
           for (const w of part.split(/\s+/))
-            addToken(tokens, w.replace(/[.,]$/, ""), `${kw} component`);
+            addToken(tokens, w.replace(/[.,]$/, ""), `${kw()} component`);
     } else if (ID_TAGS.has(el.tag)) {
-      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+      for (const v of texts(el, ds)) addToken(tokens, v, kw());
     } else if (
       (el.tag === T.InstitutionName || el.tag === T.InstitutionAddress) &&
       !cfg.enabled.has("retain_institution_identity")
     ) {
-      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+      for (const v of texts(el, ds)) addToken(tokens, v, kw());
     } else if (el.tag === T.PatientBirthDate) {
       for (const v of texts(el, ds)) {
         const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);

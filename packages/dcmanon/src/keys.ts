@@ -3,7 +3,12 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 
 export const MIN_SECRET_BYTES = 32;
 
+/** New UIDs remembered by `Keys.uid` (a bounded cache: recent originals only). */
+const UID_CACHE = 4096;
+
 export class Keys {
+  private readonly uids = new Map<string, string>();
+
   constructor(readonly secret: Buffer) {}
 
   static random(): Keys {
@@ -24,10 +29,17 @@ export class Keys {
    * with the UUID version 8 and variant bits set (as `2.25` UUID-derived UIDs).
    */
   uid(orig: string, root = "2.25"): string {
+    const key = `${root}|${orig}`;
+    const hit = this.uids.get(key);
+    if (hit !== undefined) return hit;
     const h = this.mac(`uid:${orig.trim()}`).subarray(0, 16);
     h[6] = (h[6]! & 0x0f) | 0x80;
     h[8] = (h[8]! & 0x3f) | 0x80;
-    return `${root}.${BigInt(`0x${h.toString("hex")}`).toString(10)}`;
+    const uid = `${root}.${BigInt(`0x${h.toString("hex")}`).toString(10)}`;
+    // Study, series and frame-of-reference UIDs recur from file to file: the latest few thousand are remembered (memory stays flat).
+    if (this.uids.size >= UID_CACHE) this.uids.delete(this.uids.keys().next().value!);
+    this.uids.set(key, uid);
+    return uid;
   }
 
   /** The decimal value of the first 16 bytes of HMAC(key, "hash:" + text) (CTP's `@hash`, keyed). */
