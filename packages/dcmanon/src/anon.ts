@@ -30,7 +30,7 @@ import {
   type CtpRule,
   type CtpScript,
 } from "./ctp.js";
-import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
+import { formatPseudonym, normaliseId, SEQ_FORMAT, type Keys } from "./keys.js";
 import {
   BASIC_PROFILE,
   E1_1_EDITION,
@@ -76,6 +76,8 @@ export interface AnonConfig {
   readShiftFrom?: PrivateRef;
   /** A CTP DicomAnonymizer script applied before Table E.1-1 (see README "CTP scripts"). */
   ctp?: CtpRun;
+  /** `{seq:N}` pseudonyms: the patients' numbers, by patient key (numbered before the run). */
+  seqNumbers?: ReadonlyMap<string, number>;
 }
 
 /** A private element by creator (`(000B,"CHUV_DEV_TML",01)`), or a standard tag (creator undefined). */
@@ -927,12 +929,19 @@ function dropReason(
   return undefined;
 }
 
+/** What tells patients apart: the `sub-XXXX` folder (`--id-map-key dirname`), else issuer and PatientID. */
+export function patientKey(ds: Dataset, ctx: FileContext, cfg: AnonConfig): string {
+  const origPid = normaliseId(ds.string(T.PatientID) ?? "");
+  const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
+  if (cfg.idMapKey === "dirname") return ctx.folderKey ?? "";
+  return issuer ? `${issuer}|${origPid}` : origPid;
+}
+
 /** The patient's pseudonym and day shift (an id map miss is reported, never numbered). */
 export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): PatientIdentity | string {
   const origPid = normaliseId(ds.string(T.PatientID) ?? "");
   const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
-  const key =
-    cfg.idMapKey === "dirname" ? (ctx.folderKey ?? "") : issuer ? `${issuer}|${origPid}` : origPid;
+  const key = patientKey(ds, ctx, cfg);
   if (cfg.idMapKey === "dirname" && !ctx.folderKey)
     return "no sub-XXXX folder in the input path (--id-map-key dirname)";
   let pseudonym: string;
@@ -948,8 +957,13 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
       return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
     pseudonym = mapped;
   } else {
-    pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) =>
-      cfg.keys.pseudonymDigits(issuer, origPid, n),
+    const seq = SEQ_FORMAT.test(cfg.pseudonymFormat) ? cfg.seqNumbers?.get(key) : undefined;
+    if (SEQ_FORMAT.test(cfg.pseudonymFormat) && seq === undefined)
+      return "no {seq} number for this patient (not among the inputs numbered before the run)";
+    pseudonym = formatPseudonym(
+      cfg.pseudonymFormat,
+      (n) => cfg.keys.pseudonymDigits(issuer, origPid, n),
+      seq,
     );
   }
   let dayShift: number | undefined;

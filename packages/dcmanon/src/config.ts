@@ -381,9 +381,9 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
       `--ctp-script ${a["ctp-script"]}: @lookup(...,ptid) needs the lookup table: --id-map FILE.properties`,
     );
   const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
-  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom)
+  if (!/\{(hmac|seq):\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom)
     throw new UsageError(
-      `--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`,
+      `--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash) or {seq:N} (the patient's number in the run)`,
     );
   if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24)
     throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);

@@ -52,6 +52,11 @@ export class Keys {
     return this.mac(`pid:${issuer}|${pid}`).toString("hex").slice(0, n).toUpperCase();
   }
 
+  /** Where a patient comes in the `{seq}` numbering: the hex digits of HMAC(key, "seq:" + patientKey). */
+  seqOrder(patientKey: string): string {
+    return this.mac(`seq:${patientKey}`).toString("hex");
+  }
+
   /** A day shift in [lo, hi] other than 0, from HMAC(key, "shift:" + patientKey). */
   dayShift(patientKey: string, lo: number, hi: number): number {
     const zeroInside = lo <= 0 && hi >= 0;
@@ -67,10 +72,21 @@ export function normaliseId(s: string): string {
   return s.replace(/^[\s\0]+|[\s\0^]+$/g, "");
 }
 
-/** `{pid}` → pseudonym, `{hmac:N}` → N hex digits of the keyed hash. */
-export function formatPseudonym(format: string, digits: (n: number) => string): string {
-  return format.replace(/\{hmac:(\d+)\}/g, (_m, n: string) => digits(Math.min(64, Number(n))));
+/** `{hmac:N}` → N hex digits of the keyed hash, `{seq:N}` → the patient's number in the run, N digits at least. */
+export function formatPseudonym(
+  format: string,
+  digits: (n: number) => string,
+  seq?: number,
+): string {
+  return format
+    .replace(/\{hmac:(\d+)\}/g, (_m, n: string) => digits(Math.min(64, Number(n))))
+    .replace(/\{seq:(\d+)\}/g, (_m, n: string) =>
+      String(seq).padStart(Math.min(16, Number(n)), "0"),
+    );
 }
+
+/** A pseudonym format numbering the patients of the run (`{seq:N}`). */
+export const SEQ_FORMAT = /\{seq:\d+\}/;
 
 /** Parse `A:B` (or `fixed:N`) into an inclusive range without 0. */
 export function parseShiftRange(text: string): [number, number] {
