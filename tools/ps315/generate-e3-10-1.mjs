@@ -2,10 +2,9 @@
 // Generates packages/dcmanon/src/table-e3-10-1.ts (PS3.15 Table E.3.10-1, Safe Private
 // Attributes) from a machine-readable copy of the standard's table. See README.md for the input.
 // Usage: node tools/ps315/generate-e3-10-1.mjs path/to/e3_10_1.json [--check]
-import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fail, readPinned, writeOrCheck } from "./pin.mjs";
 
 /** The pinned input: pymedphys' extraction of PS3.15 2026d (see README.md). */
 const PIN = {
@@ -21,37 +20,12 @@ const VRS = new Set(
   ),
 );
 
-function fail(msg) {
-  process.stderr.write(`E: generate-e3-10-1: ${msg}\n`);
-  process.exit(1);
-}
-
+const TOOL = "generate-e3-10-1";
 const [input, flag] = process.argv.slice(2);
-if (!input) fail("usage: node tools/ps315/generate-e3-10-1.mjs e3_10_1.json [--check]");
-const bytes = readFileSync(input);
-const fileSha = createHash("sha256").update(bytes).digest("hex");
-if (fileSha !== PIN.fileSha256)
-  fail(
-    `${input}: sha256 ${fileSha}, expected ${PIN.fileSha256} (another edition? update PIN deliberately)`,
-  );
-const doc = JSON.parse(bytes.toString("utf8"));
+if (!input) fail(TOOL, "usage: node tools/ps315/generate-e3-10-1.mjs e3_10_1.json [--check]");
+const { doc, fileSha } = readPinned(TOOL, input, PIN);
 if (doc.table !== "PS3.15 Table E.3.10-1")
-  fail(`table ${doc.table}, expected PS3.15 Table E.3.10-1`);
-if (doc.edition !== PIN.edition) fail(`edition ${doc.edition}, expected ${PIN.edition}`);
-// The file's own content hash: sha256 of the rows as canonical JSON (sorted keys, no spaces).
-const canon = JSON.stringify(doc.rows, (_k, v) =>
-  v && typeof v === "object" && !Array.isArray(v)
-    ? Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .map((k) => [k, v[k]]),
-      )
-    : v,
-);
-const contentSha = createHash("sha256").update(canon).digest("hex");
-if (contentSha !== doc.content_sha256 || contentSha !== PIN.contentSha256)
-  fail(`rows hash ${contentSha} does not match content_sha256`);
-if (doc.rows.length !== PIN.rows) fail(`${doc.rows.length} rows, expected ${PIN.rows}`);
+  fail(TOOL, `table ${doc.table}, expected PS3.15 Table E.3.10-1`);
 
 // (gggg,xxee): an odd group and the element's offset in its creator's block.
 const TAG = /^\(([0-9A-F]{4}),xx([0-9A-F]{2})\)$/i;
@@ -59,16 +33,16 @@ const rows = [];
 const seen = new Set();
 for (const [i, r] of doc.rows.entries()) {
   const m = TAG.exec(r.tag);
-  if (!m) fail(`row ${i + 1}: tag ${r.tag} is not (gggg,xxee)`);
+  if (!m) fail(TOOL, `row ${i + 1}: tag ${r.tag} is not (gggg,xxee)`);
   const group = parseInt(m[1], 16);
-  if (group % 2 !== 1) fail(`row ${i + 1}: group ${m[1]} of ${r.tag} is not odd (private)`);
+  if (group % 2 !== 1) fail(TOOL, `row ${i + 1}: group ${m[1]} of ${r.tag} is not odd (private)`);
   const creator = r.private_creator;
   if (typeof creator !== "string" || !creator.trim() || creator.length > 64)
-    fail(`row ${i + 1}: private creator ${JSON.stringify(creator)} is not 1–64 characters`);
+    fail(TOOL, `row ${i + 1}: private creator ${JSON.stringify(creator)} is not 1–64 characters`);
   if (!r.vr.split("/").every((v) => v === "" || VRS.has(v)))
-    fail(`row ${i + 1}: unknown VR ${r.vr}`);
+    fail(TOOL, `row ${i + 1}: unknown VR ${r.vr}`);
   const key = `${m[1].toUpperCase()}|${creator}|${m[2].toUpperCase()}`;
-  if (seen.has(key)) fail(`row ${i + 1}: ${r.tag} ${creator} listed twice`);
+  if (seen.has(key)) fail(TOOL, `row ${i + 1}: ${r.tag} ${creator} listed twice`);
   seen.add(key);
   rows.push(
     `  [0x${m[1].toLowerCase()}, ${JSON.stringify(creator)}, 0x${m[2].toLowerCase()}, ${JSON.stringify(r.vr)}, ${JSON.stringify(r.meaning)}],`,
@@ -90,11 +64,4 @@ const target = join(
   dirname(fileURLToPath(import.meta.url)),
   "../../packages/dcmanon/src/table-e3-10-1.ts",
 );
-if (flag === "--check") {
-  if (readFileSync(target, "utf8") !== out)
-    fail(`${target} is not what the generator writes; run it again`);
-  process.stdout.write(`${target} is up to date (${rows.length} rows, edition ${doc.edition})\n`);
-} else {
-  writeFileSync(target, out);
-  process.stdout.write(`wrote ${target}: ${rows.length} rows, edition ${doc.edition}\n`);
-}
+writeOrCheck(TOOL, target, out, flag, `${rows.length} rows, edition ${doc.edition}`);
