@@ -204,17 +204,18 @@ interface Processed {
 class Written {
   /** File times come from a coarse clock (up to a tick behind): a margin of 20 ms. */
   private readonly since = Date.now() - 20;
-  private readonly inFlight = new Set<string>();
+  /** Outputs being written, with their input. */
+  private readonly inFlight = new Map<string, string>();
   private readonly recent = new Map<string, string>();
 
   constructor(private readonly remember = 4096) {}
 
-  /** A reason to skip `out` now, or undefined (then `end(out)` must follow). */
-  begin(out: string): string | undefined {
+  /** A reason to skip `out` (written for `input`) now, or undefined (then `end(out)` must follow). */
+  begin(out: string, input: string): string | undefined {
     if (this.inFlight.has(out) || this.recent.has(out)) return this.reason(out);
     const earlier = lstatSync(out, { throwIfNoEntry: false });
     if (earlier && earlier.ctimeMs >= this.since) return this.reason(out);
-    this.inFlight.add(out);
+    this.inFlight.set(out, input);
     return undefined;
   }
 
@@ -226,7 +227,7 @@ class Written {
   }
 
   reason(out: string): string {
-    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? "an earlier input of this run"}`;
+    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? this.inFlight.get(out) ?? "an earlier input of this run"}`;
   }
 }
 
@@ -283,7 +284,7 @@ async function anonymizeAndWrite(
     }
     return { input, outcome, out };
   }
-  const busy = written.begin(out);
+  const busy = written.begin(out, input.path);
   if (busy !== undefined) return { input, outcome: { status: "skipped", reason: busy } };
   try {
     await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
