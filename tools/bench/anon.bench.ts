@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile, mkdir, readdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { encodePart10, parsePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
@@ -143,6 +143,7 @@ for (const s of Object.values(runs).flat())
   if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
 const wall = (k: string) => median(runs[k]!.map((s) => s.wall));
 const rss = (k: string) => median(runs[k]!.map((s) => s.rssMb));
+const cpu = (k: string) => median(runs[k]!.map((s) => s.cpu ?? 0));
 const a = runs.a!;
 const w = [40, 12, 12, 12];
 console.log(
@@ -159,6 +160,15 @@ for (const [k, label] of [
 }
 console.log(
   `dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`,
+);
+console.log(
+  `CPU s (user + system, median): dcmanon ${cpu("a").toFixed(2)}, gdcmanon ${cpu("b").toFixed(2)}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores (wall times are noisy on a shared machine)`,
+);
+console.log(
+  "Not the same work. gdcmanon -e: GDCM's own Basic Profile list (not Table E.1-1 2026d) at the top level, the originals encrypted into (0400,0500) with the certificate, new UIDs held in memory for the run; private attributes and attributes inside sequences kept, no date shift, no residual-identifier scan, no result records, each output written under its final name (no temporary file and rename).",
+);
+console.log(
+  "dcmanon: Table E.1-1 2026d at every depth, private attributes removed, keyed UIDs and pseudonym, the residual scan of every value written, one NDJSON result per file, temporary file + rename.",
 );
 
 if (LARGE > FILES) {

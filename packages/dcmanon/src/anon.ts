@@ -30,13 +30,14 @@ import {
   type CtpRule,
   type CtpScript,
 } from "./ctp.js";
-import { formatPseudonym, normaliseId, type Keys } from "./keys.js";
+import { formatPseudonym, normaliseId, SEQ_FORMAT, type Keys } from "./keys.js";
 import {
   BASIC_PROFILE,
   E1_1_EDITION,
   effectiveAction,
   OPTIONS,
   ruleFor,
+  safePrivate,
   type OptionColumn,
 } from "./table.js";
 
@@ -75,6 +76,8 @@ export interface AnonConfig {
   readShiftFrom?: PrivateRef;
   /** A CTP DicomAnonymizer script applied before Table E.1-1 (see README "CTP scripts"). */
   ctp?: CtpRun;
+  /** `{seq:N}` pseudonyms: the patients' numbers, by patient key (numbered before the run). */
+  seqNumbers?: ReadonlyMap<string, number>;
 }
 
 /** A private element by creator (`(000B,"CHUV_DEV_TML",01)`), or a standard tag (creator undefined). */
@@ -382,12 +385,47 @@ function resolveCombined(a: string): string {
 
 /** Apply the profile to every element of `ds` (and of its items), in place. */
 function apply(ds: Dataset, st: State, path: string): void {
+  const safe = st.cfg.enabled.has("retain_safe_private") ? safePrivateTags(ds) : undefined;
   const out: Element[] = [];
   for (const el of ds.elements) {
-    const r = applyElement(el, ds, st, path);
+    const r = applyElement(el, ds, st, path, safe);
     if (r) out.push(r);
   }
   ds.elements = out;
+}
+
+/** Whether an element's VR fits the VR Table E.3.10-1 gives (none, either of `OW/OB`, or UN: not known to the sender). */
+function safeVr(listed: string, vr: string): boolean {
+  return listed === "" || vr === "UN" || listed.split("/").includes(vr);
+}
+
+/**
+ * --retain-safe-private: the private elements of one dataset (not of its items) that Table
+ * E.3.10-1 lists, found through their block's private creator (`(gggg,00xx)`) wherever the block
+ * was reserved, each with its action label; and the creators of those blocks. Every other private
+ * element is removed.
+ */
+function safePrivateTags(ds: Dataset): Map<number, string> | undefined {
+  let creators: Map<number, string> | undefined;
+  let kept: Map<number, string> | undefined;
+  for (const el of ds.elements) {
+    const group = el.tag >>> 16;
+    if (group % 2 === 0) continue;
+    const elem = el.tag & 0xffff;
+    if (elem >= 0x10 && elem <= 0xff) {
+      const creator = el.value?.length ? texts(el, ds)[0]?.trim() : undefined;
+      if (creator) (creators ??= new Map()).set(group * 0x100 + elem, creator);
+      continue;
+    }
+    const creator = elem >= 0x1000 ? creators?.get(group * 0x100 + (elem >>> 8)) : undefined;
+    if (creator === undefined) continue;
+    const row = safePrivate(group, creator, elem & 0xff);
+    if (!row || !safeVr(row.vr, el.vr)) continue;
+    kept ??= new Map();
+    kept.set(el.tag, `K safe private: ${creator} ${row.meaning || "(no name)"}`);
+    kept.set(((group << 16) | (elem >>> 8)) >>> 0, `K private creator of a safe private element`);
+  }
+  return kept;
 }
 
 function recurse(el: Element, st: State, path: string): Element {
@@ -395,7 +433,13 @@ function recurse(el: Element, st: State, path: string): Element {
   return el;
 }
 
-function applyElement(el: Element, ds: Dataset, st: State, path: string): Element | undefined {
+function applyElement(
+  el: Element,
+  ds: Dataset,
+  st: State,
+  path: string,
+  safe?: ReadonlyMap<number, string>,
+): Element | undefined {
   const tag = el.tag;
   const done = (action: string, r: Element | undefined): Element | undefined => {
     count(st, action[0]!);
@@ -424,6 +468,11 @@ function applyElement(el: Element, ds: Dataset, st: State, path: string): Elemen
     if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
     if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag))
       return done("X CTP unspecifiedelements", undefined);
+  }
+  if ((tag >>> 16) % 2 === 1 && st.cfg.enabled.has("retain_safe_private")) {
+    const kept = safe?.get(tag);
+    if (kept === undefined) return done("X private, not in Table E.3.10-1", undefined);
+    return done(kept, el.items ? recurse(el, st, path) : el);
   }
   const rule = ruleFor(tag);
   if (rule) {
@@ -699,19 +748,19 @@ function collectTokens(ds: Dataset, tokens: Map<string, Token>, cfg: AnonConfig)
       continue;
     }
     if (!el.value || el.value.length === 0 || !STRING_VRS.has(el.vr)) continue;
-    const kw = lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
+    const kw = () => lookupTag(el.tag)?.keyword ?? tagDcmtk(el.tag);
     if (el.vr === "PN") {
       for (const v of texts(el, ds))
         for (const part of v.split(/[=^]/))
           for (const w of part.split(/\s+/))
-            addToken(tokens, w.replace(/[.,]$/, ""), `${kw} component`);
+            addToken(tokens, w.replace(/[.,]$/, ""), `${kw()} component`);
     } else if (ID_TAGS.has(el.tag)) {
-      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+      for (const v of texts(el, ds)) addToken(tokens, v, kw());
     } else if (
       (el.tag === T.InstitutionName || el.tag === T.InstitutionAddress) &&
       !cfg.enabled.has("retain_institution_identity")
     ) {
-      for (const v of texts(el, ds)) addToken(tokens, v, kw);
+      for (const v of texts(el, ds)) addToken(tokens, v, kw());
     } else if (el.tag === T.PatientBirthDate) {
       for (const v of texts(el, ds)) {
         const m = /^(\d{4})(\d{2})(\d{2})$/.exec(v);
@@ -880,12 +929,19 @@ function dropReason(
   return undefined;
 }
 
+/** What tells patients apart: the `sub-XXXX` folder (`--id-map-key dirname`), else issuer and PatientID. */
+export function patientKey(ds: Dataset, ctx: FileContext, cfg: AnonConfig): string {
+  const origPid = normaliseId(ds.string(T.PatientID) ?? "");
+  const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
+  if (cfg.idMapKey === "dirname") return ctx.folderKey ?? "";
+  return issuer ? `${issuer}|${origPid}` : origPid;
+}
+
 /** The patient's pseudonym and day shift (an id map miss is reported, never numbered). */
 export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): PatientIdentity | string {
   const origPid = normaliseId(ds.string(T.PatientID) ?? "");
   const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
-  const key =
-    cfg.idMapKey === "dirname" ? (ctx.folderKey ?? "") : issuer ? `${issuer}|${origPid}` : origPid;
+  const key = patientKey(ds, ctx, cfg);
   if (cfg.idMapKey === "dirname" && !ctx.folderKey)
     return "no sub-XXXX folder in the input path (--id-map-key dirname)";
   let pseudonym: string;
@@ -901,8 +957,13 @@ export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): Patien
       return `unmapped patient: no entry for this ${cfg.idMapKey === "dirname" ? "folder key" : "PatientID"} in --id-map`;
     pseudonym = mapped;
   } else {
-    pseudonym = formatPseudonym(cfg.pseudonymFormat, (n) =>
-      cfg.keys.pseudonymDigits(issuer, origPid, n),
+    const seq = SEQ_FORMAT.test(cfg.pseudonymFormat) ? cfg.seqNumbers?.get(key) : undefined;
+    if (SEQ_FORMAT.test(cfg.pseudonymFormat) && seq === undefined)
+      return "no {seq} number for this patient (not among the inputs numbered before the run)";
+    pseudonym = formatPseudonym(
+      cfg.pseudonymFormat,
+      (n) => cfg.keys.pseudonymDigits(issuer, origPid, n),
+      seq,
     );
   }
   let dayShift: number | undefined;

@@ -328,10 +328,6 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
   ) {
     throw new UsageError("--retain-full-dates and --retain-modified-dates exclude each other");
   }
-  if (a["retain-safe-private"])
-    throw new UsageError(
-      "--retain-safe-private: no safe-private list is built in yet; private attributes are always removed",
-    );
   if (
     (a["date-shift"] || a["day-shift-map"]) &&
     !enabled.has("retain_longitudinal_modified_dates")
@@ -385,9 +381,9 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
       `--ctp-script ${a["ctp-script"]}: @lookup(...,ptid) needs the lookup table: --id-map FILE.properties`,
     );
   const uidRoot = ctp?.script.uidRoot ?? a["uid-root"];
-  if (!/\{hmac:\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom)
+  if (!/\{(hmac|seq):\d+\}/.test(a["pseudonym-format"]) && !a["id-map"] && !readPseudonymFrom)
     throw new UsageError(
-      `--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash)`,
+      `--pseudonym-format ${a["pseudonym-format"]}: needs {hmac:N} (N hex digits of the keyed hash) or {seq:N} (the patient's number in the run)`,
     );
   if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24)
     throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);

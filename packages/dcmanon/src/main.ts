@@ -1,4 +1,5 @@
 /** dcmanon: keyed, standard, verifiable DICOM de-identification (PS3.15 Annex E). */
+import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
 import {
@@ -85,8 +86,9 @@ function parser(version: string) {
       jobs: {
         alias: "j",
         type: "number",
-        default: 1,
-        describe: "files processed at once",
+        // At least 2: the write of one file (in the thread pool) overlaps the de-identification of the next.
+        default: Math.min(4, Math.max(2, availableParallelism())),
+        describe: "files processed at once (default: the cores, 2 to 4)",
         group: O,
       },
       "map-out": {

@@ -14,9 +14,10 @@ import {
   type WalkedFile,
 } from "@dicom-pipes/dimse/io";
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
-import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
+import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix, parsePart10 } from "@dicom-pipes/dimse/dicom";
 import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
-import { anonymize, type AnonConfig, type AnonOk, type AnonOutcome } from "./anon.js";
+import { anonymize, patientKey, type AnonConfig, type AnonOk, type AnonOutcome } from "./anon.js";
+import { SEQ_FORMAT } from "./keys.js";
 
 export type Layout = "hierarchy" | "mirror" | "bids" | "template";
 export type MapFormat = "ndjson" | "pacsifier";
@@ -203,17 +204,18 @@ interface Processed {
 class Written {
   /** File times come from a coarse clock (up to a tick behind): a margin of 20 ms. */
   private readonly since = Date.now() - 20;
-  private readonly inFlight = new Set<string>();
+  /** Outputs being written, with their input. */
+  private readonly inFlight = new Map<string, string>();
   private readonly recent = new Map<string, string>();
 
   constructor(private readonly remember = 4096) {}
 
-  /** A reason to skip `out` now, or undefined (then `end(out)` must follow). */
-  begin(out: string): string | undefined {
+  /** A reason to skip `out` (written for `input`) now, or undefined (then `end(out)` must follow). */
+  begin(out: string, input: string): string | undefined {
     if (this.inFlight.has(out) || this.recent.has(out)) return this.reason(out);
     const earlier = lstatSync(out, { throwIfNoEntry: false });
     if (earlier && earlier.ctimeMs >= this.since) return this.reason(out);
-    this.inFlight.add(out);
+    this.inFlight.set(out, input);
     return undefined;
   }
 
@@ -225,7 +227,7 @@ class Written {
   }
 
   reason(out: string): string {
-    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? "an earlier input of this run"}`;
+    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? this.inFlight.get(out) ?? "an earlier input of this run"}`;
   }
 }
 
@@ -282,7 +284,7 @@ async function anonymizeAndWrite(
     }
     return { input, outcome, out };
   }
-  const busy = written.begin(out);
+  const busy = written.begin(out, input.path);
   if (busy !== undefined) return { input, outcome: { status: "skipped", reason: busy } };
   try {
     await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
@@ -316,6 +318,40 @@ function addPacsifier(
   if (p.dayShift !== undefined) dayShifts[key] = String(p.dayShift);
 }
 
+/**
+ * `--pseudonym-format …{seq:N}…`: every patient of the inputs numbered 1, 2, 3… in the order of
+ * HMAC(key, "seq:" + patient key), so the numbers depend on the key and on the set of patients,
+ * not on the order of the inputs or -j. The inputs are read once before the run for this (their
+ * patient keys only are kept; every DICOM input counts, also one the run skips or quarantines);
+ * standard input cannot be read twice.
+ */
+async function numberPatients(operands: string[], cfg: AnonConfig): Promise<Map<string, number>> {
+  if (operands.includes("-"))
+    throw new ExitError(
+      Exit.USAGE,
+      "--pseudonym-format {seq:N} numbers the patients before the run, reading the inputs twice: give files or folders, not -",
+    );
+  const patients = new Set<string>();
+  const buffers = new ReadBuffers(1);
+  for await (const f of walkFiles(operands, { skipHidden: false, onError: () => undefined })) {
+    let buf: Buffer | undefined;
+    try {
+      buf = buffers.read(f.path);
+      const { header, dataset } = parsePart10(buf);
+      // A DICOMDIR is skipped by the run: no patient of its own.
+      if (header.meta.string(0x00020002) === "1.2.840.10008.1.3.10") continue;
+      patients.add(patientKey(dataset, { folderKey: folderKey(f.path) }, cfg));
+    } catch {
+      // Unreadable or not DICOM: the run reports it.
+    } finally {
+      if (buf) buffers.release(buf);
+    }
+  }
+  const order = [...patients].map((p) => ({ p, h: cfg.keys.seqOrder(p) }));
+  order.sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
+  return new Map(order.map(({ p }, i) => [p, i + 1]));
+}
+
 /** Run over every input; returns the exit status. */
 export async function runAnon(
   cfg: RunConfig,
@@ -323,6 +359,8 @@ export async function runAnon(
   io: Io,
   log: CliLogger,
 ): Promise<number> {
+  if (SEQ_FORMAT.test(cfg.anon.pseudonymFormat) && !cfg.anon.idMap && !cfg.anon.readPseudonymFrom)
+    cfg.anon.seqNumbers = await numberPatients(operands, cfg.anon);
   const results = new RecordWriter(io.stdout);
   if (cfg.mapOut && cfg.mapFormat === "pacsifier")
     await mkdir(cfg.mapOut, { recursive: true, mode: 0o700 });

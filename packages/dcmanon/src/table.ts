@@ -1,5 +1,6 @@
 /** PS3.15 Table E.1-1 as rules: lookup by tag (and the pattern rows), the E.3 options and their CID 7050 codes. */
 import { E1_1_EDITION, E1_1_ROWS } from "./table-e1-1.js";
+import { E3_10_1_ROWS } from "./table-e3-10-1.js";
 
 export { E1_1_EDITION };
 
@@ -160,4 +161,33 @@ export function effectiveAction(
     if (a === "C") clean ??= col;
   }
   return clean ? { action: "C", by: clean } : { action: rule.basic };
+}
+
+/** A row of Table E.3.10-1: the VR the standard gives ("" for none, "OW/OB" for either) and the meaning. */
+export interface SafePrivate {
+  vr: string;
+  meaning: string;
+}
+let safe: Map<string, SafePrivate> | undefined;
+
+/**
+ * Table E.3.10-1 (Safe Private Attributes): the row for a private element known by its group,
+ * its block's private creator and its offset in the block (`xx` of `(gggg,xxee)`), wherever the
+ * block was reserved. Creators match exactly (after trimming the value's padding).
+ */
+export function safePrivate(
+  group: number,
+  creator: string,
+  offset: number,
+): SafePrivate | undefined {
+  if (!safe) {
+    safe = new Map();
+    for (const [g, c, e, vr, meaning] of E3_10_1_ROWS) safe.set(`${g}|${e}|${c}`, { vr, meaning });
+  }
+  return safe.get(`${group}|${offset}|${creator}`);
+}
+
+/** Every Table E.3.10-1 row, as generated (for `dcmanon table --safe-private`). */
+export function safePrivateRows(): typeof E3_10_1_ROWS {
+  return E3_10_1_ROWS;
 }

@@ -553,7 +553,10 @@ test("two inputs holding the same SOP instance: the second is reported skipped, 
   mkdirSync(join(root, "dup"), { recursive: true });
   copyFileSync(join(root, "F/B/pt.dcm"), join(root, "dup/a.dcm"));
   copyFileSync(join(root, "F/B/pt.dcm"), join(root, "dup/b.dcm"));
-  const res = ndjson((await anon(["--secret-file", "k1", "-o", "outDup", "dup"])).stdout);
+  // -j 2: the second input is read while the first is being written (the output in flight).
+  const res = ndjson(
+    (await anon(["--secret-file", "k1", "-j", "2", "-o", "outDup", "dup"])).stdout,
+  );
   assert.deepEqual(
     res.map((r) => r.status),
     ["ok", "skipped"],

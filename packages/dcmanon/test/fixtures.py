@@ -14,6 +14,9 @@ OUTDIR/P/sub-1234/ses-20220815/s1/IM1.dcm    PACSIFIER's layout.
 OUTDIR/K/tagged.dcm, K/untagged.dcm   PACSIFIER's Karnak tags: private block CHUV_DEV_TML
                    (pseudonym P0042, album, day shift -21) behind another creator's block;
                    the same patient without the tags.
+OUTDIR/S/safe.dcm  Table E.3.10-1 safe private elements in moved blocks, an unlisted one, one
+                   listed under another creator, one of another VR; safe-implicit.dcm the same
+                   in implicit VR; leak.dcm with the patient's name in a safe one.
 OUTDIR/manifest.json   the identifying values put into F (what must not come out).
 """
 import json
@@ -281,6 +284,26 @@ for t in (0x000B0010, 0x000B1001, 0x000B0011, 0x000B1101, 0x000B1102, 0x000B1103
     del ds[t]
 ds.SOPInstanceUID = uid(5, 1, 1, 4)
 write(os.path.join(OUT, "K", "untagged.dcm"), ds)
+
+# S: PS3.15 Table E.3.10-1 safe private attributes, in blocks other than the vendor's usual one
+ds.SOPInstanceUID = uid(5, 1, 1, 5)
+ds.add_new(0x00190010, "LO", "ACME_NOTES")         # block 10: a creator the table does not list
+ds.add_new(0x00191023, "DS", "7.5")                # offset 23: listed, but for GEMS_ACQU_01 only
+ds.add_new(0x00190012, "LO", "GEMS_ACQU_01")       # block 12 (GE's scanners use block 10)
+ds.add_new(0x00191210, "LO", "NOT LISTED")         # offset 10: not listed for GEMS_ACQU_01
+ds.add_new(0x00191223, "DS", "39.37")              # Table Speed [mm/rotation]: listed
+ds.add_new(0x00191224, "DS", "0.5")                # Mid Scan Time [sec]: listed
+ds.add_new(0x00190014, "LO", "SIEMENS MR HEADER")  # block 14
+ds.add_new(0x0019140C, "IS", "1000")               # B Value: listed
+ds.add_new(0x0019140D, "DS", "3.5")                # listed as CS: another VR, not the listed attribute
+ds.add_new(0x20010011, "LO", "Philips Imaging DD 001")
+ds.add_new(0x20011150, "LO", "ARROW")              # Graphic Marker Type: listed
+write(os.path.join(OUT, "S", "safe.dcm"), ds)
+ds.SOPInstanceUID = uid(5, 1, 1, 6)
+write(os.path.join(OUT, "S", "safe-implicit.dcm"), ds, ImplicitVRLittleEndian)
+ds.SOPInstanceUID = uid(5, 1, 1, 7)
+ds[0x20011150].value = "POE ARROW"                 # the patient's name in a safe private element
+write(os.path.join(OUT, "S", "leak.dcm"), ds)
 
 # T: every single-tag Table E.1-1 attribute with a VR-legal sentinel
 SENT = {

@@ -3,6 +3,7 @@
 // (pydicom), outputs read with DCMTK's dcm2json; the real bin is spawned.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ndjson, runBin } from "../../../test/support/bins.js";
@@ -159,4 +160,39 @@ test("usage errors: --template without --layout template, an unknown keyword in 
     assert.equal(r.code, 2, `${args.join(" ")}\n${r.stderr}`);
     assert.match(r.stderr, re);
   }
+});
+
+test("--pseudonym-format {seq:N}: patients numbered 1, 2… in the order of HMAC(key, 'seq:' + issuer|PatientID), whatever the input order and -j; - refused", async () => {
+  const fmt = ["--pseudonym-format", "SUB{seq:3}"];
+  const a = await anon([...fmt, "-j", "1", "-o", "seq1", "F/A", "F/B", "P"]);
+  const b = await anon([...fmt, "-j", "4", "-o", "seq2", "P", "F/B", "F/A"]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const byInput = (stdout: string) =>
+    new Map(ndjson(stdout).map((r) => [r.in as string, `${r.status} ${r.patient}`]));
+  const ra = byInput(a.stdout);
+  assert.deepEqual(byInput(b.stdout), ra, "the same pseudonym for every input");
+  // The numbering, by the definition, from the inputs as DCMTK reads them.
+  const secret = readFileSync(join(root, "k1"));
+  const keyOf = (path: string) => {
+    const ds = dcm2json(join(root, path));
+    const pid = String(ds["00100020"]?.Value?.[0] ?? "").trim();
+    const issuer = String(ds["00100021"]?.Value?.[0] ?? "").trim();
+    return issuer ? `${issuer}|${pid}` : pid;
+  };
+  const keys = [...new Set([...ra.keys()].map(keyOf))];
+  const order = keys
+    .map((k) => ({ k, h: createHmac("sha256", secret).update(`seq:${k}`).digest("hex") }))
+    .sort((x, y) => (x.h < y.h ? -1 : 1));
+  assert.equal(order.length, 4, `four patients: ${keys.join(", ")}`);
+  for (const [input, result] of ra) {
+    const n = order.findIndex((o) => o.k === keyOf(input)) + 1;
+    assert.equal(result, `ok SUB${String(n).padStart(3, "0")}`, input);
+  }
+  const s = await runBin("dcmanon", ["--secret-file", "k1", ...fmt, "-o", "seq3", "-"], {
+    cwd: root,
+    input: "F/A\n",
+  });
+  assert.equal(s.code, 2);
+  assert.match(s.stderr, /\{seq:N\}.*not -/);
 });
