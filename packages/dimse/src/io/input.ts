@@ -1,6 +1,7 @@
 /**
  * Record input: NDJSON (fast line splitter with line numbers), CSV/TSV
- * (csv-parse, header row) and JSON arrays, with `-` meaning stdin.
+ * (csv-parse, header row), spreadsheets (`.xlsx`, see xlsx.ts) and JSON
+ * arrays, with `-` meaning stdin.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -8,8 +9,10 @@ import type { Readable } from "node:stream";
 import type { FlatRecord } from "../records/flat.js";
 import { inShard, type Shard } from "../records/shard.js";
 import { maxLineBytes, splitLines } from "./lines.js";
+import { type NormalizeOptions, normalizer } from "./normalize.js";
+import { isZip, readXlsx } from "./xlsx.js";
 
-export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
+export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json" | "xlsx";
 
 export class InputError extends Error {
   constructor(
@@ -41,6 +44,15 @@ export interface ReadOptions {
    * ends the input with an InputError.
    */
   onInvalid?: (err: InputError) => void;
+  /** The sheet of a workbook (default: the first). */
+  sheet?: string;
+}
+
+/** How query tables are read: `--sheet`, `--normalize`. */
+export interface TableOptions {
+  sheet?: string;
+  /** Rewrite values (`--normalize`); undefined: values are used as written. */
+  normalize?: NormalizeOptions;
 }
 
 /**
@@ -80,6 +92,7 @@ export interface BatchInputOptions {
   onInvalid?: (err: InputError) => void;
   /** Only the records of this shard (`--shard K/N`), chosen before they are checked. */
   shard?: Shard;
+  table?: TableOptions;
 }
 
 /**
@@ -99,11 +112,14 @@ export async function* batchInput<T>(
     name,
     onHeader: onHeader && ((columns) => onHeader(columns, name)),
     onInvalid: o.keepGoing ? (o.onInvalid ?? (() => undefined)) : undefined,
+    sheet: o.table?.sheet,
   });
+  const normalize = o.table?.normalize && normalizer(o.table.normalize);
   for await (const { record, line } of records) {
-    if (!inShard(record, o.shard)) continue;
     let item: T;
     try {
+      normalize?.(record, name, line);
+      if (!inShard(record, o.shard)) continue;
       item = make(record, line, name);
     } catch (e) {
       const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
@@ -134,6 +150,7 @@ function formatFromName(name: string): InputFormat {
   if (n.endsWith(".csv")) return "csv";
   if (n.endsWith(".tsv") || n.endsWith(".tab")) return "tsv";
   if (n.endsWith(".ndjson") || n.endsWith(".jsonl")) return "ndjson";
+  if (n.endsWith(".xlsx")) return "xlsx";
   return "auto";
 }
 
@@ -161,6 +178,7 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
     firstLine = nl < 0 ? text : text.slice(0, nl);
     break;
   }
+  if (format === "auto" && isZip(Buffer.concat(head))) format = "xlsx";
   if (format === "auto") {
     if (firstChar === "{") format = "ndjson";
     else if (firstChar === "[") format = "json";
@@ -175,7 +193,13 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
       yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
     }
   }
-  if (format === "ndjson") yield* readNdjson(rest(), o.name, o.onInvalid);
+  if (o.sheet !== undefined && format !== "xlsx")
+    throw new InputError(o.name, undefined, "--sheet is for .xlsx workbooks; this is not one");
+  if (format === "xlsx") {
+    const parts: Buffer[] = [];
+    for await (const c of rest()) parts.push(c);
+    yield* readXlsx(Buffer.concat(parts), o);
+  } else if (format === "ndjson") yield* readNdjson(rest(), o.name, o.onInvalid);
   else if (format === "json") yield* readJsonArray(rest(), o.name);
   else yield* readCsv(rest(), o, format === "tsv" ? "\t" : ",");
 }
