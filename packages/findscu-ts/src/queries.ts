@@ -137,7 +137,13 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   return batchInput(
     o.table!,
     o.stdin,
-    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard, table: o.tableOptions },
+    {
+      onHeader,
+      keepGoing: o.keepGoing,
+      onInvalid: o.onInvalid,
+      shard: o.shard,
+      table: o.tableOptions,
+    },
     (record, line, name) => {
       const { flat, id } = columns
         ? fromTableRow(record, columns)

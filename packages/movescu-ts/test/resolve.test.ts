@@ -168,7 +168,9 @@ test("AccessionNumber + SeriesNumber: the one series, at SERIES level", async ()
   calls = [];
   const r = await move(od, ["--input", table]);
   assert.equal(r.code, 0, r.stderr);
-  const want = insts.filter((i) => i.accession === inst.accession && i.seriesNumber === inst.seriesNumber);
+  const want = insts.filter(
+    (i) => i.accession === inst.accession && i.seriesNumber === inst.seriesNumber,
+  );
   assert.deepEqual((await received(od)).sops, want.map((i) => i.sop).sort());
   assert.deepEqual(
     calls.map((c) => `${c.level} ${c.series}`),
@@ -190,7 +192,9 @@ test("rows without a match: a no-match record, --unmatched gives the rows back i
   assert.equal(r2.code, 0, r2.stderr);
   const recs = ndjson(r2.stdout);
   const none = recs.filter((x) => x.status === "no-match");
-  assert.deepEqual(none, [{ query: 3, StudyDate: "19000101", PatientID: patient, status: "no-match" }]);
+  assert.deepEqual(none, [
+    { query: 3, StudyDate: "19000101", PatientID: patient, status: "no-match" },
+  ]);
   assert.match(r2.stderr, /mixed\.csv:3: no study matches/);
   assert.equal(await readFile(unmatched, "utf8"), `StudyDate,PatientID\n19000101,${patient}\n`);
 });

@@ -44,7 +44,12 @@ function ruleFor(keyword: string, o: NormalizeOptions): Rule | undefined {
 const SLASHED = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/;
 const ISO = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
 
-function dateValue(v: string, o: NormalizeOptions, fail: (message: string) => never, column: string): string {
+function dateValue(
+  v: string,
+  o: NormalizeOptions,
+  fail: (message: string) => never,
+  column: string,
+): string {
   const range = /^(.+?)\s+-\s+(.+)$/.exec(v) ?? splitCompactRange(v);
   if (range) return `${oneDate(range[1]!, o, fail, column)}-${oneDate(range[2]!, o, fail, column)}`;
   return oneDate(v, o, fail, column);
@@ -58,7 +63,12 @@ function splitCompactRange(v: string): [string, string, string] | undefined {
   return m ? [m[0], m[1]!, m[2]!] : undefined;
 }
 
-function oneDate(v: string, o: NormalizeOptions, fail: (message: string) => never, column: string): string {
+function oneDate(
+  v: string,
+  o: NormalizeOptions,
+  fail: (message: string) => never,
+  column: string,
+): string {
   const t = v.trim();
   let y: string;
   let m: string;

@@ -21,7 +21,10 @@ const two = (n: number) => String(n).padStart(2, "0");
 export function dateCell(d: Date): string {
   const time = `${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
   // Excel's time-only cells are times of day 0 (1899-12-30, or 1900-01-00 in 1900 date system).
-  if (d.getUTCFullYear() < 1900 || (d.getUTCFullYear() === 1900 && d.getUTCMonth() === 0 && d.getUTCDate() === 0))
+  if (
+    d.getUTCFullYear() < 1900 ||
+    (d.getUTCFullYear() === 1900 && d.getUTCMonth() === 0 && d.getUTCDate() === 0)
+  )
     return time;
   const date = `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}`;
   return time === "000000" ? date : `${date}${time}`;

@@ -71,29 +71,33 @@ export class FindSession {
     const { value } = await withRetries<Dataset[] | FindFailed>(
       { ...this.o.retry, what: "C-FIND" },
       async () => {
-      const assoc = await this.open();
-      const matches: Dataset[] = [];
-      for await (const r of find(assoc, this.o.sopClass, identifier, {
-        dimseTimeoutMs: this.o.dimseTimeoutMs,
-      })) {
-        if (r.pending) {
-          matches.push(
-            r.identifierBytes
-              ? parseDataset(r.identifierBytes, syntaxInfo(r.context.transferSyntax))
-              : new Dataset(),
-          );
-          continue;
+        const assoc = await this.open();
+        const matches: Dataset[] = [];
+        for await (const r of find(assoc, this.o.sopClass, identifier, {
+          dimseTimeoutMs: this.o.dimseTimeoutMs,
+        })) {
+          if (r.pending) {
+            matches.push(
+              r.identifierBytes
+                ? parseDataset(r.identifierBytes, syntaxInfo(r.context.transferSyntax))
+                : new Dataset(),
+            );
+            continue;
+          }
+          const cls = statusClass(r.status);
+          if (cls === "Success" || cls === "Warning") return { value: matches };
+          const failed = new FindFailed(r.status, r.command.errorComment);
+          // A transient failure before any match is asked again; the last one is the answer.
+          if (matches.length === 0 && isTransientStatus(r.status))
+            return {
+              value: failed,
+              retry: `${statusText(r.status, "find")} (${statusHex(r.status)})`,
+            };
+          return { value: failed };
         }
-        const cls = statusClass(r.status);
-        if (cls === "Success" || cls === "Warning") return { value: matches };
-        const failed = new FindFailed(r.status, r.command.errorComment);
-        // A transient failure before any match is asked again; the last one is the answer.
-        if (matches.length === 0 && isTransientStatus(r.status))
-          return { value: failed, retry: `${statusText(r.status, "find")} (${statusHex(r.status)})` };
-        return { value: failed };
-      }
-      return { value: new FindFailed(0xfe00) };
-    });
+        return { value: new FindFailed(0xfe00) };
+      },
+    );
     if (value instanceof FindFailed) throw value;
     return value;
   }
