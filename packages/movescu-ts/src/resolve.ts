@@ -12,8 +12,8 @@ import {
   type ConnectOptions,
   type RetryOptions,
 } from "@dicom-pipes/dimse/net";
-import { resolveMatches, type FlatRecord } from "@dicom-pipes/dimse/records";
-import type { RecordWriter, UnmatchedRows } from "@dicom-pipes/dimse/io";
+import { MatchError, resolveMatches, type FlatRecord } from "@dicom-pipes/dimse/records";
+import { InputError, type RecordWriter, type UnmatchedRows } from "@dicom-pipes/dimse/io";
 import { Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
 import {
   matchRequest,
@@ -85,7 +85,8 @@ export class Resolver {
         yield { ...req, onResult: onResult(req) };
       }
     } catch (e) {
-      if (!(e instanceof FindFailed)) throw e;
+      // A failed C-FIND, or a match that does not name one object (a bad UID, a wildcard), fails the row.
+      if (!(e instanceof FindFailed || e instanceof MatchError || e instanceof InputError)) throw e;
       this.failures++;
       log.error(`${f.where}: ${e.message}`);
       await this.report(f, "Failure", e.message);

@@ -150,6 +150,14 @@ export function stepIdentifier(
   return recordToDataset(rec);
 }
 
+/** A match that cannot name what to retrieve: its unique key is missing, a wildcard or several values. */
+export class MatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MatchError";
+  }
+}
+
 /** A C-FIND: the identifiers of its matches (throws when the query failed). */
 export type RunFind = (identifier: Dataset) => Promise<Dataset[]>;
 
@@ -183,11 +191,20 @@ export async function* resolveMatches(
     const matches = await find(stepIdentifier(plan, step, parent, model));
     for (const ds of matches) {
       const child = { ...parent };
+      // Values from the network name what is retrieved next: one value, no wildcard, or nothing is.
       for (const k of ["PatientID", UNIQUE_KEYWORDS[step]]) {
         const v = ds.string(lookupKeyword(k)!.tag)?.trim();
-        if (v) child[k] = v;
+        if (!v) continue;
+        if (/[*?\\]/.test(v))
+          throw new MatchError(
+            `the archive answered a ${step} match with ${k} ${JSON.stringify(v)}: not one value`,
+          );
+        child[k] = v;
       }
-      if (!child[UNIQUE_KEYWORDS[step]]) continue;
+      if (!child[UNIQUE_KEYWORDS[step]])
+        throw new MatchError(
+          `the archive answered a ${step} match without ${UNIQUE_KEYWORDS[step]}`,
+        );
       yield* descend(i + 1, child);
     }
   }
