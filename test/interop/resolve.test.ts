@@ -24,6 +24,7 @@ import {
 } from "../support/peers.js";
 import { ndjson, runBin } from "../support/bins.js";
 import { filesUnder, readMeta } from "../support/files.js";
+import { patientWithTwoDates as twoDates, type KeyedInstance } from "../support/retrieve.js";
 
 const skip =
   !hasDcmtk() || !hasOrthanc()
@@ -35,15 +36,7 @@ let qr: DcmqrscpPeer;
 let orthanc: OrthancPeer;
 let ours: number;
 
-interface Inst {
-  sop: string;
-  patient: string;
-  study: string;
-  series: string;
-  date: string;
-  accession: string;
-  seriesNumber: string;
-}
+type Inst = KeyedInstance;
 const insts: Inst[] = [];
 
 before(async () => {
@@ -88,16 +81,7 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** A patient with two studies on different dates. */
-function patientWithTwoDates(): { patient: string; date: string; study: string } {
-  for (const p of new Set(insts.map((i) => i.patient))) {
-    const studies = [...new Set(insts.filter((i) => i.patient === p).map((i) => i.study))];
-    const dates = studies.map((s) => insts.find((i) => i.study === s)!.date);
-    if (studies.length === 2 && dates[0] !== dates[1])
-      return { patient: p, date: dates[0]!, study: studies[0]! };
-  }
-  throw new Error("no patient with two studies on different dates");
-}
+const patientWithTwoDates = () => twoDates(insts);
 
 /** SOP Instance UIDs of the files received, from the files. */
 async function received(od: string): Promise<string[]> {

@@ -17,21 +17,17 @@ import { Tags } from "@dicom-pipes/dimse/dicom";
 import { ndjson, runBin } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
 import { filesUnder, readMeta } from "../../../test/support/files.js";
+import {
+  patientWithTwoDates as twoDates,
+  type KeyedInstance,
+} from "../../../test/support/retrieve.js";
 
 let dir: string;
 let pacs: DevPacs;
 let port: number;
 let calls: Array<{ level: string; study?: string; series?: string }> = [];
 
-interface Inst {
-  sop: string;
-  patient: string;
-  study: string;
-  series: string;
-  date: string;
-  accession: string;
-  seriesNumber: string;
-}
+type Inst = KeyedInstance;
 let insts: Inst[] = [];
 
 before(async () => {
@@ -104,16 +100,7 @@ async function received(od: string): Promise<{ sops: string[]; studies: string[]
   return { sops: sops.sort(), studies: [...studies].sort() };
 }
 
-/** A patient with two studies on different dates. */
-function patientWithTwoDates(): { patient: string; date: string; study: string; other: string } {
-  for (const p of new Set(insts.map((i) => i.patient))) {
-    const studies = [...new Set(insts.filter((i) => i.patient === p).map((i) => i.study))];
-    const dates = studies.map((s) => insts.find((i) => i.study === s)!.date);
-    if (studies.length === 2 && dates[0] !== dates[1])
-      return { patient: p, date: dates[0]!, study: studies[0]!, other: studies[1]! };
-  }
-  throw new Error("the generated archive has no patient with two studies on different dates");
-}
+const patientWithTwoDates = () => twoDates(insts);
 
 test("PatientID + StudyDate: the one study of that date is retrieved, not the patient's other study", async () => {
   const { patient, date, study, other } = patientWithTwoDates();
