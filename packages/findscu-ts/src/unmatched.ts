@@ -1,6 +1,6 @@
 /**
  * Rows of a query table that matched nothing or failed: a record each on
- * stdout (`query`, the row's values, `status` `no-match` or `Failure`)
+ * stdout (`query`, the row's values, `status` `no-match` or `failed`)
  * and, with `--unmatched FILE`, the row as read, to fix and run again.
  * A row without a match is not a failure (exit 0); a failed row is.
  */
@@ -20,7 +20,7 @@ export class RowOutcomes {
     await this.writer?.write({
       query: q.id ?? null,
       ...q.row.values,
-      status: failure === undefined ? "no-match" : "Failure",
+      status: failure === undefined ? "no-match" : "failed",
       ...(failure ? { error: failure } : {}),
     });
   }

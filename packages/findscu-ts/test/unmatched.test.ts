@@ -75,7 +75,7 @@ test("--format csv: a status column, empty for matches", async () => {
   );
 });
 
-test("a failed row: a Failure record with the status, exit 3, in --unmatched with the rows without a match", async () => {
+test("a failed row: a failed record with the status, exit 3, in --unmatched with the rows without a match", async () => {
   const table = join(dir, "bad.csv");
   await writeFile(table, "AccessionNumber\nBAD\nACC1\nNONE\n");
   const unmatched = join(dir, "bad-unmatched.csv");
@@ -83,7 +83,7 @@ test("a failed row: a Failure record with the status, exit 3, in --unmatched wit
   assert.equal(r.code, 3, r.stderr);
   const recs = ndjson(r.stdout);
   const bad = recs.find((x) => x.query === 2)!;
-  assert.equal(bad.status, "Failure");
+  assert.equal(bad.status, "failed");
   assert.equal(bad.error, "Failed: UnableToProcess (0xC002): no such index");
   assert.equal(bad.AccessionNumber, "BAD");
   assert.equal(await readFile(unmatched, "utf8"), "AccessionNumber\nBAD\nNONE\n");
@@ -93,4 +93,34 @@ test("--unmatched without a query table is a usage error", async () => {
   const r = await find(["-k", "AccessionNumber=X", "--unmatched", join(dir, "u.csv")]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--unmatched needs a query table/);
+});
+
+test("no-match and failed records read back as queries are skipped: they would ask for every series", async () => {
+  const from = scp.finds.length;
+  const input =
+    '{"query":2,"AccessionNumber":"NONE","status":"no-match"}\n' +
+    '{"query":3,"AccessionNumber":"BAD","status":"failed","error":"x"}\n' +
+    '{"query":4,"StudyInstanceUID":"1.2.3.1","AccessionNumber":"ACC1"}\n';
+  const r = await runBin(
+    "findscu-ts",
+    [
+      "-S",
+      "-aec",
+      "SCP",
+      "-k",
+      "QueryRetrieveLevel=SERIES",
+      "-k",
+      "SeriesInstanceUID",
+      "127.0.0.1",
+      String(scp.port),
+      "-",
+    ],
+    { input },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    scp.finds.slice(from).map((ds) => ds.string(Tags.StudyInstanceUID)),
+    ["1.2.3.1"],
+    "one C-FIND, for the record with a study",
+  );
 });

@@ -2,7 +2,7 @@
  * Filter rows (`--resolve auto`): each is resolved by C-FIND on an
  * association of its own, and each match retrieved by its unique keys.
  * A row without a match, or whose C-FIND failed, gets its record here
- * (`status` `no-match` or `Failure`); every row that did not end in
+ * (`status` `no-match` or `failed`: nothing was retrieved for the row); every row that did not end in
  * Success goes to `--unmatched`.
  */
 import { findSopClass, type QueryModel } from "@dicom-pipes/dimse/dicom";
@@ -89,7 +89,7 @@ export class Resolver {
       if (!(e instanceof FindFailed || e instanceof MatchError || e instanceof InputError)) throw e;
       this.failures++;
       log.error(`${f.where}: ${e.message}`);
-      await this.report(f, "Failure", e.message);
+      await this.report(f, "failed", e.message);
       return;
     }
     if (n === 0) {

@@ -84,6 +84,13 @@ export function sourceName(path: string): string {
   return path === "-" ? "stdin" : path;
 }
 
+/**
+ * The `status` of a batch tool's report on an input row that found nothing
+ * (findscu-ts, movescu-ts): such a record names no data, and read as a
+ * query it would ask for everything its keys do not narrow.
+ */
+export const ROW_REPORT_STATUSES: readonly string[] = ["no-match", "failed"];
+
 export interface BatchInputOptions {
   /** The CSV/TSV header, before the first row; throw an InputError to reject a column. */
   onHeader?: (columns: string[], name: string) => void;
@@ -98,7 +105,9 @@ export interface BatchInputOptions {
 /**
  * One item per record of a batch input (`-` = stdin), made by `make`. A
  * record `make` rejects becomes an InputError naming its line: it stops
- * the run, or with `keepGoing` goes to `onInvalid` and is skipped.
+ * the run, or with `keepGoing` goes to `onInvalid` and is skipped. A
+ * record reporting a row that found nothing (`status` no-match or failed)
+ * is skipped.
  */
 export async function* batchInput<T>(
   path: string,
@@ -118,6 +127,7 @@ export async function* batchInput<T>(
   for await (const { record, line } of records) {
     let item: T;
     try {
+      if (ROW_REPORT_STATUSES.includes(record.status as string)) continue;
       normalize?.(record, name, line);
       if (!inShard(record, o.shard)) continue;
       item = make(record, line, name);
