@@ -104,6 +104,8 @@ export class Resolver {
    * to its end.
    */
   async finish(code: number | undefined): Promise<number | undefined> {
+    // The run may stop before the source is drained (an association failure): the C-FIND association ends here too.
+    await this.o.session.close();
     const complete = code !== undefined && code !== 130 && code !== 143;
     if (complete) await this.o.unmatched?.commit();
     else await this.o.unmatched?.abort();

@@ -342,9 +342,15 @@ async function* readCsv(
         if (parser.destroyed) return;
         // Wait for room, or for the reader to stop (a destroyed parser emits no "drain").
         if (!parser.write(c))
-          await new Promise((r) => {
-            parser.once("drain", r);
-            parser.once("close", r);
+          await new Promise<void>((r) => {
+            // Each wait removes both listeners: kept, the "close" ones pile up over a long table.
+            const done = () => {
+              parser.off("drain", done);
+              parser.off("close", done);
+              r();
+            };
+            parser.once("drain", done);
+            parser.once("close", done);
           });
       }
       if (!parser.destroyed) parser.end();
