@@ -272,11 +272,17 @@ function recordRequest(
     id: typeof id === "string" || typeof id === "number" ? id : line,
   };
   const asked = (text("QueryRetrieveLevel") ?? "").toUpperCase();
-  const plan = resolvePlan(
-    record,
-    (LEVELS as readonly string[]).includes(asked) ? (asked as Level) : o.defaultLevel,
-    o.model,
-  );
+  let plan: ResolvePlan | undefined;
+  try {
+    plan = resolvePlan(
+      record,
+      (LEVELS as readonly string[]).includes(asked) ? (asked as Level) : o.defaultLevel,
+      o.model,
+    );
+  } catch (e) {
+    if (e instanceof ValueError) throw new InputError(name, line, e.message);
+    throw e;
+  }
   if (plan) {
     if (o.resolve === "never")
       throw new InputError(

@@ -196,3 +196,18 @@ test("--unmatched with every row found: the header alone", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await readFile(unmatched, "utf8"), "PatientID,StudyDate\n");
 });
+
+test("--normalize --date-order dmy: a DD/MM/YYYY date in a filter row is the study of that day", async () => {
+  const { patient, date, study } = patientWithTwoDates();
+  const dmy = `${date.slice(6, 8)}/${date.slice(4, 6)}/${date.slice(0, 4)}`;
+  const table = join(dir, "dmy.csv");
+  await writeFile(table, `MRN,Study Date\n${patient},${dmy}\n`);
+  const od = await mkdtemp(join(dir, "od-"));
+  const refused = await move(od, ["--input", table]);
+  assert.equal(refused.code, 2, "without --normalize the date is refused");
+  assert.match(refused.stderr, /dmy\.csv:2: /);
+  const r = await move(od, ["--input", table, "--normalize", "--date-order", "dmy", "-v"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await received(od)).studies, [study]);
+  assert.match(r.stderr, new RegExp(`dmy\\.csv:2: Study Date "${dmy}" normalized to "${date}"`));
+});

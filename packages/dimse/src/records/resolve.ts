@@ -16,6 +16,7 @@ import type { Dataset } from "../dicom/dataset.js";
 import { lookupKeyword, parseTagHex } from "../dicom/dict.js";
 import type { QueryModel } from "../dicom/uid.js";
 import { type FlatRecord, isMetadataKey, recordToDataset } from "./flat.js";
+import { validateQueryValue } from "./validate.js";
 import {
   attributeLevel,
   isResponseOnly,
@@ -85,6 +86,8 @@ function text(v: unknown): string | undefined {
  * UID: findscu-ts records are retrieved as they are); with no unique key
  * at all, every such key is a filter, attributes of no known level too.
  * Comparing `ModalitiesInStudy` or counts is left out: they are return keys.
+ * A filter's value is checked as a query value (a ValueError names the key):
+ * `31/01/2024` is no date, and an archive would match nothing with it.
  */
 export function resolvePlan(
   record: FlatRecord,
@@ -109,7 +112,9 @@ export function resolvePlan(
     if (value === undefined) continue;
     const own = ownLevel(tag);
     if (anchor >= 0 && (own === undefined || levelDepth(own) <= anchor)) continue;
-    filters.push({ keyword: lookupKeyword(k)?.keyword ?? k.toUpperCase(), tag, value });
+    const entry = lookupKeyword(k);
+    if (entry) validateQueryValue(entry.keyword, entry.vr, value);
+    filters.push({ keyword: entry?.keyword ?? k.toUpperCase(), tag, value });
     const at = attributeLevel(tag, model);
     if (at) lowest = Math.max(lowest, levelDepth(at));
   }
