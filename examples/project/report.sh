@@ -6,6 +6,9 @@ targets=$1 studies=$2 series=$3
 ic=${INSTCOUNT:-inst-count}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# the studies found: not the records of targets without a match (status no-match or failed)
+grep -v '"status":"\(no-match\|failed\)"' "$studies" > "$tmp/studies" || true
+studies=$tmp/studies
 
 # the target list's first column, without its header; the accessions found
 tail -n +2 "$targets" | cut -d, -f1 | tr -d '\r"' | sed '/^$/d' | sort -u > "$tmp/targets"

@@ -125,3 +125,30 @@ export async function childPids(pid: number): Promise<number[]> {
   }
   return out;
 }
+
+/** An archive instance with the keys filter tables name (resolve tests). */
+export interface KeyedInstance {
+  sop: string;
+  patient: string;
+  study: string;
+  series: string;
+  date: string;
+  accession: string;
+  seriesNumber: string;
+}
+
+/** A patient with two studies on different dates (the over-retrieval case of a PatientID + StudyDate row). */
+export function patientWithTwoDates(insts: KeyedInstance[]): {
+  patient: string;
+  date: string;
+  study: string;
+  other: string;
+} {
+  for (const p of new Set(insts.map((i) => i.patient))) {
+    const studies = [...new Set(insts.filter((i) => i.patient === p).map((i) => i.study))];
+    const dates = studies.map((s) => insts.find((i) => i.study === s)!.date);
+    if (studies.length === 2 && dates[0] !== dates[1])
+      return { patient: p, date: dates[0]!, study: studies[0]!, other: studies[1]! };
+  }
+  throw new Error("the archive has no patient with two studies on different dates");
+}

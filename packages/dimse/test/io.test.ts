@@ -260,6 +260,37 @@ test("batchInput: --keep-going skips short rows; without it the first one stops 
   }, /stdin:3: no value for column StudyDate/);
 });
 
+test("CSV: a long table read in many small chunks leaves no listeners behind (no MaxListenersExceededWarning)", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on("warning", onWarning);
+  try {
+    const rows = Array.from({ length: 20000 }, (_, i) => `P${i},2024010${i % 9}`).join("\n");
+    const chunks = chunked(`PatientID,StudyDate\n${rows}\n`, 64);
+    let n = 0;
+    for await (const _ of readRecords(Readable.from(chunks), { name: "t.csv" })) n++;
+    assert.equal(n, 20000);
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
+test("batchInput: records reporting a row that found nothing (status no-match, failed) are skipped", async () => {
+  const nd =
+    '{"query":1,"AccessionNumber":"A","status":"no-match"}\n{"query":2,"AccessionNumber":"B","status":"failed"}\n{"StudyInstanceUID":"1.2","status":"Failure"}\n';
+  const got: unknown[] = [];
+  for await (const r of batchInput(
+    "-",
+    Readable.from([Buffer.from(nd)]),
+    { keepGoing: false },
+    (r) => r,
+  ))
+    got.push(r);
+  assert.deepEqual(got, [{ StudyInstanceUID: "1.2", status: "Failure" }]);
+});
+
 // ---------------------------------------------------------------- lines
 
 test("splitLines: lines across chunks, numbered; a line over the maximum is an error naming it", async () => {

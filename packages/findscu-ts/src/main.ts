@@ -45,6 +45,7 @@ import {
   signalExitCode,
   type Io,
   type OutputFormat,
+  type TableOptions,
 } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
@@ -64,6 +65,8 @@ import {
   runTool,
   shardSetting,
   startDcmtkTool,
+  tableSetting,
+  unmatchedSetting,
   stdinHasData,
   timeouts,
   UsageError,
@@ -72,6 +75,7 @@ import {
 import { OPTIONS } from "./options.js";
 import { querySource, type Query } from "./queries.js";
 import { DateSplitter } from "./split.js";
+import { RowOutcomes } from "./unmatched.js";
 
 export { processIo };
 
@@ -134,6 +138,8 @@ interface Settings {
   keepGoing: boolean;
   shard?: Shard;
   proposal?: string;
+  tableOptions?: TableOptions;
+  unmatched?: string;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -220,6 +226,8 @@ function settings(
     keepGoing: Boolean(o.keepGoing),
     shard: shardSetting(o.shard, table !== undefined),
     proposal: o.proposal as string | undefined,
+    tableOptions: tableSetting(o, table !== undefined, log),
+    unmatched: o.unmatched as string | undefined,
   };
 }
 
@@ -253,6 +261,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
       ),
   });
   let invalidRows = 0;
+  const unmatched = await unmatchedSetting(s.unmatched, s.table !== undefined);
+  const outcomes = new RowOutcomes(s.output ? writer : undefined, unmatched);
   // The first query is read before associating.
   const queries = await readAhead(
     querySource({
@@ -270,6 +280,8 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
         invalidRows++;
         log.error(`${err.message} (skipped)`);
       },
+      tableOptions: s.tableOptions,
+      onColumns: (columns) => unmatched?.setColumns(columns),
     }),
   );
   let assoc: Association;
@@ -293,12 +305,18 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
   let failed = false;
   try {
     for await (const q of queries) {
+      const before = { matches: state.matches, failed: state.failedQueries };
       for (let r = 0; r < s.repeat; r++) {
         if (!state.alive()) break;
         if (s.split) await new DateSplitter(state, s.split.maxResults).run(q);
         else await state.query(q, q.dataset);
       }
       if (!state.alive()) break;
+      await outcomes.after(
+        q,
+        state.matches - before.matches,
+        state.failedQueries > before.failed ? (state.lastError ?? "failed") : undefined,
+      );
     }
   } catch (e) {
     if (!(e instanceof NetError)) {
@@ -310,6 +328,7 @@ async function run(s: Settings, io: Io, log: CliLogger): Promise<number> {
     failed = true;
   }
   if (!failed) await endAssociation(assoc, s.abort, log);
+  await outcomes.finish(!failed && state.alive());
   await writer.end();
   const sig = signalExitCode(io.signal);
   if (sig !== undefined) return sig;
@@ -334,6 +353,8 @@ export class RunState {
   failedQueries = 0;
   incomplete = 0;
   matches = 0;
+  /** The last failed query's status. */
+  lastError?: string;
   private columnsFixed = false;
 
   constructor(
@@ -460,6 +481,7 @@ export class RunState {
       } else if (cls === "Failure") {
         this.failedQueries++;
         const comment = final.command.errorComment ? `: ${final.command.errorComment}` : "";
+        this.lastError = `${text} (${statusHex(final.status)})${comment}`;
         log.error(
           `Find Failed (${text}, ${statusHex(final.status)}${comment})${this.s.batch ? ` for query ${q.id ?? q.where}` : ""}`,
         );
@@ -477,7 +499,10 @@ export class RunState {
     const keys = Object.keys(datasetToFlat(identifier)).filter(
       (k) => k !== "SpecificCharacterSet" && k !== "QueryRetrieveLevel",
     );
-    const columns = this.s.batch ? ["query", ...keys] : keys;
+    // A table's rows without a match or that failed are records too, with a status.
+    const columns = this.s.batch
+      ? ["query", ...keys, ...(this.s.table !== undefined ? ["status"] : [])]
+      : keys;
     this.writer.setColumns(columns);
   }
 

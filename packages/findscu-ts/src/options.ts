@@ -5,6 +5,7 @@ import {
   retryOptions,
   scuNetworkOptions,
   shardOption,
+  tableOptions,
   OUTPUT,
   NETWORK,
   type OptionSpec,
@@ -136,7 +137,7 @@ export const OPTIONS: OptionSpec[] = [
     metavar: "FILE",
     group: BATCH,
     describe:
-      "read one query per row from FILE (CSV with a header,\nTSV or NDJSON; - = stdin). Read from stdin anyway when\nno -k keys and no query files are given and stdin\nis not a terminal",
+      "read one query per row from FILE (CSV with a header,\nTSV, .xlsx or NDJSON; - = stdin). Read from stdin anyway when\nno -k keys and no query files are given and stdin\nis not a terminal",
   },
   {
     key: "keepGoing",
@@ -146,6 +147,7 @@ export const OPTIONS: OptionSpec[] = [
     describe: "skip invalid query rows (exit 3 at the end)",
   },
   shardOption(BATCH),
+  ...tableOptions(BATCH),
   {
     key: "level",
     flags: ["--level"],

@@ -19,7 +19,7 @@ import {
   type QueryLevel,
   type Shard,
 } from "@dicom-pipes/dimse/records";
-import { batchInput, InputError } from "@dicom-pipes/dimse/io";
+import { batchInput, InputError, type TableOptions } from "@dicom-pipes/dimse/io";
 import { readQueryFile } from "@dicom-pipes/dimse/cli";
 
 export interface Query {
@@ -28,6 +28,8 @@ export interface Query {
   dataset: Dataset;
   /** Where the query came from, for messages. */
   where: string;
+  /** A table row: its cells as read, its line, its values by keyword. */
+  row?: { cells: FlatRecord; line: number; values: FlatRecord };
 }
 
 export interface QuerySourceOptions {
@@ -47,6 +49,10 @@ export interface QuerySourceOptions {
   model: QueryModel;
   /** Called with the keys of a row that were dropped as keys of another level. */
   onDropped?: (where: string, keywords: string[]) => void;
+  /** `--sheet`, `--normalize`. */
+  tableOptions?: TableOptions;
+  /** The CSV/TSV header, as read. */
+  onColumns?: (columns: string[]) => void;
 }
 
 function applyKeys(ds: Dataset, keys: ParsedKey[]): void {
@@ -106,6 +112,7 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
     | Map<string, { keyword?: string; tag?: string; query?: boolean; metadata?: boolean }>
     | undefined;
   const onHeader = (header: string[], name: string) => {
+    o.onColumns?.(header);
     columns = new Map();
     for (const h of header) {
       const m = mapColumn(h);
@@ -130,7 +137,13 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   return batchInput(
     o.table!,
     o.stdin,
-    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard },
+    {
+      onHeader,
+      keepGoing: o.keepGoing,
+      onInvalid: o.onInvalid,
+      shard: o.shard,
+      table: o.tableOptions,
+    },
     (record, line, name) => {
       const { flat, id } = columns
         ? fromTableRow(record, columns)
@@ -139,7 +152,14 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
       applyKeysToRow(ds, o);
       const dropped = dropOtherLevels(ds, o);
       if (dropped.length) o.onDropped?.(`${name}:${line}`, dropped);
-      return { id: id ?? line, dataset: ds, where: `${name}:${line}` };
+      const values: FlatRecord = {};
+      for (const [k, v] of Object.entries(flat)) if (v !== null && v !== "") values[k] = v;
+      return {
+        id: id ?? line,
+        dataset: ds,
+        where: `${name}:${line}`,
+        row: { cells: record, line, values },
+      };
     },
   );
 }

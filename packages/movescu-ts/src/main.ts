@@ -52,6 +52,8 @@ import {
   runTool,
   shardSetting,
   startDcmtkTool,
+  tableSetting,
+  unmatchedSetting,
   stdinHasData,
   timeouts,
   UsageError,
@@ -70,6 +72,7 @@ import {
 import { Journal } from "./journal.js";
 import { parseWindow, Scheduler } from "./schedule.js";
 import { fileRecord, Receiving, type Active } from "./receive.js";
+import { findSession, Resolver } from "./resolve.js";
 
 export { processIo };
 
@@ -283,18 +286,48 @@ export async function main(
       keepGoing: Boolean(o.keepGoing),
       shard,
       onInvalid: (err) => log.error(`${err.message} (skipped)`),
+      resolve: choiceOption(o.resolve, "--resolve", ["auto", "never"] as const, "auto"),
+      table: tableSetting(o, batch, log),
+      onColumns: (columns) => unmatched?.setColumns(columns),
     };
-    const source = requestSource(requests);
+    const unmatched = await unmatchedSetting(o.unmatched, batch);
+    const retryLog = { policy: s.retry, signal: io.signal, warn: (m: string) => log.warn(m) };
+    const resolver = new Resolver({
+      requests,
+      model,
+      session: findSession(
+        {
+          host: peer,
+          port,
+          callingAet: s.aet,
+          calledAet: s.call,
+          maxPdu: s.maxPdu,
+          connectTimeoutMs: s.connectTimeoutMs,
+          acseTimeoutMs: s.acseTimeoutMs,
+          log,
+        },
+        model,
+        s.dimseTimeoutMs,
+        retryLog,
+      ),
+      writer,
+      unmatched,
+      log,
+    });
+    const source = resolver.requests(requestSource(requests));
     const run = new RetrieveRun(s, io, log, writer, journal, scheduler, progress, receive);
     // The total, for percent and ETA, comes from a second reading of a file input (not of stdin).
     if (progress.enabled) void countRequests(requests).then((n) => (run.total = n));
+    let code: number | undefined;
     try {
-      return await run.run(source);
+      code = await run.run(source);
     } finally {
+      code = await resolver.finish(code);
       journal?.close();
       progress.finish(log, run.counts());
       await writer?.end();
     }
+    return code!;
   });
 }
 
@@ -636,6 +669,7 @@ class RetrieveRun {
     };
     this.showProgress();
     await this.writer?.write(rec);
+    req.onResult?.(rec);
     return rec;
   }
 

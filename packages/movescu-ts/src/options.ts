@@ -5,6 +5,7 @@ import {
   retryOptions,
   scuNetworkOptions,
   shardOption,
+  tableOptions,
   NETWORK,
   OUTPUT,
   type OptionSpec,
@@ -263,6 +264,16 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
       describe: "skip invalid input records instead of stopping",
     },
     shardOption(BATCH),
+    {
+      key: "resolve",
+      flags: ["--resolve"],
+      kind: "value",
+      metavar: "auto|never",
+      group: BATCH,
+      describe:
+        "input rows with keys their UIDs do not imply (PatientID +\nStudyDate, AccessionNumber + Modality): auto finds the\nmatches by C-FIND, then retrieves each by its UIDs\n(default); never refuses them (exit 2)",
+    },
+    ...tableOptions(BATCH),
     {
       key: "emit",
       flags: ["--emit"],

@@ -13,11 +13,13 @@ import {
   unknownName,
   validateUidQuery,
   ValueError,
+  resolvePlan,
   type FlatRecord,
   type ParsedKey,
+  type ResolvePlan,
   type Shard,
 } from "@dicom-pipes/dimse/records";
-import { batchInput, InputError } from "@dicom-pipes/dimse/io";
+import { batchInput, InputError, type TableOptions } from "@dicom-pipes/dimse/io";
 import { readQueryFile, UsageError } from "@dicom-pipes/dimse/cli";
 
 export type Level = "PATIENT" | "STUDY" | "SERIES" | "IMAGE";
@@ -35,6 +37,27 @@ export interface RetrieveRequest {
   expected?: number;
   /** Unique keys, to attribute received objects to this request. */
   uids: { patient?: string; studies: string[]; series: string[]; sops: string[] };
+  /** The input row it came from (batch input), as read. */
+  row?: InputRow;
+  /** Called with the request's result record. */
+  onResult?: (result: FlatRecord) => void;
+}
+
+export interface InputRow {
+  /** The row's cells (CSV/TSV/spreadsheet) or record (NDJSON), as read. */
+  cells: FlatRecord;
+  line: number;
+  /** The row's `query` column, else its line. */
+  id: string | number;
+}
+
+/** A row that names what to retrieve by other keys than UIDs: resolved by C-FIND first (`--resolve`). */
+export interface FilterRow {
+  where: string;
+  /** The row's keys (keywords). */
+  record: FlatRecord;
+  plan: ResolvePlan;
+  row: InputRow;
 }
 
 export interface RequestSourceOptions {
@@ -49,6 +72,12 @@ export interface RequestSourceOptions {
   /** Only the records of this shard (`--shard K/N`). */
   shard?: Shard;
   onInvalid?: (err: InputError) => void;
+  /** `never`: a row with keys its UIDs do not imply is an error, not a C-FIND (default `auto`). */
+  resolve?: "auto" | "never";
+  /** The CSV/TSV header, as read. */
+  onColumns?: (columns: string[]) => void;
+  /** `--sheet`, `--normalize`. */
+  table?: TableOptions;
 }
 
 function list(v: string | undefined): string[] {
@@ -107,7 +136,9 @@ function missingUniqueKey(ds: Dataset, level: Level): string | undefined {
   return undefined;
 }
 
-export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<RetrieveRequest> {
+export async function* requestSource(
+  o: RequestSourceOptions,
+): AsyncGenerator<RetrieveRequest | FilterRow> {
   if (o.input === undefined) {
     // DCMTK: one request per query file, else one from the -k keys; sent as given.
     const datasets: Array<{ ds: Dataset; where: string }> = [];
@@ -139,6 +170,7 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
   }
   let header: Map<string, string | undefined> | undefined;
   const onHeader = (cols: string[], name: string) => {
+    o.onColumns?.(cols);
     header = new Map();
     for (const c of cols) {
       const m = mapColumn(c);
@@ -159,7 +191,7 @@ export async function* requestSource(o: RequestSourceOptions): AsyncGenerator<Re
   yield* batchInput(
     o.input,
     o.stdin,
-    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard },
+    { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard, table: o.table },
     (record, line, name) => recordRequest(record, header, o, name, line),
   );
 }
@@ -197,7 +229,7 @@ function recordRequest(
   o: RequestSourceOptions,
   name: string,
   line: number,
-): RetrieveRequest {
+): RetrieveRequest | FilterRow {
   // Normalise table rows to keyword records; NDJSON records are used as they are.
   let record: FlatRecord = raw;
   if (header) {
@@ -232,6 +264,33 @@ function recordRequest(
       if (m.kind === "unknown" && k !== "_vrMap")
         throw new InputError(name, line, unknownName("key", k, m.suggestion));
     }
+  }
+  const id = record.query;
+  const row: InputRow = {
+    cells: raw,
+    line,
+    id: typeof id === "string" || typeof id === "number" ? id : line,
+  };
+  const asked = (text("QueryRetrieveLevel") ?? "").toUpperCase();
+  let plan: ResolvePlan | undefined;
+  try {
+    plan = resolvePlan(
+      record,
+      (LEVELS as readonly string[]).includes(asked) ? (asked as Level) : o.defaultLevel,
+      o.model,
+    );
+  } catch (e) {
+    if (e instanceof ValueError) throw new InputError(name, line, e.message);
+    throw e;
+  }
+  if (plan) {
+    if (o.resolve === "never")
+      throw new InputError(
+        name,
+        line,
+        `${plan.filters[0]!.keyword} is not a unique key of the ${plan.level} level: a retrieve would ignore it (--resolve never; --resolve auto finds the matches by C-FIND first)`,
+      );
+    return { where: `${name}:${line}`, record, plan, row };
   }
   const level = inferLevel(full, o.defaultLevel);
   if (!level)
@@ -276,5 +335,27 @@ function recordRequest(
     key: requestKey(level, identifier),
     expected,
     uids: uidsOf(identifier),
+    row,
   };
+}
+
+/**
+ * The retrieve of one match of a filter row: at the row's level, by the
+ * match's unique keys; its record is the row's `query` id and keys with
+ * the match's UIDs.
+ */
+export function matchRequest(
+  f: FilterRow,
+  uids: Record<string, string>,
+  o: RequestSourceOptions,
+): RetrieveRequest {
+  const name = f.where.slice(0, f.where.lastIndexOf(":"));
+  const req = recordRequest(
+    { ...uids, QueryRetrieveLevel: f.plan.level },
+    undefined,
+    { ...o, resolve: "never" },
+    name,
+    f.row.line,
+  ) as RetrieveRequest;
+  return { ...req, record: { query: f.row.id, ...f.record, ...uids }, row: f.row };
 }

@@ -10,3 +10,6 @@ export * from "./pool.js";
 export * from "./output-file.js";
 export * from "./atomic.js";
 export * from "./read-buffers.js";
+export * from "./unmatched.js";
+export * from "./normalize.js";
+export * from "./xlsx.js";

@@ -1,6 +1,7 @@
 /**
  * Record input: NDJSON (fast line splitter with line numbers), CSV/TSV
- * (csv-parse, header row) and JSON arrays, with `-` meaning stdin.
+ * (csv-parse, header row), spreadsheets (`.xlsx`, see xlsx.ts) and JSON
+ * arrays, with `-` meaning stdin.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -8,8 +9,10 @@ import type { Readable } from "node:stream";
 import type { FlatRecord } from "../records/flat.js";
 import { inShard, type Shard } from "../records/shard.js";
 import { maxLineBytes, splitLines } from "./lines.js";
+import { type NormalizeOptions, normalizer } from "./normalize.js";
+import { isZip, readXlsx } from "./xlsx.js";
 
-export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json";
+export type InputFormat = "auto" | "ndjson" | "csv" | "tsv" | "json" | "xlsx";
 
 export class InputError extends Error {
   constructor(
@@ -41,6 +44,15 @@ export interface ReadOptions {
    * ends the input with an InputError.
    */
   onInvalid?: (err: InputError) => void;
+  /** The sheet of a workbook (default: the first). */
+  sheet?: string;
+}
+
+/** How query tables are read: `--sheet`, `--normalize`. */
+export interface TableOptions {
+  sheet?: string;
+  /** Rewrite values (`--normalize`); undefined: values are used as written. */
+  normalize?: NormalizeOptions;
 }
 
 /**
@@ -72,6 +84,13 @@ export function sourceName(path: string): string {
   return path === "-" ? "stdin" : path;
 }
 
+/**
+ * The `status` of a batch tool's report on an input row that found nothing
+ * (findscu-ts, movescu-ts): such a record names no data, and read as a
+ * query it would ask for everything its keys do not narrow.
+ */
+export const ROW_REPORT_STATUSES: readonly string[] = ["no-match", "failed"];
+
 export interface BatchInputOptions {
   /** The CSV/TSV header, before the first row; throw an InputError to reject a column. */
   onHeader?: (columns: string[], name: string) => void;
@@ -80,12 +99,15 @@ export interface BatchInputOptions {
   onInvalid?: (err: InputError) => void;
   /** Only the records of this shard (`--shard K/N`), chosen before they are checked. */
   shard?: Shard;
+  table?: TableOptions;
 }
 
 /**
  * One item per record of a batch input (`-` = stdin), made by `make`. A
  * record `make` rejects becomes an InputError naming its line: it stops
- * the run, or with `keepGoing` goes to `onInvalid` and is skipped.
+ * the run, or with `keepGoing` goes to `onInvalid` and is skipped. A
+ * record reporting a row that found nothing (`status` no-match or failed)
+ * is skipped.
  */
 export async function* batchInput<T>(
   path: string,
@@ -99,11 +121,15 @@ export async function* batchInput<T>(
     name,
     onHeader: onHeader && ((columns) => onHeader(columns, name)),
     onInvalid: o.keepGoing ? (o.onInvalid ?? (() => undefined)) : undefined,
+    sheet: o.table?.sheet,
   });
+  const normalize = o.table?.normalize && normalizer(o.table.normalize);
   for await (const { record, line } of records) {
-    if (!inShard(record, o.shard)) continue;
     let item: T;
     try {
+      if (ROW_REPORT_STATUSES.includes(record.status as string)) continue;
+      normalize?.(record, name, line);
+      if (!inShard(record, o.shard)) continue;
       item = make(record, line, name);
     } catch (e) {
       const err = e instanceof InputError ? e : new InputError(name, line, (e as Error).message);
@@ -134,6 +160,7 @@ function formatFromName(name: string): InputFormat {
   if (n.endsWith(".csv")) return "csv";
   if (n.endsWith(".tsv") || n.endsWith(".tab")) return "tsv";
   if (n.endsWith(".ndjson") || n.endsWith(".jsonl")) return "ndjson";
+  if (n.endsWith(".xlsx")) return "xlsx";
   return "auto";
 }
 
@@ -161,6 +188,7 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
     firstLine = nl < 0 ? text : text.slice(0, nl);
     break;
   }
+  if (format === "auto" && isZip(Buffer.concat(head))) format = "xlsx";
   if (format === "auto") {
     if (firstChar === "{") format = "ndjson";
     else if (firstChar === "[") format = "json";
@@ -175,7 +203,13 @@ export async function* readRecords(stream: Readable, o: ReadOptions): AsyncGener
       yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
     }
   }
-  if (format === "ndjson") yield* readNdjson(rest(), o.name, o.onInvalid);
+  if (o.sheet !== undefined && format !== "xlsx")
+    throw new InputError(o.name, undefined, "--sheet is for .xlsx workbooks; this is not one");
+  if (format === "xlsx") {
+    const parts: Buffer[] = [];
+    for await (const c of rest()) parts.push(c);
+    yield* readXlsx(Buffer.concat(parts), o);
+  } else if (format === "ndjson") yield* readNdjson(rest(), o.name, o.onInvalid);
   else if (format === "json") yield* readJsonArray(rest(), o.name);
   else yield* readCsv(rest(), o, format === "tsv" ? "\t" : ",");
 }
@@ -308,9 +342,15 @@ async function* readCsv(
         if (parser.destroyed) return;
         // Wait for room, or for the reader to stop (a destroyed parser emits no "drain").
         if (!parser.write(c))
-          await new Promise((r) => {
-            parser.once("drain", r);
-            parser.once("close", r);
+          await new Promise<void>((r) => {
+            // Each wait removes both listeners: kept, the "close" ones pile up over a long table.
+            const done = () => {
+              parser.off("drain", done);
+              parser.off("close", done);
+              r();
+            };
+            parser.once("drain", done);
+            parser.once("close", done);
           });
       }
       if (!parser.destroyed) parser.end();

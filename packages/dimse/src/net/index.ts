@@ -9,3 +9,4 @@ export * from "./server.js";
 export * from "./storage.js";
 export * from "./store-service.js";
 export * from "./retry.js";
+export * from "./find-session.js";

@@ -7,3 +7,4 @@ export * from "./analysis.js";
 export * from "./layout.js";
 export * from "./shard.js";
 export * from "./levels.js";
+export * from "./resolve.js";

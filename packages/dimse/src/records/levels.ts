@@ -159,3 +159,28 @@ export function keyAllowedAt(tag: number, level: QueryLevel, model: QueryModel):
   const above = ORDER.slice(top, ORDER.indexOf(level));
   return above.some((l) => UNIQUE[l] === tag);
 }
+
+/** The level an attribute belongs to in the Patient Root hierarchy (undefined: no known level). */
+export function ownLevel(tag: number): QueryLevel | undefined {
+  return LEVEL_OF.get(tag);
+}
+
+/** Is `tag` an attribute only returned in responses (Retrieve AE Title, Instance Availability…)? */
+export function isResponseOnly(tag: number): boolean {
+  return RESPONSE_ONLY_TAGS.has(tag);
+}
+
+/** The levels from the top of `model`'s hierarchy down. */
+export function levelsOf(model: QueryModel): QueryLevel[] {
+  return model === "patient" || model === "psonly" ? [...ORDER] : ORDER.slice(1);
+}
+
+/** The unique key of a level (PS3.4 C.6.1.1.5). */
+export function uniqueKeyOf(level: QueryLevel): number {
+  return UNIQUE[level];
+}
+
+/** Levels ordered from PATIENT (0) to IMAGE (3). */
+export function levelDepth(level: QueryLevel): number {
+  return ORDER.indexOf(level);
+}
