@@ -2,6 +2,7 @@ export * from "./args.js";
 export * from "./common.js";
 export * from "./exit.js";
 export * from "./help.js";
+export * from "./manual.js";
 export * from "./logger.js";
 export * from "./progress.js";
 export * from "./analysis.js";
