@@ -35,11 +35,9 @@ export const COMMANDS: Array<[name: string, synopsis: string, title: string]> = 
   ["query", "query --db FILE", "find series (or studies, instances, files) in an index"],
 ];
 
-/** What a command does, for its --help's first line. */
+/** What a command does, for its --help's first line (create: its first form). */
 export function commandTitle(name: string): string {
-  return COMMANDS.filter(([n]) => n === name)
-    .map(([, , title]) => title)
-    .join("; ");
+  return COMMANDS.find(([n]) => n === name)?.[2] ?? name;
 }
 
 /** The options dcmdir takes before a command. */

@@ -72,7 +72,7 @@ function help(): HelpText {
       "Writes one result record per file on stdout; logs and progress on stderr.",
     examples: [
       `${TOOL} -aec PACS pacs 104 +sd +r /data/study`,
-      `storescp-ts -od /data 11112 | ${TOOL} -aec ARCHIVE archive 104     # forward what arrives`,
+      [`storescp-ts -od /data 11112 | ${TOOL} -aec ARCHIVE archive 104`, "forward what arrives"],
       `find /data -name '*.dcm' | ${TOOL} -j 4 -nh -aec PACS pacs 104 > results.ndjson`,
     ],
     epilogue:

@@ -185,7 +185,8 @@ function wrap(line: string, width: number): string[] {
 /** Help in DCMTK's layout: parameters, then option groups with short and long forms. */
 export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
   const lines: string[] = [`${h.tool}: ${h.title}`, `usage: ${h.usage}`, ""];
-  if (h.description) lines.push(h.description, "");
+  if (h.description)
+    lines.push(...h.description.split("\n").flatMap((l) => wrap(l, HELP_WIDTH)), "");
   for (const [title, rows] of [
     ["commands", h.commands],
     ["parameters", h.parameters],
@@ -193,7 +194,10 @@ export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
     if (!rows?.length) continue;
     lines.push(`${title}:`);
     const width = Math.max(26, ...rows.map(([p]) => p.length + 2));
-    for (const [p, d] of rows) lines.push(`  ${p.padEnd(width)}${d}`);
+    for (const [p, d] of rows) {
+      const [first, ...more] = wrap(d, HELP_WIDTH - width - 2);
+      lines.push(`  ${p.padEnd(width)}${first}`, ...more.map((l) => " ".repeat(width + 2) + l));
+    }
     lines.push("");
   }
   const groups: string[] = [];
@@ -224,7 +228,7 @@ export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
     }
     lines.push("");
   }
-  if (h.epilogue) lines.push(h.epilogue, "");
+  if (h.epilogue) lines.push(...h.epilogue.split("\n").flatMap((l) => wrap(l, HELP_WIDTH)), "");
   if (h.exits) lines.push(exitTable(h.exits), "");
   return lines.join("\n");
 }
