@@ -36,7 +36,9 @@ function parser(version: string) {
       { type: "boolean" as const, describe: `${o.meaning} (${o.code})`, group: P },
     ]),
   );
-  return toolYargs(TOOL, `${TOOL} ${version} (PS3.15 ${E1_1_EDITION} Table E.1-1)`, {
+  return toolYargs(TOOL, version, {
+    title: "de-identify DICOM files (PS3.15 Basic Profile)",
+    sources: [`PS3.15 ${E1_1_EDITION} Table E.1-1`],
     streams:
       'Reads files, folders, or paths / NDJSON records with "path" on stdin (-); writes one NDJSON result per input on stdout; logs on stderr.',
     exits: EXITS,

@@ -13,7 +13,7 @@ import { parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-
 import { createFileSet, type CreateSummary } from "./create.js";
 import { readDicomdir } from "./dicomdir.js";
 import { listDicomdir, type ListLevel } from "./list.js";
-import { EXITS, STREAMS } from "./main.js";
+import { commandTitle, EXITS, STREAMS } from "./main.js";
 
 const TOOL = "dcmdir";
 
@@ -37,6 +37,7 @@ export async function createCommand(
 ): Promise<number> {
   const cmd = add ? "add" : "create";
   const y = toolYargs(`${TOOL} ${cmd}`, packageVersion(import.meta.url), {
+    title: commandTitle(cmd),
     streams: STREAMS,
     exits: EXITS,
   })
@@ -142,6 +143,7 @@ export async function createCommand(
 
 export async function listCommand(argv: string[], io: Io, log: CliLogger): Promise<number> {
   const y = toolYargs(`${TOOL} list`, packageVersion(import.meta.url), {
+    title: commandTitle("list"),
     streams: STREAMS,
     exits: EXITS,
   })

@@ -22,12 +22,13 @@ import {
 import { parseYargs, recordFormatYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import { indexArchive, IndexUsageError, openIndex } from "./archive.js";
 import { DEFAULT_TARGETS, QueryError, queryColumns, runQuery, type QueryLevel } from "./query.js";
-import { EXITS, STREAMS } from "./main.js";
+import { commandTitle, EXITS, STREAMS } from "./main.js";
 
 const TOOL = "dcmdir";
 
 export async function indexCommand(argv: string[], io: Io, log: CliLogger): Promise<number> {
   const y = toolYargs(`${TOOL} index`, packageVersion(import.meta.url), {
+    title: commandTitle("index"),
     streams: STREAMS,
     exits: EXITS,
   })
@@ -157,6 +158,7 @@ function checkDate(name: string, v: unknown): string | undefined {
 
 export async function queryCommand(argv: string[], io: Io, log: CliLogger): Promise<number> {
   const y = toolYargs(`${TOOL} query`, packageVersion(import.meta.url), {
+    title: commandTitle("query"),
     streams: STREAMS,
     exits: EXITS,
   })

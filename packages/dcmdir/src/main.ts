@@ -1,6 +1,15 @@
 /** dcmdir: DICOMDIR media folders (create, add, list) and a searchable SQLite index of DICOM files (index, query). */
 import { processIo, type Io } from "@dicom-pipes/dimse/io";
-import { Exit, exitTable, packageVersion, runTool, UsageError } from "@dicom-pipes/dimse/cli";
+import {
+  Exit,
+  generalOptions,
+  packageVersion,
+  printHelp,
+  runTool,
+  UsageError,
+  versionLine,
+  type HelpText,
+} from "@dicom-pipes/dimse/cli";
 
 export { processIo };
 
@@ -12,20 +21,36 @@ export const EXITS = [Exit.OK, Exit.FAILURE, Exit.USAGE, Exit.PARTIAL];
 export const STREAMS =
   "Writes one NDJSON record per item on stdout (CSV/TSV where asked); logs on stderr.";
 
-const USAGE = `${TOOL} <command> [options]
+/** The commands, their synopses and what each does (the help, the man page, completion). */
+export const COMMANDS: Array<[name: string, synopsis: string, title: string]> = [
+  [
+    "create",
+    "create -o OUT INPUT...",
+    "copy the DICOM files under INPUT into OUT with PS3.10 file IDs and write OUT/DICOMDIR",
+  ],
+  ["create", "create OUT", "write OUT/DICOMDIR for files already named as file IDs"],
+  ["add", "add DICOMDIR INPUT...", "copy more files into a file-set and extend its DICOMDIR"],
+  ["list", "list DICOMDIR", "one NDJSON record per referenced instance (path + keys)"],
+  ["index", "index --db FILE INPUT...", "index DICOM headers under INPUT into an SQLite database"],
+  ["query", "query --db FILE", "find series (or studies, instances, files) in an index"],
+];
 
-Commands:
-  ${TOOL} create -o OUT INPUT...   copy the DICOM files under INPUT into OUT with PS3.10 file IDs and write OUT/DICOMDIR
-  ${TOOL} create OUT               write OUT/DICOMDIR for files already named as file IDs
-  ${TOOL} add DICOMDIR INPUT...    copy more files into a file-set and extend its DICOMDIR
-  ${TOOL} list DICOMDIR            one NDJSON record per referenced instance (path + keys)
-  ${TOOL} index --db FILE INPUT... index DICOM headers under INPUT into an SQLite database
-  ${TOOL} query --db FILE          find series (or studies, instances, files) in an index
+/** What a command does, for its --help's first line (create: its first form). */
+export function commandTitle(name: string): string {
+  return COMMANDS.find(([n]) => n === name)?.[2] ?? name;
+}
 
-Run '${TOOL} <command> --help' for a command's options.
+/** The options dcmdir takes before a command. */
+const OPTIONS = generalOptions().filter((o) => o.key === "help" || o.key === "version");
 
-${exitTable(EXITS)}
-`;
+const HELP: HelpText = {
+  tool: TOOL,
+  title: "DICOMDIR media folders and a searchable SQLite index of DICOM files",
+  usage: `${TOOL} <command> [options]\n${TOOL} --help | --version`,
+  commands: COMMANDS.map(([, synopsis, title]) => [`${TOOL} ${synopsis}`, title]),
+  description: `Run '${TOOL} <command> --help' for a command's options.`,
+  exits: EXITS,
+};
 
 export async function main(argv: string[], io: Io): Promise<number> {
   return runTool(TOOL, io, async (log) => {
@@ -45,10 +70,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "--help":
       case "-h":
       case "help":
-        io.stdout.write(USAGE);
+        printHelp(io, HELP, OPTIONS);
         return Exit.OK;
       case "--version":
-        io.stdout.write(`${packageVersion(import.meta.url)}\n`);
+        io.stdout.write(`${versionLine(TOOL, packageVersion(import.meta.url))}\n`);
         return Exit.OK;
       case undefined:
         throw new UsageError("give a command: create, add, list, index or query");

@@ -437,7 +437,10 @@ describe("the executable", () => {
       assert.equal(c.code, 0, cmd);
       assert.match(c.stdout, new RegExp(`dcmdir ${cmd}`));
     }
-    assert.match((await runBin("dcmdir", ["--version"])).stdout, /^\d+\.\d+\.\d+\n$/);
+    assert.match(
+      (await runBin("dcmdir", ["--version"])).stdout,
+      /^dcmdir \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
+    );
     const bad = await runBin("dcmdir", ["list", "--bogus", "x"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Try 'dcmdir/);

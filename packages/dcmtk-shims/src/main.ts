@@ -3,8 +3,10 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { processIo, type Io } from "@dicom-pipes/dimse/io";
 import {
-  formatHelp,
   generalOptions,
+  printHelp,
+  versionLine,
+  type HelpText,
   packageVersion,
   parseArgs,
   runTool,
@@ -30,31 +32,29 @@ export function shimsDir(): string {
   return realpathSync(fileURLToPath(new URL("../shims", import.meta.url)));
 }
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "DCMTK-named commands that run the dicom-pipes tools",
-      usage: `${TOOL} [--help] [--version]`,
-      description:
-        "Prints the folder that holds findscu, movescu, getscu, storescu, storescp and echoscu:\n" +
-        "put it first on PATH and a script written for DCMTK runs on findscu-ts, movescu-ts, ...\n" +
-        "with the same arguments. Records on stdout are off, as DCMTK writes none.",
-      examples: [
-        `export PATH="$(npx --no-install ${TOOL}):$PATH"`,
-        `PATH="$(${TOOL}):$PATH" ./legacy-pull.sh accessions.txt`,
-      ],
-      epilogue: "Exit status: 0, or 2 for a usage error.",
-    },
-    OPTIONS,
-  );
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "DCMTK-named commands that run the dicom-pipes tools",
+    usage: `${TOOL} [--help] [--version]`,
+    description:
+      "Prints the folder that holds findscu, movescu, getscu, storescu, storescp and echoscu:\n" +
+      "put it first on PATH and a script written for DCMTK runs on findscu-ts, movescu-ts, ...\n" +
+      "with the same arguments. Records on stdout are off, as DCMTK writes none.",
+    examples: [
+      `export PATH="$(npx --no-install ${TOOL}):$PATH"`,
+      `PATH="$(${TOOL}):$PATH" ./legacy-pull.sh accessions.txt`,
+    ],
+    exits: [0, 2],
+  };
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async () => {
     const p = parseArgs(argv, OPTIONS);
-    if (p.opts.help) io.stdout.write(help());
-    else if (p.opts.version) io.stdout.write(`${TOOL} ${packageVersion(import.meta.url)}\n`);
+    if (p.opts.help) printHelp(io, help(), OPTIONS);
+    else if (p.opts.version)
+      io.stdout.write(`${versionLine(TOOL, packageVersion(import.meta.url))}\n`);
     else if (p.positionals.length)
       throw new UsageError(`Too many parameters: ${p.positionals.join(" ")}`);
     else io.stdout.write(`${shimsDir()}\n`);

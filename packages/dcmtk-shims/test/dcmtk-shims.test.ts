@@ -19,7 +19,10 @@ test("--help, --version, and usage errors", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /export PATH="\$\(npx --no-install dcmtk-shims\):\$PATH"/);
   r = await runBin("dcmtk-shims", ["--version"]);
-  assert.match(r.stdout, /^dcmtk-shims \d+\.\d+\.\d+\n$/);
+  assert.match(
+    r.stdout,
+    /^dcmtk-shims \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
+  );
   r = await runBin("dcmtk-shims", ["--nope"]);
   assert.equal(r.code, 2);
   r = await runBin("dcmtk-shims", ["extra"]);
@@ -34,7 +37,7 @@ test("on PATH, each DCMTK name runs its tool: help without arguments, the tool's
     );
     assert.equal(r.code, 0, `${name}: ${r.stderr}`);
     const [version, helpLine] = r.stdout.split("\n");
-    assert.match(version!, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+$`), name);
+    assert.match(version!, new RegExp(`^${tool} \\d+\\.\\d+\\.\\d+ \\(dicom-pipes; `), name);
     assert.match(helpLine!, new RegExp(`^${tool}: `), name);
   }
   // --no-output: a refused association writes no record on stdout (echoscu-ts would write one).

@@ -28,6 +28,7 @@ export const DEFAULT_PATTERNS = ["sub-*/ses-*/*.csv", "mapper.json"];
 function parser(version: string) {
   return (
     toolYargs(TOOL, version, {
+      title: "move the per-series info dumps out of a data tree",
       streams:
         "Reads the files under --data-folder (not stdin); writes one NDJSON record per file on stdout; logs on stderr.",
       exits: EXITS,

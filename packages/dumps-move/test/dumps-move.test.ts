@@ -207,5 +207,8 @@ test("--help and --version", async () => {
   ])
     assert.ok(r.stdout.includes(flag), flag);
   r = await runBin("dumps-move", ["--version"]);
-  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.match(
+    r.stdout,
+    /^dumps-move \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
+  );
 });

@@ -17,8 +17,6 @@ import {
   connectPeer,
   endAssociation,
   Exit,
-  exitTable,
-  formatHelp,
   generalOptions,
   NETWORK,
   OUTPUT,
@@ -32,6 +30,7 @@ import {
   timeouts,
   UsageError,
   type CliLogger,
+  type HelpText,
   type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
 
@@ -113,30 +112,27 @@ export const OPTIONS: OptionSpec[] = [
   },
 ];
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "DICOM verification (C-ECHO) SCU",
-      usage: `${TOOL} [options] peer port`,
-      parameters: [
-        ["peer", "hostname of DICOM peer"],
-        ["port", "tcp/ip port number of peer"],
-      ],
-      description:
-        'Writes one NDJSON record per echo on stdout ({"peer","aec","status","statusCode","ms"}),\n' +
-        "and one for a failed association; logs go to stderr.",
-      examples: [
-        `${TOOL} -aec PACS pacs 104 && findscu-ts -S -aec PACS pacs 104 ...`,
-        `${TOOL} -aec PACS --repeat 10 pacs 104 | jq .ms`,
-      ],
-      epilogue:
-        "Exit status differs from DCMTK echoscu: a failed association exits 61 (DCMTK: 1),\n" +
-        "an echo answered with a status other than Success exits 1 (DCMTK: 0).\n\n" +
-        exitTable([0, 1, 2, 61]),
-    },
-    OPTIONS,
-  );
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "DICOM verification (C-ECHO) SCU",
+    usage: `${TOOL} [options] peer port`,
+    parameters: [
+      ["peer", "hostname of DICOM peer"],
+      ["port", "tcp/ip port number of peer"],
+    ],
+    description:
+      'Writes one NDJSON record per echo on stdout ({"peer","aec","status","statusCode","ms"}),\n' +
+      "and one for a failed association; logs go to stderr.",
+    examples: [
+      `${TOOL} -aec PACS pacs 104 && findscu-ts -S -aec PACS pacs 104 ...`,
+      `${TOOL} -aec PACS --repeat 10 pacs 104 | jq .ms`,
+    ],
+    epilogue:
+      "Exit status differs from DCMTK echoscu: a failed association exits 61 (DCMTK: 1),\n" +
+      "an echo answered with a status other than Success exits 1 (DCMTK: 0).",
+    exits: [0, 1, 2, 61],
+  };
 }
 
 interface Settings {
@@ -157,7 +153,7 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help(), () =>
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;

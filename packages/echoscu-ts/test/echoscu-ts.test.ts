@@ -76,7 +76,7 @@ test("--help, --version and an unknown option", async () => {
   ])
     assert.ok(r.stdout.includes(flag), flag);
   r = await runBin("echoscu-ts", ["--version"]);
-  assert.equal(r.stdout.trim(), `echoscu-ts ${pkg.version}`);
+  assert.ok(r.stdout.startsWith(`echoscu-ts ${pkg.version} (dicom-pipes; `), r.stdout);
   r = await runBin("echoscu-ts", ["+tls", "key", "cert", "127.0.0.1", "104"]);
   assert.equal(r.code, 2);
   assert.equal(

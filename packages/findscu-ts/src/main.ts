@@ -54,8 +54,6 @@ import {
   checkFiles,
   choiceOption,
   Exit,
-  exitTable,
-  formatHelp,
   outputDirectory,
   packageVersion,
   parseKeys,
@@ -71,6 +69,7 @@ import {
   timeouts,
   UsageError,
   type CliLogger,
+  type HelpText,
 } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { querySource, type Query } from "./queries.js";
@@ -81,32 +80,29 @@ export { processIo };
 
 const TOOL = "findscu-ts";
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "DICOM query (C-FIND) SCU",
-      usage: `${TOOL} [options] peer port [dcmfile-in...]`,
-      parameters: [
-        ["peer", "hostname of DICOM peer"],
-        ["port", "tcp/ip port number of peer"],
-        ["dcmfile-in", "DICOM query file(s); - reads a query table from stdin"],
-      ],
-      description:
-        "Writes one record per match on stdout (NDJSON by default) and DCMTK's response\n" +
-        "dump on stderr. Logs, warnings and the dump go to stderr.",
-      examples: [
-        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20240131 -k StudyInstanceUID -k PatientID -sr > studies.ndjson`,
-        `${TOOL} -S -aec PACS pacs 104 --queries accessions.csv -k StudyInstanceUID -sr --format tsv > studies.tsv`,
-        `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20150101-20241231 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
-      ],
-      epilogue:
-        "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
-        "a failed query, a bad -k key and a DIMSE timeout exit non-zero.\n\n" +
-        exitTable([0, 1, 2, 3, 45, 61]),
-    },
-    OPTIONS,
-  );
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "DICOM query (C-FIND) SCU",
+    usage: `${TOOL} [options] peer port [dcmfile-in...]`,
+    parameters: [
+      ["peer", "hostname of DICOM peer"],
+      ["port", "tcp/ip port number of peer"],
+      ["dcmfile-in", "DICOM query file(s); - reads a query table from stdin"],
+    ],
+    description:
+      "Writes one record per match on stdout (NDJSON by default) and DCMTK's response\n" +
+      "dump on stderr. Logs, warnings and the dump go to stderr.",
+    examples: [
+      `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20240101-20240131 -k StudyInstanceUID -k PatientID -sr > studies.ndjson`,
+      `${TOOL} -S -aec PACS pacs 104 --queries accessions.csv -k StudyInstanceUID -sr --format tsv > studies.tsv`,
+      `${TOOL} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyDate=20150101-20241231 -k StudyInstanceUID --split-dates --max-results 1000 -sr`,
+    ],
+    epilogue:
+      "Exit status differs from DCMTK findscu where findscu reports success for a failure:\n" +
+      "a failed query, a bad -k key and a DIMSE timeout exit non-zero.",
+    exits: [0, 1, 2, 3, 45, 61],
+  };
 }
 
 interface Settings {
@@ -144,7 +140,7 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help(), () =>
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;

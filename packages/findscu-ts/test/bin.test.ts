@@ -42,7 +42,7 @@ test("no arguments prints help (as DCMTK findscu does)", async () => {
 test("--version prints the package version", async () => {
   const r = await runBin("findscu-ts", ["--version"]);
   assert.equal(r.code, 0);
-  assert.equal(r.stdout.trim(), `findscu-ts ${pkg.version}`);
+  assert.ok(r.stdout.startsWith(`findscu-ts ${pkg.version} (dicom-pipes; `), r.stdout);
 });
 
 test("unknown and bundled options are usage errors (exit 2) with a hint", async () => {

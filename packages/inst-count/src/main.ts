@@ -34,7 +34,11 @@ export const EXITS = [0, 1, 2];
 const TOOL = "inst-count";
 
 function parser(version: string) {
-  const y = toolYargs(TOOL, version, { streams: ANALYSIS_STREAMS, exits: EXITS })
+  const y = toolYargs(TOOL, version, {
+    title: "studies per institution (or any attributes) in C-FIND results",
+    streams: ANALYSIS_STREAMS,
+    exits: EXITS,
+  })
     .usage(
       `${TOOL} [options] [INPUT...]\n\n` +
         "Count studies per institution (InstitutionName) in C-FIND results, or per any\n" +

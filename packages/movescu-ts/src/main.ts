@@ -40,8 +40,6 @@ import {
   retryPolicy,
   Exit,
   ExitError,
-  exitTable,
-  formatHelp,
   listenFailure,
   outputDirectory,
   packageVersion,
@@ -58,6 +56,7 @@ import {
   timeouts,
   UsageError,
   type CliLogger,
+  type HelpText,
   type ProgressCounts,
 } from "@dicom-pipes/dimse/cli";
 import { options } from "./options.js";
@@ -78,39 +77,36 @@ export { processIo };
 
 type Tool = "movescu-ts" | "getscu-ts";
 
-function help(tool: Tool): string {
+function help(tool: Tool): HelpText {
   const get = tool === "getscu-ts";
-  return formatHelp(
-    {
-      tool,
-      title: get ? "DICOM retrieve (C-GET) SCU" : "DICOM retrieve (C-MOVE) SCU",
-      usage: `${tool} [options] peer port [dcmfile-in...]`,
-      parameters: [
-        ["peer", "hostname of DICOM peer"],
-        ["port", "tcp/ip port number of peer"],
-        ["dcmfile-in", "DICOM query file(s); - reads records from stdin"],
-      ],
-      description:
-        "One retrieve per query (the -k keys, each query file, or each input record: findscu-ts\n" +
-        `output, a CSV of UIDs…), at the record's level. Objects received (${get ? "C-GET" : "C-MOVE to self with\n+P, or with --get"}) are written exactly as received, placed by --layout; one result record per\n` +
-        "request goes to stdout. Batch runs keep a journal and resume where they stopped.",
-      examples: get
-        ? [
-            `${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`,
-          ]
-        : [
-            `${tool} -S -aec PACS -aem ME +P 11113 -od data pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3`,
-            `findscu-ts -S -aec PACS pacs 104 -sr -k QueryRetrieveLevel=SERIES -k StudyInstanceUID=1.2.3 -k SeriesInstanceUID \\\n      | ${tool} -S -aec PACS -aem ME +P 11113 -od data --layout hierarchy pacs 104 > results.ndjson`,
-            `${tool} -S -aec PACS -aem ME +P 11113 -od data --input studies.csv -j 4 --window 19:00-07:00 pacs 104`,
-          ],
-      epilogue:
-        "Exit status follows DCMTK movescu: 68 when a retrieve completed with failed\n" +
-        "sub-operations or delivered fewer objects than announced, 69 when one failed,\n" +
-        `61 association failure, ${get ? "" : "60 port busy, "}45 output directory missing or not writable.\n\n` +
-        exitTable(get ? [0, 1, 2, 45, 61, 68, 69] : [0, 1, 2, 45, 60, 61, 68, 69]),
-    },
-    options(tool),
-  );
+  return {
+    tool,
+    title: get ? "DICOM retrieve (C-GET) SCU" : "DICOM retrieve (C-MOVE) SCU",
+    usage: `${tool} [options] peer port [dcmfile-in...]`,
+    parameters: [
+      ["peer", "hostname of DICOM peer"],
+      ["port", "tcp/ip port number of peer"],
+      ["dcmfile-in", "DICOM query file(s); - reads records from stdin"],
+    ],
+    description:
+      "One retrieve per query (the -k keys, each query file, or each input record: findscu-ts\n" +
+      `output, a CSV of UIDs…), at the record's level. Objects received (${get ? "C-GET" : "C-MOVE to self with\n+P, or with --get"}) are written exactly as received, placed by --layout; one result record per\n` +
+      "request goes to stdout. Batch runs keep a journal and resume where they stopped.",
+    examples: get
+      ? [
+          `${tool} -S -aec PACS pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3 -od data`,
+        ]
+      : [
+          `${tool} -S -aec PACS -aem ME +P 11113 -od data pacs 104 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=1.2.3`,
+          `findscu-ts -S -aec PACS pacs 104 -sr -k QueryRetrieveLevel=SERIES -k StudyInstanceUID=1.2.3 -k SeriesInstanceUID \\\n      | ${tool} -S -aec PACS -aem ME +P 11113 -od data --layout hierarchy pacs 104 > results.ndjson`,
+          `${tool} -S -aec PACS -aem ME +P 11113 -od data --input studies.csv -j 4 --window 19:00-07:00 pacs 104`,
+        ],
+    epilogue:
+      "Exit status follows DCMTK movescu: 68 when a retrieve completed with failed\n" +
+      "sub-operations or delivered fewer objects than announced, 69 when one failed,\n" +
+      `61 association failure, ${get ? "" : "60 port busy, "}45 output directory missing or not writable.`,
+    exits: get ? [0, 1, 2, 45, 61, 68, 69] : [0, 1, 2, 45, 60, 61, 68, 69],
+  };
 }
 
 interface Settings {
@@ -144,14 +140,8 @@ export async function main(
 ): Promise<number> {
   const OPTIONS = options(tool);
   return runTool(tool, io, async (log) => {
-    const p = startDcmtkTool(
-      tool,
-      argv,
-      OPTIONS,
-      io,
-      log,
-      () => help(tool),
-      () => packageVersion(import.meta.url),
+    const p = startDcmtkTool(tool, argv, OPTIONS, io, log, help(tool), () =>
+      packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
     const o = p.opts;

@@ -95,7 +95,7 @@ for (const tool of ["movescu-ts", "getscu-ts"] as const) {
   test(`${tool} --version prints the package version`, async () => {
     const r = await runBin(tool, ["--version"]);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, `${tool} ${pkg.version}\n`);
+    assert.ok(r.stdout.startsWith(`${tool} ${pkg.version} (dicom-pipes; `), r.stdout);
   });
 
   test(`${tool}: an unknown option is a usage error (exit 2)`, async () => {

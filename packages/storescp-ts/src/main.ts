@@ -18,8 +18,6 @@ import {
   recordFormat,
   Exit,
   ExitError,
-  exitTable,
-  formatHelp,
   listenFailure,
   outputDirectory,
   packageVersion,
@@ -30,6 +28,7 @@ import {
   timeouts,
   UsageError,
   type CliLogger,
+  type HelpText,
 } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
@@ -39,27 +38,24 @@ export { processIo };
 
 const TOOL = "storescp-ts";
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "DICOM storage (C-STORE) SCP",
-      usage: `${TOOL} [options] port`,
-      parameters: [["port", "tcp/ip port number to listen on"]],
-      description:
-        "Stores every instance exactly as received (no re-encoding), any SOP class and any\n" +
-        "transfer syntax, and answers Success only once the file is complete and in place.\n" +
-        "Writes one record per stored object on stdout; logs on stderr. Runs until\n" +
-        "SIGTERM or SIGINT, then finishes the objects in flight and exits.",
-      examples: [
-        `${TOOL} -aet ARCHIVE -od /data/incoming 11112 > received.ndjson`,
-        `${TOOL} --layout '{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm' -od /data 11112`,
-        `${TOOL} -od /data -su '' -xcs 'echo study done: #p' -tos 10 11112`,
-      ],
-      epilogue: exitTable([0, 1, 2, 45, 60]),
-    },
-    OPTIONS,
-  );
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "DICOM storage (C-STORE) SCP",
+    usage: `${TOOL} [options] port`,
+    parameters: [["port", "tcp/ip port number to listen on"]],
+    description:
+      "Stores every instance exactly as received (no re-encoding), any SOP class and any\n" +
+      "transfer syntax, and answers Success only once the file is complete and in place.\n" +
+      "Writes one record per stored object on stdout; logs on stderr. Runs until\n" +
+      "SIGTERM or SIGINT, then finishes the objects in flight and exits.",
+    examples: [
+      `${TOOL} -aet ARCHIVE -od /data/incoming 11112 > received.ndjson`,
+      `${TOOL} --layout '{PatientID}/{StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm' -od /data 11112`,
+      `${TOOL} -od /data -su '' -xcs 'echo study done: #p' -tos 10 11112`,
+    ],
+    exits: [0, 1, 2, 45, 60],
+  };
 }
 
 /** How long objects in flight may take to finish after SIGTERM/SIGINT (the bin's signal grace period is longer). */
@@ -67,7 +63,7 @@ export const FINISH_MS = 60_000;
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help(), () =>
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;

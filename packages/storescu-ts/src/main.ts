@@ -33,8 +33,6 @@ import {
   retryPolicy,
   Exit,
   ExitError,
-  exitTable,
-  formatHelp,
   packageVersion,
   peerAndPort,
   Progress,
@@ -45,6 +43,7 @@ import {
   timeouts,
   UsageError,
   type CliLogger,
+  type HelpText,
   type ProgressCounts,
 } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
@@ -54,37 +53,34 @@ export { processIo };
 
 const TOOL = "storescu-ts";
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "DICOM storage (C-STORE) SCU",
-      usage: `${TOOL} [options] peer port [dcmfile-in...]`,
-      parameters: [
-        ["peer", "hostname of DICOM peer"],
-        ["port", "tcp/ip port number of peer"],
-        [
-          "dcmfile-in",
-          'DICOM file or directory to be transmitted; without\nany, paths are read from stdin (lines or NDJSON "path")',
-        ],
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "DICOM storage (C-STORE) SCU",
+    usage: `${TOOL} [options] peer port [dcmfile-in...]`,
+    parameters: [
+      ["peer", "hostname of DICOM peer"],
+      ["port", "tcp/ip port number of peer"],
+      [
+        "dcmfile-in",
+        'DICOM file or directory to be transmitted; without\nany, paths are read from stdin (lines or NDJSON "path")',
       ],
-      description:
-        "Sends files exactly as they are (no re-encoding) in their own transfer syntax when\n" +
-        "the peer accepts it, converting only between uncompressed syntaxes otherwise.\n" +
-        "Writes one result record per file on stdout; logs and progress on stderr.",
-      examples: [
-        `${TOOL} -aec PACS pacs 104 +sd +r /data/study`,
-        `storescp-ts -od /data 11112 | ${TOOL} -aec ARCHIVE archive 104     # forward what arrives`,
-        `find /data -name '*.dcm' | ${TOOL} -j 4 -nh -aec PACS pacs 104 > results.ndjson`,
-      ],
-      epilogue:
-        "Exit status as DCMTK storescu where it signals something: when a store fails\n" +
-        "(halting, the default) the status is the failed status >> 8 (0xA700 → 167), and 10\n" +
-        "when the peer aborts; -nh exits 3 when some files failed (DCMTK: 0).\n\n" +
-        exitTable([0, 1, 2, 3, 10, 61]),
-    },
-    OPTIONS,
-  );
+    ],
+    description:
+      "Sends files exactly as they are (no re-encoding) in their own transfer syntax when\n" +
+      "the peer accepts it, converting only between uncompressed syntaxes otherwise.\n" +
+      "Writes one result record per file on stdout; logs and progress on stderr.",
+    examples: [
+      `${TOOL} -aec PACS pacs 104 +sd +r /data/study`,
+      [`storescp-ts -od /data 11112 | ${TOOL} -aec ARCHIVE archive 104`, "forward what arrives"],
+      `find /data -name '*.dcm' | ${TOOL} -j 4 -nh -aec PACS pacs 104 > results.ndjson`,
+    ],
+    epilogue:
+      "Exit status as DCMTK storescu where it signals something: when a store fails\n" +
+      "(halting, the default) the status is the failed status >> 8 (0xA700 → 167), and 10\n" +
+      "when the peer aborts; -nh exits 3 when some files failed (DCMTK: 0).",
+    exits: [0, 1, 2, 3, 10, 61],
+  };
 }
 
 interface Settings {
@@ -105,7 +101,7 @@ interface Settings {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help(), () =>
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;

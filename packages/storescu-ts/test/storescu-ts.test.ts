@@ -82,7 +82,7 @@ describe("command line", () => {
   test("--version: name and the package version", async () => {
     const r = await runBin("storescu-ts", ["--version"]);
     assert.equal(r.code, 0);
-    assert.equal(r.stdout, `storescu-ts ${VERSION}\n`);
+    assert.ok(r.stdout.startsWith(`storescu-ts ${VERSION} (dicom-pipes; `), r.stdout);
   });
 
   test("unknown option: exit 2, named on stderr, nothing on stdout", async () => {

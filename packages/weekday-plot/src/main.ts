@@ -41,7 +41,11 @@ export const EXITS = [0, 1, 2, 45];
 const TOOL = "weekday-plot";
 
 function parser(version: string) {
-  const y = toolYargs(TOOL, version, { streams: ANALYSIS_STREAMS, exits: EXITS })
+  const y = toolYargs(TOOL, version, {
+    title: "boxplots of studies per hour for each weekday",
+    streams: ANALYSIS_STREAMS,
+    exits: EXITS,
+  })
     .usage(
       `${TOOL} [options] [INPUT...] -o OUTDIR\n\n` +
         "For each weekday with studies, a boxplot per hour of day (0-23) of the number of\n" +

@@ -283,5 +283,8 @@ test("--help and --version", async () => {
   ])
     assert.ok(r.stdout.includes(flag), flag);
   r = await runBin("weekday-plot", ["--version"]);
-  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.match(
+    r.stdout,
+    /^weekday-plot \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
+  );
 });

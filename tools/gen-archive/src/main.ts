@@ -2,12 +2,12 @@
 import {
   choiceOption,
   Exit,
-  formatHelp,
   generalOptions,
   packageVersion,
   runTool,
   startDcmtkTool,
   UsageError,
+  type HelpText,
   type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
 import { processIo, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
@@ -157,31 +157,28 @@ export const OPTIONS: OptionSpec[] = [
   },
 ];
 
-function help(): string {
-  return formatHelp(
-    {
-      tool: TOOL,
-      title: "write a synthetic DICOM archive",
-      usage: `${TOOL} --out DIR [options]`,
-      description:
-        "Writes a deterministic, realistic archive of Part 10 files (CT, MR, CR, US, PT;\n" +
-        "non-ASCII names; private tags) and prints one JSON summary line on stdout.\n" +
-        "Logs go to stderr.",
-      examples: [
-        `${TOOL} --out /tmp/archive`,
-        `${TOOL} --out /tmp/big --patients 1000 --instances-per-series 10-20 --max-instances 50000`,
-        `${TOOL} --out /tmp/large --patients 10 --studies-per-patient 1 --series-per-study 1 --instances-per-series 10 --rows 512 --bits 16`,
-        `${TOOL} --out /tmp/flat --layout flat --transfer-syntax big --start-date 20250101 --end-date 20250331`,
-      ],
-      epilogue:
-        "Exit status:\n" +
-        "  0    archive written\n" +
-        "  1    failure (I/O error, e.g. the output directory is not writable)\n" +
-        "  2    usage error\n" +
-        "  130  interrupted (SIGINT), 143 terminated (SIGTERM)",
-    },
-    OPTIONS,
-  );
+function help(): HelpText {
+  return {
+    tool: TOOL,
+    title: "write a synthetic DICOM archive",
+    usage: `${TOOL} --out DIR [options]`,
+    description:
+      "Writes a deterministic, realistic archive of Part 10 files (CT, MR, CR, US, PT;\n" +
+      "non-ASCII names; private tags) and prints one JSON summary line on stdout.\n" +
+      "Logs go to stderr.",
+    examples: [
+      `${TOOL} --out /tmp/archive`,
+      `${TOOL} --out /tmp/big --patients 1000 --instances-per-series 10-20 --max-instances 50000`,
+      `${TOOL} --out /tmp/large --patients 10 --studies-per-patient 1 --series-per-study 1 --instances-per-series 10 --rows 512 --bits 16`,
+      `${TOOL} --out /tmp/flat --layout flat --transfer-syntax big --start-date 20250101 --end-date 20250331`,
+    ],
+    epilogue:
+      "Exit status:\n" +
+      "  0    archive written\n" +
+      "  1    failure (I/O error, e.g. the output directory is not writable)\n" +
+      "  2    usage error\n" +
+      "  130  interrupted (SIGINT), 143 terminated (SIGTERM)",
+  };
 }
 
 function rangeOpt(v: unknown, flag: string): CountRange | undefined {
@@ -196,7 +193,7 @@ function rangeOpt(v: unknown, flag: string): CountRange | undefined {
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   return runTool(TOOL, io, async (log) => {
-    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help, () =>
+    const p = startDcmtkTool(TOOL, argv, OPTIONS, io, log, help(), () =>
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;

@@ -517,7 +517,10 @@ test("CLI: help, version and usage errors", async () => {
   assert.equal(h.code, 0);
   assert.match(h.stdout, /--transfer-syntax/);
   const v = await runGen(["--version"]);
-  assert.match(v.stdout, /^gen-archive \d+\.\d+\.\d+\n$/);
+  assert.match(
+    v.stdout,
+    /^gen-archive \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
+  );
   for (const argv of [
     ["--patients", "3"],
     ["--out", "x", "--bits", "12"],

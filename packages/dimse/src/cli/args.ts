@@ -6,7 +6,7 @@
  * `@file` expansion. GNU-style `--name=value` is accepted for long names.
  */
 import { readFileSync } from "node:fs";
-import { UsageError } from "./exit.js";
+import { exitTable, UsageError } from "./exit.js";
 
 export interface OptionSpec {
   /** Result key. */
@@ -147,23 +147,57 @@ function convert(spec: OptionSpec, flag: string, v: string): unknown {
   return n;
 }
 
+/** A command line to copy, with what it does (printed as a `#` comment above it). */
+export type Example = string | readonly [command: string, note: string];
+
 export interface HelpText {
   tool: string;
   title: string;
+  /** Synopsis lines. */
   usage: string;
   parameters?: Array<[string, string]>;
+  /** Subcommands (dcmdir): name and what it does. */
+  commands?: Array<[string, string]>;
   description?: string;
-  examples?: string[];
+  examples?: Example[];
   epilogue?: string;
+  /** The exit statuses the tool can return, printed last (see `exitTable`). */
+  exits?: readonly number[];
+}
+
+/** The width help text is wrapped to. */
+const HELP_WIDTH = 100;
+
+/** A line broken at spaces into lines of at most `width` characters (a longer word stays whole). */
+function wrap(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const at = rest.lastIndexOf(" ", width);
+    if (at <= 0) break;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  out.push(rest);
+  return out;
 }
 
 /** Help in DCMTK's layout: parameters, then option groups with short and long forms. */
 export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
   const lines: string[] = [`${h.tool}: ${h.title}`, `usage: ${h.usage}`, ""];
-  if (h.description) lines.push(h.description, "");
-  if (h.parameters?.length) {
-    lines.push("parameters:");
-    for (const [p, d] of h.parameters) lines.push(`  ${p.padEnd(26)}${d}`);
+  if (h.description)
+    lines.push(...h.description.split("\n").flatMap((l) => wrap(l, HELP_WIDTH)), "");
+  for (const [title, rows] of [
+    ["commands", h.commands],
+    ["parameters", h.parameters],
+  ] as const) {
+    if (!rows?.length) continue;
+    lines.push(`${title}:`);
+    const width = Math.max(26, ...rows.map(([p]) => p.length + 2));
+    for (const [p, d] of rows) {
+      const [first, ...more] = wrap(d, HELP_WIDTH - width - 2);
+      lines.push(`  ${p.padEnd(width)}${first}`, ...more.map((l) => " ".repeat(width + 2) + l));
+    }
     lines.push("");
   }
   const groups: string[] = [];
@@ -175,7 +209,7 @@ export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
       const short = s.flags.find((f) => !f.startsWith("--")) ?? "";
       const long = s.flags.find((f) => f.startsWith("--")) ?? "";
       const head = `  ${short.padEnd(6)} ${long}${s.metavar ? ` ${s.metavar}` : ""}`;
-      const desc = s.describe.split("\n");
+      const desc = s.describe.split("\n").flatMap((l) => wrap(l, HELP_WIDTH - 32));
       if (head.length < 32) {
         lines.push(head.padEnd(32) + desc[0]);
       } else {
@@ -188,9 +222,13 @@ export function formatHelp(h: HelpText, specs: OptionSpec[]): string {
   }
   if (h.examples?.length) {
     lines.push("examples:");
-    for (const e of h.examples) lines.push(`  ${e}`);
+    for (const e of h.examples) {
+      if (typeof e === "string") lines.push(`  ${e}`);
+      else lines.push(`  # ${e[1]}`, `  ${e[0]}`);
+    }
     lines.push("");
   }
-  if (h.epilogue) lines.push(h.epilogue, "");
+  if (h.epilogue) lines.push(...h.epilogue.split("\n").flatMap((l) => wrap(l, HELP_WIDTH)), "");
+  if (h.exits) lines.push(exitTable(h.exits), "");
   return lines.join("\n");
 }

@@ -10,7 +10,14 @@ import { readFile } from "node:fs/promises";
 import { parsePart10 } from "../dicom/part10.js";
 import type { Dataset } from "../dicom/dataset.js";
 import { dirname, resolve } from "node:path";
-import { parseArgs, UnknownOptionError, type OptionSpec, type ParsedArgs } from "./args.js";
+import {
+  parseArgs,
+  UnknownOptionError,
+  type HelpText,
+  type OptionSpec,
+  type ParsedArgs,
+} from "./args.js";
+import { printHelp, versionLine } from "./help.js";
 import { DCMTK_OPTIONS } from "./dcmtk-options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import type { CliLogger } from "./logger.js";
@@ -27,6 +34,7 @@ import { resolvePeer } from "./peers.js";
 /**
  * Parse a DCMTK-style command line. Returns the parsed arguments, or an
  * exit status when the call was for help or the version (already printed).
+ * The help is rendered from `specs`, the table argv is parsed with.
  */
 export function startDcmtkTool(
   tool: string,
@@ -34,20 +42,20 @@ export function startDcmtkTool(
   specs: OptionSpec[],
   io: Io,
   log: CliLogger,
-  help: () => string,
+  help: HelpText,
   version: () => string,
 ): ParsedArgs | number {
   if (argv.length === 0) {
-    io.stdout.write(help());
+    printHelp(io, help, specs);
     return Exit.OK;
   }
   const p = parseDcmtkArgs(tool, argv, specs);
   if (p.opts.help) {
-    io.stdout.write(help());
+    printHelp(io, help, specs);
     return Exit.OK;
   }
   if (p.opts.version) {
-    io.stdout.write(`${tool} ${version()}\n`);
+    io.stdout.write(`${versionLine(tool, version())}\n`);
     return Exit.OK;
   }
   log.level = resolveLogLevel(p);

@@ -46,14 +46,28 @@ const MEANING: Record<number, string> = {
  */
 export function exitTable(codes: readonly number[]): string {
   const lines = ["Exit status:"];
+  for (const [c, m] of exitStatuses(codes)) {
+    if (c === Exit.SIGTERM) continue;
+    lines.push(
+      c === Exit.SIGINT
+        ? "  130  interrupted (SIGINT), 143 terminated (SIGTERM)"
+        : `  ${String(c).padEnd(5)}${m}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The statuses a tool can return with their meanings, in order, 130 and 143 last (for man pages). */
+export function exitStatuses(codes: readonly number[]): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
   for (const c of [...new Set(codes)].sort((x, y) => x - y)) {
     if (c === Exit.SIGINT || c === Exit.SIGTERM) continue;
     const m = MEANING[c];
     if (!m) throw new Error(`exit status ${c} has no description`);
-    lines.push(`  ${String(c).padEnd(5)}${m}`);
+    out.push([c, m]);
   }
-  lines.push("  130  interrupted (SIGINT), 143 terminated (SIGTERM)");
-  return lines.join("\n");
+  out.push([Exit.SIGINT, "interrupted (SIGINT)"], [Exit.SIGTERM, "terminated (SIGTERM)"]);
+  return out;
 }
 
 /** An error that maps to an exit status, printed as one line. */
