@@ -7,8 +7,41 @@ import {
   shardOption,
   OUTPUT,
   NETWORK,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import {
+  pacingOptions,
+  type GeneralOptions,
+  type OptionTable,
+  type OutputOptions,
+  type PacingOptions,
+  type ScuNetworkOptions,
+  type UncompressedProposal,
+} from "@dicom-pipes/dimse/app";
+import type { QueryModel } from "@dicom-pipes/dimse/dicom";
+
+/** Every option findscu-ts reads, typed. */
+export interface FindOptions
+  extends GeneralOptions,
+    ScuNetworkOptions,
+    OutputOptions,
+    PacingOptions {
+  repeat?: number;
+  abortAssoc?: boolean;
+  cancel?: number;
+  model?: QueryModel;
+  key?: string[];
+  proposal?: UncompressedProposal;
+  queries?: string;
+  level?: string;
+  splitDates?: boolean;
+  maxResults?: number;
+  jsonModel?: boolean;
+  bulk?: string;
+  showResponses?: boolean;
+  extract?: boolean;
+  outputDirectory?: string;
+  limitOutput?: number;
+}
 
 const QUERY = "query information model";
 const QUERYKEYS = "query keys";
@@ -16,7 +49,7 @@ const TS = "transfer syntaxes";
 const BATCH = "batch queries";
 const EXTRACT = "extraction (DCMTK compatible)";
 
-export const OPTIONS: OptionSpec[] = [
+export const OPTIONS: OptionTable<FindOptions> = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "FINDSCU" }),
   ...retryOptions(),
@@ -146,6 +179,7 @@ export const OPTIONS: OptionSpec[] = [
     describe: "skip invalid query rows (exit 3 at the end)",
   },
   shardOption(BATCH),
+  ...pacingOptions(BATCH, "none unless given; shards need\none each"),
   {
     key: "level",
     flags: ["--level"],

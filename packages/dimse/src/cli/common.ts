@@ -1,6 +1,13 @@
 /** Option groups shared by the DCMTK-compatible tools, log-level resolution, and the run wrapper. */
 import { createRequire } from "node:module";
 import type { OptionSpec, ParsedArgs } from "./args.js";
+import type {
+  GeneralOptions,
+  KeysOf,
+  OutputOptions,
+  ScpLimitOptions,
+  ScuNetworkOptions,
+} from "./options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
 import { clearProgressLine } from "./progress.js";
@@ -14,7 +21,7 @@ export const GENERAL = "general options";
 export const NETWORK = "network options";
 export const OUTPUT = "output options";
 
-export function generalOptions(): OptionSpec[] {
+export function generalOptions(): OptionSpec<KeysOf<GeneralOptions>>[] {
   return [
     {
       key: "help",
@@ -86,7 +93,7 @@ export const EXCEL_DESCRIBE =
  * `--format ndjson|csv|tsv` and `--excel` for a tool that writes records
  * on stdout; `what` completes the --format description. See `recordFormat`.
  */
-export function recordFormatOptions(what: string): OptionSpec[] {
+export function recordFormatOptions(what: string): OptionSpec<KeysOf<OutputOptions>>[] {
   return [
     {
       key: "format",
@@ -119,12 +126,15 @@ export function recordFormat(
   return { format: "csv", excel: true };
 }
 
+/** DCMTK's called AE title when `-aec` is not given. */
+export const DEFAULT_CALLED_AET = "ANY-SCP";
+
 export interface ScuNetworkDefaults {
   aet: string;
   calledAet?: string;
 }
 
-export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
+export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec<KeysOf<ScuNetworkOptions>>[] {
   return [
     {
       key: "aetitle",
@@ -140,7 +150,7 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
       kind: "value",
       metavar: "[a]etitle",
       group: NETWORK,
-      describe: `set called AE title of peer (default: ${d.calledAet ?? "ANY-SCP"})`,
+      describe: `set called AE title of peer (default: ${d.calledAet ?? DEFAULT_CALLED_AET})`,
     },
     {
       key: "timeout",
@@ -210,7 +220,7 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
  * time (DCMTK's `-td`), the associations served at once, and the size of
  * a message held in memory. See `scpLimits`.
  */
-export function scpLimitOptions(): OptionSpec[] {
+export function scpLimitOptions(): OptionSpec<KeysOf<ScpLimitOptions>>[] {
   return [
     {
       key: "dimseTimeout",
@@ -251,14 +261,14 @@ export function scpLimitOptions(): OptionSpec[] {
 }
 
 /** `scpLimitOptions` values as `serve()` takes them (undefined: its defaults). */
-export function scpLimits(o: Record<string, unknown>): {
+export function scpLimits(o: ScpLimitOptions): {
   dimseTimeoutMs?: number;
   maxAssociations?: number;
   maxMessageBytes?: number;
 } {
   return {
     dimseTimeoutMs: o.dimseTimeout === undefined ? undefined : Number(o.dimseTimeout) * 1000,
-    maxAssociations: o.maxAssociations as number | undefined,
+    maxAssociations: o.maxAssociations,
     maxMessageBytes: o.maxMessage === undefined ? undefined : Number(o.maxMessage) * 1024 * 1024,
   };
 }
