@@ -14,7 +14,6 @@ import {
   withRetries,
   type Association,
   type RetryOptions,
-  type RetryPolicy,
   type ContextProposal,
   type FileToSend,
   type ScratchBuffer,
@@ -29,25 +28,28 @@ import {
 import {
   connectPeer,
   associationFailure,
-  recordFormat,
-  retryPolicy,
   Exit,
   ExitError,
   exitTable,
   formatHelp,
   packageVersion,
-  peerAndPort,
   Progress,
-  progressWanted,
   runTool,
   startDcmtkTool,
   stdinHasData,
-  timeouts,
   UsageError,
   type CliLogger,
   type ProgressCounts,
 } from "@dicom-pipes/dimse/cli";
-import { OPTIONS } from "./options.js";
+import {
+  outputSettings,
+  proposedSyntaxes,
+  runBatch,
+  scuSettings,
+  typedOptions,
+  type ScuSettings,
+} from "@dicom-pipes/dimse/app";
+import { OPTIONS, type StoreOptions } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
 
 export { processIo };
@@ -87,20 +89,13 @@ function help(): string {
   );
 }
 
-interface Settings {
-  peer: string;
-  port: number;
-  aet: string;
-  call: string;
+interface Settings extends ScuSettings {
   jobs: number;
   halt: boolean;
   rename: boolean;
   abort: boolean;
+  /** Uncompressed syntaxes proposed beside each file's own. */
   fallback: string[];
-  timeouts: { connect?: number; acse: number; dimse?: number };
-  maxPdu?: number;
-  bind?: string;
-  retry: RetryPolicy;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -109,33 +104,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
-    const o = p.opts;
-    const { peer, port, rest: files } = peerAndPort(p.positionals, p.opts, io.env);
-    const { format, excel } = recordFormat(o.format, o.excel);
-    const {
-      ExplicitVRLittleEndian: LE,
-      ExplicitVRBigEndian: BE,
-      ImplicitVRLittleEndian: IM,
-    } = TransferSyntax;
-    const proposal = (o.proposal as string | undefined) ?? "uncompr";
-    const fallback =
-      proposal === "implicit" ? [IM] : proposal === "big" ? [BE, LE, IM] : [LE, BE, IM];
+    const o = typedOptions<StoreOptions>(p);
+    const scu = scuSettings(o, p.positionals, io, { aet: "STORESCU" });
+    const files = scu.rest;
+    const out = outputSettings(o, io, log);
     const s: Settings = {
-      peer,
-      port,
-      aet: (o.aetitle as string | undefined) ?? "STORESCU",
-      call: (o.call as string | undefined) ?? "ANY-SCP",
-      jobs: (o.jobs as number | undefined) ?? 1,
-      halt: (o.halt as boolean | undefined) ?? true,
+      ...scu,
+      jobs: o.jobs ?? 1,
+      halt: o.halt ?? true,
       rename: Boolean(o.rename),
       abort: Boolean(o.abortAssoc),
-      fallback,
-      timeouts: timeouts(o),
-      maxPdu: o.maxPdu as number | undefined,
-      bind: o.bind as string | undefined,
-      retry: retryPolicy(o),
+      fallback: proposedSyntaxes(
+        o.proposal === "implicit" || o.proposal === "big" ? o.proposal : undefined,
+      ),
     };
-    const inputArg = o.input as string | undefined;
+    const inputArg = o.input;
     const useStdinArg = files.includes("-");
     const argFiles = files.filter((f) => f !== "-");
     if (inputArg !== undefined && argFiles.length)
@@ -146,7 +129,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       source = argumentFiles(argFiles, {
         scanDirectories: Boolean(o.scanDirectories),
         recurse: Boolean(o.recurse),
-        pattern: o.scanPattern !== undefined ? wildcard(String(o.scanPattern)) : undefined,
+        pattern: o.scanPattern !== undefined ? wildcard(o.scanPattern) : undefined,
         log,
       });
       prescan = true;
@@ -160,13 +143,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         io.cwd ?? process.cwd(),
       );
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = o.noOutput
+    const writer = !out.output
       ? undefined
       : new RecordWriter(io.stdout, {
-          format,
-          excel,
+          format: out.format,
+          excel: out.excel,
           columns:
-            format === "ndjson"
+            out.format === "ndjson"
               ? undefined
               : [
                   "path",
@@ -178,15 +161,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
                   ...(s.retry.retries ? ["attempts"] : []),
                 ],
         });
-    const progress = new Progress({
-      stream: io.stderr,
-      enabled: progressWanted(
-        io.stderr,
-        io.env ?? {},
-        log.level === "fatal" || log.level === "error",
-        Boolean(o.noProgress),
-      ),
-    });
+    const progress = new Progress({ stream: io.stderr, enabled: out.progress });
     const run = new SendRun(s, io, log, writer, progress);
     let code: number;
     try {
@@ -241,18 +216,24 @@ class ContextSet {
   }
 }
 
+/** What one of the -j workers keeps between files: its association and read buffer. */
+interface Slot {
+  assoc?: Association;
+  scratch: ScratchBuffer;
+  /** The revision of the context set the association was proposed from. */
+  revision: number;
+}
+
 class SendRun {
-  private queue: Job[] = [];
-  private waiters: Array<() => void> = [];
-  private done = false;
   private stop?: { code: number };
   private readonly contexts: ContextSet;
+  private readonly idle: Slot[] = [];
+  private readonly slots: Slot[] = [];
   private sent = 0;
   private failed = 0;
   private bytes = 0;
   /** Files in all: known once the input has been read to its end. */
   private total?: number;
-  private fed = 0;
   /** Attempts per file (association and C-STORE), for the result records with --retries. */
   private readonly tries = new WeakMap<FileToSend, number>();
 
@@ -267,12 +248,13 @@ class SendRun {
   }
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
+    let jobs: AsyncIterable<Job> | Job[];
     if (prescan) {
       // Read every file first, so one association serves them all. Halting
       // at a bad file stops before anything is sent, as DCMTK storescu does
       // when it reads the files first (-R, which is what storescu-ts always
       // proposes: only the input files' classes).
-      const jobs: Job[] = [];
+      const all: Job[] = [];
       let bad: Job | undefined;
       for await (const path of source) {
         const job = await this.inspect(path);
@@ -281,25 +263,45 @@ class SendRun {
           break;
         }
         if (job.file) this.contexts.add(job.file);
-        jobs.push(job);
+        all.push(job);
       }
-      if (jobs.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
+      if (all.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
       if (bad) {
         this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}; nothing sent`);
         await this.fail(bad.path, undefined, bad.error ?? "not a DICOM file", Exit.FAILURE);
         return this.stop!.code;
       }
-      this.total = jobs.length;
-      this.queue = jobs;
-      this.done = true;
-      if (jobs.length) await this.workers();
-    } else {
-      const feeding = this.feed(source);
-      await Promise.all([feeding, this.workers()]);
+      this.total = all.length;
+      jobs = all;
+    } else jobs = this.feed(source);
+    try {
+      await runBatch({
+        source: jobs,
+        jobs: this.s.jobs,
+        signal: this.io.signal,
+        halted: () => this.stop !== undefined,
+        work: async (job) => {
+          const slot = this.idle.pop() ?? this.slot();
+          try {
+            await this.send(slot, job);
+          } finally {
+            this.idle.push(slot);
+          }
+          return undefined;
+        },
+      });
+    } finally {
+      for (const slot of this.slots) if (slot.assoc) await this.finish(slot.assoc);
     }
     if (this.stop) return this.stop.code;
     if (this.failed > 0) return Exit.PARTIAL;
     return Exit.OK;
+  }
+
+  private slot(): Slot {
+    const slot: Slot = { scratch: {}, revision: -1 };
+    this.slots.push(slot);
+    return slot;
   }
 
   private async inspect(path: string): Promise<Job> {
@@ -310,157 +312,129 @@ class SendRun {
     }
   }
 
-  private async feed(source: AsyncIterable<string>): Promise<void> {
+  /** The paths as jobs; an invalid input line stops the run (exit 2). */
+  private async *feed(source: AsyncIterable<string>): AsyncGenerator<Job> {
+    let fed = 0;
     try {
       for await (const path of source) {
-        if (this.stop || this.io.signal?.aborted) break;
-        this.queue.push({ path });
-        this.fed++;
-        this.wake();
-        while (this.queue.length > 256 && !this.stop)
-          await new Promise<void>((r) => setTimeout(r, 5));
+        fed++;
+        yield { path };
       }
+      if (!this.stop && !this.io.signal?.aborted) this.total = fed;
     } catch (e) {
-      if (e instanceof InputError) {
-        this.log.error(e.message);
-        this.stop ??= { code: Exit.USAGE };
-      } else throw e;
-    } finally {
-      if (!this.stop && !this.io.signal?.aborted) this.total = this.fed;
-      this.done = true;
-      this.wake();
+      if (!(e instanceof InputError)) throw e;
+      this.log.error(e.message);
+      this.stop ??= { code: Exit.USAGE };
     }
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  private async next(): Promise<Job | undefined> {
-    for (;;) {
-      if (this.stop || this.io.signal?.aborted) return undefined;
-      const j = this.queue.shift();
-      if (j) return j;
-      if (this.done) return undefined;
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-
-  private async workers(): Promise<void> {
-    await Promise.all(Array.from({ length: this.s.jobs }, () => this.worker()));
-  }
-
-  private async worker(): Promise<void> {
-    let assoc: Association | undefined;
-    const scratch: ScratchBuffer = {};
-    let revision = -1;
+  /** Send one file on the slot's association (opened, or proposed again for a new SOP class, as needed). */
+  private async send(slot: Slot, job: Job): Promise<void> {
     try {
-      for (;;) {
-        const job = await this.next();
-        if (!job) break;
-        if (!job.file && !job.error) Object.assign(job, await this.inspect(job.path));
-        if (job.error || !job.file) {
-          this.log.error(`Bad DICOM file: ${job.path}: ${job.error}`);
-          await this.fail(job.path, undefined, job.error ?? "not a DICOM file", Exit.FAILURE);
-          continue;
-        }
-        const file = job.file;
-        this.contexts.add(file);
-        this.tries.set(file, 1);
-        if (assoc && (assoc.closed || assoc.error)) assoc = undefined;
-        if (!assoc || (!contextForFile(assoc, file) && revision !== this.contexts.revision)) {
-          if (assoc) await this.finish(assoc);
-          // The revision the proposals are taken from (others may add contexts while we connect).
-          revision = this.contexts.revision;
-          const opened = await withRetries(this.retryOptions(), async () => ({
-            value: await this.open(file),
-          }));
-          assoc = opened.value;
-          this.tries.set(file, opened.attempts);
-        }
-        const pc = contextForFile(assoc, file);
-        if (!pc) {
-          const msg = `No presentation context for: (${dcmtkPrefix(file.header.sopClassUID) ?? "unknown SOP class"}) ${file.header.sopClassUID} in ${file.header.transferSyntax}`;
-          this.log.error(msg);
-          await this.fail(file.path, file, msg, Exit.FAILURE);
-          continue;
-        }
-        this.log.info(`Sending file: ${file.path}`);
-        let status: number;
-        try {
-          const a = assoc;
-          const stored = await withRetries(
-            { ...this.retryOptions(), what: "C-STORE" },
-            async () => {
-              const r = await storeFile(a, file, pc, {
-                dimseTimeoutMs: this.s.timeouts.dimse,
-                scratch,
-              });
-              return {
-                value: r,
-                retry: isTransientStatus(r.status)
-                  ? `${statusText(r.status, "store")} (${statusHex(r.status)})`
-                  : undefined,
-              };
-            },
-            () => false,
-          );
-          const r = stored.value;
-          this.tries.set(file, (this.tries.get(file) ?? 1) + stored.attempts - 1);
-          status = r.status;
-          const cls = statusClass(status);
-          this.log.info(`Received Store Response (${statusText(status, "store")})`);
-          if (cls === "Failure") {
-            const comment = r.command.errorComment ? `: ${r.command.errorComment}` : "";
-            this.log.error(
-              `Store Failed, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})${comment}`,
-            );
-            await this.fail(
-              file.path,
-              file,
-              `${statusText(status, "store")}${comment}`,
-              status >> 8 || Exit.FAILURE,
-              status,
-            );
-            continue;
-          }
-          if (cls === "Warning")
-            this.log.warn(
-              `Store warning, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})`,
-            );
-        } catch (e) {
-          if (e instanceof StoreError) {
-            this.log.error(`Store Failed, file: ${file.path}: ${e.message}`);
-            await this.fail(file.path, file, e.message, Exit.FAILURE);
-            if (e.dimseTimeout) {
-              assoc.abort();
-              assoc = undefined;
-            }
-            continue;
-          }
-          if (e instanceof NetError) {
-            this.log.error(`Store SCU Failed: ${e.condition}`);
-            await this.result(file.path, "Failure", file, e.condition);
-            this.failed++;
-            this.stop ??= {
-              code: e.kind === "aborted" || e.kind === "closed" ? Exit.PEER_ABORT : Exit.FAILURE,
-            };
-            assoc = undefined;
-            break;
-          }
-          throw e;
-        }
-        this.sent++;
-        this.bytes += file.header.size;
-        if (this.s.rename)
-          await rename(file.path, `${file.path}.done`).catch((e: Error) =>
-            this.log.warn(`cannot rename ${file.path}: ${e.message}`),
-          );
-        await this.result(file.path, statusClass(status), file, undefined, status);
-        this.showProgress();
+      if (!job.file && !job.error) Object.assign(job, await this.inspect(job.path));
+      if (job.error || !job.file) {
+        this.log.error(`Bad DICOM file: ${job.path}: ${job.error}`);
+        await this.fail(job.path, undefined, job.error ?? "not a DICOM file", Exit.FAILURE);
+        return;
       }
+      const file = job.file;
+      this.contexts.add(file);
+      this.tries.set(file, 1);
+      if (slot.assoc && (slot.assoc.closed || slot.assoc.error)) slot.assoc = undefined;
+      if (
+        !slot.assoc ||
+        (!contextForFile(slot.assoc, file) && slot.revision !== this.contexts.revision)
+      ) {
+        if (slot.assoc) await this.finish(slot.assoc);
+        slot.assoc = undefined;
+        // The revision the proposals are taken from (others may add contexts while we connect).
+        slot.revision = this.contexts.revision;
+        const opened = await withRetries(this.retryOptions(), async () => ({
+          value: await this.open(file),
+        }));
+        slot.assoc = opened.value;
+        this.tries.set(file, opened.attempts);
+      }
+      const assoc = slot.assoc;
+      const pc = contextForFile(assoc, file);
+      if (!pc) {
+        const msg = `No presentation context for: (${dcmtkPrefix(file.header.sopClassUID) ?? "unknown SOP class"}) ${file.header.sopClassUID} in ${file.header.transferSyntax}`;
+        this.log.error(msg);
+        await this.fail(file.path, file, msg, Exit.FAILURE);
+        return;
+      }
+      this.log.info(`Sending file: ${file.path}`);
+      let status: number;
+      try {
+        const stored = await withRetries(
+          { ...this.retryOptions(), what: "C-STORE" },
+          async () => {
+            const r = await storeFile(assoc, file, pc, {
+              dimseTimeoutMs: this.s.timeouts.dimse,
+              scratch: slot.scratch,
+            });
+            return {
+              value: r,
+              retry: isTransientStatus(r.status)
+                ? `${statusText(r.status, "store")} (${statusHex(r.status)})`
+                : undefined,
+            };
+          },
+          () => false,
+        );
+        const r = stored.value;
+        this.tries.set(file, (this.tries.get(file) ?? 1) + stored.attempts - 1);
+        status = r.status;
+        const cls = statusClass(status);
+        this.log.info(`Received Store Response (${statusText(status, "store")})`);
+        if (cls === "Failure") {
+          const comment = r.command.errorComment ? `: ${r.command.errorComment}` : "";
+          this.log.error(
+            `Store Failed, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})${comment}`,
+          );
+          await this.fail(
+            file.path,
+            file,
+            `${statusText(status, "store")}${comment}`,
+            status >> 8 || Exit.FAILURE,
+            status,
+          );
+          return;
+        }
+        if (cls === "Warning")
+          this.log.warn(
+            `Store warning, file: ${file.path}: ${statusText(status, "store")} (${statusHex(status)})`,
+          );
+      } catch (e) {
+        if (e instanceof StoreError) {
+          this.log.error(`Store Failed, file: ${file.path}: ${e.message}`);
+          await this.fail(file.path, file, e.message, Exit.FAILURE);
+          if (e.dimseTimeout) {
+            assoc.abort();
+            slot.assoc = undefined;
+          }
+          return;
+        }
+        if (e instanceof NetError) {
+          this.log.error(`Store SCU Failed: ${e.condition}`);
+          await this.result(file.path, "Failure", file, e.condition);
+          this.failed++;
+          this.stop ??= {
+            code: e.kind === "aborted" || e.kind === "closed" ? Exit.PEER_ABORT : Exit.FAILURE,
+          };
+          slot.assoc = undefined;
+          return;
+        }
+        throw e;
+      }
+      this.sent++;
+      this.bytes += file.header.size;
+      if (this.s.rename)
+        await rename(file.path, `${file.path}.done`).catch((e: Error) =>
+          this.log.warn(`cannot rename ${file.path}: ${e.message}`),
+        );
+      await this.result(file.path, statusClass(status), file, undefined, status);
+      this.showProgress();
     } catch (e) {
       if (e instanceof NetError) {
         const failure = associationFailure(e);
@@ -471,8 +445,6 @@ class SendRun {
       }
       this.stop ??= { code: Exit.FAILURE };
       throw e;
-    } finally {
-      if (assoc) await this.finish(assoc);
     }
   }
 

@@ -12,7 +12,7 @@ import type { Journal } from "./journal.js";
 import type { Scheduler } from "./pacing.js";
 
 export interface BatchOptions<T> {
-  source: AsyncIterable<T>;
+  source: AsyncIterable<T> | Iterable<T>;
   jobs: number;
   signal?: AbortSignal;
   /** True once the run must take no further request. */
