@@ -273,9 +273,20 @@ export function scpLimits(o: ScpLimitOptions): {
   };
 }
 
-/** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule. */
+/** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule (see `logLevelOf`). */
 export function resolveLogLevel(p: ParsedArgs): LogLevel {
-  const o = p.opts;
+  return logLevelOf(p.opts as GeneralOptions, p.given);
+}
+
+/**
+ * The log level of `-q/-v/-d/-ll`, as DCMTK's oflog sets it, for every
+ * tool (DCMTK-style and yargs): `-ll` cannot be combined with the others;
+ * of `-q`, `-v` and `-d` the rightmost given wins; `-q` is quiet mode,
+ * fatal messages only (no warnings and no errors: DCMTK findscu -q does
+ * not print a refused association), `-v` info, `-d` debug; the default
+ * is warn. `given` lists the option keys in command-line order.
+ */
+export function logLevelOf(o: GeneralOptions, given: readonly string[]): LogLevel {
   if (o.logLevel !== undefined) {
     if (o.quiet || o.verbose || o.debug)
       throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
@@ -286,10 +297,9 @@ export function resolveLogLevel(p: ParsedArgs): LogLevel {
       );
     return l;
   }
-  // Rightmost of -q/-v/-d wins.
-  const last = [...p.given]
+  const last = [...given]
     .reverse()
-    .find((k) => k === "quiet" || k === "verbose" || k === "debug");
+    .find((k) => (k === "quiet" || k === "verbose" || k === "debug") && o[k]);
   return last === "quiet"
     ? "fatal"
     : last === "verbose"
