@@ -22,7 +22,6 @@ import type { FlatRecord } from "@dicom-pipes/dimse/records";
 import { signalExitCode, type Io, type RecordWriter } from "@dicom-pipes/dimse/io";
 import {
   associationFailure,
-  connectPeer,
   Exit,
   ExitError,
   listenFailure,
@@ -30,7 +29,13 @@ import {
   type Progress,
   type ProgressCounts,
 } from "@dicom-pipes/dimse/cli";
-import type { Journal, Scheduler, ScuSettings } from "@dicom-pipes/dimse/app";
+import {
+  runBatch,
+  Sessions,
+  type Journal,
+  type Scheduler,
+  type ScuSettings,
+} from "@dicom-pipes/dimse/app";
 import type { RetrieveRequest } from "./requests.js";
 import type { Active, Receiving } from "./receive.js";
 
@@ -69,7 +74,6 @@ export class RetrieveRun {
   private done = 0;
   private skipped = 0;
   private associationError?: NetError;
-  private aborted?: number;
   private listener?: DicomServer;
   private nextMessageId = 1;
   /** Requests in all, once counted. */
@@ -84,7 +88,14 @@ export class RetrieveRun {
     private readonly scheduler: Scheduler,
     private readonly progress: Progress,
     private readonly receive: Receiving | undefined,
-  ) {}
+  ) {
+    // A C-GET's objects arrive on the association itself.
+    this.sessions = new Sessions(s, s.proposals, log, io.signal, (assoc) =>
+      s.kind === "get" ? receive!.attachGet(assoc) : undefined,
+    );
+  }
+
+  private readonly sessions: Sessions;
 
   async run(source: AsyncGenerator<RetrieveRequest>): Promise<number> {
     // Listen first: a busy port must leave nothing behind in -od.
@@ -113,15 +124,29 @@ export class RetrieveRun {
       }
     }
     try {
-      await Promise.all(Array.from({ length: this.s.jobs }, () => this.worker(source)));
+      await runBatch({
+        source,
+        jobs: this.s.jobs,
+        signal: this.io.signal,
+        halted: () => this.associationError !== undefined,
+        scheduler: this.scheduler,
+        journal: this.journal,
+        journalKey: (req) => this.journalKey(req),
+        skip: async (req, previous) => {
+          this.skipped++;
+          this.log.info(`${req.where}: already retrieved (journal)`);
+          await this.writer?.write(previous);
+        },
+        work: (req) => this.request(req),
+      });
     } finally {
+      await this.sessions.close();
       await this.listener?.close(2000);
       await this.receive?.removeTemps();
     }
     const sig = signalExitCode(this.io.signal);
     if (sig !== undefined) return sig;
     if (this.associationError) throw associationFailure(this.associationError);
-    if (this.aborted !== undefined) return this.aborted;
     if (this.failures) return Exit.RETRIEVE_FAILURE;
     if (this.warnings) return Exit.RETRIEVE_WARNING;
     return Exit.OK;
@@ -133,70 +158,48 @@ export class RetrieveRun {
     return `${s.kind} ${s.call}@${s.peer}:${s.port}${s.destination ? ` to ${s.destination}` : ""} ${req.key}`;
   }
 
-  private async open(): Promise<Association> {
-    const assoc = await connectPeer(this.s, this.s.proposals, this.log);
-    if (this.s.kind === "get") this.receive!.attachGet(assoc);
-    return assoc;
-  }
-
-  private async worker(source: AsyncGenerator<RetrieveRequest>): Promise<void> {
+  /** A request and its retries (--retries): transient association failures and outcomes are tried again; its result record when it succeeded. */
+  private async request(req: RetrieveRequest): Promise<FlatRecord | undefined> {
+    let retry: { what: string; reason: string } | undefined;
     let assoc: Association | undefined;
     try {
-      for (;;) {
-        if (this.io.signal?.aborted || this.associationError || this.aborted !== undefined) break;
-        const next = await source.next();
-        if (next.done) break;
-        const req = next.value;
-        const previous = this.journal?.completed(this.journalKey(req));
-        if (previous) {
-          this.skipped++;
-          this.log.info(`${req.where}: already retrieved (journal)`);
-          await this.writer?.write(previous);
-          continue;
-        }
-        await this.scheduler.beforeRequest();
-        if (this.io.signal?.aborted) break;
-        // Attempts of this request: transient association failures and outcomes are retried (--retries).
-        let retry: { what: string; reason: string } | undefined;
-        for (let attempts = 1; ; attempts++) {
-          if (
-            retry &&
-            !(await retryWait(
-              { ...this.retryOptions(), what: retry.what },
-              attempts - 1,
-              retry.reason,
-            ))
-          )
-            break;
-          if (!assoc || assoc.closed || assoc.error) {
-            try {
-              assoc = await this.open();
-            } catch (e) {
-              if (!(e instanceof NetError)) throw e;
-              retry = { what: "association", reason: e.condition };
-              if (
-                isTransientNetError(e) &&
-                attempts <= this.s.retry.retries &&
-                !this.io.signal?.aborted
-              )
-                continue;
-              this.associationError ??= e;
-              await this.result(req, undefined, { error: e.condition, attempts });
-              break;
-            }
+      for (let attempts = 1; ; attempts++) {
+        if (
+          retry &&
+          !(await retryWait(
+            { ...this.retryOptions(), what: retry.what },
+            attempts - 1,
+            retry.reason,
+          ))
+        )
+          return;
+        if (!assoc) {
+          try {
+            assoc = await this.sessions.acquire({ retries: false });
+          } catch (e) {
+            if (!(e instanceof NetError)) throw e;
+            retry = { what: "association", reason: e.condition };
+            if (
+              isTransientNetError(e) &&
+              attempts <= this.s.retry.retries &&
+              !this.io.signal?.aborted
+            )
+              continue;
+            this.associationError ??= e;
+            await this.result(req, undefined, { error: e.condition, attempts });
+            return;
           }
-          const reason = await this.one(assoc, req, attempts);
-          if (reason === undefined) break;
-          retry = { what: this.s.kind === "move" ? "C-MOVE" : "C-GET", reason };
         }
-        if (this.associationError || this.io.signal?.aborted) break;
-        await this.scheduler.afterRequest();
+        const outcome = await this.one(assoc, req, attempts);
+        if (typeof outcome !== "string") return outcome;
+        retry = { what: this.s.kind === "move" ? "C-MOVE" : "C-GET", reason: outcome };
+        if (assoc.closed || assoc.error) {
+          this.sessions.release(assoc);
+          assoc = undefined;
+        }
       }
     } finally {
-      if (assoc && !assoc.closed) {
-        this.log.info("Releasing Association");
-        await assoc.release();
-      }
+      if (assoc) this.sessions.release(assoc);
     }
   }
 
@@ -204,12 +207,16 @@ export class RetrieveRun {
     return { policy: this.s.retry, signal: this.io.signal, warn: (m) => this.log.warn(m) };
   }
 
-  /** One attempt of a request; the reason to retry it when it failed in a transient way and retries are left. */
+  /**
+   * One attempt of a request: the reason to retry it when it failed in a
+   * transient way and retries are left, else its result record when it
+   * succeeded (for the journal).
+   */
   private async one(
     assoc: Association,
     req: RetrieveRequest,
     attempts: number,
-  ): Promise<string | undefined> {
+  ): Promise<string | FlatRecord | undefined> {
     const retriesLeft = attempts <= this.s.retry.retries && !this.io.signal?.aborted;
     const log = this.log;
     const label = this.s.label;
@@ -304,7 +311,7 @@ export class RetrieveRun {
       error,
       attempts,
     });
-    if (outcome === "Success") this.journal?.record(this.journalKey(req), result);
+    if (outcome === "Success") return result;
   }
 
   private async result(

@@ -29,13 +29,24 @@ export class Sessions {
     private readonly onOpen?: (assoc: Association) => void,
   ) {}
 
-  /** An open association; a NetError that outlived the retries is thrown (see `failure`). */
-  async acquire(): Promise<Association> {
+  /**
+   * An open association. A NetError that outlived the retries is thrown
+   * (and kept in `failure`); with `retries: false` the first is thrown, for
+   * a caller that counts attempts itself.
+   */
+  async acquire(o: { retries?: boolean } = {}): Promise<Association> {
     for (let a = this.idle.pop(); a; a = this.idle.pop()) if (usable(a)) return a;
+    const connect = () => connectPeer(this.s, this.contexts, this.log);
+    if (o.retries === false) {
+      const assoc = await connect();
+      this.open.add(assoc);
+      this.onOpen?.(assoc);
+      return assoc;
+    }
     try {
       const { value } = await withRetries(
         { policy: this.s.retry, signal: this.signal, warn: (m) => this.log.warn(m) },
-        async () => ({ value: await connectPeer(this.s, this.contexts, this.log) }),
+        async () => ({ value: await connect() }),
       );
       this.open.add(value);
       this.onOpen?.(value);
