@@ -5,3 +5,4 @@ export * from "./session.js";
 export * from "./pacing.js";
 export * from "./journal.js";
 export * from "./batch.js";
+export * from "./receive.js";

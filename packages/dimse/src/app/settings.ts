@@ -45,8 +45,8 @@ export function scuSettings(
     call: (opts.call as string | undefined) ?? DEFAULT_CALLED_AET,
     maxPdu: o.maxPdu,
     bind: o.bind,
-    timeouts: timeouts(opts),
-    retry: retryPolicy(opts),
+    timeouts: timeouts(o),
+    retry: retryPolicy(o),
   };
 }
 
