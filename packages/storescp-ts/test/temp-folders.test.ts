@@ -5,12 +5,12 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
+import { startTicks as runStart } from "@dicom-pipes/dimse/app";
 import { isListening } from "../../../test/support/corpus.js";
 
 let dir: string | undefined;
@@ -18,11 +18,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Field 22 of /proc/PID/stat: the start time in clock ticks since boot. */
-function startTicks(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
-}
+/** The start time of a process (it runs). */
+const startTicks = (pid: number): string => runStart(pid)!;
 
 test("a killed run's folder is removed at start, a running one's kept, its own removed at exit", {
   skip: process.platform !== "linux" && "needs /proc",

@@ -61,7 +61,7 @@ function running(pid: number): boolean {
 }
 
 /** A process's start time (clock ticks since boot, /proc/PID/stat field 22); undefined without /proc. */
-function startTicks(pid: number): string | undefined {
+export function startTicks(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // The command name (field 2) may hold spaces and parentheses: count from the last ")".
