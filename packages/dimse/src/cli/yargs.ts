@@ -55,7 +55,7 @@ export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
       },
       "log-level": {
         choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const,
-        describe: "-ll: log level (instead of -q/-v/-d)",
+        describe: "log level, also -ll (instead of -q/-v/-d)",
         group: GENERAL_GROUP,
       },
     })
