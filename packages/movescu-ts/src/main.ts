@@ -6,7 +6,7 @@
 import { join, resolve } from "node:path";
 import { getSopClass, moveSopClass } from "@dicom-pipes/dimse/dicom";
 import { LayoutError, layoutFor, type Layout } from "@dicom-pipes/dimse/records";
-import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
+import { processIo, type Io } from "@dicom-pipes/dimse/io";
 import {
   checkFiles,
   choiceOption,
@@ -15,7 +15,6 @@ import {
   outputDirectory,
   packageVersion,
   parseKeys,
-  Progress,
   runTool,
   shardSetting,
   startDcmtkTool,
@@ -26,6 +25,8 @@ import {
   getStorageContexts,
   Journal,
   outputSettings,
+  progressBar,
+  resultWriter,
   pacingSettings,
   proposedSyntaxes,
   Scheduler,
@@ -174,11 +175,9 @@ export async function main(
     const journal = pacing.journal ? new Journal(pacing.journal) : undefined;
     const resumed = journal?.load() ?? 0;
     if (resumed) log.info(`journal ${pacing.journal}: ${resumed} requests already complete`);
-    const writer = out.output
-      ? new RecordWriter(io.stdout, { format: out.format, excel: out.excel })
-      : undefined;
+    const writer = resultWriter(out, io);
     const scheduler = new Scheduler({ ...pacing, signal: io.signal, log: (m) => log.info(m) });
-    const progress = new Progress({ stream: io.stderr, enabled: out.progress });
+    const progress = progressBar(out, io);
     const receive = receiving
       ? new Receiving({
           od,

@@ -1,9 +1,8 @@
-import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import { processIo, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
   exitTable,
   formatHelp,
   packageVersion,
-  Progress,
   runTool,
   startDcmtkTool,
   stdinHasData,
@@ -11,6 +10,8 @@ import {
 } from "@dicom-pipes/dimse/cli";
 import {
   outputSettings,
+  progressBar,
+  resultWriter,
   proposedSyntaxes,
   scuSettings,
   typedOptions,
@@ -101,25 +102,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         io.cwd ?? process.cwd(),
       );
     } else throw new UsageError("no input files: give files or directories, or paths on stdin");
-    const writer = !out.output
-      ? undefined
-      : new RecordWriter(io.stdout, {
-          format: out.format,
-          excel: out.excel,
-          columns:
-            out.format === "ndjson"
-              ? undefined
-              : [
-                  "path",
-                  "status",
-                  "statusCode",
-                  "error",
-                  "SOPClassUID",
-                  "SOPInstanceUID",
-                  ...(s.retry.retries ? ["attempts"] : []),
-                ],
-        });
-    const progress = new Progress({ stream: io.stderr, enabled: out.progress });
+    const writer = resultWriter(out, io, {
+      columns: [
+        "path",
+        "status",
+        "statusCode",
+        "error",
+        "SOPClassUID",
+        "SOPInstanceUID",
+        ...(s.retry.retries ? ["attempts"] : []),
+      ],
+    });
+    const progress = progressBar(out, io);
     const run = new SendRun(s, io, log, writer, progress);
     let code: number;
     try {

@@ -1,15 +1,15 @@
 /**
  * Typed settings of a run, read from the typed option groups with every
  * default in one place: the peer and the SCU's network settings, and the
- * output (records on stdout, progress line).
+ * results (the record writer on stdout, the progress line on stderr).
  */
 import type { Io } from "../io/io.js";
-import type { OutputFormat } from "../io/output.js";
+import { RecordWriter, type OutputFormat, type RecordWriterOptions } from "../io/output.js";
 import type { RetryPolicy } from "../net/retry.js";
 import { DEFAULT_CALLED_AET, recordFormat } from "../cli/common.js";
 import { peerAndPort, timeouts, type ScuPeer } from "../cli/dcmtk.js";
 import type { CliLogger } from "../cli/logger.js";
-import { progressWanted } from "../cli/progress.js";
+import { Progress, progressWanted } from "../cli/progress.js";
 import { retryPolicy } from "../cli/retry.js";
 import type { OutputOptions, ScuNetworkOptions } from "./options.js";
 
@@ -73,4 +73,25 @@ export function outputSettings(o: OutputOptions, io: Io, log: CliLogger): Output
       Boolean(o.noProgress),
     ),
   };
+}
+
+/** The record writer on stdout the output settings ask for; undefined with `--no-output`. */
+export function resultWriter(
+  out: OutputSettings,
+  io: Io,
+  o: Omit<RecordWriterOptions, "format" | "excel"> = {},
+): RecordWriter | undefined {
+  if (!out.output) return undefined;
+  return new RecordWriter(io.stdout, {
+    ...o,
+    format: out.format,
+    excel: out.excel,
+    // Fixed columns are for tables; NDJSON records keep their own keys.
+    columns: out.format === "ndjson" ? undefined : o.columns,
+  });
+}
+
+/** The progress line on stderr, shown when the output settings say so. */
+export function progressBar(out: OutputSettings, io: Io): Progress {
+  return new Progress({ stream: io.stderr, enabled: out.progress });
 }
