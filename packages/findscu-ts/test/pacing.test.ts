@@ -13,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin, startBin } from "../../../test/support/bins.js";
+import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
 
 let dir: string;
 let pacs: DevPacs;
@@ -170,7 +170,11 @@ test("--window outside the current time waits, and SIGTERM ends the wait", async
   const window = `${String(h).padStart(2, "0")}:00-${String((h + 1) % 24).padStart(2, "0")}:00`;
   answered = [];
   const p = startBin("findscu-ts", args(["--window", window, "--tz", "UTC", "-v"]));
-  await new Promise((r) => setTimeout(r, 1500));
+  // Signalled once it waits (its signal handling is in place by then).
+  assert.ok(
+    await until(() => /outside the time window/.test(p.err()) || p.child.exitCode !== null),
+    p.err(),
+  );
   p.child.kill("SIGTERM");
   const r = await p.done;
   assert.equal(r.code, 143, r.stderr);
