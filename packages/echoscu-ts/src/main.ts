@@ -9,7 +9,6 @@ import {
   statusText,
   withRetries,
   type Association,
-  type RetryPolicy,
 } from "@dicom-pipes/dimse/net";
 import { processIo, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
@@ -21,18 +20,23 @@ import {
   NETWORK,
   OUTPUT,
   packageVersion,
-  peerAndPort,
   retryOptions,
-  retryPolicy,
   runTool,
   scuNetworkOptions,
   startDcmtkTool,
-  timeouts,
   UsageError,
   type CliLogger,
   type HelpText,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import {
+  scuSettings,
+  typedOptions,
+  type GeneralOptions,
+  type OptionTable,
+  type OutputOptions,
+  type ScuNetworkOptions,
+  type ScuSettings,
+} from "@dicom-pipes/dimse/app";
 
 export { processIo };
 
@@ -60,7 +64,15 @@ const SYNTAXES = [
   ...Array.from({ length: 9 }, (_, i) => `1.2.840.10008.1.2.4.${100 + i}`),
 ];
 
-export const OPTIONS: OptionSpec[] = [
+/** Every option echoscu-ts reads, typed. */
+interface EchoOptions extends GeneralOptions, ScuNetworkOptions, OutputOptions {
+  proposeTs?: number;
+  proposePc?: number;
+  repeat?: number;
+  abortAssoc?: boolean;
+}
+
+export const OPTIONS: OptionTable<EchoOptions> = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "ECHOSCU" }),
   ...retryOptions(),
@@ -135,20 +147,12 @@ function help(): HelpText {
   };
 }
 
-interface Settings {
-  peer: string;
-  port: number;
-  aet: string;
-  call: string;
+interface Settings extends ScuSettings {
   contexts: number;
   syntaxes: string[];
   repeat: number;
   abort: boolean;
   output: boolean;
-  timeouts: { connect?: number; acse: number; dimse?: number };
-  maxPdu?: number;
-  bind?: string;
-  retry: RetryPolicy;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -157,24 +161,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
-    const o = p.opts;
-    const { peer, port, rest } = peerAndPort(p.positionals, p.opts, io.env);
-    if (rest.length) throw new UsageError(`Too many parameters: ${rest.join(" ")}`);
+    const o = typedOptions<EchoOptions>(p);
+    const scu = scuSettings(o, p.positionals, io, { aet: "ECHOSCU" });
+    if (scu.rest.length) throw new UsageError(`Too many parameters: ${scu.rest.join(" ")}`);
     return run(
       {
-        peer,
-        port,
-        aet: (o.aetitle as string | undefined) ?? "ECHOSCU",
-        call: (o.call as string | undefined) ?? "ANY-SCP",
-        contexts: (o.proposePc as number | undefined) ?? 1,
-        syntaxes: SYNTAXES.slice(0, (o.proposeTs as number | undefined) ?? 1),
-        repeat: (o.repeat as number | undefined) ?? 1,
+        ...scu,
+        contexts: o.proposePc ?? 1,
+        syntaxes: SYNTAXES.slice(0, o.proposeTs ?? 1),
+        repeat: o.repeat ?? 1,
         abort: Boolean(o.abortAssoc),
         output: !o.noOutput,
-        timeouts: timeouts(o),
-        maxPdu: o.maxPdu as number | undefined,
-        bind: o.bind as string | undefined,
-        retry: retryPolicy(o),
       },
       io,
       log,

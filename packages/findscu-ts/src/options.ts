@@ -6,10 +6,45 @@ import {
   scuNetworkOptions,
   shardOption,
   tableOptions,
+  type TableInputOptions,
   OUTPUT,
   NETWORK,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import {
+  pacingOptions,
+  type GeneralOptions,
+  type OptionTable,
+  type OutputOptions,
+  type PacingOptions,
+  type ScuNetworkOptions,
+  type UncompressedProposal,
+} from "@dicom-pipes/dimse/app";
+import type { QueryModel } from "@dicom-pipes/dimse/dicom";
+
+/** Every option findscu-ts reads, typed. */
+export interface FindOptions
+  extends GeneralOptions,
+    ScuNetworkOptions,
+    OutputOptions,
+    PacingOptions,
+    TableInputOptions {
+  repeat?: number;
+  abortAssoc?: boolean;
+  cancel?: number;
+  model?: QueryModel;
+  key?: string[];
+  proposal?: UncompressedProposal;
+  queries?: string;
+  level?: string;
+  splitDates?: boolean;
+  maxResults?: number;
+  jsonModel?: boolean;
+  bulk?: string;
+  showResponses?: boolean;
+  extract?: boolean;
+  outputDirectory?: string;
+  limitOutput?: number;
+}
 
 const QUERY = "query information model";
 const QUERYKEYS = "query keys";
@@ -17,7 +52,7 @@ const TS = "transfer syntaxes";
 const BATCH = "batch queries";
 const EXTRACT = "extraction (DCMTK compatible)";
 
-export const OPTIONS: OptionSpec[] = [
+export const OPTIONS: OptionTable<FindOptions> = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "FINDSCU" }),
   ...retryOptions(),
@@ -148,6 +183,7 @@ export const OPTIONS: OptionSpec[] = [
   },
   shardOption(BATCH),
   ...tableOptions(BATCH),
+  ...pacingOptions(BATCH, "none unless given; shards need\none each"),
   {
     key: "level",
     flags: ["--level"],

@@ -9,7 +9,8 @@ import { statusClass, type Response } from "@dicom-pipes/dimse/net";
 import { dateRange, datasetToFlat, ValueError } from "@dicom-pipes/dimse/records";
 import { UsageError } from "@dicom-pipes/dimse/cli";
 import type { Query } from "./queries.js";
-import type { RunState } from "./main.js";
+import type { Association } from "@dicom-pipes/dimse/net";
+import type { Finder } from "./find.js";
 
 const DAY = 86400000;
 
@@ -48,9 +49,18 @@ function matchKey(ds: Dataset): string {
 
 export class DateSplitter {
   private readonly seen = new Set<string>();
+  /** A part of the range failed for another reason than the peer's cap. */
+  failed = false;
+  /** Why, for the row's record. */
+  failure?: string;
+  /** Matches output (duplicates of overlapping parts not counted). */
+  get matches(): number {
+    return this.seen.size;
+  }
 
   constructor(
-    private readonly state: RunState,
+    private readonly state: Finder,
+    private readonly assoc: Association,
     private readonly maxResults?: number,
   ) {}
 
@@ -79,12 +89,16 @@ export class DateSplitter {
     if (!this.state.alive()) return;
     const ds = q.dataset.clone();
     ds.setString(Tags.StudyDate, "DA", from === to ? from : `${from}-${to}`);
-    const { pending, final } = await this.state.query(q, ds, (match) => {
+    const { pending, final, failure } = await this.state.query(this.assoc, q, ds, (match) => {
       const k = matchKey(match);
       if (this.seen.has(k)) return false;
       this.seen.add(k);
       return true;
     });
+    if (final && statusClass(final.status) === "Failure" && !capStatus(final)) {
+      this.failed = true;
+      this.failure ??= failure;
+    }
     const capped =
       (this.maxResults !== undefined && pending >= this.maxResults) || capStatus(final);
     if (!capped) return;

@@ -6,17 +6,51 @@ import {
   scuNetworkOptions,
   shardOption,
   tableOptions,
+  type TableInputOptions,
   NETWORK,
   OUTPUT,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import {
+  pacingOptions,
+  type GeneralOptions,
+  type OptionTable,
+  type OutputOptions,
+  type PacingOptions,
+  type ScuNetworkOptions,
+} from "@dicom-pipes/dimse/app";
+import type { QueryModel } from "@dicom-pipes/dimse/dicom";
+import type { SyntaxPreference } from "@dicom-pipes/dimse/net";
+
+/** Every option movescu-ts and getscu-ts read, typed. */
+export interface MoveOptions
+  extends GeneralOptions,
+    ScuNetworkOptions,
+    OutputOptions,
+    PacingOptions,
+    TableInputOptions {
+  resolve?: string;
+  move?: string;
+  port?: number;
+  get?: boolean;
+  model?: QueryModel;
+  key?: string[];
+  outputDirectory?: string;
+  layout?: string;
+  info?: boolean;
+  ignore?: boolean;
+  fsync?: boolean;
+  tsPref?: SyntaxPreference;
+  input?: string;
+  level?: string;
+  emit?: string;
+}
 
 const MODEL = "query information model";
 const KEYS = "retrieve keys";
 const RECEIVE_MOVE = "receiving (C-MOVE to self with +P, or C-GET)";
 const BATCH = "batch retrieval";
 
-export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
+export function options(tool: "movescu-ts" | "getscu-ts"): OptionTable<MoveOptions> {
   const get = tool === "getscu-ts";
   const RECEIVE = get ? "receiving" : RECEIVE_MOVE;
   return [
@@ -70,7 +104,7 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
             describe:
               "retrieve with C-GET instead (as DCMTK getscu: objects\narrive on the same association, no port needed)",
           },
-        ] as OptionSpec[])),
+        ] as OptionTable<MoveOptions>)),
     {
       key: "model",
       flags: ["-P", "--patient"],
@@ -182,80 +216,10 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
       group: BATCH,
       describe: "level for records without QueryRetrieveLevel or UIDs",
     },
-    {
-      key: "jobs",
-      flags: ["-j", "--jobs"],
-      kind: "value",
-      numeric: "int",
-      min: 1,
-      max: 32,
-      metavar: "N",
-      group: BATCH,
-      describe: "N requests at a time, each on its own association",
-    },
-    {
-      key: "throttle",
-      flags: ["--throttle"],
-      kind: "value",
-      numeric: "number",
-      min: 0,
-      metavar: "SECONDS",
-      group: BATCH,
-      describe: "pause between requests (per association)",
-    },
-    {
-      key: "batchSize",
-      flags: ["--batch-size"],
-      kind: "value",
-      numeric: "int",
-      min: 1,
-      metavar: "N",
-      group: BATCH,
-      describe: "after every N requests, pause --batch-wait seconds",
-    },
-    {
-      key: "batchWait",
-      flags: ["--batch-wait"],
-      kind: "value",
-      numeric: "number",
-      min: 0,
-      metavar: "SECONDS",
-      group: BATCH,
-      describe: "the pause after each batch (default 0)",
-    },
-    {
-      key: "window",
-      flags: ["--window"],
-      kind: "value",
-      metavar: "HH:MM-HH:MM",
-      group: BATCH,
-      describe:
-        "send requests only inside this daily window (may\ncross midnight); wait outside it",
-    },
-    {
-      key: "tz",
-      flags: ["--tz"],
-      kind: "value",
-      metavar: "ZONE",
-      group: BATCH,
-      describe: "time zone of --window (IANA name; default: local)",
-    },
-    {
-      key: "journal",
-      flags: ["--journal"],
-      kind: "value",
-      metavar: "FILE",
-      group: BATCH,
-      describe:
-        "resume journal (default in batch mode:\n<output-directory>/.movescu-ts.journal, with --shard K/N\n.movescu-ts.shard-K-of-N.journal); a rerun skips\nthe requests it lists as complete",
-    },
-    {
-      key: "noJournal",
-      flags: ["--no-journal"],
-      kind: "flag",
-      group: BATCH,
-      describe: "neither read nor write a journal",
-    },
+    ...pacingOptions(
+      BATCH,
+      "default in batch mode:\n<output-directory>/.movescu-ts.journal, with --shard K/N\n.movescu-ts.shard-K-of-N.journal",
+    ),
     {
       key: "keepGoing",
       flags: ["--keep-going"],

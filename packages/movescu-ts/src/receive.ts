@@ -1,13 +1,5 @@
-/**
- * Receiving retrieved objects: the +P listener for C-MOVE to self, or the
- * requestor's own association for C-GET. Each object is placed by the
- * layout and attributed to the request it belongs to (by the C-STORE's
- * Move Originator Message ID, else by its UIDs); `--info` writes
- * PACSIFIER's per-series CSV next to each series folder.
- */
-import { readFileSync } from "node:fs";
-import { readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { rename, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { dcmtkPrefix, DCMTK_UNKNOWN_PREFIX, Tags, type Dataset } from "@dicom-pipes/dimse/dicom";
 import {
   attachScp,
@@ -21,6 +13,7 @@ import {
 } from "@dicom-pipes/dimse/net";
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
+import { TempFolders } from "@dicom-pipes/dimse/app";
 import type { RetrieveRequest } from "./requests.js";
 
 export interface Active {
@@ -87,15 +80,13 @@ export class Receiving {
   }
   bytes = 0;
   /** Temporary files live under -od (renames into place are atomic), one folder per run. */
-  private readonly tmpRoot: string;
-  private readonly tmpDir: string;
+  private readonly temps: TempFolders;
   private readonly service: ReturnType<typeof storeService>;
 
   constructor(private readonly o: ReceivingOptions) {
-    this.tmpRoot = join(o.od, ".movescu-ts.tmp");
-    this.tmpDir = join(this.tmpRoot, runMark(process.pid));
+    this.temps = new TempFolders(o.od, "movescu-ts", /^(movescu|getscu)-ts(\.js)?$/);
     this.service = storeService({
-      tmpDir: this.tmpDir,
+      tmpDir: this.temps.dir,
       fsync: o.fsync,
       ignore: o.ignore,
       log: o.log,
@@ -117,23 +108,13 @@ export class Receiving {
   }
 
   /** Remove the temporary folders of earlier runs that were killed. */
-  async removeStaleTemps(): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(this.tmpRoot);
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (join(this.tmpRoot, e) === this.tmpDir || live(e)) continue;
-      await rm(join(this.tmpRoot, e), { recursive: true, force: true });
-    }
+  removeStaleTemps(): Promise<void> {
+    return this.temps.removeStale();
   }
 
   /** Remove this run's temporary folder (and the shared one once empty). */
-  async removeTemps(): Promise<void> {
-    await rm(this.tmpDir, { recursive: true, force: true }).catch(() => undefined);
-    await rmdir(this.tmpRoot).catch(() => undefined);
+  removeTemps(): Promise<void> {
+    return this.temps.remove();
   }
 
   begin(req: RetrieveRequest): Active {
@@ -231,61 +212,9 @@ export class Receiving {
         ? insideOrThrow(this.o.od, `${series}.csv`)
         : `${dir}.csv`;
     // Written in this run's temporary folder (removed at exit, and by the next run after a kill).
-    const tmp = join(this.tmpDir, `info-${++this.infoSeq}.csv.part`);
+    const tmp = join(this.temps.dir, `info-${++this.infoSeq}.csv.part`);
     await writeFile(tmp, infoCsv(inst.head));
     await rename(tmp, path);
-  }
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A process's start time (clock ticks since boot, /proc/PID/stat field 22); undefined without /proc. */
-function startTicks(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A run's temporary folder name: its PID and the process's start time, so
- * a later process that reuses the PID does not make a killed run's folder
- * look alive.
- */
-function runMark(pid: number): string {
-  const start = startTicks(pid);
-  return start === undefined ? String(pid) : `${pid}-${start}`;
-}
-
-/**
- * Whether a temporary folder belongs to a running process. A bare-PID
- * folder (earlier versions, or no /proc) is live while its PID runs and,
- * where /proc tells, is a movescu-ts or getscu-ts: a reused PID does not
- * keep it.
- */
-function live(name: string): boolean {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(name);
-  if (!m) return false;
-  const pid = Number(m[1]);
-  if (!(pid > 0) || !running(pid)) return false;
-  if (m[2] !== undefined) return startTicks(pid) === m[2];
-  try {
-    // The bin (bin/movescu-ts.js, or node_modules/.bin/getscu-ts) is one of the arguments.
-    return readFileSync(`/proc/${pid}/cmdline`, "latin1")
-      .split("\0")
-      .some((a) => /^(movescu|getscu)-ts(\.js)?$/.test(basename(a)));
-  } catch {
-    return true;
   }
 }
 

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { main } from "../src/main.js";
 import { runBin } from "../../../test/support/bins.js";
-import { sleep } from "../src/schedule.js";
+import { sleep } from "@dicom-pipes/dimse/app";
 import { scriptedMoveScp, type MoveScp } from "./scripted-move.js";
 
 setFlagsFromString("--expose-gc");

@@ -6,13 +6,13 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { runBin, startBin, until } from "../../../test/support/bins.js";
 import { freePort } from "../../../test/support/peers.js";
+import { startTicks as runStart } from "@dicom-pipes/dimse/app";
 
 let dir: string;
 let pacs: DevPacs;
@@ -26,11 +26,8 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Field 22 of /proc/PID/stat: the start time in clock ticks since boot. */
-function startTicks(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
-}
+/** The start time of a process (it runs). */
+const startTicks = (pid: number): string => runStart(pid)!;
 
 test("stale folders (a PID now used by another process, or not running) are removed; a running one is kept", {
   skip: process.platform !== "linux" && "needs /proc",

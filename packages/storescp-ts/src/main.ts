@@ -1,7 +1,5 @@
-/** storescp-ts: DICOM storage (C-STORE) SCP, DCMTK storescp compatible, one NDJSON record per stored object. */
-import { rm, rmdir } from "node:fs/promises";
 import { lookupService } from "node:dns/promises";
-import { join, basename, dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import {
   attachScp,
@@ -30,8 +28,9 @@ import {
   type CliLogger,
   type HelpText,
 } from "@dicom-pipes/dimse/cli";
-import { OPTIONS } from "./options.js";
-import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
+import { TempFolders, typedOptions } from "@dicom-pipes/dimse/app";
+import { OPTIONS, type StoreScpOptions } from "./options.js";
+import { modalityPrefix, Namer, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
 
 export { processIo };
@@ -67,7 +66,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
-    const o = p.opts;
+    const o = typedOptions<StoreScpOptions>(p);
     if (p.positionals.length === 0) throw new UsageError("Missing parameter port");
     if (p.positionals.length > 1)
       throw new UsageError(`Too many parameters: ${p.positionals.slice(1).join(" ")}`);
@@ -78,9 +77,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .find((k) => k === "sortConc" || k === "sortStudy" || k === "sortPatient");
     const sort: Sort =
       lastSort === "sortConc"
-        ? { kind: "conc", prefix: String(o.sortConc) }
+        ? { kind: "conc", prefix: o.sortConc ?? "" }
         : lastSort === "sortStudy"
-          ? { kind: "study", prefix: String(o.sortStudy) }
+          ? { kind: "study", prefix: o.sortStudy ?? "" }
           : lastSort === "sortPatient"
             ? { kind: "patient" }
             : undefined;
@@ -88,7 +87,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (o.layout !== undefined) {
       if (sort) throw new UsageError("--layout cannot be combined with -su, -ss or -sp");
       try {
-        layout = layoutFor(String(o.layout));
+        layout = layoutFor(o.layout);
       } catch (e) {
         if (e instanceof LayoutError) throw new UsageError(e.message);
         throw e;
@@ -99,36 +98,36 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (o.endOfStudyTimeout !== undefined && !sort && !o.execOnEndOfStudy && !o.renameOnEndOfStudy)
       throw new UsageError("--eostudy-timeout needs a sort option, -xcs or -rns");
     const { format, excel } = recordFormat(o.format, o.excel);
-    const allow = ((o.acceptCalling as string[] | undefined) ?? [])
+    const allow = (o.acceptCalling ?? [])
       .flatMap((s) => s.split(","))
       .map((s) => s.trim())
       .filter(Boolean);
     return serveUntilSignal(
       {
         port,
-        bind: o.bind as string | undefined,
+        bind: o.bind,
         od,
         layout,
         namer: new Namer({
-          naming: (o.naming as Naming | undefined) ?? "default",
-          extension: (o.extension as string | undefined) ?? "",
+          naming: o.naming ?? "default",
+          extension: o.extension ?? "",
           sort,
         }),
         allow,
         refuse: Boolean(o.refuse),
         ignore: Boolean(o.ignore),
         fsync: Boolean(o.fsync),
-        tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
-        maxPdu: o.maxPdu as number | undefined,
+        tsPref: o.tsPref ?? "sender",
+        maxPdu: o.maxPdu,
         acseTimeoutMs: timeouts(o).acse,
         limits: scpLimits(o),
         hostLookup: !o.disableHostLookup,
-        execOnReception: o.execOnReception as string | undefined,
+        execOnReception: o.execOnReception,
         execSync: Boolean(o.execSync),
         tracker: new StudyTracker({
-          onEndOfStudy: o.execOnEndOfStudy as string | undefined,
+          onEndOfStudy: o.execOnEndOfStudy,
           rename: Boolean(o.renameOnEndOfStudy),
-          timeoutSeconds: o.endOfStudyTimeout as number | undefined,
+          timeoutSeconds: o.endOfStudyTimeout,
           sync: Boolean(o.execSync),
           stderr: io.stderr,
           log,
@@ -182,10 +181,10 @@ interface Settings {
 }
 
 async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<number> {
-  // Temporary files live under the output directory (same file system, so the
-  // final rename is atomic), in a directory of this process's own.
-  const tmpParent = join(s.od, ".storescp-ts.tmp");
-  const tmpDir = join(tmpParent, `${process.pid}`);
+  // Temporary files live under the output directory, in a folder of this process's own;
+  // those of killed runs go.
+  const temps = new TempFolders(s.od, "storescp-ts");
+  await temps.removeStale();
   const inflight = new Map<Association, number>();
   let stopping = false;
   let stored = 0;
@@ -205,7 +204,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
     return h;
   };
   const service = storeService({
-    tmpDir,
+    tmpDir: temps.dir,
     fsync: s.fsync,
     ignore: s.ignore,
     log,
@@ -340,8 +339,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   await closed;
   await s.tracker.end();
   await s.writer?.end();
-  await rm(tmpDir, { recursive: true, force: true }).catch(() => undefined);
-  await rmdir(tmpParent).catch(() => undefined);
+  await temps.remove();
   log.info(`${stored} objects stored`);
   return io.signal?.reason === "SIGINT" ? Exit.SIGINT : Exit.OK;
 }

@@ -5,15 +5,51 @@ import {
   NETWORK,
   OUTPUT,
   scpLimitOptions,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import type {
+  GeneralOptions,
+  OptionTable,
+  OutputOptions,
+  ScpLimitOptions,
+} from "@dicom-pipes/dimse/app";
+import type { SyntaxPreference } from "@dicom-pipes/dimse/net";
+import type { Naming } from "./naming.js";
+
+/** Every option storescp-ts reads, typed. */
+export interface StoreScpOptions extends GeneralOptions, ScpLimitOptions, OutputOptions {
+  aetitle?: string;
+  maxPdu?: number;
+  bind?: string;
+  acceptCalling?: string[];
+  acseTimeout?: number;
+  fork?: boolean;
+  disableHostLookup?: boolean;
+  refuse?: boolean;
+  promiscuous?: boolean;
+  tsPref?: SyntaxPreference;
+  outputDirectory?: string;
+  layout?: string;
+  naming?: Naming;
+  extension?: string;
+  fsync?: boolean;
+  ignore?: boolean;
+  bitPreserving?: boolean;
+  sortConc?: string;
+  sortStudy?: string;
+  sortPatient?: boolean;
+  execOnReception?: string;
+  execOnEndOfStudy?: string;
+  renameOnEndOfStudy?: boolean;
+  endOfStudyTimeout?: number;
+  execSync?: boolean;
+}
 
 const TS = "transfer syntaxes (incoming)";
 const FILES = "output files";
 const SORT = "sorting into subdirectories (not with --layout)";
 const EVENTS = "event notification";
 
-export const OPTIONS: OptionSpec[] = [
+export const OPTIONS: OptionTable<StoreScpOptions> = [
   ...generalOptions(),
   {
     key: "aetitle",

@@ -6,14 +6,34 @@ import {
   scuNetworkOptions,
   NETWORK,
   OUTPUT,
-  type OptionSpec,
 } from "@dicom-pipes/dimse/cli";
+import type {
+  GeneralOptions,
+  OptionTable,
+  OutputOptions,
+  ScuNetworkOptions,
+} from "@dicom-pipes/dimse/app";
+
+/** Every option storescu-ts reads, typed. */
+export interface StoreOptions extends GeneralOptions, ScuNetworkOptions, OutputOptions {
+  jobs?: number;
+  abortAssoc?: boolean;
+  scanDirectories?: boolean;
+  recurse?: boolean;
+  scanPattern?: string;
+  input?: string;
+  halt?: boolean;
+  rename?: boolean;
+  required?: boolean;
+  combine?: boolean;
+  proposal?: "uncompr" | "little" | "big" | "implicit";
+}
 
 const INPUT = "input files";
 const TS = "transfer syntaxes (proposed)";
 const BEHAVIOUR = "behaviour";
 
-export const OPTIONS: OptionSpec[] = [
+export const OPTIONS: OptionTable<StoreOptions> = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "STORESCU" }),
   ...retryOptions(),

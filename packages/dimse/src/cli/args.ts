@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import { exitTable, UsageError } from "./exit.js";
 
-export interface OptionSpec {
-  /** Result key. */
-  key: string;
+export interface OptionSpec<K extends string = string> {
+  /** Result key (typed by the tool's options interface: see `app/options.ts`). */
+  key: K;
   /** Every spelling, e.g. `["-aet", "--aetitle"]`. */
   flags: string[];
   /**

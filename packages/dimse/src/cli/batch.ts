@@ -10,7 +10,16 @@ import { choiceOption } from "./dcmtk.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import type { CliLogger } from "./logger.js";
 
-export function tableOptions(group: string): OptionSpec[] {
+/** The table options a batch tool reads, typed. */
+export interface TableInputOptions {
+  sheet?: string;
+  normalize?: boolean;
+  mrnWidth?: number;
+  dateOrder?: string;
+  unmatched?: string;
+}
+
+export function tableOptions(group: string): OptionSpec<keyof TableInputOptions & string>[] {
   return [
     {
       key: "sheet",
@@ -61,18 +70,20 @@ export function tableOptions(group: string): OptionSpec[] {
 
 /** The checked table options; they need a batch input. */
 export function tableSetting(
-  o: Record<string, unknown>,
+  o: TableInputOptions,
   batch: boolean,
   log: CliLogger,
 ): TableOptions | undefined {
-  const given = ["sheet", "normalize", "mrnWidth", "dateOrder"].filter((k) => o[k] !== undefined);
+  const given = (["sheet", "normalize", "mrnWidth", "dateOrder"] as const).filter(
+    (k) => o[k] !== undefined,
+  );
   if (given.length === 0) return undefined;
   if (!batch) throw new UsageError("--sheet and --normalize need a query table (batch input)");
   if (!o.normalize && (o.mrnWidth !== undefined || o.dateOrder !== undefined))
     throw new UsageError("--mrn-width and --date-order need --normalize");
   const normalize: NormalizeOptions | undefined = o.normalize
     ? {
-        mrnWidth: o.mrnWidth as number | undefined,
+        mrnWidth: o.mrnWidth,
         dateOrder:
           o.dateOrder === undefined
             ? undefined
@@ -81,7 +92,7 @@ export function tableSetting(
           log.info(`${where}: ${column} "${from}" normalized to "${to}"`),
       }
     : undefined;
-  return { sheet: o.sheet as string | undefined, normalize };
+  return { sheet: o.sheet, normalize };
 }
 
 /** `--unmatched FILE`, opened (exit 45 when it cannot be written); it needs a query table. */

@@ -1,6 +1,13 @@
 /** Option groups shared by the DCMTK-compatible tools, log-level resolution, and the run wrapper. */
 import { createRequire } from "node:module";
 import type { OptionSpec, ParsedArgs } from "./args.js";
+import type {
+  GeneralOptions,
+  KeysOf,
+  OutputOptions,
+  ScpLimitOptions,
+  ScuNetworkOptions,
+} from "./options.js";
 import { Exit, ExitError, UsageError } from "./exit.js";
 import { createLogger, parseLogLevel, type CliLogger } from "./logger.js";
 import { clearProgressLine } from "./progress.js";
@@ -14,7 +21,7 @@ export const GENERAL = "general options";
 export const NETWORK = "network options";
 export const OUTPUT = "output options";
 
-export function generalOptions(): OptionSpec[] {
+export function generalOptions(): OptionSpec<KeysOf<GeneralOptions>>[] {
   return [
     {
       key: "help",
@@ -86,7 +93,7 @@ export const EXCEL_DESCRIBE =
  * `--format ndjson|csv|tsv` and `--excel` for a tool that writes records
  * on stdout; `what` completes the --format description. See `recordFormat`.
  */
-export function recordFormatOptions(what: string): OptionSpec[] {
+export function recordFormatOptions(what: string): OptionSpec<KeysOf<OutputOptions>>[] {
   return [
     {
       key: "format",
@@ -119,12 +126,15 @@ export function recordFormat(
   return { format: "csv", excel: true };
 }
 
+/** DCMTK's called AE title when `-aec` is not given. */
+export const DEFAULT_CALLED_AET = "ANY-SCP";
+
 export interface ScuNetworkDefaults {
   aet: string;
   calledAet?: string;
 }
 
-export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
+export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec<KeysOf<ScuNetworkOptions>>[] {
   return [
     {
       key: "aetitle",
@@ -140,7 +150,7 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
       kind: "value",
       metavar: "[a]etitle",
       group: NETWORK,
-      describe: `set called AE title of peer (default: ${d.calledAet ?? "ANY-SCP"})`,
+      describe: `set called AE title of peer (default: ${d.calledAet ?? DEFAULT_CALLED_AET})`,
     },
     {
       key: "timeout",
@@ -210,7 +220,7 @@ export function scuNetworkOptions(d: ScuNetworkDefaults): OptionSpec[] {
  * time (DCMTK's `-td`), the associations served at once, and the size of
  * a message held in memory. See `scpLimits`.
  */
-export function scpLimitOptions(): OptionSpec[] {
+export function scpLimitOptions(): OptionSpec<KeysOf<ScpLimitOptions>>[] {
   return [
     {
       key: "dimseTimeout",
@@ -251,21 +261,32 @@ export function scpLimitOptions(): OptionSpec[] {
 }
 
 /** `scpLimitOptions` values as `serve()` takes them (undefined: its defaults). */
-export function scpLimits(o: Record<string, unknown>): {
+export function scpLimits(o: ScpLimitOptions): {
   dimseTimeoutMs?: number;
   maxAssociations?: number;
   maxMessageBytes?: number;
 } {
   return {
     dimseTimeoutMs: o.dimseTimeout === undefined ? undefined : Number(o.dimseTimeout) * 1000,
-    maxAssociations: o.maxAssociations as number | undefined,
+    maxAssociations: o.maxAssociations,
     maxMessageBytes: o.maxMessage === undefined ? undefined : Number(o.maxMessage) * 1024 * 1024,
   };
 }
 
-/** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule. */
+/** Resolve `-q/-v/-d/-ll` to a level, with DCMTK's conflict rule (see `logLevelOf`). */
 export function resolveLogLevel(p: ParsedArgs): LogLevel {
-  const o = p.opts;
+  return logLevelOf(p.opts as GeneralOptions, p.given);
+}
+
+/**
+ * The log level of `-q/-v/-d/-ll`, as DCMTK's oflog sets it, for every
+ * tool (DCMTK-style and yargs): `-ll` cannot be combined with the others;
+ * of `-q`, `-v` and `-d` the rightmost given wins; `-q` is quiet mode,
+ * fatal messages only (no warnings and no errors: DCMTK findscu -q does
+ * not print a refused association), `-v` info, `-d` debug; the default
+ * is warn. `given` lists the option keys in command-line order.
+ */
+export function logLevelOf(o: GeneralOptions, given: readonly string[]): LogLevel {
   if (o.logLevel !== undefined) {
     if (o.quiet || o.verbose || o.debug)
       throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
@@ -276,10 +297,9 @@ export function resolveLogLevel(p: ParsedArgs): LogLevel {
       );
     return l;
   }
-  // Rightmost of -q/-v/-d wins.
-  const last = [...p.given]
+  const last = [...given]
     .reverse()
-    .find((k) => k === "quiet" || k === "verbose" || k === "debug");
+    .find((k) => (k === "quiet" || k === "verbose" || k === "debug") && o[k]);
   return last === "quiet"
     ? "fatal"
     : last === "verbose"

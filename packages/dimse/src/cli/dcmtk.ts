@@ -204,12 +204,12 @@ export function checkFiles(files: string[]): void {
 }
 
 /** Timeout options in milliseconds (`-to`, `-ta`, `-td`). */
-export function timeouts(o: Record<string, unknown>): {
+export function timeouts(o: { timeout?: number; acseTimeout?: number; dimseTimeout?: number }): {
   connect?: number;
   acse: number;
   dimse?: number;
 } {
-  const ms = (v: unknown) => (v === undefined ? undefined : Number(v) * 1000);
+  const ms = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
   return { connect: ms(o.timeout), acse: ms(o.acseTimeout) ?? 30000, dimse: ms(o.dimseTimeout) };
 }
 

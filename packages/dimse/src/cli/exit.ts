@@ -11,7 +11,10 @@ export const Exit = {
   USAGE: 2,
   /** Completed, but some items failed (per-file or per-request failures). */
   PARTIAL: 3,
-  /** The peer aborted the association during a store (DCMTK storescu). */
+  /**
+   * The peer aborted the association during a store (DCMTK storescu: a
+   * script written for storescu tells a peer abort by it).
+   */
   PEER_ABORT: 10,
   /** Output directory missing or not writable (DCMTK movescu). */
   OUTPUT_DIR: 45,
@@ -27,7 +30,8 @@ export const Exit = {
   SIGTERM: 143,
 } as const;
 
-const MEANING: Record<number, string> = {
+/** What each status means: `--help`'s exit table and the README's "Exit status" table (tested equal). */
+export const EXIT_MEANINGS: Readonly<Record<number, string>> = {
   0: "success (zero matches included)",
   1: "failure (failure status, I/O error, peer abort, timeout)",
   2: "usage error or invalid input",
@@ -40,6 +44,12 @@ const MEANING: Record<number, string> = {
   69: "retrieve failed",
 };
 
+/** The statuses of a tool ended by a signal (always possible). */
+export const SIGNAL_MEANINGS: Readonly<Record<number, string>> = {
+  130: "interrupted (SIGINT)",
+  143: "terminated (SIGTERM)",
+};
+
 /**
  * The exit-status table of a tool's --help, listing only the statuses it
  * can return (130 and 143, for SIGINT and SIGTERM, are always added).
@@ -50,7 +60,7 @@ export function exitTable(codes: readonly number[]): string {
     if (c === Exit.SIGTERM) continue;
     lines.push(
       c === Exit.SIGINT
-        ? "  130  interrupted (SIGINT), 143 terminated (SIGTERM)"
+        ? `  130  ${SIGNAL_MEANINGS[130]}, 143 ${SIGNAL_MEANINGS[143]}`
         : `  ${String(c).padEnd(5)}${m}`,
     );
   }
@@ -62,11 +72,11 @@ export function exitStatuses(codes: readonly number[]): Array<[number, string]> 
   const out: Array<[number, string]> = [];
   for (const c of [...new Set(codes)].sort((x, y) => x - y)) {
     if (c === Exit.SIGINT || c === Exit.SIGTERM) continue;
-    const m = MEANING[c];
+    const m = EXIT_MEANINGS[c];
     if (!m) throw new Error(`exit status ${c} has no description`);
     out.push([c, m]);
   }
-  out.push([Exit.SIGINT, "interrupted (SIGINT)"], [Exit.SIGTERM, "terminated (SIGTERM)"]);
+  out.push([Exit.SIGINT, SIGNAL_MEANINGS[130]!], [Exit.SIGTERM, SIGNAL_MEANINGS[143]!]);
   return out;
 }
 

@@ -12,3 +12,4 @@ export * from "./shard.js";
 export * from "./stdin.js";
 export * from "./retry.js";
 export * from "./batch.js";
+export * from "./options.js";

@@ -36,7 +36,7 @@ export const PEER_ENV = {
 } as const;
 
 /** `--peer NAME` and `--peers FILE`, for every SCU. */
-export function peerOptions(group: string): OptionSpec[] {
+export function peerOptions(group: string): OptionSpec<"peerName" | "peersFile">[] {
   return [
     {
       key: "peerName",

@@ -3,7 +3,7 @@ import type { OptionSpec } from "./args.js";
 import { NETWORK } from "./common.js";
 import type { RetryPolicy } from "../net/retry.js";
 
-export function retryOptions(): OptionSpec[] {
+export function retryOptions(): OptionSpec<"retries" | "retryWait">[] {
   return [
     {
       key: "retries",
@@ -32,9 +32,9 @@ export function retryOptions(): OptionSpec[] {
   ];
 }
 
-export function retryPolicy(o: Record<string, unknown>): RetryPolicy {
+export function retryPolicy(o: { retries?: number; retryWait?: number }): RetryPolicy {
   return {
-    retries: (o.retries as number | undefined) ?? 0,
-    waitMs: ((o.retryWait as number | undefined) ?? 5) * 1000,
+    retries: o.retries ?? 0,
+    waitMs: (o.retryWait ?? 5) * 1000,
   };
 }

@@ -3,7 +3,7 @@ import type { OptionSpec } from "./args.js";
 import { UsageError } from "./exit.js";
 import { parseShard, type Shard } from "../records/shard.js";
 
-export function shardOption(group: string): OptionSpec {
+export function shardOption(group: string): OptionSpec<"shard"> {
   return {
     key: "shard",
     flags: ["--shard"],

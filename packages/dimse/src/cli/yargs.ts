@@ -12,7 +12,7 @@ import type { Io } from "../io/io.js";
 import type { Example, HelpText, OptionSpec } from "./args.js";
 import { UsageError } from "./exit.js";
 import { printHelp, versionLine } from "./help.js";
-import { EXCEL_DESCRIBE, GENERAL } from "./common.js";
+import { EXCEL_DESCRIBE, GENERAL, logLevelOf } from "./common.js";
 import type { LogLevel } from "../net/logger.js";
 
 export const GENERAL_GROUP = "General:";
@@ -47,22 +47,27 @@ export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
     .parserConfiguration({ "strip-aliased": true, "duplicate-arguments-array": false })
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .options({
-      quiet: { alias: "q", type: "boolean", describe: "print errors only", group: GENERAL_GROUP },
+      quiet: {
+        alias: "q",
+        type: "boolean",
+        describe: "quiet mode, print no warnings and errors",
+        group: GENERAL_GROUP,
+      },
       verbose: {
         alias: "v",
         type: "boolean",
-        describe: "print processing details",
+        describe: "verbose mode, print processing details",
         group: GENERAL_GROUP,
       },
       debug: {
         alias: "d",
         type: "boolean",
-        describe: "print debug information",
+        describe: "debug mode, print debug information",
         group: GENERAL_GROUP,
       },
       "log-level": {
         choices: ["fatal", "error", "warn", "info", "debug", "trace"] as const,
-        describe: "log level (instead of -q/-v/-d)",
+        describe: "log level, also -ll (instead of -q/-v/-d)",
         group: GENERAL_GROUP,
       },
     })
@@ -178,23 +183,46 @@ export interface GeneralArgs {
   verbose?: boolean;
   debug?: boolean;
   "log-level"?: string;
+  /** `quiet`, `verbose` and `debug` in the order given (set by `parseYargs`: the rightmost wins). */
+  levelFlags?: string[];
   /** Positional arguments. */
   _: Array<string | number>;
 }
 
-/** Level from the general options. */
+/** Level from the general options, as in the DCMTK-style tools (`logLevelOf`). */
 export function yargsLogLevel(a: {
   quiet?: boolean;
   verbose?: boolean;
   debug?: boolean;
   "log-level"?: string;
+  levelFlags?: string[];
 }): LogLevel {
-  if (a["log-level"]) {
-    if (a.quiet || a.verbose || a.debug)
-      throw new UsageError("--log-level not allowed with --verbose, --debug or --quiet");
-    return a["log-level"] as LogLevel;
+  return logLevelOf(
+    { quiet: a.quiet, verbose: a.verbose, debug: a.debug, logLevel: a["log-level"] },
+    a.levelFlags ?? (["quiet", "verbose", "debug"] as const).filter((k) => a[k]),
+  );
+}
+
+const LEVEL_FLAGS: Record<string, string> = {
+  q: "quiet",
+  v: "verbose",
+  d: "debug",
+  "--quiet": "quiet",
+  "--verbose": "verbose",
+  "--debug": "debug",
+};
+
+/** `-q/-v/-d` (also grouped, as `-vq`) in command-line order, up to `--`. */
+function levelFlagsOf(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    if (a === "--") break;
+    const long = LEVEL_FLAGS[a];
+    if (long) out.push(long);
+    else if (/^-[a-zA-Z]+$/.test(a))
+      for (const c of a.slice(1)) if (LEVEL_FLAGS[c]) out.push(LEVEL_FLAGS[c]!);
   }
-  return a.debug ? "debug" : a.verbose ? "info" : a.quiet ? "error" : "warn";
+  return out;
 }
 
 /**
@@ -207,9 +235,13 @@ export async function parseYargs<T>(
   io: Io,
 ): Promise<{ args: T & GeneralArgs; done: boolean }> {
   return new Promise((resolve, reject) => {
-    void y.parse(argv, {}, (err: Error | undefined, args: unknown, output: string) => {
+    // DCMTK's two-letter -ll, which yargs would read as -l -l (options end at --).
+    const end = argv.indexOf("--");
+    const given = argv.map((a, i) => (a === "-ll" && (end < 0 || i < end) ? "--log-level" : a));
+    void y.parse(given, {}, (err: Error | undefined, args: unknown, output: string) => {
       if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
       const a = args as T & GeneralArgs & { help?: boolean };
+      a.levelFlags = levelFlagsOf(given);
       if (a.help) {
         const { help, options } = yargsHelp(y as unknown as Argv);
         printHelp(io, help, options);

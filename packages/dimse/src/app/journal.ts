@@ -12,7 +12,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import type { FlatRecord } from "@dicom-pipes/dimse/records";
+import type { FlatRecord } from "../records/flat.js";
 
 export class Journal {
   private fd?: number;
