@@ -82,7 +82,7 @@ test("a stack trace through a bundle names the TypeScript source, line and colum
           '";',
         "mapBundleStacks(import.meta.url);",
         "export function boom(n: number): never {",
-        "  const why: string = `boom ${n}`;",
+        "  const why: string = \"boom \" + n;",
         "  throw new Error(why);",
         "}",
         "try { boom(1); } catch (e) { console.log((e as Error).stack); }",
