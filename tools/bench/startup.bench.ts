@@ -22,20 +22,22 @@ if (!hasDcmtk()) {
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+/** The checkout whose bins are measured (BENCH_ROOT=/other/checkout for a before/after). */
+const root = process.env.BENCH_ROOT ?? ROOT;
 const work = await mkdtemp(join(tmpdir(), "bench-startup-"));
 
 /** Every bin shipped by a package: [name, path]. */
 function bins(): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const pkg of readdirSync(join(ROOT, "packages")).sort()) {
+  for (const pkg of readdirSync(join(root, "packages")).sort()) {
     let files: string[] = [];
     try {
-      files = readdirSync(join(ROOT, "packages", pkg, "bin"));
+      files = readdirSync(join(root, "packages", pkg, "bin"));
     } catch {
       continue;
     }
     for (const f of files.filter((f) => f.endsWith(".js")).sort())
-      out.push([f.replace(/\.js$/, ""), join(ROOT, "packages", pkg, "bin", f)]);
+      out.push([f.replace(/\.js$/, ""), join(root, "packages", pkg, "bin", f)]);
   }
   return out;
 }
@@ -65,7 +67,7 @@ const load = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
 const W = [34, 9, 9, 12];
 try {
-  console.log(`runs per command: ${RUNS} (round robin, medians); ${load()}`);
+  console.log(`bins of ${root}; runs per command: ${RUNS} (round robin, medians); ${load()}`);
   const helpCases: Case[] = [
     { label: "node -e 0", run: () => timed(process.execPath, ["-e", "0"]) },
     { label: "DCMTK findscu --help", run: () => timed("findscu", ["--help"]) },
