@@ -8,7 +8,7 @@
 // hundred to resolve, which is most of a tool's start-up time.
 // Large or native dependencies stay outside and are imported where used.
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -54,9 +54,30 @@ const textWidth = {
   },
 };
 
+const outfile = join(pkgDir, "dist/main.bundle.js");
+
+/**
+ * yargs' platform shim finds its locale files (and, for its unused version
+ * guess, a package.json) from its own URL: inside the bundle that URL is
+ * the bundle's, so it is pointed back at the shim's file in node_modules.
+ */
+const yargsShimUrl = {
+  name: "yargs-shim-url",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
+      const rel = relative(dirname(outfile), args.path).split(sep).join("/");
+      const text = readFileSync(args.path, "utf8").replaceAll(
+        "import.meta.url",
+        `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
+      );
+      return { contents: text, loader: "js", resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 await build({
   entryPoints: [join(pkgDir, "src/main.ts")],
-  outfile: join(pkgDir, "dist/main.bundle.js"),
+  outfile,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -65,6 +86,6 @@ await build({
   sourcesContent: false,
   external: EXTERNAL,
   inject: [fileURLToPath(new URL("./bundle-start.ts", import.meta.url))],
-  plugins: [workspaceSources, textWidth],
+  plugins: [workspaceSources, textWidth, yargsShimUrl],
   logLevel: "warning",
 });
