@@ -65,7 +65,7 @@ async function measure(cases: Case[]): Promise<Map<string, { wall: number; cpu: 
 
 const load = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
-const W = [34, 9, 9, 12];
+const W = [34, 9, 9, 13, 12];
 try {
   console.log(`bins of ${root}; runs per command: ${RUNS} (round robin, medians); ${load()}`);
   const helpCases: Case[] = [
@@ -78,10 +78,19 @@ try {
   ];
   const help = await measure(helpCases);
   const base = help.get("node -e 0")!;
-  console.log(row(["command", "wall s", "CPU s", "÷ node -e 0"], W));
+  console.log(row(["command", "wall s", "CPU s", "wall ÷ node", "CPU ÷ node"], W));
   for (const [label, s] of help)
     console.log(
-      row([label, s.wall.toFixed(3), s.cpu.toFixed(3), `${(s.wall / base.wall).toFixed(2)}×`], W),
+      row(
+        [
+          label,
+          s.wall.toFixed(3),
+          s.cpu.toFixed(3),
+          `${(s.wall / base.wall).toFixed(2)}×`,
+          `${(s.cpu / base.cpu).toFixed(2)}×`,
+        ],
+        W,
+      ),
     );
 
   // ~400 matches at IMAGE level from dcmqrscp.
@@ -123,11 +132,17 @@ try {
     const a = q.get("DCMTK findscu")!;
     const b = q.get("findscu-ts")!;
     console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
-    console.log(row(["command", "wall s", "CPU s", "÷ findscu"], W));
-    console.log(row(["DCMTK findscu", a.wall.toFixed(3), a.cpu.toFixed(3), "1.00×"], W));
+    console.log(row(["command", "wall s", "CPU s", "wall ÷ findscu", "CPU ÷ findscu"], W));
+    console.log(row(["DCMTK findscu", a.wall.toFixed(3), a.cpu.toFixed(3), "1.00×", "1.00×"], W));
     console.log(
       row(
-        ["findscu-ts", b.wall.toFixed(3), b.cpu.toFixed(3), `${(b.wall / a.wall).toFixed(2)}×`],
+        [
+          "findscu-ts",
+          b.wall.toFixed(3),
+          b.cpu.toFixed(3),
+          `${(b.wall / a.wall).toFixed(2)}×`,
+          `${(b.cpu / a.cpu).toFixed(2)}×`,
+        ],
         W,
       ),
     );
