@@ -82,7 +82,7 @@ test("a stack trace through a bundle names the TypeScript source, line and colum
           '";',
         "mapBundleStacks(import.meta.url);",
         "export function boom(n: number): never {",
-        "  const why: string = \"boom \" + n;",
+        '  const why: string = "boom " + n;',
         "  throw new Error(why);",
         "}",
         "try { boom(1); } catch (e) { console.log((e as Error).stack); }",
@@ -106,4 +106,14 @@ test("a stack trace through a bundle names the TypeScript source, line and colum
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("yargs inside a bundle still finds its translations (LANG=de_DE)", () => {
+  const bin = bins().find(([pkg]) => pkg === "inst-count")![1];
+  const r = spawnSync(process.execPath, [bin, "--bogus"], {
+    encoding: "utf8",
+    env: { ...process.env, LANG: "de_DE.UTF-8", LC_ALL: "", LC_MESSAGES: "" },
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^E: inst-count: Unbekanntes Argument: bogus$/m);
 });
