@@ -91,19 +91,19 @@ function dcmtkSend(port: number, dir: string) {
 function dcmtkSendParallel(port: number, files: string[], procs: number) {
   const shares = Array.from({ length: procs }, (_, k) => files.filter((_, i) => i % procs === k));
   const script = shares
-    .map((_, k) => `storescu -aec ANY 127.0.0.1 ${port} $(cat "$${k + 1}") &`)
+    .map((_, k) => `storescu -aec ANY 127.0.0.1 ${port} $(cat "$${k + 1}") & p${k}=$!`)
+    .concat(
+      ["fail=0"],
+      shares.map((_, k) => `wait $p${k} || fail=1`),
+      ["exit $fail"],
+    )
     .join("\n");
   const lists = shares.map((share, k) => {
     const list = join(work, `share-${procs}-${k}.txt`);
     writeFileSync(list, share.join("\n"));
     return list;
   });
-  return timed("sh", [
-    "-c",
-    `${script}\nfail=0; for p in $(jobs -p); do wait $p || fail=1; done; exit $fail`,
-    "sh",
-    ...lists,
-  ]);
+  return timed("sh", ["-c", script, "sh", ...lists]);
 }
 
 /** Cold (first association after start) and warm (the next one) receive times, each way. */
