@@ -4,10 +4,16 @@
  * inst-count's throughput and peak RSS at 100 000 and 1 000 000 records
  * (memory should stay flat), and weekday-plot's end-to-end time.
  * Goals (issue 5): inst-count >= 500 000 records/s, weekday-plot <= 5 s.
+ * At 1 000 000 records, inst-count side by side (round robin) with what a
+ * user would write instead: a 9-line Python json.loads loop counting
+ * distinct studies per institution, and `jq | sort | uniq -c`
+ * (goal: inst-count >= 2.5x the Python loop).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median, node, row, timed, type Sample } from "./common.js";
@@ -57,6 +63,69 @@ async function medianOf(runs: number, f: () => Promise<Sample>): Promise<Sample>
   return { wall: median(xs.map((s) => s.wall)), rssMb: median(xs.map((s) => s.rssMb)), code: 0 };
 }
 
+/** The Python a user would write instead of inst-count (distinct studies per institution). */
+const PYTHON_COUNT = `import json, sys, collections
+counts, seen = collections.Counter(), set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    uid = r.get("StudyInstanceUID")
+    if uid in seen: continue
+    seen.add(uid)
+    counts[r.get("InstitutionName") or "Unknown"] += 1
+for name, n in counts.most_common(): print(f"{name}\\t{n}")
+`;
+
+/** inst-count, the Python loop and jq on one file, round robin; medians of wall and CPU. */
+async function versusScripts(file: string, n: number): Promise<void> {
+  const [nodeBin, instCount] = node("inst-count");
+  const script = join(work, "count.py");
+  writeFileSync(script, PYTHON_COUNT);
+  const cases: Array<[string, () => Promise<Sample>]> = [
+    [
+      "inst-count --timeframe all",
+      () => timed(nodeBin, [...instCount, "--timeframe", "all", file]),
+    ],
+    ["python3 json.loads loop (9 lines)", () => timed("python3", [script, file])],
+    [
+      "jq -r .InstitutionName | sort | uniq -c",
+      () => timed("sh", ["-c", `jq -r .InstitutionName "$1" | sort | uniq -c`, "sh", file]),
+    ],
+  ];
+  const got = new Map<string, Sample[]>(cases.map(([l]) => [l, []]));
+  for (let i = 0; i < RUNS; i++)
+    for (const [label, run] of cases) {
+      const s = await run();
+      if (s.code !== 0) throw new Error(`${label} exited ${s.code}`);
+      got.get(label)!.push(s);
+    }
+  const W = [44, 10, 8, 8, 9, 14, 14];
+  console.log(`\n${execFileSync("uptime", { encoding: "utf8" }).trim()}`);
+  console.log(
+    row(["command", "records", "wall s", "CPU s", "RSS MB", "wall ÷ Python", "CPU ÷ Python"], W),
+  );
+  const py = got.get(cases[1]![0])!;
+  const pyWall = median(py.map((s) => s.wall));
+  const pyCpu = median(py.map((s) => s.cpu ?? 0));
+  for (const [label, xs] of got) {
+    const wall = median(xs.map((s) => s.wall));
+    const cpu = median(xs.map((s) => s.cpu ?? 0));
+    console.log(
+      row(
+        [
+          label,
+          n,
+          wall.toFixed(2),
+          cpu.toFixed(2),
+          median(xs.map((s) => s.rssMb)).toFixed(0),
+          `${(wall / pyWall).toFixed(2)}×`,
+          `${(cpu / pyCpu).toFixed(2)}×`,
+        ],
+        W,
+      ),
+    );
+  }
+}
+
 try {
   const [nodeBin, instCount] = node("inst-count");
   const [, weekdayPlot] = node("weekday-plot");
@@ -97,6 +166,7 @@ try {
       ),
     );
     if (n === 1_000_000) {
+      await versusScripts(file, n);
       const out = join(work, "plots");
       const w = await medianOf(RUNS, () =>
         timed(nodeBin, [

@@ -1,10 +1,15 @@
 /**
  * storescp-ts and storescu-ts vs DCMTK storescp and storescu, side by side
- * (TCP_NODELAY=1 for DCMTK): 1 000 × 530 KB instances each way, -j 4 vs
- * -j 1 into a forking storescp, and one 200 MB instance each way with the
- * peak RSS of our process. Wall time is the sender's, medians of runs.
+ * (TCP_NODELAY=1 for DCMTK): 1 000 × 530 KB instances each way; receiving
+ * also split into the first association after the receiver starts (cold,
+ * 500 instances) and the next one (warm, another 500); storescu-ts -j 4 vs
+ * -j 1 next to DCMTK's 4 storescu processes vs 1, into a forking storescp;
+ * and one 200 MB instance each way with the peak RSS of our process
+ * (BENCH_SKIP_BIG=1 leaves it out). Wall time is the sender's, medians of
+ * runs; `uptime` before and after.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, mkdir, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,6 +85,70 @@ async function stop(s: Server): Promise<number> {
 
 function dcmtkSend(port: number, dir: string) {
   return timed("storescu", ["-aec", "ANY", "+sd", "+r", "127.0.0.1", String(port), dir]);
+}
+
+/** `procs` DCMTK storescu processes at once, each sending its share of `files`. */
+function dcmtkSendParallel(port: number, files: string[], procs: number) {
+  const shares = Array.from({ length: procs }, (_, k) => files.filter((_, i) => i % procs === k));
+  const script = shares
+    .map((_, k) => `storescu -aec ANY 127.0.0.1 ${port} $(cat "$${k + 1}") & p${k}=$!`)
+    .concat(
+      ["fail=0"],
+      shares.map((_, k) => `wait $p${k} || fail=1`),
+      ["exit $fail"],
+    )
+    .join("\n");
+  const lists = shares.map((share, k) => {
+    const list = join(work, `share-${procs}-${k}.txt`);
+    writeFileSync(list, share.join("\n"));
+    return list;
+  });
+  return timed("sh", ["-c", script, "sh", ...lists]);
+}
+
+/** Cold (first association after start) and warm (the next one) receive times, each way. */
+async function coldWarmCase(
+  label: string,
+  first: string,
+  second: string,
+  n: number,
+): Promise<void> {
+  const t: Record<string, number[]> = {
+    "dcmtk-cold": [],
+    "ours-cold": [],
+    "dcmtk-warm": [],
+    "ours-warm": [],
+  };
+  for (let i = 0; i < RUNS; i++) {
+    for (const kind of ["dcmtk", "ours"] as const) {
+      const srv = await startServer(kind);
+      const cold = await dcmtkSend(srv.port, first);
+      const warm = await dcmtkSend(srv.port, second);
+      if (cold.code !== 0 || warm.code !== 0) throw new Error("storescu failed");
+      t[`${kind}-cold`]!.push(cold.wall);
+      t[`${kind}-warm`]!.push(warm.wall);
+      await stop(srv);
+    }
+  }
+  for (const phase of ["cold", "warm"]) {
+    const a = median(t[`dcmtk-${phase}`]!);
+    const b = median(t[`ours-${phase}`]!);
+    out.push(
+      row(
+        [
+          `receive ${label}, ${phase}: storescp | storescp-ts`,
+          n,
+          a.toFixed(2),
+          b.toFixed(2),
+          "",
+          "",
+          `${(b / a).toFixed(2)}×`,
+        ],
+        W,
+      ),
+    );
+    console.log(out.at(-1));
+  }
 }
 
 function oursSend(port: number, dir: string, jobs = 1) {
@@ -162,9 +231,10 @@ async function sendCase(label: string, dir: string, n: number): Promise<void> {
 }
 
 const W = [56, 7, 9, 9, 9, 9, 8];
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 try {
   console.log(
-    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows`,
+    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
   );
   out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
   const small = await generateArchive({
@@ -184,18 +254,63 @@ try {
   );
   await receiveCase("1000 × 530 KB", small.out, small.instances);
   await sendCase("1000 × 530 KB", small.out, small.instances);
-  // -j 4 vs -j 1 into a forking storescp.
-  const j: Record<number, number[]> = { 1: [], 4: [] };
+  // Cold and warm: the first association after the receiver starts, then the next one.
+  const half = async (seed: string) =>
+    generateArchive({
+      out: join(work, seed),
+      patients: 5,
+      seed,
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 100,
+      rows: 512,
+      cols: 512,
+      bits: 16,
+      layout: "flat",
+    });
+  const firstHalf = await half("bench-cold");
+  const secondHalf = await half("bench-warm");
+  await coldWarmCase("500 × 530 KB", firstHalf.out, secondHalf.out, firstHalf.instances);
+  await rm(firstHalf.out, { recursive: true, force: true });
+  await rm(secondHalf.out, { recursive: true, force: true });
+  // storescu-ts -j 4 vs -j 1, and DCMTK's 4 storescu processes vs 1, into a forking storescp.
+  const files = (await readdir(small.out))
+    .filter((f) => !f.startsWith("."))
+    .map((f) => join(small.out, f));
+  const par: Record<string, number[]> = { d1: [], d4: [], j1: [], j4: [] };
   for (let i = 0; i < RUNS; i++) {
-    for (const jobs of [1, 4]) {
+    for (const c of ["d1", "d4", "j1", "j4"] as const) {
       const srv = await startServer("dcmtk-fork");
-      const r = await oursSend(srv.port, small.out, jobs);
-      j[jobs]!.push(r.wall);
+      const r =
+        c === "d1" || c === "d4"
+          ? await dcmtkSendParallel(srv.port, files, c === "d1" ? 1 : 4)
+          : await oursSend(srv.port, small.out, c === "j1" ? 1 : 4);
+      if (r.code !== 0) throw new Error(`${c} exited ${r.code}`);
+      par[c]!.push(r.wall);
       await stop(srv);
     }
   }
-  const j1 = median(j[1]!);
-  const j4 = median(j[4]!);
+  const [d1, d4, j1, j4] = (["d1", "d4", "j1", "j4"] as const).map((c) => median(par[c]!)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  out.push(
+    row(
+      [
+        "DCMTK storescu ×1 | ×4 processes → storescp --fork",
+        small.instances,
+        d1.toFixed(2),
+        d4.toFixed(2),
+        "",
+        "",
+        `${(d1 / d4).toFixed(2)}× faster`,
+      ],
+      W,
+    ),
+  );
+  console.log(out.at(-1));
   out.push(
     row(
       [
@@ -212,23 +327,25 @@ try {
   );
   console.log(out.at(-1));
   await rm(small.out, { recursive: true, force: true });
-  // One 200 MB instance each way.
-  const big = await generateArchive({
-    out: join(work, "big"),
-    patients: 1,
-    seed: "bench-big",
-    studiesPerPatient: 1,
-    seriesPerStudy: 1,
-    instancesPerSeries: 1,
-    rows: 10240,
-    cols: 10240,
-    bits: 16,
-    layout: "flat",
-  });
-  console.log(`generated one instance of ${(big.bytes / 1024 / 1024).toFixed(0)} MB`);
-  await receiveCase("200 MB", big.out, 1);
-  await sendCase("200 MB", big.out, 1);
-  console.log(`\n${out.join("\n")}`);
+  if (!process.env.BENCH_SKIP_BIG) {
+    // One 200 MB instance each way.
+    const big = await generateArchive({
+      out: join(work, "big"),
+      patients: 1,
+      seed: "bench-big",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 1,
+      rows: 10240,
+      cols: 10240,
+      bits: 16,
+      layout: "flat",
+    });
+    console.log(`generated one instance of ${(big.bytes / 1024 / 1024).toFixed(0)} MB`);
+    await receiveCase("200 MB", big.out, 1);
+    await sendCase("200 MB", big.out, 1);
+  }
+  console.log(`\n${out.join("\n")}\n${uptime()}`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

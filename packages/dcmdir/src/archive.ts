@@ -8,7 +8,8 @@
  */
 import { resolve } from "node:path";
 import { statSync } from "node:fs";
-import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import type Database from "better-sqlite3";
 import { INSTANCE_COLUMNS, SERIES_COLUMNS } from "./columns.js";
 import type { FileToRead, ReadOutcome } from "./read-header.js";
 import { Readers } from "./readers.js";
@@ -44,8 +45,12 @@ CREATE VIEW IF NOT EXISTS studies AS
 `;
 }
 
+/** better-sqlite3 (a native module), loaded by the commands that open an index only. */
+const require = createRequire(import.meta.url);
+
 export function openIndex(path: string, o: { readonly?: boolean } = {}): Database.Database {
-  const db = new Database(path, {
+  const SQLite = require("better-sqlite3") as typeof Database;
+  const db = new SQLite(path, {
     readonly: Boolean(o.readonly),
     fileMustExist: Boolean(o.readonly),
   });

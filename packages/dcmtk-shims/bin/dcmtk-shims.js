@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-import { main, processIo } from "../dist/main.js";
+// One file, built from src/ by esbuild (packages/dimse/scripts/bundle.mjs).
+import { main, processIo } from "../dist/main.bundle.js";
 process.exitCode = await main(process.argv.slice(2), processIo());

@@ -4,11 +4,12 @@
  * no download. Only `public` holidays count: observances (Mother's Day)
  * and `bank` days (Heiligabend in DE) are working days for a hospital.
  */
-import Holidays from "date-holidays";
+import type Holidays from "date-holidays";
 import { dayNumber } from "@dicom-pipes/dimse/records";
 import { UsageError } from "@dicom-pipes/dimse/cli";
 
-export function holidayCalendar(spec: string): Holidays {
+/** The calendar of `spec`; date-holidays (13 MB of rules) is loaded only here, when asked for. */
+export async function holidayCalendar(spec: string): Promise<Holidays> {
   const m = /^([A-Za-z]{2})(?:[-_:]([A-Za-z0-9]{1,4}))?$/.exec(spec.trim());
   if (!m)
     throw new UsageError(
@@ -16,7 +17,8 @@ export function holidayCalendar(spec: string): Holidays {
     );
   const country = m[1]!.toUpperCase();
   const state = m[2]?.toUpperCase();
-  const hd = new Holidays();
+  const { default: HolidaysClass } = await import("date-holidays");
+  const hd = new HolidaysClass();
   if (!hd.getCountries()[country])
     throw new UsageError(`--holidays: unknown country code "${country}"`);
   if (state !== undefined && !hd.getStates(country)?.[state])

@@ -144,7 +144,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const window = resolveWindow(args, "inclusive");
     const format = args.format as ImageFormat;
     const excludeZero = Boolean(args["exclude-zero"]);
-    const calendar = args.holidays !== undefined ? holidayCalendar(args.holidays) : undefined;
+    const calendar = args.holidays !== undefined ? await holidayCalendar(args.holidays) : undefined;
     // An unusable output location fails before any input is read.
     checkOutputFolder(args.output);
     const top10 = args["top10-output"];

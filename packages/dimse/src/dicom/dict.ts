@@ -4,6 +4,7 @@
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 export interface DictEntry {
   /** (group << 16) | element */
@@ -35,7 +36,11 @@ type Row = [tag: number, name: string, vr: string, vm: string];
 function rows(): Row[] {
   try {
     return JSON.parse(
-      readFileSync(new URL("../dictionary.json", import.meta.url), "utf8"),
+      // Found through the package (not this module's URL) so that a tool's bundle finds it too.
+      readFileSync(
+        join(dirname(require.resolve("@dicom-pipes/dimse/package.json")), "dist/dictionary.json"),
+        "utf8",
+      ),
     ) as Row[];
   } catch {
     const dcmjs = require("dcmjs") as {

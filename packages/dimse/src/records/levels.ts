@@ -116,29 +116,43 @@ function tags(keywords: string[]): number[] {
   });
 }
 
-const LEVEL_OF = new Map<number, QueryLevel>();
-for (const [level, list] of [
-  ["PATIENT", PATIENT],
-  ["STUDY", STUDY],
-  ["SERIES", SERIES],
-  ["IMAGE", IMAGE],
-] as const) {
-  for (const t of tags(list)) LEVEL_OF.set(t, level);
-}
-
-const RESPONSE_ONLY_TAGS = new Set(tags(RESPONSE_ONLY));
-
 const ORDER: QueryLevel[] = ["PATIENT", "STUDY", "SERIES", "IMAGE"];
-const UNIQUE: Record<QueryLevel, number> = {
-  PATIENT: tags(["PatientID"])[0]!,
-  STUDY: tags(["StudyInstanceUID"])[0]!,
-  SERIES: tags(["SeriesInstanceUID"])[0]!,
-  IMAGE: tags(["SOPInstanceUID"])[0]!,
-};
+
+interface LevelTables {
+  levelOf: Map<number, QueryLevel>;
+  responseOnly: Set<number>;
+  unique: Record<QueryLevel, number>;
+}
+let built: LevelTables | undefined;
+
+/** The tables by tag, built on first use (they need the dictionary, which --help does not). */
+function levelTables(): LevelTables {
+  if (built) return built;
+  const levelOf = new Map<number, QueryLevel>();
+  for (const [level, list] of [
+    ["PATIENT", PATIENT],
+    ["STUDY", STUDY],
+    ["SERIES", SERIES],
+    ["IMAGE", IMAGE],
+  ] as const) {
+    for (const t of tags(list)) levelOf.set(t, level);
+  }
+  built = {
+    levelOf,
+    responseOnly: new Set(tags(RESPONSE_ONLY)),
+    unique: {
+      PATIENT: tags(["PatientID"])[0]!,
+      STUDY: tags(["StudyInstanceUID"])[0]!,
+      SERIES: tags(["SeriesInstanceUID"])[0]!,
+      IMAGE: tags(["SOPInstanceUID"])[0]!,
+    },
+  };
+  return built;
+}
 
 /** The level an attribute is a key of in `model` (undefined: not a known key of any level). */
 export function attributeLevel(tag: number, model: QueryModel): QueryLevel | undefined {
-  const level = LEVEL_OF.get(tag);
+  const level = levelTables().levelOf.get(tag);
   // Study Root has no PATIENT level: the patient's attributes are study keys (PS3.4 C.6.2.1).
   if (level === "PATIENT" && model !== "patient" && model !== "psonly") return "STUDY";
   return level;
@@ -152,22 +166,23 @@ export function attributeLevel(tag: number, model: QueryModel): QueryLevel | und
  * (Retrieve AE Title, Instance Availability…).
  */
 export function keyAllowedAt(tag: number, level: QueryLevel, model: QueryModel): boolean {
-  if (RESPONSE_ONLY_TAGS.has(tag)) return false;
+  const { responseOnly, unique } = levelTables();
+  if (responseOnly.has(tag)) return false;
   const own = attributeLevel(tag, model);
   if (own === undefined || own === level) return true;
   const top = model === "patient" || model === "psonly" ? 0 : 1;
   const above = ORDER.slice(top, ORDER.indexOf(level));
-  return above.some((l) => UNIQUE[l] === tag);
+  return above.some((l) => unique[l] === tag);
 }
 
 /** The level an attribute belongs to in the Patient Root hierarchy (undefined: no known level). */
 export function ownLevel(tag: number): QueryLevel | undefined {
-  return LEVEL_OF.get(tag);
+  return levelTables().levelOf.get(tag);
 }
 
 /** Is `tag` an attribute only returned in responses (Retrieve AE Title, Instance Availability…)? */
 export function isResponseOnly(tag: number): boolean {
-  return RESPONSE_ONLY_TAGS.has(tag);
+  return levelTables().responseOnly.has(tag);
 }
 
 /** The levels from the top of `model`'s hierarchy down. */
@@ -177,7 +192,7 @@ export function levelsOf(model: QueryModel): QueryLevel[] {
 
 /** The unique key of a level (PS3.4 C.6.1.1.5). */
 export function uniqueKeyOf(level: QueryLevel): number {
-  return UNIQUE[level];
+  return levelTables().unique[level];
 }
 
 /** Levels ordered from PATIENT (0) to IMAGE (3). */

@@ -1,0 +1,155 @@
+/**
+ * Start-up: medians of N runs (round robin, so every command sees the same
+ * load) of `node -e 0`, DCMTK `findscu --help`, every bin's `--help`, and
+ * an IMAGE-level C-FIND with ~400 matches from dcmqrscp by DCMTK findscu and
+ * by findscu-ts (TCP_NODELAY=1 for DCMTK). Wall time and CPU (user + sys)
+ * from GNU time; ratios against `node -e 0` for `--help` (goal ≤ 1.3×) and
+ * against findscu for the query (goal ≤ 2.0×).
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateArchive } from "@dicom-pipes/gen-archive";
+import { ROOT } from "../../test/support/bins.js";
+import { hasDcmtk, runDcmtk, startDcmqrscp } from "../../test/support/peers.js";
+import { median, row, timed, type Sample } from "./common.js";
+
+if (!hasDcmtk()) {
+  console.log("startup bench needs DCMTK (apt-get install dcmtk)");
+  process.exit(0);
+}
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+/** The checkout whose bins are measured (BENCH_ROOT=/other/checkout for a before/after). */
+const root = process.env.BENCH_ROOT ?? ROOT;
+const work = await mkdtemp(join(tmpdir(), "bench-startup-"));
+
+/** Every bin shipped by a package: [name, path]. */
+function bins(): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const pkg of readdirSync(join(root, "packages")).sort()) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(root, "packages", pkg, "bin"));
+    } catch {
+      continue;
+    }
+    for (const f of files.filter((f) => f.endsWith(".js")).sort())
+      out.push([f.replace(/\.js$/, ""), join(root, "packages", pkg, "bin", f)]);
+  }
+  return out;
+}
+
+interface Case {
+  label: string;
+  run: () => Promise<Sample>;
+}
+
+/** Round robin over the cases, RUNS times; medians of wall and CPU seconds. */
+async function measure(cases: Case[]): Promise<Map<string, { wall: number; cpu: number }>> {
+  const samples = new Map<string, Sample[]>(cases.map((c) => [c.label, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of cases) {
+      const s = await c.run();
+      if (s.code !== 0) throw new Error(`${c.label} exited ${s.code}`);
+      samples.get(c.label)!.push(s);
+    }
+  }
+  const out = new Map<string, { wall: number; cpu: number }>();
+  for (const [label, xs] of samples)
+    out.set(label, { wall: median(xs.map((s) => s.wall)), cpu: median(xs.map((s) => s.cpu ?? 0)) });
+  return out;
+}
+
+const load = () => execFileSync("uptime", { encoding: "utf8" }).trim();
+
+const W = [34, 9, 9, 13, 12];
+try {
+  console.log(`bins of ${root}; runs per command: ${RUNS} (round robin, medians); ${load()}`);
+  const helpCases: Case[] = [
+    { label: "node -e 0", run: () => timed(process.execPath, ["-e", "0"]) },
+    { label: "DCMTK findscu --help", run: () => timed("findscu", ["--help"]) },
+    ...bins().map(([name, path]) => ({
+      label: `${name} --help`,
+      run: () => timed(process.execPath, [path, "--help"]),
+    })),
+  ];
+  const help = await measure(helpCases);
+  const base = help.get("node -e 0")!;
+  console.log(row(["command", "wall s", "CPU s", "wall ÷ node", "CPU ÷ node"], W));
+  for (const [label, s] of help)
+    console.log(
+      row(
+        [
+          label,
+          s.wall.toFixed(3),
+          s.cpu.toFixed(3),
+          `${(s.wall / base.wall).toFixed(2)}×`,
+          `${(s.cpu / base.cpu).toFixed(2)}×`,
+        ],
+        W,
+      ),
+    );
+
+  // ~400 matches at IMAGE level from dcmqrscp.
+  const archive = await generateArchive({
+    out: join(work, "a400"),
+    patients: 1,
+    seed: "bench-startup",
+    studiesPerPatient: 1,
+    seriesPerStudy: 4,
+    instancesPerSeries: 100,
+    rows: 8,
+    cols: 8,
+  });
+  const qr = await startDcmqrscp({ files: [archive.out] });
+  try {
+    const peer = ["-S", "-aec", qr.aet, "127.0.0.1", String(qr.port)];
+    const keys = [
+      "-k",
+      "QueryRetrieveLevel=IMAGE",
+      "-k",
+      "StudyInstanceUID",
+      "-k",
+      "SeriesInstanceUID",
+      "-k",
+      "SOPInstanceUID",
+      "-k",
+      "InstanceNumber",
+    ];
+    const check = await runDcmtk("findscu", [...peer, ...keys]);
+    const matches = (check.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
+    const findscuTs = bins().find(([n]) => n === "findscu-ts")![1];
+    const q = await measure([
+      { label: "DCMTK findscu", run: () => timed("findscu", [...peer, ...keys]) },
+      {
+        label: "findscu-ts",
+        run: () => timed(process.execPath, [findscuTs, ...peer, ...keys]),
+      },
+    ]);
+    const a = q.get("DCMTK findscu")!;
+    const b = q.get("findscu-ts")!;
+    console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
+    console.log(row(["command", "wall s", "CPU s", "wall ÷ findscu", "CPU ÷ findscu"], W));
+    console.log(row(["DCMTK findscu", a.wall.toFixed(3), a.cpu.toFixed(3), "1.00×", "1.00×"], W));
+    console.log(
+      row(
+        [
+          "findscu-ts",
+          b.wall.toFixed(3),
+          b.cpu.toFixed(3),
+          `${(b.wall / a.wall).toFixed(2)}×`,
+          `${(b.cpu / a.cpu).toFixed(2)}×`,
+        ],
+        W,
+      ),
+    );
+  } finally {
+    await qr.stop();
+  }
+  console.log(`\n${load()}`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
