@@ -43,6 +43,7 @@ import {
   exitTable,
   formatHelp,
   listenFailure,
+  outputDecompressMode,
   outputDirectory,
   packageVersion,
   parseKeys,
@@ -266,6 +267,7 @@ export async function main(
           info: Boolean(o.info),
           ignore: Boolean(o.ignore),
           fsync: Boolean(o.fsync),
+          decompress: outputDecompressMode(o),
           tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
           log,
           onFile: emit

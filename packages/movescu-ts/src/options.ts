@@ -1,5 +1,6 @@
 /** movescu-ts / getscu-ts command line: DCMTK movescu's and getscu's options plus the batch ones. */
 import {
+  outputSyntaxOptions,
   generalOptions,
   recordFormatOptions,
   retryOptions,
@@ -140,6 +141,7 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionSpec[] {
       group: RECEIVE,
       describe: "fsync each file before acknowledging it",
     },
+    ...outputSyntaxOptions(RECEIVE, !get),
     {
       key: "tsPref",
       flags: ["+x=", "--prefer-uncompr"],

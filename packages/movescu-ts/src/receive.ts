@@ -21,6 +21,7 @@ import {
 } from "@dicom-pipes/dimse/net";
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
+import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import type { RetrieveRequest } from "./requests.js";
 
 export interface Active {
@@ -36,6 +37,8 @@ export interface ReceivingOptions {
   info: boolean;
   ignore: boolean;
   fsync: boolean;
+  /** Decode what arrives (`--decompress`, `+te`). */
+  decompress?: DecompressMode;
   tsPref: SyntaxPreference;
   log: CliLogger;
   /** Called for each stored file (for --emit files). */
@@ -97,6 +100,7 @@ export class Receiving {
     this.service = storeService({
       tmpDir: this.tmpDir,
       fsync: o.fsync,
+      decompress: o.decompress,
       ignore: o.ignore,
       log: o.log,
       target: (inst) =>

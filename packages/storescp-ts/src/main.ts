@@ -21,6 +21,7 @@ import {
   exitTable,
   formatHelp,
   listenFailure,
+  outputDecompressMode,
   outputDirectory,
   packageVersion,
   parsePort,
@@ -31,6 +32,7 @@ import {
   UsageError,
   type CliLogger,
 } from "@dicom-pipes/dimse/cli";
+import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import { OPTIONS } from "./options.js";
 import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
@@ -122,6 +124,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         refuse: Boolean(o.refuse),
         ignore: Boolean(o.ignore),
         fsync: Boolean(o.fsync),
+        decompress: outputDecompressMode(o),
         tsPref: ((o.tsPref as string | undefined) ?? "sender") as SyntaxPreference,
         maxPdu: o.maxPdu as number | undefined,
         acseTimeoutMs: timeouts(o).acse,
@@ -174,6 +177,7 @@ interface Settings {
   refuse: boolean;
   ignore: boolean;
   fsync: boolean;
+  decompress?: DecompressMode;
   tsPref: SyntaxPreference;
   maxPdu?: number;
   acseTimeoutMs: number;
@@ -211,6 +215,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   const service = storeService({
     tmpDir,
     fsync: s.fsync,
+    decompress: s.decompress,
     ignore: s.ignore,
     log,
     target(inst) {

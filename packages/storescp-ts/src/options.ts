@@ -1,6 +1,7 @@
 /** storescp-ts command line: DCMTK storescp's options plus layout, allow-list, bind and NDJSON output. */
 import {
   generalOptions,
+  outputSyntaxOptions,
   recordFormatOptions,
   NETWORK,
   OUTPUT,
@@ -197,6 +198,7 @@ export const OPTIONS: OptionSpec[] = [
     describe:
       "fsync each file before answering Success (power-loss safe;\nslower). Files are always complete: written to a temporary\nname and renamed when closed",
   },
+  ...outputSyntaxOptions(FILES),
   {
     key: "ignore",
     flags: ["--ignore"],

@@ -1,8 +1,15 @@
 /** storescu-ts: DICOM storage (C-STORE) SCU, DCMTK storescu compatible, parallel, one result per file. */
 import { rename } from "node:fs/promises";
-import { TransferSyntax, isUncompressed, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
+import {
+  TransferSyntax,
+  isUncompressed,
+  dcmtkPrefix,
+  syntaxInfo,
+  syntaxName,
+} from "@dicom-pipes/dimse/dicom";
 import {
   contextForFile,
+  decodableSyntax,
   fileToSend,
   isTransientStatus,
   NetError,
@@ -31,6 +38,7 @@ import {
   associationFailure,
   recordFormat,
   retryPolicy,
+  sendDecompress,
   Exit,
   ExitError,
   exitTable,
@@ -46,6 +54,7 @@ import {
   UsageError,
   type CliLogger,
   type ProgressCounts,
+  type SendDecompress,
 } from "@dicom-pipes/dimse/cli";
 import { OPTIONS } from "./options.js";
 import { argumentFiles, openPaths, streamPaths, wildcard } from "./inputs.js";
@@ -70,7 +79,8 @@ function help(): string {
       ],
       description:
         "Sends files exactly as they are (no re-encoding) in their own transfer syntax when\n" +
-        "the peer accepts it, converting only between uncompressed syntaxes otherwise.\n" +
+        "the peer accepts it, converting between uncompressed syntaxes otherwise, and\n" +
+        "decoding a compressed file the peer accepts only uncompressed (--decompress).\n" +
         "Writes one result record per file on stdout; logs and progress on stderr.",
       examples: [
         `${TOOL} -aec PACS pacs 104 +sd +r /data/study`,
@@ -101,6 +111,8 @@ interface Settings {
   maxPdu?: number;
   bind?: string;
   retry: RetryPolicy;
+  /** `--decompress`: when a compressed file is decoded and sent uncompressed. */
+  decompress: SendDecompress;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -134,6 +146,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       maxPdu: o.maxPdu as number | undefined,
       bind: o.bind as string | undefined,
       retry: retryPolicy(o),
+      decompress: sendDecompress(o),
     };
     const inputArg = o.input as string | undefined;
     const useStdinArg = files.includes("-");
@@ -205,21 +218,26 @@ type Job = { path: string; file?: FileToSend; error?: string };
 class ContextSet {
   private readonly keys = new Map<string, ContextProposal>();
   private version = 0;
-  constructor(private readonly fallback: string[]) {}
+  constructor(
+    private readonly fallback: string[],
+    private readonly decompress: SendDecompress,
+  ) {}
 
   add(f: FileToSend): boolean {
     const cls = f.header.sopClassUID;
     const ts = f.header.transferSyntax;
     let added = false;
+    // A file we may decode is also offered uncompressed (with --decompress always: only so).
+    const decodable = this.decompress !== "never" && decodableSyntax(ts);
     const own = `${cls}|${ts}`;
-    if (!this.keys.has(own)) {
+    if (!this.keys.has(own) && !(decodable && this.decompress === "always")) {
       this.keys.set(own, { abstractSyntax: cls, transferSyntaxes: [ts] });
       added = true;
     }
     const fb = `${cls}|*`;
     if (
       !this.keys.has(fb) &&
-      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian)
+      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
     ) {
       this.keys.set(fb, { abstractSyntax: cls, transferSyntaxes: this.fallback });
       added = true;
@@ -263,7 +281,7 @@ class SendRun {
     private readonly writer: RecordWriter | undefined,
     private readonly progress: Progress,
   ) {
-    this.contexts = new ContextSet(s.fallback);
+    this.contexts = new ContextSet(s.fallback, s.decompress);
   }
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
@@ -370,7 +388,10 @@ class SendRun {
         this.contexts.add(file);
         this.tries.set(file, 1);
         if (assoc && (assoc.closed || assoc.error)) assoc = undefined;
-        if (!assoc || (!contextForFile(assoc, file) && revision !== this.contexts.revision)) {
+        if (
+          !assoc ||
+          (!contextForFile(assoc, file, this.s.decompress) && revision !== this.contexts.revision)
+        ) {
           if (assoc) await this.finish(assoc);
           // The revision the proposals are taken from (others may add contexts while we connect).
           revision = this.contexts.revision;
@@ -380,7 +401,7 @@ class SendRun {
           assoc = opened.value;
           this.tries.set(file, opened.attempts);
         }
-        const pc = contextForFile(assoc, file);
+        const pc = contextForFile(assoc, file, this.s.decompress);
         if (!pc) {
           const msg = `No presentation context for: (${dcmtkPrefix(file.header.sopClassUID) ?? "unknown SOP class"}) ${file.header.sopClassUID} in ${file.header.transferSyntax}`;
           this.log.error(msg);
@@ -388,6 +409,8 @@ class SendRun {
           continue;
         }
         this.log.info(`Sending file: ${file.path}`);
+        if (pc.transferSyntax !== file.header.transferSyntax)
+          this.converting(file, pc.transferSyntax);
         let status: number;
         try {
           const a = assoc;
@@ -525,6 +548,17 @@ class SendRun {
         : {}),
       ...(this.s.retry.retries ? { attempts: (file && this.tries.get(file)) ?? 1 } : {}),
     });
+  }
+
+  /** A file sent in another syntax: decoding is a warning when the peer forced it (--decompress auto). */
+  private converting(file: FileToSend, to: string): void {
+    const from = file.header.transferSyntax;
+    const text = `Converting transfer syntax: ${syntaxName(from)} -> ${syntaxName(to)}`;
+    if (syntaxInfo(from).encapsulated && this.s.decompress === "auto")
+      this.log.warn(
+        `${file.path}: the peer accepts no ${syntaxName(from)} for this SOP class: decoded and sent in ${syntaxName(to)}`,
+      );
+    else this.log.info(text);
   }
 
   counts(): ProgressCounts {

@@ -4,6 +4,7 @@ import {
   recordFormatOptions,
   retryOptions,
   scuNetworkOptions,
+  sendDecompressOption,
   NETWORK,
   OUTPUT,
   type OptionSpec,
@@ -122,6 +123,7 @@ export const OPTIONS: OptionSpec[] = [
     group: TS,
     describe: "accepted for compatibility",
   },
+  sendDecompressOption(TS),
   {
     key: "proposal",
     flags: ["-x=", "--propose-uncompr"],

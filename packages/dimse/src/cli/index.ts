@@ -9,3 +9,4 @@ export * from "./peers.js";
 export * from "./shard.js";
 export * from "./stdin.js";
 export * from "./retry.js";
+export * from "./decompress.js";

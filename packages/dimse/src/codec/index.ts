@@ -6,7 +6,13 @@
  * loaded only when a file needs it (see README "Decompression").
  */
 import { readFile } from "node:fs/promises";
-import { type Dataset, encodeDatasetParts, numberElement, textElement } from "../dicom/dataset.js";
+import {
+  type Dataset,
+  encodeDatasetParts,
+  numberElement,
+  parseDataset,
+  textElement,
+} from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { buildPart10Prefix, parsePart10 } from "../dicom/part10.js";
 import { syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
@@ -24,36 +30,12 @@ import {
 } from "./frames.js";
 import { decodeNative, type NativeKind } from "./native.js";
 import { decodeRleFrame } from "./rle.js";
+import { CODECS, decodableSyntax } from "./syntaxes.js";
 
 export { DecodeError, frameInfo, splitFrames, type FrameInfo } from "./frames.js";
 export { decodeRleFrame } from "./rle.js";
 export { loadNative } from "./native.js";
-
-type Kind = NativeKind | "rle";
-
-interface Codec {
-  kind: Kind;
-  /** Lossy by definition (JPEG 2000 and HTJ2K: when the wavelet is irreversible). */
-  lossy: "always" | "never" | "wavelet";
-  /** (0028,2114) for a lossy source. */
-  method?: string;
-}
-
-/** The transfer syntaxes we decode, with their decoder. */
-const CODECS: Record<string, Codec> = {
-  [TransferSyntax.JPEGBaseline]: { kind: "jpeg", lossy: "always", method: "ISO_10918_1" },
-  [TransferSyntax.JPEGExtended]: { kind: "jpeg", lossy: "always", method: "ISO_10918_1" },
-  [TransferSyntax.JPEGLossless]: { kind: "jpeg", lossy: "never" },
-  [TransferSyntax.JPEGLosslessSV1]: { kind: "jpeg", lossy: "never" },
-  [TransferSyntax.JPEGLSLossless]: { kind: "jpegls", lossy: "never" },
-  [TransferSyntax.JPEGLSNearLossless]: { kind: "jpegls", lossy: "always", method: "ISO_14495_1" },
-  [TransferSyntax.JPEG2000Lossless]: { kind: "j2k", lossy: "never" },
-  [TransferSyntax.JPEG2000]: { kind: "j2k", lossy: "wavelet", method: "ISO_15444_1" },
-  [TransferSyntax.HTJ2KLossless]: { kind: "htj2k", lossy: "never" },
-  [TransferSyntax.HTJ2KLosslessRPCL]: { kind: "htj2k", lossy: "never" },
-  [TransferSyntax.HTJ2K]: { kind: "htj2k", lossy: "wavelet", method: "ISO_15444_15" },
-  [TransferSyntax.RLELossless]: { kind: "rle", lossy: "never" },
-};
+export { decodableSyntax } from "./syntaxes.js";
 
 /** A compressed syntax: encapsulated pixel data, or deflated. */
 export function isCompressedSyntax(uid: string): boolean {
@@ -63,7 +45,7 @@ export function isCompressedSyntax(uid: string): boolean {
 
 /** We can decode this syntax (deflate included). */
 export function canDecompress(uid: string): boolean {
-  return uid === TransferSyntax.DeflatedExplicitVRLittleEndian || uid in CODECS;
+  return uid === TransferSyntax.DeflatedExplicitVRLittleEndian || decodableSyntax(uid);
 }
 
 /** The transfer syntaxes `decompress` decodes (compressed ones only). */
@@ -88,7 +70,7 @@ export interface DecodeResult {
 export async function decodePixelData(ds: Dataset, transferSyntax: string): Promise<DecodeResult> {
   const px = ds.get(Tags.PixelData);
   if (!px?.fragments) return { lossy: false, frames: 0 };
-  const codec = CODECS[transferSyntax];
+  const codec = decodableSyntax(transferSyntax) ? CODECS[transferSyntax] : undefined;
   if (!codec)
     throw new DecodeError(
       `cannot decode ${syntaxName(transferSyntax)} (${transferSyntax}): no decoder for this transfer syntax`,
@@ -204,6 +186,16 @@ function ratioText(r: number): string {
   return String(Number(r.toFixed(r >= 1000 ? 0 : 3)));
 }
 
+/**
+ * The dataset of a file in an encapsulated syntax (bytes after the file
+ * meta group), decoded: for sending in an uncompressed syntax.
+ */
+export async function decodeDataset(data: Buffer, transferSyntax: string): Promise<Dataset> {
+  const ds = parseDataset(data, transferSyntax);
+  await decodePixelData(ds, transferSyntax);
+  return ds;
+}
+
 export type DecompressMode =
   /** Compressed syntaxes (encapsulated, deflated) to Explicit VR Little Endian; others as they are. */
   | "compressed"
@@ -235,7 +227,7 @@ export async function decompressPart10(
   if (from === target) return undefined;
   if (mode === "compressed" && !isCompressedSyntax(from)) return undefined;
   const info = syntaxInfo(from);
-  if (info.encapsulated && !(from in CODECS))
+  if (info.encapsulated && !decodableSyntax(from))
     throw new DecodeError(
       `cannot decode ${syntaxName(from)} (${from}): no decoder for this transfer syntax`,
     );
