@@ -11,11 +11,12 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { decompressFile } from "@dicom-pipes/dimse/codec";
-import { hasDcmtk } from "../support/peers.js";
+import { encodePart10, parsePart10 } from "@dicom-pipes/dimse/dicom";
+import { findOnPath, hasDcmtk } from "../support/peers.js";
 import { buildCorpus, corpusToolsMissing } from "../support/corpus.js";
 import { metaOf } from "../support/files.js";
 import { maxDifference, readPixels } from "../support/pixels.js";
@@ -232,5 +233,82 @@ describe("decoding matches DCMTK and GDCM", { skip }, () => {
     assert.deepEqual(failures, []);
     assert.ok(compared >= fixtures.length - refused, `${compared} comparisons`);
     assert.ok(refused <= 1, `${refused} files no decoder reads`);
+  });
+});
+
+/** A PGM (P5) of one 16-bit (big endian, as PGM stores it) or 8-bit frame. */
+function pgm(pixels: Buffer, rows: number, cols: number, bits: number, allocated: number): Buffer {
+  const head = Buffer.from(`P5\n${cols} ${rows}\n${(1 << bits) - 1}\n`, "latin1");
+  if (allocated === 8) return Buffer.concat([head, pixels]);
+  const be = Buffer.alloc(rows * cols * 2);
+  for (let i = 0; i < rows * cols; i++) be.writeUInt16BE(pixels.readUInt16LE(i * 2), i * 2);
+  return Buffer.concat([head, be]);
+}
+
+/** The samples of a PGM written by ojph_expand, as little endian. */
+function pgmPixels(b: Buffer): Buffer {
+  const m = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(b.toString("latin1", 0, 64));
+  if (!m) throw new Error("not a PGM");
+  const body = b.subarray(m[0].length);
+  if (Number(m[3]) < 256) return body;
+  const le = Buffer.alloc(body.length);
+  for (let i = 0; i + 1 < body.length; i += 2) le.writeUInt16LE(body.readUInt16BE(i), i);
+  return le;
+}
+
+const skipOjph =
+  skip ||
+  (!findOnPath("ojph_compress") ? "needs ojph_compress (apt-get install openjph-tools)" : false);
+
+describe("HTJ2K matches OpenJPH's own decoder", { skip: skipOjph }, () => {
+  test("lossless (.201) equals the source pixels and ojph_expand's; lossy (.203) equals ojph_expand's and is marked lossy", async () => {
+    const dir = join(work, "htj2k");
+    await mkdir(dir);
+    const bases = (await buildCorpus()).filter((e) =>
+      ["explicit-le-many-private", "explicit-le-sc-latin1", "explicit-le-large"].includes(e.label),
+    );
+    assert.equal(bases.length, 3);
+    for (const e of bases) {
+      const { dataset } = parsePart10(await readFile(e.path));
+      const us = (tag: number) => dataset.get(tag)!.value!.readUInt16LE(0);
+      const [rows, cols, allocated, stored] = [0x00280010, 0x00280011, 0x00280100, 0x00280101].map(
+        us,
+      ) as [number, number, number, number];
+      const source = dataset.get(0x7fe00010)!.value!;
+      const img = join(dir, `${e.label}.pgm`);
+      await writeFile(img, pgm(source, rows, cols, stored, allocated));
+      for (const [ts, reversible] of [
+        ["1.2.840.10008.1.2.4.201", "true"],
+        ["1.2.840.10008.1.2.4.203", "false"],
+      ] as const) {
+        const j2c = join(dir, `${e.label}-${ts}.j2c`);
+        execFileSync("ojph_compress", ["-i", img, "-o", j2c, "-reversible", reversible], {
+          stdio: "pipe",
+        });
+        const expanded = join(dir, `${e.label}-${ts}.pgm`);
+        execFileSync("ojph_expand", ["-i", j2c, "-o", expanded], { stdio: "pipe" });
+        const ds = dataset.clone();
+        ds.set({
+          tag: 0x7fe00010,
+          vr: "OB",
+          fragments: [Buffer.alloc(0), await readFile(j2c)],
+          undefinedLength: true,
+        });
+        const src = join(dir, `${e.label}-${ts}.dcm`);
+        await writeFile(src, encodePart10(ds, { transferSyntax: ts }));
+        const out = join(dir, `${e.label}-${ts}-out.dcm`);
+        await decompressFile(src, { to: out, fsync: false });
+        execFileSync("dcmdump", ["-E", "-q", out], { stdio: "pipe" });
+        const mine = readPixels(out);
+        const theirs = pgmPixels(await readFile(expanded));
+        // Lossless: equal; lossy: within one level (two OpenJPH versions round the 9-7 wavelet).
+        const diff = maxDifference(mine.data.subarray(0, theirs.length), theirs, allocated);
+        assert.ok(diff <= (reversible === "true" ? 0 : 1), `${e.label} ${ts}: ${diff} from ojph_expand`);
+        if (reversible === "true") {
+          assert.ok(mine.data.subarray(0, source.length).equals(source), `${e.label}: lossless`);
+          assert.equal(mine.lossy, "", `${e.label} ${ts}: not marked lossy`);
+        } else assert.equal(mine.lossy, "01", `${e.label} ${ts}: marked lossy`);
+      }
+    }
   });
 });
