@@ -13,11 +13,11 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dataset, encodePart10, numberElement, textElement } from "@dicom-pipes/dimse/dicom";
-import { hasDcmtk, runDcmtk, startStorescp } from "../support/peers.js";
+import { runDcmtk, startStorescp } from "../support/peers.js";
 import { ndjson, runBin } from "../support/bins.js";
 import {
   buildCorpus,
-  corpusToolsMissing,
+  corpusSkip,
   startStorescpTs,
   storescuProfile,
   TS,
@@ -26,12 +26,7 @@ import {
 import { filesUnder, metaOf } from "../support/files.js";
 import { readPixels } from "../support/pixels.js";
 
-const missing = hasDcmtk() ? corpusToolsMissing() : [];
-const skip = !hasDcmtk()
-  ? "DCMTK is required (apt-get install dcmtk)"
-  : missing.length
-    ? `needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
-    : false;
+const skip = corpusSkip();
 
 const HOST = "127.0.0.1";
 const LE = "1.2.840.10008.1.2.1";

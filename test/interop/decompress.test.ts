@@ -16,17 +16,12 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { decompressFile } from "@dicom-pipes/dimse/codec";
 import { encodePart10, parsePart10 } from "@dicom-pipes/dimse/dicom";
-import { findOnPath, hasDcmtk } from "../support/peers.js";
-import { buildCorpus, corpusToolsMissing } from "../support/corpus.js";
+import { findOnPath } from "../support/peers.js";
+import { buildCorpus, corpusSkip } from "../support/corpus.js";
 import { metaOf } from "../support/files.js";
 import { maxDifference, readPixels } from "../support/pixels.js";
 
-const missing = hasDcmtk() ? corpusToolsMissing() : [];
-const skip = !hasDcmtk()
-  ? "DCMTK is required (apt-get install dcmtk)"
-  : missing.length
-    ? `needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
-    : false;
+const skip = corpusSkip();
 
 const PYDICOM = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
@@ -303,7 +298,10 @@ describe("HTJ2K matches OpenJPH's own decoder", { skip: skipOjph }, () => {
         const theirs = pgmPixels(await readFile(expanded));
         // Lossless: equal; lossy: within one level (two OpenJPH versions round the 9-7 wavelet).
         const diff = maxDifference(mine.data.subarray(0, theirs.length), theirs, allocated);
-        assert.ok(diff <= (reversible === "true" ? 0 : 1), `${e.label} ${ts}: ${diff} from ojph_expand`);
+        assert.ok(
+          diff <= (reversible === "true" ? 0 : 1),
+          `${e.label} ${ts}: ${diff} from ojph_expand`,
+        );
         if (reversible === "true") {
           assert.ok(mine.data.subarray(0, source.length).equals(source), `${e.label}: lossless`);
           assert.equal(mine.lossy, "", `${e.label} ${ts}: not marked lossy`);

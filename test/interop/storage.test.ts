@@ -25,7 +25,6 @@ import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import {
   dumpValue,
-  hasDcmtk,
   hasOrthanc,
   runDcmtk,
   startOrthanc,
@@ -35,7 +34,7 @@ import {
 import { ndjson, runBin, until } from "../support/bins.js";
 import {
   buildCorpus,
-  corpusToolsMissing,
+  corpusSkip,
   startStorescpTs,
   storescuProfile,
   TS,
@@ -44,12 +43,7 @@ import {
 } from "../support/corpus.js";
 import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
 
-const missing = hasDcmtk() ? corpusToolsMissing() : [];
-const skip = !hasDcmtk()
-  ? "DCMTK is required (apt-get install dcmtk)"
-  : missing.length
-    ? `the corpus needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
-    : false;
+const skip = corpusSkip();
 const skipOrthanc =
   skip || (!hasOrthanc() ? "Orthanc is required (apt-get install orthanc)" : false);
 

@@ -8,11 +8,10 @@
  * BENCH_DECODE_FILES (200), BENCH_RUNS (3).
  */
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateArchive } from "@dicom-pipes/gen-archive";
-import { median, row, timed, type Sample } from "./common.js";
+import { benchCt, median, row, timed, type Sample } from "./common.js";
 
 const FILES = Number(process.env.BENCH_DECODE_FILES ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -31,24 +30,7 @@ for (const bin of [
   }
 const work = await mkdtemp(join(tmpdir(), "bench-decode-"));
 
-await generateArchive({
-  out: join(work, "tpl"),
-  patients: 1,
-  seed: "decode-bench",
-  rows: 512,
-  cols: 512,
-  bits: 16,
-  studiesPerPatient: 1,
-  seriesPerStudy: 1,
-  instancesPerSeries: 1,
-  layout: "flat",
-});
-async function firstFile(dir: string): Promise<string> {
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) return join(e.parentPath, e.name);
-  throw new Error(`no file under ${dir}`);
-}
-const base = await firstFile(join(work, "tpl"));
+const base = (await benchCt(join(work, "tpl"), "decode-bench")).path;
 
 /** The script our side runs: decode each listed file to `out`, one process for all. */
 const OURS = `
