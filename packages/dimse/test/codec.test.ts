@@ -213,3 +213,18 @@ test("no WebAssembly is loaded for RLE and deflate; it is for JPEG", () => {
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").pop()!), { before: false, after: true });
 });
+
+test("hostile sizes: an RLE frame too small for its image, and more pixels than a buffer holds, are DecodeErrors before any allocation", async () => {
+  const huge = info({ rows: 65535, columns: 65535, bitsAllocated: 32, samplesPerPixel: 3 });
+  assert.throws(
+    () =>
+      decodeRleFrame(rleFrame([[0xff, 1]]), { ...huge, samplesPerPixel: 1, bitsAllocated: 8 }, 0),
+    /cannot hold 65535 × 65535 pixels/,
+  );
+  const file = encapsulated("1.2.840.10008.1.2.5", [rleFrame([[0x03, 1, 2, 3, 4]])], (ds) => {
+    ds.set(numberElement(0x00280010, "US", 65535));
+    ds.set(numberElement(0x00280011, "US", 65535));
+    ds.set(numberElement(0x00280002, "US", 3));
+  });
+  await assert.rejects(decompressPart10(file), /more than \d+ bytes decoded/);
+});

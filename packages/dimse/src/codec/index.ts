@@ -5,6 +5,7 @@
  * here; JPEG, JPEG-LS, JPEG 2000 and HTJ2K by dcmjs-codecs' WebAssembly,
  * loaded only when a file needs it (see README "Decompression").
  */
+import { constants } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import {
   type Dataset,
@@ -87,6 +88,11 @@ export async function decodePixelData(ds: Dataset, transferSyntax: string): Prom
     startsFrame,
   });
   const want = frameBytes(f);
+  // Rows, Columns and Number of Frames come from the file: no allocation beyond what a buffer can hold.
+  if (want * frames.length > MAX_LENGTH)
+    throw new DecodeError(
+      `${frames.length} frames of ${f.rows} × ${f.columns} × ${f.samplesPerPixel} × ${f.bitsAllocated / 8} bytes: more than ${MAX_LENGTH} bytes decoded`,
+    );
   const out: Buffer[] = [];
   let photometric = f.photometricInterpretation;
   for (let i = 0; i < frames.length; i++) {
@@ -195,6 +201,8 @@ export async function decodeDataset(data: Buffer, transferSyntax: string): Promi
   await decodePixelData(ds, transferSyntax);
   return ds;
 }
+
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 export type DecompressMode =
   /** Compressed syntaxes (encapsulated, deflated) to Explicit VR Little Endian; others as they are. */

@@ -24,6 +24,11 @@ export function decodeRleFrame(frame: Buffer, f: FrameInfo, index: number): Buff
   const offsets: number[] = [];
   for (let i = 0; i < segments; i++) offsets.push(frame.readUInt32LE(4 + i * 4));
   const pixels = f.rows * f.columns;
+  // A PackBits byte pair yields at most 128 bytes: a frame cannot hold more than that.
+  if (pixels * planes > (frame.length - 64) * 64 + 128 * planes)
+    throw new DecodeError(
+      `${where}: ${frame.length} bytes cannot hold ${f.rows} × ${f.columns} pixels of ${planes} bytes`,
+    );
   const out = Buffer.alloc(pixels * planes);
   const plane = Buffer.allocUnsafe(pixels);
   for (let s = 0; s < segments; s++) {
