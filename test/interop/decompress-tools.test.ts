@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dataset, encodePart10, numberElement, textElement } from "@dicom-pipes/dimse/dicom";
-import { runDcmtk, startStorescp } from "../support/peers.js";
+import { freePort, hasOrthanc, runDcmtk, startOrthanc, startStorescp } from "../support/peers.js";
 import { ndjson, runBin } from "../support/bins.js";
 import {
   buildCorpus,
@@ -232,6 +232,69 @@ describe("storescu-ts --decompress", { skip }, () => {
     const r = await runBin("storescu-ts", ["--decompress", "sometimes", HOST, "104", "x.dcm"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--decompress \(expected auto, never or always\)/);
+  });
+});
+
+describe("movescu-ts --decompress", {
+  skip: skip || (!hasOrthanc() ? "Orthanc is required (apt-get install orthanc)" : false),
+}, () => {
+  test("objects Orthanc sends compressed (C-MOVE to +P) are stored decoded, pixels as DCMTK decodes them", async () => {
+    const picks = compressed.filter((e) =>
+      [TS.JpegLosslessSV1, TS.Rle, TS.JpegLsLossless].includes(e.transferSyntax as never),
+    );
+    const port = await freePort();
+    const orthanc = await startOrthanc({
+      files: picks.map((e) => e.path),
+      modalities: { ours: { aet: "MOVESCU", port } },
+    });
+    try {
+      const od = join(work, "move-decompress");
+      await mkdir(od);
+      const studies = new Set(
+        picks.map(
+          (e) =>
+            /\[([^\]]+)\]/.exec(
+              execFileSync("dcmdump", ["-q", "+P", "0020,000d", e.path], { encoding: "latin1" }),
+            )![1],
+        ),
+      );
+      const input = `${[...studies].map((s) => JSON.stringify({ StudyInstanceUID: s })).join("\n")}\n`;
+      const r = await runBin(
+        "movescu-ts",
+        [
+          "-aec",
+          orthanc.aet,
+          "+P",
+          String(port),
+          "-od",
+          od,
+          "--decompress",
+          "-v",
+          HOST,
+          String(orthanc.port),
+        ],
+        { input, timeoutMs: 120_000 },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      // Orthanc sent them compressed: movescu-ts decoded each (not the archive).
+      assert.equal(
+        r.stderr.match(/I: movescu-ts: decoded \S+: .+ -> Little Endian Explicit/g)?.length,
+        picks.length,
+        r.stderr,
+      );
+      const files = (await filesUnder(od, { hidden: false })).filter((f) => !f.startsWith("."));
+      assert.equal(files.length, picks.length, files.join(", "));
+      for (const f of files) {
+        const path = join(od, f);
+        const m = metaOf(path);
+        assert.equal(m.transferSyntax, LE, f);
+        const e = picks.find((x) => x.sopInstanceUid === m.sopInstanceUid)!;
+        const ref = readPixels(reference(e, join(work, `ref-move-${e.label}.dcm`)));
+        assert.ok(readPixels(path).data.equals(ref.data), `${e.label}: pixels`);
+      }
+    } finally {
+      await orthanc.stop();
+    }
   });
 });
 
