@@ -79,8 +79,7 @@ function help(): string {
       ],
       description:
         "Sends files exactly as they are (no re-encoding) in their own transfer syntax when\n" +
-        "the peer accepts it, converting between uncompressed syntaxes otherwise, and\n" +
-        "decoding a compressed file the peer accepts only uncompressed (--decompress).\n" +
+        "the peer accepts it, converting only between uncompressed syntaxes otherwise.\n" +
         "Writes one result record per file on stdout; logs and progress on stderr.",
       examples: [
         `${TOOL} -aec PACS pacs 104 +sd +r /data/study`,
