@@ -493,11 +493,11 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     assert.ok(datasetBytes(join(r.dir, r.names[0]!)).equals(want));
   });
 
-  test("storescp without +xa (uncompressed only): uncompressed files sent or converted, compressed ones fail per file, -nh exits 3", async () => {
+  test("storescp without +xa (uncompressed only): uncompressed files sent or converted, compressed ones fail per file (--decompress never), -nh exits 3", async () => {
     const r = await sendToStorescp(
       ["-pm", "+B"],
       corpus.map((e) => e.path),
-      ["-nh"],
+      ["-nh", "--decompress", "never"],
     );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.records.length, corpus.length);
@@ -564,11 +564,11 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     }
   });
 
-  test("halting (default): the first file without a presentation context stops the run, exit 1, later files unsent", async () => {
+  test("halting (default; --decompress never): the first file without a presentation context stops the run, exit 1, later files unsent", async () => {
     const files = ["explicit-le-ct", "jpeg-baseline-sc", "explicit-le-multiframe"].map(
       (l) => entry(l).path,
     );
-    const r = await sendToStorescp(["-pm"], files);
+    const r = await sendToStorescp(["-pm"], files, ["--decompress", "never"]);
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(
       r.records.map((x) => x.status),
