@@ -25,7 +25,6 @@ import { basename, dirname, join, sep } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import {
   dumpValue,
-  hasDcmtk,
   hasOrthanc,
   runDcmtk,
   startOrthanc,
@@ -35,7 +34,7 @@ import {
 import { ndjson, runBin, until } from "../support/bins.js";
 import {
   buildCorpus,
-  corpusToolsMissing,
+  corpusSkip,
   startStorescpTs,
   storescuProfile,
   TS,
@@ -44,12 +43,7 @@ import {
 } from "../support/corpus.js";
 import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
 
-const missing = hasDcmtk() ? corpusToolsMissing() : [];
-const skip = !hasDcmtk()
-  ? "DCMTK is required (apt-get install dcmtk)"
-  : missing.length
-    ? `the corpus needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
-    : false;
+const skip = corpusSkip();
 const skipOrthanc =
   skip || (!hasOrthanc() ? "Orthanc is required (apt-get install orthanc)" : false);
 
@@ -499,11 +493,11 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     assert.ok(datasetBytes(join(r.dir, r.names[0]!)).equals(want));
   });
 
-  test("storescp without +xa (uncompressed only): uncompressed files sent or converted, compressed ones fail per file, -nh exits 3", async () => {
+  test("storescp without +xa (uncompressed only): uncompressed files sent or converted, compressed ones fail per file (--decompress never), -nh exits 3", async () => {
     const r = await sendToStorescp(
       ["-pm", "+B"],
       corpus.map((e) => e.path),
-      ["-nh"],
+      ["-nh", "--decompress", "never"],
     );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(r.records.length, corpus.length);
@@ -570,11 +564,11 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     }
   });
 
-  test("halting (default): the first file without a presentation context stops the run, exit 1, later files unsent", async () => {
+  test("halting (default; --decompress never): the first file without a presentation context stops the run, exit 1, later files unsent", async () => {
     const files = ["explicit-le-ct", "jpeg-baseline-sc", "explicit-le-multiframe"].map(
       (l) => entry(l).path,
     );
-    const r = await sendToStorescp(["-pm"], files);
+    const r = await sendToStorescp(["-pm"], files, ["--decompress", "never"]);
     assert.equal(r.code, 1, r.stderr);
     assert.deepEqual(
       r.records.map((x) => x.status),

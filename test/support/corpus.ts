@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startBin, until, type RunResult } from "./bins.js";
 import { metaOf } from "./files.js";
-import { findOnPath, freePort, tcpProbe } from "./peers.js";
+import { findOnPath, freePort, hasDcmtk, tcpProbe } from "./peers.js";
 
 export interface CorpusEntry {
   path: string;
@@ -61,6 +61,15 @@ export const PRIVATE_SOP_CLASS = "2.25.314159265358979323846264338327950288";
 export function corpusToolsMissing(): string[] {
   const need = ["dump2dcm", "dcmconv", "dcmcjpeg", "dcmcrle", "dcmdump", "gdcmconv"];
   return need.filter((b) => findOnPath(b) === undefined);
+}
+
+/** Why the corpus tests cannot run here (DCMTK or GDCM missing), or false. */
+export function corpusSkip(): string | false {
+  if (!hasDcmtk()) return "DCMTK is required (apt-get install dcmtk)";
+  const missing = corpusToolsMissing();
+  return missing.length
+    ? `the corpus needs ${missing.join(", ")} (apt-get install dcmtk libgdcm-tools)`
+    : false;
 }
 
 function run(bin: string, args: string[], cwd?: string): Promise<string> {

@@ -9,9 +9,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile, mkdir, readdir, readFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateArchive } from "@dicom-pipes/gen-archive";
-import { encodePart10, parsePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
-import { median, node, row, timed, type Sample } from "./common.js";
+import { encodePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
+import { benchCt, median, node, row, timed, type Sample } from "./common.js";
 
 const FILES = Number(process.env.BENCH_ANON_FILES ?? 1000);
 const LARGE = Number(process.env.BENCH_ANON_LARGE ?? 10000);
@@ -22,35 +21,8 @@ if (spawnSync("gdcmanon", ["--version"]).error || spawnSync("openssl", ["version
 }
 const work = await mkdtemp(join(tmpdir(), "bench-anon-"));
 
-async function allFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await allFiles(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
 // One 512×512 CT image from gen-archive, cloned into N instances (10 patients, one study each).
-await generateArchive({
-  out: join(work, "tpl"),
-  patients: 8,
-  seed: "anon-bench",
-  rows: 512,
-  cols: 512,
-  bits: 16,
-  studiesPerPatient: 1,
-  seriesPerStudy: 1,
-  instancesPerSeries: 1,
-  layout: "flat",
-});
-let template: ReturnType<typeof parsePart10> | undefined;
-for (const f of await allFiles(join(work, "tpl"))) {
-  const p = parsePart10(await readFile(f));
-  if (p.dataset.string(0x00080060) === "CT") template = p;
-}
-if (!template) throw new Error("gen-archive made no CT image; change the seed");
+const template = (await benchCt(join(work, "tpl"), "anon-bench")).part10;
 const ts = template.header.transferSyntax;
 
 async function makeSet(dir: string, n: number): Promise<void> {

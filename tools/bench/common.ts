@@ -3,6 +3,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { generateArchive } from "@dicom-pipes/gen-archive";
+import { parsePart10 } from "@dicom-pipes/dimse/dicom";
 import { binPath } from "../../test/support/bins.js";
 
 export interface Sample {
@@ -72,4 +75,30 @@ export async function sideBySide(
 
 export function row(cells: Array<string | number>, widths: number[]): string {
   return cells.map((c, i) => String(c).padEnd(widths[i] ?? 12)).join(" ");
+}
+
+/** One 512×512 16-bit CT image from gen-archive (made under `dir`): its path and parsed form. */
+export async function benchCt(
+  dir: string,
+  seed: string,
+): Promise<{ path: string; part10: ReturnType<typeof parsePart10> }> {
+  await generateArchive({
+    out: dir,
+    patients: 8,
+    seed,
+    rows: 512,
+    cols: 512,
+    bits: 16,
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 1,
+    layout: "flat",
+  });
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    const part10 = parsePart10(await readFile(path));
+    if (part10.dataset.string(0x00080060) === "CT") return { path, part10 };
+  }
+  throw new Error("gen-archive made no CT image; change the seed");
 }

@@ -121,6 +121,12 @@ function parser(version: string) {
         describe: "fsync each output before renaming it into place (durable when reported; slower)",
         group: O,
       },
+      decompress: {
+        type: "boolean",
+        describe:
+          "write compressed files (JPEG, JPEG-LS, JPEG 2000, HTJ2K, RLE, deflated) decoded, in explicit VR little endian; a file that cannot be decoded is an error (nothing written)",
+        group: O,
+      },
       "non-dicom": {
         choices: ["skip", "error"] as const,
         default: "skip",
@@ -435,6 +441,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         failOnQuarantine: Boolean(args["fail-on-quarantine"]),
         nonDicom: args["non-dicom"] as "skip" | "error",
         fsync: Boolean(args.fsync),
+        decompress: Boolean(args.decompress),
         version,
         edition: E1_1_EDITION,
       },

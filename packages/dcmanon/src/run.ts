@@ -39,6 +39,8 @@ export interface RunConfig {
   failOnQuarantine: boolean;
   /** fsync each output before its rename (durable when reported, not only complete). */
   fsync: boolean;
+  /** `--decompress`: write compressed files decoded, in explicit VR little endian. */
+  decompress?: boolean;
   /** Files that are not DICOM (journals, dumps, README…): reported skipped, or errors. */
   nonDicom: "skip" | "error";
   version: string;
@@ -270,6 +272,15 @@ async function anonymizeAndWrite(
     return { input, error: `not de-identified: ${(e as Error).message}` };
   }
   if (outcome.status !== "ok") return { input, outcome };
+  if (cfg.decompress) {
+    try {
+      const { decompressPart10 } = await import("@dicom-pipes/dimse/codec");
+      const d = await decompressPart10(Buffer.concat(outcome.data));
+      if (d) outcome = { ...outcome, data: d.parts };
+    } catch (e) {
+      return { input, outcome, error: `not decoded: ${(e as Error).message}` };
+    }
+  }
   let out: string;
   try {
     out = outputPath(cfg, input, outcome);

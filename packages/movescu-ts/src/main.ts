@@ -10,6 +10,7 @@ import { processIo, type Io } from "@dicom-pipes/dimse/io";
 import {
   checkFiles,
   choiceOption,
+  outputDecompressMode,
   outputDirectory,
   packageVersion,
   parseKeys,
@@ -178,6 +179,7 @@ export async function main(
           info: Boolean(o.info),
           ignore: Boolean(o.ignore),
           fsync: Boolean(o.fsync),
+          decompress: outputDecompressMode(o),
           tsPref: o.tsPref ?? "sender",
           log,
           onFile: emit

@@ -1,5 +1,6 @@
 /** movescu-ts / getscu-ts command line: DCMTK movescu's and getscu's options plus the batch ones. */
 import {
+  outputSyntaxOptions,
   generalOptions,
   recordFormatOptions,
   retryOptions,
@@ -9,6 +10,7 @@ import {
   type TableInputOptions,
   NETWORK,
   OUTPUT,
+  type DecompressOptions,
 } from "@dicom-pipes/dimse/cli";
 import {
   pacingOptions,
@@ -27,7 +29,8 @@ export interface MoveOptions
     ScuNetworkOptions,
     OutputOptions,
     PacingOptions,
-    TableInputOptions {
+    TableInputOptions,
+    DecompressOptions {
   resolve?: string;
   move?: string;
   port?: number;
@@ -175,6 +178,7 @@ export function options(tool: "movescu-ts" | "getscu-ts"): OptionTable<MoveOptio
       group: RECEIVE,
       describe: "fsync each file before acknowledging it",
     },
+    ...outputSyntaxOptions(RECEIVE, !get),
     {
       key: "tsPref",
       flags: ["+x=", "--prefer-uncompr"],

@@ -14,6 +14,7 @@ import {
 import { insideOrThrow, type FlatRecord, type Layout } from "@dicom-pipes/dimse/records";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 import { TempFolders } from "@dicom-pipes/dimse/app";
+import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import type { RetrieveRequest } from "./requests.js";
 
 export interface Active {
@@ -29,6 +30,8 @@ export interface ReceivingOptions {
   info: boolean;
   ignore: boolean;
   fsync: boolean;
+  /** Decode what arrives (`--decompress`, `+te`). */
+  decompress?: DecompressMode;
   tsPref: SyntaxPreference;
   log: CliLogger;
   /** Called for each stored file (for --emit files). */
@@ -88,6 +91,7 @@ export class Receiving {
     this.service = storeService({
       tmpDir: this.temps.dir,
       fsync: o.fsync,
+      decompress: o.decompress,
       ignore: o.ignore,
       log: o.log,
       target: (inst) =>

@@ -17,6 +17,7 @@ import {
   Exit,
   ExitError,
   listenFailure,
+  outputDecompressMode,
   outputDirectory,
   packageVersion,
   parsePort,
@@ -29,8 +30,9 @@ import {
   type HelpText,
 } from "@dicom-pipes/dimse/cli";
 import { TempFolders, typedOptions } from "@dicom-pipes/dimse/app";
+import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import { OPTIONS, type StoreScpOptions } from "./options.js";
-import { modalityPrefix, Namer, type Sort } from "./naming.js";
+import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
 
 export { processIo };
@@ -117,6 +119,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         refuse: Boolean(o.refuse),
         ignore: Boolean(o.ignore),
         fsync: Boolean(o.fsync),
+        decompress: outputDecompressMode(o),
         tsPref: o.tsPref ?? "sender",
         maxPdu: o.maxPdu,
         acseTimeoutMs: timeouts(o).acse,
@@ -169,6 +172,7 @@ interface Settings {
   refuse: boolean;
   ignore: boolean;
   fsync: boolean;
+  decompress?: DecompressMode;
   tsPref: SyntaxPreference;
   maxPdu?: number;
   acseTimeoutMs: number;
@@ -206,6 +210,7 @@ async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<nu
   const service = storeService({
     tmpDir: temps.dir,
     fsync: s.fsync,
+    decompress: s.decompress,
     ignore: s.ignore,
     log,
     target(inst) {

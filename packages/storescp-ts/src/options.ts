@@ -1,10 +1,12 @@
 /** storescp-ts command line: DCMTK storescp's options plus layout, allow-list, bind and NDJSON output. */
 import {
   generalOptions,
+  outputSyntaxOptions,
   recordFormatOptions,
   NETWORK,
   OUTPUT,
   scpLimitOptions,
+  type DecompressOptions,
 } from "@dicom-pipes/dimse/cli";
 import type {
   GeneralOptions,
@@ -16,7 +18,11 @@ import type { SyntaxPreference } from "@dicom-pipes/dimse/net";
 import type { Naming } from "./naming.js";
 
 /** Every option storescp-ts reads, typed. */
-export interface StoreScpOptions extends GeneralOptions, ScpLimitOptions, OutputOptions {
+export interface StoreScpOptions
+  extends GeneralOptions,
+    ScpLimitOptions,
+    OutputOptions,
+    DecompressOptions {
   aetitle?: string;
   maxPdu?: number;
   bind?: string;
@@ -233,6 +239,7 @@ export const OPTIONS: OptionTable<StoreScpOptions> = [
     describe:
       "fsync each file before answering Success (power-loss safe;\nslower). Files are always complete: written to a temporary\nname and renamed when closed",
   },
+  ...outputSyntaxOptions(FILES),
   {
     key: "ignore",
     flags: ["--ignore"],

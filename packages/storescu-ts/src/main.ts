@@ -2,6 +2,7 @@ import { processIo, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
 import {
   packageVersion,
   runTool,
+  sendDecompress,
   startDcmtkTool,
   stdinHasData,
   UsageError,
@@ -69,6 +70,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       halt: o.halt ?? true,
       rename: Boolean(o.rename),
       abort: Boolean(o.abortAssoc),
+      decompress: sendDecompress(o),
       fallback: proposedSyntaxes(
         o.proposal === "implicit" || o.proposal === "big" ? o.proposal : undefined,
       ),

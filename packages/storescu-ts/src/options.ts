@@ -4,8 +4,10 @@ import {
   recordFormatOptions,
   retryOptions,
   scuNetworkOptions,
+  sendDecompressOption,
   NETWORK,
   OUTPUT,
+  type DecompressOptions,
 } from "@dicom-pipes/dimse/cli";
 import type {
   GeneralOptions,
@@ -15,7 +17,11 @@ import type {
 } from "@dicom-pipes/dimse/app";
 
 /** Every option storescu-ts reads, typed. */
-export interface StoreOptions extends GeneralOptions, ScuNetworkOptions, OutputOptions {
+export interface StoreOptions
+  extends GeneralOptions,
+    ScuNetworkOptions,
+    OutputOptions,
+    DecompressOptions {
   jobs?: number;
   abortAssoc?: boolean;
   scanDirectories?: boolean;
@@ -142,6 +148,7 @@ export const OPTIONS: OptionTable<StoreOptions> = [
     group: TS,
     describe: "accepted for compatibility",
   },
+  sendDecompressOption(TS),
   {
     key: "proposal",
     flags: ["-x=", "--propose-uncompr"],

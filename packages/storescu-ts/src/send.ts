@@ -5,9 +5,16 @@
  * exit status (DCMTK storescu's: the failed status >> 8, 10 on a peer abort).
  */
 import { rename } from "node:fs/promises";
-import { TransferSyntax, isUncompressed, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
+import {
+  TransferSyntax,
+  isUncompressed,
+  dcmtkPrefix,
+  syntaxInfo,
+  syntaxName,
+} from "@dicom-pipes/dimse/dicom";
 import {
   contextForFile,
+  decodableSyntax,
   fileToSend,
   isTransientStatus,
   NetError,
@@ -32,6 +39,7 @@ import {
   type Progress,
   type CliLogger,
   type ProgressCounts,
+  type SendDecompress,
 } from "@dicom-pipes/dimse/cli";
 import { runBatch, type ScuSettings } from "@dicom-pipes/dimse/app";
 
@@ -43,6 +51,8 @@ export interface SendSettings extends ScuSettings {
   abort: boolean;
   /** Uncompressed syntaxes proposed beside each file's own. */
   fallback: string[];
+  /** `--decompress`: when a compressed file is decoded and sent uncompressed. */
+  decompress: SendDecompress;
 }
 
 type Job = { path: string; file?: FileToSend; error?: string };
@@ -51,21 +61,26 @@ type Job = { path: string; file?: FileToSend; error?: string };
 class ContextSet {
   private readonly keys = new Map<string, ContextProposal>();
   private version = 0;
-  constructor(private readonly fallback: string[]) {}
+  constructor(
+    private readonly fallback: string[],
+    private readonly decompress: SendDecompress,
+  ) {}
 
   add(f: FileToSend): boolean {
     const cls = f.header.sopClassUID;
     const ts = f.header.transferSyntax;
     let added = false;
     const own = `${cls}|${ts}`;
-    if (!this.keys.has(own)) {
+    // A file we may decode is also offered uncompressed (with --decompress always: only so).
+    const decodable = this.decompress !== "never" && decodableSyntax(ts);
+    if (!this.keys.has(own) && !(decodable && this.decompress === "always")) {
       this.keys.set(own, { abstractSyntax: cls, transferSyntaxes: [ts] });
       added = true;
     }
     const fb = `${cls}|*`;
     if (
       !this.keys.has(fb) &&
-      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian)
+      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
     ) {
       this.keys.set(fb, { abstractSyntax: cls, transferSyntaxes: this.fallback });
       added = true;
@@ -115,7 +130,7 @@ export class SendRun {
     private readonly writer: RecordWriter | undefined,
     private readonly progress: Progress,
   ) {
-    this.contexts = new ContextSet(s.fallback);
+    this.contexts = new ContextSet(s.fallback, s.decompress);
   }
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
@@ -214,7 +229,8 @@ export class SendRun {
       if (slot.assoc && (slot.assoc.closed || slot.assoc.error)) slot.assoc = undefined;
       if (
         !slot.assoc ||
-        (!contextForFile(slot.assoc, file) && slot.revision !== this.contexts.revision)
+        (!contextForFile(slot.assoc, file, this.s.decompress) &&
+          slot.revision !== this.contexts.revision)
       ) {
         if (slot.assoc) await this.finish(slot.assoc);
         slot.assoc = undefined;
@@ -227,7 +243,7 @@ export class SendRun {
         this.tries.set(file, opened.attempts);
       }
       const assoc = slot.assoc;
-      const pc = contextForFile(assoc, file);
+      const pc = contextForFile(assoc, file, this.s.decompress);
       if (!pc) {
         const msg = `No presentation context for: (${dcmtkPrefix(file.header.sopClassUID) ?? "unknown SOP class"}) ${file.header.sopClassUID} in ${file.header.transferSyntax}`;
         this.log.error(msg);
@@ -235,6 +251,8 @@ export class SendRun {
         return;
       }
       this.log.info(`Sending file: ${file.path}`);
+      if (pc.transferSyntax !== file.header.transferSyntax)
+        this.converting(file, pc.transferSyntax);
       let status: number;
       try {
         const stored = await withRetries(
@@ -317,6 +335,17 @@ export class SendRun {
       this.stop ??= { code: Exit.FAILURE };
       throw e;
     }
+  }
+
+  /** A file sent in another syntax: decoding is a warning when the peer forced it (--decompress auto). */
+  private converting(file: FileToSend, to: string): void {
+    const from = file.header.transferSyntax;
+    const text = `Converting transfer syntax: ${syntaxName(from)} -> ${syntaxName(to)}`;
+    if (syntaxInfo(from).encapsulated && this.s.decompress === "auto")
+      this.log.warn(
+        `${file.path}: the peer accepts no ${syntaxName(from)} for this SOP class: decoded and sent in ${syntaxName(to)}`,
+      );
+    else this.log.info(text);
   }
 
   private retryOptions(): RetryOptions {

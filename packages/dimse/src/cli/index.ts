@@ -13,3 +13,4 @@ export * from "./stdin.js";
 export * from "./retry.js";
 export * from "./batch.js";
 export * from "./options.js";
+export * from "./decompress.js";

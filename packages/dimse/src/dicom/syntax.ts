@@ -13,6 +13,9 @@ export const TransferSyntax = {
   JPEGLSNearLossless: "1.2.840.10008.1.2.4.81",
   JPEG2000Lossless: "1.2.840.10008.1.2.4.90",
   JPEG2000: "1.2.840.10008.1.2.4.91",
+  HTJ2KLossless: "1.2.840.10008.1.2.4.201",
+  HTJ2KLosslessRPCL: "1.2.840.10008.1.2.4.202",
+  HTJ2K: "1.2.840.10008.1.2.4.203",
   RLELossless: "1.2.840.10008.1.2.5",
 } as const;
 

@@ -22,6 +22,9 @@ import { constants as zlibConstants, inflateRawSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { makeDirs, makeDirsSync } from "../io/dirs.js";
+import { decodableSyntax } from "../codec/syntaxes.js";
+
+export { decodableSyntax };
 import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
 import {
   encodeDataset,
@@ -30,7 +33,7 @@ import {
   type Dataset,
 } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
-import { isUncompressed, syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
+import { isUncompressed, syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
 import type { Command } from "./command.js";
 import { CommandField, Priority } from "./command.js";
@@ -393,13 +396,23 @@ export async function datasetStream(
   }
   const from = syntaxInfo(fileTs);
   const to = syntaxInfo(acceptedTs);
-  if (from.encapsulated || to.encapsulated) {
+  if (to.encapsulated) {
     throw new StoreError(
       `cannot convert ${fileTs} to ${acceptedTs}: compressed transfer syntaxes are sent as they are (the peer accepted only ${acceptedTs})`,
     );
   }
   const buf = readFileSync(file.path);
-  const ds = parseDataset(buf.subarray(file.header.datasetOffset), fileTs);
+  const data = buf.subarray(file.header.datasetOffset);
+  if (from.encapsulated) {
+    // Decoded (storescu-ts --decompress): the codec module is imported only here.
+    const { decodeDataset } = await import("../codec/index.js");
+    try {
+      return encodeDataset(await decodeDataset(data, fileTs), acceptedTs);
+    } catch (e) {
+      throw new StoreError(`cannot decode ${syntaxName(fileTs)}: ${(e as Error).message}`);
+    }
+  }
+  const ds = parseDataset(data, fileTs);
   return encodeDataset(ds, acceptedTs, from.little);
 }
 
@@ -484,19 +497,33 @@ export async function storeFile(
   return result;
 }
 
-/** Pick the best accepted context for a file: its own syntax, else one we can transcode to. */
-export function contextForFile(assoc: Association, file: FileToSend): AcceptedContext | undefined {
+/**
+ * Pick the best accepted context for a file: its own syntax, else one we
+ * can transcode to. A compressed file is sent as it is, unless `decode`
+ * says it may be decoded (`auto`: when the peer accepted none of its
+ * compressed syntax; `always`: always) and we can decode its syntax.
+ */
+export function contextForFile(
+  assoc: Association,
+  file: FileToSend,
+  decode: "never" | "auto" | "always" = "never",
+): AcceptedContext | undefined {
   const own = file.header.transferSyntax;
+  const uncompressed = [
+    TransferSyntax.ExplicitVRLittleEndian,
+    TransferSyntax.ImplicitVRLittleEndian,
+    TransferSyntax.ExplicitVRBigEndian,
+  ];
+  const info = syntaxInfo(own);
+  const decodable = info.encapsulated && decode !== "never" && decodableSyntax(own);
   const prefer =
     isUncompressed(own) || own === TransferSyntax.DeflatedExplicitVRLittleEndian
-      ? [
-          own,
-          TransferSyntax.ExplicitVRLittleEndian,
-          TransferSyntax.ImplicitVRLittleEndian,
-          TransferSyntax.ExplicitVRBigEndian,
-          TransferSyntax.DeflatedExplicitVRLittleEndian,
-        ]
-      : [own];
+      ? [own, ...uncompressed, TransferSyntax.DeflatedExplicitVRLittleEndian]
+      : decodable
+        ? decode === "always"
+          ? uncompressed
+          : [own, ...uncompressed]
+        : [own];
   const pc = assoc.contextFor(file.header.sopClassUID, prefer);
   if (!pc) return undefined;
   return prefer.includes(pc.transferSyntax) ? pc : undefined;

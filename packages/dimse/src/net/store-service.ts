@@ -21,6 +21,8 @@ import {
   type ReceivedInstance,
 } from "./storage.js";
 import type { Logger } from "./logger.js";
+import type { DecompressMode } from "../codec/index.js";
+import { syntaxName } from "../dicom/syntax.js";
 
 let storage: Set<string> | undefined;
 
@@ -79,6 +81,8 @@ export interface StoreServiceOptions {
   fsync?: boolean;
   /** Receive but keep nothing. */
   ignore?: boolean;
+  /** Decode what was received before placing it (`--decompress`, `+te`); a failure fails the C-STORE. */
+  decompress?: DecompressMode;
   /** Absolute target path for a received instance (may throw: the store fails). */
   target(inst: ReceivedInstance, assoc: Association): string;
   /** Called once the file is in place, before the response is sent. */
@@ -110,6 +114,26 @@ function commandMismatch(inst: ReceivedInstance): string | undefined {
   if (uid !== undefined && uid !== inst.sopInstanceUid)
     return `the data set's SOP Instance UID ${uid} differs from the command's ${inst.sopInstanceUid}`;
   return undefined;
+}
+
+/**
+ * A received file decoded in place (temporary file and rename, so the
+ * file to be placed is whole); the codec module is imported only here.
+ */
+async function decodeReceived(
+  inst: ReceivedInstance,
+  mode: DecompressMode,
+  fsync: boolean,
+  log?: Logger,
+): Promise<ReceivedInstance> {
+  const { decompressFile } = await import("../codec/index.js");
+  const d = await decompressFile(inst.tmpPath, { mode, fsync });
+  if (!d) return inst;
+  log?.info(
+    `decoded ${inst.sopInstanceUid}: ${syntaxName(d.from)} -> ${syntaxName(d.transferSyntax)}${d.lossy ? " (lossy source)" : ""}`,
+  );
+  const bytes = d.parts.reduce((n, b) => n + b.length, 0);
+  return { ...inst, transferSyntax: d.transferSyntax, bytes };
 }
 
 /** The `store` handlers for `attachScp`. */
@@ -150,6 +174,15 @@ export function storeService(
           `cannot store ${req.command.affectedSopInstanceUid ?? "?"}: ${(e as Error).message}`,
         );
         return { status: 0xc000, comment: (e as Error).message };
+      }
+      if (o.decompress) {
+        try {
+          inst = await decodeReceived(inst, o.decompress, o.fsync ?? false, o.log);
+        } catch (e) {
+          await discard(inst.tmpPath);
+          o.log?.error(`cannot decode ${inst.sopInstanceUid}: ${(e as Error).message}`);
+          return { status: failureStatus(e), comment: (e as Error).message };
+        }
       }
       let placed: { path: string; replaced: boolean; renamed: boolean };
       try {
