@@ -180,6 +180,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         journalKey: (q) =>
           `find ${s.call}@${s.peer}:${s.port} ${s.model} ${serializeRecord({ query: q.id ?? null, ...datasetToFlat(q.dataset) })}`,
         skip: async (q) => log.info(`${q.where}: already queried (journal)`),
+        beforeJournal: () => writer.flush(),
         work: async (q) => {
           const assoc = await sessions.acquire();
           try {

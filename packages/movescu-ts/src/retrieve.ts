@@ -132,6 +132,7 @@ export class RetrieveRun {
         scheduler: this.scheduler,
         journal: this.journal,
         journalKey: (req) => this.journalKey(req),
+        beforeJournal: async () => this.writer?.flush(),
         skip: async (req, previous) => {
           this.skipped++;
           this.log.info(`${req.where}: already retrieved (journal)`);

@@ -25,6 +25,12 @@ export interface BatchOptions<T> {
   skip?: (item: T, previous: FlatRecord) => Promise<void>;
   /** The request's work; a record returned is journalled as its completion. */
   work: (item: T) => Promise<FlatRecord | undefined>;
+  /**
+   * Hands the request's output to the OS before its journal entry is
+   * written (the record writer's `flush`), so a run killed after the
+   * entry has lost none of that request's output.
+   */
+  beforeJournal?: () => Promise<void>;
 }
 
 export interface BatchCounts {
@@ -50,7 +56,10 @@ export async function runBatch<T>(o: BatchOptions<T>): Promise<BatchCounts> {
     if (stop()) return;
     counts.done++;
     const record = await o.work(item);
-    if (record && key !== undefined) o.journal!.record(key, record);
+    if (record && key !== undefined) {
+      await o.beforeJournal?.();
+      o.journal!.record(key, record);
+    }
     if (!stop()) await o.scheduler?.afterRequest();
   };
   for await (const _ of mapPool(o.source, o.jobs, one, { order: "completion" })) if (stop()) break;

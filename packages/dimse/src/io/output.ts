@@ -212,6 +212,11 @@ export class RecordWriter {
     if (text) await this.sink.write(text);
   }
 
+  /** Everything written so far handed to the OS (records are otherwise batched per event-loop turn). */
+  async flush(): Promise<void> {
+    await this.sink.flush();
+  }
+
   async end(): Promise<void> {
     await this.sink.flush();
     if (this.sink.error) throw this.sink.error;
