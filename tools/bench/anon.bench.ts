@@ -6,7 +6,7 @@
  * BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000), BENCH_RUNS (3).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile, mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";

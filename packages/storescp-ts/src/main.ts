@@ -32,7 +32,7 @@ import {
 import { TempFolders, typedOptions } from "@dicom-pipes/dimse/app";
 import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import { OPTIONS, type StoreScpOptions } from "./options.js";
-import { modalityPrefix, Namer, type Naming, type Sort } from "./naming.js";
+import { modalityPrefix, Namer, type Sort } from "./naming.js";
 import { runCommand, StudyTracker, substitute } from "./hooks.js";
 
 export { processIo };
