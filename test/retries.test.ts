@@ -69,7 +69,7 @@ async function flakyScp(o: {
       };
     },
     established(assoc) {
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         const cmd = msg.command;
         const status = o.statuses?.[f.requests] ?? 0;
         f.requests++;
@@ -119,7 +119,7 @@ async function flakyScp(o: {
             await reply(CommandField.CFindRSP, { status });
           })();
         }
-      };
+      });
     },
   });
   f.port = f.server.port;

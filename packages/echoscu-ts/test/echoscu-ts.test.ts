@@ -46,7 +46,7 @@ async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServe
       };
     },
     established(assoc) {
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         if (msg.command.commandField !== CommandField.CEchoRQ) return;
         void assoc.sendMessage(msg.pcid, {
           commandField: CommandField.CEchoRSP,
@@ -55,7 +55,7 @@ async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServe
           status: o.status ?? 0,
           hasDataset: false,
         });
-      };
+      });
     },
   });
 }

@@ -385,7 +385,7 @@ describe("behaviour", () => {
       decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
       established(assoc) {
         associations++;
-        assoc.onRequest = () => undefined;
+        assoc.handleRequests(() => undefined);
       },
     });
     try {
