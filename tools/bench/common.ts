@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { binPath } from "../../test/support/bins.js";
+import { binPath } from "@dicom-pipes/test-support/bins";
 
 export interface Sample {
   wall: number;

@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import { CommandField, negotiateContexts, serve, type DicomServer } from "@dicom-pipes/dimse/net";
 import { SopClass, UNCOMPRESSED_SYNTAXES } from "@dicom-pipes/dimse/dicom";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { runBin } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { generateArchive, type ArchiveSummary } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { runBin, ndjson } from "../../../test/support/bins.js";
+import { runBin, ndjson } from "@dicom-pipes/test-support/bins";
 
 let dir: string;
 let pacs: DevPacs;

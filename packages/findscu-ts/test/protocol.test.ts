@@ -8,9 +8,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { numberElement, TransferSyntax } from "@dicom-pipes/dimse/dicom";
-import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
-import { freePort, hasDcmtk, runDcmtk } from "../../../test/support/peers.js";
-import { datasetBytes } from "../../../test/support/files.js";
+import { runBin, runShell, shellWord, ndjson } from "@dicom-pipes/test-support/bins";
+import { freePort, hasDcmtk, runDcmtk } from "@dicom-pipes/test-support/peers";
+import { datasetBytes } from "@dicom-pipes/test-support/files";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];

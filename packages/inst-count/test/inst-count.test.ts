@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 
 const dir = mkdtempSync(join(tmpdir(), "inst-count-"));
 const NOW = ["--now", "20240331"]; // 90 days before: 20240101, excluded by 3m; 20240102 is the first day in.

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin, type RunResult } from "../../../test/support/bins.js";
-import { busyPort, freePort } from "../../../test/support/peers.js";
+import { runBin, type RunResult } from "@dicom-pipes/test-support/bins";
+import { busyPort, freePort } from "@dicom-pipes/test-support/peers";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;

@@ -15,10 +15,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { negotiateContexts, serve } from "@dicom-pipes/dimse/net";
-import { binPath, ndjson, runBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
-import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
-import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
+import { binPath, ndjson, runBin, until } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { isListening, startStorescpTs, type ScpTs } from "@dicom-pipes/test-support/corpus";
+import { datasetBytes, filesUnder, metaOf } from "@dicom-pipes/test-support/files";
 
 const HOST = "127.0.0.1";
 const VERSION = (

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 
 const dir = mkdtempSync(join(tmpdir(), "weekday-plot-"));
 const rec = (date: string, time: string | undefined, uid: string) =>
