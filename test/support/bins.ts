@@ -35,6 +35,24 @@ export interface RunResult {
   stdoutBytes: Buffer;
 }
 
+/** The result of a run from its collected output chunks (stderr decoded as latin1). */
+export function runResult(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  out: Buffer[],
+  err: Buffer[],
+  stdoutEncoding: "utf8" | "latin1",
+): RunResult {
+  const stdoutBytes = Buffer.concat(out);
+  return {
+    code,
+    signal,
+    stdout: stdoutBytes.toString(stdoutEncoding),
+    stderr: Buffer.concat(err).toString("latin1"),
+    stdoutBytes,
+  };
+}
+
 export interface RunOptions {
   input?: string | Buffer;
   env?: Record<string, string>;
@@ -65,16 +83,7 @@ function start(command: string, args: string[], o: Omit<RunOptions, "timeoutMs">
   child.stdin.end(o.input ?? "");
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolve({
-        code,
-        signal,
-        stdout: stdoutBytes.toString("utf8"),
-        stderr: Buffer.concat(err).toString("latin1"),
-        stdoutBytes,
-      });
-    });
+    child.on("close", (code, signal) => resolve(runResult(code, signal, out, err, "utf8")));
   });
   return {
     child,

@@ -21,7 +21,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { RunResult } from "./bins.js";
+import { type RunResult, runResult } from "./bins.js";
 import { filesUnder } from "./files.js";
 
 export const LOOPBACK = "127.0.0.1";
@@ -424,14 +424,7 @@ export function runDcmtk(
     child.once("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       live.delete(t);
-      const stdoutBytes = Buffer.concat(out);
-      resolve({
-        code,
-        signal,
-        stdout: stdoutBytes.toString("latin1"),
-        stderr: Buffer.concat(err).toString("latin1"),
-        stdoutBytes,
-      });
+      resolve(runResult(code, signal, out, err, "latin1"));
     });
     if (opts.input !== undefined && child.stdin) {
       child.stdin.on("error", () => {});
