@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
-import { ROOT } from "./support/bins.js";
+import { ROOT } from "@dicom-pipes/test-support/bins";
 
 const HEAVY = [
   "@napi-rs/canvas",

@@ -8,8 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { runBin } from "./support/bins.js";
-import { freePort, hasDcmtk } from "./support/peers.js";
+import { runBin } from "@dicom-pipes/test-support/bins";
+import { freePort, hasDcmtk } from "@dicom-pipes/test-support/peers";
 
 const refused = async (tool: "findscu-ts" | "findscu", flags: string[]) => {
   const port = String(await freePort());

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { ROOT, runBin } from "./support/bins.js";
+import { ROOT, runBin } from "@dicom-pipes/test-support/bins";
 
 const BINS = readdirSync(join(ROOT, "packages")).flatMap((dir) => {
   const file = join(ROOT, "packages", dir, "package.json");

@@ -18,7 +18,7 @@ import { options as retrieve } from "../packages/movescu-ts/src/options.js";
 import { OPTIONS as storescu } from "../packages/storescu-ts/src/options.js";
 import { OPTIONS as storescp } from "../packages/storescp-ts/src/options.js";
 import { OPTIONS as echoscu } from "../packages/echoscu-ts/src/main.js";
-import { ROOT } from "./support/bins.js";
+import { ROOT } from "@dicom-pipes/test-support/bins";
 
 const OURS: Record<string, OptionSpec[]> = {
   findscu,

@@ -16,12 +16,12 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { NetError } from "@dicom-pipes/dimse/net";
-import { startStorescpTs, type ScpTs } from "./support/corpus.js";
-import { filesUnder } from "./support/files.js";
-import { freePort, hasDcmtk, runDcmtk } from "./support/peers.js";
-import { isListening } from "./support/corpus.js";
+import { startStorescpTs, type ScpTs } from "@dicom-pipes/test-support/corpus";
+import { filesUnder } from "@dicom-pipes/test-support/files";
+import { freePort, hasDcmtk, runDcmtk } from "@dicom-pipes/test-support/peers";
+import { isListening } from "@dicom-pipes/test-support/corpus";
 import { spawn } from "node:child_process";
-import { binPath, runBin, until } from "./support/bins.js";
+import { binPath, runBin, until } from "@dicom-pipes/test-support/bins";
 import { startDevPacs } from "@dicom-pipes/devpacs";
 import {
   associate,
@@ -37,7 +37,7 @@ import {
   rawAssociation,
   rawPeer,
   store,
-} from "./support/hostile.js";
+} from "@dicom-pipes/test-support/hostile";
 import { mulberry32 as prng } from "@dicom-pipes/gen-archive";
 
 let work: string;

@@ -16,7 +16,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { binPath, ndjson, runBin } from "./support/bins.js";
+import { binPath, ndjson, runBin } from "@dicom-pipes/test-support/bins";
 
 let dir: string;
 let pacs: DevPacs;

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { ndjson, runBin } from "./support/bins.js";
-import { freePort } from "./support/peers.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
 
 let dir: string;
 let pacs: DevPacs;

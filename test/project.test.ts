@@ -13,10 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { ndjson, ROOT, until } from "./support/bins.js";
-import { freePort } from "./support/peers.js";
-import { filesUnder } from "./support/files.js";
-import { checkReceived, sourceInstances, type SourceInstance } from "./support/retrieve.js";
+import { ndjson, ROOT, until } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { filesUnder } from "@dicom-pipes/test-support/files";
+import {
+  checkReceived,
+  sourceInstances,
+  type SourceInstance,
+} from "@dicom-pipes/test-support/retrieve";
 
 const hasMake = spawnSync("make", ["--version"]).status === 0;
 const skip = hasMake ? false : "make is required";

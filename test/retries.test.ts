@@ -20,7 +20,7 @@ import {
   UNCOMPRESSED_SYNTAXES,
 } from "@dicom-pipes/dimse/dicom";
 import { CommandField, negotiateContexts, serve, type DicomServer } from "@dicom-pipes/dimse/net";
-import { ndjson, runBin, startBin } from "./support/bins.js";
+import { ndjson, runBin, startBin } from "@dicom-pipes/test-support/bins";
 
 const HOST = "127.0.0.1";
 const FIND_OR_MOVE = new Set<string>([
@@ -69,7 +69,7 @@ async function flakyScp(o: {
       };
     },
     established(assoc) {
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         const cmd = msg.command;
         const status = o.statuses?.[f.requests] ?? 0;
         f.requests++;
@@ -119,7 +119,7 @@ async function flakyScp(o: {
             await reply(CommandField.CFindRSP, { status });
           })();
         }
-      };
+      });
     },
   });
   f.port = f.server.port;

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { parseShard, shardOf } from "@dicom-pipes/dimse/records";
-import { ndjson, runBin } from "./support/bins.js";
-import { filesUnder } from "./support/files.js";
-import { sourceInstances } from "./support/retrieve.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
+import { filesUnder } from "@dicom-pipes/test-support/files";
+import { sourceInstances } from "@dicom-pipes/test-support/retrieve";
 
 let dir: string;
 let archive: string;

@@ -8,10 +8,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { hasDcmtk, runDcmtk, startStorescp } from "../support/peers.js";
-import { ndjson, runBin } from "../support/bins.js";
-import { startStorescpTs } from "../support/corpus.js";
-import { filesUnder } from "../support/files.js";
+import { hasDcmtk, runDcmtk, startStorescp } from "@dicom-pipes/test-support/peers";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
+import { startStorescpTs } from "@dicom-pipes/test-support/corpus";
+import { filesUnder } from "@dicom-pipes/test-support/files";
 
 const skip = hasDcmtk() ? false : "DCMTK is required (apt-get install dcmtk)";
 const work = await mkdtemp(join(tmpdir(), "anon-pipeline-"));

@@ -11,9 +11,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { ndjson, runBin, runShell, shellWord } from "../support/bins.js";
-import { datasetBytes, filesUnder, metaOf } from "../support/files.js";
-import { findOnPath, hasDcmtk, runDcmtk, startStorescp } from "../support/peers.js";
+import { ndjson, runBin, runShell, shellWord } from "@dicom-pipes/test-support/bins";
+import { datasetBytes, filesUnder, metaOf } from "@dicom-pipes/test-support/files";
+import { findOnPath, hasDcmtk, runDcmtk, startStorescp } from "@dicom-pipes/test-support/peers";
 
 const PYTHON = "/usr/bin/python3";
 const hasPydicom = (() => {

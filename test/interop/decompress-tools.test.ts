@@ -13,8 +13,14 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dataset, encodePart10, numberElement, textElement } from "@dicom-pipes/dimse/dicom";
-import { freePort, hasOrthanc, runDcmtk, startOrthanc, startStorescp } from "../support/peers.js";
-import { ndjson, runBin } from "../support/bins.js";
+import {
+  freePort,
+  hasOrthanc,
+  runDcmtk,
+  startOrthanc,
+  startStorescp,
+} from "@dicom-pipes/test-support/peers";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 import {
   buildCorpus,
   corpusSkip,
@@ -22,9 +28,9 @@ import {
   storescuProfile,
   TS,
   type CorpusEntry,
-} from "../support/corpus.js";
-import { filesUnder, metaOf } from "../support/files.js";
-import { readPixels } from "../support/pixels.js";
+} from "@dicom-pipes/test-support/corpus";
+import { filesUnder, metaOf } from "@dicom-pipes/test-support/files";
+import { readPixels } from "@dicom-pipes/test-support/pixels";
 
 const skip = corpusSkip();
 

@@ -16,10 +16,10 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { decompressFile } from "@dicom-pipes/dimse/codec";
 import { encodePart10, parsePart10 } from "@dicom-pipes/dimse/dicom";
-import { findOnPath } from "../support/peers.js";
-import { buildCorpus, corpusSkip } from "../support/corpus.js";
-import { metaOf } from "../support/files.js";
-import { maxDifference, readPixels } from "../support/pixels.js";
+import { findOnPath } from "@dicom-pipes/test-support/peers";
+import { buildCorpus, corpusSkip } from "@dicom-pipes/test-support/corpus";
+import { metaOf } from "@dicom-pipes/test-support/files";
+import { maxDifference, readPixels } from "@dicom-pipes/test-support/pixels";
 
 const skip = corpusSkip();
 

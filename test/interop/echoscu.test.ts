@@ -15,8 +15,8 @@ import {
   startOrthanc,
   type DcmqrscpPeer,
   type OrthancPeer,
-} from "../support/peers.js";
-import { runBin } from "../support/bins.js";
+} from "@dicom-pipes/test-support/peers";
+import { runBin } from "@dicom-pipes/test-support/bins";
 
 const skip =
   !hasDcmtk() || !hasOrthanc()

@@ -18,9 +18,9 @@ import {
   startDcmqrscp,
   startStorescp,
   type DcmqrscpPeer,
-} from "../support/peers.js";
-import { datasetBytes, filesUnder } from "../support/files.js";
-import { ROOT } from "../support/bins.js";
+} from "@dicom-pipes/test-support/peers";
+import { datasetBytes, filesUnder } from "@dicom-pipes/test-support/files";
+import { ROOT } from "@dicom-pipes/test-support/bins";
 
 const skip = !hasDcmtk() ? "DCMTK is required (apt-get install dcmtk)" : false;
 const SCRIPTS = join(ROOT, "test", "legacy");

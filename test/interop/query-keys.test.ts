@@ -21,8 +21,8 @@ import {
   startOrthanc,
   type DcmqrscpPeer,
   type OrthancPeer,
-} from "../support/peers.js";
-import { runBin, ndjson } from "../support/bins.js";
+} from "@dicom-pipes/test-support/peers";
+import { runBin, ndjson } from "@dicom-pipes/test-support/bins";
 
 const skip =
   !hasDcmtk() || !hasOrthanc()

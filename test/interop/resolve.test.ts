@@ -21,10 +21,13 @@ import {
   startOrthanc,
   type DcmqrscpPeer,
   type OrthancPeer,
-} from "../support/peers.js";
-import { ndjson, runBin } from "../support/bins.js";
-import { filesUnder, readMeta } from "../support/files.js";
-import { patientWithTwoDates as twoDates, type KeyedInstance } from "../support/retrieve.js";
+} from "@dicom-pipes/test-support/peers";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
+import { filesUnder, readMeta } from "@dicom-pipes/test-support/files";
+import {
+  patientWithTwoDates as twoDates,
+  type KeyedInstance,
+} from "@dicom-pipes/test-support/retrieve";
 
 const skip =
   !hasDcmtk() || !hasOrthanc()

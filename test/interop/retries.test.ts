@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { freePort, hasDcmtk, tcpProbe } from "../support/peers.js";
-import { ndjson, startBin, until } from "../support/bins.js";
-import { metaOf } from "../support/files.js";
+import { freePort, hasDcmtk, tcpProbe } from "@dicom-pipes/test-support/peers";
+import { ndjson, startBin, until } from "@dicom-pipes/test-support/bins";
+import { metaOf } from "@dicom-pipes/test-support/files";
 
 const skip = hasDcmtk() ? false : "DCMTK is required (apt-get install dcmtk)";
 const HOST = "127.0.0.1";

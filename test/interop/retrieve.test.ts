@@ -24,16 +24,16 @@ import {
   type DcmqrscpPeer,
   type OrthancPeer,
   type StorescpPeer,
-} from "../support/peers.js";
-import { runBin, ndjson, startBin, until } from "../support/bins.js";
-import { filesUnder } from "../support/files.js";
+} from "@dicom-pipes/test-support/peers";
+import { runBin, ndjson, startBin, until } from "@dicom-pipes/test-support/bins";
+import { filesUnder } from "@dicom-pipes/test-support/files";
 import {
   checkReceived,
   childPids,
   pidsByCmdline,
   sourceInstances,
   type SourceInstance,
-} from "../support/retrieve.js";
+} from "@dicom-pipes/test-support/retrieve";
 
 const skip =
   !hasDcmtk() || !hasOrthanc()

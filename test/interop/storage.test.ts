@@ -30,8 +30,8 @@ import {
   startOrthanc,
   startStorescp,
   type OrthancPeer,
-} from "../support/peers.js";
-import { ndjson, runBin, until } from "../support/bins.js";
+} from "@dicom-pipes/test-support/peers";
+import { ndjson, runBin, until } from "@dicom-pipes/test-support/bins";
 import {
   buildCorpus,
   corpusSkip,
@@ -40,8 +40,14 @@ import {
   TS,
   UNCOMPRESSED,
   type CorpusEntry,
-} from "../support/corpus.js";
-import { datasetBytes, datasetOf, filesUnder, metaOf, readMeta } from "../support/files.js";
+} from "@dicom-pipes/test-support/corpus";
+import {
+  datasetBytes,
+  datasetOf,
+  filesUnder,
+  metaOf,
+  readMeta,
+} from "@dicom-pipes/test-support/files";
 
 const skip = corpusSkip();
 const skipOrthanc =

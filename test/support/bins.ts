@@ -1,8 +1,14 @@
-/** Spawn the real executables of the workspace (their committed bin shims), alone or in a shell pipeline. */
-import { spawn, type ChildProcess } from "node:child_process";
+/**
+ * Run the tools: the real executables of the workspace (their committed
+ * bin shims), alone or in a shell pipeline, or a tool's `main(argv, io)`
+ * in process; every way gives the same `RunResult`.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import type { Io } from "@dicom-pipes/dimse/io";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -17,13 +23,34 @@ export function binPath(tool: string): string {
   throw new Error(`no bin for ${tool}`);
 }
 
+/** What a run of a bin, a shell line, an external tool or a `main()` gave. */
 export interface RunResult {
+  /** Exit status (null when a signal ended the process). */
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** stdout decoded (UTF-8, or latin1 where the runner says so). */
   stdout: string;
   stderr: string;
   /** stdout as raw bytes. */
   stdoutBytes: Buffer;
+}
+
+/** The result of a run from its collected output chunks (stderr decoded as latin1). */
+export function runResult(
+  code: number | null,
+  signal: NodeJS.Signals | null,
+  out: Buffer[],
+  err: Buffer[],
+  stdoutEncoding: "utf8" | "latin1",
+): RunResult {
+  const stdoutBytes = Buffer.concat(out);
+  return {
+    code,
+    signal,
+    stdout: stdoutBytes.toString(stdoutEncoding),
+    stderr: Buffer.concat(err).toString("latin1"),
+    stdoutBytes,
+  };
 }
 
 export interface RunOptions {
@@ -56,16 +83,7 @@ function start(command: string, args: string[], o: Omit<RunOptions, "timeoutMs">
   child.stdin.end(o.input ?? "");
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code, signal) => {
-      const stdoutBytes = Buffer.concat(out);
-      resolve({
-        code,
-        signal,
-        stdout: stdoutBytes.toString("utf8"),
-        stderr: Buffer.concat(err).toString("latin1"),
-        stdoutBytes,
-      });
-    });
+    child.on("close", (code, signal) => resolve(runResult(code, signal, out, err, "utf8")));
   });
   return {
     child,
@@ -103,6 +121,48 @@ export function shellWord(tool: string): string {
 /** Run a command line with /bin/sh (e.g. a pipeline of shellWord()s) and collect its output. */
 export function runShell(cmd: string, o: RunOptions = {}): Promise<RunResult> {
   return finish(start("/bin/sh", ["-c", cmd], o), o.timeoutMs);
+}
+
+/** Run a command synchronously (fixture builders such as dump2dcm); stdout kept as bytes. */
+export function runSync(command: string, args: string[]): RunResult {
+  const r = spawnSync(command, args, { maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  return {
+    code: r.status,
+    signal: r.signal,
+    stdout: r.stdout.toString("utf8"),
+    stderr: r.stderr.toString("utf8"),
+    stdoutBytes: r.stdout,
+  };
+}
+
+/**
+ * Run a tool's injectable `main(argv, io)` in process with captured
+ * streams: stdin gets `input` (or is empty), the environment is `env`
+ * only. For what needs no real process (no signal, no exit of a process).
+ */
+export async function runMain(
+  main: (argv: string[], io: Io) => Promise<number>,
+  argv: string[],
+  o: { input?: string | Buffer; env?: Record<string, string> } = {},
+): Promise<RunResult> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on("data", (c: Buffer) => out.push(c));
+  stderr.on("data", (c: Buffer) => err.push(c));
+  const stdin = new PassThrough();
+  stdin.end(o.input ?? "");
+  const code = await main(argv, { stdin, stdout, stderr, env: o.env ?? {} });
+  const stdoutBytes = Buffer.concat(out);
+  return {
+    code,
+    signal: null,
+    stdout: stdoutBytes.toString("utf8"),
+    stderr: Buffer.concat(err).toString("utf8"),
+    stdoutBytes,
+  };
 }
 
 /** Poll `probe` every `everyMs` until it returns true; false after `timeoutMs`. */

@@ -21,6 +21,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { type RunResult, runResult } from "./bins.js";
 import { filesUnder } from "./files.js";
 
 export const LOOPBACK = "127.0.0.1";
@@ -101,12 +102,6 @@ export interface StorescpPeer {
   stop(): Promise<void>;
 }
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 // ---------------------------------------------------------------------------
 // Environment
 
@@ -130,7 +125,7 @@ export function findOnPath(bin: string, extra: string[] = []): string | undefine
 let dcmtkCache: boolean | undefined;
 let orthancPath: string | null | undefined;
 
-/** True when the DCMTK tools used here are installed. */
+/** True when the DCMTK tools the tests use are installed (the one check for every test). */
 export function hasDcmtk(): boolean {
   dcmtkCache ??= [
     "dcmqrscp",
@@ -141,6 +136,8 @@ export function hasDcmtk(): boolean {
     "movescu",
     "dump2dcm",
     "dcmdump",
+    "dcm2json",
+    "dcmodify",
   ].every((b) => findOnPath(b) !== undefined);
   return dcmtkCache;
 }
@@ -424,14 +421,10 @@ export function runDcmtk(
       live.delete(t);
       reject(e);
     });
-    child.once("close", (code) => {
+    child.once("close", (code, signal) => {
       if (timer) clearTimeout(timer);
       live.delete(t);
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString("latin1"),
-        stderr: Buffer.concat(err).toString("latin1"),
-      });
+      resolve(runResult(code, signal, out, err, "latin1"));
     });
     if (opts.input !== undefined && child.stdin) {
       child.stdin.on("error", () => {});

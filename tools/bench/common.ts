@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { readdir, readFile } from "node:fs/promises";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { parsePart10 } from "@dicom-pipes/dimse/dicom";
-import { binPath } from "../../test/support/bins.js";
+import { binPath } from "@dicom-pipes/test-support/bins";
 
 export interface Sample {
   wall: number;

@@ -17,7 +17,7 @@ import {
   startOrthanc,
   hasDcmtk,
   hasOrthanc,
-} from "../../test/support/peers.js";
+} from "@dicom-pipes/test-support/peers";
 import { scriptedScp } from "../../packages/findscu-ts/test/scripted.js";
 import { node, row, sideBySide, timed } from "./common.js";
 

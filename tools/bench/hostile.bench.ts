@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startStorescpTs } from "../../test/support/corpus.js";
+import { startStorescpTs } from "@dicom-pipes/test-support/corpus";
 import {
   associate,
   echoCommand,
@@ -17,7 +17,7 @@ import {
   procStats,
   rawAssociation,
   rawPeer,
-} from "../../test/support/hostile.js";
+} from "@dicom-pipes/test-support/hostile";
 
 if (process.platform !== "linux") {
   console.log("hostile bench reads /proc: Linux only");

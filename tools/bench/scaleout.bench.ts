@@ -17,8 +17,8 @@ import {
   startDcmqrscp,
   startOrthanc,
   startStorescp,
-} from "../../test/support/peers.js";
-import { binPath, runBin } from "../../test/support/bins.js";
+} from "@dicom-pipes/test-support/peers";
+import { binPath, runBin } from "@dicom-pipes/test-support/bins";
 import { median, row, timed } from "./common.js";
 
 if (!hasDcmtk() || !hasOrthanc()) {

@@ -12,8 +12,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { ROOT } from "../../test/support/bins.js";
-import { hasDcmtk, runDcmtk, startDcmqrscp } from "../../test/support/peers.js";
+import { ROOT } from "@dicom-pipes/test-support/bins";
+import { hasDcmtk, runDcmtk, startDcmqrscp } from "@dicom-pipes/test-support/peers";
 import { median, row, timed, type Sample } from "./common.js";
 
 if (!hasDcmtk()) {

@@ -14,8 +14,8 @@ import { mkdtemp, rm, mkdir, readFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { freePort, hasDcmtk } from "../../test/support/peers.js";
-import { binPath } from "../../test/support/bins.js";
+import { freePort, hasDcmtk } from "@dicom-pipes/test-support/peers";
+import { binPath } from "@dicom-pipes/test-support/bins";
 import { median, row, timed } from "./common.js";
 
 if (!hasDcmtk()) {

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 import { dcm2json, files, type Json } from "./helpers.js";
 
 const PY = "/usr/bin/python3";

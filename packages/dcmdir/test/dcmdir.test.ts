@@ -18,9 +18,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import Database from "better-sqlite3";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { ndjson, runBin, binPath } from "../../../test/support/bins.js";
-import { filesUnder, metaOf } from "../../../test/support/files.js";
-import { runMain } from "../../../test/support/run-main.js";
+import { binPath, ndjson, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { filesUnder, metaOf } from "@dicom-pipes/test-support/files";
 import { main } from "../src/main.js";
 
 const run = (argv: string[]) => runMain(main, argv);

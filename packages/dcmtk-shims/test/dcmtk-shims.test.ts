@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { accessSync, constants, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { runBin, runShell } from "../../../test/support/bins.js";
+import { runBin, runShell } from "@dicom-pipes/test-support/bins";
 import { SHIMS } from "../src/main.js";
 
 test("prints the folder of the six DCMTK-named commands, each executable", async () => {

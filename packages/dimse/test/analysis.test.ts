@@ -18,7 +18,7 @@ import {
   formatDicomDate,
   dayNumber,
 } from "../src/records/index.js";
-import { InputError, readAnalysisInput, type InputRecord } from "../src/io/index.js";
+import { InputError, readAnalysisBatches, type InputRecord } from "../src/io/index.js";
 import {
   parseAnalysisKeys,
   resolveWindow,
@@ -110,10 +110,10 @@ async function readAll(text: string | Buffer[], name?: string): Promise<InputRec
   const chunks = typeof text === "string" ? [Buffer.from(text)] : text;
   const out: InputRecord[] = [];
   if (name) {
-    for await (const r of readAnalysisInput([name], { stdin: Readable.from([]) })) out.push(r);
+    for await (const b of readAnalysisBatches([name], { stdin: Readable.from([]) })) out.push(...b);
     return out;
   }
-  for await (const r of readAnalysisInput([], { stdin: Readable.from(chunks) })) out.push(r);
+  for await (const b of readAnalysisBatches([], { stdin: Readable.from(chunks) })) out.push(...b);
   return out;
 }
 
@@ -215,7 +215,7 @@ test("analysis input: files by name; a missing file or a terminal on stdin is an
   await assert.rejects(readAll([], join(dir, "nope.json")), /nope\.json: no such file/);
   const tty = Object.assign(Readable.from([]), { isTTY: true });
   await assert.rejects(async () => {
-    for await (const _ of readAnalysisInput([], { stdin: tty })) void _;
+    for await (const _ of readAnalysisBatches([], { stdin: tty })) void _;
   }, /stdin: no input/);
 });
 

@@ -7,29 +7,20 @@
  * src/dicom/dataset.ts, straight from PS3.5 §7.1, so hand-made fixtures do
  * not depend on the code under test.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { runSync } from "@dicom-pipes/test-support/bins";
+import { hasDcmtk } from "@dicom-pipes/test-support/peers";
 import { buildPart10Prefix, encodeDataset, type Dataset } from "../src/dicom/index.js";
 
 // ---------------------------------------------------------------- DCMTK
 
-let dcmtk: boolean | undefined;
-
-/** True when the DCMTK command-line tools are on PATH. */
-export function hasDcmtk(): boolean {
-  dcmtk ??= ["dcmdump", "dump2dcm", "dcm2json"].every(
-    (cmd) => !spawnSync(cmd, ["--version"]).error,
-  );
-  return dcmtk;
-}
-
 /** Skip the test (returning false) when DCMTK is missing. */
 export function needDcmtk(t: TestContext): boolean {
   if (hasDcmtk()) return true;
-  t.skip("DCMTK (dcmdump, dump2dcm, dcm2json) not on PATH");
+  t.skip("DCMTK (dcmdump, dump2dcm, dcm2json...) not on PATH");
   return false;
 }
 
@@ -46,18 +37,6 @@ export function tmpFile(name: string): string {
   return join(scratch, `${++counter}-${name}`);
 }
 
-export interface RunResult {
-  status: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
-export function run(cmd: string, args: string[]): RunResult {
-  const r = spawnSync(cmd, args, { maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString("utf8") };
-}
-
 /**
  * Build a DICOM file or bare dataset with dump2dcm from dump text. The text
  * is written as latin1, so characters U+0080..U+00FF become single bytes
@@ -68,9 +47,8 @@ export function dump2dcm(dump: string, args: string[] = ["-F", "+te"]): Buffer {
   const src = tmpFile("in.dump");
   const out = tmpFile("out.dcm");
   writeFileSync(src, dump.endsWith("\n") ? dump : `${dump}\n`, "latin1");
-  const r = run("dump2dcm", ["-q", ...args, src, out]);
-  if (r.status !== 0)
-    throw new Error(`dump2dcm ${args.join(" ")} failed (${r.status}): ${r.stderr}`);
+  const r = runSync("dump2dcm", ["-q", ...args, src, out]);
+  if (r.code !== 0) throw new Error(`dump2dcm ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
   return readFileSync(out);
 }
 
@@ -89,8 +67,8 @@ export function dcmdump(
   bytes: Buffer,
   args: string[] = [],
 ): { status: number | null; text: string; stderr: string } {
-  const r = run("dcmdump", [...args, writeTmp("in.dcm", bytes)]);
-  return { status: r.status, text: r.stdout.toString("latin1"), stderr: r.stderr };
+  const r = runSync("dcmdump", [...args, writeTmp("in.dcm", bytes)]);
+  return { status: r.code, text: r.stdoutBytes.toString("latin1"), stderr: r.stderr };
 }
 
 /**
@@ -121,9 +99,9 @@ export function dcmdumpClean(bytes: Buffer, args: string[] = []): string {
 
 /** dcm2json output (compact) for bytes. */
 export function dcm2json(bytes: Buffer, args: string[] = []): string {
-  const r = run("dcm2json", ["-fc", ...args, writeTmp("in.dcm", bytes)]);
-  if (r.status !== 0) throw new Error(`dcm2json failed (${r.status}): ${r.stderr}`);
-  return r.stdout.toString("utf8");
+  const r = runSync("dcm2json", ["-fc", ...args, writeTmp("in.dcm", bytes)]);
+  if (r.code !== 0) throw new Error(`dcm2json failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
 }
 
 export interface DcmtkDictEntry {

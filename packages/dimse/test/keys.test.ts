@@ -20,17 +20,18 @@ import {
   validateTimeQuery,
   validateUidQuery,
 } from "../src/records/index.js";
-import { dataLines, dcmdump, dump2dcm, needDcmtk, ourPart10, run, writeTmp } from "./helpers.js";
+import { runSync } from "@dicom-pipes/test-support/bins";
+import { dataLines, dcmdump, dump2dcm, needDcmtk, ourPart10, writeTmp } from "./helpers.js";
 
 const BASE = "(0008,0016) UI [1.2.840.10008.5.1.4.1.1.7]\n(0008,0018) UI [1.2.3.4]";
 
 /** dcmodify -i for each key on a small file: the data set lines, or DCMTK's error text. */
 function peer(keys: string[]): { ok: true; lines: string[] } | { ok: false; error: string } {
   const file = writeTmp("peer.dcm", dump2dcm(BASE, []));
-  const r = run("dcmodify", ["-nb", ...keys.flatMap((k) => ["-i", k]), file]);
-  if (r.status !== 0) return { ok: false, error: r.stderr };
-  const d = run("dcmdump", ["+L", file]);
-  return { ok: true, lines: dataLines(d.stdout.toString("latin1")) };
+  const r = runSync("dcmodify", ["-nb", ...keys.flatMap((k) => ["-i", k]), file]);
+  if (r.code !== 0) return { ok: false, error: r.stderr };
+  const d = runSync("dcmdump", ["+L", file]);
+  return { ok: true, lines: dataLines(d.stdoutBytes.toString("latin1")) };
 }
 
 /** Our parseKey + applyKey for each key on the same base data set. */

@@ -21,7 +21,7 @@ import {
 } from "@dicom-pipes/dimse/net";
 import { SopClass, UNCOMPRESSED_SYNTAXES } from "@dicom-pipes/dimse/dicom";
 import { serve } from "@dicom-pipes/dimse/net";
-import { freePort } from "../../../test/support/peers.js";
+import { freePort } from "@dicom-pipes/test-support/peers";
 
 const HOST = "127.0.0.1";
 const echo = [

@@ -11,7 +11,8 @@ import {
   storageSopClasses,
   uidKeyword,
 } from "../src/dicom/uid-table.js";
-import { dcmdump, dump2dcm, needDcmtk, run } from "./helpers.js";
+import { runSync } from "@dicom-pipes/test-support/bins";
+import { dcmdump, dump2dcm, needDcmtk } from "./helpers.js";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const PET = "1.2.840.10008.5.1.4.1.1.128";
@@ -84,7 +85,7 @@ test("storageSopClasses: storage only, non-retired first", () => {
 
 test("agrees with the installed dcmdump on a sample", (t) => {
   if (!needDcmtk(t)) return;
-  const version = run("dcmdump", ["--version"]).stdout.toString("utf8");
+  const version = runSync("dcmdump", ["--version"]).stdout;
   if (!/dcmdump v3\.6\.7\b/.test(version)) {
     t.skip("table was generated with DCMTK 3.6.7");
     return;

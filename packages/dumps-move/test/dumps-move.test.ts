@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 
 const FILES: Record<string, string> = {
   "mapper.json": '{"000001":"12345"}\n',

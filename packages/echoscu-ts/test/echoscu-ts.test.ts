@@ -8,8 +8,9 @@ import { promisify } from "node:util";
 import { CommandField, negotiateContexts, serve, type DicomServer } from "@dicom-pipes/dimse/net";
 import { SopClass, UNCOMPRESSED_SYNTAXES } from "@dicom-pipes/dimse/dicom";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
+import { freePort } from "@dicom-pipes/test-support/peers";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -46,7 +47,7 @@ async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServe
       };
     },
     established(assoc) {
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         if (msg.command.commandField !== CommandField.CEchoRQ) return;
         void assoc.sendMessage(msg.pcid, {
           commandField: CommandField.CEchoRSP,
@@ -55,7 +56,7 @@ async function scp(o: { status?: number; reject?: boolean }): Promise<DicomServe
           status: o.status ?? 0,
           hasDataset: false,
         });
-      };
+      });
     },
   });
 }
@@ -95,7 +96,7 @@ test("--help, --version and an unknown option", async () => {
 });
 
 test("--repeat 3: three echoes on one association, one record each, DCMTK's -v lines", async () => {
-  const r = await runBin("echoscu-ts", [
+  const r = await runMain(main, [
     "-v",
     "-aec",
     "DEVPACS",
@@ -126,13 +127,7 @@ test("--repeat 3: three echoes on one association, one record each, DCMTK's -v l
 });
 
 test("quiet by default, and --no-output writes nothing on stdout (as DCMTK echoscu)", async () => {
-  const r = await runBin("echoscu-ts", [
-    "--no-output",
-    "-aec",
-    "DEVPACS",
-    "127.0.0.1",
-    String(pacs.port),
-  ]);
+  const r = await runMain(main, ["--no-output", "-aec", "DEVPACS", "127.0.0.1", String(pacs.port)]);
   assert.equal(r.code, 0);
   assert.equal(r.stdout, "");
   assert.equal(r.stderr, "");
@@ -140,7 +135,7 @@ test("quiet by default, and --no-output writes nothing on stdout (as DCMTK echos
 
 test("a refused port exits 61 with DCMTK's condition text and a Failure record", async () => {
   const port = await freePort();
-  const r = await runBin("echoscu-ts", ["127.0.0.1", String(port)]);
+  const r = await runMain(main, ["127.0.0.1", String(port)]);
   assert.equal(r.code, 61);
   assert.equal(
     r.stderr,
@@ -154,7 +149,7 @@ test("a refused port exits 61 with DCMTK's condition text and a Failure record",
 test("a rejected association exits 61 and names the reason", async () => {
   const s = await scp({ reject: true });
   try {
-    const r = await runBin("echoscu-ts", ["127.0.0.1", String(s.port)]);
+    const r = await runMain(main, ["127.0.0.1", String(s.port)]);
     assert.equal(r.code, 61);
     assert.match(r.stderr, /^E: echoscu-ts: Association Rejected:$/m);
     assert.match(r.stderr, /Reason: Calling AE Title Not Recognized/);
@@ -166,7 +161,7 @@ test("a rejected association exits 61 and names the reason", async () => {
 test("an echo answered with a failure status exits 1 with the status in the record", async () => {
   const s = await scp({ status: 0x0110 });
   try {
-    const r = await runBin("echoscu-ts", ["-v", "127.0.0.1", String(s.port)]);
+    const r = await runMain(main, ["-v", "127.0.0.1", String(s.port)]);
     assert.equal(r.code, 1);
     const [rec] = lines(r.stdout);
     assert.equal(rec?.status, "Failure");

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { generateArchive, type ArchiveSummary } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { runBin, ndjson } from "../../../test/support/bins.js";
+import { runBin, ndjson, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
 
 let dir: string;
 let pacs: DevPacs;
@@ -74,7 +75,7 @@ test("CSV batch: aliases map to keywords, the ID column tags each record, -k app
   ].join("\r\n")}\r\n`;
   const file = join(dir, "q.csv");
   await writeFile(file, `\uFEFF${csv}`);
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     ...base(),
     "--queries",
     file,
@@ -99,7 +100,7 @@ test("a bare -k naming a row's column keeps the row's value (it would otherwise 
     file,
     `${["AccessionNumber", ...withAccession.map(([, s]) => s.accession)].join("\n")}\n`,
   );
-  let r = await runBin("findscu-ts", [
+  let r = await runMain(main, [
     ...base(),
     "--queries",
     file,
@@ -116,7 +117,7 @@ test("a bare -k naming a row's column keeps the row's value (it would otherwise 
     withAccession.map(([uid, s]) => [s.accession, uid]),
   );
   const [uid, one] = withAccession[0]!;
-  r = await runBin("findscu-ts", [
+  r = await runMain(main, [
     ...base(),
     "--queries",
     file,
@@ -136,8 +137,8 @@ test("a bare -k naming a row's column keeps the row's value (it would otherwise 
 test("queries from stdin (NDJSON), without an ID column the line number is the query", async () => {
   const picks = [...studies.values()].slice(0, 3);
   const input = `${picks.map((s) => JSON.stringify({ PatientID: s.patientId, StudyDate: null })).join("\n")}\n`;
-  const r = await runBin(
-    "findscu-ts",
+  const r = await runMain(
+    main,
     [...base(), "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-"],
     { input },
   );
@@ -156,7 +157,7 @@ test("queries from stdin (NDJSON), without an ID column the line number is the q
 
 test("stdin is read when no -k keys and no files are given", async () => {
   const uid = [...studies.keys()][0]!;
-  const r = await runBin("findscu-ts", base(), {
+  const r = await runMain(main, base(), {
     input:
       JSON.stringify({ QueryRetrieveLevel: "STUDY", StudyInstanceUID: uid, PatientID: null }) +
       "\n",
@@ -171,13 +172,7 @@ test("stdin is read when no -k keys and no files are given", async () => {
 test("an unknown column is exit 2, naming it and suggesting the keyword", async () => {
   const file = join(dir, "bad-col.csv");
   await writeFile(file, "patientID,StudyDate\nX,\n");
-  const r = await runBin("findscu-ts", [
-    ...base(),
-    "--queries",
-    file,
-    "-k",
-    "QueryRetrieveLevel=STUDY",
-  ]);
+  const r = await runMain(main, [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY"]);
   assert.equal(r.code, 2);
   assert.match(
     r.stderr,
@@ -199,13 +194,7 @@ test("a lone * and invalid dates are rejected with the line number", async () =>
   for (const [csv, re] of cases) {
     const file = join(dir, "bad-val.csv");
     await writeFile(file, csv);
-    const r = await runBin("findscu-ts", [
-      ...base(),
-      "--queries",
-      file,
-      "-k",
-      "QueryRetrieveLevel=STUDY",
-    ]);
+    const r = await runMain(main, [...base(), "--queries", file, "-k", "QueryRetrieveLevel=STUDY"]);
     assert.equal(r.code, 2, csv);
     assert.match(r.stderr, re);
   }
@@ -214,7 +203,7 @@ test("a lone * and invalid dates are rejected with the line number", async () =>
 test("open date ranges are valid", async () => {
   const file = join(dir, "open.csv");
   await writeFile(file, "StudyDate\n20240601-\n-20240531\n");
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     ...base(),
     "--queries",
     file,
@@ -236,7 +225,7 @@ test("--keep-going skips invalid rows and exits 3", async () => {
   const uid = [...studies.keys()][0]!;
   const file = join(dir, "mixed.csv");
   await writeFile(file, `StudyInstanceUID,StudyDate\n${uid},\nnot-a-uid,\n`);
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     ...base(),
     "--queries",
     file,
@@ -261,24 +250,24 @@ test("--format csv and tsv: header of requested keys (not the tool's QueryRetrie
     "-k",
     "PatientName",
   ];
-  const csv = await runBin("findscu-ts", [...args, "--format", "csv"]);
+  const csv = await runMain(main, [...args, "--format", "csv"]);
   assert.equal(csv.code, 0, csv.stderr);
   const lines = csv.stdout.trimEnd().split("\n");
   assert.equal(lines[0], "ModalitiesInStudy,PatientName,StudyInstanceUID");
   assert.equal(csv.stderr, "", "no warning about a dropped QueryRetrieveLevel");
   assert.equal(lines.length, summary.studies + 1);
-  const nd = ndjson((await runBin("findscu-ts", args)).stdout);
+  const nd = ndjson((await runMain(main, args)).stdout);
   const multi = nd.find((x) => (x.ModalitiesInStudy as string[]).length > 1);
   assert.ok(multi, "the seeded archive has a multi-modality study");
   const row = lines.find((l) => l.endsWith(`,${multi.StudyInstanceUID as string}`))!;
   assert.equal(row.split(",")[0], (multi.ModalitiesInStudy as string[]).join("\\"));
-  const tsv = await runBin("findscu-ts", [...args, "--format", "tsv"]);
+  const tsv = await runMain(main, [...args, "--format", "tsv"]);
   assert.equal(tsv.stdout.split("\n")[0], "ModalitiesInStudy\tPatientName\tStudyInstanceUID");
   assert.equal(nd[0]!.QueryRetrieveLevel, "STUDY", "NDJSON keeps every key of the response");
 });
 
 test("--split-dates with --max-results finds every study exactly once", async () => {
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     ...base(),
     "-k",
     "QueryRetrieveLevel=STUDY",
@@ -298,7 +287,7 @@ test("--split-dates with --max-results finds every study exactly once", async ()
 
 test("-X writes rsp0001.dcm… and the counter matches the dump", async () => {
   const out = await mkdtemp(join(dir, "x-"));
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     "-S",
     "-aec",
     "DEVPACS",

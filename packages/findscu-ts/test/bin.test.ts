@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { runBin } from "../../../test/support/bins.js";
+import { runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -34,7 +35,7 @@ test("--help prints grouped help on stdout and exits 0", async () => {
 });
 
 test("no arguments prints help (as DCMTK findscu does)", async () => {
-  const r = await runBin("findscu-ts", []);
+  const r = await runMain(main, []);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /usage: findscu-ts \[options\] peer port/);
 });
@@ -47,7 +48,7 @@ test("--version prints the package version", async () => {
 
 test("unknown and bundled options are usage errors (exit 2) with a hint", async () => {
   for (const bad of ["-vS", "--nope", "+zz"]) {
-    const r = await runBin("findscu-ts", [bad, "localhost", "104", "-k", "PatientID"]);
+    const r = await runMain(main, [bad, "localhost", "104", "-k", "PatientID"]);
     assert.equal(r.code, 2, bad);
     assert.equal(
       r.stderr,
@@ -58,33 +59,24 @@ test("unknown and bundled options are usage errors (exit 2) with a hint", async 
 });
 
 test("missing parameters and bad values are usage errors", async () => {
-  let r = await runBin("findscu-ts", ["-S", "-k", "PatientID"]);
+  let r = await runMain(main, ["-S", "-k", "PatientID"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Missing parameter peer/);
-  r = await runBin("findscu-ts", ["-S", "localhost", "-k", "PatientID"]);
+  r = await runMain(main, ["-S", "localhost", "-k", "PatientID"]);
   assert.match(r.stderr, /Missing parameter port/);
-  r = await runBin("findscu-ts", ["-S", "localhost", "notaport", "-k", "PatientID"]);
+  r = await runMain(main, ["-S", "localhost", "notaport", "-k", "PatientID"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Invalid parameter value notaport/);
-  r = await runBin("findscu-ts", ["-S", "localhost", "104", "-k"]);
+  r = await runMain(main, ["-S", "localhost", "104", "-k"]);
   assert.match(r.stderr, /Missing parameter for option -k/);
-  r = await runBin("findscu-ts", [
-    "-S",
-    "-v",
-    "-ll",
-    "debug",
-    "localhost",
-    "104",
-    "-k",
-    "PatientID",
-  ]);
+  r = await runMain(main, ["-S", "-v", "-ll", "debug", "localhost", "104", "-k", "PatientID"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--log-level not allowed with --verbose, --debug or --quiet/);
 });
 
 test("a bad -k key exits 2 with DCMTK's message (DCMTK findscu exits 0 without sending)", async () => {
   for (const k of ["patientid=X", "00100020=X", "PatientID = X", "NoSuchKeyword"]) {
-    const r = await runBin("findscu-ts", ["-S", "127.0.0.1", "9", "-k", k]);
+    const r = await runMain(main, ["-S", "127.0.0.1", "9", "-k", k]);
     assert.equal(r.code, 2, k);
     assert.match(r.stderr, /Bad override key\/path: /);
     assert.match(r.stderr, /Unable to parse tag\/dictionary name at beginning of path/);
@@ -92,7 +84,7 @@ test("a bad -k key exits 2 with DCMTK's message (DCMTK findscu exits 0 without s
 });
 
 test("-X with a missing output directory exits 45 before connecting", async () => {
-  const r = await runBin("findscu-ts", [
+  const r = await runMain(main, [
     "-S",
     "-X",
     "-od",
@@ -107,7 +99,7 @@ test("-X with a missing output directory exits 45 before connecting", async () =
 });
 
 test("a missing query file is a usage error", async () => {
-  const r = await runBin("findscu-ts", ["-S", "127.0.0.1", "9", "/nonexistent/query.dcm"]);
+  const r = await runMain(main, ["-S", "127.0.0.1", "9", "/nonexistent/query.dcm"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot access file: \/nonexistent\/query\.dcm/);
 });

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { Dataset, Tags } from "@dicom-pipes/dimse/dicom";
-import { runBin } from "../../../test/support/bins.js";
+import { runBin } from "@dicom-pipes/test-support/bins";
 import { scriptedScp } from "./scripted.js";
 
 const soffice =

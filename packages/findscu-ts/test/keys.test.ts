@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Tags } from "@dicom-pipes/dimse/dicom";
 import { validateDateQuery } from "@dicom-pipes/dimse/records";
-import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
+import { runBin, runShell, shellWord, ndjson } from "@dicom-pipes/test-support/bins";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];

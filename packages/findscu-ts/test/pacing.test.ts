@@ -13,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
+import { ndjson, runBin, startBin, until } from "@dicom-pipes/test-support/bins";
 
 let dir: string;
 let pacs: DevPacs;

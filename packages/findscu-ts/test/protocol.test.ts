@@ -8,9 +8,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { numberElement, TransferSyntax } from "@dicom-pipes/dimse/dicom";
-import { runBin, runShell, shellWord, ndjson } from "../../../test/support/bins.js";
-import { freePort, hasDcmtk, runDcmtk } from "../../../test/support/peers.js";
-import { datasetBytes } from "../../../test/support/files.js";
+import { runBin, runShell, shellWord, ndjson, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
+import { freePort, hasDcmtk, runDcmtk } from "@dicom-pipes/test-support/peers";
+import { datasetBytes } from "@dicom-pipes/test-support/files";
 import { scriptedScp, study } from "./scripted.js";
 
 const Q = ["-S", "-aec", "SCP", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID", "-sr"];
@@ -25,7 +26,7 @@ test("0xFF01 pending responses are kept, not treated as final", async () => {
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       ndjson(r.stdout).map((x) => x.StudyInstanceUID),
@@ -49,7 +50,7 @@ test("stopping early (--cancel 2) sends C-CANCEL and drains to the final respons
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "--cancel", "2", "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "--cancel", "2", "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(ndjson(r.stdout).length, 2);
     assert.equal(scp.cancels.length, 1, "one C-CANCEL-RQ");
@@ -89,7 +90,7 @@ test("a failure status exits 1 (DCMTK findscu exits 0) and says why", async () =
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -118,12 +119,7 @@ test("-x=, -xe, -xb, -xd, -xi: the transfer syntaxes proposed are DCMTK findscu'
   try {
     const ours: Record<string, string[] | undefined> = {};
     for (const opt of ["", "-x=", "-xe", "-xb", "-xd", "-xi"]) {
-      const r = await runBin("findscu-ts", [
-        ...Q,
-        ...(opt ? [opt] : []),
-        "127.0.0.1",
-        String(scp.port),
-      ]);
+      const r = await runMain(main, [...Q, ...(opt ? [opt] : []), "127.0.0.1", String(scp.port)]);
       assert.equal(r.code, 0, `${opt}: ${r.stderr}`);
       ours[opt] = scp.proposals.at(-1);
       if (hasDcmtk()) {
@@ -157,15 +153,7 @@ test("-X of a big endian response writes its binary values little endian, as the
   });
   const od = await mkdtemp(join(tmpdir(), "findscu-be-"));
   try {
-    const r = await runBin("findscu-ts", [
-      ...Q,
-      "-xb",
-      "-X",
-      "-od",
-      od,
-      "127.0.0.1",
-      String(scp.port),
-    ]);
+    const r = await runMain(main, [...Q, "-xb", "-X", "-od", od, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(scp.proposals.at(-1)?.[0], TransferSyntax.ExplicitVRBigEndian);
     // PS3.5 7.1.2: (0028,0010) US, length 2, value 512 in explicit VR little endian.
@@ -180,7 +168,7 @@ test("-X of a big endian response writes its binary values little endian, as the
 test("no acceptable presentation context: exit 61", async () => {
   const scp = await scriptedScp({ acceptFind: false });
   try {
-    const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 61);
     assert.match(r.stderr, /No Acceptable Presentation Contexts/);
   } finally {
@@ -190,7 +178,7 @@ test("no acceptable presentation context: exit 61", async () => {
 
 test("connection refused: exit 61 with DCMTK's condition text", async () => {
   const port = await freePort();
-  const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(port)]);
+  const r = await runMain(main, [...Q, "127.0.0.1", String(port)]);
   assert.equal(r.code, 61);
   assert.match(
     r.stderr,
@@ -202,7 +190,7 @@ test("a silent peer trips the DIMSE timeout (-td): exit 1, 0006:0207", async () 
   const scp = await scriptedScp({ onFind: () => undefined });
   try {
     const t0 = Date.now();
-    const r = await runBin("findscu-ts", [...Q, "-td", "1", "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "-td", "1", "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /0006:0207 DIMSE No data available/);
     assert.ok(Date.now() - t0 < 5000);
@@ -219,7 +207,7 @@ test("the peer aborting mid-query is an error, not a silent truncation", async (
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 1);
     assert.equal(ndjson(r.stdout).length, 1);
     assert.match(r.stderr, /Find SCU Failed: 0006:0317 Peer aborted Association/);
@@ -236,7 +224,7 @@ test("the peer closing the socket without a final response is an error", async (
     },
   });
   try {
-    const r = await runBin("findscu-ts", [...Q, "127.0.0.1", String(scp.port)]);
+    const r = await runMain(main, [...Q, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Find SCU Failed: 0006:0317/);
   } finally {
@@ -261,7 +249,7 @@ test("--split-dates splits on a failure status that reports a cap, and deduplica
     },
   });
   try {
-    const r = await runBin("findscu-ts", [
+    const r = await runMain(main, [
       ...Q,
       "-k",
       "StudyDate=20240101-20240116",

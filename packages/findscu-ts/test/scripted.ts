@@ -85,7 +85,7 @@ export async function scriptedScp(script: Script): Promise<Recorder> {
     established(assoc) {
       const cancelled = new Set<number>();
       assoc.on("releaseRequested", () => rec.releases++);
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         const cmd = msg.command;
         if (cmd.commandField === CommandField.CCancelRQ) {
           rec.cancels.push(cmd.messageIdBeingRespondedTo ?? -1);
@@ -117,7 +117,7 @@ export async function scriptedScp(script: Script): Promise<Recorder> {
           cancelled: () => cancelled.has(cmd.messageId ?? -1),
         };
         Promise.resolve(script.onFind?.(ctx)).catch(() => undefined);
-      };
+      });
     },
   });
   rec.server = server;

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
 import { scriptedScp, study, type Recorder } from "./scripted.js";
 
 let dir: string;

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { runBin } from "../../../test/support/bins.js";
+import { runBin } from "@dicom-pipes/test-support/bins";
 import { scriptedScp, type Recorder } from "./scripted.js";
 
 const soffice =

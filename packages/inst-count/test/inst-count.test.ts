@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "inst-count-"));
 const NOW = ["--now", "20240331"]; // 90 days before: 20240101, excluded by 3m; 20240102 is the first day in.
@@ -81,7 +82,7 @@ const tsv = (...lines: Array<[string, number]>) =>
   `${["Institution Name\tCount", ...lines.map(([n, c]) => `${n}\t${c}`)].join("\n")}\n`;
 
 async function ok(args: string[], input?: string) {
-  const r = await runBin("inst-count", args, { input });
+  const r = await runMain(main, args, { input });
   assert.equal(r.code, 0, r.stderr);
   return r;
 }
@@ -230,7 +231,7 @@ test("--excel: CSV with BOM and CRLF, names that look like formulas or numbers a
     r.stdout,
     '\uFEFFInstitution Name,Count\r\n"=""0042 Praxis""",1\r\n"=""=HYPERLINK(""""http://x"""")""",1\r\nKlinik Süd,1\r\n',
   );
-  const bad = await runBin("inst-count", [...NOW, "--excel", "-f", "tsv"], { input: "" });
+  const bad = await runMain(main, [...NOW, "--excel", "-f", "tsv"], { input: "" });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--excel writes CSV; it cannot be combined with --format tsv/);
 });
@@ -367,21 +368,21 @@ test("zero matching records: header only", async () => {
 });
 
 test("malformed input exits 2 naming the line and what was expected", async () => {
-  let r = await runBin("inst-count", [...NOW], {
+  let r = await runMain(main, [...NOW], {
     input: '{"InstitutionName":"A"}\n{"InstitutionName":"B"}\n{"InstitutionName":\n',
   });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^E: inst-count: stdin:3: invalid JSON: /);
   assert.equal(r.stdout, "");
   const bad = readFileSync(legacy, "utf8").replace("DA: '20240321'", "DA '20240321'");
-  r = await runBin("inst-count", [...NOW], { input: bad });
+  r = await runMain(main, [...NOW], { input: bad });
   assert.equal(r.code, 2);
   // The third object starts on line 20; its StudyDate is its fourth line.
   assert.match(
     r.stderr,
     /^E: inst-count: stdin:23: \(0008,0020\): expected a pydicom element string like "\(0008, 0080\) Institution Name LO: 'Example Hospital'", got/,
   );
-  r = await runBin("inst-count", [...NOW], { input: "[1, 2]" });
+  r = await runMain(main, [...NOW], { input: "[1, 2]" });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /stdin:1: element 1 of the JSON array is not an object/);
 });
@@ -404,7 +405,7 @@ test("usage errors exit 2 with a hint", async () => {
     [[join(dir, "missing.json")], /missing\.json: no such file/],
   ];
   for (const [args, re] of cases) {
-    const r = await runBin("inst-count", args, { input: "" });
+    const r = await runMain(main, args, { input: "" });
     assert.equal(r.code, 2, args.join(" "));
     assert.match(r.stderr, re, args.join(" "));
     assert.equal(r.stdout, "");

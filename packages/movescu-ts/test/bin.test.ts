@@ -11,8 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin, type RunResult } from "../../../test/support/bins.js";
-import { busyPort, freePort } from "../../../test/support/peers.js";
+import { type RunResult, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
+import { busyPort, freePort } from "@dicom-pipes/test-support/peers";
+
+/** movescu-ts or getscu-ts as main() in process (the spawn tests keep the bins covered). */
+const inProcess = (tool: "movescu-ts" | "getscu-ts", args: string[], o: { input?: string } = {}) =>
+  runMain((argv, io) => main(argv, io, tool), args, o);
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -99,7 +104,7 @@ for (const tool of ["movescu-ts", "getscu-ts"] as const) {
   });
 
   test(`${tool}: an unknown option is a usage error (exit 2)`, async () => {
-    const r = await runBin(tool, ["--no-such-option", "127.0.0.1", "104", ...studyKeys()]);
+    const r = await inProcess(tool, ["--no-such-option", "127.0.0.1", "104", ...studyKeys()]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Unknown option --no-such-option/);
     assert.equal(r.stdout, "");
@@ -108,27 +113,27 @@ for (const tool of ["movescu-ts", "getscu-ts"] as const) {
 
 test("a bad -k key is a usage error (exit 2), nothing is sent", async () => {
   for (const k of ["NoSuchKeyword=1", "patientid=X", "PatientID = X"]) {
-    const r = await runBin("movescu-ts", ["-S", "127.0.0.1", String(pacs.port), "-k", k]);
+    const r = await inProcess("movescu-ts", ["-S", "127.0.0.1", String(pacs.port), "-k", k]);
     assert.equal(r.code, 2, k);
     assert.match(r.stderr, /bad key format or dictionary name not found in dictionary/);
   }
 });
 
 test("missing peer or port, or a bad port, is a usage error", async () => {
-  let r = await runBin("movescu-ts", ["-S", ...studyKeys()]);
+  let r = await inProcess("movescu-ts", ["-S", ...studyKeys()]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Missing parameter peer/);
-  r = await runBin("movescu-ts", ["-S", "127.0.0.1", ...studyKeys()]);
+  r = await inProcess("movescu-ts", ["-S", "127.0.0.1", ...studyKeys()]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Missing parameter port/);
-  r = await runBin("getscu-ts", ["-S", "127.0.0.1", "notaport", ...studyKeys()]);
+  r = await inProcess("getscu-ts", ["-S", "127.0.0.1", "notaport", ...studyKeys()]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Invalid parameter value notaport/);
 });
 
 test("a bad --level is a usage error", async () => {
   const od = await mkdtemp(join(dir, "level-"));
-  const r = await runBin(
+  const r = await inProcess(
     "movescu-ts",
     ["-S", "--level", "FRAME", "-od", od, "127.0.0.1", String(pacs.port)],
     { input: "{}\n" },
@@ -140,7 +145,7 @@ test("a bad --level is a usage error", async () => {
 test("a bad --window or --tz is a usage error", async () => {
   const od = await mkdtemp(join(dir, "window-"));
   for (const w of ["25:00-07:00", "7-8", "19:00", "19:60-20:00"]) {
-    const r = await runBin(
+    const r = await inProcess(
       "movescu-ts",
       ["-S", "--window", w, "-od", od, "127.0.0.1", String(pacs.port)],
       { input: `{"StudyInstanceUID":"${study}"}\n` },
@@ -148,7 +153,7 @@ test("a bad --window or --tz is a usage error", async () => {
     assert.equal(r.code, 2, w);
     assert.match(r.stderr, /Invalid parameter value .* for option --window/, w);
   }
-  const r = await runBin(
+  const r = await inProcess(
     "movescu-ts",
     [
       "-S",
@@ -174,7 +179,7 @@ test("-od that does not exist exits 45 (DCMTK movescu) before connecting", async
     ["getscu-ts", []],
     ["movescu-ts", ["--get"]],
   ] as const) {
-    const r = await runBin(tool, [
+    const r = await inProcess(tool, [
       "-S",
       ...extra,
       "-od",
@@ -193,7 +198,13 @@ test("--input that is missing or a directory: exit 2, the path named, nothing re
     [join(dir, "nope.ndjson"), /nope\.ndjson: no such file/],
     [dir, /: is a directory, expected a file of records/],
   ] as const) {
-    const r = await runBin("movescu-ts", ["-S", "--input", input, "127.0.0.1", String(pacs.port)]);
+    const r = await inProcess("movescu-ts", [
+      "-S",
+      "--input",
+      input,
+      "127.0.0.1",
+      String(pacs.port),
+    ]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, want);
     assert.equal(r.stdout, "");
@@ -205,7 +216,7 @@ async function moveWithBusyPort(): Promise<{ r: RunResult; od: string }> {
   const busy = await busyPort();
   try {
     const od = await mkdtemp(join(dir, "busy-"));
-    const r = await runBin("movescu-ts", [
+    const r = await inProcess("movescu-ts", [
       "-S",
       "+P",
       String(busy.port),
@@ -261,8 +272,8 @@ test("connection refused exits 61 (C-MOVE and C-GET)", async () => {
 
 test("an association rejected by the archive (wrong called AE) exits 61", async () => {
   const od = await mkdtemp(join(dir, "rejected-"));
-  for (const tool of ["movescu-ts", "getscu-ts"]) {
-    const r = await runBin(tool, [
+  for (const tool of ["movescu-ts", "getscu-ts"] as const) {
+    const r = await inProcess(tool, [
       "-S",
       "-aec",
       "WRONGAE",
@@ -276,7 +287,7 @@ test("an association rejected by the archive (wrong called AE) exits 61", async 
     assert.match(r.stderr, /Association Rejected/);
   }
   // The right called AE is accepted by the same archive.
-  const ok = await runBin("getscu-ts", [
+  const ok = await inProcess("getscu-ts", [
     "-S",
     "-aec",
     "STRICTPACS",

@@ -19,7 +19,7 @@ import {
   endlessEcho,
   FLOOD_LIMIT,
   rawAssociation,
-} from "../../../test/support/hostile.js";
+} from "@dicom-pipes/test-support/hostile";
 
 let dir: string;
 let listener: DicomServer;

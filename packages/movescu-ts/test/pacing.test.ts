@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { main } from "../src/main.js";
-import { runBin } from "../../../test/support/bins.js";
+import { runBin } from "@dicom-pipes/test-support/bins";
 import { sleep } from "@dicom-pipes/dimse/app";
 import { scriptedMoveScp, type MoveScp } from "./scripted-move.js";
 

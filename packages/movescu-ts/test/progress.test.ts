@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { binPath, runBin } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { binPath, runBin } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
 
 const SERIES = 6;
 const PER_SERIES = 3;

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { runBin, runShell, shellWord } from "../../../test/support/bins.js";
+import { runBin, runShell, shellWord } from "@dicom-pipes/test-support/bins";
 import { scriptedMoveScp, type MoveScp } from "./scripted-move.js";
 
 let scp: MoveScp;

@@ -14,13 +14,13 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
-import { filesUnder, readMeta } from "../../../test/support/files.js";
+import { ndjson, runBin } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { filesUnder, readMeta } from "@dicom-pipes/test-support/files";
 import {
   patientWithTwoDates as twoDates,
   type KeyedInstance,
-} from "../../../test/support/retrieve.js";
+} from "@dicom-pipes/test-support/retrieve";
 
 let dir: string;
 let pacs: DevPacs;

@@ -15,14 +15,14 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
 import { Tags } from "@dicom-pipes/dimse/dicom";
-import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
-import { filesUnder } from "../../../test/support/files.js";
+import { ndjson, runBin, startBin, until } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { filesUnder } from "@dicom-pipes/test-support/files";
 import {
   checkReceived,
   sourceInstances,
   type SourceInstance,
-} from "../../../test/support/retrieve.js";
+} from "@dicom-pipes/test-support/retrieve";
 
 const JOURNAL = ".movescu-ts.journal";
 const SERIES = 50;

@@ -31,15 +31,15 @@ import {
   ndjson,
   startBin,
   until,
-} from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
-import { filesUnder, metaOf } from "../../../test/support/files.js";
+} from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { filesUnder, metaOf } from "@dicom-pipes/test-support/files";
 import {
   checkReceived,
   pacsifierClean,
   sourceInstances,
   type SourceInstance,
-} from "../../../test/support/retrieve.js";
+} from "@dicom-pipes/test-support/retrieve";
 
 let dir: string;
 let archive: string;

@@ -24,7 +24,7 @@ export async function scriptedMoveScp(): Promise<MoveScp> {
     }),
     established(assoc) {
       scp.associations++;
-      assoc.onRequest = (msg) => {
+      assoc.handleRequests((msg) => {
         const cmd = msg.command;
         if (cmd.commandField !== CommandField.CMoveRQ) return;
         scp.moves++;
@@ -41,7 +41,7 @@ export async function scriptedMoveScp(): Promise<MoveScp> {
             remaining: 0,
           })
           .catch(() => undefined);
-      };
+      });
     },
   });
   scp.port = scp.server.port;

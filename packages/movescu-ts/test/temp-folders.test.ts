@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { runBin, startBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { runBin, startBin, until } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
 import { startTicks as runStart } from "@dicom-pipes/dimse/app";
 
 let dir: string;

@@ -15,10 +15,10 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { SopClass, TransferSyntax } from "@dicom-pipes/dimse/dicom";
 import { connect as dicomConnect } from "@dicom-pipes/dimse/net";
-import { ndjson, runBin, startBin, until } from "../../../test/support/bins.js";
-import { busyPort, freePort, tcpProbe } from "../../../test/support/peers.js";
-import { isListening, startStorescpTs } from "../../../test/support/corpus.js";
-import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
+import { ndjson, runBin, startBin, until } from "@dicom-pipes/test-support/bins";
+import { busyPort, freePort, tcpProbe } from "@dicom-pipes/test-support/peers";
+import { isListening, startStorescpTs } from "@dicom-pipes/test-support/corpus";
+import { datasetBytes, filesUnder, metaOf } from "@dicom-pipes/test-support/files";
 
 const HOST = "127.0.0.1";
 const VERSION = (

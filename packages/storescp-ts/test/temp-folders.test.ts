@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
+import { startBin, until } from "@dicom-pipes/test-support/bins";
+import { freePort } from "@dicom-pipes/test-support/peers";
 import { startTicks as runStart } from "@dicom-pipes/dimse/app";
-import { isListening } from "../../../test/support/corpus.js";
+import { isListening } from "@dicom-pipes/test-support/corpus";
 
 let dir: string | undefined;
 after(async () => {

@@ -15,10 +15,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { negotiateContexts, serve } from "@dicom-pipes/dimse/net";
-import { binPath, ndjson, runBin, until } from "../../../test/support/bins.js";
-import { freePort } from "../../../test/support/peers.js";
-import { isListening, startStorescpTs, type ScpTs } from "../../../test/support/corpus.js";
-import { datasetBytes, filesUnder, metaOf } from "../../../test/support/files.js";
+import { binPath, ndjson, runBin, until, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
+import { freePort } from "@dicom-pipes/test-support/peers";
+import { isListening, startStorescpTs, type ScpTs } from "@dicom-pipes/test-support/corpus";
+import { datasetBytes, filesUnder, metaOf } from "@dicom-pipes/test-support/files";
 
 const HOST = "127.0.0.1";
 const VERSION = (
@@ -86,7 +87,7 @@ describe("command line", () => {
   });
 
   test("unknown option: exit 2, named on stderr, nothing on stdout", async () => {
-    const r = await runBin("storescu-ts", ["--no-such-option", HOST, String(scp.port), files[0]!]);
+    const r = await runMain(main, ["--no-such-option", HOST, String(scp.port), files[0]!]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--no-such-option/);
     assert.equal(r.stdout, "");
@@ -94,22 +95,22 @@ describe("command line", () => {
 
   test("missing peer or port, invalid port: exit 2", async () => {
     for (const args of [[HOST], [HOST, "notaport", files[0]!], [HOST, "70000", files[0]!]]) {
-      const r = await runBin("storescu-ts", args);
+      const r = await runMain(main, args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     }
-    const bad = await runBin("storescu-ts", [HOST, "notaport", files[0]!]);
+    const bad = await runMain(main, [HOST, "notaport", files[0]!]);
     assert.match(bad.stderr, /Invalid parameter value notaport/);
   });
 
   test("nobody listening: exit 61 (association failed)", async () => {
     const port = await freePort();
-    const r = await runBin("storescu-ts", [HOST, String(port), files[0]!]);
+    const r = await runMain(main, [HOST, String(port), files[0]!]);
     assert.equal(r.code, 61, r.stderr);
     assert.match(r.stderr, /Connection refused/);
   });
 
   test("a file argument that does not exist: exit 1, nothing sent", async () => {
-    const r = await runBin("storescu-ts", [HOST, String(scp.port), join(work, "nope.dcm")]);
+    const r = await runMain(main, [HOST, String(scp.port), join(work, "nope.dcm")]);
     assert.ok(r.code !== 0, r.stderr);
     assert.deepEqual(
       ndjson(r.stdout).filter((x) => x.status === "Success"),
@@ -120,7 +121,7 @@ describe("command line", () => {
 
 describe("inputs", () => {
   test("file arguments: one Success record per file, in order, datasets received unchanged", async () => {
-    const r = await runBin("storescu-ts", [HOST, String(scp.port), ...files]);
+    const r = await runMain(main, [HOST, String(scp.port), ...files]);
     assert.equal(r.code, 0, r.stderr);
     const recs = ndjson(r.stdout);
     assert.deepEqual(
@@ -158,7 +159,7 @@ describe("inputs", () => {
       [["--input", join(work, "list.ndjson"), HOST, String(scp.port)], {}],
     ] as const) {
       await writeFile(join(work, "list.ndjson"), input);
-      const r = await runBin("storescu-ts", [...args], o);
+      const r = await runMain(main, [...args], o);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         ndjson(r.stdout).filter((x) => x.status === "Success").length,
@@ -169,7 +170,7 @@ describe("inputs", () => {
   });
 
   test("an NDJSON record without a path: exit 2 (invalid input)", async () => {
-    const r = await runBin("storescu-ts", [HOST, String(scp.port)], {
+    const r = await runMain(main, [HOST, String(scp.port)], {
       input: `${JSON.stringify({ file: files[0] })}\n`,
     });
     assert.equal(r.code, 2, r.stderr);
@@ -296,7 +297,7 @@ describe("non-DICOM files and failures", () => {
       const od = await mkdtemp(join(work, "halt-"));
       const own = await startStorescpTs(["-v"], { od });
       const args = how === "files" ? [good1, bad, good2] : ["+sd", "+r", join(work, "mixed")];
-      const r = await runBin("storescu-ts", [HOST, String(own.port), ...args]);
+      const r = await runMain(main, [HOST, String(own.port), ...args]);
       const scpRun = await own.stop();
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^E: storescu-ts: Bad DICOM file: .*2\.dcm: .*; nothing sent$/m);
@@ -312,7 +313,7 @@ describe("non-DICOM files and failures", () => {
   test("halting with paths on stdin: files before the non-DICOM one are sent, exit 1", async () => {
     const od = await mkdtemp(join(work, "halt-stdin-"));
     const own = await startStorescpTs([], { od });
-    const r = await runBin("storescu-ts", [HOST, String(own.port)], {
+    const r = await runMain(main, [HOST, String(own.port)], {
       input: `${[good1, bad, good2].join("\n")}\n`,
     });
     await own.stop();
@@ -332,7 +333,7 @@ describe("non-DICOM files and failures", () => {
       { args: [good1, bad, good2] },
       { args: [], input: `${[good1, bad, good2].join("\n")}\n` },
     ]) {
-      const r = await runBin("storescu-ts", ["-nh", HOST, String(scp.port), ...o.args], {
+      const r = await runMain(main, ["-nh", HOST, String(scp.port), ...o.args], {
         input: o.input,
       });
       assert.equal(r.code, 3, r.stderr);
@@ -358,13 +359,13 @@ describe("non-DICOM files and failures", () => {
     await writeFile(join(od, "f"), "x");
     const own = await startStorescpTs(["--layout", "f/{SOPInstanceUID}"], { od });
     try {
-      const halt = await runBin("storescu-ts", [HOST, String(own.port), ...files.slice(0, 3)]);
+      const halt = await runMain(main, [HOST, String(own.port), ...files.slice(0, 3)]);
       const recs = ndjson(halt.stdout);
       assert.equal(recs.length, 1);
       const status = parseInt(String(recs[0]!.statusCode), 16);
       assert.ok(status >= 0xa000, String(recs[0]!.statusCode));
       assert.equal(halt.code, status >> 8);
-      const nh = await runBin("storescu-ts", ["-nh", HOST, String(own.port), ...files.slice(0, 3)]);
+      const nh = await runMain(main, ["-nh", HOST, String(own.port), ...files.slice(0, 3)]);
       assert.equal(nh.code, 3);
       assert.deepEqual(
         ndjson(nh.stdout).map((x) => x.status),
@@ -385,11 +386,11 @@ describe("behaviour", () => {
       decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
       established(assoc) {
         associations++;
-        assoc.onRequest = () => undefined;
+        assoc.handleRequests(() => undefined);
       },
     });
     try {
-      const r = await runBin("storescu-ts", [
+      const r = await runMain(main, [
         "-nh",
         "-td",
         "1",
@@ -430,7 +431,7 @@ describe("behaviour", () => {
     const copies = [join(dir, "x.dcm"), join(dir, "y")];
     await copyFile(files[0]!, copies[0]!);
     await copyFile(files[1]!, copies[1]!);
-    const r = await runBin("storescu-ts", ["+rn", HOST, String(scp.port), ...copies]);
+    const r = await runMain(main, ["+rn", HOST, String(scp.port), ...copies]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((await readdir(dir)).sort(), ["x.dcm.done", "y.done"]);
   });

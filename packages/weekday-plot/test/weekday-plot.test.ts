@@ -12,7 +12,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ndjson, runBin } from "../../../test/support/bins.js";
+import { ndjson, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { main } from "../src/main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weekday-plot-"));
 const rec = (date: string, time: string | undefined, uid: string) =>
@@ -67,7 +68,7 @@ function pngSize(file: string): [number, number] {
 test("default: zero-filled boxplots per weekday with data, median table, heatmap, busiest slots", async () => {
   const out = join(dir, "plots");
   const top = join(dir, "top10.csv");
-  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--top10-output", top, input]);
+  const r = await runMain(main, [...WINDOW, "-o", out, "--top10-output", top, input]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stderr,
@@ -99,7 +100,7 @@ test("default: zero-filled boxplots per weekday with data, median table, heatmap
 
 test("--exclude-zero reproduces pacsalyzer's samples (only hours with studies)", async () => {
   const out = join(dir, "plots-nozero");
-  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--exclude-zero", "-q", input]);
+  const r = await runMain(main, [...WINDOW, "-o", out, "--exclude-zero", "-q", input]);
   assert.equal(r.code, 0, r.stderr);
   // Monday 09h: [3, 1] -> 2; 10h: [2] -> 2. Tuesday 14h: [1] -> 1.
   assert.equal(
@@ -111,7 +112,7 @@ test("--exclude-zero reproduces pacsalyzer's samples (only hours with studies)",
 
 test("--holidays DE splits New Year's Day into its own plot", async () => {
   const out = join(dir, "plots-holidays");
-  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--holidays", "DE", "-q", input]);
+  const r = await runMain(main, [...WINDOW, "-o", out, "--holidays", "DE", "-q", input]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     readdirSync(out)
@@ -135,7 +136,7 @@ test("--holidays DE splits New Year's Day into its own plot", async () => {
 
 test("--seed-names keeps pacsalyzer's file names", async () => {
   const out = join(dir, "plots-seed-names");
-  const r = await runBin("weekday-plot", [
+  const r = await runMain(main, [
     ...WINDOW,
     "-o",
     out,
@@ -162,7 +163,7 @@ test("--seed-names keeps pacsalyzer's file names", async () => {
 test("--excel: median table and busiest slots with BOM and CRLF, the date as text", async () => {
   const out = join(dir, "plots-excel");
   const top = join(dir, "top10-excel.csv");
-  const r = await runBin("weekday-plot", [
+  const r = await runMain(main, [
     ...WINDOW,
     "-o",
     out,
@@ -191,7 +192,7 @@ test("--excel: median table and busiest slots with BOM and CRLF, the date as tex
 
 test("--format svg writes 1200x600 SVG with the titles and axis labels", async () => {
   const out = join(dir, "svg");
-  const r = await runBin("weekday-plot", [...WINDOW, "-o", out, "--format", "svg", "-q", input]);
+  const r = await runMain(main, [...WINDOW, "-o", out, "--format", "svg", "-q", input]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(out).sort(), [
     `Monday_boxplot_${LABEL}.svg`,
@@ -233,7 +234,7 @@ test("a relative timeframe counts every date up to --now; pacsalyzer JSON input 
   writeFileSync(legacy, JSON.stringify(rows, null, 4));
   const out = join(dir, "legacy");
   // 14 days inclusive back from Monday 25 March: 11, 18 and 25 March are the Mondays -> 08h samples [2, 1, 0].
-  const r = await runBin("weekday-plot", ["--now", "20240325", "-t", "14d", "-o", out, legacy]);
+  const r = await runMain(main, ["--now", "20240325", "-t", "14d", "-o", out, legacy]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(
     readdirSync(out).filter((f) => f.startsWith("Monday")),
@@ -244,20 +245,20 @@ test("a relative timeframe counts every date up to --now; pacsalyzer JSON input 
 });
 
 test("errors: usage (2), malformed input (2), nothing to plot (1)", async () => {
-  let r = await runBin("weekday-plot", [input]);
+  let r = await runMain(main, [input]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /give the output folder with -o OUTDIR|Missing required argument: output/);
-  r = await runBin("weekday-plot", ["-o", join(dir, "x"), "--holidays", "XX", input]);
+  r = await runMain(main, ["-o", join(dir, "x"), "--holidays", "XX", input]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--holidays: unknown country code "XX"/);
-  r = await runBin("weekday-plot", ["-o", join(dir, "x"), "--format", "jpg", input]);
+  r = await runMain(main, ["-o", join(dir, "x"), "--format", "jpg", input]);
   assert.equal(r.code, 2);
-  r = await runBin("weekday-plot", ["-o", join(dir, "x")], {
+  r = await runMain(main, ["-o", join(dir, "x")], {
     input: '{"StudyDate":"20240101"}\nnot json\n',
   });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /E: weekday-plot: stdin:2: invalid JSON/);
-  r = await runBin("weekday-plot", ["-o", join(dir, "empty"), "--now", "20240101"], {
+  r = await runMain(main, ["-o", join(dir, "empty"), "--now", "20240101"], {
     input: rec("20200101", "090000", "Z"),
   });
   assert.equal(r.code, 1);

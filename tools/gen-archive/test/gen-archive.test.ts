@@ -25,7 +25,7 @@ import {
 } from "../src/generate.js";
 import { STORAGE_SOP_CLASS } from "../src/content.js";
 import { main } from "../src/main.js";
-import { runMain } from "../../../test/support/run-main.js";
+import { runMain } from "@dicom-pipes/test-support/bins";
 
 const DCMDUMP = "dcmdump";
 const hasDcmdump = !spawnSync(DCMDUMP, ["--version"]).error;

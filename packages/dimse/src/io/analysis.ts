@@ -21,19 +21,10 @@ import type { Io } from "./io.js";
 
 /**
  * Records from `paths` (`-` = stdin; none = stdin, which must not be a
- * terminal), normalised to flat records. Malformed input throws InputError
- * naming the source, the line and what was expected.
- */
-export async function* readAnalysisInput(
-  paths: string[],
-  io: Pick<Io, "stdin">,
-): AsyncGenerator<InputRecord> {
-  for await (const batch of readAnalysisBatches(paths, io)) yield* batch;
-}
-
-/**
- * The same records in batches (one per chunk read): one await per batch
- * instead of per record, for tools that go through millions of records.
+ * terminal), normalised to flat records, in batches (one per chunk read):
+ * one await per batch instead of per record, for tools that go through
+ * millions of records. Malformed input throws InputError naming the
+ * source, the line and what was expected.
  */
 export async function* readAnalysisBatches(
   paths: string[],

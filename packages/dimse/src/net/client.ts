@@ -1,11 +1,10 @@
 /** The requestor side: opening associations and the SCU operations. */
-import { connect as tcpConnect, type Socket } from "node:net";
 import { Association, type AcceptedContext, type Message } from "./association.js";
 import { CommandField, isPending, Priority, type Command } from "./command.js";
-import { connectError, NetError } from "./errors.js";
+import { NetError } from "./errors.js";
 import { nullLogger, type Logger } from "./logger.js";
+import { openTransport } from "./upper-layer.js";
 import {
-  APPLICATION_CONTEXT,
   decodeAssociateAC,
   decodeAssociateRJ,
   encodeAssociateRQ,
@@ -13,12 +12,11 @@ import {
   rejectReasonText,
   rejectResultText,
   rejectSourceText,
-  type AssociateRQ,
   type ProposedContext,
   type RoleSelection,
   type UserIdentity,
 } from "./pdu.js";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, SopClass } from "../dicom/uid.js";
+import { SopClass } from "../dicom/uid.js";
 import { type Dataset, encodeDataset } from "../dicom/dataset.js";
 
 export interface ContextProposal {
@@ -51,10 +49,11 @@ export async function connect(o: ConnectOptions): Promise<Association> {
   if (o.contexts.length === 0) throw new Error("no presentation contexts to propose");
   if (o.contexts.length > 128)
     throw new Error(`too many presentation contexts (${o.contexts.length}, at most 128)`);
-  const socket = await openSocket(o);
-  const assoc = new Association(socket, "requestor", log);
-  assoc.ownMaxPdu = o.maxPdu ?? 262144;
-  if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
+  const socket = await openTransport(o);
+  const assoc = new Association(socket, "requestor", log, {
+    maxPdu: o.maxPdu,
+    maxMessageBytes: o.maxMessageBytes,
+  });
   const proposed: ProposedContext[] = o.contexts.map((c, i) => ({
     id: 2 * i + 1,
     abstractSyntax: c.abstractSyntax,
@@ -68,21 +67,16 @@ export async function connect(o: ConnectOptions): Promise<Association> {
       roles.push({ sopClass: c.abstractSyntax, scu: c.role.scu, scp: c.role.scp });
     }
   }
-  const rq: AssociateRQ = {
-    calledAet: o.calledAet.slice(0, 16),
-    callingAet: o.callingAet.slice(0, 16),
-    applicationContext: APPLICATION_CONTEXT,
+  const rq = assoc.propose({
+    calledAet: o.calledAet,
+    callingAet: o.callingAet,
     contexts: proposed,
-    maxPdu: assoc.ownMaxPdu,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     roles,
     userIdentity: o.userIdentity,
-  };
-  assoc.rq = rq;
+  });
   log.info("Requesting Association");
   const outcome = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const cancelArtim = assoc.artim(o.acseTimeoutMs ?? 30000, () => {
       reject(
         new NetError(
           "acse-timeout",
@@ -91,22 +85,19 @@ export async function connect(o: ConnectOptions): Promise<Association> {
         ),
       );
       assoc.abort();
-    }, o.acseTimeoutMs ?? 30000);
+    });
     const done = (err?: NetError) => {
-      clearTimeout(timer);
+      cancelArtim();
       assoc.off("failure", onFailure);
-      assoc.onAssociatePdu = undefined;
+      assoc.onAssociatePdu(undefined);
       if (err) reject(err);
       else resolve();
     };
     const onFailure = (err: NetError) => done(err);
     assoc.on("failure", onFailure);
-    assoc.onAssociatePdu = (type, body) => {
+    assoc.onAssociatePdu((type, body) => {
       if (type === PduType.AssociateAC) {
-        const ac = decodeAssociateAC(body);
-        assoc.ac = ac;
-        assoc.peerMaxPdu = ac.maxPdu;
-        assoc.establish(proposed, ac.contexts, ac.roles);
+        assoc.accepted(decodeAssociateAC(body));
         done();
       } else if (type === PduType.AssociateRJ) {
         const rj = decodeAssociateRJ(body);
@@ -132,7 +123,7 @@ export async function connect(o: ConnectOptions): Promise<Association> {
           ),
         );
       }
-    };
+    });
   });
   socket.write(encodeAssociateRQ(rq));
   await outcome;
@@ -146,39 +137,6 @@ export async function connect(o: ConnectOptions): Promise<Association> {
     );
   }
   return assoc;
-}
-
-function openSocket(o: ConnectOptions): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = tcpConnect({
-      host: o.host,
-      port: o.port,
-      localAddress: o.bindAddress,
-      noDelay: true,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    if (o.connectTimeoutMs) {
-      timer = setTimeout(() => {
-        socket.destroy();
-        reject(
-          new NetError(
-            "connect-timeout",
-            "TCP Initialization Error: Connection timed out",
-            "0006:031c TCP Initialization Error: Connection timed out",
-          ),
-        );
-      }, o.connectTimeoutMs);
-    }
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      resolve(socket);
-    });
-    socket.once("error", (err) => {
-      clearTimeout(timer);
-      reject(connectError(err));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- operations

@@ -1,7 +1,7 @@
 /** Service-class-provider plumbing: dispatching requests on an association to handlers. */
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import type { Association, AcceptedContext, Message } from "./association.js";
+import type { AcceptedContext, Association, Message } from "./association.js";
 import { CommandField, type Command } from "./command.js";
 import { Dataset, encodeDataset, parseDataset } from "../dicom/dataset.js";
 import { nullLogger, type Logger } from "./logger.js";
@@ -88,17 +88,17 @@ export function attachScp(assoc: Association, h: ScpHandlers, log: Logger = null
   assoc.on("failure", () => {
     for (const c of running.values()) c.abort();
   });
-  if (h.store) {
-    const store = h.store;
-    assoc.sinkFactory = (cmd, ctx) =>
-      cmd.commandField === CommandField.CStoreRQ ? store.open(cmd, ctx, assoc) : undefined;
-  }
-  assoc.onRequest = (msg: Message) => {
+  const store = h.store;
+  const sinks = store
+    ? (cmd: Command, ctx: AcceptedContext) =>
+        cmd.commandField === CommandField.CStoreRQ ? store.open(cmd, ctx, assoc) : undefined
+    : undefined;
+  assoc.handleRequests((msg: Message) => {
     if (msg.command.commandField === CommandField.CCancelRQ) return handle(msg);
     // The idle watch (DIMSE timeout) waits while a request is being served.
     assoc.busy(1);
     void Promise.resolve(handle(msg)).finally(() => assoc.busy(-1));
-  };
+  }, sinks);
   const handle = (msg: Message): Promise<void> | void => {
     const cmd = msg.command;
     switch (cmd.commandField) {

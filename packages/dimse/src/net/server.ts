@@ -14,7 +14,6 @@ import {
   type ProposedContext,
   type RoleSelection,
 } from "./pdu.js";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dicom/uid.js";
 
 export interface AssociationDecision {
   /** Reject the association: result 1 permanent / 2 transient, source, reason. */
@@ -140,28 +139,27 @@ async function handleConnection(
   associations: Set<Association>,
   limits: { max: number; associated: number },
 ): Promise<void> {
-  const assoc = new Association(socket, "acceptor", log);
-  assoc.ownMaxPdu = o.maxPdu ?? 262144;
-  if (o.maxMessageBytes !== undefined) assoc.maxMessageBytes = o.maxMessageBytes;
+  const assoc = new Association(socket, "acceptor", log, {
+    maxPdu: o.maxPdu,
+    maxMessageBytes: o.maxMessageBytes,
+  });
   associations.add(assoc);
   assoc.on("closed", () => associations.delete(assoc));
   const peer = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
-  const timer = setTimeout(() => {
+  // A connection closed before its request (a port probe) needs no timer.
+  const cancelArtim = assoc.artim(o.acseTimeoutMs ?? 30000, () => {
     log.warn("No A-ASSOCIATE-RQ received in time, closing connection");
     socket.destroy();
-  }, o.acseTimeoutMs ?? 30000);
-  // A connection closed before its request (a port probe) needs no timer.
-  socket.once("close", () => clearTimeout(timer));
-  assoc.onAssociatePdu = (type, body) => {
-    clearTimeout(timer);
+  });
+  assoc.onAssociatePdu((type, body) => {
+    cancelArtim();
     if (type !== PduType.AssociateRQ) {
       socket.destroy();
       return;
     }
-    assoc.onAssociatePdu = undefined;
+    assoc.onAssociatePdu(undefined);
     const rq = decodeAssociateRQ(body);
-    assoc.rq = rq;
-    assoc.peerMaxPdu = rq.maxPdu;
+    assoc.requested(rq);
     if (limits.associated >= limits.max) {
       log.warn(
         `rejecting association from "${rq.callingAet}": ${limits.max} associations already (local limit exceeded)`,
@@ -180,7 +178,7 @@ async function handleConnection(
         socket.end();
       },
     );
-  };
+  });
 }
 
 function answer(
@@ -199,20 +197,8 @@ function answer(
     return;
   }
   const contexts = d.contexts ?? negotiateContexts(rq.contexts, () => undefined);
-  if (d.maxPdu !== undefined) assoc.ownMaxPdu = d.maxPdu;
-  const roles = d.roles ?? [];
-  assoc.ac = {
-    calledAet: rq.calledAet,
-    callingAet: rq.callingAet,
-    applicationContext: APPLICATION_CONTEXT,
-    contexts,
-    maxPdu: assoc.ownMaxPdu,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    roles,
-  };
-  assoc.establish(rq.contexts, contexts, roles);
+  const ac = assoc.accept(contexts, d.roles ?? [], d.maxPdu);
   o.established(assoc);
   assoc.watchIdle(o.dimseTimeoutMs ?? DEFAULT_SERVER_DIMSE_TIMEOUT_MS);
-  socket.write(encodeAssociateAC(assoc.ac));
+  socket.write(encodeAssociateAC(ac));
 }
