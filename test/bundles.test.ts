@@ -19,6 +19,8 @@ import { buildSync } from "esbuild";
 import { ROOT } from "@dicom-pipes/test-support/bins";
 
 const HEAVY = [
+  "read-excel-file",
+  "dcmjs-codecs",
   "@napi-rs/canvas",
   "better-sqlite3",
   "date-holidays",

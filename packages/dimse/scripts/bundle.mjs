@@ -22,6 +22,8 @@ const EXTERNAL = [
   "vega-lite",
   "csv-stringify",
   "csv-parse",
+  "read-excel-file",
+  "dcmjs-codecs",
 ];
 
 const pkgDir = process.cwd();
