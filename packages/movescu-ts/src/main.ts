@@ -205,21 +205,7 @@ export async function main(
     const resolver = new Resolver({
       requests,
       model,
-      session: findSession(
-        {
-          host: s.peer,
-          port: s.port,
-          callingAet: s.aet,
-          calledAet: s.call,
-          maxPdu: s.maxPdu,
-          connectTimeoutMs: s.timeouts.connect,
-          acseTimeoutMs: s.timeouts.acse,
-          log,
-        },
-        model,
-        s.timeouts.dimse,
-        { policy: s.retry, signal: io.signal, warn: (m: string) => log.warn(m) },
-      ),
+      session: findSession(s, model, log, io.signal),
       writer,
       unmatched,
       log,

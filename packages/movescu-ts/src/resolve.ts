@@ -6,12 +6,8 @@
  * Success goes to `--unmatched`.
  */
 import { findSopClass, type QueryModel } from "@dicom-pipes/dimse/dicom";
-import {
-  FindFailed,
-  FindSession,
-  type ConnectOptions,
-  type RetryOptions,
-} from "@dicom-pipes/dimse/net";
+import { FindFailed, FindSession } from "@dicom-pipes/dimse/net";
+import { proposedSyntaxes, Sessions, type ScuSettings } from "@dicom-pipes/dimse/app";
 import { MatchError, resolveMatches, type FlatRecord } from "@dicom-pipes/dimse/records";
 import { InputError, type RecordWriter, type UnmatchedRows } from "@dicom-pipes/dimse/io";
 import { Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
@@ -31,14 +27,28 @@ export interface ResolveOptions {
   log: CliLogger;
 }
 
-/** The C-FIND association of a retrieve run: same peer and AE titles, the model's FIND class. */
+/**
+ * The C-FIND association of a retrieve run: same peer, AE titles, timeouts
+ * and association retries (the run's settings), the model's FIND class.
+ */
 export function findSession(
-  connect: Omit<ConnectOptions, "contexts">,
+  s: ScuSettings,
   model: QueryModel,
-  dimseTimeoutMs: number | undefined,
-  retry: RetryOptions,
+  log: CliLogger,
+  signal: AbortSignal | undefined,
 ): FindSession {
-  return new FindSession({ connect, sopClass: findSopClass(model), dimseTimeoutMs, retry });
+  const sopClass = findSopClass(model);
+  return new FindSession({
+    associations: new Sessions(
+      s,
+      [{ abstractSyntax: sopClass, transferSyntaxes: proposedSyntaxes() }],
+      log,
+      signal,
+    ),
+    sopClass,
+    dimseTimeoutMs: s.timeouts.dimse,
+    retry: { policy: s.retry, signal, warn: (m: string) => log.warn(m) },
+  });
 }
 
 export class Resolver {

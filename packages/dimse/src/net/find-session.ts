@@ -5,9 +5,9 @@
  * retrieves). Queries run one at a time; each returns its matches.
  */
 import { Dataset, parseDataset } from "../dicom/dataset.js";
-import { syntaxInfo, TransferSyntax } from "../dicom/syntax.js";
+import { syntaxInfo } from "../dicom/syntax.js";
 import type { Association } from "./association.js";
-import { type ConnectOptions, connect, find } from "./client.js";
+import { find } from "./client.js";
 import { statusClass, statusHex, statusText } from "./command.js";
 import { isTransientStatus, type RetryOptions, withRetries } from "./retry.js";
 
@@ -25,7 +25,12 @@ export class FindFailed extends Error {
 }
 
 export interface FindSessionOptions {
-  connect: Omit<ConnectOptions, "contexts">;
+  /**
+   * Opens an association proposing `sopClass` (the caller's session
+   * layer: peer, AE titles, timeouts and association retries), and
+   * ends it.
+   */
+  associations: { acquire(): Promise<Association>; close(): Promise<void> };
   sopClass: string;
   dimseTimeoutMs?: number;
   retry: RetryOptions;
@@ -48,22 +53,8 @@ export class FindSession {
 
   private async open(): Promise<Association> {
     if (this.assoc && !this.assoc.closed && !this.assoc.error) return this.assoc;
-    const { value } = await withRetries({ ...this.o.retry, what: "association" }, async () => ({
-      value: await connect({
-        ...this.o.connect,
-        contexts: [
-          {
-            abstractSyntax: this.o.sopClass,
-            transferSyntaxes: [
-              TransferSyntax.ExplicitVRLittleEndian,
-              TransferSyntax.ImplicitVRLittleEndian,
-            ],
-          },
-        ],
-      }),
-    }));
-    this.assoc = value;
-    return value;
+    this.assoc = await this.o.associations.acquire();
+    return this.assoc;
   }
 
   private async query(identifier: Dataset): Promise<Dataset[]> {
@@ -104,8 +95,7 @@ export class FindSession {
 
   /** Release the association, if one was opened. */
   async close(): Promise<void> {
-    const a = this.assoc;
     this.assoc = undefined;
-    if (a && !a.closed) await a.release().catch(() => a.abort());
+    await this.o.associations.close();
   }
 }
