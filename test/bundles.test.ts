@@ -59,16 +59,53 @@ test("every bin prints its help from another folder and through a symlink", () =
 
 test("no bundle imports a large or native dependency statically", () => {
   for (const [pkg] of bins()) {
-    const text = readFileSync(join(ROOT, "packages", pkg, "dist", "main.bundle.js"), "utf8");
-    const imported = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"/gms)].map(
-      (m) => m[1]!,
-    );
+    const text = readFileSync(join(ROOT, "packages", pkg, "dist", "main.bundle.cjs"), "utf8");
+    // esbuild's CommonJS form of a static import: `var import_x = require("x")` at the top level,
+    // or in the init function of a module loaded through import().
+    const imported = [
+      ...text.matchAll(/^\s*(?:var )?import_\w+ = (?:__toESM\()?require\("([^"]+)"\)/gm),
+    ].map((m) => m[1]!);
+    assert.ok(imported.length > 0, `${pkg}'s bundle: no require() found, the pattern is stale`);
     for (const name of imported)
       assert.ok(
         !HEAVY.some((h) => name === h || name.startsWith(`${h}/`)),
         `${pkg}'s bundle imports ${name} at start-up`,
       );
     assert.ok(!/new Intl\.Segmenter/.test(text), `${pkg}'s bundle creates an Intl.Segmenter`);
+  }
+});
+
+test("--help loads none of Node's slower modules, and the code cache is accepted", () => {
+  // Node's modules a start-up loads beyond an empty script's; crypto, zlib, fs/promises… only
+  // load on first use (bundle.mjs LAZY_BUILTINS), and V8 takes the code cache the build wrote.
+  const probe = [
+    "const before = new Set(process.moduleLoadList);",
+    "const vm = require('node:vm');",
+    "let rejected;",
+    "const Script = vm.Script;",
+    "vm.Script = class extends Script { constructor(s, o) { super(s, o); if (o && o.cachedData) rejected = this.cachedDataRejected; } };",
+    "require(process.argv[1]);",
+    "process.on('exit', () => process.stderr.write(JSON.stringify({ rejected, loaded: process.moduleLoadList.filter((m) => !before.has(m)) })));",
+  ].join("\n");
+  for (const [pkg, bin] of bins()) {
+    const r = spawnSync(process.execPath, ["-e", probe, "--", bin, "--help"], {
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const { rejected, loaded } = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"rejected'))) as {
+      rejected?: boolean;
+      loaded: string[];
+    };
+    assert.equal(rejected, false, `${pkg}: V8 rejected or found no dist/main.bundle.cjs.cache`);
+    for (const m of [
+      "crypto",
+      "zlib",
+      "fs/promises",
+      "readline",
+      "worker_threads",
+      "child_process",
+    ])
+      assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help loads node:${m}`);
   }
 });
 

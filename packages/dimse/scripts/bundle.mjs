@@ -7,7 +7,8 @@
 // The bin scripts load it: one file to read and compile instead of a few
 // hundred to resolve, which is most of a tool's start-up time.
 // Large or native dependencies stay outside and are imported where used.
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -56,7 +57,7 @@ const textWidth = {
   },
 };
 
-const outfile = join(pkgDir, "dist/main.bundle.js");
+const outfile = join(pkgDir, "dist/main.bundle.cjs");
 
 /**
  * yargs' platform shim finds its locale files (and, for its unused version
@@ -77,13 +78,55 @@ const yargsShimUrl = {
   },
 };
 
+/**
+ * Node's own modules (`node:` prefix or not) that cost a start-up noticeable time to load and that
+ * most runs (every `--help`) never touch: the bundle's top-level
+ * `require()` of them becomes a stand-in that loads the module on first
+ * use. esbuild reaches a CommonJS module's exports through the namespace
+ * object at each use (`(0, import_node_crypto.createHash)(…)`), so the
+ * stand-in only needs property reads.
+ */
+const LAZY_BUILTINS = [
+  "assert",
+  "child_process",
+  "crypto",
+  "dns/promises",
+  "fs/promises",
+  "net",
+  "os",
+  "perf_hooks",
+  "readline",
+  "stream/promises",
+  "worker_threads",
+  "zlib",
+];
+
+const BANNER = [
+  'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;',
+  "const __lazyBuiltin = (id) => {",
+  "  let m;",
+  "  const load = () => (m ??= require(id));",
+  "  return new Proxy({}, {",
+  "    get: (_, key) => load()[key],",
+  "    has: (_, key) => key in load(),",
+  "    ownKeys: () => Reflect.ownKeys(load()),",
+  "    getOwnPropertyDescriptor: (_, key) => ({ ...Reflect.getOwnPropertyDescriptor(load(), key), configurable: true }),",
+  "  });",
+  "};",
+].join(" ");
+
 await build({
   entryPoints: [join(pkgDir, "src/main.ts")],
   outfile,
   bundle: true,
   platform: "node",
-  format: "esm",
+  // CommonJS, so that scripts/launch.js can run it through V8's code cache
+  // (Node 20 has none for ES modules); import() of the external
+  // dependencies stays import().
+  format: "cjs",
   target: "node20",
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: BANNER },
   sourcemap: "linked",
   sourcesContent: false,
   external: EXTERNAL,
@@ -91,3 +134,32 @@ await build({
   plugins: [workspaceSources, textWidth, yargsShimUrl],
   logLevel: "warning",
 });
+
+// require() of the modules above into a module's namespace variable →
+// __lazyBuiltin (on the same line, so the source map holds).
+{
+  const text = readFileSync(outfile, "utf8");
+  const names = LAZY_BUILTINS.map((m) => m.replace(/[/]/g, "\\/")).join("|");
+  const lazy = text.replace(
+    new RegExp(`^(\\s*(?:var )?import_\\w+ = )require\\(("(?:node:)?(?:${names})")\\);$`, "gm"),
+    "$1__lazyBuiltin($2);",
+  );
+  writeFileSync(outfile, lazy);
+}
+
+// The V8 code cache scripts/launch.js hands to the next starts: compiled by
+// running the package's first bin once (`--help`, nothing else happens).
+rmSync(`${outfile}.cache`, { force: true });
+for (const old of ["dist/main.bundle.js", "dist/main.bundle.js.map"])
+  rmSync(join(pkgDir, old), { force: true });
+const bins = Object.values(
+  JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).bin ?? {},
+);
+if (bins.length) {
+  const r = spawnSync(process.execPath, [join(pkgDir, bins[0]), "--help"], {
+    env: { ...process.env, DICOM_PIPES_WRITE_CODE_CACHE: "1" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (r.status !== 0)
+    throw new Error(`${bins[0]} --help exited ${r.status ?? r.signal} after bundling`);
+}

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// One file, built from src/ by esbuild (packages/dimse/scripts/bundle.mjs).
-import { FINISH_MS, main, processIo } from "../dist/main.bundle.js";
+// Runs dist/main.bundle.cjs, built from src/ by esbuild (packages/dimse/scripts/bundle.mjs).
+const { launch } = require("@dicom-pipes/dimse/launch");
 // Objects in flight get FINISH_MS to arrive before a stuck process is ended.
-process.exitCode = await main(process.argv.slice(2), processIo(FINISH_MS + 5000));
+launch(__filename, ({ FINISH_MS, main, processIo }) =>
+  main(process.argv.slice(2), processIo(FINISH_MS + 5000)),
+);

@@ -1,6 +1,6 @@
 /**
  * Stack traces of a bundled tool name the TypeScript sources. Each tool's
- * bundle (dist/main.bundle.js, see scripts/bundle.mjs) starts with this
+ * bundle (dist/main.bundle.cjs, see scripts/bundle.mjs) starts with this
  * module: frames in the bundle are mapped through its source map, which is
  * read and parsed the first time a stack is formatted. Node's own
  * `--enable-source-maps` parses every map at load, which costs a tool more

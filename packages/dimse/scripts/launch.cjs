@@ -1,0 +1,57 @@
+// Start of every bin (packages/<tool>/bin/<tool>.js): runs the tool's
+// bundle, dist/main.bundle.cjs (built by bundle.mjs), through V8's code
+// cache. CommonJS all the way from the bin: an ES module entry costs Node
+// its ESM loader on every start.
+//
+// Node 20 compiles the functions of a script again on every start; the
+// build runs each bin once with DICOM_PIPES_WRITE_CODE_CACHE=1, which
+// writes what was compiled to dist/main.bundle.cjs.cache, and later starts
+// hand it to V8. A cache V8 rejects (another Node version, other flags, a
+// rebuilt bundle) or a missing one only costs the compilation it saves.
+"use strict";
+const { isAscii } = require("node:buffer");
+const { readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { dirname, join } = require("node:path");
+const { Script, constants } = require("node:vm");
+
+const runMain = ({ main, processIo }) => main(process.argv.slice(2), processIo());
+
+/**
+ * Loads the bundle of the package holding the bin `binFile`, runs
+ * `start(exports)` (by default `main(argv, processIo())`) and sets the
+ * process's exit code to what it returns.
+ */
+function launch(binFile, start = runMain) {
+  const file = join(dirname(dirname(binFile)), "dist", "main.bundle.cjs");
+  const cacheFile = `${file}.cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const bytes = readFileSync(file);
+  // esbuild writes ASCII; a one-byte string is quicker to make and to hash.
+  const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.utf8Slice();
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
+    {
+      filename: file,
+      cachedData,
+      // import() of the large dependencies left outside the bundle.
+      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    },
+  );
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  Promise.resolve(start(module.exports)).then((code) => {
+    process.exitCode = code;
+    if (process.env.DICOM_PIPES_WRITE_CODE_CACHE === "1") {
+      writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+      renameSync(`${cacheFile}.tmp`, cacheFile);
+    }
+  });
+}
+
+module.exports = { launch };
