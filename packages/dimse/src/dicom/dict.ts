@@ -24,68 +24,161 @@ export interface DictEntry {
 
 const require = createRequire(import.meta.url);
 
-let byTag: Map<number, DictEntry> | undefined;
-let byKeyword: Map<string, DictEntry> | undefined;
-
 /** dcmjs uses lower-case pseudo-VRs for ambiguous entries (`OB or OW`, `US or SS`…): the VR taken for them. */
 const AMBIGUOUS: Record<string, string> = { ox: "OW", xs: "US", lt: "US", up: "UL", na: "NA" };
 
-type Row = [tag: number, name: string, vr: string, vm: string];
+export type DictRow = [tag: number, name: string, vr: string, vm: string];
 
-/** The dictionary rows: the compact copy made at build time, else dcmjs itself. */
-function rows(): Row[] {
-  try {
-    return JSON.parse(
-      // Found through the package (not this module's URL) so that a tool's bundle finds it too.
-      readFileSync(
-        join(dirname(require.resolve("@dicom-pipes/dimse/package.json")), "dist/dictionary.json"),
-        "utf8",
-      ),
-    ) as Row[];
-  } catch {
-    const dcmjs = require("dcmjs") as {
-      data: {
-        DicomMetaDictionary: {
-          nameMap: Record<string, { tag: string; vr: string; vm: string; name: string }>;
-        };
-      };
-    };
-    const out: Row[] = [];
-    for (const raw of Object.values(dcmjs.data.DicomMetaDictionary.nameMap)) {
-      const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(raw.tag);
-      if (m)
-        out.push([
-          ((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0,
-          raw.name,
-          raw.vr,
-          raw.vm,
-        ]);
-    }
-    return out;
+/**
+ * The dictionary as the build writes it (dist/dictionary.bin) and the
+ * tools read it: nothing is parsed or built at load, an entry is made the
+ * first time its tag or keyword is looked up.
+ *
+ *   u32 n | u32 k | u32 tags[n] (ascending) | u32 keywordOrder[k] (entry
+ *   indexes, ascending by keyword) | u32 textOffsets[n + 1] | text
+ *
+ * Entry i's text is `name\tvr\tvm` (ASCII) at offsets[i]..offsets[i + 1].
+ * A tag listed twice keeps its last row; a keyword shared by a current and
+ * a retired attribute (`RETIRED_` dropped) names the current one, else the
+ * first row.
+ */
+export function encodeDictionary(rows: readonly DictRow[]): Buffer {
+  // In tag order (stable), as "first" and "last" below mean.
+  const inOrder = [...rows].sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
+  const byTag = new Map<number, DictRow>();
+  for (const r of inOrder) byTag.set(r[0] >>> 0, r);
+  const sorted = [...byTag.values()].sort((a, b) => a[0] - b[0]);
+  const keywordOf = (r: DictRow) => (r[1].startsWith("RETIRED_") ? r[1].slice(8) : r[1]);
+  const winner = new Map<string, DictRow>();
+  for (const r of inOrder) {
+    if (byTag.get(r[0] >>> 0) !== r) continue;
+    const prev = winner.get(keywordOf(r));
+    if (!prev || (prev[1].startsWith("RETIRED_") && !r[1].startsWith("RETIRED_")))
+      winner.set(keywordOf(r), r);
   }
+  const index = new Map(sorted.map((r, i) => [r, i]));
+  const order = [...winner.keys()]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((k) => index.get(winner.get(k)!)!);
+  const texts = sorted.map((r) => Buffer.from(`${r[1]}\t${r[2]}\t${r[3]}`, "latin1"));
+  const n = sorted.length;
+  const head = Buffer.alloc(4 * (2 + n + order.length + n + 1));
+  let at = head.writeUInt32LE(n, 0);
+  at = head.writeUInt32LE(order.length, at);
+  for (const r of sorted) at = head.writeUInt32LE(r[0] >>> 0, at);
+  for (const i of order) at = head.writeUInt32LE(i, at);
+  let offset = 0;
+  for (const t of texts) {
+    at = head.writeUInt32LE(offset, at);
+    offset += t.length;
+  }
+  head.writeUInt32LE(offset, at);
+  return Buffer.concat([head, ...texts]);
 }
 
-function load(): void {
-  if (byTag) return;
-  byTag = new Map();
-  byKeyword = new Map();
-  for (const [tag, name, rawVr, vm] of rows()) {
+/** PS3.6 as dcmjs lists it: the rows `encodeDictionary` takes. */
+export function dcmjsDictionaryRows(): DictRow[] {
+  const dcmjs = require("dcmjs") as {
+    data: {
+      DicomMetaDictionary: {
+        nameMap: Record<string, { tag: string; vr: string; vm: string; name: string }>;
+      };
+    };
+  };
+  const out: DictRow[] = [];
+  for (const raw of Object.values(dcmjs.data.DicomMetaDictionary.nameMap)) {
+    const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(raw.tag);
+    if (m)
+      out.push([
+        ((parseInt(m[1]!, 16) << 16) | parseInt(m[2]!, 16)) >>> 0,
+        raw.name,
+        raw.vr,
+        raw.vm,
+      ]);
+  }
+  return out;
+}
+
+interface DictIndex {
+  tags: Uint32Array;
+  order: Uint32Array;
+  offsets: Uint32Array;
+  text: Buffer;
+  entries: Array<DictEntry | undefined>;
+  byKeyword: Map<string, DictEntry | null>;
+}
+
+let dict: DictIndex | undefined;
+
+/** The dictionary: the compact copy made at build time, else dcmjs itself. */
+function index(): DictIndex {
+  if (dict) return dict;
+  let bytes: Buffer;
+  try {
+    // Found through the package (not this module's URL) so that a tool's bundle finds it too.
+    bytes = readFileSync(
+      join(dirname(require.resolve("@dicom-pipes/dimse/package.json")), "dist/dictionary.bin"),
+    );
+  } catch {
+    bytes = encodeDictionary(dcmjsDictionaryRows());
+  }
+  // Uint32Array views need 4-byte alignment.
+  if (bytes.byteOffset % 4 !== 0) bytes = Buffer.from(bytes);
+  const n = bytes.readUInt32LE(0);
+  const k = bytes.readUInt32LE(4);
+  const u32 = (at: number, count: number) =>
+    new Uint32Array(bytes.buffer, bytes.byteOffset + 4 * at, count);
+  dict = {
+    tags: u32(2, n),
+    order: u32(2 + n, k),
+    offsets: u32(2 + n + k, n + 1),
+    text: bytes.subarray(4 * (2 + n + k + n + 1)),
+    entries: new Array(n),
+    byKeyword: new Map(),
+  };
+  return dict;
+}
+
+/** Entry i's `name`, read from the text. */
+function nameAt(d: DictIndex, i: number): string {
+  const start = d.offsets[i]!;
+  return d.text.toString("latin1", start, d.text.indexOf(9, start));
+}
+
+function entryAt(d: DictIndex, i: number): DictEntry {
+  let e = d.entries[i];
+  if (!e) {
+    const [name, rawVr, vm] = d.text
+      .toString("latin1", d.offsets[i]!, d.offsets[i + 1]!)
+      .split("\t") as [string, string, string];
     const retired = name.startsWith("RETIRED_");
-    const keyword = retired ? name.slice(8) : name;
-    const entry: DictEntry = {
-      tag,
-      keyword,
+    e = {
+      tag: d.tags[i]!,
+      keyword: retired ? name.slice(8) : name,
       dumpName: name,
       vr: AMBIGUOUS[rawVr] ?? rawVr,
       vm,
       multi: vm !== "1",
       retired,
     };
-    // Current attributes win over retired ones sharing a keyword.
-    const prev = byKeyword.get(keyword);
-    if (!prev || (prev.retired && !retired)) byKeyword.set(keyword, entry);
-    byTag.set(tag, entry);
+    d.entries[i] = e;
   }
+  return e;
+}
+
+/** Entry with exactly this tag (binary search). */
+function exactTag(tag: number): DictEntry | undefined {
+  const d = index();
+  let lo = 0;
+  let hi = d.tags.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = d.tags[mid]!;
+    if (t === tag) return entryAt(d, mid);
+    if (t < tag) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** An entry DCMTK names though PS3.6 lists no such tag (group lengths, private creators). */
@@ -101,13 +194,12 @@ const synthetic = (tag: number, dumpName: string, vr: string): DictEntry => ({
 
 /** Dictionary entry for a tag, or undefined for private and unknown tags. */
 export function lookupTag(tag: number): DictEntry | undefined {
-  load();
-  const hit = byTag!.get(tag);
+  const hit = exactTag(tag >>> 0);
   if (hit) return hit;
   const group = tag >>> 16;
   // Repeating groups: overlays 60xx and curves 50xx are listed for the first group only.
   if ((group & 0xff00) === 0x6000 || (group & 0xff00) === 0x5000) {
-    if ((group & 1) === 0) return byTag!.get((((group & 0xff00) << 16) | (tag & 0xffff)) >>> 0);
+    if ((group & 1) === 0) return exactTag((((group & 0xff00) << 16) | (tag & 0xffff)) >>> 0);
   }
   return undefined;
 }
@@ -129,15 +221,34 @@ export function describeTag(tag: number): DictEntry | undefined {
 
 /** Entry for a PS3.6 keyword (case-sensitive, `RETIRED_` prefix accepted). */
 export function lookupKeyword(keyword: string): DictEntry | undefined {
-  load();
+  const d = index();
   const k = keyword.startsWith("RETIRED_") ? keyword.slice(8) : keyword;
-  return byKeyword!.get(k);
+  let hit = d.byKeyword.get(k);
+  if (hit === undefined) {
+    hit = null;
+    let lo = 0;
+    let hi = d.order.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const i = d.order[mid]!;
+      const name = nameAt(d, i);
+      const key = name.startsWith("RETIRED_") ? name.slice(8) : name;
+      if (key === k) {
+        hit = entryAt(d, i);
+        break;
+      }
+      if (key < k) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (d.byKeyword.size < 65536) d.byKeyword.set(k, hit);
+  }
+  return hit ?? undefined;
 }
 
 /** All keywords, for suggestions. */
 export function allKeywords(): string[] {
-  load();
-  return [...byKeyword!.keys()];
+  const d = index();
+  return Array.from(d.order, (i) => entryAt(d, i).keyword);
 }
 
 export function isPrivate(tag: number): boolean {
