@@ -60,10 +60,10 @@ test("every bin prints its help from another folder and through a symlink", () =
 test("no bundle imports a large or native dependency statically", () => {
   for (const [pkg] of bins()) {
     const text = readFileSync(join(ROOT, "packages", pkg, "dist", "main.bundle.cjs"), "utf8");
-    // esbuild's CommonJS form of a static import: `var import_x = require("x")` at the top level,
-    // or in the init function of a module loaded through import().
+    // esbuild's CommonJS form of a static import: `import_x = require("x")` (or `__toESM(…)`),
+    // at the top level or in the init function of a module loaded through import().
     const imported = [
-      ...text.matchAll(/^\s*(?:var )?import_\w+ = (?:__toESM\()?require\("([^"]+)"\)/gm),
+      ...text.matchAll(/\bimport_\w+\s*=\s*(?:__toESM\()?require\("([^"]+)"\)/g),
     ].map((m) => m[1]!);
     assert.ok(imported.length > 0, `${pkg}'s bundle: no require() found, the pattern is stale`);
     for (const name of imported)

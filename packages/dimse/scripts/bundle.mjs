@@ -8,7 +8,7 @@
 // hundred to resolve, which is most of a tool's start-up time.
 // Large or native dependencies stay outside and are imported where used.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -80,11 +80,12 @@ const yargsShimUrl = {
 
 /**
  * Node's own modules (`node:` prefix or not) that cost a start-up noticeable time to load and that
- * most runs (every `--help`) never touch: the bundle's top-level
- * `require()` of them becomes a stand-in that loads the module on first
- * use. esbuild reaches a CommonJS module's exports through the namespace
- * object at each use (`(0, import_node_crypto.createHash)(…)`), so the
- * stand-in only needs property reads.
+ * most runs (every `--help`) never touch: the bundle requires them as
+ * `lazy:node:<name>`, for which scripts/launch.cjs hands out a stand-in
+ * that loads the module on first use. esbuild reaches a CommonJS module's
+ * exports through the namespace object at each use
+ * (`(0, import_node_crypto.createHash)(…)`), so the stand-in only needs
+ * property reads.
  */
 const LAZY_BUILTINS = [
   "assert",
@@ -101,19 +102,19 @@ const LAZY_BUILTINS = [
   "zlib",
 ];
 
-const BANNER = [
-  'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;',
-  "const __lazyBuiltin = (id) => {",
-  "  let m;",
-  "  const load = () => (m ??= require(id));",
-  "  return new Proxy({}, {",
-  "    get: (_, key) => load()[key],",
-  "    has: (_, key) => key in load(),",
-  "    ownKeys: () => Reflect.ownKeys(load()),",
-  "    getOwnPropertyDescriptor: (_, key) => ({ ...Reflect.getOwnPropertyDescriptor(load(), key), configurable: true }),",
-  "  });",
-  "};",
-].join(" ");
+const BANNER = 'const __bundleUrl = require("node:url").pathToFileURL(__filename).href;';
+
+/** `import … from "node:crypto"` → `require("lazy:node:crypto")`, which scripts/launch.cjs answers. */
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      const id = args.path.replace(/^node:/, "");
+      if (!LAZY_BUILTINS.includes(id)) return undefined;
+      return { path: `lazy:node:${id}`, external: true };
+    });
+  },
+};
 
 await build({
   entryPoints: [join(pkgDir, "src/main.ts")],
@@ -126,26 +127,18 @@ await build({
   format: "cjs",
   target: "node20",
   define: { "import.meta.url": "__bundleUrl" },
-  banner: { js: BANNER },
+  // The file is one function expression (scripts/launch.cjs calls it with
+  // CommonJS's arguments): the launcher compiles it as read, no copy.
+  banner: { js: `(function (exports, require, module, __filename, __dirname) { ${BANNER}` },
+  footer: { js: "})" },
+  minifyWhitespace: true,
   sourcemap: "linked",
   sourcesContent: false,
   external: EXTERNAL,
   inject: [fileURLToPath(new URL("./bundle-start.ts", import.meta.url))],
-  plugins: [workspaceSources, textWidth, yargsShimUrl],
+  plugins: [workspaceSources, textWidth, yargsShimUrl, lazyBuiltins],
   logLevel: "warning",
 });
-
-// require() of the modules above into a module's namespace variable →
-// __lazyBuiltin (on the same line, so the source map holds).
-{
-  const text = readFileSync(outfile, "utf8");
-  const names = LAZY_BUILTINS.map((m) => m.replace(/[/]/g, "\\/")).join("|");
-  const lazy = text.replace(
-    new RegExp(`^(\\s*(?:var )?import_\\w+ = )require\\(("(?:node:)?(?:${names})")\\);$`, "gm"),
-    "$1__lazyBuiltin($2);",
-  );
-  writeFileSync(outfile, lazy);
-}
 
 // The V8 code cache scripts/launch.js hands to the next starts: compiled by
 // running the package's first bin once (`--help`, nothing else happens).

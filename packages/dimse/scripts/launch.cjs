@@ -15,6 +15,43 @@ const { createRequire } = require("node:module");
 const { dirname, join } = require("node:path");
 const { Script, constants } = require("node:vm");
 
+/**
+ * A stand-in for one of Node's modules that loads it on first use: the
+ * bundle requires its slower builtins as `lazy:node:<name>` (bundle.mjs).
+ */
+function lazyBuiltin(id) {
+  let m;
+  const load = () => {
+    m ??= require(id);
+    return m;
+  };
+  return new Proxy(
+    {},
+    {
+      get: (_, key) => load()[key],
+      has: (_, key) => key in load(),
+      ownKeys: () => Reflect.ownKeys(load()),
+      getOwnPropertyDescriptor: (_, key) => ({
+        ...Reflect.getOwnPropertyDescriptor(load(), key),
+        configurable: true,
+      }),
+    },
+  );
+}
+
+/** The bundle's `require`: Node's, plus `lazy:` ids. */
+function bundleRequire(file) {
+  const real = createRequire(file);
+  const lazy = new Map();
+  const req = (id) => {
+    if (!id.startsWith("lazy:")) return real(id);
+    let m = lazy.get(id);
+    if (!m) lazy.set(id, (m = lazyBuiltin(id.slice(5))));
+    return m;
+  };
+  return Object.assign(req, { resolve: real.resolve, cache: real.cache });
+}
+
 const runMain = ({ main, processIo }) => main(process.argv.slice(2), processIo());
 
 /**
@@ -34,17 +71,15 @@ function launch(binFile, start = runMain) {
   const bytes = readFileSync(file);
   // esbuild writes ASCII; a one-byte string is quicker to make and to hash.
   const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.utf8Slice();
-  const script = new Script(
-    `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-    {
-      filename: file,
-      cachedData,
-      // import() of the large dependencies left outside the bundle.
-      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-    },
-  );
+  // The bundle is `(function (exports, require, module, __filename, __dirname) {…})`.
+  const script = new Script(source, {
+    filename: file,
+    cachedData,
+    // import() of the large dependencies left outside the bundle.
+    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  script.runInThisContext()(module.exports, bundleRequire(file), module, file, dirname(file));
   Promise.resolve(start(module.exports)).then((code) => {
     process.exitCode = code;
     if (process.env.DICOM_PIPES_WRITE_CODE_CACHE === "1") {
