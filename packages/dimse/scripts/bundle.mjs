@@ -8,7 +8,7 @@
 // hundred to resolve, which is most of a tool's start-up time.
 // Large or native dependencies stay outside and are imported where used.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -129,7 +129,9 @@ await build({
   define: { "import.meta.url": "__bundleUrl" },
   // The file is one function expression (scripts/launch.cjs calls it with
   // CommonJS's arguments): the launcher compiles it as read, no copy.
-  banner: { js: `(function (exports, require, module, __filename, __dirname) { ${BANNER}` },
+  banner: {
+    js: `(function (exports, require, module, __filename, __dirname, __imp_) { ${BANNER}`,
+  },
   footer: { js: "})" },
   minifyWhitespace: true,
   sourcemap: "linked",
@@ -139,6 +141,21 @@ await build({
   plugins: [workspaceSources, textWidth, yargsShimUrl, lazyBuiltins],
   logLevel: "warning",
 });
+
+// import() cannot run in a vm.Script without an experimental flag: the
+// bundle's import("<package>") calls (the external dependencies) go to
+// __imp_, the launcher's import(), a name as long as the keyword so that
+// the source map's columns still hold.
+{
+  const text = readFileSync(outfile, "utf8");
+  const out = text.replace(/\bimport\((?="[^./"][^"]*"\))/g, "__imp_(");
+  const left = /\bimport\(/.exec(out);
+  if (left)
+    throw new Error(
+      `${outfile}: an import() the launcher cannot serve: ${out.slice(left.index, left.index + 60)}`,
+    );
+  writeFileSync(outfile, out);
+}
 
 // The V8 code cache scripts/launch.js hands to the next starts: compiled by
 // running the package's first bin once (`--help`, nothing else happens).

@@ -13,7 +13,7 @@ const { isAscii } = require("node:buffer");
 const { readFileSync, renameSync, writeFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { dirname, join } = require("node:path");
-const { Script, constants } = require("node:vm");
+const { Script } = require("node:vm");
 
 /**
  * A stand-in for one of Node's modules that loads it on first use: the
@@ -71,15 +71,23 @@ function launch(binFile, start = runMain) {
   const bytes = readFileSync(file);
   // esbuild writes ASCII; a one-byte string is quicker to make and to hash.
   const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.utf8Slice();
-  // The bundle is `(function (exports, require, module, __filename, __dirname) {…})`.
+  // The bundle is `(function (exports, require, module, __filename, __dirname, __imp_) {…})`.
   const script = new Script(source, {
     filename: file,
     cachedData,
-    // import() of the large dependencies left outside the bundle.
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, bundleRequire(file), module, file, dirname(file));
+  // import() of the large dependencies left outside the bundle (resolved from here: npm
+  // workspaces install them at the root).
+  const importExternal = (id) => import(id);
+  script.runInThisContext()(
+    module.exports,
+    bundleRequire(file),
+    module,
+    file,
+    dirname(file),
+    importExternal,
+  );
   Promise.resolve(start(module.exports)).then((code) => {
     process.exitCode = code;
     if (process.env.DICOM_PIPES_WRITE_CODE_CACHE === "1") {

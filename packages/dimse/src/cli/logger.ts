@@ -44,29 +44,44 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     trace: (m) => write("trace", m),
     dcmtkLines(letter, lines) {
       if (lines.length === 0) return;
-      push(Buffer.from(lines.map((l) => `${letter}: ${l}\n`).join(""), "latin1"));
+      // Dump lines carry values byte for byte (latin1 strings).
+      let text = "";
+      for (const l of lines) text += `${letter}: ${l}\n`;
+      push(text, "latin1");
     },
     raw(text) {
       logger.flush();
       stream.write(text);
     },
     flush() {
-      if (pending.length === 0) return;
-      const data = Buffer.concat(pending);
+      if (pending.length === 0 && !text) return;
+      const chunks = pending;
+      const last = text;
       pending = [];
+      text = "";
       size = 0;
       // A log line never runs into a progress line.
       clearProgressLine(stream);
-      stream.write(data);
+      if (chunks.length === 0) stream.write(last, encoding);
+      else stream.write(Buffer.concat([...chunks, Buffer.from(last, encoding)]));
     },
   };
   // Coalesce lines: the response dump can be tens of thousands of lines.
+  // Text of one encoding is joined as a string, turned into bytes when
+  // the encoding changes or at the flush.
   let pending: Buffer[] = [];
+  let text = "";
+  let encoding: BufferEncoding = "latin1";
   let size = 0;
   let scheduled = false;
-  function push(b: Buffer): void {
-    pending.push(b);
-    size += b.length;
+  function push(t: string, enc: BufferEncoding): void {
+    if (text && enc !== encoding) {
+      pending.push(Buffer.from(text, encoding));
+      text = "";
+    }
+    encoding = enc;
+    text += t;
+    size += t.length;
     if (size >= 65536) return logger.flush();
     if (!scheduled) {
       scheduled = true;
@@ -80,12 +95,11 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     if (!logger.enabled(l)) return;
     const prefix = `${LETTER[l]}: ${tool}: `;
     push(
-      Buffer.from(
-        `${msg
-          .split("\n")
-          .map((line) => prefix + line)
-          .join("\n")}\n`,
-      ),
+      `${msg
+        .split("\n")
+        .map((line) => prefix + line)
+        .join("\n")}\n`,
+      "utf8",
     );
   }
   return logger;
