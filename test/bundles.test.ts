@@ -77,7 +77,7 @@ test("no bundle imports a large or native dependency statically", () => {
   }
 });
 
-test("--help loads none of Node's slower modules, and the code cache is accepted", () => {
+test("--help loads none of Node's slower modules, opens no stdin, and the code cache is accepted", () => {
   // Node's modules a start-up loads beyond an empty script's; crypto, zlib, fs/promises… only
   // load on first use (bundle.mjs LAZY_BUILTINS), and V8 takes the code cache the build wrote.
   const probe = [
@@ -108,6 +108,8 @@ test("--help loads none of Node's slower modules, and the code cache is accepted
       "child_process",
     ])
       assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help loads node:${m}`);
+    // stdin is /dev/null here: making process.stdin would load fs.ReadStream.
+    assert.ok(!loaded.includes("NativeModule internal/fs/streams"), `${pkg} --help opens stdin`);
   }
 });
 

@@ -1,6 +1,6 @@
 /** Whether a tool's stdin holds data it will not read (checked without reading or blocking). */
 import { fstatSync, readFileSync } from "node:fs";
-import type { Io } from "../io/io.js";
+import { type Io, isProcessIo } from "../io/io.js";
 
 /** The read offset of fd 0 (Linux /proc), or 0 where it cannot be known. */
 function stdinOffset(): number {
@@ -20,7 +20,7 @@ function stdinOffset(): number {
  * Terminals, /dev/null, sockets and injected streams are not reported.
  */
 export function stdinHasData(io: Io): boolean {
-  if (io.stdin !== process.stdin) return false;
+  if (!isProcessIo(io)) return false;
   try {
     const st = fstatSync(0);
     if (st.isFIFO()) return true;

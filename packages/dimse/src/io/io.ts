@@ -32,14 +32,31 @@ export function processIo(graceMs = SIGNAL_GRACE_MS): Io {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  return {
-    stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+  // Getters: Node makes process.stdin (a stream, and for a pipe a socket)
+  // on first use, which costs a start-up that never reads it several ms.
+  const io: Io = {
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
     env: process.env,
     cwd: process.cwd(),
     signal: ctrl.signal,
   };
+  processIos.add(io);
+  return io;
+}
+
+const processIos = new WeakSet<Io>();
+
+/** Whether `io` is the process's own (its stdin is fd 0), told without making process.stdin. */
+export function isProcessIo(io: Io): boolean {
+  return processIos.has(io);
 }
 
 /**
