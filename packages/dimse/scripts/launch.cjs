@@ -55,12 +55,10 @@ function bundleRequire(file) {
 const runMain = ({ main, processIo }) => main(process.argv.slice(2), processIo());
 
 /**
- * Loads the bundle of the package holding the bin `binFile`, runs
- * `start(exports)` (by default `main(argv, processIo())`) and sets the
- * process's exit code to what it returns.
+ * Compiles (with its code cache) and runs the bundle `file`: its exports,
+ * and a function writing the code cache of what has been compiled so far.
  */
-function launch(binFile, start = runMain) {
-  const file = join(dirname(dirname(binFile)), "dist", "main.bundle.cjs");
+function loadBundle(file) {
   const cacheFile = `${file}.cache`;
   let cachedData;
   try {
@@ -72,10 +70,7 @@ function launch(binFile, start = runMain) {
   // esbuild writes ASCII; a one-byte string is quicker to make and to hash.
   const source = isAscii(bytes) ? bytes.latin1Slice() : bytes.utf8Slice();
   // The bundle is `(function (exports, require, module, __filename, __dirname, __imp_) {…})`.
-  const script = new Script(source, {
-    filename: file,
-    cachedData,
-  });
+  const script = new Script(source, { filename: file, cachedData });
   const module = { exports: {} };
   // import() of the large dependencies left outside the bundle (resolved from here: npm
   // workspaces install them at the root).
@@ -88,13 +83,26 @@ function launch(binFile, start = runMain) {
     dirname(file),
     importExternal,
   );
-  Promise.resolve(start(module.exports)).then((code) => {
+  const writeCache = () => {
+    writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+    renameSync(`${cacheFile}.tmp`, cacheFile);
+  };
+  return { exports: module.exports, writeCache };
+}
+
+/**
+ * Loads the bundle of the package holding the bin `binFile`, runs
+ * `start(exports)` (by default `main(argv, processIo())`) and sets the
+ * process's exit code to what it returns.
+ */
+function launch(binFile, start = runMain) {
+  const { exports, writeCache } = loadBundle(
+    join(dirname(dirname(binFile)), "dist", "main.bundle.cjs"),
+  );
+  Promise.resolve(start(exports)).then((code) => {
     process.exitCode = code;
-    if (process.env.DICOM_PIPES_WRITE_CODE_CACHE === "1") {
-      writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-      renameSync(`${cacheFile}.tmp`, cacheFile);
-    }
+    if (process.env.DICOM_PIPES_WRITE_CODE_CACHE === "1") writeCache();
   });
 }
 
-module.exports = { launch };
+module.exports = { launch, loadBundle };
