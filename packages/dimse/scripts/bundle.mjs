@@ -2,11 +2,11 @@
 // Build step of every tool package (run in its folder after tsc): bundle
 // src/main.ts and the workspace code it imports (@dicom-pipes/*, taken from
 // their TypeScript sources) with the small pure-JS dependencies into one
-// file, dist/main.bundle.js, with a source map pointing at the .ts files
-// (read only when a stack trace is printed: bundle-start.ts).
-// The bin scripts load it: one file to read and compile instead of a few
-// hundred to resolve, which is most of a tool's start-up time.
-// Large or native dependencies stay outside and are imported where used.
+// file, dist/main.bundle.cjs, with a source map pointing at the .ts files
+// (read only when a stack trace is printed: bundle-start.ts), and its V8
+// code cache. The bin scripts run it through scripts/launch.cjs: one file
+// to read and compile instead of a few hundred to resolve. Large or native
+// dependencies stay outside and are imported where used.
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -121,9 +121,8 @@ await build({
   outfile,
   bundle: true,
   platform: "node",
-  // CommonJS, so that scripts/launch.js can run it through V8's code cache
-  // (Node 20 has none for ES modules); import() of the external
-  // dependencies stays import().
+  // CommonJS, so that scripts/launch.cjs can run it through V8's code cache
+  // (Node 20 has none for ES modules).
   format: "cjs",
   target: "node20",
   define: { "import.meta.url": "__bundleUrl" },
@@ -157,7 +156,7 @@ await build({
   writeFileSync(outfile, out);
 }
 
-// The V8 code cache scripts/launch.js hands to the next starts: compiled by
+// The V8 code cache scripts/launch.cjs hands to the next starts: compiled by
 // running the package's first bin once (`--help`, nothing else happens).
 rmSync(`${outfile}.cache`, { force: true });
 for (const old of ["dist/main.bundle.js", "dist/main.bundle.js.map"])
