@@ -105,7 +105,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const t0 = Date.now();
     // Input without a grouping column (or without dates, for a window) counts nothing real.
     const required = window.all ? by : [...by, "StudyDate"];
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec), { required });
+    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec), {
+      required,
+      fields: counter.fields,
+    });
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const st = counter.stats;

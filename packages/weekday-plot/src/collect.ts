@@ -27,6 +27,8 @@ export interface Collected {
 }
 
 export class Collector {
+  /** The keys `add` reads. */
+  static readonly FIELDS = ["StudyDate", "StudyTime", "StudyInstanceUID"];
   readonly data: Collected = {
     counts: new Map(),
     records: 0,

@@ -153,6 +153,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const collector = new Collector(window);
     await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), {
       required: ["StudyDate", "StudyTime"],
+      fields: Collector.FIELDS,
     });
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
