@@ -15,6 +15,7 @@ import {
   parseNdjsonLine,
   readFileChunks,
   readRecords,
+  ROW_REPORT_STATUSES,
   sourceName,
   type InputRecord,
 } from "./input.js";
@@ -303,7 +304,7 @@ export interface AnalysisReadOptions {
    */
   required?: string[];
   /**
-   * Every key the tool reads: records may hold only these,
+   * Every key the tool reads: records may hold only these (and `status`),
    * which lets NDJSON input skip building the rest (`FieldPicker`).
    * Undefined: records hold all their keys.
    */
@@ -313,17 +314,22 @@ export interface AnalysisReadOptions {
 /**
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
+ * A record reporting a batch row that found nothing (`status` no-match or
+ * failed, as findscu-ts writes them) names no data and is left out;
+ * returns how many were.
  */
 export async function forEachAnalysisRecord(
   paths: string[],
   io: Pick<Io, "stdin" | "signal">,
   add: (record: FlatRecord) => void,
   o: AnalysisReadOptions = {},
-): Promise<void> {
+): Promise<number> {
   let unseen = [...new Set(o.required ?? [])];
   const keys = new Set<string>();
   let records = 0;
-  for await (const batch of readAnalysisBatches(paths, io, o.fields)) {
+  let rowReports = 0;
+  const fields = o.fields && [...new Set([...o.fields, "status"])];
+  for await (const batch of readAnalysisBatches(paths, io, fields)) {
     records += batch.length;
     if (unseen.length) {
       for (const r of batch)
@@ -332,8 +338,12 @@ export async function forEachAnalysisRecord(
       // Keys to suggest from: those of the first record of each batch, a few hundred at most.
       if (keys.size < 500) for (const k of Object.keys(batch[0]!.record)) keys.add(k);
     }
-    for (const r of batch) add(r.record);
-    if (io.signal?.aborted) return;
+    for (const r of batch) {
+      const status = r.record.status;
+      if (status !== undefined && ROW_REPORT_STATUSES.includes(status as string)) rowReports++;
+      else add(r.record);
+    }
+    if (io.signal?.aborted) return rowReports;
   }
   if (records > 0 && unseen.length) {
     const key = unseen[0]!;
@@ -345,4 +355,5 @@ export async function forEachAnalysisRecord(
       `no record has ${key}${hint ? ` (did you mean "${hint}"?)` : ""}; the records have ${[...keys].slice(0, 8).join(", ")}${keys.size > 8 ? ", …" : ""}`,
     );
   }
+  return rowReports;
 }
