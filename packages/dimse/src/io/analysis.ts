@@ -104,6 +104,9 @@ async function* readOne(
   if (batch.length) yield batch;
 }
 
+/** Records per batch of picked lines. */
+const PICKED_BATCH = 256;
+
 /**
  * NDJSON batches with each record normalised; with a picker, the lines in
  * its simple shape are picked (but the first of each batch, whose keys
@@ -122,7 +125,7 @@ async function* convertedNdjson(
     return;
   }
   for await (const { buf, start, ends, first } of splitLineSpans(chunks, { name })) {
-    const batch: InputRecord[] = [];
+    let batch: InputRecord[] = [];
     let s = start;
     for (let i = 0; i < ends.length; i++) {
       const e = ends[i]!;
@@ -134,6 +137,11 @@ async function* convertedNdjson(
       }
       if (record) batch.push({ record, line, source: name });
       s = e + 1;
+      // Small batches: records are garbage before the next collection rather than copied by it.
+      if (batch.length === PICKED_BATCH) {
+        yield batch;
+        batch = [];
+      }
     }
     if (batch.length) yield batch;
   }
