@@ -236,13 +236,28 @@ export class DistinctSet {
       hashInto(a, p);
       if (this.prefixes.size < 4096) this.prefixes.set(a, p);
     }
+    return this.addAfter(p.h1, p.h2, b);
+  }
+
+  /** Add the pair (n, b) of a number and a string as one member (no string made of n). */
+  addNumberPair(n: number, b: string): boolean {
+    const lo = n | 0;
+    const hi = Math.floor(n / 4294967296) | 0;
+    return this.addAfter(
+      fmix(0x811c9dc5 ^ lo) ^ hi,
+      fmix(0x9747b28c ^ Math.imul(lo, 0x5bd1e995)) ^ Math.imul(hi, 0x27d4eb2d),
+      b,
+    );
+  }
+
+  /** Add the member whose hash lanes are (h1, h2) before `b`. */
+  private addAfter(h1: number, h2: number, b: string): boolean {
     const l = this.lanes;
-    l.h1 = p.h1;
-    l.h2 = p.h2 ^ Math.imul(b.length, 0x27d4eb2d);
+    l.h1 = h1;
+    l.h2 = h2 ^ Math.imul(b.length, 0x27d4eb2d);
     hashInto(b, l);
-    const h1 = fmix(l.h1);
-    const h2 = fmix(l.h2) || 1; // (0, 0) marks an empty slot
-    return this.insert(h1, h2);
+    // (0, 0) marks an empty slot.
+    return this.insert(fmix(l.h1), fmix(l.h2) || 1);
   }
 
   private insert(h1: number, h2: number): boolean {
