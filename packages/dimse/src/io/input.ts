@@ -89,7 +89,8 @@ export async function openInputReady(path: string, stdin: Readable): Promise<Rea
 const FILE_CHUNK_BYTES = 1 << 20;
 
 /**
- * The bytes of a file in chunks read into one reused buffer: a chunk is
+ * The bytes of a file in chunks read into two reused buffers in turn (the
+ * next chunk is read while the caller works on this one): a chunk is
  * valid until the next is asked for (copy what must outlive it). Reading
  * a large file costs a tenth of a read stream's fresh 64 KiB buffers,
  * whose page faults and collection dominate a fast consumer. Errors as
@@ -100,16 +101,29 @@ export async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
   const fh = await open(path, "r").catch((e: Error) => {
     throw new InputError(path, undefined, `cannot read: ${e.message}`);
   });
-  try {
-    const buf = Buffer.allocUnsafeSlow(FILE_CHUNK_BYTES);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null).catch((e: Error) => {
+  const read = (buf: Buffer) => {
+    const p = fh.read(buf, 0, buf.length, null).then(
+      (r) => buf.subarray(0, r.bytesRead),
+      (e: Error) => {
         throw new InputError(path, undefined, `cannot read: ${e.message}`);
-      });
-      if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      },
+    );
+    // Awaited later: a failure before then is not an unhandled rejection.
+    p.catch(() => undefined);
+    return p;
+  };
+  const bufs = [Buffer.allocUnsafeSlow(FILE_CHUNK_BYTES), Buffer.allocUnsafeSlow(FILE_CHUNK_BYTES)];
+  let next = read(bufs[0]!);
+  try {
+    for (let k = 1; ; k ^= 1) {
+      const chunk = await next;
+      if (chunk.length === 0) return;
+      next = read(bufs[k]!);
+      yield chunk;
     }
   } finally {
+    // A read still under way finishes before the file is closed.
+    await next.catch(() => undefined);
     await fh.close();
   }
 }
