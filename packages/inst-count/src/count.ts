@@ -76,7 +76,11 @@ export class Counter {
   constructor(private readonly o: CountOptions) {
     this.uidKey =
       o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
-    this.fields = [...o.by, "StudyDate", ...(this.uidKey ? [this.uidKey] : [])];
+    this.fields = [
+      ...o.by,
+      ...(o.window.all ? [] : ["StudyDate"]),
+      ...(this.uidKey ? [this.uidKey] : []),
+    ];
   }
 
   /** The cleaned label of a value: `Unknown` when absent, `(empty)` when empty. */
