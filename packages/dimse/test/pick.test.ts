@@ -184,3 +184,75 @@ test("readAnalysisBatches with fields: the same records as without, over any chu
   assert.deepEqual(await read([file], [], FIELDS), full);
   assert.deepEqual(await read([file], []), full);
 });
+
+test("files of several MiB (read into reused buffers) give the records stdin gives, in every format", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pick-big-"));
+  const n = 10_000;
+  // Long enough rows that each file spans several 1 MiB chunks.
+  const pad = "x".repeat(300);
+  const uid = (i: number) => `1.2.826.0.1.3680043.8.498.${i}`;
+  const inst = (i: number) => ["Hôpital Sainte-Élise", 'St. "Mary"', "A, B"][i % 3]!;
+  const ndjsonLines: string[] = [];
+  const csvRows = ["StudyInstanceUID,InstitutionName,StudyDate,StudyDescription"];
+  const tsvRows = ["StudyInstanceUID\tInstitutionName\tStudyDate\tStudyDescription"];
+  const array: unknown[] = [];
+  const legacy: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const date = `2024${String((i % 12) + 1).padStart(2, "0")}15`;
+    ndjsonLines.push(
+      i % 5 === 0
+        ? JSON.stringify({
+            "0020000D": { vr: "UI", Value: [uid(i)] },
+            "00080080": { vr: "LO", Value: [inst(i)] },
+            "00081030": { vr: "LO", Value: [pad] },
+          })
+        : JSON.stringify({
+            StudyInstanceUID: uid(i),
+            InstitutionName: inst(i),
+            StudyDate: date,
+            PatientComments: pad.slice(i % 50),
+          }),
+    );
+    csvRows.push(`${uid(i)},"${inst(i).replace(/"/g, '""')}",${date},${pad}`);
+    tsvRows.push(`${uid(i)}\t${inst(i)}\t${date}\t${pad}`);
+    array.push({ StudyInstanceUID: uid(i), InstitutionName: inst(i), StudyDescription: pad });
+    legacy.push({
+      "(0008,0080)": `(0008, 0080) Institution Name LO: '${inst(i)}'`,
+      "(0020,000D)": `(0020, 000D) Study Instance UID UI: ${uid(i)}`,
+      "(0008,1030)": `(0008, 1030) Study Description LO: '${pad}'`,
+    });
+  }
+  const inputs: Array<[string, string]> = [
+    ["records.ndjson", `${ndjsonLines.join("\n")}\n`],
+    ["records.csv", `${csvRows.join("\r\n")}\r\n`],
+    ["records.tsv", `${tsvRows.join("\n")}\n`],
+    ["array.json", JSON.stringify(array, null, 1)],
+    ["pacsalyzer.json", JSON.stringify(legacy, null, 2)],
+  ];
+  for (const [name, text] of inputs) {
+    assert.ok(text.length > 2.5 * 2 ** 20, `${name} spans several 1 MiB chunks`);
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 65_521) chunks.push(bytes.subarray(i, i + 65_521));
+    const fromStdin: FlatRecord[] = [];
+    for await (const b of readAnalysisBatches([], { stdin: Readable.from(chunks) }))
+      for (const r of b)
+        fromStdin.push({
+          StudyInstanceUID: r.record.StudyInstanceUID,
+          InstitutionName: r.record.InstitutionName,
+        });
+    const fromFile: FlatRecord[] = [];
+    for await (const b of readAnalysisBatches([file], { stdin: Readable.from([]) }, FIELDS))
+      for (const r of b)
+        fromFile.push({
+          StudyInstanceUID: r.record.StudyInstanceUID,
+          InstitutionName: r.record.InstitutionName,
+        });
+    assert.equal(fromStdin.length, n, name);
+    assert.equal(fromStdin[n - 1]!.StudyInstanceUID, uid(n - 1), name);
+    assert.equal(fromStdin[7]!.InstitutionName, inst(7), name);
+    assert.deepEqual(fromFile, fromStdin, name);
+  }
+});
