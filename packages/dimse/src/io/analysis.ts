@@ -25,12 +25,14 @@ import type { Io } from "./io.js";
 
 /**
  * Records from `paths` (`-` = stdin; none = stdin, which must not be a
- * terminal), normalised to flat records, in batches (one per chunk read):
- * one await per batch instead of per record, for tools that go through
- * millions of records. Malformed input throws InputError naming the
- * source, the line and what was expected. With `fields`, an NDJSON record
- * in the simple flat shape holds only those keys (`FieldPicker`); the
- * first record of each batch, and every other, holds all of its keys.
+ * terminal), normalised to flat records, in batches (a chunk read, or a
+ * few hundred records): one await per batch instead of per record, for
+ * tools that go through millions of records. Malformed input throws
+ * InputError naming the source, the line and what was expected. With
+ * `fields`, an NDJSON line in the simple flat shape gives a record of
+ * only those keys (`FieldPicker`); the first line of each chunk (whose
+ * keys name the input in error messages) and every line in another shape
+ * give all of their keys.
  */
 export async function* readAnalysisBatches(
   paths: string[],
