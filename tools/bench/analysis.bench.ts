@@ -1,13 +1,13 @@
 /**
- * inst-count and weekday-plot on 1 000 000 study-level records (NDJSON as
- * findscu-ts writes it), written to a temporary file first. Prints
- * inst-count's throughput and peak RSS at 100 000 and 1 000 000 records
- * (memory should stay flat), and weekday-plot's end-to-end time.
- * Goals (issue 5): inst-count >= 500 000 records/s, weekday-plot <= 5 s.
- * At 1 000 000 records, inst-count side by side (round robin) with what a
- * user would write instead: a 9-line Python json.loads loop counting
- * distinct studies per institution, and `jq | sort | uniq -c`
- * (goal: inst-count >= 2.5x the Python loop).
+ * inst-count and weekday-plot on 100 000 and 1 000 000 study-level records
+ * (NDJSON as findscu-ts writes it), written to a temporary file first,
+ * side by side (round robin, medians of wall time, CPU time and peak RSS)
+ * with what a user would write instead: a 9-line Python json.loads loop
+ * counting distinct studies per institution, and `jq | sort | uniq -c`.
+ * Each row gives its ratio to the Python loop, wall and CPU (goal:
+ * inst-count's wall <= 0.4x the Python loop's), and RSS (memory should not
+ * grow with the input). BENCH_BASE=/other/checkout adds that checkout's
+ * inst-count and weekday-plot to the same rounds (before/after in one run).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
@@ -16,7 +16,8 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median, node, row, timed, type Sample } from "./common.js";
+import { ROOT } from "@dicom-pipes/test-support/bins";
+import { median, row, timed, type Sample } from "./common.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const work = await mkdtemp(join(tmpdir(), "bench-analysis-"));
@@ -56,13 +57,6 @@ async function writeStudies(path: string, n: number): Promise<void> {
   await once(out, "finish");
 }
 
-async function medianOf(runs: number, f: () => Promise<Sample>): Promise<Sample> {
-  const xs: Sample[] = [];
-  for (let i = 0; i < runs; i++) xs.push(await f());
-  for (const s of xs) if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
-  return { wall: median(xs.map((s) => s.wall)), rssMb: median(xs.map((s) => s.rssMb)), code: 0 };
-}
-
 /** The Python a user would write instead of inst-count (distinct studies per institution). */
 const PYTHON_COUNT = `import json, sys, collections
 counts, seen = collections.Counter(), set()
@@ -75,22 +69,61 @@ for line in open(sys.argv[1], encoding="utf-8"):
 for name, n in counts.most_common(): print(f"{name}\\t{n}")
 `;
 
-/** inst-count, the Python loop and jq on one file, round robin; medians of wall and CPU. */
-async function versusScripts(file: string, n: number): Promise<void> {
-  const [nodeBin, instCount] = node("inst-count");
+const PYTHON = "python3 json.loads loop (9 lines)";
+
+/** The bins of this checkout, and of BENCH_BASE's when given. */
+function checkouts(): Array<[string, string]> {
+  const base = process.env.BENCH_BASE;
+  return [["", ROOT], ...(base ? [[" (base)", base] as [string, string]] : [])];
+}
+
+/** Every command on one file, round robin; a table of medians with ratios to the Python loop. */
+async function compare(file: string, n: number): Promise<void> {
   const script = join(work, "count.py");
   writeFileSync(script, PYTHON_COUNT);
-  const cases: Array<[string, () => Promise<Sample>]> = [
-    [
-      "inst-count --timeframe all",
-      () => timed(nodeBin, [...instCount, "--timeframe", "all", file]),
-    ],
-    ["python3 json.loads loop (9 lines)", () => timed("python3", [script, file])],
+  const out = join(work, "plots");
+  const bin = (root: string, tool: string) => join(root, "packages", tool, "bin", `${tool}.js`);
+  const cases: Array<[string, () => Promise<Sample>]> = [];
+  for (const [tag, root] of checkouts())
+    cases.push(
+      [
+        `inst-count --timeframe all${tag}`,
+        () => timed(process.execPath, [bin(root, "inst-count"), "--timeframe", "all", file]),
+      ],
+      [
+        `inst-count --per record --timeframe all${tag}`,
+        () =>
+          timed(process.execPath, [
+            bin(root, "inst-count"),
+            "--per",
+            "record",
+            "--timeframe",
+            "all",
+            file,
+          ]),
+      ],
+      [
+        `weekday-plot --timeframe all (8 files)${tag}`,
+        () =>
+          timed(process.execPath, [
+            bin(root, "weekday-plot"),
+            "--timeframe",
+            "all",
+            "-o",
+            out,
+            "--top10-output",
+            join(out, "top10.csv"),
+            file,
+          ]),
+      ],
+    );
+  cases.push(
+    [PYTHON, () => timed("python3", [script, file])],
     [
       "jq -r .InstitutionName | sort | uniq -c",
       () => timed("sh", ["-c", `jq -r .InstitutionName "$1" | sort | uniq -c`, "sh", file]),
     ],
-  ];
+  );
   const got = new Map<string, Sample[]>(cases.map(([l]) => [l, []]));
   for (let i = 0; i < RUNS; i++)
     for (const [label, run] of cases) {
@@ -98,12 +131,24 @@ async function versusScripts(file: string, n: number): Promise<void> {
       if (s.code !== 0) throw new Error(`${label} exited ${s.code}`);
       got.get(label)!.push(s);
     }
-  const W = [44, 10, 8, 8, 9, 14, 14];
+  const W = [46, 9, 8, 7, 8, 11, 14, 13];
   console.log(`\n${execFileSync("uptime", { encoding: "utf8" }).trim()}`);
   console.log(
-    row(["command", "records", "wall s", "CPU s", "RSS MB", "wall ÷ Python", "CPU ÷ Python"], W),
+    row(
+      [
+        "command",
+        "records",
+        "wall s",
+        "CPU s",
+        "RSS MB",
+        "records/s",
+        "wall ÷ Python",
+        "CPU ÷ Python",
+      ],
+      W,
+    ),
   );
-  const py = got.get(cases[1]![0])!;
+  const py = got.get(PYTHON)!;
   const pyWall = median(py.map((s) => s.wall));
   const pyCpu = median(py.map((s) => s.cpu ?? 0));
   for (const [label, xs] of got) {
@@ -117,6 +162,7 @@ async function versusScripts(file: string, n: number): Promise<void> {
           wall.toFixed(2),
           cpu.toFixed(2),
           median(xs.map((s) => s.rssMb)).toFixed(0),
+          Math.round(n / wall),
           `${(wall / pyWall).toFixed(2)}×`,
           `${(cpu / pyCpu).toFixed(2)}×`,
         ],
@@ -127,72 +173,13 @@ async function versusScripts(file: string, n: number): Promise<void> {
 }
 
 try {
-  const [nodeBin, instCount] = node("inst-count");
-  const [, weekdayPlot] = node("weekday-plot");
-  const W = [44, 10, 8, 14, 9];
-  console.log(`runs per command: ${RUNS} (median of wall time and peak RSS, GNU time)`);
-  console.log(row(["command", "records", "wall s", "records/s", "RSS MB"], W));
+  console.log(
+    `runs per command: ${RUNS}, round robin (medians of wall time, user+sys CPU and peak RSS, GNU time)`,
+  );
   for (const n of [100_000, 1_000_000]) {
     const file = join(work, `studies-${n}.ndjson`);
     await writeStudies(file, n);
-    const s = await medianOf(RUNS, () =>
-      timed(nodeBin, [...instCount, "--timeframe", "all", file]),
-    );
-    console.log(
-      row(
-        [
-          `inst-count --timeframe all`,
-          n,
-          s.wall.toFixed(2),
-          Math.round(n / s.wall),
-          s.rssMb.toFixed(0),
-        ],
-        W,
-      ),
-    );
-    const p = await medianOf(RUNS, () =>
-      timed(nodeBin, [...instCount, "--per", "record", "--timeframe", "all", file]),
-    );
-    console.log(
-      row(
-        [
-          `inst-count --per record --timeframe all`,
-          n,
-          p.wall.toFixed(2),
-          Math.round(n / p.wall),
-          p.rssMb.toFixed(0),
-        ],
-        W,
-      ),
-    );
-    if (n === 1_000_000) {
-      await versusScripts(file, n);
-      const out = join(work, "plots");
-      const w = await medianOf(RUNS, () =>
-        timed(nodeBin, [
-          ...weekdayPlot,
-          "--timeframe",
-          "all",
-          "-o",
-          out,
-          "--top10-output",
-          join(out, "top10.csv"),
-          file,
-        ]),
-      );
-      console.log(
-        row(
-          [
-            `weekday-plot --timeframe all (7 PNG + overview)`,
-            n,
-            w.wall.toFixed(2),
-            Math.round(n / w.wall),
-            w.rssMb.toFixed(0),
-          ],
-          W,
-        ),
-      );
-    }
+    await compare(file, n);
   }
 } finally {
   await rm(work, { recursive: true, force: true });

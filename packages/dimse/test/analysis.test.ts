@@ -315,3 +315,33 @@ test("DistinctSet: exact membership over a million strings, growing from a small
   assert.equal(again, 0);
   assert.equal(s.size, 1_000_000);
 });
+
+test("DistinctSet: pairs are members as pairs, whatever the split of their text", () => {
+  const s = new DistinctSet();
+  assert.equal(s.addPair("ab", "c"), true);
+  assert.equal(s.addPair("a", "bc"), true);
+  assert.equal(s.addPair("", "abc"), true);
+  assert.equal(s.add("abc"), false); // add(x) is the pair ("", x)
+  assert.equal(s.addPair("ab", "c"), false);
+  assert.equal(s.size, 3);
+  // Many pairs under few first strings (the group names), each counted once.
+  let fresh = 0;
+  for (let i = 0; i < 200_000; i++) if (s.addPair(`group ${i % 7}`, `1.2.${i}`)) fresh++;
+  for (let i = 0; i < 200_000; i += 3) if (s.addPair(`group ${i % 7}`, `1.2.${i}`)) fresh++;
+  assert.equal(fresh, 200_000);
+});
+
+test("DistinctSet: number-and-string pairs, over the whole range of day numbers and hours", () => {
+  const s = new DistinctSet();
+  let fresh = 0;
+  // Slots (day × 24 + hour) from year 0 to 9999, negative too, each with a few UIDs.
+  for (let slot = -17_000_000; slot < 70_000_000; slot += 997)
+    for (const uid of ["1.2", "1.3", ""]) if (s.addNumberPair(slot, uid)) fresh++;
+  const members = fresh;
+  for (let slot = -17_000_000; slot < 70_000_000; slot += 997 * 5)
+    if (s.addNumberPair(slot, "1.3")) fresh++;
+  assert.equal(fresh, members);
+  assert.equal(s.addNumberPair(2 ** 32 + 5, "1.2"), true); // beyond 32 bits
+  assert.equal(s.addNumberPair(5, "1.2"), true);
+  assert.equal(s.addNumberPair(2 ** 32 + 5, "1.2"), false);
+});

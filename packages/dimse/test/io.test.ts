@@ -14,6 +14,7 @@ import {
   batchInput,
   readRecords,
   splitLines,
+  splitLineSpans,
   type InputFormat,
   type InputRecord,
 } from "../src/io/index.js";
@@ -332,6 +333,35 @@ test("splitLines: lines across chunks, numbered; a line over the maximum is an e
   }))
     n += b.lines.length;
   assert.equal(n, 2);
+});
+
+test("splitLines, splitLineSpans: a chunk may be a reused buffer (overwritten once the next is asked for)", async () => {
+  const text = `first line\nsecond, longer line\n\n${"x".repeat(40)}\nlast`;
+  const expected = text.split("\n");
+  /** The text in pieces of `size` bytes, each in the same buffer, scribbled over after use. */
+  async function* reused(size: number): AsyncGenerator<Buffer> {
+    const buf = Buffer.alloc(size);
+    const bytes = Buffer.from(text);
+    for (let i = 0; i < bytes.length; i += size) {
+      const n = bytes.copy(buf, 0, i, i + size);
+      yield buf.subarray(0, n);
+      buf.fill("?");
+    }
+  }
+  for (const size of [1, 3, 7, 16, 100]) {
+    const lines: string[] = [];
+    for await (const b of splitLines(reused(size), { name: "s" })) lines.push(...b.lines);
+    assert.deepEqual(lines, expected, `pieces of ${size}`);
+    const spans: string[] = [];
+    for await (const { buf, start, ends } of splitLineSpans(reused(size), { name: "s" })) {
+      let s = start;
+      for (const e of ends) {
+        spans.push(buf.toString("utf8", s, e));
+        s = e + 1;
+      }
+    }
+    assert.deepEqual(spans, expected, `spans, pieces of ${size}`);
+  }
 });
 
 test("TSV: detected from tabs or the name; quotes are literal; a tab-free first line is CSV", async () => {

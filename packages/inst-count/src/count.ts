@@ -70,9 +70,17 @@ export class Counter {
   private clean = new Map<string, string>();
   private readonly uidKey: string | undefined;
 
+  /** The keys `add` reads. */
+  readonly fields: string[];
+
   constructor(private readonly o: CountOptions) {
     this.uidKey =
       o.per === "study" ? "StudyInstanceUID" : o.per === "series" ? "SeriesInstanceUID" : undefined;
+    this.fields = [
+      ...o.by,
+      ...(o.window.all ? [] : ["StudyDate"]),
+      ...(this.uidKey ? [this.uidKey] : []),
+    ];
   }
 
   /** The cleaned label of a value: `Unknown` when absent, `(empty)` when empty. */

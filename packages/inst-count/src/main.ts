@@ -105,7 +105,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const t0 = Date.now();
     // Input without a grouping column (or without dates, for a window) counts nothing real.
     const required = window.all ? by : [...by, "StudyDate"];
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => counter.add(rec), { required });
+    const rowReports = await forEachAnalysisRecord(
+      args._.map(String),
+      io,
+      (rec) => counter.add(rec),
+      { required, fields: counter.fields },
+    );
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const st = counter.stats;
@@ -147,6 +152,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (st.noUid)
       log.warn(
         `${st.noUid} records without ${args.per === "series" ? "SeriesInstanceUID" : "StudyInstanceUID"} were counted once each`,
+      );
+    if (rowReports)
+      log.info(
+        `${rowReports} records reporting a query row that found nothing (status no-match or failed) were left out`,
       );
     log.info(
       `${st.records} records read, ${st.outside} outside the window (${describeWindow(window)}), ` +

@@ -362,6 +362,32 @@ test("PS3.18 NDJSON and CSV input", async () => {
   assert.equal(r.stdout, tsv(["A", 2], ["(empty)", 1]));
 });
 
+test("findscu-ts' reports of batch rows that found nothing (status no-match, failed) are not studies", async () => {
+  // Matches 1 and 2 (one still "Pending" as a C-FIND status) are studies of A; the two
+  // row reports carry the row's keys (A, a date) but no study: counted, they would add
+  // one to A and one Unknown.
+  const nd = [
+    '{"InstitutionName":"A","StudyDate":"20240301","StudyInstanceUID":"1","status":"Pending"}',
+    '{"InstitutionName":"A","StudyDate":"20240302","StudyInstanceUID":"2"}',
+    '{"query":3,"InstitutionName":"A","StudyDate":"20240303","status":"no-match"}',
+    '{"query":4,"AccessionNumber":"X","status":"failed","error":"association rejected"}',
+  ].join("\n");
+  let r = await ok(["--timeframe", "all", "-v"], nd);
+  assert.equal(r.stdout, tsv(["A", 2]));
+  assert.match(
+    r.stderr,
+    /I: inst-count: 2 records reporting a query row that found nothing \(status no-match or failed\) were left out/,
+  );
+  assert.doesNotMatch(r.stderr, /^W:/m);
+  const csv = join(dir, "reports.csv");
+  writeFileSync(
+    csv,
+    "InstitutionName,StudyDate,StudyInstanceUID,status\nA,20240301,1,\nA,20240303,,no-match\n,,,failed\n",
+  );
+  r = await ok(["--timeframe", "all", csv]);
+  assert.equal(r.stdout, tsv(["A", 1]));
+});
+
 test("zero matching records: header only", async () => {
   const r = await ok([...NOW], "");
   assert.equal(r.stdout, "Institution Name\tCount\n");

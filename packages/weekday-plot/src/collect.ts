@@ -27,6 +27,8 @@ export interface Collected {
 }
 
 export class Collector {
+  /** The keys `add` reads. */
+  static readonly FIELDS = ["StudyDate", "StudyTime", "StudyInstanceUID"];
   readonly data: Collected = {
     counts: new Map(),
     records: 0,
@@ -60,7 +62,7 @@ export class Collector {
     const slot = day * 24 + hour;
     const uid = fieldText(rec, "StudyInstanceUID");
     if (!uid) d.noUid++;
-    else if (!this.seen.addPair(String(slot), uid)) return;
+    else if (!this.seen.addNumberPair(slot, uid)) return;
     d.counts.set(slot, (d.counts.get(slot) ?? 0) + 1);
     d.studies++;
     if (d.firstDay === undefined || day < d.firstDay) d.firstDay = day;

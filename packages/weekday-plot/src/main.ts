@@ -151,9 +151,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (top10) checkOutputFolder(dirname(resolve(top10)), "folder of --top10-output");
     const t0 = Date.now();
     const collector = new Collector(window);
-    await forEachAnalysisRecord(args._.map(String), io, (rec) => collector.add(rec), {
-      required: ["StudyDate", "StudyTime"],
-    });
+    const rowReports = await forEachAnalysisRecord(
+      args._.map(String),
+      io,
+      (rec) => collector.add(rec),
+      { required: ["StudyDate", "StudyTime"], fields: Collector.FIELDS },
+    );
     const stopped = signalExitCode(io.signal);
     if (stopped) return stopped;
     const c = collector.data;
@@ -164,6 +167,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       );
     if (c.noUid)
       log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
+    if (rowReports)
+      log.info(
+        `${rowReports} records reporting a query row that found nothing (status no-match or failed) were left out`,
+      );
     log.info(
       `${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`,
     );

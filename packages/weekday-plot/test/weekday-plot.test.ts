@@ -98,6 +98,28 @@ test("default: zero-filled boxplots per weekday with data, median table, heatmap
   );
 });
 
+test("findscu-ts' reports of batch rows that found nothing (status no-match, failed) are not studies", async () => {
+  // The fixture plus two row reports carrying a query row's date and time (Tuesday
+  // 2 Jan, 14h) but no study: counted, Tuesday 14h would be [3, 0] -> 1.5, not 0.5.
+  const withReports = join(dir, "with-reports.ndjson");
+  writeFileSync(
+    withReports,
+    `${readFileSync(input, "utf8")}${[
+      '{"query":1,"StudyDate":"20240102","StudyTime":"140000","status":"no-match"}',
+      '{"query":2,"StudyDate":"20240102","StudyTime":"1400","status":"failed","error":"timeout"}',
+    ].join("\n")}\n`,
+  );
+  const out = join(dir, "plots-reports");
+  const r = await runMain(main, [...WINDOW, "-v", "-o", out, withReports]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    readFileSync(join(out, "median_per_hour_weekday.csv"), "utf8"),
+    medianCsv({ 9: 2, 10: 1 }, { 14: 0.5 }),
+  );
+  assert.match(r.stderr, /2 records reporting a query row that found nothing/);
+  assert.doesNotMatch(r.stderr, /without StudyInstanceUID/);
+});
+
 test("--exclude-zero reproduces pacsalyzer's samples (only hours with studies)", async () => {
   const out = join(dir, "plots-nozero");
   const r = await runMain(main, [...WINDOW, "-o", out, "--exclude-zero", "-q", input]);

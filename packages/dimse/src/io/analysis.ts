@@ -12,25 +12,35 @@ import { nearestName } from "../records/columns.js";
 import {
   InputError,
   ndjsonBatches,
-  openInputReady,
+  parseNdjsonLine,
+  readFileChunks,
   readRecords,
+  ROW_REPORT_STATUSES,
   sourceName,
   type InputRecord,
 } from "./input.js";
+import { splitLineSpans } from "./lines.js";
+import { FieldPicker } from "./pick.js";
 import type { Io } from "./io.js";
 
 /**
  * Records from `paths` (`-` = stdin; none = stdin, which must not be a
- * terminal), normalised to flat records, in batches (one per chunk read):
- * one await per batch instead of per record, for tools that go through
- * millions of records. Malformed input throws InputError naming the
- * source, the line and what was expected.
+ * terminal), normalised to flat records, in batches (a chunk read, or a
+ * few hundred records): one await per batch instead of per record, for
+ * tools that go through millions of records. Malformed input throws
+ * InputError naming the source, the line and what was expected. With
+ * `fields`, an NDJSON line in the simple flat shape gives a record of
+ * only those keys (`FieldPicker`); the first line of each chunk (whose
+ * keys name the input in error messages) and every line in another shape
+ * give all of their keys.
  */
 export async function* readAnalysisBatches(
   paths: string[],
   io: Pick<Io, "stdin">,
+  fields?: string[],
 ): AsyncGenerator<InputRecord[]> {
   const list = paths.length ? paths : ["-"];
+  const picker = fields && new FieldPicker(fields);
   for (const path of list) {
     const name = sourceName(path);
     if (path === "-" && io.stdin.isTTY)
@@ -39,12 +49,20 @@ export async function* readAnalysisBatches(
         undefined,
         "no input: give a file name or pipe records on stdin",
       );
-    yield* readOne(await openInputReady(path, io.stdin), name);
+    if (path === "-")
+      yield* readOne(io.stdin as AsyncIterable<Buffer | string>, false, name, picker);
+    else yield* readOne(readFileChunks(path), true, name, picker);
   }
 }
 
-async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRecord[]> {
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+/** `reused`: each chunk is valid only until the next is read (`readFileChunks`). */
+async function* readOne(
+  source: AsyncIterable<Buffer | string>,
+  reused: boolean,
+  name: string,
+  picker: FieldPicker | undefined,
+): AsyncGenerator<InputRecord[]> {
+  const it = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let first = -1;
   // Peek at the first non-blank byte.
@@ -52,8 +70,8 @@ async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRec
     const r = await it.next();
     if (r.done) break;
     const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
-    head.push(b);
-    first = firstByte(Buffer.concat(head));
+    head.push(reused ? Buffer.from(b) : b);
+    first = firstByte(head.length === 1 ? b : Buffer.concat(head));
   }
   async function* rest(): AsyncGenerator<Buffer> {
     yield* head;
@@ -63,18 +81,22 @@ async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRec
       yield typeof r.value === "string" ? Buffer.from(r.value) : r.value;
     }
   }
+  /** The chunks as buffers of their own, for readers that keep them. */
+  async function* owned(): AsyncGenerator<Buffer> {
+    for await (const b of rest()) yield reused ? Buffer.from(b) : b;
+  }
   if (first < 0) return; // empty input
   if (first === 0x5b /* [ */) {
-    yield* readJsonArrayStream(rest(), name);
+    yield* readJsonArrayStream(owned(), name);
     return;
   }
   if (first === 0x7b /* { */) {
-    yield* convertedNdjson(rest(), name);
+    yield* convertedNdjson(rest(), name, picker);
     return;
   }
   // CSV or TSV (readRecords tells them apart).
   let batch: InputRecord[] = [];
-  for await (const r of readRecords(Readable.from(rest()), { name })) {
+  for await (const r of readRecords(Readable.from(owned()), { name })) {
     batch.push({ record: convert(r.record, name, r.line), line: r.line, source: r.source });
     if (batch.length >= 1024) {
       yield batch;
@@ -84,14 +106,46 @@ async function* readOne(stream: Readable, name: string): AsyncGenerator<InputRec
   if (batch.length) yield batch;
 }
 
-/** NDJSON batches with each record normalised. */
+/** Records per batch of picked lines. */
+const PICKED_BATCH = 256;
+
+/**
+ * NDJSON batches with each record normalised; with a picker, the lines in
+ * its simple shape are picked (but the first of each batch, whose keys
+ * name the input in error messages).
+ */
 async function* convertedNdjson(
   chunks: AsyncIterable<Buffer>,
   name: string,
+  picker: FieldPicker | undefined,
 ): AsyncGenerator<InputRecord[]> {
-  for await (const batch of ndjsonBatches(chunks, name)) {
-    for (const r of batch) r.record = convert(r.record, name, r.line);
-    yield batch;
+  if (!picker) {
+    for await (const batch of ndjsonBatches(chunks, name)) {
+      for (const r of batch) r.record = convert(r.record, name, r.line);
+      yield batch;
+    }
+    return;
+  }
+  for await (const { buf, start, ends, first } of splitLineSpans(chunks, { name })) {
+    let batch: InputRecord[] = [];
+    let s = start;
+    for (let i = 0; i < ends.length; i++) {
+      const e = ends[i]!;
+      const line = first + i;
+      let record = i > 0 ? picker.pick(buf, s, e) : undefined;
+      if (!record) {
+        const full = parseNdjsonLine(buf.toString("utf8", s, e), name, line);
+        if (full) record = convert(full, name, line);
+      }
+      if (record) batch.push({ record, line, source: name });
+      s = e + 1;
+      // Small batches: records are garbage before the next collection rather than copied by it.
+      if (batch.length === PICKED_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
   }
 }
 
@@ -259,22 +313,33 @@ export interface AnalysisReadOptions {
    * suggestion from the keys the records do have (exit 2).
    */
   required?: string[];
+  /**
+   * Every key the tool reads: records may hold only these (and `status`),
+   * which lets NDJSON input skip building the rest (`FieldPicker`).
+   * Undefined: records hold all their keys.
+   */
+  fields?: string[];
 }
 
 /**
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
+ * A record reporting a batch row that found nothing (`status` no-match or
+ * failed, as findscu-ts writes them) names no data and is left out;
+ * returns how many were.
  */
 export async function forEachAnalysisRecord(
   paths: string[],
   io: Pick<Io, "stdin" | "signal">,
   add: (record: FlatRecord) => void,
   o: AnalysisReadOptions = {},
-): Promise<void> {
+): Promise<number> {
   let unseen = [...new Set(o.required ?? [])];
   const keys = new Set<string>();
   let records = 0;
-  for await (const batch of readAnalysisBatches(paths, io)) {
+  let rowReports = 0;
+  const fields = o.fields && [...new Set([...o.fields, "status"])];
+  for await (const batch of readAnalysisBatches(paths, io, fields)) {
     records += batch.length;
     if (unseen.length) {
       for (const r of batch)
@@ -283,8 +348,12 @@ export async function forEachAnalysisRecord(
       // Keys to suggest from: those of the first record of each batch, a few hundred at most.
       if (keys.size < 500) for (const k of Object.keys(batch[0]!.record)) keys.add(k);
     }
-    for (const r of batch) add(r.record);
-    if (io.signal?.aborted) return;
+    for (const r of batch) {
+      const status = r.record.status;
+      if (status !== undefined && ROW_REPORT_STATUSES.includes(status as string)) rowReports++;
+      else add(r.record);
+    }
+    if (io.signal?.aborted) return rowReports;
   }
   if (records > 0 && unseen.length) {
     const key = unseen[0]!;
@@ -296,4 +365,5 @@ export async function forEachAnalysisRecord(
       `no record has ${key}${hint ? ` (did you mean "${hint}"?)` : ""}; the records have ${[...keys].slice(0, 8).join(", ")}${keys.size > 8 ? ", …" : ""}`,
     );
   }
+  return rowReports;
 }

@@ -13,3 +13,4 @@ export * from "./read-buffers.js";
 export * from "./unmatched.js";
 export * from "./normalize.js";
 export * from "./xlsx.js";
+export * from "./pick.js";

@@ -179,75 +179,109 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Hash state after a string: the two 32-bit lanes of `DistinctSet`. */
+interface Lanes {
+  h1: number;
+  h2: number;
+}
+
+function hashInto(s: string, l: Lanes): void {
+  let h1 = l.h1;
+  let h2 = l.h2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  l.h1 = h1;
+  l.h2 = h2;
+}
+
 /**
- * A set of strings kept as 64-bit fingerprints in two typed arrays (open
- * addressing): 16 bytes per member at most, whatever the string length, so
+ * A set of strings kept as 64-bit fingerprints in one typed array (open
+ * addressing, both halves of a member side by side: one cache line per
+ * probe): 16 bytes per member at most, whatever the string length, so
  * deduplicating a million StudyInstanceUIDs costs about 16 MB instead of
  * the ~150 MB of a Set of strings. The chance of a false "seen" is about
  * n² / 2⁶⁵ (3 × 10⁻⁸ for a million members).
  */
 export class DistinctSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
+  /** Member i: slots[2i] (first lane), slots[2i + 1] (second lane); (0, 0) is empty. */
+  private slots: Uint32Array;
   private mask: number;
   size = 0;
+  /** Hash states after the first string of `addPair` (few distinct: group names), by string. */
+  private prefixes = new Map<string, Lanes>();
+  private readonly lanes: Lanes = { h1: 0, h2: 0 };
 
   constructor(initialCapacity = 1 << 16) {
     let cap = 16;
     while (cap < initialCapacity) cap <<= 1;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
+    this.slots = new Uint32Array(cap * 2);
     this.mask = cap - 1;
   }
 
   /** Add a string; true when it was not there yet. */
   add(s: string): boolean {
-    return this.addPair(s, "");
+    return this.addPair("", s);
   }
 
   /** Add the pair (a, b) as one member, without building a + b. */
   addPair(a: string, b: string): boolean {
-    let h1 = 0x811c9dc5;
-    let h2 = 0x9747b28c ^ (a.length * 65599 + b.length);
-    for (let i = 0; i < a.length; i++) {
-      const c = a.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
+    let p = this.prefixes.get(a);
+    if (p === undefined) {
+      // The length of b goes into the seed, so that ("ab", "c") and ("a", "bc") differ.
+      p = { h1: 0x811c9dc5, h2: 0x9747b28c ^ (a.length * 65599) };
+      hashInto(a, p);
+      if (this.prefixes.size < 4096) this.prefixes.set(a, p);
     }
-    for (let i = 0; i < b.length; i++) {
-      const c = b.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, 0x01000193);
-      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
-    }
-    h1 = fmix(h1);
-    h2 = fmix(h2) || 1; // (0, 0) marks an empty slot
-    return this.insert(h1, h2);
+    return this.addAfter(p.h1, p.h2, b);
+  }
+
+  /** Add the pair (n, b) of a number and a string as one member (no string made of n). */
+  addNumberPair(n: number, b: string): boolean {
+    const lo = n | 0;
+    const hi = Math.floor(n / 4294967296) | 0;
+    return this.addAfter(
+      fmix(0x811c9dc5 ^ lo) ^ hi,
+      fmix(0x9747b28c ^ Math.imul(lo, 0x5bd1e995)) ^ Math.imul(hi, 0x27d4eb2d),
+      b,
+    );
+  }
+
+  /** Add the member whose hash lanes are (h1, h2) before `b`. */
+  private addAfter(h1: number, h2: number, b: string): boolean {
+    const l = this.lanes;
+    l.h1 = h1;
+    l.h2 = h2 ^ Math.imul(b.length, 0x27d4eb2d);
+    hashInto(b, l);
+    // (0, 0) marks an empty slot.
+    return this.insert(fmix(l.h1), fmix(l.h2) || 1);
   }
 
   private insert(h1: number, h2: number): boolean {
-    const { hi, lo, mask } = this;
+    const { slots, mask } = this;
     let i = h1 & mask;
     for (;;) {
-      const a = hi[i]!;
-      const b = lo[i]!;
+      const a = slots[2 * i]!;
+      const b = slots[2 * i + 1]!;
       if (a === 0 && b === 0) break;
       if (a === h1 && b === h2) return false;
       i = (i + 1) & mask;
     }
-    hi[i] = h1;
-    lo[i] = h2;
-    if (++this.size * 2 > hi.length) this.grow();
+    slots[2 * i] = h1;
+    slots[2 * i + 1] = h2;
+    if (++this.size * 2 > mask + 1) this.grow();
     return true;
   }
 
   private grow(): void {
-    const { hi, lo } = this;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(lo.length * 2);
-    this.mask = this.hi.length - 1;
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = old.length - 1;
     this.size = 0;
-    for (let i = 0; i < hi.length; i++) if (hi[i] !== 0 || lo[i] !== 0) this.insert(hi[i]!, lo[i]!);
+    for (let i = 0; i < old.length; i += 2)
+      if (old[i] !== 0 || old[i + 1] !== 0) this.insert(old[i]!, old[i + 1]!);
   }
 }
