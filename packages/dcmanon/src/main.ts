@@ -1,5 +1,6 @@
 /** dcmanon: keyed, standard, verifiable DICOM de-identification (PS3.15 Annex E). */
 import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { readFile } from "node:fs/promises";
 import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
 import {
@@ -18,10 +19,16 @@ import { lookupTag, tagDcmtk } from "@dicom-pipes/dimse/dicom";
 import { anonymize } from "./anon.js";
 import { anonConfig, loadKeys, type AnonArgs } from "./config.js";
 import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
+import { serveJobs, type JobSettings } from "./job.js";
 import { folderKey, readNdjson, runAnon, type Layout, type MapFormat } from "./run.js";
+import { JOBS_KEY } from "./threads.js";
 import { E1_1_EDITION, OPTIONS, tableRows } from "./table.js";
 
 export { processIo };
+
+// Started as a worker thread of a run (-j N): serve its files.
+if (!isMainThread && (workerData as Record<string, unknown> | null)?.[JOBS_KEY])
+  serveJobs(parentPort!, (workerData as Record<string, JobSettings>)[JOBS_KEY]!);
 
 const TOOL = "dcmanon";
 const P = "De-identification (PS3.15 Annex E):";
@@ -444,6 +451,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         decompress: Boolean(args.decompress),
         version,
         edition: E1_1_EDITION,
+        entry: import.meta.url,
       },
       positionals,
       io,

@@ -1,0 +1,177 @@
+/**
+ * One input file, start to temporary output, synchronously: read into a reused buffer,
+ * de-identify, write the result beside its target under a temporary name. The run renames it
+ * into place (after an fsync with `--fsync`) and only then reports it. The same work runs in
+ * the main thread (`-j 1`) or in worker threads, each a loop over the files it is sent.
+ */
+import { createHash } from "node:crypto";
+import { lstatSync } from "node:fs";
+import type { MessagePort } from "node:worker_threads";
+import { ReadBuffers, writeTempSync } from "@dicom-pipes/dimse/io";
+import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
+import { anonymize, type AnonConfig, type AnonOutcome, type PatientIdentity } from "./anon.js";
+import { Keys } from "./keys.js";
+import { folderKey, outputPath, type RunConfig } from "./paths.js";
+
+/** An input to process. */
+export interface FileTask {
+  id: number;
+  path: string;
+  rel: string;
+  /** Why it cannot be read (a bad stdin record, a missing operand). */
+  error?: string;
+}
+
+export type Status = "ok" | "skipped" | "quarantined" | "error";
+
+/** What became of an input: for `ok`, a temporary file waiting to be renamed to `out`. */
+export interface FileDone {
+  id: number;
+  status: Status;
+  reason?: string;
+  out?: string;
+  tmp?: string;
+  /** The temporary file's descriptor, open for the run's fsync (`--fsync`). */
+  fd?: number;
+  /** Folders created for the output. */
+  made?: string[];
+  /** `out` was written earlier in this run (found on disk by its time): not written again. */
+  duplicate?: boolean;
+  sop?: string;
+  study?: string;
+  series?: string;
+  patient?: PatientIdentity;
+  actions?: Record<string, number>;
+  options?: string[];
+  warnings?: string[];
+  /** Original → new UIDs (for `--map-out`). */
+  uids?: Array<[string, string]>;
+  /** Of the output (for `--audit-log`). */
+  sha256?: string;
+}
+
+/** What processing needs besides the file, made once per thread. */
+export interface JobContext {
+  cfg: RunConfig;
+  buffers: ReadBuffers;
+  /** The run's start, less a margin: an output changed since then was written by this run. */
+  since: number;
+}
+
+/** Settings a worker thread gets (structured-cloneable: the key as bytes, the template as text). */
+export interface JobSettings {
+  cfg: Omit<RunConfig, "anon" | "template"> & { anon: Omit<AnonConfig, "keys"> };
+  secret: Uint8Array;
+  template?: string;
+  since: number;
+}
+
+export function jobSettings(cfg: RunConfig, since: number): JobSettings {
+  const { anon, template, ...rest } = cfg;
+  const { keys, ...a } = anon;
+  return { cfg: { ...rest, anon: a }, secret: keys.secret, template: template?.template, since };
+}
+
+function contextOf(s: JobSettings): JobContext {
+  const anon: AnonConfig = { ...s.cfg.anon, keys: new Keys(Buffer.from(s.secret)) };
+  const template = s.template !== undefined ? new PathTemplate(s.template) : undefined;
+  return { cfg: { ...s.cfg, anon, template }, buffers: new ReadBuffers(2), since: s.since };
+}
+
+function sha256(parts: readonly Buffer[]): string {
+  const h = createHash("sha256");
+  for (const b of parts) h.update(b);
+  return h.digest("hex");
+}
+
+function refused(id: number, o: Exclude<AnonOutcome, { status: "ok" }>): FileDone {
+  return { id, status: o.status, reason: o.reason, patient: o.patient };
+}
+
+export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDone> {
+  const { id } = t;
+  if (t.error) return { id, status: "error", reason: t.error };
+  const cfg = ctx.cfg;
+  let buf: Buffer;
+  try {
+    buf = ctx.buffers.read(t.path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return { id, status: "error", reason: `cannot read: ${code}` };
+  }
+  try {
+    let outcome: AnonOutcome;
+    try {
+      outcome = anonymize(buf, { folderKey: folderKey(t.path) }, cfg.anon);
+    } catch (e) {
+      if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip")
+        return { id, status: "skipped", reason: `not DICOM: ${(e as Error).message}` };
+      return { id, status: "error", reason: `not de-identified: ${(e as Error).message}` };
+    }
+    if (outcome.status !== "ok") return refused(id, outcome);
+    const ok = {
+      id,
+      sop: outcome.sop,
+      study: outcome.study,
+      series: outcome.series,
+      patient: outcome.patient,
+    };
+    let data = outcome.data;
+    if (cfg.decompress) {
+      try {
+        const { decompressPart10 } = await import("@dicom-pipes/dimse/codec");
+        const d = await decompressPart10(Buffer.concat(data));
+        if (d) data = d.parts;
+      } catch (e) {
+        return { ...ok, status: "error", reason: `not decoded: ${(e as Error).message}` };
+      }
+    }
+    let out: string;
+    try {
+      out = outputPath(cfg, t, outcome);
+    } catch (e) {
+      return { ...ok, status: "error", reason: `no output path: ${(e as Error).message}` };
+    }
+    if (!cfg.inPlace) {
+      const earlier = lstatSync(out, { throwIfNoEntry: false });
+      if (earlier && earlier.ctimeMs >= ctx.since)
+        return { ...ok, status: "skipped", out, duplicate: true };
+    }
+    let written;
+    try {
+      written = writeTempSync(out, data, { mode: 0o644, keepOpen: cfg.fsync });
+    } catch (e) {
+      return { ...ok, status: "error", reason: `cannot write ${out}: ${(e as Error).message}` };
+    }
+    return {
+      ...ok,
+      status: "ok",
+      out,
+      tmp: written.tmp,
+      fd: written.fd,
+      made: written.made.length ? written.made : undefined,
+      actions: outcome.actions,
+      options: outcome.options,
+      warnings: outcome.warnings,
+      uids: cfg.mapOut ? [...outcome.uids] : undefined,
+      sha256: cfg.auditLog ? sha256(data) : undefined,
+    };
+  } finally {
+    ctx.buffers.release(buf);
+  }
+}
+
+/** The main-thread processor (`-j 1`, and where worker threads cannot be used). */
+export function localJobs(cfg: RunConfig, since: number): (t: FileTask) => Promise<FileDone> {
+  const ctx: JobContext = { cfg, buffers: new ReadBuffers(2), since };
+  return (t) => processFile(ctx, t);
+}
+
+/** A worker thread's loop: each task in, its outcome out, in the order received. */
+export function serveJobs(port: MessagePort, settings: JobSettings): void {
+  const ctx = contextOf(settings);
+  let queue = Promise.resolve();
+  port.on("message", (t: FileTask) => {
+    queue = queue.then(async () => port.postMessage(await processFile(ctx, t)));
+  });
+}
