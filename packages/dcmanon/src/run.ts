@@ -22,6 +22,7 @@ import { createInterface } from "node:readline";
 import {
   ReadBuffers,
   RecordWriter,
+  signalExitCode,
   walkFiles,
   writeFileAtomic,
   type Io,
@@ -264,6 +265,11 @@ export async function runAnon(
   let exhausted = false;
   let nextId = 0;
   const stop = () => io.signal?.aborted || !results.ok;
+  // A signal also ends a wait for the next input (stdin may stay open and silent).
+  const aborted = new Promise<"abort">((resolve) => {
+    if (io.signal?.aborted) resolve("abort");
+    io.signal?.addEventListener("abort", () => resolve("abort"), { once: true });
+  });
   try {
     for (;;) {
       if (stop()) break;
@@ -273,7 +279,9 @@ export async function runAnon(
       const got = await Promise.race([
         head ? head.promise.then(() => "done" as const) : NEVER,
         reading ? reading.then(() => "input" as const) : NEVER,
+        aborted,
       ]);
+      if (got === "abort") break;
       if (got === "input") {
         const r = await reading!;
         reading = undefined;
@@ -460,6 +468,8 @@ export async function runAnon(
   log.info(
     `${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`,
   );
+  const stopped = signalExitCode(io.signal);
+  if (stopped !== undefined) return stopped;
   if (totals.error) return Exit.PARTIAL;
   if (cfg.failOnQuarantine && (totals.quarantined || totals.skipped)) return Exit.PARTIAL;
   return Exit.OK;
