@@ -1,16 +1,13 @@
 /**
- * One input file, start to temporary output, synchronously: read into a reused buffer,
- * de-identify, write the result beside its target under a temporary name. The run renames it
- * into place (after an fsync with `--fsync`) and only then reports it. The same work runs in
- * the main thread (`-j 1`) or in worker threads, each a loop over the files it is sent.
+ * One input file, start to temporary output: read into a reused buffer (one synchronous read),
+ * de-identify, write the result beside its target under a temporary name (in the thread pool
+ * with `-j` above 1, so that the next files are de-identified meanwhile). The run renames it
+ * into place (after an fsync with `--fsync`) and only then reports it.
  */
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
-import type { MessagePort } from "node:worker_threads";
-import { ReadBuffers, writeTempSync } from "@dicom-pipes/dimse/io";
-import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
-import { anonymize, type AnonConfig, type AnonOutcome, type PatientIdentity } from "./anon.js";
-import { Keys } from "./keys.js";
+import { ReadBuffers, writeTemp, writeTempSync, type TempFile } from "@dicom-pipes/dimse/io";
+import { anonymize, type AnonOutcome, type PatientIdentity } from "./anon.js";
 import { folderKey, outputPath, type RunConfig } from "./paths.js";
 
 /** An input to process. */
@@ -50,32 +47,14 @@ export interface FileDone {
   sha256?: string;
 }
 
-/** What processing needs besides the file, made once per thread. */
+/** What processing needs besides the file, made once per run. */
 export interface JobContext {
   cfg: RunConfig;
   buffers: ReadBuffers;
   /** The run's start, less a margin: an output changed since then was written by this run. */
   since: number;
-}
-
-/** Settings a worker thread gets (structured-cloneable: the key as bytes, the template as text). */
-export interface JobSettings {
-  cfg: Omit<RunConfig, "anon" | "template"> & { anon: Omit<AnonConfig, "keys"> };
-  secret: Uint8Array;
-  template?: string;
-  since: number;
-}
-
-export function jobSettings(cfg: RunConfig, since: number): JobSettings {
-  const { anon, template, ...rest } = cfg;
-  const { keys, ...a } = anon;
-  return { cfg: { ...rest, anon: a }, secret: keys.secret, template: template?.template, since };
-}
-
-function contextOf(s: JobSettings): JobContext {
-  const anon: AnonConfig = { ...s.cfg.anon, keys: new Keys(Buffer.from(s.secret)) };
-  const template = s.template !== undefined ? new PathTemplate(s.template) : undefined;
-  return { cfg: { ...s.cfg, anon, template }, buffers: new ReadBuffers(2), since: s.since };
+  /** Files written in the thread pool, the thread going on with the next file meanwhile. */
+  background?: boolean;
 }
 
 function sha256(parts: readonly Buffer[]): string {
@@ -137,9 +116,10 @@ export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDon
       if (earlier && earlier.ctimeMs >= ctx.since)
         return { ...ok, status: "skipped", out, duplicate: true };
     }
-    let written;
+    let written: TempFile;
     try {
-      written = writeTempSync(out, data, { mode: 0o644, keepOpen: cfg.fsync });
+      const o = { mode: 0o644, keepOpen: cfg.fsync };
+      written = ctx.background ? await writeTemp(out, data, o) : writeTempSync(out, data, o);
     } catch (e) {
       return { ...ok, status: "error", reason: `cannot write ${out}: ${(e as Error).message}` };
     }
@@ -161,17 +141,13 @@ export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDon
   }
 }
 
-/** The main-thread processor (`-j 1`, and where worker threads cannot be used). */
-export function localJobs(cfg: RunConfig, since: number): (t: FileTask) => Promise<FileDone> {
-  const ctx: JobContext = { cfg, buffers: new ReadBuffers(2), since };
+/** The processor of a run: with `-j` above 1 each file is written in the background. */
+export function fileJobs(cfg: RunConfig, since: number): (t: FileTask) => Promise<FileDone> {
+  const ctx: JobContext = {
+    cfg,
+    buffers: new ReadBuffers(cfg.jobs * 2 + 2),
+    since,
+    background: cfg.jobs > 1,
+  };
   return (t) => processFile(ctx, t);
-}
-
-/** A worker thread's loop: each task in, its outcome out, in the order received. */
-export function serveJobs(port: MessagePort, settings: JobSettings): void {
-  const ctx = contextOf(settings);
-  let queue = Promise.resolve();
-  port.on("message", (t: FileTask) => {
-    queue = queue.then(async () => port.postMessage(await processFile(ctx, t)));
-  });
 }

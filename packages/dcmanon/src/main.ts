@@ -1,6 +1,5 @@
 /** dcmanon: keyed, standard, verifiable DICOM de-identification (PS3.15 Annex E). */
 import { availableParallelism } from "node:os";
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { readFile } from "node:fs/promises";
 import { processIo, RecordWriter, type Io } from "@dicom-pipes/dimse/io";
 import {
@@ -19,16 +18,10 @@ import { lookupTag, tagDcmtk } from "@dicom-pipes/dimse/dicom";
 import { anonymize } from "./anon.js";
 import { anonConfig, loadKeys, type AnonArgs } from "./config.js";
 import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
-import { serveJobs, type JobSettings } from "./job.js";
 import { folderKey, readNdjson, runAnon, type Layout, type MapFormat } from "./run.js";
-import { JOBS_KEY } from "./threads.js";
 import { E1_1_EDITION, OPTIONS, tableRows } from "./table.js";
 
 export { processIo };
-
-// Started as a worker thread of a run (-j N): serve its files.
-if (!isMainThread && (workerData as Record<string, unknown> | null)?.[JOBS_KEY])
-  serveJobs(parentPort!, (workerData as Record<string, JobSettings>)[JOBS_KEY]!);
 
 const TOOL = "dcmanon";
 const P = "De-identification (PS3.15 Annex E):";
@@ -97,7 +90,8 @@ function parser(version: string) {
         type: "number",
         // At least 2: the write of one file (in the thread pool) overlaps the de-identification of the next.
         default: Math.min(4, Math.max(2, availableParallelism())),
-        describe: "files processed at once (default: the cores, 2 to 4)",
+        describe:
+          "files processed at once (default: the cores, 2 to 4): written in the background while the next are de-identified",
         group: O,
       },
       "map-out": {
@@ -125,7 +119,8 @@ function parser(version: string) {
       },
       fsync: {
         type: "boolean",
-        describe: "fsync each output before renaming it into place (durable when reported; slower)",
+        describe:
+          "outputs durable when reported: fsynced a batch at a time, renamed, their folders fsynced once (slower)",
         group: O,
       },
       decompress: {
@@ -451,7 +446,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
         decompress: Boolean(args.decompress),
         version,
         edition: E1_1_EDITION,
-        entry: import.meta.url,
       },
       positionals,
       io,

@@ -31,11 +31,6 @@ export interface RunConfig {
   nonDicom: "skip" | "error";
   version: string;
   edition: string;
-  /**
-   * The module worker threads start from (dcmanon's entry, which serves jobs when started as
-   * a worker); without it, or from TypeScript sources, files are processed in the main thread.
-   */
-  entry?: string;
 }
 
 export interface Input extends WalkedFile {

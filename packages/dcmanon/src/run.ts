@@ -1,8 +1,8 @@
 /**
- * The de-identification run: inputs → de-identified temporary files (in worker threads with
- * `-j N`) → renamed into place in input order (with `--fsync`, a batch at a time: the files
- * fsynced together, renamed, their folders fsynced once) → one NDJSON result per input, only
- * once its output is in place; map and audit logs.
+ * The de-identification run: inputs → de-identified temporary files (written in the thread
+ * pool with `-j N`) → renamed into place in input order (with `--fsync`, a batch at a time: the
+ * files fsynced together, renamed, their folders fsynced once) → one NDJSON result per input,
+ * only once its output is in place; map and audit logs.
  */
 import {
   closeSync,
@@ -11,12 +11,11 @@ import {
   fdatasync,
   fsync,
   openSync,
-  renameSync,
+  rename,
   unlinkSync,
   type WriteStream,
 } from "node:fs";
 import { chmod, mkdir, open } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import {
@@ -30,11 +29,9 @@ import {
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { parsePart10 } from "@dicom-pipes/dimse/dicom";
 import { patientKey, type AnonConfig, type AnonOk } from "./anon.js";
-import { jobSettings, localJobs, type FileDone, type FileTask } from "./job.js";
-import type { CtpPart, CtpRule } from "./ctp.js";
+import { fileJobs, type FileDone, type FileTask } from "./job.js";
 import { SEQ_FORMAT } from "./keys.js";
 import { folderKey, type Input, type RunConfig } from "./paths.js";
-import { JobThreads } from "./threads.js";
 
 export { folderKey, outputPath, type Layout, type MapFormat, type RunConfig } from "./paths.js";
 
@@ -190,23 +187,6 @@ function discard(d: FileDone | undefined): void {
   d.tmp = undefined;
 }
 
-/** Whether files go to worker threads: `-j` above 1, from the built entry, and no CTP `@integer` (numbered in input order). */
-function threaded(cfg: RunConfig): boolean {
-  const uses = (parts: readonly CtpPart[]): boolean =>
-    parts.some(
-      (p) =>
-        "fn" in p && (p.fn === "integer" || uses([...(p.block ?? []), ...(p.elseBlock ?? [])])),
-    );
-  const ruleUses = (r: CtpRule): boolean =>
-    uses(r.parts) || (r.cond !== undefined && (ruleUses(r.cond.then) || ruleUses(r.cond.else)));
-  const script = cfg.anon.ctp?.script;
-  return (
-    cfg.jobs > 1 &&
-    cfg.entry?.endsWith(".js") === true &&
-    !(script && [...script.rules.values()].some(ruleUses))
-  );
-}
-
 /** Run over every input; returns the exit status. */
 export async function runAnon(
   cfg: RunConfig,
@@ -245,20 +225,10 @@ export async function runAnon(
   // from a coarse clock: a margin of 20 ms); the latest outputs are remembered with their input.
   const since = Date.now() - 20;
   const recent = new Map<string, string>();
-  const threads = threaded(cfg)
-    ? new JobThreads(
-        new URL(cfg.entry!),
-        jobSettings(cfg, since),
-        Math.min(cfg.jobs, Math.max(1, availableParallelism())),
-      )
-    : undefined;
-  const local = localJobs(cfg, since);
-  const start = (t: FileTask): Promise<FileDone> =>
-    threads
-      ? threads.run(t).catch((e: Error) => ({ id: t.id, status: "error", reason: e.message }))
-      : local(t);
-  // Files in flight: enough to keep every thread busy, and with --fsync to sync many at once.
-  const window = Math.max(cfg.jobs * 2, cfg.fsync ? 32 : 2);
+  const start = fileJobs(cfg, since);
+  // Files in flight: -j of them being written while as many wait for their turn, and with
+  // --fsync enough to sync many at once.
+  const window = Math.max(cfg.jobs * 2, cfg.fsync ? 32 : 1);
   const inflight: Entry[] = [];
   const inputs = allInputs(operands, io, cfg.pathField, log);
   let reading: Promise<IteratorResult<Input>> | undefined;
@@ -304,7 +274,6 @@ export async function runAnon(
   } finally {
     // Not reported, so not put in place: the temporary files of files in flight are removed.
     for (const e of inflight) discard(e.done ?? (await e.promise.catch(() => undefined)));
-    await threads?.close();
     if (!reading) await inputs.return(undefined);
   }
 
@@ -342,18 +311,24 @@ export async function runAnon(
         ),
       );
     const dirs = new Set<string>();
-    for (const d of ok) {
-      if (d.status !== "ok") continue;
-      try {
-        if (d.fd !== undefined) closeSync(d.fd);
-        d.fd = undefined;
-        renameSync(d.tmp!, d.out!);
-        dirs.add(dirname(d.out!));
-        for (const m of d.made ?? []) dirs.add(dirname(m));
-      } catch (e) {
-        fail(d, `cannot write ${d.out}: ${(e as Error).message}`);
-      }
-    }
+    await Promise.all(
+      ok.map(
+        (d) =>
+          new Promise<void>((resolve) => {
+            if (d.status !== "ok") return resolve();
+            if (d.fd !== undefined) closeSync(d.fd);
+            d.fd = undefined;
+            rename(d.tmp!, d.out!, (e) => {
+              if (e) fail(d, `cannot write ${d.out}: ${e.message}`);
+              else {
+                dirs.add(dirname(d.out!));
+                for (const m of d.made ?? []) dirs.add(dirname(m));
+              }
+              resolve();
+            });
+          }),
+      ),
+    );
     // The new names (and new folders) made durable: each folder fsynced once for the batch.
     if (cfg.fsync)
       await Promise.all(
