@@ -1,16 +1,6 @@
 /** Atomic file writes: a temporary file beside the target, fsync (unless declined), then rename, so a reader sees the old file or the whole new one. */
 import { randomBytes } from "node:crypto";
-import {
-  close,
-  closeSync,
-  constants,
-  open as openCb,
-  openSync,
-  unlink as unlinkCb,
-  unlinkSync,
-  writev,
-  writevSync,
-} from "node:fs";
+import { close, constants, open as openCb, unlink as unlinkCb, writev } from "node:fs";
 import { link, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { threadId } from "node:worker_threads";
 import { makeDirs, makeDirsSync } from "./dirs.js";
@@ -74,7 +64,7 @@ export async function writeFileAtomic(
   }
 }
 
-/** A temporary file written by `writeTempSync`, not yet renamed into place. */
+/** A temporary file written by `writeTemp`, not yet renamed into place. */
 export interface TempFile {
   /** Its path, beside the target. */
   tmp: string;
@@ -87,55 +77,11 @@ export interface TempFile {
 let temps = 0;
 
 /**
- * The first half of an atomic write, synchronously (one thread's work, no thread-pool round
- * trips): `data` written to a new temporary file beside `path`, named by process, thread and
- * a counter (`O_EXCL`: never another file), its folders created when missing. The caller
- * renames `tmp` to `path` when it is complete (after an fsync for durability), or removes it.
- */
-export function writeTempSync(
-  path: string,
-  data: readonly Buffer[],
-  o: { mode?: number; keepOpen?: boolean } = {},
-): TempFile {
-  const dir = dirname(path);
-  const made: string[] = [];
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-  let tmp = "";
-  let fd = -1;
-  for (let attempt = 0; fd < 0; attempt++) {
-    tmp = join(dir, `.${basename(path)}.${process.pid}-${threadId}-${++temps}.tmp`);
-    try {
-      fd = openSync(tmp, flags, o.mode ?? 0o644);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // The folder is made only when missing; a name left by an earlier process is passed over.
-      if (code === "ENOENT" && made.length === 0 && attempt === 0) makeDirsSync(dir, made);
-      else if (code !== "EEXIST" || attempt > 8) throw e;
-    }
-  }
-  try {
-    const parts = data.filter((b) => b.length);
-    while (parts.length) {
-      let n = writevSync(fd, parts);
-      while (parts.length && n >= parts[0]!.length) n -= parts.shift()!.length;
-      if (n) parts[0] = parts[0]!.subarray(n);
-    }
-    if (!o.keepOpen) closeSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
-  }
-  return o.keepOpen ? { tmp, fd, made } : { tmp, made };
-}
-
-/**
- * `writeTempSync` in the thread pool, with callbacks (no promise per system call): the
- * calling thread goes on with other work while the file is created and written.
+ * The first half of an atomic write: `data` written to a new temporary file beside `path`,
+ * named by process, thread and a counter (`O_EXCL`: never another file), its folders created
+ * when missing. In the thread pool with callbacks (no promise per system call): the calling
+ * thread goes on with other work meanwhile. The caller renames `tmp` to `path` when it is
+ * complete (after an fsync for durability), or removes it.
  */
 export function writeTemp(
   path: string,
