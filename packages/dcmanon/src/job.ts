@@ -1,12 +1,13 @@
 /**
- * One input file, start to temporary output: read into a reused buffer (one synchronous read),
- * de-identify, write the result beside its target under a temporary name (in the thread pool
- * with `-j` above 1, so that the next files are de-identified meanwhile). The run renames it
- * into place (after an fsync with `--fsync`) and only then reports it.
+ * One input file, start to temporary output: read into a reused buffer, de-identify, write
+ * the result beside its target under a temporary name. Reads and writes go to the thread pool
+ * (with callbacks), so that with `-j N` the next files are read and written while one is
+ * de-identified. The run renames the output into place (after an fsync with `--fsync`) and
+ * only then reports it.
  */
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
-import { ReadBuffers, writeTemp, writeTempSync, type TempFile } from "@dicom-pipes/dimse/io";
+import { ReadBuffers, writeTemp, type TempFile } from "@dicom-pipes/dimse/io";
 import { anonymize, type AnonOutcome, type PatientIdentity } from "./anon.js";
 import { folderKey, outputPath, type RunConfig } from "./paths.js";
 
@@ -53,8 +54,8 @@ export interface JobContext {
   buffers: ReadBuffers;
   /** The run's start, less a margin: an output changed since then was written by this run. */
   since: number;
-  /** Files written in the thread pool, the thread going on with the next file meanwhile. */
-  background?: boolean;
+  /** Settled when the file before has been de-identified. */
+  turn: Promise<void>;
 }
 
 function sha256(parts: readonly Buffer[]): string {
@@ -71,22 +72,32 @@ export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDon
   const { id } = t;
   if (t.error) return { id, status: "error", reason: t.error };
   const cfg = ctx.cfg;
+  // Read in the background; de-identified in input order (CTP's @integer numbers by first appearance).
+  const read = ctx.buffers.readAsync(t.path);
+  const before = ctx.turn;
+  let done!: () => void;
+  ctx.turn = new Promise<void>((resolve) => (done = resolve));
   let buf: Buffer;
   try {
-    buf = ctx.buffers.read(t.path);
+    buf = await read;
   } catch (e) {
+    await before;
+    done();
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     return { id, status: "error", reason: `cannot read: ${code}` };
   }
+  await before;
   try {
     let outcome: AnonOutcome;
     try {
       outcome = anonymize(buf, { folderKey: folderKey(t.path) }, cfg.anon);
     } catch (e) {
+      done();
       if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip")
         return { id, status: "skipped", reason: `not DICOM: ${(e as Error).message}` };
       return { id, status: "error", reason: `not de-identified: ${(e as Error).message}` };
     }
+    done();
     if (outcome.status !== "ok") return refused(id, outcome);
     const ok = {
       id,
@@ -118,8 +129,7 @@ export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDon
     }
     let written: TempFile;
     try {
-      const o = { mode: 0o644, keepOpen: cfg.fsync };
-      written = ctx.background ? await writeTemp(out, data, o) : writeTempSync(out, data, o);
+      written = await writeTemp(out, data, { mode: 0o644, keepOpen: cfg.fsync });
     } catch (e) {
       return { ...ok, status: "error", reason: `cannot write ${out}: ${(e as Error).message}` };
     }
@@ -141,13 +151,13 @@ export async function processFile(ctx: JobContext, t: FileTask): Promise<FileDon
   }
 }
 
-/** The processor of a run: with `-j` above 1 each file is written in the background. */
+/** The processor of a run: reads and writes in the thread pool, de-identification in input order. */
 export function fileJobs(cfg: RunConfig, since: number): (t: FileTask) => Promise<FileDone> {
   const ctx: JobContext = {
     cfg,
     buffers: new ReadBuffers(cfg.jobs * 2 + 2),
     since,
-    background: cfg.jobs > 1,
+    turn: Promise.resolve(),
   };
   return (t) => processFile(ctx, t);
 }

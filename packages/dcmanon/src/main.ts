@@ -91,7 +91,7 @@ function parser(version: string) {
         // At least 2: the write of one file (in the thread pool) overlaps the de-identification of the next.
         default: Math.min(4, Math.max(2, availableParallelism())),
         describe:
-          "files processed at once (default: the cores, 2 to 4): written in the background while the next are de-identified",
+          "files in flight (default: the cores, 2 to 4): up to 2N read and written in the background while one is de-identified",
         group: O,
       },
       "map-out": {
