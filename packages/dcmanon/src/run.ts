@@ -261,7 +261,9 @@ export async function runAnon(
           const task: FileTask = { id: nextId++, path: input.path, rel: input.rel };
           if (input.error) task.error = input.error;
           const entry: Entry = { input, promise: undefined as unknown as Promise<FileDone> };
-          entry.promise = start(task).then((d) => (entry.done = d));
+          entry.promise = start(task)
+            .catch((e: Error): FileDone => ({ id: task.id, status: "error", reason: e.message }))
+            .then((d) => (entry.done = d));
           inflight.push(entry);
         }
         continue;
