@@ -1,13 +1,15 @@
 /**
  * dcmanon -j 2 vs gdcmanon (GDCM's PS3.15 Basic Profile, which needs an
  * X.509 certificate: made here with openssl) on the same 512×512 CT set,
- * in one run: files/s (median of runs), and dcmanon's peak RSS at 1 000 and
- * at 10 000 files (memory must not grow with the number of files).
- * BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000), BENCH_RUNS (3).
+ * in one run: files/s (median of runs, round robin), CPU seconds, and
+ * dcmanon's peak RSS at 1 000 and at 10 000 files (memory must not grow with
+ * the number of files). BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000),
+ * BENCH_RUNS (3); BENCH_BASE=/other/checkout also runs that checkout's
+ * dcmanon in the same rounds (before/after).
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
 import { benchCt, median, node, row, timed, type Sample } from "./common.js";
@@ -15,6 +17,8 @@ import { benchCt, median, node, row, timed, type Sample } from "./common.js";
 const FILES = Number(process.env.BENCH_ANON_FILES ?? 1000);
 const LARGE = Number(process.env.BENCH_ANON_LARGE ?? 10000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BASE = process.env.BENCH_BASE;
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 if (spawnSync("gdcmanon", ["--version"]).error || spawnSync("openssl", ["version"]).error) {
   console.log("anon bench needs gdcmanon (apt-get install libgdcm-tools) and openssl");
   process.exit(0);
@@ -70,13 +74,20 @@ const ssl = spawnSync(
 if (ssl.status !== 0) throw new Error("openssl could not make a certificate");
 
 const [nodeCmd, nodeArgs] = node("dcmanon");
-async function dcmanon(input: string, n: number, extra: string[] = []): Promise<Sample> {
+const baseArgs = BASE ? [join(BASE, "packages/dcmanon/bin/dcmanon.js")] : [];
+async function dcmanon(
+  input: string,
+  n: number,
+  extra: string[] = [],
+  args = nodeArgs,
+  jobs = "2",
+): Promise<Sample> {
   const out = join(work, `out-dcmanon-${n}`);
   await rm(out, { recursive: true, force: true });
   const s = await timed(nodeCmd, [
-    ...nodeArgs,
+    ...args,
     "-j",
-    "2",
+    jobs,
     ...extra,
     "--secret-file",
     secret,
@@ -104,12 +115,16 @@ async function gdcmanon(input: string, sync: boolean): Promise<Sample> {
   return s;
 }
 
-const runs: Record<string, Sample[]> = { a: [], af: [], b: [], bs: [] };
+console.log(`start: ${uptime()}`);
+const runs: Record<string, Sample[]> = { a: [], af: [], a1: [], b: [], bs: [], o: [], of: [] };
 for (let i = 0; i < RUNS; i++) {
   runs.a!.push(await dcmanon(set, FILES));
   runs.b!.push(await gdcmanon(set, false));
+  if (BASE) runs.o!.push(await dcmanon(set, FILES, [], baseArgs));
   runs.af!.push(await dcmanon(set, FILES, ["--fsync"]));
   runs.bs!.push(await gdcmanon(set, true));
+  if (BASE) runs.of!.push(await dcmanon(set, FILES, ["--fsync"], baseArgs));
+  runs.a1!.push(await dcmanon(set, FILES, [], nodeArgs, "1"));
 }
 for (const s of Object.values(runs).flat())
   if (s.code !== 0) throw new Error(`a benchmarked command exited ${s.code}`);
@@ -117,24 +132,41 @@ const wall = (k: string) => median(runs[k]!.map((s) => s.wall));
 const rss = (k: string) => median(runs[k]!.map((s) => s.rssMb));
 const cpu = (k: string) => median(runs[k]!.map((s) => s.cpu ?? 0));
 const a = runs.a!;
-const w = [40, 12, 12, 12];
+const w = [40, 10, 10, 10, 10];
 console.log(
-  `${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs`,
+  `${FILES} CT images 512×512 (${(template.dataset.get(0x7fe00010)?.value?.length ?? 0) / 1024} KB pixel data each), ${ts}, median of ${RUNS} runs (round robin)`,
 );
-console.log(row(["", "wall s", "files/s", "RSS MB"], w));
-for (const [k, label] of [
+console.log(row(["", "wall s", "files/s", "CPU s", "RSS MB"], w));
+const rows: Array<[string, string]> = [
   ["a", "dcmanon -j 2 (Basic Profile + scan)"],
   ["b", "gdcmanon -e (Basic Profile)"],
   ["af", "dcmanon -j 2 --fsync"],
   ["bs", "gdcmanon -e, then sync"],
-] as const) {
-  console.log(row([label, wall(k).toFixed(2), (FILES / wall(k)).toFixed(0), rss(k).toFixed(0)], w));
-}
+  ["a1", "dcmanon -j 1"],
+];
+if (BASE) rows.push(["o", "base: dcmanon -j 2 (BENCH_BASE)"], ["of", "base: dcmanon -j 2 --fsync"]);
+for (const [k, label] of rows)
+  console.log(
+    row(
+      [
+        label,
+        wall(k).toFixed(2),
+        (FILES / wall(k)).toFixed(0),
+        cpu(k).toFixed(2),
+        rss(k).toFixed(0),
+      ],
+      w,
+    ),
+  );
 console.log(
   `dcmanon / gdcmanon files/s: ${(wall("b") / wall("a")).toFixed(2)}× (without fsync), ${(wall("bs") / wall("af")).toFixed(2)}× (durable: --fsync vs gdcmanon + sync)`,
 );
+if (BASE)
+  console.log(
+    `dcmanon / base dcmanon files/s: ${(wall("o") / wall("a")).toFixed(2)}× (without fsync), ${(wall("of") / wall("af")).toFixed(2)}× (--fsync); CPU ${(cpu("o") / cpu("a")).toFixed(2)}× less`,
+  );
 console.log(
-  `CPU s (user + system, median): dcmanon ${cpu("a").toFixed(2)}, gdcmanon ${cpu("b").toFixed(2)}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores (wall times are noisy on a shared machine)`,
+  `end: ${uptime()} on ${availableParallelism()} cores (wall times are noisy on a shared machine; CPU is user + system)`,
 );
 console.log(
   "Not the same work. gdcmanon -e: GDCM's own Basic Profile list (not Table E.1-1 2026d) at the top level, the originals encrypted into (0400,0500) with the certificate, new UIDs held in memory for the run; private attributes and attributes inside sequences kept, no date shift, no residual-identifier scan, no result records, each output written under its final name (no temporary file and rename).",

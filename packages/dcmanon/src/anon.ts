@@ -9,6 +9,7 @@ import {
   BINARY_WIDTH,
   buildPart10Prefix,
   Dataset,
+  DEFAULT_CHARSET,
   elementStrings,
   encodeDatasetParts,
   lookupTag,
@@ -202,10 +203,43 @@ interface State {
   warnings: string[];
   trace?: Trace;
   modifiedDates: boolean;
+  /** An item declares its own Specific Character Set (the residual scan then looks at every element). */
+  ownCharsets?: boolean;
 }
 
 function count(st: State, a: string): void {
   st.actions[a] = (st.actions[a] ?? 0) + 1;
+}
+
+/**
+ * An element's action: counted by its letter and, for `explain`, traced as `LETTER name (note)`
+ * (the label is built only when traced).
+ */
+function done(
+  st: State,
+  path: string,
+  el: Element,
+  letter: string,
+  name: string,
+  note: string | undefined,
+  r: Element | undefined,
+): Element | undefined {
+  count(st, letter);
+  if (st.trace)
+    st.trace(
+      path,
+      el.tag,
+      el.vr,
+      name ? (note === undefined ? `${letter} ${name}` : `${letter} ${name} (${note})`) : letter,
+    );
+  return r;
+}
+
+/** `done` with a whole label (`K safe private: …`, the CTP rules'). */
+function doneLabel(st: State, path: string, el: Element, label: string, r: Element | undefined) {
+  count(st, label[0]!);
+  st.trace?.(path, el.tag, el.vr, label);
+  return r;
 }
 
 // ---------------------------------------------------------------- dates
@@ -385,6 +419,7 @@ function resolveCombined(a: string): string {
 
 /** Apply the profile to every element of `ds` (and of its items), in place. */
 function apply(ds: Dataset, st: State, path: string): void {
+  if (path && ds.has(0x00080005)) st.ownCharsets = true;
   const safe = st.cfg.enabled.has("retain_safe_private") ? safePrivateTags(ds) : undefined;
   const out: Element[] = [];
   for (const el of ds.elements) {
@@ -441,13 +476,8 @@ function applyElement(
   safe?: ReadonlyMap<number, string>,
 ): Element | undefined {
   const tag = el.tag;
-  const done = (action: string, r: Element | undefined): Element | undefined => {
-    count(st, action[0]!);
-    st.trace?.(path, tag, el.vr, action);
-    return r;
-  };
   if ((tag & 0xffff) === 0 || tag >>> 16 === 0x0002)
-    return done("X group length / meta", undefined);
+    return done(st, path, el, "X", "group length / meta", undefined, undefined);
   if (
     (st.cfg.blankTags?.has(tag) || st.cfg.blankVrs?.has(el.vr)) &&
     tag !== T.PatientID &&
@@ -455,80 +485,113 @@ function applyElement(
   ) {
     if (el.vr === "UI")
       return CLASS_UID_TAGS.has(tag)
-        ? done("K class UID", el)
-        : done("U blanked (UIDs remapped)", remapUids(el, ds, st));
-    return done("Z blanked", empty(el));
+        ? done(st, path, el, "K", "class UID", undefined, el)
+        : done(st, path, el, "U", "blanked (UIDs remapped)", undefined, remapUids(el, ds, st));
+    return done(st, path, el, "Z", "blanked", undefined, empty(el));
   }
   const ctp = st.cfg.ctp?.script;
   if (ctp && (tag >>> 16) % 2 === 0) {
     const r = ctp.rules.get(tag);
-    if (r) return applyCtp(r, el, ds, st, path, done);
+    if (r) return applyCtp(r, el, ds, st, path, (a, e) => doneLabel(st, path, el, a, e));
     const group = tag >>> 16;
-    if (ctp.removeCurves && (group & 0xff00) === 0x5000) return done("X CTP curves", undefined);
-    if (ctp.removeOverlays && (group & 0xff00) === 0x6000) return done("X CTP overlays", undefined);
+    if (ctp.removeCurves && (group & 0xff00) === 0x5000)
+      return done(st, path, el, "X", "CTP curves", undefined, undefined);
+    if (ctp.removeOverlays && (group & 0xff00) === 0x6000)
+      return done(st, path, el, "X", "CTP overlays", undefined, undefined);
     if (ctp.removeUnspecified && !ctp.keepGroups.has(group) && !CTP_ALWAYS_KEPT.has(tag))
-      return done("X CTP unspecifiedelements", undefined);
+      return done(st, path, el, "X", "CTP unspecifiedelements", undefined, undefined);
   }
   if ((tag >>> 16) % 2 === 1 && st.cfg.enabled.has("retain_safe_private")) {
     const kept = safe?.get(tag);
-    if (kept === undefined) return done("X private, not in Table E.3.10-1", undefined);
-    return done(kept, el.items ? recurse(el, st, path) : el);
+    if (kept === undefined)
+      return done(st, path, el, "X", "private, not in Table E.3.10-1", undefined, undefined);
+    return doneLabel(st, path, el, kept, el.items ? recurse(el, st, path) : el);
   }
   const rule = ruleFor(tag);
   if (rule) {
     const { action: raw, by } = effectiveAction(rule, st.cfg.enabled);
     const action = resolveCombined(raw);
-    if (tag === T.PatientID) return done("D pseudonym", setText(el, ds, [st.patient.pseudonym]));
+    if (tag === T.PatientID)
+      return done(
+        st,
+        path,
+        el,
+        "D",
+        "pseudonym",
+        undefined,
+        setText(el, ds, [st.patient.pseudonym]),
+      );
     if (tag === T.PatientName)
       return done(
-        "Z pseudonym name",
+        st,
+        path,
+        el,
+        "Z",
+        "pseudonym name",
+        undefined,
         setText(el, ds, [st.cfg.patientName.replaceAll("{pid}", st.patient.pseudonym)]),
       );
     if (tag === T.PatientBirthDate && st.cfg.birthdate === "shift" && st.modifiedDates)
-      return done("C birth date shifted (--birthdate shift)", shiftDates(el, ds, st));
+      return done(
+        st,
+        path,
+        el,
+        "C",
+        "birth date shifted",
+        "--birthdate shift",
+        shiftDates(el, ds, st),
+      );
     if (tag === T.PatientAge && action === "K" && st.cfg.ageCap !== undefined)
-      return done(`K ${rule.name} (capped)`, capAge(el, ds, st.cfg.ageCap));
+      return done(st, path, el, "K", rule.name, "capped", capAge(el, ds, st.cfg.ageCap));
     switch (action) {
       case "X":
-        return done(`X ${rule.name}`, undefined);
+        return done(st, path, el, "X", rule.name, undefined, undefined);
       case "Z":
-        return done(`Z ${rule.name}`, empty(el));
+        return done(st, path, el, "Z", rule.name, undefined, empty(el));
       case "D":
-        return done(`D ${rule.name}`, dummy(el, ds, st));
+        return done(st, path, el, "D", rule.name, undefined, dummy(el, ds, st));
       case "U":
-        return done(`U ${rule.name}`, remapUids(el, ds, st));
+        return done(st, path, el, "U", rule.name, undefined, remapUids(el, ds, st));
       case "U*":
-        return done(`K ${rule.name} (references remapped)`, recurse(el, st, path));
+        return done(st, path, el, "K", rule.name, "references remapped", recurse(el, st, path));
       case "K":
-        return done(`K ${rule.name} (${by})`, el.items ? recurse(el, st, path) : el);
+        return done(st, path, el, "K", rule.name, by, el.items ? recurse(el, st, path) : el);
       case "C":
         if (by === "retain_longitudinal_modified_dates")
-          return done(`C ${rule.name} (shifted)`, shiftDates(el, ds, st));
+          return done(st, path, el, "C", rule.name, "shifted", shiftDates(el, ds, st));
         if (by === "retain_device_identity" || by === "retain_safe_private")
-          return done(`D ${rule.name} (cleaned)`, dummy(el, ds, st));
+          return done(st, path, el, "D", rule.name, "cleaned", dummy(el, ds, st));
         return done(
-          `C ${rule.name} (kept, residual-scanned)`,
+          st,
+          path,
+          el,
+          "C",
+          rule.name,
+          "kept, residual-scanned",
           el.items ? recurse(el, st, path) : el,
         );
       default:
-        return done(`X ${rule.name} (unknown action ${action})`, undefined);
+        return done(st, path, el, "X", rule.name, `unknown action ${action}`, undefined);
     }
   }
   const entry = lookupTag(tag);
-  if (!entry) return done("X not in PS3.6", undefined);
+  if (!entry) return done(st, path, el, "X", "not in PS3.6", undefined, undefined);
   switch (el.vr) {
     case "SQ":
-      return done("K sequence", recurse(el, st, path));
+      return done(st, path, el, "K", "sequence", undefined, recurse(el, st, path));
     case "UI":
-      if (CLASS_UID_TAGS.has(tag) || st.cfg.enabled.has("retain_uids")) return done("K", el);
-      return done("U by VR", remapUids(el, ds, st));
+      if (CLASS_UID_TAGS.has(tag) || st.cfg.enabled.has("retain_uids"))
+        return done(st, path, el, "K", "", undefined, el);
+      return done(st, path, el, "U", "by VR", undefined, remapUids(el, ds, st));
     case "DA":
     case "DT":
-      return st.modifiedDates ? done("C shifted by VR", shiftDates(el, ds, st)) : done("K", el);
+      return st.modifiedDates
+        ? done(st, path, el, "C", "shifted by VR", undefined, shiftDates(el, ds, st))
+        : done(st, path, el, "K", "", undefined, el);
     case "PN":
-      return done("D by VR", dummy(el, ds, st));
+      return done(st, path, el, "D", "by VR", undefined, dummy(el, ds, st));
     default:
-      return done("K", el);
+      return done(st, path, el, "K", "", undefined, el);
   }
 }
 
@@ -837,6 +900,37 @@ function scan(ds: Dataset, tokens: Token[], hits: Hit[], policy: ResidualPolicy)
   ds.elements = keep;
 }
 
+/**
+ * Whether any token may occur in the output (a superset of what `scan` finds, so a "no" is
+ * final): its bytes, all but the pixel data, read as Latin-1 and lower-cased, hold one of a
+ * token's forms. Only where every value decodes as Latin-1 (the default character set and
+ * ISO_IR 100; `scan` also searches the decoded text) and the encoding is not deflated.
+ */
+function mayHold(
+  data: readonly Buffer[],
+  ds: Dataset,
+  ts: string,
+  tokens: readonly Token[],
+): boolean {
+  if (ds.charset().decode !== DEFAULT_CHARSET.decode || syntaxInfo(ts).deflated) return true;
+  const pixels = ds.get(T.PixelData)?.value;
+  let hay = "";
+  for (const part of data) if (part !== pixels) hay += part.toString("latin1");
+  hay = hay.toLowerCase();
+  for (const t of tokens) for (const f of t.forms) if (hay.includes(f)) return true;
+  return false;
+}
+
+/** The output file in parts: preamble and rebuilt meta, then the dataset (the pixel data a view of the input). */
+function encodeFile(ds: Dataset, ts: string): Buffer[] {
+  const prefix = buildPart10Prefix({
+    sopClassUID: ds.string(T.SOPClassUID) ?? "",
+    sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "",
+    transferSyntax: ts,
+  });
+  return [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
+}
+
 // ---------------------------------------------------------------- the file
 
 function codeItem(code: string, meaning: string): Dataset {
@@ -847,42 +941,78 @@ function codeItem(code: string, meaning: string): Dataset {
   return d;
 }
 
-function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
+interface Markers {
+  /** (0012,0062), (0012,0063), (0028,0303), encoded once. */
+  elements: Element[];
+  codes: Dataset[];
+  equipment: Dataset;
+  codeValues: string[];
+}
+
+/** The markers of a configuration, made once (the text does not depend on the file). */
+const MARKERS = new WeakMap<AnonConfig, Markers>();
+
+function markersOf(cfg: AnonConfig): Markers {
+  let m = MARKERS.get(cfg);
+  if (m) return m;
   const used = OPTIONS.filter((o) => cfg.enabled.has(o.column));
   const codes = [BASIC_PROFILE, ...used];
-  ds.setString(T.PatientIdentityRemoved, "CS", "YES");
   const text = [
     cfg.tool,
     `PS3.15 ${E1_1_EDITION} Table E.1-1`,
     BASIC_PROFILE.meaning,
     ...used.map((o) => o.meaning),
   ].map((s) => s.slice(0, 64));
-  // Values a CTP script wrote (`@append(){CTP: …}`) come first.
-  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod)
-    ? (ds.strings(T.DeidentificationMethod) ?? [])
-    : [];
-  ds.setString(T.DeidentificationMethod, "LO", [...scripted.filter((v) => v !== ""), ...text]);
-  const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
-  ds.set({
-    tag: T.DeidentificationMethodCodeSequence,
-    vr: "SQ",
-    items: [...prior, ...codes.map((c) => codeItem(c.code, c.meaning))],
-  });
+  const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates")
+    ? "UNMODIFIED"
+    : cfg.enabled.has("retain_longitudinal_modified_dates")
+      ? "MODIFIED"
+      : "REMOVED";
+  const made = new Dataset();
+  made.setString(T.PatientIdentityRemoved, "CS", "YES");
+  made.setString(T.DeidentificationMethod, "LO", text);
+  made.setString(T.LongitudinalTemporalInformationModified, "CS", longitudinal);
   // Contributing Equipment Sequence: an item for this tool, purpose DCM 109104 "De-identifying Equipment" (CID 7005); no time, to stay deterministic.
   const equipment = new Dataset();
   equipment.setString(0x00080070, "LO", "dicom-pipes");
   equipment.setString(0x00181020, "LO", cfg.tool.slice(0, 64));
   const purpose = codeItem("109104", "De-identifying Equipment");
   equipment.set({ tag: 0x0040a170, vr: "SQ", items: [purpose] });
+  m = {
+    elements: made.elements,
+    codes: codes.map((c) => codeItem(c.code, c.meaning)),
+    equipment,
+    codeValues: codes.map((c) => c.code),
+  };
+  MARKERS.set(cfg, m);
+  return m;
+}
+
+function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
+  const m = markersOf(cfg);
+  // Values a CTP script wrote (`@append(){CTP: …}`) come first.
+  const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod)
+    ? (ds.strings(T.DeidentificationMethod) ?? []).filter((v) => v !== "")
+    : [];
+  // ASCII text: the same bytes in every character set a dataset may declare.
+  for (const el of m.elements) ds.set(el);
+  if (scripted.length) {
+    const own = m.elements.find((e) => e.tag === T.DeidentificationMethod)!;
+    ds.setString(T.DeidentificationMethod, "LO", [
+      ...scripted,
+      ...elementStrings(own, ds.charset()),
+    ]);
+  }
+  // Items are copied: the residual scan may scrub a dataset's elements in place.
+  const prior = ds.get(T.DeidentificationMethodCodeSequence)?.items ?? [];
+  ds.set({
+    tag: T.DeidentificationMethodCodeSequence,
+    vr: "SQ",
+    items: [...prior, ...m.codes.map((c) => c.clone())],
+  });
   const contributors = ds.get(0x0018a001)?.items ?? [];
-  ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, equipment] });
-  const longitudinal = cfg.enabled.has("retain_longitudinal_full_dates")
-    ? "UNMODIFIED"
-    : cfg.enabled.has("retain_longitudinal_modified_dates")
-      ? "MODIFIED"
-      : "REMOVED";
-  ds.setString(T.LongitudinalTemporalInformationModified, "CS", longitudinal);
-  return codes.map((c) => c.code);
+  ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, m.equipment.clone()] });
+  return m.codeValues;
 }
 
 function dropReason(
@@ -937,10 +1067,38 @@ export function patientKey(ds: Dataset, ctx: FileContext, cfg: AnonConfig): stri
   return issuer ? `${issuer}|${origPid}` : origPid;
 }
 
+/**
+ * Identities of the latest patients, by configuration (the keyed hashes of a patient are computed
+ * once, not for every file; a bounded cache, so memory stays flat).
+ */
+const IDENTITIES = new WeakMap<AnonConfig, Map<string, PatientIdentity>>();
+const IDENTITY_CACHE = 1024;
+
 /** The patient's pseudonym and day shift (an id map miss is reported, never numbered). */
 export function identify(ds: Dataset, ctx: FileContext, cfg: AnonConfig): PatientIdentity | string {
   const origPid = normaliseId(ds.string(T.PatientID) ?? "");
   const issuer = normaliseId(ds.string(T.IssuerOfPatientID) ?? "");
+  // Values read from each file (Karnak tags) are not cached.
+  if (cfg.readPseudonymFrom || cfg.readShiftFrom) return identifyNew(ds, ctx, cfg, origPid, issuer);
+  let cache = IDENTITIES.get(cfg);
+  if (!cache) IDENTITIES.set(cfg, (cache = new Map()));
+  const id = `${issuer}\0${origPid}\0${ctx.folderKey ?? ""}`;
+  const hit = cache.get(id);
+  if (hit) return hit;
+  const r = identifyNew(ds, ctx, cfg, origPid, issuer);
+  if (typeof r === "string") return r;
+  if (cache.size >= IDENTITY_CACHE) cache.delete(cache.keys().next().value!);
+  cache.set(id, r);
+  return r;
+}
+
+function identifyNew(
+  ds: Dataset,
+  ctx: FileContext,
+  cfg: AnonConfig,
+  origPid: string,
+  issuer: string,
+): PatientIdentity | string {
   const key = patientKey(ds, ctx, cfg);
   if (cfg.idMapKey === "dirname" && !ctx.folderKey)
     return "no sub-XXXX folder in the input path (--id-map-key dirname)";
@@ -1043,30 +1201,28 @@ export function anonymize(
     }
   } else apply(ds, st, "");
   const options = addMarkers(ds, cfg);
-
+  const ts = header.transferSyntax;
+  let data = encodeFile(ds, ts);
   if (cfg.residualScan) {
     if (!cfg.enabled.has("retain_uids"))
       for (const orig of st.uids.keys()) addToken(tokens, orig, "original UID", true);
-    const hits: Hit[] = [];
     const list = [...tokens.values()].filter((t) => t.text !== st.patient.pseudonym);
-    scan(ds, list, hits, cfg.residual);
-    if (hits.length) {
-      const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
-      if (cfg.residual === "quarantine")
-        return { status: "quarantined", reason: `residual identifier: ${where}`, patient };
-      warnings.push(
-        `residual identifier ${cfg.residual === "scrub" ? "scrubbed" : "left"}: ${where}`,
-      );
+    // The element-by-element scan only where the output's bytes may hold a token.
+    if (list.length && (st.ownCharsets || mayHold(data, ds, ts, list))) {
+      const hits: Hit[] = [];
+      scan(ds, list, hits, cfg.residual);
+      if (hits.length) {
+        const where = [...new Set(hits.map((h) => `${h.kind} in ${tagDcmtk(h.tag)}`))].join("; ");
+        if (cfg.residual === "quarantine")
+          return { status: "quarantined", reason: `residual identifier: ${where}`, patient };
+        warnings.push(
+          `residual identifier ${cfg.residual === "scrub" ? "scrubbed" : "left"}: ${where}`,
+        );
+        if (cfg.residual === "scrub") data = encodeFile(ds, ts);
+      }
     }
   }
-  const ts = header.transferSyntax;
   const sopClassUID = ds.string(T.SOPClassUID) ?? "";
-  const prefix = buildPart10Prefix({
-    sopClassUID,
-    sopInstanceUID: ds.string(T.SOPInstanceUID) ?? "",
-    transferSyntax: ts,
-  });
-  const data = [prefix, ...encodeDatasetParts(ds, ts, syntaxInfo(ts).little)];
   return {
     status: "ok",
     data,

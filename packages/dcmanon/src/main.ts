@@ -90,7 +90,8 @@ function parser(version: string) {
         type: "number",
         // At least 2: the write of one file (in the thread pool) overlaps the de-identification of the next.
         default: Math.min(4, Math.max(2, availableParallelism())),
-        describe: "files processed at once (default: the cores, 2 to 4)",
+        describe:
+          "files in flight (default: the cores, 2 to 4): up to 2N read and written in the background while one is de-identified",
         group: O,
       },
       "map-out": {
@@ -118,7 +119,8 @@ function parser(version: string) {
       },
       fsync: {
         type: "boolean",
-        describe: "fsync each output before renaming it into place (durable when reported; slower)",
+        describe:
+          "outputs durable when reported: fsynced a batch at a time, renamed, their folders fsynced once (slower)",
         group: O,
       },
       decompress: {

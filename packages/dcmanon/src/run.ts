@@ -1,110 +1,39 @@
-/** The de-identification run: inputs → anonymize → atomic outputs, one NDJSON result per input, map and audit logs. */
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, lstatSync, type WriteStream } from "node:fs";
+/**
+ * The de-identification run: inputs → de-identified temporary files (written in the thread
+ * pool with `-j N`) → renamed into place in input order (with `--fsync`, a batch at a time: the
+ * files fsynced together, renamed, their folders fsynced once) → one NDJSON result per input,
+ * only once its output is in place; map and audit logs.
+ */
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fdatasync,
+  fsync,
+  openSync,
+  rename,
+  unlinkSync,
+  type WriteStream,
+} from "node:fs";
 import { chmod, mkdir, open } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import {
-  mapPool,
   ReadBuffers,
   RecordWriter,
+  signalExitCode,
   walkFiles,
   writeFileAtomic,
   type Io,
-  type WalkedFile,
 } from "@dicom-pipes/dimse/io";
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
-import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix, parsePart10 } from "@dicom-pipes/dimse/dicom";
-import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
-import { anonymize, patientKey, type AnonConfig, type AnonOk, type AnonOutcome } from "./anon.js";
+import { parsePart10 } from "@dicom-pipes/dimse/dicom";
+import { patientKey, type AnonConfig, type AnonOk } from "./anon.js";
+import { fileJobs, type FileDone, type FileTask } from "./job.js";
 import { SEQ_FORMAT } from "./keys.js";
+import { folderKey, type Input, type RunConfig } from "./paths.js";
 
-export type Layout = "hierarchy" | "mirror" | "bids" | "template";
-export type MapFormat = "ndjson" | "pacsifier";
-
-export interface RunConfig {
-  anon: AnonConfig;
-  outDir?: string;
-  inPlace: boolean;
-  layout: Layout;
-  keepDirNames: boolean;
-  /** `--layout template`: the path template, on de-identified values. */
-  template?: PathTemplate;
-  jobs: number;
-  mapOut?: string;
-  /** `pacsifier`: --map-out is a folder receiving new_ids.json, day_shift.json and map.ndjson. */
-  mapFormat: MapFormat;
-  auditLog?: string;
-  pathField: string;
-  failOnQuarantine: boolean;
-  /** fsync each output before its rename (durable when reported, not only complete). */
-  fsync: boolean;
-  /** `--decompress`: write compressed files decoded, in explicit VR little endian. */
-  decompress?: boolean;
-  /** Files that are not DICOM (journals, dumps, README…): reported skipped, or errors. */
-  nonDicom: "skip" | "error";
-  version: string;
-  edition: string;
-}
-
-interface Input extends WalkedFile {
-  /** Record fields echoed back (stdin NDJSON). */
-  error?: string;
-}
-
-/** The `sub-XXXX` segment of a path (PACSIFIER's patient folders). */
-export function folderKey(path: string): string | undefined {
-  return path.split(/[\\/]/).find((s) => /^sub-[^/\\]+$/.test(s));
-}
-
-const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
-
-function safeSegment(s: string | undefined, fallback: string): string {
-  const t = (s ?? "")
-    .trim()
-    .replace(/[^A-Za-z0-9._-]+/g, "_")
-    .replace(/^\.+/, "");
-  return t && SAFE_NAME.test(t) ? t : fallback;
-}
-
-/** Where a de-identified file goes (names from de-identified values only, except `mirror`). */
-export function outputPath(cfg: RunConfig, input: Input, r: AnonOk): string {
-  if (cfg.inPlace) return input.path;
-  const dir = cfg.outDir!;
-  const sop = `${r.sop}.dcm`;
-  switch (cfg.layout) {
-    case "mirror": {
-      const parts = input.rel.split(/[\\/]/).filter((p) => p && p !== "." && p !== "..");
-      return join(dir, ...parts);
-    }
-    case "bids": {
-      const segs = input.path.split(/[\\/]/);
-      const i = segs.findIndex((s) => /^sub-/.test(s));
-      const inputSeries = i >= 0 && segs.length > i + 3 ? segs[i + 2] : undefined;
-      const series =
-        cfg.keepDirNames && inputSeries
-          ? safeSegment(inputSeries, "series")
-          : `${String(r.seriesNumber ?? "0").padStart(5, "0")}-${safeSegment(r.modality, "OT")}`;
-      return join(
-        dir,
-        `sub-${safeSegment(r.patient.pseudonym, "unknown")}`,
-        `ses-${safeSegment(r.studyDate, "nodate")}`,
-        series,
-        sop,
-      );
-    }
-    case "template": {
-      const rel = cfg.template!.render({
-        dataset: r.dataset,
-        extra: { prefix: dcmtkPrefix(r.sopClass) ?? DCMTK_UNKNOWN_PREFIX },
-      });
-      insideOrThrow(dir, rel);
-      return join(dir, rel);
-    }
-    default:
-      return join(dir, safeSegment(r.patient.pseudonym, "unknown"), r.study, r.series, sop);
-  }
-}
+export { folderKey, outputPath, type Layout, type MapFormat, type RunConfig } from "./paths.js";
 
 async function* stdinInputs(io: Io, field: string): AsyncGenerator<Input> {
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
@@ -162,12 +91,6 @@ async function* allInputs(
   }
 }
 
-function sha256(parts: readonly Buffer[]): string {
-  const h = createHash("sha256");
-  for (const b of parts) h.update(b);
-  return h.digest("hex");
-}
-
 /** An append-only NDJSON file (mode 0600 for the map). */
 async function ndjsonFile(path: string, mode: number): Promise<WriteStream> {
   const fh = await open(path, "w", mode);
@@ -185,126 +108,6 @@ async function closeStream(s: WriteStream | undefined): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     s.end((e?: Error | null) => (e ? reject(e) : resolve())),
   );
-}
-
-interface Processed {
-  input: Input;
-  /** The input's bytes (outcome.data has views of them): given back once the result is recorded. */
-  buf?: Buffer;
-  outcome?: AnonOutcome;
-  out?: string;
-  error?: string;
-}
-
-/**
- * Duplicate outputs (two inputs holding one SOP instance) without remembering every output: an
- * existing target changed since the run started was written by this run (kept; the later input
- * is skipped), an older one comes from an earlier run (replaced). Outputs in flight (at most -j)
- * and the latest 4096 outputs are also remembered, with their input's name for the message.
- * The look at the disk is one synchronous lstat (microseconds, no thread-pool round trip).
- */
-class Written {
-  /** File times come from a coarse clock (up to a tick behind): a margin of 20 ms. */
-  private readonly since = Date.now() - 20;
-  /** Outputs being written, with their input. */
-  private readonly inFlight = new Map<string, string>();
-  private readonly recent = new Map<string, string>();
-
-  constructor(private readonly remember = 4096) {}
-
-  /** A reason to skip `out` (written for `input`) now, or undefined (then `end(out)` must follow). */
-  begin(out: string, input: string): string | undefined {
-    if (this.inFlight.has(out) || this.recent.has(out)) return this.reason(out);
-    const earlier = lstatSync(out, { throwIfNoEntry: false });
-    if (earlier && earlier.ctimeMs >= this.since) return this.reason(out);
-    this.inFlight.set(out, input);
-    return undefined;
-  }
-
-  end(out: string, input?: string): void {
-    this.inFlight.delete(out);
-    if (input === undefined) return;
-    this.recent.set(out, input);
-    if (this.recent.size > this.remember) this.recent.delete(this.recent.keys().next().value!);
-  }
-
-  reason(out: string): string {
-    return `duplicate: same SOP Instance UID and output as ${this.recent.get(out) ?? this.inFlight.get(out) ?? "an earlier input of this run"}`;
-  }
-}
-
-async function processOne(
-  cfg: RunConfig,
-  input: Input,
-  written: Written,
-  buffers: ReadBuffers,
-): Promise<Processed> {
-  if (input.error) return { input, error: input.error };
-  let buf: Buffer;
-  try {
-    // One synchronous read (cheaper than four thread-pool round trips for a few hundred KB), into a reused buffer.
-    buf = buffers.read(input.path);
-  } catch (e) {
-    return {
-      input,
-      error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    };
-  }
-  const r = await anonymizeAndWrite(cfg, input, written, buf);
-  return { ...r, buf };
-}
-
-async function anonymizeAndWrite(
-  cfg: RunConfig,
-  input: Input,
-  written: Written,
-  buf: Buffer,
-): Promise<Processed> {
-  let outcome: AnonOutcome;
-  try {
-    outcome = anonymize(buf, { folderKey: folderKey(input.path) }, cfg.anon);
-  } catch (e) {
-    if ((e as Error).name === "NotDicomError" && cfg.nonDicom === "skip")
-      return {
-        input,
-        outcome: { status: "skipped", reason: `not DICOM: ${(e as Error).message}` },
-      };
-    return { input, error: `not de-identified: ${(e as Error).message}` };
-  }
-  if (outcome.status !== "ok") return { input, outcome };
-  if (cfg.decompress) {
-    try {
-      const { decompressPart10 } = await import("@dicom-pipes/dimse/codec");
-      const d = await decompressPart10(Buffer.concat(outcome.data));
-      if (d) outcome = { ...outcome, data: d.parts };
-    } catch (e) {
-      return { input, outcome, error: `not decoded: ${(e as Error).message}` };
-    }
-  }
-  let out: string;
-  try {
-    out = outputPath(cfg, input, outcome);
-  } catch (e) {
-    return { input, outcome, error: `no output path: ${(e as Error).message}` };
-  }
-  if (cfg.inPlace) {
-    try {
-      await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
-    } catch (e) {
-      return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
-    }
-    return { input, outcome, out };
-  }
-  const busy = written.begin(out, input.path);
-  if (busy !== undefined) return { input, outcome: { status: "skipped", reason: busy } };
-  try {
-    await writeFileAtomic(out, outcome.data, { mode: 0o644, fsync: cfg.fsync });
-  } catch (e) {
-    written.end(out);
-    return { input, outcome, error: `cannot write ${out}: ${(e as Error).message}` };
-  }
-  written.end(out, input.path);
-  return { input, outcome, out };
 }
 
 /**
@@ -363,6 +166,27 @@ async function numberPatients(operands: string[], cfg: AnonConfig): Promise<Map<
   return new Map(order.map(({ p }, i) => [p, i + 1]));
 }
 
+interface Entry {
+  input: Input;
+  promise: Promise<FileDone>;
+  done?: FileDone;
+}
+
+const NEVER = new Promise<never>(() => undefined);
+
+/** A temporary file not to be put in place: closed and removed. */
+function discard(d: FileDone | undefined): void {
+  if (!d) return;
+  try {
+    if (d.fd !== undefined) closeSync(d.fd);
+    if (d.tmp !== undefined) unlinkSync(d.tmp);
+  } catch {
+    // already gone
+  }
+  d.fd = undefined;
+  d.tmp = undefined;
+}
+
 /** Run over every input; returns the exit status. */
 export async function runAnon(
   cfg: RunConfig,
@@ -394,75 +218,210 @@ export async function runAnon(
     secret: cfg.anon.keys.fingerprint(),
     layout: cfg.inPlace ? "in-place" : cfg.layout,
   });
-  const written = new Written();
   const seenPatients = new Set<string>();
   const seenUids = new Set<string>();
   const totals: Record<string, number> = { ok: 0, skipped: 0, quarantined: 0, error: 0 };
-  const buffers = new ReadBuffers(cfg.jobs + 2);
-  for await (const p of mapPool(allInputs(operands, io, cfg.pathField, log), cfg.jobs, (i) =>
-    processOne(cfg, i, written, buffers),
-  )) {
-    if (io.signal?.aborted || !results.ok) break;
-    await record(p);
-    if (p.buf) buffers.release(p.buf);
+  // An existing output changed since the run started was written by this run (file times come
+  // from a coarse clock: a margin of 20 ms); the latest outputs are remembered with their input.
+  const since = Date.now() - 20;
+  const recent = new Map<string, string>();
+  const start = fileJobs(cfg, since);
+  // Files in flight: -j of them being written while as many wait for their turn, and with
+  // --fsync enough to sync many at once.
+  const window = Math.max(cfg.jobs * 2, cfg.fsync ? 32 : 1);
+  const inflight: Entry[] = [];
+  const inputs = allInputs(operands, io, cfg.pathField, log);
+  let reading: Promise<IteratorResult<Input>> | undefined;
+  let exhausted = false;
+  let nextId = 0;
+  const stop = () => io.signal?.aborted || !results.ok;
+  // A signal also ends a wait for the next input (stdin may stay open and silent).
+  const aborted = new Promise<"abort">((resolve) => {
+    if (io.signal?.aborted) resolve("abort");
+    io.signal?.addEventListener("abort", () => resolve("abort"), { once: true });
+  });
+  try {
+    for (;;) {
+      if (stop()) break;
+      if (!exhausted && !reading && inflight.length < window) reading = inputs.next();
+      const head = inflight[0];
+      if (!head && !reading) break;
+      const got = await Promise.race([
+        head ? head.promise.then(() => "done" as const) : NEVER,
+        reading ? reading.then(() => "input" as const) : NEVER,
+        aborted,
+      ]);
+      if (got === "abort") break;
+      if (got === "input") {
+        const r = await reading!;
+        reading = undefined;
+        if (r.done) exhausted = true;
+        else {
+          const input = r.value;
+          const task: FileTask = { id: nextId++, path: input.path, rel: input.rel };
+          if (input.error) task.error = input.error;
+          const entry: Entry = { input, promise: undefined as unknown as Promise<FileDone> };
+          entry.promise = start(task)
+            .catch((e: Error): FileDone => ({ id: task.id, status: "error", reason: e.message }))
+            .then((d) => (entry.done = d));
+          inflight.push(entry);
+        }
+        continue;
+      }
+      // The head is done: it and every later file already done are committed together.
+      let n = 1;
+      while (n < inflight.length && inflight[n]!.done) n++;
+      await commit(inflight.splice(0, n));
+    }
+  } finally {
+    // Not reported, so not put in place: the temporary files of files in flight are removed.
+    for (const e of inflight) discard(e.done ?? (await e.promise.catch(() => undefined)));
+    if (!reading) await inputs.return(undefined);
   }
-  async function record(p: Processed): Promise<void> {
-    const o = p.outcome;
-    const status = p.error ? "error" : o!.status;
+
+  /** Put a batch of outputs in place (durably with --fsync), then report each. */
+  async function commit(batch: Entry[]): Promise<void> {
+    for (const e of batch) {
+      const d = e.done!;
+      if (d.out === undefined || cfg.inPlace) continue;
+      const earlier = recent.get(d.out);
+      if (d.duplicate || earlier !== undefined) {
+        discard(d);
+        Object.assign(d, {
+          status: "skipped",
+          reason: `duplicate: same SOP Instance UID and output as ${earlier ?? "an earlier input of this run"}`,
+          out: undefined,
+          tmp: undefined,
+          fd: undefined,
+        });
+        continue;
+      }
+      recent.set(d.out, e.input.path);
+      if (recent.size > 4096) recent.delete(recent.keys().next().value!);
+    }
+    const ok = batch.map((e) => e.done!).filter((d) => d.status === "ok");
+    if (cfg.fsync)
+      await Promise.all(
+        ok.map(
+          (d) =>
+            new Promise<void>((resolve) =>
+              fdatasync(d.fd!, (err) => {
+                if (err) fail(d, `cannot write ${d.out}: fsync: ${err.message}`);
+                resolve();
+              }),
+            ),
+        ),
+      );
+    const dirs = new Set<string>();
+    await Promise.all(
+      ok.map(
+        (d) =>
+          new Promise<void>((resolve) => {
+            if (d.status !== "ok") return resolve();
+            if (d.fd !== undefined) closeSync(d.fd);
+            d.fd = undefined;
+            rename(d.tmp!, d.out!, (e) => {
+              if (e) fail(d, `cannot write ${d.out}: ${e.message}`);
+              else {
+                dirs.add(dirname(d.out!));
+                for (const m of d.made ?? []) dirs.add(dirname(m));
+              }
+              resolve();
+            });
+          }),
+      ),
+    );
+    // The new names (and new folders) made durable: each folder fsynced once for the batch.
+    if (cfg.fsync)
+      await Promise.all(
+        [...dirs].map(
+          (dir) =>
+            new Promise<void>((resolve) => {
+              let fd: number;
+              try {
+                fd = openSync(dir, "r");
+              } catch (e) {
+                for (const d of ok)
+                  if (d.status === "ok" && dirname(d.out!) === dir)
+                    fail(d, `cannot write ${d.out}: ${(e as Error).message}`, false);
+                return resolve();
+              }
+              fsync(fd, (err) => {
+                closeSync(fd);
+                if (err)
+                  for (const d of ok)
+                    if (d.status === "ok" && dirname(d.out!) === dir)
+                      fail(d, `${d.out} not durable: fsync ${dir}: ${err.message}`, false);
+                resolve();
+              });
+            }),
+        ),
+      );
+    for (const e of batch) await record(e.input, e.done!);
+  }
+
+  /** A file that cannot be put in place: an error, its temporary file removed. */
+  function fail(d: FileDone, reason: string, remove = true): void {
+    if (remove) discard(d);
+    Object.assign(d, { status: "error", reason, out: undefined });
+  }
+
+  async function record(input: Input, d: FileDone): Promise<void> {
+    const status = d.status;
     totals[status] = (totals[status] ?? 0) + 1;
-    const rec: Record<string, unknown> = { in: p.input.path, out: p.out ?? null, status };
-    if (p.error || (o && o.status !== "ok"))
-      rec.reason = p.error ?? (o as { reason: string }).reason;
-    if (o?.status === "ok") {
+    const rec: Record<string, unknown> = { in: input.path, out: d.out ?? null, status };
+    if (status !== "ok") rec.reason = d.reason;
+    if (status === "ok") {
+      const patient = d.patient!;
       Object.assign(rec, {
-        sop: o.sop,
-        study: o.study,
-        series: o.series,
-        patient: o.patient.pseudonym,
-        actions: o.actions,
-        options: o.options,
-        warnings: o.warnings,
+        sop: d.sop,
+        study: d.study,
+        series: d.series,
+        patient: patient.pseudonym,
+        actions: d.actions,
+        options: d.options,
+        warnings: d.warnings,
       });
       if (map) {
         // Remembered only for the map: without --map-out memory stays flat in the number of files.
-        if (!seenPatients.has(o.patient.key)) {
-          seenPatients.add(o.patient.key);
+        if (!seenPatients.has(patient.key)) {
+          seenPatients.add(patient.key);
           writeLine(map, {
             kind: "patient",
-            orig_pid: o.patient.origPid,
-            issuer: o.patient.issuer || null,
-            key: o.patient.key,
-            pseudonym: o.patient.pseudonym,
-            day_shift: o.patient.dayShift ?? null,
+            orig_pid: patient.origPid,
+            issuer: patient.issuer || null,
+            key: patient.key,
+            pseudonym: patient.pseudonym,
+            day_shift: patient.dayShift ?? null,
           });
-          if (cfg.mapFormat === "pacsifier") addPacsifier(newIds, dayShifts, o.patient, log);
+          if (cfg.mapFormat === "pacsifier") addPacsifier(newIds, dayShifts, patient, log);
         }
-        for (const [orig, n] of o.uids) {
+        for (const [orig, n] of d.uids ?? []) {
           if (seenUids.has(orig)) continue;
           seenUids.add(orig);
           writeLine(map, { kind: "uid", orig, new: n });
         }
-        writeLine(map, { kind: "file", in: p.input.path, out: p.out });
+        writeLine(map, { kind: "file", in: input.path, out: d.out });
       }
       if (audit)
         writeLine(audit, {
           kind: "file",
           status,
-          out: p.out,
-          sha256: sha256(o.data),
-          actions: o.actions,
-          options: o.options,
-          warnings: o.warnings.length,
+          out: d.out,
+          sha256: d.sha256,
+          actions: d.actions,
+          options: d.options,
+          warnings: d.warnings!.length,
         });
-      for (const w of o.warnings) log.warn(`${p.input.path}: ${w}`);
+      for (const w of d.warnings ?? []) log.warn(`${input.path}: ${w}`);
     } else {
       writeLine(audit, {
         kind: "file",
         status,
-        reason: (rec.reason as string).replace(/:.*$/, ""),
+        reason: (d.reason ?? "").replace(/:.*$/, ""),
       });
-      if (status === "error") log.error(`${p.input.path}: ${rec.reason}`);
-      else log.info(`${p.input.path}: ${status}: ${rec.reason}`);
+      if (status === "error") log.error(`${input.path}: ${d.reason}`);
+      else log.info(`${input.path}: ${status}: ${d.reason}`);
     }
     await results.write(rec);
   }
@@ -486,6 +445,8 @@ export async function runAnon(
   log.info(
     `${totals.ok} de-identified, ${totals.skipped} skipped, ${totals.quarantined} quarantined, ${totals.error} errors`,
   );
+  const stopped = signalExitCode(io.signal);
+  if (stopped !== undefined) return stopped;
   if (totals.error) return Exit.PARTIAL;
   if (cfg.failOnQuarantine && (totals.quarantined || totals.skipped)) return Exit.PARTIAL;
   return Exit.OK;

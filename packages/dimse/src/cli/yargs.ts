@@ -238,6 +238,13 @@ export async function parseYargs<T>(
     // DCMTK's two-letter -ll, which yargs would read as -l -l (options end at --).
     const end = argv.indexOf("--");
     const given = argv.map((a, i) => (a === "-ll" && (end < 0 || i < end) ? "--log-level" : a));
+    // `--help` is ours (from the option table): yargs is not asked to lay out a help of its own first.
+    const options = end < 0 ? given : given.slice(0, end);
+    if (options.includes("--help") || options.includes("-h")) {
+      const { help, options: table } = yargsHelp(y as unknown as Argv);
+      printHelp(io, help, table);
+      return resolve({ args: { _: [] } as unknown as T & GeneralArgs, done: true });
+    }
     void y.parse(given, {}, (err: Error | undefined, args: unknown, output: string) => {
       if (err) return reject(new UsageError(err.message.split("\n")[0] ?? err.message));
       const a = args as T & GeneralArgs & { help?: boolean };

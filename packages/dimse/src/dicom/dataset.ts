@@ -88,6 +88,12 @@ export const BINARY_WIDTH: Record<string, number> = {
   OV: 8,
 };
 const VALID_VR = /^[A-Z]{2}$/;
+/** The VRs of PS3.5 by their two bytes (`("O".charCodeAt(0) << 8) | "B".charCodeAt(0)` → `OB`): read without making a string. */
+const VR_BY_CODE = new Map<number, string>(
+  "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV"
+    .split(" ")
+    .map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]),
+);
 
 export class Dataset {
   elements: Element[];
@@ -361,8 +367,9 @@ function readElements(
     let vr: string;
     let len: number;
     let hdr: number;
-    const vrText = c.explicit ? buf.toString("latin1", pos + 4, pos + 6) : "";
-    if (c.explicit && VALID_VR.test(vrText)) {
+    const known = c.explicit ? VR_BY_CODE.get((buf[pos + 4]! << 8) | buf[pos + 5]!) : undefined;
+    const vrText = known ?? (c.explicit ? buf.toString("latin1", pos + 4, pos + 6) : "");
+    if (c.explicit && (known !== undefined || VALID_VR.test(vrText))) {
       vr = vrText;
       if (LONG_VRS.has(vr)) {
         if (pos + 12 > end) throw new DicomParseError("truncated element header", pos);
@@ -528,57 +535,129 @@ function swapped(vr: string, value: Buffer): Buffer {
   return out;
 }
 
+/** Values at least this long are not copied: they are parts of their own (views of the dataset's buffers). */
+const PART_MIN = 16384;
+
+/** Encoded bytes of an element, header included (`long`: the value length needs the 12-byte header). */
+function elementSize(el: Element, ts: SyntaxInfo): number {
+  const explicit = ts.explicit;
+  if (el.items) return (explicit ? 12 : 8) + itemsSize(el.items, ts);
+  if (el.fragments) {
+    let n = (explicit ? 12 : 8) + 8;
+    for (const f of el.fragments) n += 8 + f.length;
+    return n;
+  }
+  const len = valueLength(el);
+  const long = !explicit || LONG_VRS.has(el.vr) || len > 0xffff;
+  return (explicit ? (long ? 12 : 8) : 8) + len;
+}
+
+function valueLength(el: Element): number {
+  const n = el.value?.length ?? 0;
+  return n + (n % 2);
+}
+
+function itemsSize(items: readonly Dataset[], ts: SyntaxInfo): number {
+  let n = 0;
+  for (const item of items) n += 8 + datasetSize(item, ts);
+  return n;
+}
+
+function datasetSize(ds: Dataset, ts: SyntaxInfo): number {
+  let n = 0;
+  for (const el of ds.elements) n += elementSize(el, ts);
+  return n;
+}
+
+/**
+ * Writes a dataset into one buffer, sized beforehand (sequences and items with explicit
+ * lengths), except large values, which stay views of the dataset's own buffers: the
+ * encoding is the list of `parts()`.
+ */
 class Writer {
-  chunks: Buffer[] = [];
-  length = 0;
+  private readonly buf: Buffer;
+  private pos = 0;
+  private start = 0;
+  private readonly out: Buffer[] = [];
+
   constructor(
     readonly ts: SyntaxInfo,
     readonly sourceLittle: boolean,
-  ) {}
-  push(b: Buffer): void {
-    this.chunks.push(b);
-    this.length += b.length;
+    size: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
   }
+
+  parts(): Buffer[] {
+    if (this.pos > this.start) this.out.push(this.buf.subarray(this.start, this.pos));
+    this.start = this.pos;
+    return this.out;
+  }
+
+  private u16(v: number): void {
+    if (this.ts.little) this.buf.writeUInt16LE(v, this.pos);
+    else this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  private u32(v: number): void {
+    if (this.ts.little) this.buf.writeUInt32LE(v >>> 0, this.pos);
+    else this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
   header(tag: number, vr: string, len: number): void {
-    const ts = this.ts;
-    const explicit = ts.explicit;
-    const long = !explicit || LONG_VRS.has(vr) || len > 0xffff;
-    const h = Buffer.allocUnsafe(explicit ? (long ? 12 : 8) : 8);
-    if (ts.little) {
-      h.writeUInt16LE(tag >>> 16, 0);
-      h.writeUInt16LE(tag & 0xffff, 2);
-    } else {
-      h.writeUInt16BE(tag >>> 16, 0);
-      h.writeUInt16BE(tag & 0xffff, 2);
-    }
-    if (!explicit) {
-      if (ts.little) h.writeUInt32LE(len >>> 0, 4);
-      else h.writeUInt32BE(len >>> 0, 4);
-    } else {
-      const outVr = long && !LONG_VRS.has(vr) ? "UN" : vr;
-      h.write(outVr, 4, "latin1");
-      if (long) {
-        h.writeUInt16LE(0, 6);
-        if (ts.little) h.writeUInt32LE(len >>> 0, 8);
-        else h.writeUInt32BE(len >>> 0, 8);
-      } else if (ts.little) h.writeUInt16LE(len, 6);
-      else h.writeUInt16BE(len, 6);
-    }
-    this.push(h);
+    this.u16(tag >>> 16);
+    this.u16(tag & 0xffff);
+    if (!this.ts.explicit) return this.u32(len);
+    const long = LONG_VRS.has(vr) || len > 0xffff;
+    const outVr = long && !LONG_VRS.has(vr) ? "UN" : vr;
+    this.buf[this.pos++] = outVr.charCodeAt(0);
+    this.buf[this.pos++] = outVr.charCodeAt(1);
+    if (long) {
+      this.buf.writeUInt16LE(0, this.pos);
+      this.pos += 2;
+      this.u32(len);
+    } else this.u16(len);
   }
+
   itemHeader(tag: number, len: number): void {
-    const h = Buffer.allocUnsafe(8);
-    if (this.ts.little) {
-      h.writeUInt16LE(tag >>> 16, 0);
-      h.writeUInt16LE(tag & 0xffff, 2);
-      h.writeUInt32LE(len >>> 0, 4);
-    } else {
-      h.writeUInt16BE(tag >>> 16, 0);
-      h.writeUInt16BE(tag & 0xffff, 2);
-      h.writeUInt32BE(len >>> 0, 4);
-    }
-    this.push(h);
+    this.u16(tag >>> 16);
+    this.u16(tag & 0xffff);
+    this.u32(len);
   }
+
+  bytes(b: Buffer): void {
+    if (b.length >= PART_MIN) {
+      this.parts();
+      this.out.push(b);
+      return;
+    }
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  pad(vr: string): void {
+    this.buf[this.pos++] = vr === "UI" || vr === "OB" || vr === "UN" ? 0x00 : 0x20;
+  }
+}
+
+/** Bytes of the writer's own buffer: the encoding less its large values. */
+function copiedSize(ds: Dataset, ts: SyntaxInfo): number {
+  let n = 0;
+  for (const el of ds.elements) {
+    if (el.items) {
+      n += ts.explicit ? 12 : 8;
+      for (const item of el.items) n += 8 + copiedSize(item, ts);
+    } else if (el.fragments) {
+      n += (ts.explicit ? 12 : 8) + 8;
+      for (const f of el.fragments) n += 8 + (f.length >= PART_MIN ? 0 : f.length);
+    } else {
+      const raw = el.value?.length ?? 0;
+      n += elementSize(el, ts) - (raw >= PART_MIN ? raw : 0);
+    }
+  }
+  return n;
 }
 
 function writeElements(w: Writer, ds: Dataset): void {
@@ -587,31 +666,35 @@ function writeElements(w: Writer, ds: Dataset): void {
 
 function writeElement(w: Writer, el: Element): void {
   if (el.items) {
-    const inner = new Writer(w.ts, w.sourceLittle);
+    w.header(el.tag, "SQ", itemsSize(el.items, w.ts));
     for (const item of el.items) {
-      const iw = new Writer(w.ts, w.sourceLittle);
-      writeElements(iw, item);
-      inner.itemHeader(Tags.Item, iw.length);
-      for (const c of iw.chunks) inner.push(c);
+      w.itemHeader(Tags.Item, datasetSize(item, w.ts));
+      writeElements(w, item);
     }
-    w.header(el.tag, "SQ", inner.length);
-    for (const c of inner.chunks) w.push(c);
     return;
   }
   if (el.fragments) {
     w.header(el.tag, el.vr === "OW" ? "OW" : "OB", UNDEFINED);
     for (const f of el.fragments) {
       w.itemHeader(Tags.Item, f.length);
-      w.push(f);
+      w.bytes(f);
     }
     w.itemHeader(Tags.SequenceDelimitationItem, 0);
     return;
   }
   let value = el.value ?? Buffer.alloc(0);
   if (w.sourceLittle !== w.ts.little) value = swapped(el.vr, value);
-  if (value.length % 2 === 1) value = padValue(el.vr, value);
-  w.header(el.tag, el.vr, value.length);
-  w.push(value);
+  const odd = value.length % 2 === 1;
+  w.header(el.tag, el.vr, value.length + (odd ? 1 : 0));
+  w.bytes(value);
+  if (odd) w.pad(el.vr);
+}
+
+/** The encoding as parts: the writer's buffer between the large values, which are views of the dataset's buffers. */
+function encodeParts(ds: Dataset, ts: SyntaxInfo, sourceLittle: boolean): Buffer[] {
+  const w = new Writer(ts, sourceLittle, copiedSize(ds, ts));
+  writeElements(w, ds);
+  return w.parts();
 }
 
 /**
@@ -624,17 +707,16 @@ export function encodeDataset(
   sourceLittle = true,
 ): Buffer {
   const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
-  const w = new Writer(ts, sourceLittle);
-  writeElements(w, ds);
-  const raw = Buffer.concat(w.chunks, w.length);
+  const parts = encodeParts(ds, ts, sourceLittle);
+  const raw = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return ts.deflated ? deflateRawSync(raw) : raw;
 }
 
 /**
  * `encodeDataset` without its final copy: the encoding as a list of parts
  * for a vectored write, large values (pixel data) being views of the
- * dataset's own buffers and runs of small parts joined. A deflated syntax
- * gives one part.
+ * dataset's own buffers and everything between them in one buffer. A
+ * deflated syntax gives one part.
  */
 export function encodeDatasetParts(
   ds: Dataset,
@@ -642,28 +724,9 @@ export function encodeDatasetParts(
   sourceLittle = true,
 ): Buffer[] {
   const ts = typeof transferSyntax === "string" ? syntaxInfo(transferSyntax) : transferSyntax;
-  const w = new Writer(ts, sourceLittle);
-  writeElements(w, ds);
-  if (ts.deflated) return [deflateRawSync(Buffer.concat(w.chunks, w.length))];
-  const out: Buffer[] = [];
-  let run: Buffer[] = [];
-  let runLength = 0;
-  const endRun = () => {
-    if (run.length) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runLength));
-    run = [];
-    runLength = 0;
-  };
-  for (const c of w.chunks) {
-    if (c.length >= 16384) {
-      endRun();
-      out.push(c);
-    } else {
-      run.push(c);
-      runLength += c.length;
-    }
-  }
-  endRun();
-  return out;
+  const parts = encodeParts(ds, ts, sourceLittle);
+  if (ts.deflated) return [deflateRawSync(parts.length === 1 ? parts[0]! : Buffer.concat(parts))];
+  return parts;
 }
 
 /** Build a text element (value padded to even length). */

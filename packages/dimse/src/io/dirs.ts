@@ -47,11 +47,12 @@ export async function makeDirs(dir: string): Promise<void> {
     });
 }
 
-/** The synchronous `makeDirs`. */
-export function makeDirsSync(dir: string): void {
+/** The synchronous `makeDirs`; the folders it creates are added to `made` (parents first). */
+export function makeDirsSync(dir: string, made?: string[]): void {
   const once = (): boolean => {
     try {
       mkdirSync(dir);
+      made?.push(dir);
       return true;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -70,7 +71,7 @@ export function makeDirsSync(dir: string): void {
       code: "ENOENT",
       path: dir,
     });
-  makeDirsSync(parent);
+  makeDirsSync(parent, made);
   if (!once())
     throw Object.assign(new Error(`ENOENT: cannot create a directory here, mkdir '${dir}'`), {
       code: "ENOENT",
