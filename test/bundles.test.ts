@@ -66,6 +66,14 @@ test("no bundle imports a large or native dependency statically", () => {
       ...text.matchAll(/\bimport_\w+\s*=\s*(?:__toESM\()?require\("([^"]+)"\)/g),
     ].map((m) => m[1]!);
     assert.ok(imported.length > 0, `${pkg}'s bundle: no require() found, the pattern is stale`);
+    // Non-ASCII source (a literal character in a regular expression) makes V8 hold the whole
+    // bundle as a two-byte string: write \u escapes.
+    const wide = /[^\x00-\x7f]/.exec(text);
+    assert.equal(
+      wide,
+      null,
+      `${pkg}'s bundle is not ASCII: ${text.slice((wide?.index ?? 0) - 40, (wide?.index ?? 0) + 10)}`,
+    );
     // The launcher runs the bundle as a vm.Script, where import() needs an experimental flag.
     assert.doesNotMatch(text, /\bimport\(/, `${pkg}'s bundle calls import() itself`);
     for (const name of imported)
@@ -106,6 +114,7 @@ test("--help loads none of Node's slower modules, opens no stdin, and the code c
       "readline",
       "worker_threads",
       "child_process",
+      "assert",
     ])
       assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help loads node:${m}`);
     // stdin is /dev/null here: making process.stdin would load fs.ReadStream.

@@ -63,16 +63,22 @@ const outfile = join(pkgDir, "dist/main.bundle.cjs");
  * yargs' platform shim finds its locale files (and, for its unused version
  * guess, a package.json) from its own URL: inside the bundle that URL is
  * the bundle's, so it is pointed back at the shim's file in node_modules.
+ * Its assert calls (invariants checked on every parse) load node:assert
+ * only to report a failure.
  */
 const yargsShimUrl = {
   name: "yargs-shim-url",
   setup(b) {
     b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
       const rel = relative(dirname(outfile), args.path).split(sep).join("/");
-      const text = readFileSync(args.path, "utf8").replaceAll(
-        "import.meta.url",
-        `new URL(${JSON.stringify(rel)}, import.meta.url).href`,
-      );
+      const text = readFileSync(args.path, "utf8")
+        .replaceAll("import.meta.url", `new URL(${JSON.stringify(rel)}, import.meta.url).href`)
+        // Its table of assert functions would read node:assert's exports at load.
+        .replace(
+          "import { notStrictEqual, strictEqual } from 'assert'",
+          "const notStrictEqual = (a, b, m) => { if (Object.is(a, b)) require('assert').notStrictEqual(a, b, m); };\n" +
+            "const strictEqual = (a, b, m) => { if (!Object.is(a, b)) require('assert').strictEqual(a, b, m); }",
+        );
       return { contents: text, loader: "js", resolveDir: dirname(args.path) };
     });
   },

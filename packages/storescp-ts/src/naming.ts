@@ -57,7 +57,10 @@ const TRANSLITERATION: Record<string, string> = {
 function patientFolderName(name: string | undefined): string {
   const t = (name ?? "")
     .trim()
-    .replace(/[ÄÖÜäöüßÆæØøÅå]/g, (c) => TRANSLITERATION[c] ?? c)
+    .replace(
+      /[\u00c4\u00d6\u00dc\u00e4\u00f6\u00fc\u00df\u00c6\u00e6\u00d8\u00f8\u00c5\u00e5]/g,
+      (c) => TRANSLITERATION[c] ?? c,
+    )
     .normalize("NFD")
     .replace(/[\u0300-\u036f]/g, "")
     .replace(/[^A-Za-z0-9]/g, "_");

@@ -276,7 +276,7 @@ export function excelCell(v: unknown): string {
  * spaces), TRUE/FALSE, or a month name followed by a number (`Mar-5`, `DEC1`).
  */
 const RISKY =
-  /^(?:[=+\-@#\t\r\n]|\s*[(]?\s*[$€£¥]?\s*[\d.,]|\s+|(?:true|false)$|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[\s\-/.]*\d)/i;
+  /^(?:[=+\-@#\t\r\n]|\s*[(]?\s*[$\u20ac\u00a3\u00a5]?\s*[\d.,]|\s+|(?:true|false)$|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*[\s\-/.]*\d)/i;
 
 /** TSV has no quoting: tabs and newlines inside values become spaces. */
 function tsvCell(s: string): string {
