@@ -1,0 +1,256 @@
+/**
+ * Worker threads for a batch tool's `-j N`: one thread per association, so
+ * that N associations use more than one core (reading files, preparing
+ * datasets, the socket writes) instead of sharing one event loop.
+ *
+ * The main thread keeps the input, the pacing (`runBatch` hands each
+ * request to `WorkerPool.run`), the result records, the exit status and the
+ * signals; a worker gets one request at a time and answers with its result.
+ * Its log lines go through the main thread's logger. On SIGINT/SIGTERM the
+ * pool passes the abort on; `close` lets each worker end its association
+ * (release or abort, as the tool does) and waits for every thread to exit.
+ *
+ * A worker runs the tool's own bundle (or, from sources, the module that
+ * calls `serveWorker`): `serveWorker(entry, …)` at the top level of a module
+ * the tool imports does nothing in the main thread and serves the requests
+ * in a worker started for `entry`.
+ */
+import { availableParallelism } from "node:os";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import type { CliLogger } from "../cli/logger.js";
+import type { LogLevel } from "../net/logger.js";
+
+type ToWorker<I> =
+  | { type: "run"; id: number; lane: number; item: I }
+  | { type: "abort"; reason: unknown }
+  | { type: "close" };
+
+type FromWorker<R> =
+  | { type: "done"; id: number; result: R }
+  | { type: "failed"; id: number; message: string; stack?: string }
+  | { type: "log"; level: LogLevel | "lines"; text: string; letter?: string; lines?: string[] }
+  | { type: "closed" };
+
+interface Data<D> {
+  entry: string;
+  level: LogLevel;
+  data: D;
+}
+
+/** What a worker does with the requests it is given, one at a time. */
+export interface WorkerHandler<I, R> {
+  run(item: I): Promise<R>;
+  /** The run is over: end what is open (the association). */
+  close(): Promise<void>;
+}
+
+export interface WorkerContext {
+  /** Writes through the main thread's logger (at its level). */
+  log: CliLogger;
+  /** Aborted when the main thread gets SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+/**
+ * In a worker started by a `WorkerPool` for `entry`: serve its requests
+ * with the handler `start` makes from the pool's data. Anywhere else
+ * (the main thread, another entry): nothing.
+ */
+export function serveWorker<D, I, R>(
+  entry: string,
+  start: (data: D, ctx: WorkerContext) => WorkerHandler<I, R>,
+): void {
+  const wd = workerData as Data<D> | undefined;
+  if (isMainThread || !parentPort || wd?.entry !== entry) return;
+  const port = parentPort;
+  const post = (m: FromWorker<R>) => port.postMessage(m);
+  const ctrl = new AbortController();
+  const ctx = { log: workerLogger(wd.level, post), signal: ctrl.signal };
+  // One handler per lane (association), its requests one after another.
+  const lanes = new Map<number, { handler: WorkerHandler<I, R>; queue: Promise<void> }>();
+  port.on("message", (m: ToWorker<I>) => {
+    if (m.type === "abort") return ctrl.abort(m.reason);
+    if (m.type === "close") {
+      // A lane closes after the request in hand.
+      const closing = [...lanes.values()].map((l) =>
+        l.queue.then(() => l.handler.close()).catch(() => undefined),
+      );
+      void Promise.all(closing).then(() => {
+        post({ type: "closed" });
+        port.close();
+      });
+      return;
+    }
+    let lane = lanes.get(m.lane);
+    if (!lane)
+      lanes.set(m.lane, (lane = { handler: start(wd.data, ctx), queue: Promise.resolve() }));
+    const { handler } = lane;
+    lane.queue = lane.queue.then(async () => {
+      try {
+        post({ type: "done", id: m.id, result: await handler.run(m.item) });
+      } catch (e) {
+        const err = e as Error;
+        post({ type: "failed", id: m.id, message: err?.message ?? String(e), stack: err?.stack });
+      }
+    });
+  });
+}
+
+const ORDER: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
+
+/** A logger that hands its lines to the main thread's. */
+function workerLogger(level: LogLevel, post: (m: FromWorker<never>) => void): CliLogger {
+  const line = (l: LogLevel) => (text: string) => {
+    if (log.enabled(l)) post({ type: "log", level: l, text });
+  };
+  const log: CliLogger = {
+    tool: "",
+    level,
+    enabled: (l) => ORDER.indexOf(l) <= ORDER.indexOf(log.level),
+    fatal: line("fatal"),
+    error: line("error"),
+    warn: line("warn"),
+    info: line("info"),
+    debug: line("debug"),
+    trace: line("trace"),
+    dcmtkLines: (letter, lines) => post({ type: "log", level: "lines", text: "", letter, lines }),
+    raw: () => undefined,
+    flush: () => undefined,
+  };
+  return log;
+}
+
+export interface WorkerPoolOptions<D> {
+  /** The module the workers run: the tool's bundle, or the source module calling `serveWorker`. */
+  url: URL;
+  /** The `serveWorker` entry name. */
+  entry: string;
+  /** Handed to each worker's `start` (structured-cloned). */
+  data: D;
+  /** Lanes: requests at once, each lane one association. */
+  size: number;
+  /** Worker threads the lanes share (default: `defaultThreads(size)`). */
+  threads?: number;
+  log: CliLogger;
+  signal?: AbortSignal;
+}
+
+interface Thread<R> {
+  worker?: Worker;
+  pending: Map<number, { resolve: (r: R) => void; reject: (e: Error) => void; lane: Lane<R> }>;
+  exited: Promise<void>;
+  gone: boolean;
+}
+
+interface Lane<R> {
+  id: number;
+  thread: Thread<R>;
+}
+
+/**
+ * Worker threads for `lanes` requests at once: one per core but the main
+ * thread's (which keeps the input, the records and the pacing), at least
+ * one, at most one per lane.
+ */
+export function defaultThreads(lanes: number): number {
+  return Math.max(1, Math.min(lanes, availableParallelism() - 1));
+}
+
+/**
+ * `size` lanes, each running one request at a time, spread over worker
+ * threads started as the lanes are first used.
+ */
+export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
+  private readonly threads: Thread<R>[] = [];
+  private readonly idle: Lane<R>[] = [];
+  private nextId = 0;
+  private readonly onAbort = () => {
+    for (const t of this.threads)
+      if (t.worker && !t.gone)
+        t.worker.postMessage({
+          type: "abort",
+          reason: this.o.signal?.reason,
+        } satisfies ToWorker<I>);
+  };
+
+  constructor(private readonly o: WorkerPoolOptions<D>) {
+    o.signal?.addEventListener("abort", this.onAbort, { once: true });
+    const threads = Math.max(1, Math.min(o.size, o.threads ?? defaultThreads(o.size)));
+    for (let k = 0; k < threads; k++)
+      this.threads.push({ pending: new Map(), exited: Promise.resolve(), gone: false });
+    // Lanes are taken last-in first-out: the first ones listed last.
+    for (let id = o.size - 1; id >= 0; id--)
+      this.idle.push({ id, thread: this.threads[id % threads]! });
+  }
+
+  /** Run one request on an idle lane. */
+  run(item: I): Promise<R> {
+    const lane = this.idle.pop();
+    if (!lane) throw new Error("worker pool: no idle lane");
+    const t = lane.thread;
+    if (t.gone) return Promise.reject(new Error("worker thread gone"));
+    const worker = (t.worker ??= this.start(t));
+    const id = this.nextId++;
+    return new Promise<R>((resolve, reject) => {
+      t.pending.set(id, { resolve, reject, lane });
+      worker.postMessage({ type: "run", id, lane: lane.id, item } satisfies ToWorker<I>);
+    });
+  }
+
+  /** End the run: each lane closes what it holds open; waits for every thread to exit. */
+  async close(): Promise<void> {
+    this.o.signal?.removeEventListener("abort", this.onAbort);
+    for (const t of this.threads)
+      if (t.worker && !t.gone) t.worker.postMessage({ type: "close" } satisfies ToWorker<I>);
+    await Promise.all(this.threads.map((t) => t.exited));
+  }
+
+  private start(t: Thread<R>): Worker {
+    const worker = new Worker(this.o.url, {
+      workerData: {
+        entry: this.o.entry,
+        level: this.o.log.level,
+        data: this.o.data,
+      } satisfies Data<D>,
+    });
+    t.exited = new Promise<void>((resolve) => {
+      worker.once("exit", (code) => {
+        this.lost(t, new Error(`worker thread exited (${code})`));
+        resolve();
+      });
+    });
+    worker.on("error", (e) => this.lost(t, e));
+    worker.on("message", (m: FromWorker<R>) => {
+      if (m.type === "log") this.log(m);
+      else if (m.type === "done" || m.type === "failed") {
+        const p = t.pending.get(m.id);
+        if (!p) return;
+        t.pending.delete(m.id);
+        this.idle.push(p.lane);
+        if (m.type === "done") p.resolve(m.result);
+        else {
+          const e = new Error(m.message);
+          if (m.stack) e.stack = m.stack;
+          p.reject(e);
+        }
+      }
+    });
+    return worker;
+  }
+
+  /** A thread that died: its requests fail, its lanes take no more. */
+  private lost(t: Thread<R>, e: Error): void {
+    t.gone = true;
+    for (const p of t.pending.values()) {
+      this.idle.push(p.lane);
+      p.reject(e);
+    }
+    t.pending.clear();
+  }
+
+  private log(m: Extract<FromWorker<R>, { type: "log" }>): void {
+    const log = this.o.log;
+    if (m.level === "lines") log.dcmtkLines(m.letter ?? "I", m.lines ?? []);
+    else log[m.level](m.text);
+  }
+}
