@@ -206,13 +206,16 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
   }
 
   private start(t: Thread<R>): Worker {
-    const worker = new Worker(this.o.url, {
-      workerData: {
-        entry: this.o.entry,
-        level: this.o.log.level,
-        data: this.o.data,
-      } satisfies Data<D>,
-    });
+    const wd: Data<D> = { entry: this.o.entry, level: this.o.log.level, data: this.o.data };
+    const url = this.o.url;
+    // From the sources (tests run under tsx): a worker thread does not get
+    // tsx's loader from the parent, so it imports the module through tsx's API.
+    const worker = url.pathname.endsWith(".ts")
+      ? new Worker(
+          `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((m) => m.tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)}))`,
+          { eval: true, workerData: wd },
+        )
+      : new Worker(url, { workerData: wd });
     t.exited = new Promise<void>((resolve) => {
       worker.once("exit", (code) => {
         this.lost(t, new Error(`worker thread exited (${code})`));
