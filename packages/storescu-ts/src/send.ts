@@ -341,6 +341,17 @@ function resultRecord(
   };
 }
 
+/** The distinct SOP classes and syntaxes of the files read. */
+function kinds(jobs: Job[]): Kind[] {
+  const seen = new Map<string, Kind>();
+  for (const { file } of jobs) {
+    if (!file) continue;
+    const { sopClassUID, transferSyntax } = file.header;
+    seen.set(`${sopClassUID}|${transferSyntax}`, { sopClassUID, transferSyntax });
+  }
+  return [...seen.values()];
+}
+
 async function inspect(path: string): Promise<Job> {
   try {
     return { path, file: await fileToSend(path) };
@@ -386,46 +397,16 @@ export class SendRun {
   ) {}
 
   async run(source: AsyncIterable<string>, prescan: boolean): Promise<number> {
-    let jobs: AsyncIterable<Job> | Job[];
-    const seed = new Map<string, Kind>();
-    if (prescan) {
-      // Read every file first, so one association serves them all. Halting
-      // at a bad file stops before anything is sent, as DCMTK storescu does
-      // when it reads the files first (-R, which is what storescu-ts always
-      // proposes: only the input files' classes).
-      const all: Job[] = [];
-      let bad: Job | undefined;
-      for await (const path of source) {
-        const job = await inspect(path);
-        if (job.error && this.s.halt) {
-          bad = job;
-          break;
-        }
-        if (job.file) {
-          const { sopClassUID, transferSyntax } = job.file.header;
-          seed.set(`${sopClassUID}|${transferSyntax}`, { sopClassUID, transferSyntax });
-        }
-        all.push(job);
-      }
-      if (all.length === 0 && !bad) throw new ExitError(Exit.FAILURE, "no input files to be sent");
-      if (bad) {
-        this.log.error(`Bad DICOM file: ${bad.path}: ${bad.error}; nothing sent`);
-        await this.apply({
-          record: resultRecord(this.s, {
-            path: bad.path,
-            status: "Failure",
-            error: bad.error ?? "not a DICOM file",
-          }),
-          failed: true,
-          stop: Exit.FAILURE,
-        });
-        return this.stop!.code;
-      }
-      this.total = all.length;
-      jobs = all;
-    } else jobs = this.feed(source);
-    const send = this.senders([...seed.values()]);
+    // With -j 2 or more the worker threads start now, while the files are read.
+    let seeded: (seed: Kind[]) => void = () => undefined;
+    const seed = new Promise<Kind[]>((resolve) => {
+      seeded = resolve;
+    });
+    const send = this.senders(seed);
     try {
+      const jobs = prescan ? await this.prescan(source) : this.feed(source);
+      if (!jobs) return this.stop!.code;
+      seeded(prescan ? kinds(jobs as Job[]) : []);
       await runBatch({
         source: jobs,
         jobs: this.s.jobs,
@@ -444,6 +425,7 @@ export class SendRun {
         },
       });
     } finally {
+      seeded([]);
       await send.close();
     }
     if (this.stop) return this.stop.code;
@@ -452,23 +434,61 @@ export class SendRun {
   }
 
   /**
-   * Where files are sent: with -j 1 one Sender in this thread; with more,
-   * the associations in worker threads (app layer's WorkerPool), so that
-   * this thread is free for the input and the records.
+   * Read every file first, so one association serves them all. Halting at
+   * a bad file stops before anything is sent (undefined), as DCMTK storescu
+   * does when it reads the files first (-R, which is what storescu-ts
+   * always proposes: only the input files' classes).
    */
-  private senders(seed: Kind[]): WorkerHandler<Job, Outcome> {
-    if (this.s.jobs === 1) {
-      const sender = new Sender(this.s, this.log, this.io.signal, seed);
-      return { run: (job) => sender.send(job), close: () => sender.close() };
+  private async prescan(source: AsyncIterable<string>): Promise<Job[] | undefined> {
+    const all: Job[] = [];
+    for await (const path of source) {
+      const job = await inspect(path);
+      if (job.error && this.s.halt) {
+        this.log.error(`Bad DICOM file: ${job.path}: ${job.error}; nothing sent`);
+        await this.apply({
+          record: resultRecord(this.s, {
+            path: job.path,
+            status: "Failure",
+            error: job.error ?? "not a DICOM file",
+          }),
+          failed: true,
+          stop: Exit.FAILURE,
+        });
+        return undefined;
+      }
+      all.push(job);
     }
-    return new WorkerPool<WorkerData, Job, Outcome>({
+    if (all.length === 0) throw new ExitError(Exit.FAILURE, "no input files to be sent");
+    this.total = all.length;
+    return all;
+  }
+
+  /**
+   * Where files are sent: with -j 1 one Sender in this thread; with more,
+   * the associations in worker threads (app layer's WorkerPool), started
+   * at once, so that this thread is free for the input and the records.
+   */
+  private senders(seed: Promise<Kind[]>): WorkerHandler<Job, Outcome> {
+    if (this.s.jobs === 1) {
+      let sender: Sender | undefined;
+      return {
+        run: async (job) => {
+          sender ??= new Sender(this.s, this.log, this.io.signal, await seed);
+          return sender.send(job);
+        },
+        close: async () => sender?.close(),
+      };
+    }
+    const pool = new WorkerPool<WorkerData, Job, Outcome>({
       url: WORKER_URL,
       entry: WORKER_ENTRY,
-      data: { settings: this.s, seed },
+      data: seed.then((kinds) => ({ settings: this.s, seed: kinds })),
       size: this.s.jobs,
       log: this.log,
       signal: this.io.signal,
     });
+    pool.start();
+    return pool;
   }
 
   /** Count a file's outcome, write its record, show progress, note a halt. */

@@ -21,6 +21,7 @@ import type { CliLogger } from "../cli/logger.js";
 import type { LogLevel } from "../net/logger.js";
 
 type ToWorker<I> =
+  | { type: "data"; data: unknown }
   | { type: "run"; id: number; lane: number; item: I }
   | { type: "abort"; reason: unknown }
   | { type: "close" };
@@ -31,10 +32,9 @@ type FromWorker<R> =
   | { type: "log"; level: LogLevel | "lines"; text: string; letter?: string; lines?: string[] }
   | { type: "closed" };
 
-interface Data<D> {
+interface Data {
   entry: string;
   level: LogLevel;
-  data: D;
 }
 
 /** What a worker does with the requests it is given, one at a time. */
@@ -60,7 +60,7 @@ export function serveWorker<D, I, R>(
   entry: string,
   start: (data: D, ctx: WorkerContext) => WorkerHandler<I, R>,
 ): void {
-  const wd = workerData as Data<D> | undefined;
+  const wd = workerData as Data | undefined;
   if (isMainThread || !parentPort || wd?.entry !== entry) return;
   const port = parentPort;
   const post = (m: FromWorker<R>) => port.postMessage(m);
@@ -68,7 +68,10 @@ export function serveWorker<D, I, R>(
   const ctx = { log: workerLogger(wd.level, post), signal: ctrl.signal };
   // One handler per lane (association), its requests one after another.
   const lanes = new Map<number, { handler: WorkerHandler<I, R>; queue: Promise<void> }>();
+  // The pool's data comes first, before any request.
+  let data: D;
   port.on("message", (m: ToWorker<I>) => {
+    if (m.type === "data") return void (data = m.data as D);
     if (m.type === "abort") return ctrl.abort(m.reason);
     if (m.type === "close") {
       // A lane closes after the request in hand.
@@ -82,8 +85,7 @@ export function serveWorker<D, I, R>(
       return;
     }
     let lane = lanes.get(m.lane);
-    if (!lane)
-      lanes.set(m.lane, (lane = { handler: start(wd.data, ctx), queue: Promise.resolve() }));
+    if (!lane) lanes.set(m.lane, (lane = { handler: start(data, ctx), queue: Promise.resolve() }));
     const { handler } = lane;
     lane.queue = lane.queue.then(async () => {
       try {
@@ -125,8 +127,11 @@ export interface WorkerPoolOptions<D> {
   url: URL;
   /** The `serveWorker` entry name. */
   entry: string;
-  /** Handed to each worker's `start` (structured-cloned). */
-  data: D;
+  /**
+   * Handed to each worker's `start` (structured-cloned); a promise lets the
+   * threads start (`start()`) while the main thread is still working it out.
+   */
+  data: D | Promise<D>;
   /** Lanes: requests at once, each lane one association. */
   size: number;
   /** Worker threads the lanes share (default: `defaultThreads(size)`). */
@@ -137,6 +142,8 @@ export interface WorkerPoolOptions<D> {
 
 interface Thread<R> {
   worker?: Worker;
+  /** The data has been posted: requests may follow. */
+  ready?: Promise<void>;
   pending: Map<number, { resolve: (r: R) => void; reject: (e: Error) => void; lane: Lane<R> }>;
   exited: Promise<void>;
   gone: boolean;
@@ -183,13 +190,22 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
       this.idle.push({ id, thread: this.threads[id % threads]! });
   }
 
+  /** Start every thread now (their start-up overlaps the main thread's work until the first request). */
+  start(): void {
+    for (const t of this.threads) this.thread(t);
+  }
+
   /** Run one request on an idle lane. */
-  run(item: I): Promise<R> {
+  async run(item: I): Promise<R> {
     const lane = this.idle.pop();
     if (!lane) throw new Error("worker pool: no idle lane");
     const t = lane.thread;
-    if (t.gone) return Promise.reject(new Error("worker thread gone"));
-    const worker = (t.worker ??= this.start(t));
+    const worker = this.thread(t);
+    await t.ready;
+    if (t.gone) {
+      this.idle.push(lane);
+      throw new Error("worker thread gone");
+    }
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
       t.pending.set(id, { resolve, reject, lane });
@@ -205,8 +221,10 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
     await Promise.all(this.threads.map((t) => t.exited));
   }
 
-  private start(t: Thread<R>): Worker {
-    const wd: Data<D> = { entry: this.o.entry, level: this.o.log.level, data: this.o.data };
+  /** The thread's worker, started on first use. */
+  private thread(t: Thread<R>): Worker {
+    if (t.worker) return t.worker;
+    const wd: Data = { entry: this.o.entry, level: this.o.log.level };
     const url = this.o.url;
     // From the sources (tests run under tsx): a worker thread does not get
     // tsx's loader from the parent, so it imports the module through tsx's API.
@@ -216,6 +234,14 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
           { eval: true, workerData: wd },
         )
       : new Worker(url, { workerData: wd });
+    t.worker = worker;
+    // No data (the main thread gave up before the first request): the thread is only closed.
+    t.ready = Promise.resolve(this.o.data).then(
+      (data) => {
+        if (!t.gone) worker.postMessage({ type: "data", data } satisfies ToWorker<I>);
+      },
+      () => undefined,
+    );
     t.exited = new Promise<void>((resolve) => {
       worker.once("exit", (code) => {
         this.lost(t, new Error(`worker thread exited (${code})`));
