@@ -236,23 +236,26 @@ async function sendCase(label: string, dir: string, n: number): Promise<void> {
   console.log(out.at(-1));
 }
 
+/** `patients` × 100 CT instances of 512 × 512 × 16 bits in one flat folder. */
+function ctArchive(folder: string, seed: string, patients: number) {
+  return generateArchive({
+    out: join(work, folder),
+    patients,
+    seed,
+    studiesPerPatient: 1,
+    seriesPerStudy: 1,
+    instancesPerSeries: 100,
+    rows: 512,
+    cols: 512,
+    bits: 16,
+    layout: "flat",
+  });
+}
+
 /** Cold and warm: the first association after the receiver starts, then the next one. */
 async function coldWarm(): Promise<void> {
-  const half = async (seed: string) =>
-    generateArchive({
-      out: join(work, seed),
-      patients: 5,
-      seed,
-      studiesPerPatient: 1,
-      seriesPerStudy: 1,
-      instancesPerSeries: 100,
-      rows: 512,
-      cols: 512,
-      bits: 16,
-      layout: "flat",
-    });
-  const firstHalf = await half("bench-cold");
-  const secondHalf = await half("bench-warm");
+  const firstHalf = await ctArchive("bench-cold", "bench-cold", 5);
+  const secondHalf = await ctArchive("bench-warm", "bench-warm", 5);
   await coldWarmCase("500 × 530 KB", firstHalf.out, secondHalf.out, firstHalf.instances);
   await rm(firstHalf.out, { recursive: true, force: true });
   await rm(secondHalf.out, { recursive: true, force: true });
@@ -265,18 +268,7 @@ try {
     `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
   );
   out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
-  const small = await generateArchive({
-    out: join(work, "k1000"),
-    patients: 10,
-    seed: "bench-storage",
-    studiesPerPatient: 1,
-    seriesPerStudy: 1,
-    instancesPerSeries: 100,
-    rows: 512,
-    cols: 512,
-    bits: 16,
-    layout: "flat",
-  });
+  const small = await ctArchive("k1000", "bench-storage", 10);
   console.log(
     `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
   );

@@ -14,7 +14,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { CommandField, negotiateContexts, serve } from "@dicom-pipes/dimse/net";
+import { CommandField, negotiateContexts, serve, type Association } from "@dicom-pipes/dimse/net";
 import { binPath, ndjson, runBin, until, runMain, startBin } from "@dicom-pipes/test-support/bins";
 import { main } from "../src/main.js";
 import { freePort } from "@dicom-pipes/test-support/peers";
@@ -377,17 +377,22 @@ describe("non-DICOM files and failures", () => {
   });
 });
 
+/** A peer on 127.0.0.1 that accepts every proposed context; `established` installs its handlers. */
+function acceptingPeer(established: (assoc: Association) => void) {
+  return serve({
+    port: 0,
+    host: HOST,
+    decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
+    established,
+  });
+}
+
 describe("behaviour", () => {
   test("-td with a peer that never answers: each file fails on the DIMSE timeout, on a fresh association; -nh exits 3", async () => {
     let associations = 0;
-    const silent = await serve({
-      port: 0,
-      host: HOST,
-      decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
-      established(assoc) {
-        associations++;
-        assoc.handleRequests(() => undefined);
-      },
+    const silent = await acceptingPeer((assoc) => {
+      associations++;
+      assoc.handleRequests(() => undefined);
     });
     try {
       const r = await runMain(main, [
@@ -443,31 +448,26 @@ describe("behaviour", () => {
     const stores: string[] = [];
     const ends: string[] = [];
     let associations = 0;
-    const slow = await serve({
-      port: 0,
-      host: HOST,
-      decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
-      established(assoc) {
-        associations++;
-        assoc.socket.once("close", () => ends.push(assoc.error?.kind ?? "released"));
-        assoc.handleRequests((msg) => {
-          const cmd = msg.command;
-          if (cmd.commandField !== CommandField.CStoreRQ) return;
-          stores.push(String(cmd.affectedSopInstanceUid));
-          setTimeout(() => {
-            assoc
-              .sendMessage(msg.pcid, {
-                commandField: CommandField.CStoreRSP,
-                messageIdBeingRespondedTo: cmd.messageId,
-                affectedSopClassUid: cmd.affectedSopClassUid,
-                affectedSopInstanceUid: cmd.affectedSopInstanceUid,
-                status: 0,
-                hasDataset: false,
-              })
-              .catch(() => undefined);
-          }, 300);
-        });
-      },
+    const slow = await acceptingPeer((assoc) => {
+      associations++;
+      assoc.socket.once("close", () => ends.push(assoc.error?.kind ?? "released"));
+      assoc.handleRequests((msg) => {
+        const cmd = msg.command;
+        if (cmd.commandField !== CommandField.CStoreRQ) return;
+        stores.push(String(cmd.affectedSopInstanceUid));
+        setTimeout(() => {
+          assoc
+            .sendMessage(msg.pcid, {
+              commandField: CommandField.CStoreRSP,
+              messageIdBeingRespondedTo: cmd.messageId,
+              affectedSopClassUid: cmd.affectedSopClassUid,
+              affectedSopInstanceUid: cmd.affectedSopInstanceUid,
+              status: 0,
+              hasDataset: false,
+            })
+            .catch(() => undefined);
+        }, 300);
+      });
     });
     try {
       // Enough files that the run is far from its end when the signal comes.
