@@ -370,7 +370,11 @@ const WORKER_ENTRY = "storescu-ts/send";
 // In a worker thread started for WORKER_ENTRY: one Sender, one association.
 serveWorker<WorkerData, Job, Outcome>(WORKER_ENTRY, (d, ctx) => {
   const sender = new Sender(d.settings, ctx.log, ctx.signal, d.seed);
-  return { run: (job) => sender.send(job), close: () => sender.close() };
+  return {
+    run: (job) => sender.send(job),
+    close: () => sender.close(),
+    halts: (o) => o.stop !== undefined,
+  };
 });
 /** The module a worker thread runs: the bundle, or this file from the sources. */
 const WORKER_URL = new URL(import.meta.url);
@@ -409,18 +413,21 @@ export class SendRun {
       seeded(prescan ? kinds(jobs as Job[]) : []);
       await runBatch({
         source: jobs,
-        jobs: this.s.jobs,
+        jobs: send.capacity ?? 1,
         signal: this.io.signal,
         halted: () => this.stop !== undefined,
         work: async (job) => {
           let outcome: Outcome;
           try {
-            outcome = await send.run(job);
+            const o = await send.run(job);
+            if (!o) return undefined;
+            outcome = o;
           } catch (e) {
             this.stop ??= { code: Exit.FAILURE };
             throw e;
           }
           await this.apply(outcome);
+          if (this.stop) send.halt?.();
           return undefined;
         },
       });
@@ -468,7 +475,9 @@ export class SendRun {
    * the associations in worker threads (app layer's WorkerPool), started
    * at once, so that this thread is free for the input and the records.
    */
-  private senders(seed: Promise<Kind[]>): WorkerHandler<Job, Outcome> {
+  private senders(
+    seed: Promise<Kind[]>,
+  ): WorkerHandler<Job, Outcome> & { capacity?: number; halt?: () => void } {
     if (this.s.jobs === 1) {
       let sender: Sender | undefined;
       return {

@@ -491,6 +491,44 @@ describe("behaviour", () => {
     }
   });
 
+  test("-j 2, a failure status halts: only the files already in hand reach the peer, none queued behind them; exit 167", async () => {
+    // The first store fails at once (0xA700); the others are answered after 300 ms.
+    const stores: string[] = [];
+    const peer = await acceptingPeer((assoc) => {
+      assoc.handleRequests((msg) => {
+        const cmd = msg.command;
+        if (cmd.commandField !== CommandField.CStoreRQ) return;
+        stores.push(String(cmd.affectedSopInstanceUid));
+        const status = stores.length === 1 ? 0xa700 : 0;
+        setTimeout(
+          () =>
+            assoc
+              .sendMessage(msg.pcid, {
+                commandField: CommandField.CStoreRSP,
+                messageIdBeingRespondedTo: cmd.messageId,
+                affectedSopClassUid: cmd.affectedSopClassUid,
+                affectedSopInstanceUid: cmd.affectedSopInstanceUid,
+                status,
+                hasDataset: false,
+              })
+              .catch(() => undefined),
+          status ? 0 : 300,
+        );
+      });
+    });
+    try {
+      const r = await runBin("storescu-ts", ["-j", "2", HOST, String(peer.port), ...files]);
+      assert.equal(r.code, 0xa7, r.stderr);
+      const recs = ndjson(r.stdout);
+      // One file per association was in hand; the files given to the sending thread after them were not started.
+      assert.equal(stores.length, 2, `stores: ${stores.length}`);
+      assert.equal(recs.length, 2);
+      assert.deepEqual(recs.map((x) => x.status).sort(), ["Failure", "Success"]);
+    } finally {
+      await peer.close(0);
+    }
+  });
+
   test("+rn: sent files renamed <name>.done", async () => {
     const dir = await mkdtemp(join(work, "rn-"));
     const copies = [join(dir, "x.dcm"), join(dir, "y")];

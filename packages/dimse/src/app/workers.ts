@@ -24,10 +24,11 @@ type ToWorker<I> =
   | { type: "data"; data: unknown }
   | { type: "run"; id: number; lane: number; item: I }
   | { type: "abort"; reason: unknown }
+  | { type: "halt" }
   | { type: "close" };
 
 type FromWorker<R> =
-  | { type: "done"; id: number; result: R }
+  | { type: "done"; id: number; result?: R; skipped?: true }
   | { type: "failed"; id: number; message: string; stack?: string }
   | { type: "log"; level: LogLevel | "lines"; text: string; letter?: string; lines?: string[] }
   | { type: "closed" };
@@ -39,9 +40,12 @@ interface Data {
 
 /** What a worker does with the requests it is given, one at a time. */
 export interface WorkerHandler<I, R> {
-  run(item: I): Promise<R>;
+  /** The request's result; undefined: not started (the run was halted or aborted meanwhile). */
+  run(item: I): Promise<R | undefined>;
   /** The run is over: end what is open (the association). */
   close(): Promise<void>;
+  /** In a worker: the result halts the run (the requests waiting there are not started). */
+  halts?(result: R): boolean;
 }
 
 export interface WorkerContext {
@@ -70,9 +74,15 @@ export function serveWorker<D, I, R>(
   const lanes = new Map<number, { handler: WorkerHandler<I, R>; queue: Promise<void> }>();
   // The pool's data comes first, before any request.
   let data: D;
+  let halted = false;
   port.on("message", (m: ToWorker<I>) => {
     if (m.type === "data") return void (data = m.data as D);
-    if (m.type === "abort") return ctrl.abort(m.reason);
+    if (m.type === "abort" || m.type === "halt") {
+      // Requests waiting behind the one in hand are not started.
+      halted = true;
+      if (m.type === "abort") ctrl.abort(m.reason);
+      return;
+    }
     if (m.type === "close") {
       // A lane closes after the request in hand.
       const closing = [...lanes.values()].map((l) =>
@@ -88,8 +98,12 @@ export function serveWorker<D, I, R>(
     if (!lane) lanes.set(m.lane, (lane = { handler: start(data, ctx), queue: Promise.resolve() }));
     const { handler } = lane;
     lane.queue = lane.queue.then(async () => {
+      if (halted) return post({ type: "done", id: m.id, skipped: true });
       try {
-        post({ type: "done", id: m.id, result: await handler.run(m.item) });
+        const result = await handler.run(m.item);
+        // A result that halts the run: this thread starts nothing more.
+        if (result !== undefined && handler.halts?.(result)) halted = true;
+        post({ type: "done", id: m.id, result });
       } catch (e) {
         const err = e as Error;
         post({ type: "failed", id: m.id, message: err?.message ?? String(e), stack: err?.stack });
@@ -136,6 +150,12 @@ export interface WorkerPoolOptions<D> {
   size: number;
   /** Worker threads the lanes share (default: `defaultThreads(size)`). */
   threads?: number;
+  /**
+   * Requests given to a lane at once (default 2): the next one waits in the
+   * thread, so that a lane never idles until the main thread gets round to
+   * handing it one. `capacity` is what the pool takes at once.
+   */
+  depth?: number;
   log: CliLogger;
   signal?: AbortSignal;
 }
@@ -144,7 +164,10 @@ interface Thread<R> {
   worker?: Worker;
   /** The data has been posted: requests may follow. */
   ready?: Promise<void>;
-  pending: Map<number, { resolve: (r: R) => void; reject: (e: Error) => void; lane: Lane<R> }>;
+  pending: Map<
+    number,
+    { resolve: (r: R | undefined) => void; reject: (e: Error) => void; lane: Lane<R> }
+  >;
   exited: Promise<void>;
   gone: boolean;
 }
@@ -185,9 +208,25 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
     const threads = Math.max(1, Math.min(o.size, o.threads ?? defaultThreads(o.size)));
     for (let k = 0; k < threads; k++)
       this.threads.push({ pending: new Map(), exited: Promise.resolve(), gone: false });
-    // Lanes are taken last-in first-out: the first ones listed last.
-    for (let id = o.size - 1; id >= 0; id--)
-      this.idle.push({ id, thread: this.threads[id % threads]! });
+    // Lanes are taken last-in first-out: the first ones listed last; each as often as its depth.
+    for (let d = 0; d < this.depth; d++)
+      for (let id = o.size - 1; id >= 0; id--)
+        this.idle.push({ id, thread: this.threads[id % threads]! });
+  }
+
+  private get depth(): number {
+    return Math.max(1, this.o.depth ?? 2);
+  }
+
+  /** Requests the pool takes at once: lanes × depth. */
+  get capacity(): number {
+    return this.o.size * this.depth;
+  }
+
+  /** Requests not yet started are dropped (answered undefined); those in hand finish. */
+  halt(): void {
+    for (const t of this.threads)
+      if (t.worker && !t.gone) t.worker.postMessage({ type: "halt" } satisfies ToWorker<I>);
   }
 
   /** Start every thread now (their start-up overlaps the main thread's work until the first request). */
@@ -196,7 +235,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
   }
 
   /** Run one request on an idle lane. */
-  async run(item: I): Promise<R> {
+  async run(item: I): Promise<R | undefined> {
     const lane = this.idle.pop();
     if (!lane) throw new Error("worker pool: no idle lane");
     const t = lane.thread;
@@ -207,7 +246,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
       throw new Error("worker thread gone");
     }
     const id = this.nextId++;
-    return new Promise<R>((resolve, reject) => {
+    return new Promise<R | undefined>((resolve, reject) => {
       t.pending.set(id, { resolve, reject, lane });
       worker.postMessage({ type: "run", id, lane: lane.id, item } satisfies ToWorker<I>);
     });
@@ -256,7 +295,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
         if (!p) return;
         t.pending.delete(m.id);
         this.idle.push(p.lane);
-        if (m.type === "done") p.resolve(m.result);
+        if (m.type === "done") p.resolve(m.skipped ? undefined : m.result);
         else {
           const e = new Error(m.message);
           if (m.stack) e.stack = m.stack;
