@@ -474,7 +474,7 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
   });
 
   test("-j 4 into storescp --fork: every file arrives exactly once over 4 associations, datasets byte-identical, one Success record per file", async () => {
-    // Each of the first four files starts a lane (its own association, in a worker thread).
+    // Each of the first four files starts a lane (its own association), two in each of two worker threads.
     const files = corpus.filter((e) => !isDeflated(e));
     const dir = await mkdtemp(join(work, "scp-j4-"));
     const scp = await startStorescp({ dir, args: ["--fork", "+xa", "-pm", "+B", "-v"] });
@@ -484,7 +484,7 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
       r = await runBin(
         "storescu-ts",
         ["-j", "4", HOST, String(scp.port), ...files.map((e) => e.path)],
-        { timeoutMs: 60_000 },
+        { timeoutMs: 60_000, env: { DICOM_PIPES_THREADS: "2" } },
       );
       // storescp's children log each store; wait until the last association has ended.
       await until(

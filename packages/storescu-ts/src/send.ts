@@ -46,6 +46,7 @@ import {
   type SendDecompress,
 } from "@dicom-pipes/dimse/cli";
 import {
+  defaultThreads,
   runBatch,
   serveWorker,
   WorkerPool,
@@ -413,7 +414,7 @@ export class SendRun {
       seeded(prescan ? kinds(jobs as Job[]) : []);
       await runBatch({
         source: jobs,
-        jobs: send.capacity ?? 1,
+        jobs: send.capacity ?? this.s.jobs,
         signal: this.io.signal,
         halted: () => this.stop !== undefined,
         work: async (job) => {
@@ -471,21 +472,32 @@ export class SendRun {
   }
 
   /**
-   * Where files are sent: with -j 1 one Sender in this thread; with more,
-   * the associations in worker threads (app layer's WorkerPool), started
+   * Where files are sent: each association's Sender in this thread, or,
+   * with -j 2 or more where worker threads can send in parallel
+   * (`defaultThreads`), in worker threads (app layer's WorkerPool), started
    * at once, so that this thread is free for the input and the records.
    */
   private senders(
     seed: Promise<Kind[]>,
   ): WorkerHandler<Job, Outcome> & { capacity?: number; halt?: () => void } {
-    if (this.s.jobs === 1) {
-      let sender: Sender | undefined;
+    const threads = this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0;
+    if (threads === 0) {
+      const idle: Sender[] = [];
+      const all: Sender[] = [];
       return {
         run: async (job) => {
-          sender ??= new Sender(this.s, this.log, this.io.signal, await seed);
-          return sender.send(job);
+          let sender = idle.pop();
+          if (!sender)
+            all.push((sender = new Sender(this.s, this.log, this.io.signal, await seed)));
+          try {
+            return await sender.send(job);
+          } finally {
+            idle.push(sender);
+          }
         },
-        close: async () => sender?.close(),
+        close: async () => {
+          for (const sender of all) await sender.close();
+        },
       };
     }
     const pool = new WorkerPool<WorkerData, Job, Outcome>({
@@ -493,6 +505,7 @@ export class SendRun {
       entry: WORKER_ENTRY,
       data: seed.then((kinds) => ({ settings: this.s, seed: kinds })),
       size: this.s.jobs,
+      threads,
       log: this.log,
       signal: this.io.signal,
     });

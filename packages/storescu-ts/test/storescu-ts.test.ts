@@ -434,7 +434,9 @@ describe("behaviour", () => {
   test("-j 3 from the sources (worker threads run the .ts module): every file sent once, one record each", async () => {
     const od = await mkdtemp(join(work, "j3-"));
     const own = await startStorescpTs([], { od });
-    const r = await runMain(main, ["-j", "3", HOST, String(own.port), ...files]);
+    const r = await runMain(main, ["-j", "3", HOST, String(own.port), ...files], {
+      env: { DICOM_PIPES_THREADS: "2" },
+    });
     const exit = await own.stop();
     assert.equal(r.code, 0, r.stderr);
     const recs = ndjson(r.stdout);
@@ -472,7 +474,9 @@ describe("behaviour", () => {
     try {
       // Enough files that the run is far from its end when the signal comes.
       const many = Array.from({ length: 6 }, () => files).flat();
-      const p = startBin("storescu-ts", ["-j", "4", HOST, String(slow.port), ...many]);
+      const p = startBin("storescu-ts", ["-j", "4", HOST, String(slow.port), ...many], {
+        env: { DICOM_PIPES_THREADS: "2" },
+      });
       assert.ok(await until(() => stores.length >= 4, 20_000), "four stores in flight");
       p.child.kill("SIGTERM");
       const r = await p.done;
@@ -517,7 +521,10 @@ describe("behaviour", () => {
       });
     });
     try {
-      const r = await runBin("storescu-ts", ["-j", "2", HOST, String(peer.port), ...files]);
+      // One thread for both associations: a file waits there behind each one in hand.
+      const r = await runBin("storescu-ts", ["-j", "2", HOST, String(peer.port), ...files], {
+        env: { DICOM_PIPES_THREADS: "1" },
+      });
       assert.equal(r.code, 0xa7, r.stderr);
       const recs = ndjson(r.stdout);
       // One file per association was in hand; the files given to the sending thread after them were not started.

@@ -148,7 +148,7 @@ export interface WorkerPoolOptions<D> {
   data: D | Promise<D>;
   /** Lanes: requests at once, each lane one association. */
   size: number;
-  /** Worker threads the lanes share (default: `defaultThreads(size)`). */
+  /** Worker threads the lanes share (default: `defaultThreads(size)`; at least one). */
   threads?: number;
   /**
    * Requests given to a lane at once (default 2): the next one waits in the
@@ -177,13 +177,22 @@ interface Lane<R> {
   thread: Thread<R>;
 }
 
+/** The environment variable that sets the worker threads of a `-j` run (0: none). */
+export const THREADS_ENV = "DICOM_PIPES_THREADS";
+
 /**
- * Worker threads for `lanes` requests at once: one per core but the main
- * thread's (which keeps the input, the records and the pacing), at least
- * one, at most one per lane.
+ * Worker threads for `lanes` requests at once: `$DICOM_PIPES_THREADS`
+ * when set, else one per core but the main thread's (which keeps the
+ * input, the records and the pacing), at most one per lane; and none
+ * (0: the lanes stay in the main thread) when that leaves fewer than two,
+ * as one thread sends no faster than the main thread and costs its
+ * start-up and a message per request.
  */
-export function defaultThreads(lanes: number): number {
-  return Math.max(1, Math.min(lanes, availableParallelism() - 1));
+export function defaultThreads(lanes: number, env: NodeJS.ProcessEnv = {}): number {
+  const set = env[THREADS_ENV];
+  if (set !== undefined && /^\d+$/.test(set)) return Math.min(lanes, Number(set));
+  const n = Math.min(lanes, availableParallelism() - 1);
+  return n >= 2 ? n : 0;
 }
 
 /**
