@@ -473,6 +473,57 @@ describe("storescu-ts -> DCMTK storescp", { skip }, () => {
     }
   });
 
+  test("-j 4 into storescp --fork: every file arrives exactly once over 4 associations, datasets byte-identical, one Success record per file", async () => {
+    // Each of the first four files starts a lane (its own association), two in each of two worker threads.
+    const files = corpus.filter((e) => !isDeflated(e));
+    const dir = await mkdtemp(join(work, "scp-j4-"));
+    const scp = await startStorescp({ dir, args: ["--fork", "+xa", "-pm", "+B", "-v"] });
+    let r: Awaited<ReturnType<typeof runBin>>;
+    let log: string[];
+    try {
+      r = await runBin(
+        "storescu-ts",
+        ["-j", "4", HOST, String(scp.port), ...files.map((e) => e.path)],
+        { timeoutMs: 60_000, env: { DICOM_PIPES_THREADS: "2" } },
+      );
+      // storescp's children log each store; wait until the last association has ended.
+      await until(
+        async () =>
+          ((await lines(scp.log)).join("\n").match(/Association Release/g)?.length ?? 0) >= 4,
+        10_000,
+      );
+      log = await lines(scp.log);
+    } finally {
+      await scp.stop().catch(() => undefined);
+    }
+    assert.equal(r.code, 0, r.stderr);
+    const records = ndjson(r.stdout);
+    assert.equal(records.length, files.length);
+    for (const rec of records) assert.equal(rec.status, "Success", JSON.stringify(rec));
+    assert.deepEqual(
+      records.map((x) => x.SOPInstanceUID).sort(),
+      files.map((e) => e.sopInstanceUid).sort(),
+    );
+    // The children's log lines may interleave: counted in the whole text.
+    const count = (re: RegExp) => log.join("\n").match(re)?.length ?? 0;
+    assert.equal(count(/Received Store Request/g), files.length, "each file stored once");
+    assert.equal(count(/Association Acknowledged/g), 4, "four associations");
+    assert.equal(count(/Association Release/g), 4, "each released");
+    const names = await filesUnder(dir);
+    assert.equal(names.length, files.length);
+    const seen = new Set<string>();
+    for (const n of names) {
+      const m = metaOf(join(dir, n));
+      assert.ok(!seen.has(m.sopInstanceUid), `${m.sopInstanceUid} stored twice`);
+      seen.add(m.sopInstanceUid);
+      const src = bySop.get(m.sopInstanceUid)!;
+      assert.ok(
+        datasetBytes(join(dir, n)).equals(datasetBytes(src.path)),
+        `${src.label}: dataset differs`,
+      );
+    }
+  });
+
   test("deflated dataset of odd length: sent padded to even length (PS3.5 A.5), as DCMTK storescu sends it", {}, async () => {
     const src = corpus.find(isDeflated)!;
     assert.equal(

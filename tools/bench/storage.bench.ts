@@ -3,8 +3,11 @@
  * (TCP_NODELAY=1 for DCMTK): 1 000 × 530 KB instances each way; receiving
  * also split into the first association after the receiver starts (cold,
  * 500 instances) and the next one (warm, another 500); storescu-ts -j 4 vs
- * -j 1 next to DCMTK's 4 storescu processes vs 1, into a forking storescp;
- * and one 200 MB instance each way with the peak RSS of our process
+ * -j 1 next to DCMTK's 4 storescu processes vs 1, into a forking storescp,
+ * with each sender's CPU time per file (user + system) at one association
+ * (BENCH_BASE=/other/checkout adds that checkout's storescu-ts to the same
+ * round robin, for a before/after; BENCH_PARALLEL_ONLY=1 runs only these
+ * rows); and one 200 MB instance each way with the peak RSS of our process
  * (BENCH_SKIP_BIG=1 leaves it out). Wall time is the sender's, medians of
  * runs; `uptime` before and after.
  */
@@ -16,7 +19,7 @@ import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { freePort, hasDcmtk } from "@dicom-pipes/test-support/peers";
 import { binPath } from "@dicom-pipes/test-support/bins";
-import { median, row, timed } from "./common.js";
+import { median, row, timed, type Sample } from "./common.js";
 
 if (!hasDcmtk()) {
   console.log("storage bench needs DCMTK (apt-get install dcmtk)");
@@ -24,6 +27,9 @@ if (!hasDcmtk()) {
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Another checkout whose storescu-ts joins the -j rows (before/after). */
+const BASE = process.env.BENCH_BASE;
+const PARALLEL_ONLY = Boolean(process.env.BENCH_PARALLEL_ONLY);
 const work = await mkdtemp(join(tmpdir(), "bench-storage-"));
 const out: string[] = [];
 
@@ -151,9 +157,9 @@ async function coldWarmCase(
   }
 }
 
-function oursSend(port: number, dir: string, jobs = 1) {
+function oursSend(port: number, dir: string, jobs = 1, bin = binPath("storescu-ts")) {
   return timed(process.execPath, [
-    binPath("storescu-ts"),
+    bin,
     "-aec",
     "ANY",
     "-j",
@@ -230,17 +236,12 @@ async function sendCase(label: string, dir: string, n: number): Promise<void> {
   console.log(out.at(-1));
 }
 
-const W = [56, 7, 9, 9, 9, 9, 8];
-const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
-try {
-  console.log(
-    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
-  );
-  out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
-  const small = await generateArchive({
-    out: join(work, "k1000"),
-    patients: 10,
-    seed: "bench-storage",
+/** `patients` × 100 CT instances of 512 × 512 × 16 bits in one flat folder. */
+function ctArchive(folder: string, seed: string, patients: number) {
+  return generateArchive({
+    out: join(work, folder),
+    patients,
+    seed,
     studiesPerPatient: 1,
     seriesPerStudy: 1,
     instancesPerSeries: 100,
@@ -249,63 +250,86 @@ try {
     bits: 16,
     layout: "flat",
   });
-  console.log(
-    `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
-  );
-  await receiveCase("1000 × 530 KB", small.out, small.instances);
-  await sendCase("1000 × 530 KB", small.out, small.instances);
-  // Cold and warm: the first association after the receiver starts, then the next one.
-  const half = async (seed: string) =>
-    generateArchive({
-      out: join(work, seed),
-      patients: 5,
-      seed,
-      studiesPerPatient: 1,
-      seriesPerStudy: 1,
-      instancesPerSeries: 100,
-      rows: 512,
-      cols: 512,
-      bits: 16,
-      layout: "flat",
-    });
-  const firstHalf = await half("bench-cold");
-  const secondHalf = await half("bench-warm");
+}
+
+/** Cold and warm: the first association after the receiver starts, then the next one. */
+async function coldWarm(): Promise<void> {
+  const firstHalf = await ctArchive("bench-cold", "bench-cold", 5);
+  const secondHalf = await ctArchive("bench-warm", "bench-warm", 5);
   await coldWarmCase("500 × 530 KB", firstHalf.out, secondHalf.out, firstHalf.instances);
   await rm(firstHalf.out, { recursive: true, force: true });
   await rm(secondHalf.out, { recursive: true, force: true });
+}
+
+const W = [56, 7, 9, 9, 9, 9, 8];
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
+try {
+  console.log(
+    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
+  );
+  out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
+  const small = await ctArchive("k1000", "bench-storage", 10);
+  console.log(
+    `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
+  );
+  if (!PARALLEL_ONLY) {
+    await receiveCase("1000 × 530 KB", small.out, small.instances);
+    await sendCase("1000 × 530 KB", small.out, small.instances);
+    await coldWarm();
+  }
   // storescu-ts -j 4 vs -j 1, and DCMTK's 4 storescu processes vs 1, into a forking storescp.
   const files = (await readdir(small.out))
     .filter((f) => !f.startsWith("."))
     .map((f) => join(small.out, f));
-  const par: Record<string, number[]> = { d1: [], d4: [], j1: [], j4: [] };
+  const baseBin = BASE ? join(BASE, "packages/storescu-ts/bin/storescu-ts.js") : undefined;
+  const cases = ["d1", "d4", "j1", "j4", ...(baseBin ? ["b1", "b4"] : [])];
+  const par: Record<string, Sample[]> = Object.fromEntries(cases.map((c) => [c, []]));
   for (let i = 0; i < RUNS; i++) {
-    for (const c of ["d1", "d4", "j1", "j4"] as const) {
+    for (const c of cases) {
       const srv = await startServer("dcmtk-fork");
-      const r =
-        c === "d1" || c === "d4"
-          ? await dcmtkSendParallel(srv.port, files, c === "d1" ? 1 : 4)
-          : await oursSend(srv.port, small.out, c === "j1" ? 1 : 4);
+      const jobs = c.endsWith("1") ? 1 : 4;
+      const r = c.startsWith("d")
+        ? await dcmtkSendParallel(srv.port, files, jobs)
+        : await oursSend(srv.port, small.out, jobs, c.startsWith("b") ? baseBin : undefined);
       if (r.code !== 0) throw new Error(`${c} exited ${r.code}`);
-      par[c]!.push(r.wall);
+      par[c]!.push(r);
       await stop(srv);
     }
   }
-  const [d1, d4, j1, j4] = (["d1", "d4", "j1", "j4"] as const).map((c) => median(par[c]!)) as [
-    number,
-    number,
-    number,
-    number,
-  ];
+  const wall = (c: string) => median(par[c]!.map((x) => x.wall));
+  /** CPU milliseconds per file (user + system). */
+  const cpuPerFile = (c: string) =>
+    ((median(par[c]!.map((x) => x.cpu ?? NaN)) * 1000) / small.instances).toFixed(2);
+  const speedup = (label: string, one: string, four: string) => {
+    out.push(
+      row(
+        [
+          label,
+          small.instances,
+          wall(one).toFixed(2),
+          wall(four).toFixed(2),
+          "",
+          "",
+          `${(wall(one) / wall(four)).toFixed(2)}× faster`,
+        ],
+        W,
+      ),
+    );
+    console.log(out.at(-1));
+  };
+  speedup("DCMTK storescu ×1 | ×4 processes → storescp --fork", "d1", "d4");
+  speedup("storescu-ts -j 1 | -j 4 → storescp --fork", "j1", "j4");
+  if (baseBin) speedup("BENCH_BASE storescu-ts -j 1 | -j 4 → storescp --fork", "b1", "b4");
   out.push(
     row(
       [
-        "DCMTK storescu ×1 | ×4 processes → storescp --fork",
+        `CPU ms per file ×1: storescu | storescu-ts${baseBin ? " (BENCH_BASE)" : ""}`,
         small.instances,
-        d1.toFixed(2),
-        d4.toFixed(2),
+        cpuPerFile("d1"),
+        `${cpuPerFile("j1")}${baseBin ? ` (${cpuPerFile("b1")})` : ""}`,
         "",
         "",
-        `${(d1 / d4).toFixed(2)}× faster`,
+        "",
       ],
       W,
     ),
@@ -314,20 +338,20 @@ try {
   out.push(
     row(
       [
-        "storescu-ts -j 1 | -j 4 → storescp --fork",
+        `CPU ms per file ×4: storescu | storescu-ts${baseBin ? " (BENCH_BASE)" : ""}`,
         small.instances,
-        j1.toFixed(2),
-        j4.toFixed(2),
+        cpuPerFile("d4"),
+        `${cpuPerFile("j4")}${baseBin ? ` (${cpuPerFile("b4")})` : ""}`,
         "",
         "",
-        `${(j1 / j4).toFixed(2)}× faster`,
+        "",
       ],
       W,
     ),
   );
   console.log(out.at(-1));
   await rm(small.out, { recursive: true, force: true });
-  if (!process.env.BENCH_SKIP_BIG) {
+  if (!process.env.BENCH_SKIP_BIG && !PARALLEL_ONLY) {
     // One 200 MB instance each way.
     const big = await generateArchive({
       out: join(work, "big"),

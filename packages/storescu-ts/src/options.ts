@@ -9,11 +9,12 @@ import {
   OUTPUT,
   type DecompressOptions,
 } from "@dicom-pipes/dimse/cli";
-import type {
-  GeneralOptions,
-  OptionTable,
-  OutputOptions,
-  ScuNetworkOptions,
+import {
+  jobsOption,
+  type GeneralOptions,
+  type OptionTable,
+  type OutputOptions,
+  type ScuNetworkOptions,
 } from "@dicom-pipes/dimse/app";
 
 /** Every option storescu-ts reads, typed. */
@@ -43,17 +44,8 @@ export const OPTIONS: OptionTable<StoreOptions> = [
   ...generalOptions(),
   ...scuNetworkOptions({ aet: "STORESCU" }),
   ...retryOptions(),
-  {
-    key: "jobs",
-    flags: ["-j", "--jobs"],
-    kind: "value",
-    numeric: "int",
-    min: 1,
-    max: 64,
-    metavar: "N",
-    group: NETWORK,
-    describe: "send over N associations in parallel (default 1)",
-  },
+  // The batch tools' -j; the rest of their pacing (throttle, batches, window, journal) is not storescu-ts's.
+  jobsOption(NETWORK, "send over N associations in parallel (default 1)", 64),
   {
     key: "abortAssoc",
     flags: ["--abort"],

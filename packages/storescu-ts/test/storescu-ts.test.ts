@@ -14,8 +14,8 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { negotiateContexts, serve } from "@dicom-pipes/dimse/net";
-import { binPath, ndjson, runBin, until, runMain } from "@dicom-pipes/test-support/bins";
+import { CommandField, negotiateContexts, serve, type Association } from "@dicom-pipes/dimse/net";
+import { binPath, ndjson, runBin, until, runMain, startBin } from "@dicom-pipes/test-support/bins";
 import { main } from "../src/main.js";
 import { freePort } from "@dicom-pipes/test-support/peers";
 import { isListening, startStorescpTs, type ScpTs } from "@dicom-pipes/test-support/corpus";
@@ -377,17 +377,22 @@ describe("non-DICOM files and failures", () => {
   });
 });
 
+/** A peer on 127.0.0.1 that accepts every proposed context; `established` installs its handlers. */
+function acceptingPeer(established: (assoc: Association) => void) {
+  return serve({
+    port: 0,
+    host: HOST,
+    decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
+    established,
+  });
+}
+
 describe("behaviour", () => {
   test("-td with a peer that never answers: each file fails on the DIMSE timeout, on a fresh association; -nh exits 3", async () => {
     let associations = 0;
-    const silent = await serve({
-      port: 0,
-      host: HOST,
-      decide: (rq) => ({ contexts: negotiateContexts(rq.contexts, (_as, offered) => offered) }),
-      established(assoc) {
-        associations++;
-        assoc.handleRequests(() => undefined);
-      },
+    const silent = await acceptingPeer((assoc) => {
+      associations++;
+      assoc.handleRequests(() => undefined);
     });
     try {
       const r = await runMain(main, [
@@ -424,6 +429,111 @@ describe("behaviour", () => {
       files.map(uidOf).sort(),
     );
     assert.equal(ndjson(exit.stdout).length, files.length);
+  });
+
+  test("-j 3 from the sources (worker threads run the .ts module): every file sent once, one record each", async () => {
+    const od = await mkdtemp(join(work, "j3-"));
+    const own = await startStorescpTs([], { od });
+    const r = await runMain(main, ["-j", "3", HOST, String(own.port), ...files], {
+      env: { DICOM_PIPES_THREADS: "2" },
+    });
+    const exit = await own.stop();
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.deepEqual(recs.map((x) => x.SOPInstanceUID).sort(), files.map(uidOf).sort());
+    for (const x of recs) assert.equal(x.status, "Success");
+    assert.equal(ndjson(exit.stdout).length, files.length);
+  });
+
+  test("-j 4, SIGTERM mid-run: the stores in hand are answered and recorded, every association released, exit 143 (not killed)", async () => {
+    // A peer that answers each C-STORE after 300 ms, and notes how each association ended.
+    const stores: string[] = [];
+    const ends: string[] = [];
+    let associations = 0;
+    const slow = await acceptingPeer((assoc) => {
+      associations++;
+      assoc.socket.once("close", () => ends.push(assoc.error?.kind ?? "released"));
+      assoc.handleRequests((msg) => {
+        const cmd = msg.command;
+        if (cmd.commandField !== CommandField.CStoreRQ) return;
+        stores.push(String(cmd.affectedSopInstanceUid));
+        setTimeout(() => {
+          assoc
+            .sendMessage(msg.pcid, {
+              commandField: CommandField.CStoreRSP,
+              messageIdBeingRespondedTo: cmd.messageId,
+              affectedSopClassUid: cmd.affectedSopClassUid,
+              affectedSopInstanceUid: cmd.affectedSopInstanceUid,
+              status: 0,
+              hasDataset: false,
+            })
+            .catch(() => undefined);
+        }, 300);
+      });
+    });
+    try {
+      // Enough files that the run is far from its end when the signal comes.
+      const many = Array.from({ length: 6 }, () => files).flat();
+      const p = startBin("storescu-ts", ["-j", "4", HOST, String(slow.port), ...many], {
+        env: { DICOM_PIPES_THREADS: "2" },
+      });
+      assert.ok(await until(() => stores.length >= 4, 20_000), "four stores in flight");
+      p.child.kill("SIGTERM");
+      const r = await p.done;
+      assert.equal(r.signal, null, "ended by itself, not by the signal's default action");
+      assert.equal(r.code, 143, r.stderr);
+      const recs = ndjson(r.stdout);
+      assert.ok(recs.length < many.length, "the run stopped early");
+      // Every store the peer got was answered and recorded; no file was left half sent.
+      assert.equal(recs.length, stores.length);
+      for (const x of recs) assert.equal(x.status, "Success");
+      assert.equal(associations, 4);
+      assert.ok(await until(() => ends.length === 4, 5_000), "every association ended");
+      assert.deepEqual(ends, ["released", "released", "released", "released"]);
+    } finally {
+      await slow.close(0);
+    }
+  });
+
+  test("-j 2, a failure status halts: only the files already in hand reach the peer, none queued behind them; exit 167", async () => {
+    // The first store fails at once (0xA700); the others are answered after 300 ms.
+    const stores: string[] = [];
+    const peer = await acceptingPeer((assoc) => {
+      assoc.handleRequests((msg) => {
+        const cmd = msg.command;
+        if (cmd.commandField !== CommandField.CStoreRQ) return;
+        stores.push(String(cmd.affectedSopInstanceUid));
+        const status = stores.length === 1 ? 0xa700 : 0;
+        setTimeout(
+          () =>
+            assoc
+              .sendMessage(msg.pcid, {
+                commandField: CommandField.CStoreRSP,
+                messageIdBeingRespondedTo: cmd.messageId,
+                affectedSopClassUid: cmd.affectedSopClassUid,
+                affectedSopInstanceUid: cmd.affectedSopInstanceUid,
+                status,
+                hasDataset: false,
+              })
+              .catch(() => undefined),
+          status ? 0 : 300,
+        );
+      });
+    });
+    try {
+      // One thread for both associations: a file waits there behind each one in hand.
+      const r = await runBin("storescu-ts", ["-j", "2", HOST, String(peer.port), ...files], {
+        env: { DICOM_PIPES_THREADS: "1" },
+      });
+      assert.equal(r.code, 0xa7, r.stderr);
+      const recs = ndjson(r.stdout);
+      // One file per association was in hand; the files given to the sending thread after them were not started.
+      assert.equal(stores.length, 2, `stores: ${stores.length}`);
+      assert.equal(recs.length, 2);
+      assert.deepEqual(recs.map((x) => x.status).sort(), ["Failure", "Success"]);
+    } finally {
+      await peer.close(0);
+    }
   });
 
   test("+rn: sent files renamed <name>.done", async () => {

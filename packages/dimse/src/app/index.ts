@@ -6,3 +6,4 @@ export * from "./pacing.js";
 export * from "./journal.js";
 export * from "./batch.js";
 export * from "./receive.js";
+export * from "./workers.js";

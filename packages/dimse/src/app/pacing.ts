@@ -13,23 +13,32 @@ import type { PacingOptions } from "./options.js";
 
 export { sleep };
 
+/** `-j N`: N requests (associations) at once, at most `max`. */
+export function jobsOption(
+  group: string,
+  describe = "N requests at a time, each on its own association",
+  max = 32,
+): OptionSpec<"jobs"> {
+  return {
+    key: "jobs",
+    flags: ["-j", "--jobs"],
+    kind: "value",
+    numeric: "int",
+    min: 1,
+    max,
+    metavar: "N",
+    group,
+    describe,
+  };
+}
+
 /** The pacing options of a batch tool; `journalDefault` completes --journal's description. */
 export function pacingOptions(
   group: string,
   journalDefault: string,
 ): OptionSpec<KeysOf<PacingOptions>>[] {
   return [
-    {
-      key: "jobs",
-      flags: ["-j", "--jobs"],
-      kind: "value",
-      numeric: "int",
-      min: 1,
-      max: 32,
-      metavar: "N",
-      group,
-      describe: "N requests at a time, each on its own association",
-    },
+    jobsOption(group),
     {
       key: "throttle",
       flags: ["--throttle"],
