@@ -506,14 +506,28 @@ export function parseCompleteElements(
   little: boolean,
   stopAtTag?: number,
 ): Dataset {
-  const ds = new Dataset();
+  return parseHead(buf, explicit, little, stopAtTag).dataset;
+}
+
+/**
+ * `parseCompleteElements`, telling whether `stopAtTag` (or the end of a
+ * sequence) was reached: if not, more bytes may hold more elements.
+ */
+export function parseHead(
+  buf: Buffer,
+  explicit: boolean,
+  little: boolean,
+  stopAtTag?: number,
+): { dataset: Dataset; stopped: boolean } {
+  const dataset = new Dataset();
   try {
-    readElements({ buf, little, explicit }, 0, buf.length, ds, false, stopAtTag);
+    const end = readElements({ buf, little, explicit }, 0, buf.length, dataset, false, stopAtTag);
+    return { dataset, stopped: end < buf.length };
   } catch (e) {
     // readElements adds an element only once it is whole.
     if (!(e instanceof DicomParseError)) throw e;
+    return { dataset, stopped: false };
   }
-  return ds;
 }
 
 // ---------------------------------------------------------------- writing
