@@ -498,20 +498,8 @@ export function parseElementsAt(
 /**
  * The top-level elements of `buf` that are complete, before `stopAtTag`:
  * for data cut short (the first bytes of a dataset), every element ahead
- * of the one that runs past the end.
- */
-export function parseCompleteElements(
-  buf: Buffer,
-  explicit: boolean,
-  little: boolean,
-  stopAtTag?: number,
-): Dataset {
-  return parseHead(buf, explicit, little, stopAtTag).dataset;
-}
-
-/**
- * `parseCompleteElements`, telling whether `stopAtTag` (or the end of a
- * sequence) was reached: if not, more bytes may hold more elements.
+ * of the one that runs past the end. `stopped`: `stopAtTag` was reached
+ * (if not, more bytes may hold more elements).
  */
 export function parseHead(
   buf: Buffer,

@@ -26,13 +26,7 @@ import { decodableSyntax } from "../codec/syntaxes.js";
 
 export { decodableSyntax };
 import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
-import {
-  encodeDataset,
-  parseCompleteElements,
-  parseHead,
-  parseDataset,
-  type Dataset,
-} from "../dicom/dataset.js";
+import { encodeDataset, parseHead, parseDataset, type Dataset } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
@@ -53,9 +47,10 @@ const HEAD_FIRST = 8 * 1024;
  * header, optionally fsyncs, and closes on end. The chunks it is given
  * (slices of socket chunks) are written at once; only those of the first
  * 64 KiB are kept, until `headBytes` copies what the header needs and
- * `releaseHead` lets them go. The writes are synchronous: they go to the page cache in microseconds, while a trip
- * through the thread pool per write, close and rename measurably slowed
- * every exchange with a sender waiting for the response.
+ * `releaseHead` lets them go. The writes are synchronous: they go to
+ * the page cache in microseconds, while a trip through the thread pool
+ * per write, close and rename measurably slowed every exchange with a
+ * sender waiting for the response.
  */
 export class InstanceFileSink extends Writable {
   readonly tmpPath: string;
@@ -231,7 +226,7 @@ export class FileReceiver {
     if (info.deflated) {
       // Deflated data: inflate what the first bytes hold (a partial stream is fine).
       const bytes = inflateRawSync(sink.headBytes(), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-      head = parseCompleteElements(bytes, info.explicit, info.little, Tags.PixelData);
+      head = parseHead(bytes, info.explicit, info.little, Tags.PixelData).dataset;
     } else {
       // The attributes before Pixel Data mostly fit in a few KiB: the 64 KiB are copied only
       // when they do not. The first bytes may end inside an element: the head holds those before it.
