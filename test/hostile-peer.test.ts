@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
-import { NetError } from "@dicom-pipes/dimse/net";
+import { CommandField, decodeCommand, encodeCommand, NetError } from "@dicom-pipes/dimse/net";
 import { startStorescpTs, type ScpTs } from "@dicom-pipes/test-support/corpus";
 import { filesUnder } from "@dicom-pipes/test-support/files";
 import { freePort, hasDcmtk, runDcmtk } from "@dicom-pipes/test-support/peers";
@@ -241,6 +241,63 @@ describe("protocol violations", () => {
     await a.release();
     assert.equal(status, 0xa900);
     assert.deepEqual(await filesUnder(s.od), []);
+  });
+
+  test("a C-STORE arriving a few bytes at a time (PDU and PDV headers cut anywhere) is stored byte for byte", async () => {
+    const uid = "1.2.826.0.1.3680043.2.1125.7.3";
+    const pixels = Buffer.alloc(3000);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7) & 0xff;
+    const dataset = Buffer.concat([
+      instance({ sopInstanceUid: uid }),
+      Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0]),
+      Buffer.from(new Uint32Array([pixels.length]).buffer),
+      pixels,
+    ]);
+    const command = encodeCommand({
+      commandField: CommandField.CStoreRQ,
+      messageId: 1,
+      affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.7",
+      affectedSopInstanceUid: uid,
+      priority: 0,
+      hasDataset: true,
+    });
+    // The data set in two P-DATA-TFs: the first holds two PDVs, the second the last one.
+    const pdv = (isLast: boolean, data: Buffer) => {
+      const h = Buffer.alloc(6);
+      h.writeUInt32BE(data.length + 2, 0);
+      h[4] = 3;
+      h[5] = isLast ? 2 : 0;
+      return Buffer.concat([h, data]);
+    };
+    const stream = Buffer.concat([
+      pdata(3, true, true, command),
+      pdu(
+        0x04,
+        Buffer.concat([
+          pdv(false, dataset.subarray(0, 101)),
+          pdv(false, dataset.subarray(101, 2000)),
+        ]),
+      ),
+      pdu(0x04, pdv(true, dataset.subarray(2000))),
+    ]);
+    const peer = await rawAssociation(s.port);
+    peer.socket.setNoDelay(true);
+    for (let o = 0, k = 0; o < stream.length; k++) {
+      const n = 1 + (k % 13);
+      assert.ok(await peer.send(stream.subarray(o, o + n)), "the server keeps reading");
+      o += n;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.ok(await peer.waitFor(0x04, 5000), "a C-STORE-RSP");
+    const rsp = peer.received();
+    const at = peer.types().indexOf(0x04);
+    let o = 0;
+    for (let i = 0; i < at; i++) o += 6 + rsp.readUInt32BE(o + 2);
+    assert.equal(decodeCommand(rsp.subarray(o + 12, o + 6 + rsp.readUInt32BE(o + 2))).status, 0);
+    await peer.send(pdu(0x05, Buffer.alloc(4)));
+    await peer.closed(2000);
+    const file = await readFile(join(s.od, `SC.${uid}`));
+    assert.deepEqual(file.subarray(file.length - dataset.length), dataset);
   });
 
   // Before association (PS3.8 Sta2) and after (Sta6): each must end the connection, never hang or crash.

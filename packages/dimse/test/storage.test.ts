@@ -3,6 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { finished } from "node:stream/promises";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { buildPart10Prefix, TransferSyntax } from "../src/dicom/index.js";
 import {
   FileReceiver,
@@ -11,6 +13,33 @@ import {
   type Association,
 } from "../src/net/index.js";
 import { raw, tmpFile } from "./helpers.js";
+
+setFlagsFromString("--expose-gc");
+/** A full collection, so that a WeakRef shows what is still retained. */
+const gc = runInNewContext("gc") as () => void;
+
+const MR = "1.2.840.10008.5.1.4.1.1.4";
+const mrCommand = (uid: string) => ({
+  commandField: 1,
+  hasDataset: true,
+  affectedSopClassUid: MR,
+  affectedSopInstanceUid: uid,
+});
+const mrContext = {
+  id: 1,
+  abstractSyntax: MR,
+  transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
+};
+
+/** Stream `parts` into a sink of `receiver` as the message layer does, and describe the result. */
+async function receive(receiver: FileReceiver, uid: string, parts: Buffer[]) {
+  const assoc = {} as Association;
+  const sink: InstanceFileSink = receiver.open(mrCommand(uid), mrContext, assoc);
+  for (const p of parts) sink.write(p);
+  sink.end();
+  await finished(sink);
+  return { sink, inst: receiver.describe(sink, mrCommand(uid), mrContext, assoc) };
+}
 
 test("a received instance's head keeps the elements before one that runs past the first bytes", async () => {
   const dataset = Buffer.concat([
@@ -46,6 +75,56 @@ test("a received instance's head keeps the elements before one that runs past th
   assert.equal(inst.head.string(0x0020000d), "1.2.3.4");
   assert.equal(inst.head.string(0x0020000e), "1.2.3.4.5");
   assert.equal(inst.head.has(0x00291010), false, "the element cut off is left out");
+});
+
+test("a head longer than the first bytes parsed is read on: attributes after a 20 KiB one are found", async () => {
+  const dataset = Buffer.concat([
+    raw(0x00080016, "UI", `${MR}\0`),
+    raw(0x00080018, "UI", "1.2.3.4.5.7\0"),
+    raw(0x00100020, "LO", "PAT2"),
+    // Patient Comments of 20 KiB: the attributes after it lie beyond the first 8 KiB.
+    raw(0x00104000, "LT", "x".repeat(20 * 1024)),
+    raw(0x0020000d, "UI", "1.2.3.5\0"),
+    raw(0x7fe00010, "OW", Buffer.alloc(100 * 1024)),
+  ]);
+  const receiver = new FileReceiver({ tmpDir: tmpFile("recv") });
+  await receiver.ensureTmpDir();
+  const parts: Buffer[] = [];
+  for (let o = 0; o < dataset.length; o += 1000) parts.push(dataset.subarray(o, o + 1000));
+  const { inst } = await receive(receiver, "1.2.3.4.5.7", parts);
+  assert.equal(inst.head.string(0x00100020), "PAT2");
+  assert.equal(inst.head.string(0x0020000d), "1.2.3.5");
+  assert.equal(inst.head.has(0x7fe00010), false, "Pixel Data is not part of the head");
+  assert.deepEqual(readFileSync(inst.tmpPath).subarray(-dataset.length), dataset);
+});
+
+test("a finished sink keeps none of the chunks it was given (slices of socket chunks)", async () => {
+  const dataset = Buffer.concat([
+    raw(0x00080016, "UI", `${MR}\0`),
+    raw(0x00080018, "UI", "1.2.3.4.5.8\0"),
+    raw(0x0020000d, "UI", "1.2.3.6\0"),
+    raw(0x7fe00010, "OW", Buffer.alloc(300 * 1024, 7)),
+  ]);
+  const receiver = new FileReceiver({ tmpDir: tmpFile("recv") });
+  await receiver.ensureTmpDir();
+  // As from the socket: 64 KiB chunks, the value handed on as slices of them.
+  let chunks: Buffer[] | undefined = [];
+  for (let o = 0; o < dataset.length; o += 65536)
+    chunks.push(Buffer.from(dataset.subarray(o, o + 65536)));
+  const refs = chunks.map((c) => new WeakRef(c.buffer));
+  const slices = chunks.flatMap((c) => [c.subarray(0, 1000), c.subarray(1000)]);
+  const { sink, inst } = await receive(receiver, "1.2.3.4.5.8", slices);
+  slices.length = 0;
+  chunks = undefined;
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(inst.head.string(0x0020000d), "1.2.3.6");
+  assert.deepEqual(
+    refs.map((r) => r.deref() === undefined),
+    refs.map(() => true),
+    "every chunk collected while the sink and the instance are still referenced",
+  );
+  assert.equal(sink.bytes, readFileSync(inst.tmpPath).length);
 });
 
 test("placeFile replaces a file of the same instance and never overwrites another one", async () => {

@@ -505,22 +505,24 @@ export function parseElementsAt(
 /**
  * The top-level elements of `buf` that are complete, before `stopAtTag`:
  * for data cut short (the first bytes of a dataset), every element ahead
- * of the one that runs past the end.
+ * of the one that runs past the end. `stopped`: `stopAtTag` was reached
+ * (if not, more bytes may hold more elements).
  */
-export function parseCompleteElements(
+export function parseHead(
   buf: Buffer,
   explicit: boolean,
   little: boolean,
   stopAtTag?: number,
-): Dataset {
-  const ds = new Dataset();
+): { dataset: Dataset; stopped: boolean } {
+  const dataset = new Dataset();
   try {
-    readElements({ buf, little, explicit }, 0, buf.length, ds, false, stopAtTag);
+    const end = readElements({ buf, little, explicit }, 0, buf.length, dataset, false, stopAtTag);
+    return { dataset, stopped: end < buf.length };
   } catch (e) {
     // readElements adds an element only once it is whole.
     if (!(e instanceof DicomParseError)) throw e;
+    return { dataset, stopped: false };
   }
-  return ds;
 }
 
 // ---------------------------------------------------------------- writing

@@ -7,6 +7,7 @@
  * two messages never interleave.
  */
 import type { Writable } from "node:stream";
+import { ByteQueue, byteLength } from "./byte-queue.js";
 import { type Command, decodeCommand, encodeCommand } from "./command.js";
 import type { NetError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -34,6 +35,19 @@ export interface PendingHandler {
 export type RequestHandler = (msg: Message) => void;
 /** Gives a stream to receive the dataset of a request instead of collecting it in memory. */
 export type SinkFactory = (command: Command, context: AcceptedContext) => Writable | undefined;
+
+/**
+ * Write a PDV value's slices to a sink in one go (a sink with `_writev`
+ * gets them together); false when the sink asks to wait.
+ */
+function writeParts(sink: Writable, parts: Buffer[]): boolean {
+  if (parts.length === 1) return sink.write(parts[0]);
+  sink.cork();
+  let ok = true;
+  for (const p of parts) ok = sink.write(p);
+  sink.uncork();
+  return ok;
+}
 
 /** Default cap on a message held in memory (a command set, a non-storage dataset). */
 export const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024;
@@ -111,23 +125,24 @@ export class MessageLayer implements MessageService {
 
   // ------------------------------------------------------------ receiving
 
-  pdata(body: Buffer): void {
-    let o = 0;
-    if (body.length === 0) throw new Error("P-DATA-TF without a PDV item");
-    while (o < body.length) {
-      if (o + 6 > body.length)
-        throw new Error(`PDV item of ${body.length - o} bytes, shorter than its 6-byte header`);
-      const len = body.readUInt32BE(o);
-      if (len < 2 || o + 4 + len > body.length) throw new Error("malformed PDV item");
-      const pcid = body[o + 4]!;
-      const mch = body[o + 5]!;
-      const data = body.subarray(o + 6, o + 4 + len);
-      o += 4 + len;
-      this.onPdv(pcid, (mch & 1) === 1, (mch & 2) === 2, data);
+  /** A P-DATA-TF body as slices of the received chunks: each PDV's value goes on as slices. */
+  pdata(body: readonly Buffer[]): void {
+    const q = new ByteQueue(body);
+    if (q.length === 0) throw new Error("P-DATA-TF without a PDV item");
+    while (q.length > 0) {
+      if (q.length < 6)
+        throw new Error(`PDV item of ${q.length} bytes, shorter than its 6-byte header`);
+      const head = q.peek(6);
+      const len = head.readUInt32BE(0);
+      if (len < 2 || 4 + len > q.length) throw new Error("malformed PDV item");
+      const pcid = head[4]!;
+      const mch = head[5]!;
+      q.skip(6);
+      this.onPdv(pcid, (mch & 1) === 1, (mch & 2) === 2, q.takeParts(len - 2));
     }
   }
 
-  private onPdv(pcid: number, isCommand: boolean, isLast: boolean, data: Buffer): void {
+  private onPdv(pcid: number, isCommand: boolean, isLast: boolean, data: Buffer[]): void {
     let a = this.assembly;
     if (!a) {
       if (!isCommand) throw new Error("dataset fragment without a preceding command");
@@ -137,8 +152,8 @@ export class MessageLayer implements MessageService {
       throw new Error(`PDV for presentation context ${pcid} inside a message on context ${a.pcid}`);
     if (isCommand) {
       if (a.command) throw new Error("command fragment after the command was complete");
-      this.hold(a, data.length, "command set");
-      a.commandChunks.push(data);
+      this.hold(a, byteLength(data), "command set");
+      a.commandChunks.push(...data);
       if (!isLast) return;
       const cmd = decodeCommand(
         a.commandChunks.length === 1 ? a.commandChunks[0]! : Buffer.concat(a.commandChunks),
@@ -168,12 +183,14 @@ export class MessageLayer implements MessageService {
       return;
     }
     if (!a.command) throw new Error("dataset fragment before the command was complete");
-    a.dataLength += data.length;
+    const n = byteLength(data);
+    a.dataLength += n;
     if (a.sink) {
-      if (!a.sink.destroyed && !a.sink.write(data)) this.dul().pause(a.sink);
+      if (!a.sink.destroyed && data.length > 0 && !writeParts(a.sink, data))
+        this.dul().pause(a.sink);
     } else {
-      this.hold(a, data.length, "data set");
-      a.dataChunks!.push(data);
+      this.hold(a, n, "data set");
+      a.dataChunks!.push(...data);
     }
     if (!isLast) return;
     this.assembly = undefined;
@@ -186,8 +203,9 @@ export class MessageLayer implements MessageService {
     if (a.sink) {
       msg.sink = a.sink;
       if (!a.sink.destroyed) a.sink.end();
-    } else
-      msg.dataset = a.dataChunks!.length === 1 ? a.dataChunks![0]! : Buffer.concat(a.dataChunks!);
+    }
+    // A copy of its own: the parts are slices of socket chunks (kept alive while referenced).
+    else msg.dataset = Buffer.concat(a.dataChunks!);
     this.dispatch(msg);
   }
 

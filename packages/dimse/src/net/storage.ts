@@ -26,12 +26,7 @@ import { decodableSyntax } from "../codec/syntaxes.js";
 
 export { decodableSyntax };
 import { buildPart10Prefix, readPart10HeaderSync } from "../dicom/part10.js";
-import {
-  encodeDataset,
-  parseCompleteElements,
-  parseDataset,
-  type Dataset,
-} from "../dicom/dataset.js";
+import { encodeDataset, parseHead, parseDataset, type Dataset } from "../dicom/dataset.js";
 import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
@@ -43,19 +38,25 @@ const SMALL_FILE = 8 * 1024 * 1024;
 
 /** How many dataset bytes are kept in memory to read the header of a received instance. */
 const HEAD_BYTES = 64 * 1024;
+/** How many of them are parsed first (enough for most headers). */
+const HEAD_FIRST = 8 * 1024;
 
 /**
  * A file sink for one incoming instance: writes the Part 10 prefix, then
  * the dataset bytes exactly as received, keeps the first bytes for the
- * header, optionally fsyncs, and closes on end. The writes are
- * synchronous: they go to the page cache in microseconds, while a trip
- * through the thread pool per write, close and rename measurably slowed
- * every exchange with a sender waiting for the response.
+ * header, optionally fsyncs, and closes on end. The chunks it is given
+ * (slices of socket chunks) are written at once; only those of the first
+ * 64 KiB are kept, until `headBytes` copies what the header needs and
+ * `releaseHead` lets them go. The writes are synchronous: they go to
+ * the page cache in microseconds, while a trip through the thread pool
+ * per write, close and rename measurably slowed every exchange with a
+ * sender waiting for the response.
  */
 export class InstanceFileSink extends Writable {
   readonly tmpPath: string;
   bytes = 0;
-  readonly head: Buffer[] = [];
+  /** The chunks holding the dataset's first 64 KiB (slices of socket chunks: each keeps its chunk). */
+  private head: Buffer[] = [];
   private headSize = 0;
   private fd = -1;
   private pendingPrefix: Buffer;
@@ -81,11 +82,9 @@ export class InstanceFileSink extends Writable {
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
     const bufs = chunks.map((c) => c.chunk);
-    for (const b of bufs) {
-      if (this.headSize < HEAD_BYTES) {
-        this.head.push(b);
-        this.headSize += b.length;
-      }
+    for (let i = 0; i < bufs.length && this.headSize < HEAD_BYTES; i++) {
+      this.head.push(bufs[i]!);
+      this.headSize += bufs[i]!.length;
     }
     if (this.pendingPrefix.length) {
       bufs.unshift(this.pendingPrefix);
@@ -153,9 +152,19 @@ export class InstanceFileSink extends Writable {
     cb(err);
   }
 
-  /** The received dataset's first bytes (up to 64 KiB). */
-  headBytes(): Buffer {
-    return this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
+  /** Bytes of the dataset's beginning kept for `headBytes`: 64 KiB, or all of a smaller one. */
+  get headLength(): number {
+    return Math.min(this.headSize, HEAD_BYTES);
+  }
+
+  /** A copy of the received dataset's first `n` bytes (at most `headLength`). */
+  headBytes(n = HEAD_BYTES): Buffer {
+    return Buffer.concat(this.head, Math.min(n, this.headLength));
+  }
+
+  /** Let go of the kept chunks (and the socket chunks they are slices of). */
+  releaseHead(): void {
+    this.head = [];
   }
 }
 
@@ -213,11 +222,20 @@ export class FileReceiver {
     assoc: Association,
   ): ReceivedInstance {
     const info = syntaxInfo(ctx.transferSyntax);
-    let bytes = sink.headBytes();
-    // Deflated data: inflate what the first bytes hold (a partial stream is fine).
-    if (info.deflated) bytes = inflateRawSync(bytes, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    // The first bytes may end inside an element: the head holds those before it.
-    const head = parseCompleteElements(bytes, info.explicit, info.little, Tags.PixelData);
+    let head: Dataset;
+    if (info.deflated) {
+      // Deflated data: inflate what the first bytes hold (a partial stream is fine).
+      const bytes = inflateRawSync(sink.headBytes(), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      head = parseHead(bytes, info.explicit, info.little, Tags.PixelData).dataset;
+    } else {
+      // The attributes before Pixel Data mostly fit in a few KiB: the 64 KiB are copied only
+      // when they do not. The first bytes may end inside an element: the head holds those before it.
+      let r = parseHead(sink.headBytes(HEAD_FIRST), info.explicit, info.little, Tags.PixelData);
+      if (!r.stopped && sink.headLength > HEAD_FIRST)
+        r = parseHead(sink.headBytes(), info.explicit, info.little, Tags.PixelData);
+      head = r.dataset;
+    }
+    sink.releaseHead();
     return {
       tmpPath: sink.tmpPath,
       bytes: sink.bytes,

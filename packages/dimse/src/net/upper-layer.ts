@@ -7,6 +7,7 @@
  */
 import { once, type EventEmitter } from "node:events";
 import { connect as tcpConnect, type Socket } from "node:net";
+import { ByteQueue } from "./byte-queue.js";
 import { connectError, NetError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import {
@@ -32,8 +33,12 @@ export type UpperLayerState = "establishing" | "established" | "releasing" | "re
 
 /** What the layer above (DIMSE messages) does with what arrives. */
 export interface MessageService {
-  /** A P-DATA-TF body; throwing makes it a protocol error (A-ABORT). */
-  pdata(body: Buffer): void;
+  /**
+   * A P-DATA-TF body, as slices of the received chunks (not copied: a
+   * slice keeps its chunk alive, so nothing may hold one past its use);
+   * throwing makes it a protocol error (A-ABORT).
+   */
+  pdata(body: readonly Buffer[]): void;
   /** The association failed: everything still waiting learns why. */
   failed(err: NetError): void;
   /** Whether responses are still awaited. */
@@ -91,8 +96,7 @@ export function openTransport(o: TransportOptions): Promise<Socket> {
  */
 export class UpperLayer {
   private state: UpperLayerState = "establishing";
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly received = new ByteQueue();
   private associateHandler?: AssociatePduHandler;
   private releaseWaiter?: () => void;
   private pausedBy = new Set<object>();
@@ -170,10 +174,10 @@ export class UpperLayer {
     if (this.state === "released") return this.refuseAfterRelease();
     this.lastActivity = Date.now();
     for (const l of this.activityListeners) l();
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 6 && this.state !== "closed") {
-      const head = this.peek(6);
+    const q = this.received;
+    q.push(chunk);
+    while (q.length >= 6 && this.state !== "closed") {
+      const head = q.peek(6);
       const type = head[0]!;
       const len = head.readUInt32BE(2);
       if (!KNOWN_PDU.has(type)) {
@@ -192,10 +196,11 @@ export class UpperLayer {
         this.protocolFailure(`PDU of ${len} bytes exceeds the negotiated maximum (${own})`);
         return;
       }
-      if (this.buffered < 6 + len) break;
-      const pdu = this.take(6 + len);
+      if (q.length < 6 + len) break;
+      q.skip(6);
       try {
-        this.onPdu(type, pdu.subarray(6));
+        if (type === PduType.PData) this.onPData(q.takeParts(len));
+        else this.onPdu(type, q.take(len));
       } catch (e) {
         this.protocolFailure((e as Error).message);
         return;
@@ -203,43 +208,19 @@ export class UpperLayer {
     }
   }
 
-  /** The first `n` buffered bytes (at least; `n` are buffered). */
-  private peek(n: number): Buffer {
-    const first = this.chunks[0]!;
-    return first.length >= n ? first : Buffer.concat(this.chunks, n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    if (first.length === n) {
-      this.chunks.shift();
-      this.buffered -= n;
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let o = 0;
-    while (o < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - o);
-      c.copy(out, o, 0, k);
-      o += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.buffered -= n;
-    return out;
-  }
-
   /** ARTIM state (PS3.8 Sta13): the association is over and nothing more is served. */
   private refuseAfterRelease(): void {
     this.log.warn("Data received after the association was released: closing the connection");
     this.state = "closed";
     this.socket.destroy();
+  }
+
+  /** A P-DATA-TF body, as slices of the received chunks (a value spanning chunks is not copied). */
+  private onPData(body: Buffer[]): void {
+    if (this.state === "released") return this.refuseAfterRelease();
+    if (this.state !== "established" && this.state !== "releasing")
+      throw new Error("P-DATA-TF before the association was established");
+    this.upper.pdata(body);
   }
 
   private onPdu(type: number, body: Buffer): void {
@@ -251,11 +232,6 @@ export class UpperLayer {
         if (this.state !== "establishing" || !this.associateHandler)
           throw new Error(`unexpected association PDU (type ${type})`);
         this.associateHandler(type, body);
-        return;
-      case PduType.PData:
-        if (this.state !== "established" && this.state !== "releasing")
-          throw new Error("P-DATA-TF before the association was established");
-        this.upper.pdata(body);
         return;
       case PduType.ReleaseRQ:
         this.log.debug("Received A-RELEASE-RQ");
