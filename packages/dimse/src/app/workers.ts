@@ -16,7 +16,6 @@
  * in a worker started for `entry`.
  */
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { CliLogger } from "../cli/logger.js";
 import type { LogLevel } from "../net/logger.js";
