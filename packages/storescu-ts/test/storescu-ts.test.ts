@@ -14,7 +14,13 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { CommandField, negotiateContexts, serve, type Association } from "@dicom-pipes/dimse/net";
+import {
+  CommandField,
+  negotiateContexts,
+  serve,
+  type Association,
+  type Message,
+} from "@dicom-pipes/dimse/net";
 import { binPath, ndjson, runBin, until, runMain, startBin } from "@dicom-pipes/test-support/bins";
 import { main } from "../src/main.js";
 import { freePort } from "@dicom-pipes/test-support/peers";
@@ -387,6 +393,21 @@ function acceptingPeer(established: (assoc: Association) => void) {
   });
 }
 
+/** The C-STORE-RSP with `status` to the C-STORE-RQ `msg`. */
+function answerStore(assoc: Association, msg: Message, status: number): void {
+  const cmd = msg.command;
+  assoc
+    .sendMessage(msg.pcid, {
+      commandField: CommandField.CStoreRSP,
+      messageIdBeingRespondedTo: cmd.messageId,
+      affectedSopClassUid: cmd.affectedSopClassUid,
+      affectedSopInstanceUid: cmd.affectedSopInstanceUid,
+      status,
+      hasDataset: false,
+    })
+    .catch(() => undefined);
+}
+
 describe("behaviour", () => {
   test("-td with a peer that never answers: each file fails on the DIMSE timeout, on a fresh association; -nh exits 3", async () => {
     let associations = 0;
@@ -457,18 +478,7 @@ describe("behaviour", () => {
         const cmd = msg.command;
         if (cmd.commandField !== CommandField.CStoreRQ) return;
         stores.push(String(cmd.affectedSopInstanceUid));
-        setTimeout(() => {
-          assoc
-            .sendMessage(msg.pcid, {
-              commandField: CommandField.CStoreRSP,
-              messageIdBeingRespondedTo: cmd.messageId,
-              affectedSopClassUid: cmd.affectedSopClassUid,
-              affectedSopInstanceUid: cmd.affectedSopInstanceUid,
-              status: 0,
-              hasDataset: false,
-            })
-            .catch(() => undefined);
-        }, 300);
+        setTimeout(() => answerStore(assoc, msg, 0), 300);
       });
     });
     try {
@@ -504,20 +514,7 @@ describe("behaviour", () => {
         if (cmd.commandField !== CommandField.CStoreRQ) return;
         stores.push(String(cmd.affectedSopInstanceUid));
         const status = stores.length === 1 ? 0xa700 : 0;
-        setTimeout(
-          () =>
-            assoc
-              .sendMessage(msg.pcid, {
-                commandField: CommandField.CStoreRSP,
-                messageIdBeingRespondedTo: cmd.messageId,
-                affectedSopClassUid: cmd.affectedSopClassUid,
-                affectedSopInstanceUid: cmd.affectedSopInstanceUid,
-                status,
-                hasDataset: false,
-              })
-              .catch(() => undefined),
-          status ? 0 : 300,
-        );
+        setTimeout(() => answerStore(assoc, msg, status), status ? 0 : 300);
       });
     });
     try {
