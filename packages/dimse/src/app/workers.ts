@@ -40,6 +40,9 @@ interface Data {
   module: string;
 }
 
+/** Set in a pool's threads to the `serveWorker` entry they serve. */
+const WORKER_ENV = "DICOM_PIPES_WORKER_ENTRY";
+
 /**
  * The script a worker thread starts with to run `module`: a tool's bundle
  * (packages/<tool>/dist/) through the bins' launcher, without its main; a
@@ -80,6 +83,9 @@ export function serveWorker<D, I, R>(
   entry: string,
   start: (data: D, ctx: WorkerContext) => WorkerHandler<I, R>,
 ): void {
+  // Told from the environment first: node:worker_threads is not loaded by a run
+  // that starts no thread (every --help).
+  if (process.env[WORKER_ENV] !== entry) return;
   const wd = workerData as Data | undefined;
   if (isMainThread || !parentPort || wd?.entry !== entry) return;
   const port = parentPort;
@@ -290,7 +296,10 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
     if (t.worker) return t.worker;
     const url = this.o.url;
     const wd: Data = { entry: this.o.entry, level: this.o.log.level, module: url.href };
-    const worker = new Worker(workerScript(url), { workerData: wd });
+    const worker = new Worker(workerScript(url), {
+      workerData: wd,
+      env: { ...process.env, [WORKER_ENV]: this.o.entry },
+    });
     t.worker = worker;
     // No data (the main thread gave up before the first request): the thread is only closed.
     t.ready = Promise.resolve(this.o.data).then(
