@@ -140,7 +140,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         keys,
         files,
         table,
-        stdin: io.stdin,
+        stdin: () => io.stdin,
         defaultLevel: model === "worklist" ? level : (level ?? "STUDY"),
         keepGoing: s.keepGoing,
         shard: shardSetting(o.shard, table !== undefined),

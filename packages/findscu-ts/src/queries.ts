@@ -37,7 +37,8 @@ export interface QuerySourceOptions {
   files: string[];
   /** Batch table path (`-` for stdin), if any. */
   table?: string;
-  stdin: Readable;
+  /** stdin, asked for only when the table is `-` (Node makes process.stdin on first use). */
+  stdin: () => Readable;
   /** Level for rows without QueryRetrieveLevel (undefined: worklist, no level). */
   defaultLevel?: string;
   keepGoing: boolean;
@@ -136,7 +137,7 @@ function tableQueries(o: QuerySourceOptions): AsyncGenerator<Query> {
   };
   return batchInput(
     o.table!,
-    o.stdin,
+    o.stdin(),
     {
       onHeader,
       keepGoing: o.keepGoing,

@@ -1,0 +1,80 @@
+/**
+ * What a query run of the bundled findscu-ts does before and besides the
+ * query: nothing a query does not need (no process.stdin when stdin is not
+ * read, no package resolution for the dictionary). Spawns the real bin.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { binPath, ndjson } from "@dicom-pipes/test-support/bins";
+import { scriptedScp, study } from "./scripted.js";
+
+/** Runs the bin under a probe that reports Node's modules loaded and the ids resolved through require. */
+const PROBE = [
+  "const before = new Set(process.moduleLoadList);",
+  "const Module = require('node:module');",
+  "const resolved = [];",
+  "const resolve = Module._resolveFilename;",
+  "Module._resolveFilename = function (id, ...rest) { resolved.push(id); return resolve.call(this, id, ...rest); };",
+  "require(process.argv[1]);",
+  "process.on('exit', () => process.stderr.write('\\n' + JSON.stringify({ resolved, loaded: process.moduleLoadList.filter((m) => !before.has(m)) })));",
+].join("\n");
+
+function probe(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["-e", PROBE, "--", binPath("findscu-ts"), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+    child.stderr.setEncoding("latin1").on("data", (s: string) => (stderr += s));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test("a query with -k keys makes no process.stdin and finds the dictionary without resolving a package", async () => {
+  const scp = await scriptedScp({
+    async onFind(c) {
+      await c.pending(study("1.1"));
+      await c.pending(study("1.2"));
+      await c.final(0x0000);
+    },
+  });
+  try {
+    const r = await probe([
+      "-S",
+      "-aec",
+      "SCP",
+      "-k",
+      "QueryRetrieveLevel=STUDY",
+      "-k",
+      "StudyInstanceUID",
+      "-k",
+      "PatientName",
+      "127.0.0.1",
+      String(scp.port),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      ndjson(r.stdout).map((x) => x.StudyInstanceUID),
+      ["1.1", "1.2"],
+    );
+    const { resolved, loaded } = JSON.parse(
+      r.stderr.slice(r.stderr.lastIndexOf('\n{"resolved')),
+    ) as {
+      resolved: string[];
+      loaded: string[];
+    };
+    // stdin is /dev/null: making process.stdin would load fs.ReadStream.
+    assert.ok(!loaded.includes("NativeModule internal/fs/streams"), "process.stdin was made");
+    assert.deepEqual(
+      resolved.filter((id) => id.startsWith("@dicom-pipes/")),
+      [],
+      "a package was resolved at run time",
+    );
+  } finally {
+    await scp.close();
+  }
+});
