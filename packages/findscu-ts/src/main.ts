@@ -12,6 +12,7 @@ import {
   parseKeys,
   runTool,
   shardSetting,
+  shortRunTiering,
   startDcmtkTool,
   tableSetting,
   unmatchedSetting,
@@ -72,6 +73,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
+    shortRunTiering();
     const o = typedOptions<FindOptions>(p);
     const scu = scuSettings(o, p.positionals, io, { aet: "FINDSCU" });
     const keys = parseKeys(o.key);

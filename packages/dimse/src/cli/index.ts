@@ -14,3 +14,4 @@ export * from "./retry.js";
 export * from "./batch.js";
 export * from "./options.js";
 export * from "./decompress.js";
+export * from "./tiering.js";
