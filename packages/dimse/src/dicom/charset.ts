@@ -5,8 +5,11 @@
 
 type Decoder = (buf: Uint8Array) => string;
 
-const latin1: Decoder = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
-const utf8: Decoder = (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("utf8");
+/** `b` as a Buffer: element values already are one (a view of it costs an object per value). */
+const asBuffer = (b: Uint8Array): Buffer =>
+  b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const latin1: Decoder = (b) => asBuffer(b).toString("latin1");
+const utf8: Decoder = (b) => asBuffer(b).toString("utf8");
 
 const decoders = new Map<string, Decoder>([
   ["latin1", latin1],
