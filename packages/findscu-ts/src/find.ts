@@ -19,7 +19,7 @@ import {
   type QueryModel,
 } from "@dicom-pipes/dimse/dicom";
 import {
-  find,
+  findBatches,
   isTransientStatus,
   retryWait,
   statusClass,
@@ -147,48 +147,53 @@ export class Finder {
       ]);
     };
     this.fixColumns(identifier);
-    for await (const r of find(assoc, this.sopClass, identifier, {
+    const flatJson = this.s.output && this.s.format === "ndjson" && !this.s.jsonModel;
+    const meta = this.s.batch ? `"query":${JSON.stringify(q.id ?? null)}` : "";
+    // A batch of responses is handled in one synchronous loop (its records go out as one
+    // write) unless a match waits for its -X file or for a CSV/TSV/--json-model record.
+    batches: for await (const batch of findBatches(assoc, this.sopClass, identifier, {
       dimseTimeoutMs: this.s.timeouts.dimse,
       onSent,
     })) {
-      this.counter++;
-      if (!r.pending) {
-        final = r;
-        break;
-      }
-      pending++;
-      const info = syntaxInfo(r.context.transferSyntax);
-      const ds = r.identifierBytes ? parseDataset(r.identifierBytes, info) : new Dataset();
-      if (this.s.showDump && log.enabled("warn")) {
-        log.dcmtkLines(
-          "I",
-          responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little),
-        );
-      }
-      if (onMatch && !onMatch(ds)) continue;
-      this.matches++;
-      if (
-        this.s.extract &&
-        (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)
-      ) {
-        this.extracted++;
-        await this.writeExtract(ds, info.little);
-      }
-      if (this.s.output) {
-        if (this.s.format === "ndjson" && !this.s.jsonModel) {
-          await this.writer.writeJson(
-            datasetToFlatJson(
-              ds,
-              { little: info.little, bulk: this.s.bulk },
-              this.s.batch ? `"query":${JSON.stringify(q.id ?? null)}` : "",
-            ),
-          );
-        } else await this.writer.write(this.record(q, ds, info.little));
-      }
-      if (!this.alive()) break;
-      if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
-        log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
-        break;
+      let lines = "";
+      let count = 0;
+      try {
+        for (const r of batch) {
+          this.counter++;
+          if (!r.pending) {
+            final = r;
+            break batches;
+          }
+          pending++;
+          const info = syntaxInfo(r.context.transferSyntax);
+          const ds = r.identifierBytes ? parseDataset(r.identifierBytes, info) : new Dataset();
+          if (this.s.showDump && log.enabled("warn")) {
+            log.dcmtkLines(
+              "I",
+              responseBlock(this.counter, "Pending", ds, r.context.transferSyntax, info.little),
+            );
+          }
+          if (onMatch && !onMatch(ds)) continue;
+          this.matches++;
+          if (
+            this.s.extract &&
+            (this.s.extract.limit === undefined || this.extracted < this.s.extract.limit)
+          ) {
+            this.extracted++;
+            await this.writeExtract(ds, info.little);
+          }
+          if (flatJson) {
+            lines += `${datasetToFlatJson(ds, { little: info.little, bulk: this.s.bulk }, meta)}\n`;
+            count++;
+          } else if (this.s.output) await this.writer.write(this.record(q, ds, info.little));
+          if (!this.alive()) break batches;
+          if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
+            log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
+            break batches;
+          }
+        }
+      } finally {
+        if (count > 0) await this.writer.writeJsonLines(lines, count);
       }
     }
     if (final) {

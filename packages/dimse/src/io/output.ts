@@ -197,10 +197,10 @@ export class RecordWriter {
     return this.sink.write(text);
   }
 
-  /** Write one already-serialised NDJSON record (see `datasetToFlatJson`). */
-  writeJson(line: string): Promise<void> {
-    this.count++;
-    return this.sink.write(`${line}\n`);
+  /** Write `count` already-serialised NDJSON records (see `datasetToFlatJson`), each ending in a newline. */
+  writeJsonLines(lines: string, count: number): Promise<void> {
+    this.count += count;
+    return this.sink.write(lines);
   }
 
   /** Write only the header (e.g. for an empty result). */

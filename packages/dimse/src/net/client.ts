@@ -184,6 +184,20 @@ class ResponseQueue {
     });
   }
 
+  /** Every message queued, once there is one: a consumer that keeps up takes them a batch per wake-up. */
+  async nextAll(timeoutMs?: number): Promise<Message[]> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        const all = this.queue;
+        this.queue = [];
+        this.assoc.resume(this.token);
+        return all;
+      }
+      if (this.error) throw this.error;
+      await this.waitForWake(timeoutMs);
+    }
+  }
+
   async next(timeoutMs?: number): Promise<Message> {
     for (;;) {
       const m = this.queue.shift();
@@ -279,6 +293,22 @@ export function find(
   return request(assoc, CommandField.CFindRQ, sopClass, identifier, o);
 }
 
+/**
+ * C-FIND as `find`, the responses in batches: those that arrived since the
+ * last batch, in order, the final one last. A consumer that handles a
+ * batch in one synchronous loop takes one promise per batch instead of
+ * one per response. Stopping early sends C-CANCEL unless the final
+ * response was in a batch already given.
+ */
+export function findBatches(
+  assoc: Association,
+  sopClass: string,
+  identifier: Dataset,
+  o: FindOptions = {},
+): AsyncGenerator<Response[]> {
+  return requestBatches(assoc, CommandField.CFindRQ, sopClass, identifier, o);
+}
+
 export interface RetrieveOptions extends FindOptions {
   /** C-MOVE destination AE title. */
   destination?: string;
@@ -316,6 +346,18 @@ async function* request(
   o: FindOptions,
   extra: Partial<Command> = {},
 ): AsyncGenerator<Response> {
+  for await (const batch of requestBatches(assoc, field, sopClass, identifier, o, extra))
+    yield* batch;
+}
+
+async function* requestBatches(
+  assoc: Association,
+  field: number,
+  sopClass: string,
+  identifier: Dataset,
+  o: FindOptions,
+  extra: Partial<Command> = {},
+): AsyncGenerator<Response[]> {
   const pc = assoc.contextFor(sopClass);
   if (!pc) throw new NoContextError(sopClass);
   const id = assoc.allocateMessageId();
@@ -338,16 +380,23 @@ async function* request(
     );
     o.onSent?.(id, pc);
     for (;;) {
-      let m: Message;
+      let messages: Message[];
       try {
-        m = await q.next(o.dimseTimeoutMs);
+        messages = await q.nextAll(o.dimseTimeoutMs);
       } catch (e) {
         failed = true;
         throw e;
       }
-      const r = toResponse(m);
-      if (!r.pending) final = true;
-      yield r;
+      const batch: Response[] = [];
+      for (const m of messages) {
+        const r = toResponse(m);
+        batch.push(r);
+        if (!r.pending) {
+          final = true;
+          break;
+        }
+      }
+      yield batch;
       if (final) return;
     }
   } finally {
