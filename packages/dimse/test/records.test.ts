@@ -762,3 +762,33 @@ test("datasetToFlatJson produces exactly serializeRecord(datasetToFlat(…)) ove
   }
   assert.ok(n > 20);
 });
+
+test("datasetToFlatJson writes text values as serializeRecord(datasetToFlat(…)) does: numbers, odd IS/DS, several values, empty", async () => {
+  const {
+    datasetToFlatJson,
+    datasetToFlat: toFlat,
+    serializeRecord: ser,
+  } = await import("../src/records/index.js");
+  const { Dataset: DS, Tags: T } = await import("../src/dicom/index.js");
+  const cases: Array<[number, string, string]> = [
+    [T.InstanceNumber, "IS", "+5"],
+    [T.InstanceNumber, "IS", " 12 "],
+    [T.InstanceNumber, "IS", "12a"],
+    [T.InstanceNumber, "IS", "1\\2"],
+    [T.InstanceNumber, "IS", ""],
+    [0x00280030, "DS", "0.5\\.25"],
+    [0x00280030, "DS", "1e400"],
+    [0x00180050, "DS", "-0"],
+    [0x00180050, "DS", "NaN"],
+    [0x00180050, "DS", "1.0E3"],
+    [T.PatientName, "PN", 'Doe^"J"\\x'],
+    [0x00080008, "CS", "ORIGINAL"],
+    [0x00080008, "CS", ""],
+    [T.StudyDescription, "LO", "tab\there \u00e9"],
+  ];
+  for (const [tag, vr, text] of cases) {
+    const ds = new DS();
+    ds.setString(tag, vr, text);
+    assert.equal(datasetToFlatJson(ds), ser(toFlat(ds)), `${vr} ${JSON.stringify(text)}`);
+  }
+});

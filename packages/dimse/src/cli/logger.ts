@@ -45,8 +45,9 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     dcmtkLines(letter, lines) {
       if (lines.length === 0) return;
       // Dump lines carry values byte for byte (latin1 strings).
+      const prefix = `${letter}: `;
       let text = "";
-      for (const l of lines) text += `${letter}: ${l}\n`;
+      for (let i = 0; i < lines.length; i++) text += `${prefix + lines[i]}\n`;
       push(text, "latin1");
     },
     raw(text) {

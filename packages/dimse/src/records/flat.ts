@@ -136,12 +136,30 @@ export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJso
       }
       value = el.items
         ? `[${el.items.map((it) => datasetToFlatJson(it, opts)).join(",")}]`
-        : serializeValue(flatValue(el, entry.multi, cs, opts));
+        : STRING_VRS.has(el.vr)
+          ? textJson(el, entry.multi, cs)
+          : serializeValue(flatValue(el, entry.multi, cs, opts));
     }
     s += (first ? "" : ",") + key + value;
     first = false;
   }
   return `${s}}`;
+}
+
+/** `serializeValue(flatValue(…))` of a text element, without the values' array for one value. */
+function textJson(el: Element, multi: boolean, cs: Charset): string {
+  const values = elementStrings(el, cs);
+  if (values.length === 0) return "null";
+  if (!multi && values.length === 1) return scalarJson(textValue(el.vr, values[0]!));
+  let s = "[";
+  for (let i = 0; i < values.length; i++)
+    s += (i ? "," : "") + scalarJson(textValue(el.vr, values[i]!));
+  return `${s}]`;
+}
+
+/** JSON of a text value (a number from IS and DS is finite: String() writes it as JSON does). */
+function scalarJson(v: string | number | null): string {
+  return v === null ? "null" : typeof v === "number" ? String(v) : JSON.stringify(v);
 }
 
 function flatValue(el: Element, multi: boolean, cs: Charset, opts: ToFlatOptions): unknown {
