@@ -158,7 +158,8 @@ export class Finder {
       let lines = "";
       let count = 0;
       try {
-        for (const r of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]!;
           this.counter++;
           if (!r.pending) {
             final = r;

@@ -113,10 +113,11 @@ let dict: DictIndex | undefined;
 /**
  * Where the build writes dist/dictionary.bin, from this module's URL: the
  * sources (src/dicom/) and tsc's output (dist/dicom/) are two folders below
- * the package, a tool's bundle (packages/<tool>/dist/) two below packages/.
- * Tried before Node's package resolver, which costs a start-up 1-2 ms.
+ * the package, a tool's bundle (packages/<tool>/dist/) two below packages/
+ * (first: a bundled tool is the run that counts). Tried before Node's
+ * package resolver, which costs a start-up 1-2 ms.
  */
-const DICTIONARY_FILES = ["../../dist/dictionary.bin", "../../dimse/dist/dictionary.bin"];
+const DICTIONARY_FILES = ["../../dimse/dist/dictionary.bin", "../../dist/dictionary.bin"];
 
 function readDictionary(): Buffer {
   for (const rel of DICTIONARY_FILES) {

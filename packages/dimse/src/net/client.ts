@@ -388,8 +388,8 @@ async function* requestBatches(
         throw e;
       }
       const batch: Response[] = [];
-      for (const m of messages) {
-        const r = toResponse(m);
+      for (let i = 0; i < messages.length; i++) {
+        const r = toResponse(messages[i]!);
         batch.push(r);
         if (!r.pending) {
           final = true;

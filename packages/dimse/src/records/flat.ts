@@ -121,7 +121,9 @@ export function datasetToFlatJson(ds: Dataset, opts: ToFlatOptions = {}, metaJso
   let s = `{${metaJson}`;
   let first = metaJson === "";
   const cs = ds.charset();
-  for (const el of ds.elements) {
+  const els = ds.elements;
+  for (let i = 0; i < els.length; i++) {
+    const el = els[i]!;
     if ((el.tag & 0xffff) === 0) continue;
     const entry = isPrivate(el.tag) ? undefined : lookupTag(el.tag);
     let key = jsonKeys.get(el.tag);
