@@ -5,7 +5,8 @@
  * by findscu-ts (TCP_NODELAY=1 for DCMTK). Wall time: median, from the
  * clock; CPU (user + sys): mean of GNU time's 10 ms ticks. Ratios against
  * `node -e 0` for `--help` (goal <= 1.3x) and against findscu for the
- * query (goal <= 2.0x).
+ * query (goal <= 2.0x). BENCH_BASE=/other/checkout adds that checkout's
+ * findscu-ts to the query's round robin (a before/after in one run).
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -25,20 +26,22 @@ if (!hasDcmtk()) {
 const RUNS = Number(process.env.BENCH_RUNS ?? 11);
 /** The checkout whose bins are measured (BENCH_ROOT=/other/checkout for a before/after). */
 const root = process.env.BENCH_ROOT ?? ROOT;
+/** A checkout whose findscu-ts is measured beside this one's in the query (BENCH_BASE=/other/checkout). */
+const BASE = process.env.BENCH_BASE;
 const work = await mkdtemp(join(tmpdir(), "bench-startup-"));
 
-/** Every bin shipped by a package: [name, path]. */
-function bins(): Array<[string, string]> {
+/** Every bin shipped by a package of the checkout `from`: [name, path]. */
+function bins(from = root): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (const pkg of readdirSync(join(root, "packages")).sort()) {
+  for (const pkg of readdirSync(join(from, "packages")).sort()) {
     let files: string[] = [];
     try {
-      files = readdirSync(join(root, "packages", pkg, "bin"));
+      files = readdirSync(join(from, "packages", pkg, "bin"));
     } catch {
       continue;
     }
     for (const f of files.filter((f) => f.endsWith(".js")).sort())
-      out.push([f.replace(/\.js$/, ""), join(root, "packages", pkg, "bin", f)]);
+      out.push([f.replace(/\.js$/, ""), join(from, "packages", pkg, "bin", f)]);
   }
   return out;
 }
@@ -128,31 +131,33 @@ try {
     ];
     const check = await runDcmtk("findscu", [...peer, ...keys]);
     const matches = (check.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
-    const findscuTs = bins().find(([n]) => n === "findscu-ts")![1];
+    const findscuTs = (from: string) => bins(from).find(([n]) => n === "findscu-ts")![1];
+    const ours = (label: string, from: string): Case => ({
+      label,
+      run: () => timed(process.execPath, [findscuTs(from), ...peer, ...keys]),
+    });
     const q = await measure([
       { label: "DCMTK findscu", run: () => timed("findscu", [...peer, ...keys]) },
-      {
-        label: "findscu-ts",
-        run: () => timed(process.execPath, [findscuTs, ...peer, ...keys]),
-      },
+      ours("findscu-ts", root),
+      ...(BASE ? [ours("findscu-ts (BENCH_BASE)", BASE)] : []),
     ]);
     const a = q.get("DCMTK findscu")!;
-    const b = q.get("findscu-ts")!;
     console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
+    if (BASE) console.log(`BENCH_BASE: ${BASE}`);
     console.log(row(["command", "wall s", "CPU s", "wall ÷ findscu", "CPU ÷ findscu"], W));
-    console.log(row(["DCMTK findscu", a.wall.toFixed(3), a.cpu.toFixed(3), "1.00×", "1.00×"], W));
-    console.log(
-      row(
-        [
-          "findscu-ts",
-          b.wall.toFixed(3),
-          b.cpu.toFixed(3),
-          `${(b.wall / a.wall).toFixed(2)}×`,
-          `${(b.cpu / a.cpu).toFixed(2)}×`,
-        ],
-        W,
-      ),
-    );
+    for (const [label, b] of q)
+      console.log(
+        row(
+          [
+            label,
+            b.wall.toFixed(3),
+            b.cpu.toFixed(3),
+            `${(b.wall / a.wall).toFixed(2)}×`,
+            `${(b.cpu / a.cpu).toFixed(2)}×`,
+          ],
+          W,
+        ),
+      );
   } finally {
     await qr.stop();
   }
