@@ -74,22 +74,16 @@ async function measure(cases: Case[]): Promise<Map<string, { wall: number; cpu: 
 const load = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
 const W = [34, 9, 9, 13, 12];
-try {
-  console.log(
-    `bins of ${root}; runs per command: ${RUNS} (round robin; wall median, CPU mean); ${load()}`,
-  );
-  const helpCases: Case[] = [
-    { label: "node -e 0", run: () => timed(process.execPath, ["-e", "0"]) },
-    { label: "DCMTK findscu --help", run: () => timed("findscu", ["--help"]) },
-    ...bins().map(([name, path]) => ({
-      label: `${name} --help`,
-      run: () => timed(process.execPath, [path, "--help"]),
-    })),
-  ];
-  const help = await measure(helpCases);
-  const base = help.get("node -e 0")!;
-  console.log(row(["command", "wall s", "CPU s", "wall ÷ node", "CPU ÷ node"], W));
-  for (const [label, s] of help)
+
+/** One row per command: medians and their ratios to the row `baseLabel` (named `baseName`). */
+function printTable(
+  results: Map<string, { wall: number; cpu: number }>,
+  baseLabel: string,
+  baseName: string,
+): void {
+  const base = results.get(baseLabel)!;
+  console.log(row(["command", "wall s", "CPU s", `wall ÷ ${baseName}`, `CPU ÷ ${baseName}`], W));
+  for (const [label, s] of results)
     console.log(
       row(
         [
@@ -102,6 +96,20 @@ try {
         W,
       ),
     );
+}
+try {
+  console.log(
+    `bins of ${root}; runs per command: ${RUNS} (round robin; wall median, CPU mean); ${load()}`,
+  );
+  const helpCases: Case[] = [
+    { label: "node -e 0", run: () => timed(process.execPath, ["-e", "0"]) },
+    { label: "DCMTK findscu --help", run: () => timed("findscu", ["--help"]) },
+    ...bins().map(([name, path]) => ({
+      label: `${name} --help`,
+      run: () => timed(process.execPath, [path, "--help"]),
+    })),
+  ];
+  printTable(await measure(helpCases), "node -e 0", "node");
 
   // ~400 matches at IMAGE level from dcmqrscp.
   const archive = await generateArchive({
@@ -141,23 +149,9 @@ try {
       ours("findscu-ts", root),
       ...(BASE ? [ours("findscu-ts (BENCH_BASE)", BASE)] : []),
     ]);
-    const a = q.get("DCMTK findscu")!;
     console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
     if (BASE) console.log(`BENCH_BASE: ${BASE}`);
-    console.log(row(["command", "wall s", "CPU s", "wall ÷ findscu", "CPU ÷ findscu"], W));
-    for (const [label, b] of q)
-      console.log(
-        row(
-          [
-            label,
-            b.wall.toFixed(3),
-            b.cpu.toFixed(3),
-            `${(b.wall / a.wall).toFixed(2)}×`,
-            `${(b.cpu / a.cpu).toFixed(2)}×`,
-          ],
-          W,
-        ),
-      );
+    printTable(q, "DCMTK findscu", "findscu");
   } finally {
     await qr.stop();
   }

@@ -43,19 +43,8 @@ test("a query with -k keys makes no process.stdin and finds the dictionary witho
     },
   });
   try {
-    const r = await probe([
-      "-S",
-      "-aec",
-      "SCP",
-      "-k",
-      "QueryRetrieveLevel=STUDY",
-      "-k",
-      "StudyInstanceUID",
-      "-k",
-      "PatientName",
-      "127.0.0.1",
-      String(scp.port),
-    ]);
+    const keys = "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID -k PatientName".split(" ");
+    const r = await probe(["-S", "-aec", "SCP", ...keys, "127.0.0.1", String(scp.port)]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       ndjson(r.stdout).map((x) => x.StudyInstanceUID),

@@ -338,16 +338,9 @@ export function retrieve(
   );
 }
 
-async function* request(
-  assoc: Association,
-  field: number,
-  sopClass: string,
-  identifier: Dataset,
-  o: FindOptions,
-  extra: Partial<Command> = {},
-): AsyncGenerator<Response> {
-  for await (const batch of requestBatches(assoc, field, sopClass, identifier, o, extra))
-    yield* batch;
+/** The responses of `requestBatches`, one at a time. */
+async function* request(...args: Parameters<typeof requestBatches>): AsyncGenerator<Response> {
+  for await (const batch of requestBatches(...args)) yield* batch;
 }
 
 async function* requestBatches(
