@@ -189,7 +189,9 @@ export class Finder {
           } else if (this.s.output) await this.writer.write(this.record(q, ds, info.little));
           if (!this.alive()) break batches;
           if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
-            log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
+            // findBatches sends C-CANCEL unless the final response came in this batch already.
+            if (batch[batch.length - 1]!.pending)
+              log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
             break batches;
           }
         }

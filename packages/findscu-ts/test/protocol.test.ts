@@ -60,6 +60,25 @@ test("stopping early (--cancel 2) sends C-CANCEL and drains to the final respons
   }
 });
 
+test("--cancel: a C-CANCEL is logged exactly when one is sent (none once the final response is in)", async () => {
+  const scp = await scriptedScp({
+    async onFind(c) {
+      // Back to back: the responses arrive together, the final one with them.
+      for (let i = 1; i <= 5; i++) void c.pending(study(`1.${i}`));
+      await c.final(0x0000);
+    },
+  });
+  try {
+    const r = await runMain(main, [...Q, "-v", "--cancel", "2", "127.0.0.1", String(scp.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(ndjson(r.stdout).length, 2);
+    assert.equal(/Sending Cancel Request/.test(r.stderr), scp.cancels.length === 1, r.stderr);
+    assert.equal(scp.releases, 1);
+  } finally {
+    await scp.close();
+  }
+});
+
 test("a closed pipe (| head -1) cancels the query and exits 0 quietly", async () => {
   const scp = await scriptedScp({
     async onFind(c) {
