@@ -9,6 +9,7 @@ import { PassThrough, Readable, Writable } from "node:stream";
 import {
   excelCell,
   InputError,
+  isDevNull,
   RecordWriter,
   Sink,
   batchInput,
@@ -684,4 +685,23 @@ test("Sink: other write errors are kept and reported by end()", async () => {
   assert.equal(sink.broken, false);
   assert.match(String(sink.error?.message), /write error: disk full/);
   await assert.rejects(() => w.end(), /write error: disk full/);
+});
+
+test("isDevNull: /dev/null, not another character device (/dev/zero) nor a file", async () => {
+  const { closeSync, mkdtempSync, openSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "devnull-"));
+  const fds = [
+    openSync("/dev/null", "w"),
+    openSync("/dev/zero", "r"),
+    openSync(join(dir, "f"), "w"),
+  ];
+  try {
+    assert.deepEqual(fds.map(isDevNull), [true, false, false]);
+    assert.equal(isDevNull(-1), false);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,7 +2,15 @@
 import { findSopClass, Tags } from "@dicom-pipes/dimse/dicom";
 import { NetError, statusClass, type Association } from "@dicom-pipes/dimse/net";
 import { datasetToFlat, serializeRecord, type FlatRecord } from "@dicom-pipes/dimse/records";
-import { processIo, readAhead, RecordWriter, signalExitCode, type Io } from "@dicom-pipes/dimse/io";
+import {
+  isDevNull,
+  isProcessIo,
+  processIo,
+  readAhead,
+  RecordWriter,
+  signalExitCode,
+  type Io,
+} from "@dicom-pipes/dimse/io";
 import {
   checkFiles,
   choiceOption,
@@ -115,7 +123,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       model,
       jsonModel: Boolean(o.jsonModel),
       bulk,
-      showDump: o.showResponses ?? !extract,
+      // The response dump is most of what a query costs beside the network: not made for /dev/null.
+      showDump: (o.showResponses ?? !extract) && !(isProcessIo(io) && isDevNull(2)),
       extract,
       repeat: o.repeat ?? 1,
       cancelAfter: o.cancel,

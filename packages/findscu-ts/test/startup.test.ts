@@ -6,6 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { binPath, ndjson } from "@dicom-pipes/test-support/bins";
 import { scriptedScp, study } from "./scripted.js";
 
@@ -64,6 +67,49 @@ test("a query with -k keys makes no process.stdin and finds the dictionary witho
       "a package was resolved at run time",
     );
   } finally {
+    await scp.close();
+  }
+});
+
+test("the response dump goes to a stderr that is a file (only /dev/null is spared it)", async () => {
+  const scp = await scriptedScp({
+    async onFind(c) {
+      await c.pending(study("1.1"));
+      await c.final(0x0000);
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), "findscu-dump-"));
+  try {
+    const keys = "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID".split(" ");
+    const args = [
+      binPath("findscu-ts"),
+      "-S",
+      "-aec",
+      "SCP",
+      ...keys,
+      "127.0.0.1",
+      String(scp.port),
+    ];
+    for (const target of [join(dir, "stderr.txt"), "/dev/null"]) {
+      const fd = openSync(target, "w");
+      // spawnSync blocks this event loop, where the scripted SCP runs: spawn and wait.
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", fd] });
+      closeSync(fd);
+      let out = "";
+      child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
+      const code = await new Promise((r) => child.on("close", r));
+      assert.equal(code, 0, target);
+      assert.deepEqual(
+        ndjson(out).map((x) => x.StudyInstanceUID),
+        ["1.1"],
+        target,
+      );
+    }
+    const dump = readFileSync(join(dir, "stderr.txt"), "latin1");
+    assert.match(dump, /^I: Find Response: 1 \(Pending\)$/m);
+    assert.match(dump, /^I: \(0020,000d\) UI \[1\.1\0\]/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await scp.close();
   }
 });

@@ -1,4 +1,5 @@
 /** Streams a tool runs with (injectable for in-process tests). */
+import { fstatSync, statSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 
 export interface Io {
@@ -57,6 +58,20 @@ const processIos = new WeakSet<Io>();
 /** Whether `io` is the process's own (its stdin is fd 0), told without making process.stdin. */
 export function isProcessIo(io: Io): boolean {
   return processIos.has(io);
+}
+
+/**
+ * Whether the file descriptor `fd` is /dev/null (the same character
+ * device): text written there is lost, so a tool need not format it (GNU
+ * tar does not read files for an archive written to /dev/null either).
+ */
+export function isDevNull(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev === statSync("/dev/null").rdev;
+  } catch {
+    return false;
+  }
 }
 
 /**
