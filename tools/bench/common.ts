@@ -1,6 +1,6 @@
 /** Helpers shared by the benchmark scripts: timing child processes with GNU time. */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readdir, readFile } from "node:fs/promises";
@@ -16,21 +16,23 @@ export interface Sample {
   cpu?: number;
 }
 
-/** Run a command under /usr/bin/time; stdout and stderr go to /dev/null unless `stdout` is given. */
+/** Run a command under /usr/bin/time; stdout and stderr go to /dev/null, stderr to the file `stderr` if given. */
 export function timed(
   cmd: string,
   args: string[],
-  o: { env?: Record<string, string>; stdin?: string } = {},
+  o: { env?: Record<string, string>; stdin?: string; stderr?: string } = {},
 ): Promise<Sample> {
   const dir = mkdtempSync(join(tmpdir(), "bench-time-"));
   const out = join(dir, "time.txt");
   return new Promise((resolve, reject) => {
     // Wall time from the clock here (GNU time's %e has 10 ms ticks, too coarse for start-up).
     const started = process.hrtime.bigint();
+    const err = o.stderr ? openSync(o.stderr, "w") : "ignore";
     const child = spawn("/usr/bin/time", ["-o", out, "-f", "%e %M %U %S", cmd, ...args], {
       env: { ...process.env, TCP_NODELAY: "1", ...o.env },
-      stdio: [o.stdin ? "pipe" : "ignore", "ignore", "ignore"],
+      stdio: [o.stdin ? "pipe" : "ignore", "ignore", err],
     });
+    if (typeof err === "number") closeSync(err);
     if (o.stdin && child.stdin) child.stdin.end(o.stdin);
     child.on("error", reject);
     child.on("close", (code) => {

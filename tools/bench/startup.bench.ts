@@ -5,7 +5,8 @@
  * by findscu-ts (TCP_NODELAY=1 for DCMTK). Wall time: median, from the
  * clock; CPU (user + sys): mean of GNU time's 10 ms ticks. Ratios against
  * `node -e 0` for `--help` (goal <= 1.3x) and against findscu for the
- * query (goal <= 2.0x). BENCH_BASE=/other/checkout adds that checkout's
+ * query (goal <= 2.0x), with stderr (DCMTK's response dump) to /dev/null
+ * and to a file. BENCH_BASE=/other/checkout adds that checkout's
  * findscu-ts to the query's round robin (a before/after in one run).
  */
 import { execFileSync } from "node:child_process";
@@ -73,7 +74,7 @@ async function measure(cases: Case[]): Promise<Map<string, { wall: number; cpu: 
 
 const load = () => execFileSync("uptime", { encoding: "utf8" }).trim();
 
-const W = [34, 9, 9, 13, 12];
+const W = [40, 9, 9, 15, 12];
 
 /** One row per command: medians and their ratios to the row `baseLabel` (named `baseName`). */
 function printTable(
@@ -140,14 +141,23 @@ try {
     const check = await runDcmtk("findscu", [...peer, ...keys]);
     const matches = (check.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
     const findscuTs = (from: string) => bins(from).find(([n]) => n === "findscu-ts")![1];
-    const ours = (label: string, from: string): Case => ({
+    // stderr (the response dump) to /dev/null, and to a file: findscu-ts does not format
+    // the dump for /dev/null, DCMTK findscu does.
+    const dump = join(work, "dump.txt");
+    const ours = (label: string, from: string, stderr?: string): Case => ({
       label,
-      run: () => timed(process.execPath, [findscuTs(from), ...peer, ...keys]),
+      run: () => timed(process.execPath, [findscuTs(from), ...peer, ...keys], { stderr }),
     });
     const q = await measure([
       { label: "DCMTK findscu", run: () => timed("findscu", [...peer, ...keys]) },
       ours("findscu-ts", root),
       ...(BASE ? [ours("findscu-ts (BENCH_BASE)", BASE)] : []),
+      {
+        label: "DCMTK findscu, dump to a file",
+        run: () => timed("findscu", [...peer, ...keys], { stderr: dump }),
+      },
+      ours("findscu-ts, dump to a file", root, dump),
+      ...(BASE ? [ours("findscu-ts (BENCH_BASE), dump to a file", BASE, dump)] : []),
     ]);
     console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
     if (BASE) console.log(`BENCH_BASE: ${BASE}`);
