@@ -126,6 +126,16 @@ export async function scriptedScp(script: Script): Promise<Recorder> {
   return rec;
 }
 
+/** A scripted SCP that answers every C-FIND with these studies, then Success. */
+export function answeringWith(...uids: string[]): Promise<Recorder> {
+  return scriptedScp({
+    async onFind(c) {
+      for (const uid of uids) await c.pending(study(uid));
+      await c.final(0x0000);
+    },
+  });
+}
+
 /** A simple study-level match. */
 export function study(uid: string, extra: Record<string, string> = {}): Dataset {
   const ds = new Dataset();

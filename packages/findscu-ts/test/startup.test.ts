@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { binPath, ndjson } from "@dicom-pipes/test-support/bins";
-import { scriptedScp, study } from "./scripted.js";
+import { answeringWith } from "./scripted.js";
 
 /** Runs the bin under a probe that reports Node's modules loaded and the ids resolved through require. */
 const PROBE = [
@@ -38,13 +38,7 @@ function probe(args: string[]): Promise<{ code: number | null; stdout: string; s
 }
 
 test("a query with -k keys makes no process.stdin and finds the dictionary without resolving a package", async () => {
-  const scp = await scriptedScp({
-    async onFind(c) {
-      await c.pending(study("1.1"));
-      await c.pending(study("1.2"));
-      await c.final(0x0000);
-    },
-  });
+  const scp = await answeringWith("1.1", "1.2");
   try {
     const keys = "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID -k PatientName".split(" ");
     const r = await probe(["-S", "-aec", "SCP", ...keys, "127.0.0.1", String(scp.port)]);
@@ -72,12 +66,7 @@ test("a query with -k keys makes no process.stdin and finds the dictionary witho
 });
 
 test("the response dump goes to a stderr that is a file (only /dev/null is spared it)", async () => {
-  const scp = await scriptedScp({
-    async onFind(c) {
-      await c.pending(study("1.1"));
-      await c.final(0x0000);
-    },
-  });
+  const scp = await answeringWith("1.1");
   const dir = mkdtempSync(join(tmpdir(), "findscu-dump-"));
   try {
     const keys = "-k QueryRetrieveLevel=STUDY -k StudyInstanceUID".split(" ");
