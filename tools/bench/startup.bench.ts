@@ -161,7 +161,15 @@ try {
     ]);
     console.log(`\nIMAGE-level C-FIND, ${matches} matches from dcmqrscp (NDJSON to /dev/null)`);
     if (BASE) console.log(`BENCH_BASE: ${BASE}`);
-    printTable(q, "DCMTK findscu", "findscu");
+    // Each row against DCMTK findscu with its stderr going to the same place.
+    const toFile = (label: string) => label.endsWith(", dump to a file");
+    printTable(new Map([...q].filter(([l]) => !toFile(l))), "DCMTK findscu", "findscu");
+    console.log("");
+    printTable(
+      new Map([...q].filter(([l]) => toFile(l))),
+      "DCMTK findscu, dump to a file",
+      "findscu",
+    );
   } finally {
     await qr.stop();
   }
