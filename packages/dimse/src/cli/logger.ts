@@ -45,10 +45,10 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     dcmtkLines(letter, lines) {
       if (lines.length === 0) return;
       // Dump lines carry values byte for byte (latin1 strings).
+      // join() makes one flat string, where += would leave a tree of a few
+      // string pieces per line for the garbage collector to copy until the flush.
       const prefix = `${letter}: `;
-      let text = "";
-      for (let i = 0; i < lines.length; i++) text += `${prefix + lines[i]}\n`;
-      push(text, "latin1");
+      push(`${prefix}${lines.join(`\n${prefix}`)}\n`, "latin1");
     },
     raw(text) {
       logger.flush();
