@@ -202,6 +202,8 @@ function batches(ctx: JobContext): WorkerHandler<FileTask[], FileDone[]> {
     run: async (tasks) => {
       const done: FileDone[] = [];
       for (const t of tasks) done.push(await processFile(ctx, t));
+      // The event loop's turn after each batch: signals, and the worker threads' answers.
+      await new Promise((resolve) => setImmediate(resolve));
       return done;
     },
     close: async () => undefined,
@@ -228,18 +230,19 @@ serveWorker<WorkerData, FileTask[], FileDone[]>(WORKER_ENTRY, (d) => {
 const WORKER_URL = new URL(import.meta.url);
 
 /**
- * Worker threads for `-j N` (`$DICOM_PIPES_THREADS` when set): one per job up to the cores, as
- * de-identification is work for the processor, not waiting. None where the files must be
- * de-identified one after another in input order (CTP's `@integer`: numbers by first
- * appearance), or where the run has no options to rebuild its configuration from.
+ * Worker threads for `-j N`: the main thread is one of the N (between reading the inputs and
+ * committing the outputs, it de-identifies too), so N - 1, at most one per other core
+ * (`$DICOM_PIPES_THREADS` when set). None where the files must be de-identified one after another
+ * in input order (CTP's `@integer`: numbers by first appearance), or where the run has no options
+ * to rebuild its configuration from.
  */
 function threadsFor(cfg: RunConfig, env: NodeJS.ProcessEnv): number {
   if (cfg.jobs < 2 || !cfg.source || cfg.anon.ctp?.script.usesInteger) return 0;
-  if (env[THREADS_ENV] !== undefined) return defaultThreads(cfg.jobs, env);
-  return Math.min(cfg.jobs, availableParallelism());
+  if (env[THREADS_ENV] !== undefined) return defaultThreads(cfg.jobs - 1, env);
+  return Math.min(cfg.jobs, availableParallelism()) - 1;
 }
 
-/** The run's processor: batches in this thread, or spread over worker threads (`-j`). */
+/** The run's processor: batches in this thread, and with `-j` in worker threads as well. */
 export function fileProcessor(
   cfg: RunConfig,
   since: number,
@@ -247,11 +250,9 @@ export function fileProcessor(
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
 ): Processor {
+  const local = batches({ cfg, buffers: new ReadBuffers(2), since });
   const threads = threadsFor(cfg, env);
-  if (threads === 0) {
-    const local = batches({ cfg, buffers: new ReadBuffers(2), since });
-    return { run: local.run, close: local.close, capacity: 1, batch: 16 };
-  }
+  if (threads === 0) return { run: local.run, close: local.close, capacity: 1, batch: 16 };
   const { anon, template: _t, source, ...run } = cfg;
   const pool = new WorkerPool<WorkerData, FileTask[], FileDone[]>({
     url: WORKER_URL,
@@ -264,16 +265,25 @@ export function fileProcessor(
       seqNumbers: anon.seqNumbers,
       since,
     },
-    size: cfg.jobs,
+    size: threads,
     threads,
+    // Enough queued in each thread that it does not wait while the main thread is busy with a batch.
+    depth: 4,
     log,
     signal,
   });
   pool.start();
+  // A batch goes to a thread with room for it, else it is done here and now.
+  let queued = 0;
   return {
-    run: (tasks) => pool.run(tasks),
+    run: (tasks) => {
+      if (queued >= pool.capacity) return local.run(tasks);
+      queued++;
+      return pool.run(tasks).finally(() => queued--);
+    },
     close: () => pool.close(),
-    capacity: pool.capacity,
+    // The main thread's batches wait (done) behind the threads' to be put in place in input order.
+    capacity: pool.capacity * 2 + 2,
     batch: 8,
   };
 }
