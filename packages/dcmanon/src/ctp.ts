@@ -44,6 +44,8 @@ export interface CtpScript {
   dateIncrement?: number;
   /** `@lookup` key types used (only `ptid` is supported). */
   usesLookup: boolean;
+  /** `@integer` used: numbers by first appearance, so files are de-identified in input order. */
+  usesInteger: boolean;
   /** Rules on private attributes: not applied (private attributes are always removed). */
   privateRules: CtpRule[];
   /** Stray text between the lines (CTP's XML reader ignores it; it is logged). */
@@ -221,6 +223,7 @@ function checkFunction(script: CtpScript, p: { fn: string; args: string[] }, whe
       return;
     case "integer": {
       n(1, 3);
+      script.usesInteger = true;
       elementRef(p.args[0]!, w);
       if (p.args[2] !== undefined && !/^\d+$/.test(p.args[2]))
         throw new CtpScriptError(`${w}: the width "${p.args[2]}" is not a whole number`);
@@ -323,6 +326,7 @@ export function parseCtpScript(text: string, path: string): CtpScript {
     removePrivateGroups: false,
     removeUnspecified: false,
     usesLookup: false,
+    usesInteger: false,
     privateRules: [],
     warnings: [],
   };

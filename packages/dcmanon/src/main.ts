@@ -88,10 +88,9 @@ function parser(version: string) {
       jobs: {
         alias: "j",
         type: "number",
-        // At least 2: the write of one file (in the thread pool) overlaps the de-identification of the next.
-        default: Math.min(4, Math.max(2, availableParallelism())),
+        default: Math.min(4, availableParallelism()),
         describe:
-          "files in flight (default: the cores, 2 to 4): up to 2N read and written in the background while one is de-identified",
+          "worker threads de-identifying files at once (default: the cores, at most 4); 1: all in the main thread",
         group: O,
       },
       "map-out": {
@@ -446,6 +445,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
         decompress: Boolean(args.decompress),
         version,
         edition: E1_1_EDITION,
+        source: {
+          args: a,
+          tool,
+          template: args.template !== undefined ? String(args.template) : undefined,
+        },
       },
       positionals,
       io,

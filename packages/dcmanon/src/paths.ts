@@ -4,6 +4,7 @@ import { DCMTK_UNKNOWN_PREFIX, dcmtkPrefix } from "@dicom-pipes/dimse/dicom";
 import { insideOrThrow, type Layout as PathTemplate } from "@dicom-pipes/dimse/records";
 import type { WalkedFile } from "@dicom-pipes/dimse/io";
 import type { AnonConfig, AnonOk } from "./anon.js";
+import type { JobSource } from "./job.js";
 
 export type Layout = "hierarchy" | "mirror" | "bids" | "template";
 export type MapFormat = "ndjson" | "pacsifier";
@@ -31,6 +32,8 @@ export interface RunConfig {
   nonDicom: "skip" | "error";
   version: string;
   edition: string;
+  /** The options `anon` was made from: worker threads (`-j`) rebuild it from them. */
+  source?: JobSource;
 }
 
 export interface Input extends WalkedFile {

@@ -1,8 +1,8 @@
 /**
- * The de-identification run: inputs → de-identified temporary files (written in the thread
- * pool with `-j N`) → renamed into place in input order (with `--fsync`, a batch at a time: the
- * files fsynced together, renamed, their folders fsynced once) → one NDJSON result per input,
- * only once its output is in place; map and audit logs.
+ * The de-identification run: inputs → de-identified temporary files (in worker threads with
+ * `-j N`, a batch of files per request) → renamed into place in input order (with `--fsync`, a
+ * batch at a time: the files fsynced together, renamed, their folders fsynced once) → one NDJSON
+ * result per input, only once its output is in place; map and audit logs.
  */
 import {
   closeSync,
@@ -11,7 +11,7 @@ import {
   fdatasync,
   fsync,
   openSync,
-  rename,
+  renameSync,
   unlinkSync,
   type WriteStream,
 } from "node:fs";
@@ -29,7 +29,7 @@ import {
 import { ExitError, Exit, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { parsePart10 } from "@dicom-pipes/dimse/dicom";
 import { patientKey, type AnonConfig, type AnonOk } from "./anon.js";
-import { fileJobs, type FileDone, type FileTask } from "./job.js";
+import { fileProcessor, type FileDone, type FileTask } from "./job.js";
 import { SEQ_FORMAT } from "./keys.js";
 import { folderKey, type Input, type RunConfig } from "./paths.js";
 
@@ -166,13 +166,21 @@ async function numberPatients(operands: string[], cfg: AnonConfig): Promise<Map<
   return new Map(order.map(({ p }, i) => [p, i + 1]));
 }
 
+/** A batch of inputs in flight; `done` once processed. */
 interface Entry {
+  inputs: Input[];
+  promise: Promise<FileDone[]>;
+  done?: FileDone[];
+}
+
+/** An input with what became of it. */
+interface Processed {
   input: Input;
-  promise: Promise<FileDone>;
-  done?: FileDone;
+  done: FileDone;
 }
 
 const NEVER = new Promise<never>(() => undefined);
+const LATER = Symbol("later");
 
 /** A temporary file not to be put in place: closed and removed. */
 function discard(d: FileDone | undefined): void {
@@ -225,13 +233,14 @@ export async function runAnon(
   // from a coarse clock: a margin of 20 ms); the latest outputs are remembered with their input.
   const since = Date.now() - 20;
   const recent = new Map<string, string>();
-  const start = fileJobs(cfg, since);
-  // Files in flight: -j of them being written while as many wait for their turn, and with
-  // --fsync enough to sync many at once.
-  const window = Math.max(cfg.jobs * 2, cfg.fsync ? 32 : 1);
+  const processor = fileProcessor(cfg, since, log, io.env ?? {}, io.signal);
+  // Batches in flight: what the processor takes at once, and with --fsync enough files to sync many at once.
+  const window = Math.max(processor.capacity, cfg.fsync ? Math.ceil(32 / processor.batch) : 1);
   const inflight: Entry[] = [];
   const inputs = allInputs(operands, io, cfg.pathField, log);
-  let reading: Promise<IteratorResult<Input>> | undefined;
+  let reading: Promise<Input[]> | undefined;
+  // An input asked for but not there yet (stdin): the next batch starts with it.
+  let pending: Promise<IteratorResult<Input>> | undefined;
   let exhausted = false;
   let nextId = 0;
   const stop = () => io.signal?.aborted || !results.ok;
@@ -240,10 +249,31 @@ export async function runAnon(
     if (io.signal?.aborted) resolve("abort");
     io.signal?.addEventListener("abort", () => resolve("abort"), { once: true });
   });
+  /** The inputs at hand, up to a batch: the first waited for, the others only if already there. */
+  async function gather(): Promise<Input[]> {
+    const batch: Input[] = [];
+    while (batch.length < processor.batch) {
+      const next = pending ?? inputs.next();
+      pending = undefined;
+      const r = batch.length
+        ? await Promise.race([next, new Promise<typeof LATER>((r) => setImmediate(r, LATER))])
+        : await next;
+      if (r === LATER) {
+        pending = next;
+        break;
+      }
+      if (r.done) {
+        exhausted = true;
+        break;
+      }
+      batch.push(r.value);
+    }
+    return batch;
+  }
   try {
     for (;;) {
       if (stop()) break;
-      if (!exhausted && !reading && inflight.length < window) reading = inputs.next();
+      if (!exhausted && !reading && inflight.length < window) reading = gather();
       const head = inflight[0];
       if (!head && !reading) break;
       const got = await Promise.race([
@@ -253,36 +283,51 @@ export async function runAnon(
       ]);
       if (got === "abort") break;
       if (got === "input") {
-        const r = await reading!;
+        const batch = await reading!;
         reading = undefined;
-        if (r.done) exhausted = true;
-        else {
-          const input = r.value;
+        if (!batch.length) continue;
+        const tasks = batch.map((input): FileTask => {
           const task: FileTask = { id: nextId++, path: input.path, rel: input.rel };
           if (input.error) task.error = input.error;
-          const entry: Entry = { input, promise: undefined as unknown as Promise<FileDone> };
-          entry.promise = start(task)
-            .catch((e: Error): FileDone => ({ id: task.id, status: "error", reason: e.message }))
-            .then((d) => (entry.done = d));
-          inflight.push(entry);
-        }
+          return task;
+        });
+        const entry: Entry = {
+          inputs: batch,
+          promise: undefined as unknown as Promise<FileDone[]>,
+        };
+        entry.promise = processor
+          .run(tasks)
+          .then(
+            (d) => d ?? [],
+            (e: Error) =>
+              tasks.map((t): FileDone => ({ id: t.id, status: "error", reason: e.message })),
+          )
+          .then((d) => (entry.done = d));
+        inflight.push(entry);
         continue;
       }
-      // The head is done: it and every later file already done are committed together.
+      // The head is done: it and every later batch already done are committed together.
       let n = 1;
       while (n < inflight.length && inflight[n]!.done) n++;
-      await commit(inflight.splice(0, n));
+      const processed: Processed[] = [];
+      for (const e of inflight.splice(0, n))
+        e.inputs.forEach((input, i) => {
+          const done = e.done![i];
+          if (done) processed.push({ input, done });
+        });
+      await commit(processed);
     }
   } finally {
     // Not reported, so not put in place: the temporary files of files in flight are removed.
-    for (const e of inflight) discard(e.done ?? (await e.promise.catch(() => undefined)));
-    if (!reading) await inputs.return(undefined);
+    for (const e of inflight) for (const d of e.done ?? (await e.promise)) discard(d);
+    await processor.close();
+    if (!reading && !pending) await inputs.return(undefined);
   }
 
   /** Put a batch of outputs in place (durably with --fsync), then report each. */
-  async function commit(batch: Entry[]): Promise<void> {
+  async function commit(batch: Processed[]): Promise<void> {
     for (const e of batch) {
-      const d = e.done!;
+      const d = e.done;
       if (d.out === undefined || cfg.inPlace) continue;
       const earlier = recent.get(d.out);
       if (d.duplicate || earlier !== undefined) {
@@ -299,7 +344,7 @@ export async function runAnon(
       recent.set(d.out, e.input.path);
       if (recent.size > 4096) recent.delete(recent.keys().next().value!);
     }
-    const ok = batch.map((e) => e.done!).filter((d) => d.status === "ok");
+    const ok = batch.map((e) => e.done).filter((d) => d.status === "ok");
     if (cfg.fsync)
       await Promise.all(
         ok.map(
@@ -313,24 +358,18 @@ export async function runAnon(
         ),
       );
     const dirs = new Set<string>();
-    await Promise.all(
-      ok.map(
-        (d) =>
-          new Promise<void>((resolve) => {
-            if (d.status !== "ok") return resolve();
-            if (d.fd !== undefined) closeSync(d.fd);
-            d.fd = undefined;
-            rename(d.tmp!, d.out!, (e) => {
-              if (e) fail(d, `cannot write ${d.out}: ${e.message}`);
-              else {
-                dirs.add(dirname(d.out!));
-                for (const m of d.made ?? []) dirs.add(dirname(m));
-              }
-              resolve();
-            });
-          }),
-      ),
-    );
+    for (const d of ok) {
+      if (d.status !== "ok") continue;
+      try {
+        if (d.fd !== undefined) closeSync(d.fd);
+        d.fd = undefined;
+        renameSync(d.tmp!, d.out!);
+        dirs.add(dirname(d.out!));
+        for (const m of d.made ?? []) dirs.add(dirname(m));
+      } catch (e) {
+        fail(d, `cannot write ${d.out}: ${(e as Error).message}`);
+      }
+    }
     // The new names (and new folders) made durable: each folder fsynced once for the batch.
     if (cfg.fsync)
       await Promise.all(
@@ -357,7 +396,7 @@ export async function runAnon(
             }),
         ),
       );
-    for (const e of batch) await record(e.input, e.done!);
+    for (const e of batch) await record(e.input, e.done);
   }
 
   /** A file that cannot be put in place: an error, its temporary file removed. */

@@ -283,3 +283,36 @@ test("--ctp-script: an unsupported function, rule or XML element is exit 2 namin
     [],
   );
 });
+
+test("--ctp-script @integer: numbers by first appearance in input order, also with -j 4 (the files are not spread over threads)", async () => {
+  writeFileSync(
+    join(root, "int.script"),
+    `<script>\n <e en="T" t="00120040" n="ClinicalTrialSubjectID">@always()S-@integer(PatientID,subject,3)</e>\n</script>`,
+  );
+  // Two patients, each with several files, in two input orders.
+  const inputs = ["F/B/pt.dcm", "F/A/ct1.dcm", "F/A/ct2.dcm", "F/A/pr.dcm"];
+  for (const order of [inputs, [...inputs].reverse()]) {
+    const out = `int-${order[0]!.split("/").pop()}`;
+    const r = await runBin(
+      "dcmanon",
+      ["--secret-file", "k1", "--ctp-script", "int.script", "-j", "4", "-o", out, ...order],
+      { cwd: root, env: { DICOM_PIPES_THREADS: "4" } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const res = ndjson(r.stdout);
+    assert.deepEqual(
+      res.map((x) => x.status),
+      ["ok", "ok", "ok", "ok"],
+    );
+    const subject = new Map(
+      res.map((x) => [
+        (x.in as string).split("/").pop()!,
+        value(dcm2json(join(root, x.out as string)), "00120040"),
+      ]),
+    );
+    // Patient B (pt.dcm) and patient A (the other three): the first one given is S-001.
+    const bFirst = order[0] === "F/B/pt.dcm";
+    const want = (f: string) => ((f === "pt.dcm") === bFirst ? "S-001" : "S-002");
+    for (const [f, v] of subject) assert.equal(v, want(f), `${order.join(" ")}: ${f}`);
+  }
+});

@@ -5,7 +5,7 @@
  * A buffer is the caller's until it is given back; memory stays at the
  * files in flight, not the number read.
  */
-import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
@@ -36,37 +36,6 @@ export class ReadBuffers {
     } finally {
       closeSync(fd);
     }
-  }
-
-  /**
-   * `read` in the thread pool, with callbacks (no promise per system call): the calling
-   * thread goes on with other work while the file is copied in. Reads the file's size as it
-   * was when opened.
-   */
-  readAsync(path: string): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      open(path, "r", (e, fd) => {
-        if (e) return reject(e);
-        const fail = (err: Error) => close(fd, () => reject(err));
-        fstat(fd, (e2, st) => {
-          if (e2) return fail(e2);
-          const buf = this.take(st.size + 1);
-          let n = 0;
-          // The file as its size was when opened (a read confirming the end would cost a round trip).
-          const more = () =>
-            read(fd, buf, n, buf.length - n, null, (e3, r) => {
-              if (e3) {
-                this.release(buf);
-                return fail(e3);
-              }
-              n += r;
-              if (r > 0 && n < st.size) return more();
-              close(fd, () => resolve(buf.subarray(0, n)));
-            });
-          more();
-        });
-      });
-    });
   }
 
   /** Give back a buffer (or a view of one) returned by `read`. */
