@@ -8,6 +8,7 @@ import {
   ExitError,
   packageVersion,
   runTool,
+  shortRunTiering,
   UsageError,
 } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
@@ -426,6 +427,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (args["map-format"] === "pacsifier" && !args["map-out"])
       throw new UsageError("--map-format pacsifier needs --map-out FOLDER");
     const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
+    // Thousands of files in a second or two: V8's optimising compiler otherwise spends more
+    // processor time on dcmanon's code (0.7 s for 1000 files) than the run spends in it (0.15 s).
+    shortRunTiering(4, { inlining: 200 });
     return runAnon(
       {
         anon,

@@ -91,25 +91,11 @@ function loadBundle(file) {
 }
 
 /**
- * V8 flags for a tool that works through thousands of files in a run of a
- * second or two: a function is optimised after four times the usual work,
- * inlining less. V8's optimising compiler otherwise spends more processor
- * time on the tool's code than the tool spends running it (dcmanon: 0.7 s
- * of compilation for 1000 files, 0.15 s with these), on the cores the
- * worker threads need.
- */
-const BATCH_FLAGS = ["--interrupt-budget=270336", "--max-inlined-bytecode-size-cumulative=200"];
-
-/**
  * Loads the bundle of the package holding the bin `binFile`, runs
  * `start(exports)` (by default `main(argv, processIo())`) and sets the
- * process's exit code to what it returns. `v8Flags` are set first (and so
- * also when the build writes the code cache, which V8 accepts only under
- * the flags it was made with); they hold for the worker threads too.
+ * process's exit code to what it returns.
  */
-function launch(binFile, start = runMain, { v8Flags = [] } = {}) {
-  // node:v8 loads Node's streams: only for a tool that sets flags.
-  for (const flag of v8Flags) require("node:v8").setFlagsFromString(flag);
+function launch(binFile, start = runMain) {
   const { exports, writeCache } = loadBundle(
     join(dirname(dirname(binFile)), "dist", "main.bundle.cjs"),
   );
@@ -119,4 +105,4 @@ function launch(binFile, start = runMain, { v8Flags = [] } = {}) {
   });
 }
 
-module.exports = { BATCH_FLAGS, launch, loadBundle, runMain };
+module.exports = { launch, loadBundle };

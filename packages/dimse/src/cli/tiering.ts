@@ -14,9 +14,17 @@ const DEFAULT_BUDGET = 66 * 1024;
 
 let done = false;
 
-/** Raise the budget (once per process) before the work starts; the `--help` path never calls it. */
-export function shortRunTiering(factor = 8): void {
+/**
+ * Raise the budget (once per process) before the work starts; the `--help` path never calls it.
+ * `inlining`: the bytecode TurboFan may inline into one function (V8's default 920), less for a
+ * tool whose hot functions call much (each compilation is then shorter). The flags hold for the
+ * process's worker threads too; a thread started afterwards compiles its bundle without the code
+ * cache, which V8 accepts only under the flags it was made with.
+ */
+export function shortRunTiering(factor = 8, o: { inlining?: number } = {}): void {
   if (done) return;
   done = true;
   setFlagsFromString(`--interrupt-budget=${DEFAULT_BUDGET * factor}`);
+  if (o.inlining !== undefined)
+    setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${o.inlining}`);
 }
