@@ -115,6 +115,7 @@ test("--help loads none of Node's slower modules, opens no stdin, and the code c
       "worker_threads",
       "child_process",
       "assert",
+      "v8",
     ])
       assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help loads node:${m}`);
     // stdin is /dev/null here: making process.stdin would load fs.ReadStream.

@@ -104,6 +104,7 @@ const LAZY_BUILTINS = [
   "perf_hooks",
   "readline",
   "stream/promises",
+  "v8",
   "worker_threads",
   "zlib",
 ];
@@ -114,7 +115,7 @@ const BANNER = 'const __bundleUrl = require("node:url").pathToFileURL(__filename
 const lazyBuiltins = {
   name: "lazy-builtins",
   setup(b) {
-    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+    b.onResolve({ filter: /^(node:)?[a-z0-9_/]+$/ }, (args) => {
       const id = args.path.replace(/^node:/, "");
       if (!LAZY_BUILTINS.includes(id)) return undefined;
       return { path: `lazy:node:${id}`, external: true };

@@ -29,7 +29,7 @@ import {
   type CliLogger,
   type HelpText,
 } from "@dicom-pipes/dimse/cli";
-import { TempFolders, typedOptions } from "@dicom-pipes/dimse/app";
+import { TempFolders, tuneJitForReceiving, typedOptions } from "@dicom-pipes/dimse/app";
 import type { DecompressMode } from "@dicom-pipes/dimse/codec";
 import { OPTIONS, type StoreScpOptions } from "./options.js";
 import { modalityPrefix, Namer, type Sort } from "./naming.js";
@@ -185,6 +185,7 @@ interface Settings {
 }
 
 async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<number> {
+  tuneJitForReceiving();
   // Temporary files live under the output directory, in a folder of this process's own;
   // those of killed runs go.
   const temps = new TempFolders(s.od, "storescp-ts");
