@@ -13,77 +13,76 @@ import {
   textElement,
   TransferSyntax,
 } from "../src/dicom/index.js";
-import { decodeCommand, encodeCommand } from "../src/net/command.js";
+import { type Command, decodeCommand, encodeCommand } from "../src/net/command.js";
 
 /** Bytes from hex text, spaces ignored. */
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const ascii = (s: string) => Buffer.from(s, "latin1").toString("hex");
 
-test("a C-ECHO-RSP is the group length, then each element in tag order, Data Set Type among them", () => {
-  const bytes = encodeCommand({
-    commandField: 0x8030,
-    messageIdBeingRespondedTo: 7,
-    affectedSopClassUid: "1.2.840.10008.1.1",
-    status: 0,
-    hasDataset: false,
-  });
-  // Implicit VR Little Endian: tag (group, element), 4-byte length, value.
-  const expected = hex(`
-    0000 0000 04000000 42000000
-    0000 0200 12000000 ${ascii("1.2.840.10008.1.1")}00
-    0000 0001 02000000 3080
-    0000 2001 02000000 0700
-    0000 0008 02000000 0101
-    0000 0009 02000000 0000
-  `);
-  assert.equal(bytes.toString("hex"), expected.toString("hex"));
-});
+// Implicit VR Little Endian: tag (group, element), 4-byte length, value.
+const CASES: Array<[name: string, cmd: Command, expected: string]> = [
+  [
+    "a C-ECHO-RSP is the group length, then each element in tag order, Data Set Type among them",
+    {
+      commandField: 0x8030,
+      messageIdBeingRespondedTo: 7,
+      affectedSopClassUid: "1.2.840.10008.1.1",
+      status: 0,
+      hasDataset: false,
+    },
+    `0000 0000 04000000 42000000
+     0000 0200 12000000 ${ascii("1.2.840.10008.1.1")}00
+     0000 0001 02000000 3080
+     0000 2001 02000000 0700
+     0000 0008 02000000 0101
+     0000 0009 02000000 0000`,
+  ],
+  [
+    "a C-ECHO-RQ, whose elements all precede Data Set Type, ends with it",
+    {
+      commandField: 0x0030,
+      messageId: 1,
+      affectedSopClassUid: "1.2.840.10008.1.1",
+      hasDataset: false,
+    },
+    `0000 0000 04000000 38000000
+     0000 0200 12000000 ${ascii("1.2.840.10008.1.1")}00
+     0000 0001 02000000 3000
+     0000 1001 02000000 0100
+     0000 0008 02000000 0101`,
+  ],
+  [
+    "texts are padded to even length (AE and LO with a space, UI with NUL); AT values are group, element",
+    {
+      commandField: 0x8021,
+      messageIdBeingRespondedTo: 3,
+      affectedSopClassUid: "1.2.3",
+      status: 0xc000,
+      offendingElement: [0x00100020, 0x7fe00010],
+      errorComment: "odd",
+      moveOriginatorAet: "MOVER",
+      moveOriginatorMessageId: 9,
+      hasDataset: true,
+    },
+    `0000 0000 04000000 6a000000
+     0000 0200 06000000 ${ascii("1.2.3")}00
+     0000 0001 02000000 2180
+     0000 2001 02000000 0300
+     0000 0008 02000000 0000
+     0000 0009 02000000 00c0
+     0000 0109 08000000 1000 2000 e07f 1000
+     0000 0209 04000000 ${ascii("odd ")}
+     0000 3010 06000000 ${ascii("MOVER ")}
+     0000 3110 02000000 0900`,
+  ],
+];
 
-test("a C-ECHO-RQ, whose elements all precede Data Set Type, ends with it", () => {
-  const bytes = encodeCommand({
-    commandField: 0x0030,
-    messageId: 1,
-    affectedSopClassUid: "1.2.840.10008.1.1",
-    hasDataset: false,
+for (const [name, cmd, expected] of CASES)
+  test(name, () => {
+    const bytes = encodeCommand(cmd);
+    assert.equal(bytes.toString("hex"), hex(expected).toString("hex"));
+    assert.deepEqual(decodeCommand(bytes), cmd, "decoded back");
   });
-  const expected = hex(`
-    0000 0000 04000000 38000000
-    0000 0200 12000000 ${ascii("1.2.840.10008.1.1")}00
-    0000 0001 02000000 3000
-    0000 1001 02000000 0100
-    0000 0008 02000000 0101
-  `);
-  assert.equal(bytes.toString("hex"), expected.toString("hex"));
-});
-
-test("texts are padded to even length (AE and LO with a space, UI with NUL); AT values are group, element", () => {
-  const cmd = {
-    commandField: 0x8021,
-    messageIdBeingRespondedTo: 3,
-    affectedSopClassUid: "1.2.3",
-    status: 0xc000,
-    offendingElement: [0x00100020, 0x7fe00010],
-    errorComment: "odd",
-    moveOriginatorAet: "MOVER",
-    moveOriginatorMessageId: 9,
-    hasDataset: true,
-  };
-  const bytes = encodeCommand(cmd);
-  const expected = hex(`
-    0000 0000 04000000 6a000000
-    0000 0200 06000000 ${ascii("1.2.3")}00
-    0000 0001 02000000 2180
-    0000 2001 02000000 0300
-    0000 0008 02000000 0000
-    0000 0009 02000000 00c0
-    0000 0109 08000000 1000 2000 e07f 1000
-    0000 0209 04000000 ${ascii("odd ")}
-    0000 3010 06000000 ${ascii("MOVER ")}
-    0000 3110 02000000 0900
-  `);
-  assert.equal(bytes.toString("hex"), expected.toString("hex"));
-  assert.deepEqual(decodeCommand(bytes), cmd);
-});
 
 test("the Part 10 prefix: 128 zero bytes, DICM, and the meta group in Explicit VR Little Endian", () => {
   const o = {
