@@ -5,11 +5,13 @@
  * 500 instances) and the next one (warm, another 500); storescu-ts -j 4 vs
  * -j 1 next to DCMTK's 4 storescu processes vs 1, into a forking storescp,
  * with each sender's CPU time per file (user + system) at one association
- * (BENCH_BASE=/other/checkout adds that checkout's storescu-ts to the same
- * round robin, for a before/after; BENCH_PARALLEL_ONLY=1 runs only these
- * rows); and one 200 MB instance each way with the peak RSS of our process
- * (BENCH_SKIP_BIG=1 leaves it out). Wall time is the sender's, medians of
- * runs; `uptime` before and after.
+ * (BENCH_PARALLEL_ONLY=1 runs only these rows); and one 200 MB instance
+ * each way with the peak RSS of our process (BENCH_SKIP_BIG=1 leaves it
+ * out). BENCH_BASE=/other/checkout adds that checkout's storescp-ts to the
+ * receive rows and its storescu-ts to the -j rows, in the same round robin,
+ * for a before/after; BENCH_RECEIVE_ONLY=1 runs only the 530 KB receive rows. Wall
+ * time is the sender's, medians of runs; receiver CPU (user + system, from
+ * /proc) for the receive rows; `uptime` before and after.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -27,9 +29,13 @@ if (!hasDcmtk()) {
 }
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-/** Another checkout whose storescu-ts joins the -j rows (before/after). */
+/** Another checkout whose storescp-ts and storescu-ts join the rows (before/after). */
 const BASE = process.env.BENCH_BASE;
 const PARALLEL_ONLY = Boolean(process.env.BENCH_PARALLEL_ONLY);
+const RECEIVE_ONLY = Boolean(process.env.BENCH_RECEIVE_ONLY);
+/** The receivers of the receive rows: DCMTK's, ours, and BENCH_BASE's storescp-ts. */
+const RECEIVERS = ["dcmtk", "ours", ...(BASE ? ["base"] : [])] as const;
+type Receiver = "dcmtk" | "ours" | "base" | "dcmtk-fork";
 const work = await mkdtemp(join(tmpdir(), "bench-storage-"));
 const out: string[] = [];
 
@@ -55,20 +61,23 @@ async function waitPort(port: number): Promise<void> {
   throw new Error(`port ${port} never opened`);
 }
 
-async function startServer(kind: "dcmtk" | "ours" | "dcmtk-fork"): Promise<Server> {
+async function startServer(kind: Receiver): Promise<Server> {
   const port = await freePort();
   const dir = join(work, `recv-${kind}-${port}`);
   await mkdir(dir);
-  const proc =
+  const bin =
     kind === "ours"
-      ? spawn(process.execPath, [binPath("storescp-ts"), "-od", dir, "--no-output", String(port)], {
-          stdio: "ignore",
-        })
-      : spawn(
-          "storescp",
-          [...(kind === "dcmtk-fork" ? ["--fork"] : []), "+xa", "-od", dir, String(port)],
-          { stdio: "ignore", env: { ...process.env, TCP_NODELAY: "1" } },
-        );
+      ? binPath("storescp-ts")
+      : kind === "base"
+        ? join(BASE!, "packages/storescp-ts/bin/storescp-ts.js")
+        : undefined;
+  const proc = bin
+    ? spawn(process.execPath, [bin, "-od", dir, "--no-output", String(port)], { stdio: "ignore" })
+    : spawn(
+        "storescp",
+        [...(kind === "dcmtk-fork" ? ["--fork"] : []), "+xa", "-od", dir, String(port)],
+        { stdio: "ignore", env: { ...process.env, TCP_NODELAY: "1" } },
+      );
   await waitPort(port);
   return { port, proc, dir };
 }
@@ -78,6 +87,15 @@ async function peakRssMb(pid: number): Promise<number> {
   const m = /VmHWM:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
 }
+
+/** CPU seconds (user + system) a running process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS =
+  Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 async function stop(s: Server): Promise<number> {
   const rss = await peakRssMb(s.proc.pid!);
@@ -112,6 +130,56 @@ function dcmtkSendParallel(port: number, files: string[], procs: number) {
   return timed("sh", ["-c", script, "sh", ...lists]);
 }
 
+/** Wall times (the sender's), the receiver's CPU seconds and peak RSS, by receiver (and phase). */
+type Times = Record<string, { wall: number[]; cpu: number[]; rss: number[] }>;
+
+/**
+ * Rows for one receive case: storescp vs storescp-ts by the sender's wall
+ * time (and the receivers' peak RSS when measured), the receivers' CPU,
+ * and BENCH_BASE's storescp-ts beside ours.
+ */
+function receiveRows(label: string, n: number, t: Times, key: (kind: string) => string): void {
+  const m = (kind: string, what: "wall" | "cpu" | "rss") => median(t[key(kind)]![what]);
+  const rss = (kind: string) => (t[key(kind)]!.rss.length ? m(kind, "rss").toFixed(0) : "");
+  const ratio = (what: "wall" | "cpu", kind: string) =>
+    `${(m(kind, what) / m("dcmtk", what)).toFixed(2)}×`;
+  const s = (kind: string, what: "wall" | "cpu") => m(kind, what).toFixed(2);
+  const lines = [
+    [
+      label,
+      n,
+      s("dcmtk", "wall"),
+      s("ours", "wall"),
+      rss("dcmtk"),
+      rss("ours"),
+      ratio("wall", "ours"),
+    ],
+    [
+      "  receiver CPU s: storescp | storescp-ts",
+      n,
+      s("dcmtk", "cpu"),
+      s("ours", "cpu"),
+      "",
+      "",
+      ratio("cpu", "ours"),
+    ],
+  ];
+  if (BASE)
+    lines.push([
+      "  BENCH_BASE storescp-ts: wall s | CPU s",
+      n,
+      s("base", "wall"),
+      s("base", "cpu"),
+      "",
+      rss("base"),
+      `${ratio("wall", "base")} | ${ratio("cpu", "base")}`,
+    ]);
+  for (const l of lines) {
+    out.push(row(l, W));
+    console.log(out.at(-1));
+  }
+}
+
 /** Cold (first association after start) and warm (the next one) receive times, each way. */
 async function coldWarmCase(
   label: string,
@@ -119,42 +187,32 @@ async function coldWarmCase(
   second: string,
   n: number,
 ): Promise<void> {
-  const t: Record<string, number[]> = {
-    "dcmtk-cold": [],
-    "ours-cold": [],
-    "dcmtk-warm": [],
-    "ours-warm": [],
-  };
+  const t: Times = {};
+  for (const kind of RECEIVERS)
+    for (const phase of ["cold", "warm"]) t[`${kind}-${phase}`] = { wall: [], cpu: [], rss: [] };
   for (let i = 0; i < RUNS; i++) {
-    for (const kind of ["dcmtk", "ours"] as const) {
+    for (const kind of RECEIVERS) {
       const srv = await startServer(kind);
+      const c0 = await cpuSeconds(srv.proc.pid!);
       const cold = await dcmtkSend(srv.port, first);
+      const c1 = await cpuSeconds(srv.proc.pid!);
       const warm = await dcmtkSend(srv.port, second);
+      const c2 = await cpuSeconds(srv.proc.pid!);
       if (cold.code !== 0 || warm.code !== 0) throw new Error("storescu failed");
-      t[`${kind}-cold`]!.push(cold.wall);
-      t[`${kind}-warm`]!.push(warm.wall);
+      t[`${kind}-cold`]!.wall.push(cold.wall);
+      t[`${kind}-cold`]!.cpu.push(c1 - c0);
+      t[`${kind}-warm`]!.wall.push(warm.wall);
+      t[`${kind}-warm`]!.cpu.push(c2 - c1);
       await stop(srv);
     }
   }
-  for (const phase of ["cold", "warm"]) {
-    const a = median(t[`dcmtk-${phase}`]!);
-    const b = median(t[`ours-${phase}`]!);
-    out.push(
-      row(
-        [
-          `receive ${label}, ${phase}: storescp | storescp-ts`,
-          n,
-          a.toFixed(2),
-          b.toFixed(2),
-          "",
-          "",
-          `${(b / a).toFixed(2)}×`,
-        ],
-        W,
-      ),
+  for (const phase of ["cold", "warm"])
+    receiveRows(
+      `receive ${label}, ${phase}: storescp | storescp-ts`,
+      n,
+      t,
+      (kind) => `${kind}-${phase}`,
     );
-    console.log(out.at(-1));
-  }
 }
 
 function oursSend(port: number, dir: string, jobs = 1, bin = binPath("storescu-ts")) {
@@ -174,34 +232,19 @@ function oursSend(port: number, dir: string, jobs = 1, bin = binPath("storescu-t
 }
 
 async function receiveCase(label: string, dir: string, n: number): Promise<void> {
-  const walls: Record<string, number[]> = { dcmtk: [], ours: [] };
-  const rss: Record<string, number[]> = { dcmtk: [], ours: [] };
+  const t: Times = Object.fromEntries(RECEIVERS.map((k) => [k, { wall: [], cpu: [], rss: [] }]));
   for (let i = 0; i < RUNS; i++) {
-    for (const kind of ["dcmtk", "ours"] as const) {
+    for (const kind of RECEIVERS) {
       const srv = await startServer(kind);
+      const c0 = await cpuSeconds(srv.proc.pid!);
       const r = await dcmtkSend(srv.port, dir);
       if (r.code !== 0) throw new Error(`storescu exited ${r.code}`);
-      walls[kind]!.push(r.wall);
-      rss[kind]!.push(await stop(srv));
+      t[kind]!.cpu.push((await cpuSeconds(srv.proc.pid!)) - c0);
+      t[kind]!.wall.push(r.wall);
+      t[kind]!.rss.push(await stop(srv));
     }
   }
-  const a = median(walls.dcmtk!);
-  const b = median(walls.ours!);
-  out.push(
-    row(
-      [
-        `receive ${label}: storescu → storescp | storescp-ts`,
-        n,
-        a.toFixed(2),
-        b.toFixed(2),
-        median(rss.dcmtk!).toFixed(0),
-        median(rss.ours!).toFixed(0),
-        `${(b / a).toFixed(2)}×`,
-      ],
-      W,
-    ),
-  );
-  console.log(out.at(-1));
+  receiveRows(`receive ${label}: storescu → storescp | storescp-ts`, n, t, (kind) => kind);
 }
 
 async function sendCase(label: string, dir: string, n: number): Promise<void> {
@@ -261,23 +304,8 @@ async function coldWarm(): Promise<void> {
   await rm(secondHalf.out, { recursive: true, force: true });
 }
 
-const W = [56, 7, 9, 9, 9, 9, 8];
-const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
-try {
-  console.log(
-    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
-  );
-  out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
-  const small = await ctArchive("k1000", "bench-storage", 10);
-  console.log(
-    `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
-  );
-  if (!PARALLEL_ONLY) {
-    await receiveCase("1000 × 530 KB", small.out, small.instances);
-    await sendCase("1000 × 530 KB", small.out, small.instances);
-    await coldWarm();
-  }
-  // storescu-ts -j 4 vs -j 1, and DCMTK's 4 storescu processes vs 1, into a forking storescp.
+/** storescu-ts -j 4 vs -j 1, and DCMTK's 4 storescu processes vs 1, into a forking storescp. */
+async function parallelRows(small: { out: string; instances: number }): Promise<void> {
   const files = (await readdir(small.out))
     .filter((f) => !f.startsWith("."))
     .map((f) => join(small.out, f));
@@ -350,8 +378,27 @@ try {
     ),
   );
   console.log(out.at(-1));
+}
+
+const W = [56, 7, 9, 9, 9, 9, 8];
+const uptime = () => execFileSync("uptime", { encoding: "utf8" }).trim();
+try {
+  console.log(
+    `runs: ${RUNS} (median); wall = the sender's; RSS = receiver's peak for "receive" rows, sender's for "send" rows; ${uptime()}`,
+  );
+  out.push(row(["case", "files", "DCMTK s", "ours s", "DCMTK MB", "ours MB", "ratio"], W));
+  const small = await ctArchive("k1000", "bench-storage", 10);
+  console.log(
+    `generated ${small.instances} instances of ${(small.bytes / small.instances / 1024).toFixed(0)} KB`,
+  );
+  if (!PARALLEL_ONLY) {
+    await receiveCase("1000 × 530 KB", small.out, small.instances);
+    if (!RECEIVE_ONLY) await sendCase("1000 × 530 KB", small.out, small.instances);
+    await coldWarm();
+  }
+  if (!RECEIVE_ONLY) await parallelRows(small);
   await rm(small.out, { recursive: true, force: true });
-  if (!process.env.BENCH_SKIP_BIG && !PARALLEL_ONLY) {
+  if (!process.env.BENCH_SKIP_BIG && !PARALLEL_ONLY && !RECEIVE_ONLY) {
     // One 200 MB instance each way.
     const big = await generateArchive({
       out: join(work, "big"),

@@ -8,7 +8,7 @@ import {
   ExitError,
   packageVersion,
   runTool,
-  shortRunTiering,
+  tuneJit,
   UsageError,
 } from "@dicom-pipes/dimse/cli";
 import { parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
@@ -429,7 +429,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const anon = anonConfig(a, loadKeys(a, io.env ?? {}, log), tool, log);
     // Thousands of files in a second or two: V8's optimising compiler otherwise spends more
     // processor time on dcmanon's code (0.7 s for 1000 files) than the run spends in it (0.15 s).
-    shortRunTiering(4, { inlining: 200 });
+    tuneJit(4, { inlining: 200 });
     return runAnon(
       {
         anon,

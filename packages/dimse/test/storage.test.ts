@@ -31,11 +31,23 @@ const mrContext = {
   transferSyntax: TransferSyntax.ExplicitVRLittleEndian,
 };
 
-/** Stream `parts` into a sink of `receiver` as the message layer does, and describe the result. */
-async function receive(receiver: FileReceiver, uid: string, parts: Buffer[]) {
+/**
+ * Hand `parts` to a sink of `receiver` as the message layer does (`writeNow`,
+ * a PDV's slices at a time), or as any stream writer (`write`), and describe the result.
+ */
+async function receive(
+  receiver: FileReceiver,
+  uid: string,
+  parts: Buffer[],
+  way: "writeNow" | "write" = "writeNow",
+) {
   const assoc = {} as Association;
   const sink: InstanceFileSink = receiver.open(mrCommand(uid), mrContext, assoc);
-  for (const p of parts) sink.write(p);
+  for (let i = 0; i < parts.length; i += 2) {
+    const pdv = parts.slice(i, i + 2);
+    if (way === "write") for (const p of pdv) sink.write(p);
+    else assert.equal(sink.writeNow(pdv), true);
+  }
   sink.end();
   await finished(sink);
   return { sink, inst: receiver.describe(sink, mrCommand(uid), mrContext, assoc) };
@@ -98,33 +110,46 @@ test("a head longer than the first bytes parsed is read on: attributes after a 2
   assert.deepEqual(readFileSync(inst.tmpPath).subarray(-dataset.length), dataset);
 });
 
-test("a finished sink keeps none of the chunks it was given (slices of socket chunks)", async () => {
-  const dataset = Buffer.concat([
-    raw(0x00080016, "UI", `${MR}\0`),
-    raw(0x00080018, "UI", "1.2.3.4.5.8\0"),
-    raw(0x0020000d, "UI", "1.2.3.6\0"),
-    raw(0x7fe00010, "OW", Buffer.alloc(300 * 1024, 7)),
-  ]);
-  const receiver = new FileReceiver({ tmpDir: tmpFile("recv") });
-  await receiver.ensureTmpDir();
-  // As from the socket: 64 KiB chunks, the value handed on as slices of them.
-  let chunks: Buffer[] | undefined = [];
-  for (let o = 0; o < dataset.length; o += 65536)
-    chunks.push(Buffer.from(dataset.subarray(o, o + 65536)));
-  const refs = chunks.map((c) => new WeakRef(c.buffer));
-  const slices = chunks.flatMap((c) => [c.subarray(0, 1000), c.subarray(1000)]);
-  const { sink, inst } = await receive(receiver, "1.2.3.4.5.8", slices);
-  slices.length = 0;
-  chunks = undefined;
-  await new Promise((r) => setImmediate(r));
-  gc();
-  assert.equal(inst.head.string(0x0020000d), "1.2.3.6");
-  assert.deepEqual(
-    refs.map((r) => r.deref() === undefined),
-    refs.map(() => true),
-    "every chunk collected while the sink and the instance are still referenced",
-  );
-  assert.equal(sink.bytes, readFileSync(inst.tmpPath).length);
+for (const way of ["writeNow", "write"] as const)
+  test(`a finished sink keeps none of the chunks it was given (slices of socket chunks), by ${way}`, async () => {
+    const dataset = Buffer.concat([
+      raw(0x00080016, "UI", `${MR}\0`),
+      raw(0x00080018, "UI", "1.2.3.4.5.8\0"),
+      raw(0x0020000d, "UI", "1.2.3.6\0"),
+      raw(0x7fe00010, "OW", Buffer.alloc(300 * 1024, 7)),
+    ]);
+    const receiver = new FileReceiver({ tmpDir: tmpFile("recv") });
+    await receiver.ensureTmpDir();
+    // As from the socket: 64 KiB chunks, the value handed on as slices of them.
+    let chunks: Buffer[] | undefined = [];
+    for (let o = 0; o < dataset.length; o += 65536)
+      chunks.push(Buffer.from(dataset.subarray(o, o + 65536)));
+    const refs = chunks.map((c) => new WeakRef(c.buffer));
+    const slices = chunks.flatMap((c) => [c.subarray(0, 1000), c.subarray(1000)]);
+    const { sink, inst } = await receive(receiver, "1.2.3.4.5.8", slices, way);
+    slices.length = 0;
+    chunks = undefined;
+    await new Promise((r) => setImmediate(r));
+    gc();
+    assert.equal(inst.head.string(0x0020000d), "1.2.3.6");
+    assert.deepEqual(
+      refs.map((r) => r.deref() === undefined),
+      refs.map(() => true),
+      "every chunk collected while the sink and the instance are still referenced",
+    );
+    assert.equal(sink.bytes, readFileSync(inst.tmpPath).length);
+  });
+
+test("a temporary file that cannot be created fails the sink with the reason, from the first write or the end", async () => {
+  // The folder was never made: open(2) fails with ENOENT when the sink is created.
+  const receiver = new FileReceiver({ tmpDir: `${tmpFile("recv")}/missing` });
+  const assoc = {} as Association;
+  const written = receiver.open(mrCommand("1.2.3.4.5.9"), mrContext, assoc);
+  assert.equal(written.writeNow([raw(0x00080018, "UI", "1.2.3.4.5.9\0")]), false);
+  await assert.rejects(finished(written), { code: "ENOENT" });
+  const empty = receiver.open(mrCommand("1.2.3.4.5.10"), mrContext, assoc);
+  empty.end();
+  await assert.rejects(finished(empty), { code: "ENOENT" });
 });
 
 test("placeFile replaces a file of the same instance and never overwrites another one", async () => {

@@ -20,7 +20,7 @@ import {
   parseKeys,
   runTool,
   shardSetting,
-  shortRunTiering,
+  tuneJit,
   startDcmtkTool,
   tableSetting,
   unmatchedSetting,
@@ -81,7 +81,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       packageVersion(import.meta.url),
     );
     if (typeof p === "number") return p;
-    shortRunTiering();
+    tuneJit();
     const o = typedOptions<FindOptions>(p);
     const scu = scuSettings(o, p.positionals, io, { aet: "FINDSCU" });
     const keys = parseKeys(o.key);

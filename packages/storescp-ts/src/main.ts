@@ -25,6 +25,7 @@ import {
   scpLimits,
   startDcmtkTool,
   timeouts,
+  tuneJit,
   UsageError,
   type CliLogger,
   type HelpText,
@@ -185,6 +186,8 @@ interface Settings {
 }
 
 async function serveUntilSignal(s: Settings, io: Io, log: CliLogger): Promise<number> {
+  // The receive path is a thin layer over system calls: TurboFan only for what stays hot.
+  tuneJit(15);
   // Temporary files live under the output directory, in a folder of this process's own;
   // those of killed runs go.
   const temps = new TempFolders(s.od, "storescp-ts");

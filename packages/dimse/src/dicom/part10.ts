@@ -189,36 +189,65 @@ export interface MetaOptions {
 
 /** Preamble, `DICM` and an encoded File Meta Information group. */
 export function buildPart10Prefix(o: MetaOptions): Buffer {
-  const meta = new Dataset();
-  meta.set({ tag: 0x00020001, vr: "OB", value: Buffer.from([0x00, 0x01]) });
-  meta.set(textElement(Tags.MediaStorageSOPClassUID, "UI", o.sopClassUID));
-  meta.set(textElement(Tags.MediaStorageSOPInstanceUID, "UI", o.sopInstanceUID));
-  meta.set(textElement(Tags.TransferSyntaxUID, "UI", o.transferSyntax));
-  meta.set(
+  const elements: Element[] = [
+    { tag: 0x00020001, vr: "OB", value: META_VERSION },
+    textElement(Tags.MediaStorageSOPClassUID, "UI", o.sopClassUID),
+    textElement(Tags.MediaStorageSOPInstanceUID, "UI", o.sopInstanceUID),
+    textElement(Tags.TransferSyntaxUID, "UI", o.transferSyntax),
     textElement(
       Tags.ImplementationClassUID,
       "UI",
       o.implementationClassUID ?? IMPLEMENTATION_CLASS_UID,
     ),
-  );
-  meta.set(
     textElement(
       Tags.ImplementationVersionName,
       "SH",
       o.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
     ),
-  );
-  if (o.sourceAet) meta.set(textElement(Tags.SourceApplicationEntityTitle, "AE", o.sourceAet));
+  ];
+  if (o.sourceAet) elements.push(textElement(Tags.SourceApplicationEntityTitle, "AE", o.sourceAet));
+  // Explicit VR Little Endian, written straight into one buffer (one per received
+  // object); a value too long for a 16-bit length goes through the dataset encoder.
+  let bodyLength = 0;
+  for (const el of elements) {
+    const n = (el.value as Buffer).length;
+    if (n > 0xffff) return metaThroughDataset(elements);
+    bodyLength += (el.vr === "OB" ? 12 : 8) + n;
+  }
+  const b = Buffer.alloc(132 + 12 + bodyLength);
+  b.write("DICM", 128, "latin1");
+  let p = metaHeader(b, 132, 0x00020000, "UL", 4);
+  p = b.writeUInt32LE(bodyLength, p);
+  for (const el of elements) {
+    const value = el.value as Buffer;
+    p = metaHeader(b, p, el.tag, el.vr, value.length);
+    p += value.copy(b, p);
+  }
+  return b;
+}
+
+const META_VERSION = Buffer.from([0x00, 0x01]);
+
+/** An Explicit VR Little Endian element header at `p`; returns the offset after it. */
+function metaHeader(b: Buffer, p: number, tag: number, vr: string, len: number): number {
+  b.writeUInt16LE(tag >>> 16, p);
+  b.writeUInt16LE(tag & 0xffff, p + 2);
+  b.write(vr, p + 4, "latin1");
+  if (vr !== "OB") return b.writeUInt16LE(len, p + 6);
+  b.writeUInt16LE(0, p + 6);
+  return b.writeUInt32LE(len, p + 8);
+}
+
+/** The prefix through the general dataset encoder. */
+function metaThroughDataset(elements: Element[]): Buffer {
+  const meta = new Dataset();
+  for (const el of elements) meta.set(el);
   const body = encodeDataset(meta, TransferSyntax.ExplicitVRLittleEndian);
-  const gl = Buffer.alloc(12);
-  gl.writeUInt16LE(0x0002, 0);
-  gl.writeUInt16LE(0x0000, 2);
-  gl.write("UL", 4, "latin1");
-  gl.writeUInt16LE(4, 6);
-  gl.writeUInt32LE(body.length, 8);
-  const preamble = Buffer.alloc(132);
-  preamble.write("DICM", 128, "latin1");
-  return Buffer.concat([preamble, gl, body]);
+  const head = Buffer.alloc(144);
+  head.write("DICM", 128, "latin1");
+  metaHeader(head, 132, 0x00020000, "UL", 4);
+  head.writeUInt32LE(body.length, 140);
+  return Buffer.concat([head, body]);
 }
 
 /** A dataset as a Part 10 file; `sourceLittle: false` when its binary values are big endian (parsed from a big endian syntax). */

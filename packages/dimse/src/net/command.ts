@@ -66,51 +66,64 @@ const FIELDS: Field[] = [
 ];
 const BY_ELEM = new Map(FIELDS.map((f) => [f[0], f]));
 
-function elementBytes(elem: number, value: Buffer): Buffer {
-  const h = Buffer.allocUnsafe(8 + value.length);
-  h.writeUInt16LE(0x0000, 0);
-  h.writeUInt16LE(elem, 2);
-  h.writeUInt32LE(value.length, 4);
-  value.copy(h, 8);
-  return h;
+/** The encoded length of a field's value (even). */
+function valueLength(vr: Field[1], v: unknown): number {
+  if (vr === "US") return 2;
+  if (vr === "AT") return (v as number[]).length * 4;
+  // Command texts are ASCII (UIDs, AE titles, comments): one byte per character, padded to even.
+  const n = Buffer.byteLength(String(v), "latin1");
+  return n + (n & 1);
 }
 
-function textBytes(s: string, pad: number): Buffer {
-  const b = Buffer.from(s, "latin1");
-  return b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b;
-}
-
+/**
+ * The command set in Implicit VR Little Endian, elements in tag order, the
+ * group length first: measured, then written into one buffer (a response
+ * is encoded for every stored object and every C-FIND match).
+ */
 export function encodeCommand(cmd: Command): Buffer {
-  const parts: Buffer[] = [];
-  const all: Array<[number, Buffer]> = [];
+  let size = 12 + 10; // (0000,0000) group length and (0000,0800) data set type
+  for (const [, vr, key] of FIELDS) {
+    const v = cmd[key];
+    if (v !== undefined) size += 8 + valueLength(vr, v);
+  }
+  const b = Buffer.allocUnsafe(size);
+  let o = header(b, 0, 0x0000, 4);
+  o = b.writeUInt32LE(size - 12, o);
+  let typeWritten = false;
+  const dataSetType = () => {
+    o = header(b, o, 0x0800, 2);
+    o = b.writeUInt16LE(cmd.hasDataset ? 0x0000 : NO_DATASET, o);
+    typeWritten = true;
+  };
   for (const [elem, vr, key] of FIELDS) {
     const v = cmd[key];
     if (v === undefined) continue;
-    let b: Buffer;
-    if (vr === "US") {
-      b = Buffer.alloc(2);
-      b.writeUInt16LE(Number(v) & 0xffff, 0);
-    } else if (vr === "AT") {
-      const tags = v as number[];
-      b = Buffer.alloc(tags.length * 4);
-      tags.forEach((t, i) => {
-        b.writeUInt16LE(t >>> 16, i * 4);
-        b.writeUInt16LE(t & 0xffff, i * 4 + 2);
-      });
+    if (!typeWritten && elem > 0x0800) dataSetType();
+    const len = valueLength(vr, v);
+    o = header(b, o, elem, len);
+    if (vr === "US") o = b.writeUInt16LE(Number(v) & 0xffff, o);
+    else if (vr === "AT") {
+      for (const t of v as number[]) {
+        o = b.writeUInt16LE(t >>> 16, o);
+        o = b.writeUInt16LE(t & 0xffff, o);
+      }
     } else {
-      b = textBytes(String(v), vr === "UI" ? 0 : 0x20);
+      const end = o + len;
+      o += b.write(String(v), o, "latin1");
+      // UIDs are padded with NUL, other texts with a space (PS3.5 §6.2).
+      if (o < end) b[o++] = vr === "UI" ? 0x00 : 0x20;
     }
-    all.push([elem, b]);
   }
-  const dst = Buffer.alloc(2);
-  dst.writeUInt16LE(cmd.hasDataset ? 0x0000 : NO_DATASET, 0);
-  all.push([0x0800, dst]);
-  all.sort((a, b) => a[0] - b[0]);
-  for (const [elem, b] of all) parts.push(elementBytes(elem, b));
-  const body = Buffer.concat(parts);
-  const gl = Buffer.alloc(4);
-  gl.writeUInt32LE(body.length, 0);
-  return Buffer.concat([elementBytes(0x0000, gl), body]);
+  if (!typeWritten) dataSetType();
+  return b;
+}
+
+/** An element header (group 0000, implicit VR): returns the offset after it. */
+function header(b: Buffer, o: number, elem: number, len: number): number {
+  b.writeUInt16LE(0x0000, o);
+  b.writeUInt16LE(elem, o + 2);
+  b.writeUInt32LE(len, o + 4);
+  return o + 8;
 }
 
 export class CommandError extends Error {}

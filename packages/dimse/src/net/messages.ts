@@ -37,6 +37,21 @@ export type RequestHandler = (msg: Message) => void;
 export type SinkFactory = (command: Command, context: AcceptedContext) => Writable | undefined;
 
 /**
+ * A sink that writes what it is given before returning (the storage file
+ * sink, whose writes are synchronous): a PDV's slices go to it directly,
+ * not through the stream's queue and callbacks. It keeps no slice past the
+ * call but those it copies or lets go of itself; false when it failed (it
+ * is then destroyed with the error).
+ */
+export interface SyncSink extends Writable {
+  writeNow(parts: Buffer[]): boolean;
+}
+
+function isSyncSink(sink: Writable): sink is SyncSink {
+  return typeof (sink as Partial<SyncSink>).writeNow === "function";
+}
+
+/**
  * Write a PDV value's slices to a sink in one go (a sink with `_writev`
  * gets them together); false when the sink asks to wait.
  */
@@ -186,8 +201,11 @@ export class MessageLayer implements MessageService {
     const n = byteLength(data);
     a.dataLength += n;
     if (a.sink) {
-      if (!a.sink.destroyed && data.length > 0 && !writeParts(a.sink, data))
-        this.dul().pause(a.sink);
+      // Once the sink failed, the rest of the data set is read and dropped.
+      if (!a.sink.destroyed && data.length > 0) {
+        if (isSyncSink(a.sink)) a.sink.writeNow(data);
+        else if (!writeParts(a.sink, data)) this.dul().pause(a.sink);
+      }
     } else {
       this.hold(a, n, "data set");
       a.dataChunks!.push(...data);

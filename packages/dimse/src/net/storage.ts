@@ -31,6 +31,7 @@ import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
 import type { Command } from "./command.js";
+import type { SyncSink } from "./messages.js";
 import { CommandField, Priority } from "./command.js";
 
 /** Files up to this size are read in one go when sent. */
@@ -52,13 +53,15 @@ const HEAD_FIRST = 8 * 1024;
  * per write, close and rename measurably slowed every exchange with a
  * sender waiting for the response.
  */
-export class InstanceFileSink extends Writable {
+export class InstanceFileSink extends Writable implements SyncSink {
   readonly tmpPath: string;
   bytes = 0;
   /** The chunks holding the dataset's first 64 KiB (slices of socket chunks: each keeps its chunk). */
   private head: Buffer[] = [];
   private headSize = 0;
   private fd = -1;
+  /** Why the file could not be created: the first write or the end fails with it. */
+  private openError?: Error;
   private pendingPrefix: Buffer;
 
   constructor(
@@ -69,29 +72,18 @@ export class InstanceFileSink extends Writable {
     super({ highWaterMark: 4 * 1024 * 1024 });
     this.tmpPath = tmpPath;
     this.pendingPrefix = prefix;
-  }
-
-  override _construct(cb: (err?: Error | null) => void): void {
+    // Opened here rather than in _construct, which a stream runs a tick later and
+    // until which it keeps every chunk written: the first values go to the file at once.
     try {
-      this.fd = openSync(this.tmpPath, "w", 0o644);
-      cb();
+      this.fd = openSync(tmpPath, "w", 0o644);
     } catch (e) {
-      cb(e as Error);
+      this.openError = e as Error;
     }
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    const bufs = chunks.map((c) => c.chunk);
-    for (let i = 0; i < bufs.length && this.headSize < HEAD_BYTES; i++) {
-      this.head.push(bufs[i]!);
-      this.headSize += bufs[i]!.length;
-    }
-    if (this.pendingPrefix.length) {
-      bufs.unshift(this.pendingPrefix);
-      this.pendingPrefix = Buffer.alloc(0);
-    }
     try {
-      this.writeAll(bufs);
+      this.put(chunks.map((c) => c.chunk));
       cb();
     } catch (e) {
       cb(e as Error);
@@ -100,6 +92,37 @@ export class InstanceFileSink extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this._writev([{ chunk }], cb);
+  }
+
+  /**
+   * The message layer's way in (`SyncSink`): a PDV's slices written at
+   * once, without a trip through the stream's queue and its callbacks for
+   * every PDV. False when the file cannot be written (the sink is then
+   * destroyed with the error, as a failed `write` would leave it).
+   */
+  writeNow(parts: Buffer[]): boolean {
+    if (this.destroyed || this.writableEnded) return false;
+    try {
+      this.put(parts);
+      return true;
+    } catch (e) {
+      this.destroy(e as Error);
+      return false;
+    }
+  }
+
+  /** Write dataset bytes (after the prefix, the first time), keeping those of the first 64 KiB. */
+  private put(parts: Buffer[]): void {
+    if (this.fd < 0) throw this.openError ?? new Error("file already closed");
+    for (let i = 0; i < parts.length && this.headSize < HEAD_BYTES; i++) {
+      this.head.push(parts[i]!);
+      this.headSize += parts[i]!.length;
+    }
+    if (this.pendingPrefix.length) {
+      const prefix = this.pendingPrefix;
+      this.pendingPrefix = Buffer.alloc(0);
+      this.writeAll([prefix, ...parts]);
+    } else this.writeAll(parts);
   }
 
   private writeAll(bufs: Buffer[]): void {
@@ -124,6 +147,7 @@ export class InstanceFileSink extends Writable {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.fd < 0) return cb(this.openError ?? new Error("file already closed"));
     try {
       if (this.pendingPrefix.length) {
         // Empty dataset: still write the prefix.
