@@ -85,7 +85,7 @@ test("no bundle imports a large or native dependency statically", () => {
   }
 });
 
-test("--help loads none of Node's slower modules, opens no stdin, and the code cache is accepted", () => {
+test("--help loads none of Node's slower modules, opens no stdin, makes no stdio stream, and the code cache is accepted", () => {
   // Node's modules a start-up loads beyond an empty script's; crypto, zlib, fs/promises… only
   // load on first use (bundle.mjs LAZY_BUILTINS), and V8 takes the code cache the build wrote.
   const probe = [
@@ -95,7 +95,8 @@ test("--help loads none of Node's slower modules, opens no stdin, and the code c
     "const Script = vm.Script;",
     "vm.Script = class extends Script { constructor(s, o) { super(s, o); if (o && o.cachedData) rejected = this.cachedDataRejected; } };",
     "require(process.argv[1]);",
-    "process.on('exit', () => process.stderr.write(JSON.stringify({ rejected, loaded: process.moduleLoadList.filter((m) => !before.has(m)) })));",
+    // Written with fs.writeSync: process.stderr would load Node's streams before the list is read.
+    "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify({ rejected, loaded: process.moduleLoadList.filter((m) => !before.has(m)) })));",
   ].join("\n");
   for (const [pkg, bin] of bins()) {
     const r = spawnSync(process.execPath, ["-e", probe, "--", bin, "--help"], {
@@ -120,6 +121,10 @@ test("--help loads none of Node's slower modules, opens no stdin, and the code c
       assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help loads node:${m}`);
     // stdin is /dev/null here: making process.stdin would load fs.ReadStream.
     assert.ok(!loaded.includes("NativeModule internal/fs/streams"), `${pkg} --help opens stdin`);
+    // The help goes to file descriptor 1 and nothing is logged: no process.stdout (/dev/null
+    // here: a SyncWriteStream) and no process.stderr (a pipe: a net.Socket).
+    for (const m of ["internal/fs/sync_write_stream", "net"])
+      assert.ok(!loaded.includes(`NativeModule ${m}`), `${pkg} --help makes a stdio stream (${m})`);
   }
 });
 

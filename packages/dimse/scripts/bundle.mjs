@@ -73,6 +73,12 @@ const yargsShimUrl = {
       const rel = relative(dirname(outfile), args.path).split(sep).join("/");
       const text = readFileSync(args.path, "utf8")
         .replaceAll("import.meta.url", `new URL(${JSON.stringify(rel)}, import.meta.url).href`)
+        // The terminal's width for yargs' own help layout (the tools lay out their help
+        // themselves): reading process.stdout.columns would make process.stdout at every start.
+        .replace(
+          "typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null",
+          "null",
+        )
         // Its table of assert functions would read node:assert's exports at load.
         .replace(
           "import { notStrictEqual, strictEqual } from 'assert'",

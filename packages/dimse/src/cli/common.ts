@@ -323,7 +323,7 @@ export async function runTool(
   tool: string,
   io: Io,
   body: (log: CliLogger) => Promise<number>,
-  log: CliLogger = createLogger(tool, io.stderr),
+  log: CliLogger = createLogger(tool, () => io.stderr),
 ): Promise<number> {
   try {
     return await body(log);

@@ -7,7 +7,7 @@
  * JSON object (`HelpData`), instead of the text.
  */
 import { formatHelp, type HelpText, type OptionSpec } from "./args.js";
-import type { Io } from "../io/io.js";
+import { writeStdoutText, type Io } from "../io/io.js";
 import { DICTIONARY_SOURCE } from "../dicom/dict-source.js";
 
 /** The environment variable that turns `--help` into `HelpData` JSON. */
@@ -23,7 +23,8 @@ export interface HelpData {
 /** Print a tool's help: the text, or `HelpData` JSON for the generator. */
 export function printHelp(io: Io, help: HelpText, options: OptionSpec[]): void {
   const env = io.env ?? process.env;
-  io.stdout.write(
+  writeStdoutText(
+    io,
     env[MANUAL_ENV] === "json"
       ? `${JSON.stringify({ help, options } satisfies HelpData)}\n`
       : formatHelp(help, options),

@@ -29,7 +29,17 @@ export interface CliLogger extends Logger {
   flush(): void;
 }
 
-export function createLogger(tool: string, stream: Writable, level: LogLevel = "warn"): CliLogger {
+/**
+ * A logger writing to `stream`, or to what `stream()` returns when the first line is written (a
+ * run that logs nothing, every `--help`, does not make process.stderr, which loads Node's streams).
+ */
+export function createLogger(
+  tool: string,
+  stream: Writable | (() => Writable),
+  level: LogLevel = "warn",
+): CliLogger {
+  let made: Writable | undefined;
+  const out = () => (made ??= typeof stream === "function" ? stream() : stream);
   const logger: CliLogger = {
     tool,
     level,
@@ -52,7 +62,7 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
     },
     raw(text) {
       logger.flush();
-      stream.write(text);
+      out().write(text);
     },
     flush() {
       if (pending.length === 0 && !text) return;
@@ -62,9 +72,9 @@ export function createLogger(tool: string, stream: Writable, level: LogLevel = "
       text = "";
       size = 0;
       // A log line never runs into a progress line.
-      clearProgressLine(stream);
-      if (chunks.length === 0) stream.write(last, encoding);
-      else stream.write(Buffer.concat([...chunks, Buffer.from(last, encoding)]));
+      clearProgressLine(out());
+      if (chunks.length === 0) out().write(last, encoding);
+      else out().write(Buffer.concat([...chunks, Buffer.from(last, encoding)]));
     },
   };
   // Coalesce lines: the response dump can be tens of thousands of lines.

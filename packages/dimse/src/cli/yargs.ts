@@ -8,7 +8,7 @@
  * `versionLine`.
  */
 import yargs, { type Argv } from "yargs";
-import type { Io } from "../io/io.js";
+import { writeStdoutText, type Io } from "../io/io.js";
 import type { Example, HelpText, OptionSpec } from "./args.js";
 import { UsageError } from "./exit.js";
 import { printHelp, versionLine } from "./help.js";
@@ -45,7 +45,8 @@ export function toolYargs(tool: string, version: string, help: ToolHelp): Argv {
     .strictOptions()
     .exitProcess(false)
     .parserConfiguration({ "strip-aliased": true, "duplicate-arguments-array": false })
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
+    // Our help lays itself out (help.ts); not process.stdout.columns, which would make process.stdout.
+    .wrap(100)
     .options({
       quiet: {
         alias: "q",
@@ -255,7 +256,7 @@ export async function parseYargs<T>(
         return resolve({ args: a, done: true });
       }
       if (output) {
-        io.stdout.write(output.endsWith("\n") ? output : `${output}\n`);
+        writeStdoutText(io, output.endsWith("\n") ? output : `${output}\n`);
         return resolve({ args: a, done: true });
       }
       resolve({ args: a, done: false });

@@ -1,5 +1,5 @@
 /** Streams a tool runs with (injectable for in-process tests). */
-import { fstatSync, statSync } from "node:fs";
+import { fstatSync, statSync, writeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 
 export interface Io {
@@ -40,6 +40,7 @@ export function processIo(graceMs = SIGNAL_GRACE_MS): Io {
       return process.stdin;
     },
     get stdout() {
+      stdoutMade = true;
       return process.stdout;
     },
     get stderr() {
@@ -59,6 +60,33 @@ const processIos = new WeakSet<Io>();
 export function isProcessIo(io: Io): boolean {
   return processIos.has(io);
 }
+
+/**
+ * Write a whole text to stdout at once (`--help`, `--version`). For the
+ * process's own streams, straight to file descriptor 1 while Node has not
+ * made process.stdout (which loads Node's stream modules: several ms of a
+ * `--help`): a closed pipe (`| head`) ends it quietly, a non-blocking pipe
+ * that is full hands the rest to process.stdout.
+ */
+export function writeStdoutText(io: Io, text: string): void {
+  if (!isProcessIo(io) || stdoutMade) {
+    io.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text, "utf8");
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(1, bytes, done);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EPIPE") return;
+    if (code !== "EAGAIN") throw e;
+    io.stdout.write(bytes.subarray(done));
+  }
+}
+
+/** process.stdout has been asked for (through an Io's getter): text goes through it, in order. */
+let stdoutMade = false;
 
 /**
  * Whether the file descriptor `fd` is /dev/null (the same character
