@@ -5,6 +5,7 @@ import {
   sendDecompress,
   startDcmtkTool,
   stdinHasData,
+  tuneJit,
   UsageError,
   type HelpText,
 } from "@dicom-pipes/dimse/cli";
@@ -112,6 +113,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       ],
     });
     const progress = progressBar(out, io);
+    // A few thousand files: TurboFan only for what stays hot (about a sixth less CPU per file).
+    tuneJit(8);
     const run = new SendRun(s, io, log, writer, progress);
     let code: number;
     try {
