@@ -191,7 +191,7 @@ export async function main(
       keys,
       files,
       input,
-      stdin: io.stdin,
+      stdin: () => io.stdin,
       model,
       defaultLevel: level,
       keepGoing: Boolean(o.keepGoing),

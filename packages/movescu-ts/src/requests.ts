@@ -65,7 +65,8 @@ export interface RequestSourceOptions {
   files: string[];
   /** Batch input path (`-` = stdin). */
   input?: string;
-  stdin: Readable;
+  /** stdin, asked for only when the input is read (Node makes process.stdin on first use). */
+  stdin: () => Readable;
   model: QueryModel;
   defaultLevel?: Level;
   keepGoing: boolean;
@@ -190,7 +191,7 @@ export async function* requestSource(
   };
   yield* batchInput(
     o.input,
-    o.stdin,
+    o.stdin(),
     { onHeader, keepGoing: o.keepGoing, onInvalid: o.onInvalid, shard: o.shard, table: o.table },
     (record, line, name) => recordRequest(record, header, o, name, line),
   );

@@ -5,13 +5,14 @@
  */
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
 import { startDevPacs, type DevPacs } from "@dicom-pipes/devpacs";
-import { type RunResult, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { binPath, type RunResult, runBin, runMain } from "@dicom-pipes/test-support/bins";
 import { main } from "../src/main.js";
 import { busyPort, freePort } from "@dicom-pipes/test-support/peers";
 
@@ -298,4 +299,42 @@ test("an association rejected by the archive (wrong called AE) exits 61", async 
     ...studyKeys(),
   ]);
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test("a retrieve with -k keys makes no process.stdin (Node makes it on first use, a few ms of every start)", async () => {
+  // The bin under a probe that reports whether process.stdin was asked for.
+  const probe = [
+    "let touched = false;",
+    "const d = Object.getOwnPropertyDescriptor(process, 'stdin');",
+    "Object.defineProperty(process, 'stdin', { configurable: true, get() { touched = true; return d.get.call(process); } });",
+    "process.on('exit', () => require('node:fs').writeSync(2, '\\n' + JSON.stringify({ touched })));",
+    "require(process.argv[1]);",
+  ].join("\n");
+  const od = await mkdtemp(join(dir, "nostdin-"));
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        probe,
+        "--",
+        binPath("getscu-ts"),
+        "-S",
+        "-od",
+        od,
+        "127.0.0.1",
+        String(pacs.port),
+        ...studyKeys(),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.setEncoding("latin1").on("data", (s: string) => (stderr += s));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const received = (await readdir(od)).filter((f) => !f.startsWith("."));
+  assert.equal(received.length, 2, `received: ${received.join(" ")}`);
+  assert.match(r.stderr, /\{"touched":false\}$/, "process.stdin was made");
 });
