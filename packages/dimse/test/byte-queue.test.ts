@@ -2,6 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ByteQueue } from "../src/net/byte-queue.js";
+import { nullLogger } from "../src/net/logger.js";
+import { MessageLayer } from "../src/net/messages.js";
+import { Negotiation } from "../src/net/negotiation.js";
 
 /** Bytes 0..n-1 (mod 256) cut into buffers of the given sizes. */
 function cut(sizes: number[]): Buffer[] {
@@ -49,4 +52,23 @@ test("many small chunks taken one at a time keep their order", () => {
   while (q.length > 0) for (const p of q.takeParts(Math.min(q.length, 7))) out.push(...p);
   assert.equal(out.length, total);
   assert.ok(out.every((b, i) => b === (i & 0xff)));
+});
+
+test("a PDV spanning 200 000 socket chunks (a peer writing a byte at a time) is assembled, not a RangeError", () => {
+  // A command PDV (not the last) of 200 000 bytes, each byte its own chunk: the slices are
+  // gathered one by one (a spread of that many arguments overflows the stack).
+  const n = 200_000;
+  const head = Buffer.alloc(6);
+  head.writeUInt32BE(n + 2, 0);
+  head[4] = 1; // presentation context
+  head[5] = 0x01; // command, not the last fragment
+  const body = [head, ...Array.from({ length: n }, () => Buffer.from([0]))];
+  const layer = new MessageLayer(
+    () => {
+      throw new Error("no upper layer needed");
+    },
+    new Negotiation(),
+    nullLogger,
+  );
+  assert.doesNotThrow(() => layer.pdata(body));
 });

@@ -65,9 +65,20 @@ export class ByteQueue {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
   }
 
-  /** Remove the first `n` bytes (`n` ≤ length). */
+  /** Remove the first `n` bytes (`n` ≤ length), keeping none of them (no list, no slices). */
   skip(n: number): void {
-    this.takeParts(n);
+    while (n > 0) {
+      const p = this.parts[this.first]!;
+      if (p.length <= n) {
+        this.shift();
+        n -= p.length;
+        this.size -= p.length;
+      } else {
+        this.parts[this.first] = p.subarray(n);
+        this.size -= n;
+        n = 0;
+      }
+    }
   }
 
   private shift(): void {

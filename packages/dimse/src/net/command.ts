@@ -43,6 +43,7 @@ export interface Command {
 
 type Field = [elem: number, vr: "UI" | "US" | "AE" | "LO" | "AT", key: keyof Command];
 
+/** In ascending element order: encodeCommand writes them, and Data Set Type (0000,0800), in this order. */
 const FIELDS: Field[] = [
   [0x0002, "UI", "affectedSopClassUid"],
   [0x0003, "UI", "requestedSopClassUid"],

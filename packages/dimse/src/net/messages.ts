@@ -168,7 +168,8 @@ export class MessageLayer implements MessageService {
     if (isCommand) {
       if (a.command) throw new Error("command fragment after the command was complete");
       this.hold(a, byteLength(data), "command set");
-      a.commandChunks.push(...data);
+      // One slice per socket chunk: pushed one by one (a spread has an argument limit).
+      for (let i = 0; i < data.length; i++) a.commandChunks.push(data[i]!);
       if (!isLast) return;
       const cmd = decodeCommand(
         a.commandChunks.length === 1 ? a.commandChunks[0]! : Buffer.concat(a.commandChunks),
@@ -208,7 +209,7 @@ export class MessageLayer implements MessageService {
       }
     } else {
       this.hold(a, n, "data set");
-      a.dataChunks!.push(...data);
+      for (let i = 0; i < data.length; i++) a.dataChunks!.push(data[i]!);
     }
     if (!isLast) return;
     this.assembly = undefined;

@@ -31,6 +31,7 @@ import { Tags } from "../dicom/dict.js";
 import { isUncompressed, syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import type { Association, AcceptedContext } from "./association.js";
 import type { Command } from "./command.js";
+import { byteLength } from "./byte-queue.js";
 import type { SyncSink } from "./messages.js";
 import { CommandField, Priority } from "./command.js";
 
@@ -128,7 +129,7 @@ export class InstanceFileSink extends Writable implements SyncSink {
   private writeAll(bufs: Buffer[]): void {
     let rest = bufs;
     while (rest.length) {
-      const total = rest.reduce((n, b) => n + b.length, 0);
+      const total = byteLength(rest);
       const written = writevSync(this.fd, rest);
       this.bytes += written;
       if (written >= total) return;
