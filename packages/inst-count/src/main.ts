@@ -2,6 +2,7 @@
 import {
   processIo,
   forEachAnalysisRecord,
+  rowReportsNote,
   RecordWriter,
   signalExitCode,
   type Io,
@@ -153,10 +154,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       log.warn(
         `${st.noUid} records without ${args.per === "series" ? "SeriesInstanceUID" : "StudyInstanceUID"} were counted once each`,
       );
-    if (rowReports)
-      log.info(
-        `${rowReports} records reporting a query row that found nothing (status no-match or failed) were left out`,
-      );
+    if (rowReports) log.info(rowReportsNote(rowReports));
     log.info(
       `${st.records} records read, ${st.outside} outside the window (${describeWindow(window)}), ` +
         `${st.duplicates} repeated ${unit} merged; ${rows.length} rows in ${((Date.now() - t0) / 1000).toFixed(2)} s`,

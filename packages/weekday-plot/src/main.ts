@@ -5,6 +5,7 @@ import { Writable } from "node:stream";
 import {
   processIo,
   forEachAnalysisRecord,
+  rowReportsNote,
   RecordWriter,
   signalExitCode,
   type Io,
@@ -167,10 +168,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       );
     if (c.noUid)
       log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
-    if (rowReports)
-      log.info(
-        `${rowReports} records reporting a query row that found nothing (status no-match or failed) were left out`,
-      );
+    if (rowReports) log.info(rowReportsNote(rowReports));
     log.info(
       `${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`,
     );

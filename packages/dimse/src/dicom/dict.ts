@@ -42,19 +42,23 @@ export type DictRow = [tag: number, name: string, vr: string, vm: string];
  * a retired attribute (`RETIRED_` dropped) names the current one, else the
  * first row.
  */
+/** A dictionary name as a PS3.6 keyword: dcmjs' `RETIRED_` prefix dropped. */
+function keywordOf(name: string): string {
+  return name.startsWith("RETIRED_") ? name.slice(8) : name;
+}
+
 export function encodeDictionary(rows: readonly DictRow[]): Buffer {
   // In tag order (stable), as "first" and "last" below mean.
   const inOrder = [...rows].sort((a, b) => (a[0] >>> 0) - (b[0] >>> 0));
   const byTag = new Map<number, DictRow>();
   for (const r of inOrder) byTag.set(r[0] >>> 0, r);
   const sorted = [...byTag.values()].sort((a, b) => a[0] - b[0]);
-  const keywordOf = (r: DictRow) => (r[1].startsWith("RETIRED_") ? r[1].slice(8) : r[1]);
   const winner = new Map<string, DictRow>();
   for (const r of inOrder) {
     if (byTag.get(r[0] >>> 0) !== r) continue;
-    const prev = winner.get(keywordOf(r));
+    const prev = winner.get(keywordOf(r[1]));
     if (!prev || (prev[1].startsWith("RETIRED_") && !r[1].startsWith("RETIRED_")))
-      winner.set(keywordOf(r), r);
+      winner.set(keywordOf(r[1]), r);
   }
   const index = new Map(sorted.map((r, i) => [r, i]));
   const order = [...winner.keys()]
@@ -170,15 +174,14 @@ function entryAt(d: DictIndex, i: number): DictEntry {
     const [name, rawVr, vm] = d.text
       .toString("latin1", d.offsets[i]!, d.offsets[i + 1]!)
       .split("\t") as [string, string, string];
-    const retired = name.startsWith("RETIRED_");
     e = {
       tag: d.tags[i]!,
-      keyword: retired ? name.slice(8) : name,
+      keyword: keywordOf(name),
       dumpName: name,
       vr: AMBIGUOUS[rawVr] ?? rawVr,
       vm,
       multi: vm !== "1",
-      retired,
+      retired: name.startsWith("RETIRED_"),
     };
     d.entries[i] = e;
   }
@@ -241,7 +244,7 @@ export function describeTag(tag: number): DictEntry | undefined {
 /** Entry for a PS3.6 keyword (case-sensitive, `RETIRED_` prefix accepted). */
 export function lookupKeyword(keyword: string): DictEntry | undefined {
   const d = index();
-  const k = keyword.startsWith("RETIRED_") ? keyword.slice(8) : keyword;
+  const k = keywordOf(keyword);
   let hit = d.byKeyword.get(k);
   if (hit === undefined) {
     hit = null;
@@ -250,8 +253,7 @@ export function lookupKeyword(keyword: string): DictEntry | undefined {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const i = d.order[mid]!;
-      const name = nameAt(d, i);
-      const key = name.startsWith("RETIRED_") ? name.slice(8) : name;
+      const key = keywordOf(nameAt(d, i));
       if (key === k) {
         hit = entryAt(d, i);
         break;
@@ -267,7 +269,8 @@ export function lookupKeyword(keyword: string): DictEntry | undefined {
 /** All keywords, for suggestions. */
 export function allKeywords(): string[] {
   const d = index();
-  return Array.from(d.order, (i) => entryAt(d, i).keyword);
+  // From the names: no entry is made for each of the ~5000 keywords.
+  return Array.from(d.order, (i) => keywordOf(nameAt(d, i)));
 }
 
 export function isPrivate(tag: number): boolean {

@@ -15,7 +15,7 @@ import {
   parseNdjsonLine,
   readFileChunks,
   readRecords,
-  ROW_REPORT_STATUSES,
+  isRowReport,
   sourceName,
   type InputRecord,
 } from "./input.js";
@@ -321,6 +321,11 @@ export interface AnalysisReadOptions {
   fields?: string[];
 }
 
+/** The info line an analysis tool logs for the row reports `forEachAnalysisRecord` left out. */
+export function rowReportsNote(n: number): string {
+  return `${n} records reporting a query row that found nothing (status no-match or failed) were left out`;
+}
+
 /**
  * Feed every record of the inputs to `add`, stopping early when the
  * tool's abort signal fires (check `signalExitCode(io.signal)` after).
@@ -338,7 +343,8 @@ export async function forEachAnalysisRecord(
   const keys = new Set<string>();
   let records = 0;
   let rowReports = 0;
-  const fields = o.fields && [...new Set([...o.fields, "status"])];
+  // The required keys are picked too, or a record could never show them.
+  const fields = o.fields && [...new Set([...o.fields, ...(o.required ?? []), "status"])];
   for await (const batch of readAnalysisBatches(paths, io, fields)) {
     records += batch.length;
     if (unseen.length) {
@@ -349,8 +355,7 @@ export async function forEachAnalysisRecord(
       if (keys.size < 500) for (const k of Object.keys(batch[0]!.record)) keys.add(k);
     }
     for (const r of batch) {
-      const status = r.record.status;
-      if (status !== undefined && ROW_REPORT_STATUSES.includes(status as string)) rowReports++;
+      if (isRowReport(r.record)) rowReports++;
       else add(r.record);
     }
     if (io.signal?.aborted) return rowReports;

@@ -139,6 +139,11 @@ export function sourceName(path: string): string {
  */
 export const ROW_REPORT_STATUSES: readonly string[] = ["no-match", "failed"];
 
+/** Whether a record is such a report (`ROW_REPORT_STATUSES`). */
+export function isRowReport(record: FlatRecord): boolean {
+  return ROW_REPORT_STATUSES.includes(record.status as string);
+}
+
 export interface BatchInputOptions {
   /** The CSV/TSV header, before the first row; throw an InputError to reject a column. */
   onHeader?: (columns: string[], name: string) => void;
@@ -175,7 +180,7 @@ export async function* batchInput<T>(
   for await (const { record, line } of records) {
     let item: T;
     try {
-      if (ROW_REPORT_STATUSES.includes(record.status as string)) continue;
+      if (isRowReport(record)) continue;
       normalize?.(record, name, line);
       if (!inShard(record, o.shard)) continue;
       item = make(record, line, name);

@@ -192,20 +192,21 @@ export class FieldPicker {
     }
     if (c === 0x5b && top) {
       // An array of strings, numbers, booleans and nulls (not nested).
-      const list: Value[] = [];
+      // Made only for a key the tool reads: most arrays of a record are skipped.
+      const list: Value[] | undefined = keep ? [] : undefined;
       let j = skipSpace(b, i + 1, end);
       if (j < end && b[j] === 0x5d) {
-        if (keep) this.got = list;
+        if (list) this.got = list;
         return j + 1;
       }
       for (;;) {
         j = this.value(b, j, end, keep, false);
         if (j < 0) return -1;
-        if (keep) list.push(this.got as Value);
+        if (list) list.push(this.got as Value);
         j = skipSpace(b, j, end);
         if (j >= end) return -1;
         if (b[j] === 0x5d) {
-          if (keep) this.got = list;
+          if (list) this.got = list;
           return j + 1;
         }
         if (b[j] !== 0x2c) return -1;
