@@ -115,7 +115,7 @@ class ContextSet {
 }
 
 /** What sending one file came to, for the main thread's counts, records and exit status. */
-export interface Outcome {
+interface Outcome {
   record?: FlatRecord;
   /** Counted as sent (with its size) or failed. */
   sent?: number;
@@ -132,7 +132,7 @@ type Kind = Pick<FileHeader, "sopClassUID" | "transferSyntax">;
  * thread: opens the association (again, for a new SOP class or syntax), sends
  * file after file on it, and says what came of each.
  */
-export class Sender {
+class Sender {
   private assoc?: Association;
   private readonly scratch: ScratchBuffer = {};
   private readonly contexts: ContextSet;
