@@ -252,11 +252,13 @@ export async function runAnon(
   /** The inputs at hand, up to a batch: the first waited for, the others only if already there. */
   async function gather(): Promise<Input[]> {
     const batch: Input[] = [];
+    // Settled at the event loop's next turn: the inputs there before it join the batch.
+    let later: Promise<typeof LATER> | undefined;
     while (batch.length < processor.batch) {
       const next = pending ?? inputs.next();
       pending = undefined;
       const r = batch.length
-        ? await Promise.race([next, new Promise<typeof LATER>((r) => setImmediate(r, LATER))])
+        ? await Promise.race([next, (later ??= new Promise((r) => setImmediate(r, LATER)))])
         : await next;
       if (r === LATER) {
         pending = next;

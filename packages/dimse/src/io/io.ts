@@ -12,6 +12,9 @@ export interface Io {
   signal?: AbortSignal;
 }
 
+/** process.stdout has been asked for (through an Io's getter): text goes through it, in order. */
+let stdoutMade = false;
+
 /** How long a tool may take to stop after SIGINT/SIGTERM before it is ended anyway. */
 export const SIGNAL_GRACE_MS = 5000;
 
@@ -84,9 +87,6 @@ export function writeStdoutText(io: Io, text: string): void {
     io.stdout.write(bytes.subarray(done));
   }
 }
-
-/** process.stdout has been asked for (through an Io's getter): text goes through it, in order. */
-let stdoutMade = false;
 
 /**
  * Whether the file descriptor `fd` is /dev/null (the same character
