@@ -129,6 +129,53 @@ test("--help loads none of Node's slower modules, opens no stdin, makes no stdio
   }
 });
 
+/** Every package's lazy bundles (src/<name>.lazy.ts → dist/<name>.lazy.bundle.cjs). */
+function lazyBundles(): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const pkg of readdirSync(join(ROOT, "packages"))) {
+    const src = join(ROOT, "packages", pkg, "src");
+    if (!existsSync(src)) continue;
+    for (const f of readdirSync(src))
+      if (f.endsWith(".lazy.ts"))
+        out.push([pkg, join(ROOT, "packages", pkg, "dist", f.replace(/\.ts$/, ".bundle.cjs"))]);
+  }
+  return out;
+}
+
+test("a lazy bundle is ASCII, leaves import() to the launcher, and V8 takes its code cache", () => {
+  const lazy = lazyBundles();
+  assert.ok(
+    lazy.some(([pkg]) => pkg === "weekday-plot"),
+    "weekday-plot's charts bundle",
+  );
+  const launcher = join(ROOT, "packages/dimse/scripts/launch.cjs");
+  for (const [pkg, file] of lazy) {
+    const text = readFileSync(file, "utf8");
+    assert.equal(/[^\x00-\x7f]/.exec(text), null, `${file} is not ASCII`);
+    assert.doesNotMatch(text, /\bimport\(/, `${file} calls import() itself`);
+    const probe = [
+      "const vm = require('node:vm');",
+      "let rejected = null;",
+      "const Script = vm.Script;",
+      "vm.Script = class extends Script { constructor(s, o) { super(s, o); if (o && o.cachedData) rejected = this.cachedDataRejected; } };",
+      `const b = require(${JSON.stringify(launcher)}).loadBundle(process.argv[1]);`,
+      "console.log(JSON.stringify({ rejected, exports: Object.keys(b.exports) }));",
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["-e", probe, "--", file], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { rejected: boolean | null; exports: string[] };
+    assert.equal(got.rejected, false, `${pkg}: V8 rejected or found no ${file}.cache`);
+    assert.ok(
+      got.exports.includes("warmUp"),
+      `${file} exports warmUp (its cache is written after it)`,
+    );
+  }
+  // The charts' libraries are in the lazy bundle, not in weekday-plot's main bundle.
+  const main = readFileSync(join(ROOT, "packages/weekday-plot/dist/main.bundle.cjs"), "utf8");
+  assert.match(main, /__imp_\("lazy-bundle:charts\.lazy"\)/);
+  assert.doesNotMatch(main, /vega-lite|__imp_\("vega/);
+});
+
 test("a stack trace through a bundle names the TypeScript source, line and column", () => {
   const dir = mkdtempSync(join(tmpdir(), "bundles-"));
   try {
@@ -162,6 +209,56 @@ test("a stack trace through a bundle names the TypeScript source, line and colum
     assert.match(r.stdout, /^Error: boom 1\n/);
     assert.match(r.stdout, new RegExp(`at boom \\(${join(dir, "thrower.ts")}:5:9\\)`));
     assert.doesNotMatch(r.stdout, /out\.bundle\.js/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("stack traces through two bundles (a lazy one loaded by the first) name each one's sources", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bundles-"));
+  try {
+    const stackMap = join(ROOT, "packages/dimse/src/cli/stack-map.ts");
+    // b.ts throws on line 4, column 9; a.ts on line 6, column 9, after loading b's bundle.
+    writeFileSync(
+      join(dir, "b.ts"),
+      [
+        `import { mapBundleStacks } from ${JSON.stringify(stackMap)};`,
+        "mapBundleStacks(import.meta.url);",
+        "export function inB(): never {",
+        '  throw new Error("from b");',
+        "}",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "a.ts"),
+      [
+        `import { mapBundleStacks } from ${JSON.stringify(stackMap)};`,
+        "mapBundleStacks(import.meta.url);",
+        'const { inB } = await import("./b.bundle.js");',
+        "try { inB(); } catch (e) { console.log((e as Error).stack); }",
+        "function inA(): never {",
+        '  throw new Error("from a");',
+        "}",
+        "try { inA(); } catch (e) { console.log((e as Error).stack); }",
+      ].join("\n"),
+    );
+    for (const name of ["a", "b"])
+      buildSync({
+        entryPoints: [join(dir, `${name}.ts`)],
+        outfile: join(dir, `${name}.bundle.js`),
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        sourcemap: "linked",
+        sourcesContent: false,
+        external: ["./b.bundle.js"],
+        logLevel: "error",
+      });
+    const r = spawnSync(process.execPath, [join(dir, "a.bundle.js")], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`at inB \\(${join(dir, "b.ts")}:4:9\\)`));
+    assert.match(r.stdout, new RegExp(`at inA \\(${join(dir, "a.ts")}:6:9\\)`));
+    assert.doesNotMatch(r.stdout, /\.bundle\.js/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,8 +7,13 @@
 // code cache. The bin scripts run it through scripts/launch.cjs: one file
 // to read and compile instead of a few hundred to resolve. Large or native
 // dependencies stay outside and are imported where used.
+//
+// A module src/<name>.lazy.ts is a bundle of its own, dist/<name>.lazy.bundle.cjs,
+// with its large pure-JS dependencies inside (Vega for weekday-plot's charts),
+// loaded by the launcher where the main bundle imports it, with its own code
+// cache, written after running its `warmUp` export.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -136,49 +141,100 @@ const lazyBuiltins = {
   },
 };
 
-await build({
-  entryPoints: [join(pkgDir, "src/main.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  // CommonJS, so that scripts/launch.cjs can run it through V8's code cache
-  // (Node 20 has none for ES modules).
-  format: "cjs",
-  target: "node20",
-  define: { "import.meta.url": "__bundleUrl" },
-  // The file is one function expression (scripts/launch.cjs calls it with
-  // CommonJS's arguments): the launcher compiles it as read, no copy.
-  banner: {
-    js: `(function (exports, require, module, __filename, __dirname, __imp_) { ${BANNER}`,
+/** `import("./x.lazy.js")` in the main bundle → the launcher's `lazy-bundle:x.lazy`. */
+const lazyBundles = {
+  name: "lazy-bundles",
+  setup(b) {
+    b.onResolve({ filter: /\.lazy\.js$/ }, (args) => ({
+      path: `lazy-bundle:${args.path.replace(/^.*\//, "").replace(/\.js$/, "")}`,
+      external: true,
+    }));
   },
-  footer: { js: "})" },
-  minifyWhitespace: true,
-  sourcemap: "linked",
-  sourcesContent: false,
-  external: EXTERNAL,
-  inject: [fileURLToPath(new URL("./bundle-start.ts", import.meta.url))],
-  plugins: [workspaceSources, textWidth, yargsShimUrl, lazyBuiltins],
-  logLevel: "warning",
-});
+};
 
-// import() cannot run in a vm.Script without an experimental flag: the
-// bundle's import("<package>") calls (the external dependencies) go to
-// __imp_, the launcher's import(), a name as long as the keyword so that
-// the source map's columns still hold.
-{
-  const text = readFileSync(outfile, "utf8");
-  const out = text.replace(/\bimport\((?="[^./"][^"]*"\))/g, "__imp_(");
-  const left = /\bimport\(/.exec(out);
+/**
+ * What a lazy bundle takes inside instead of the package's own file: vega-canvas's Node build
+ * looks for node-canvas with a top-level await (not possible in CommonJS); its browser build
+ * finds no canvas either, which is what the Node build does without node-canvas (the charts
+ * draw on @napi-rs/canvas).
+ */
+function lazyAlias() {
+  const alias = {};
+  try {
+    // Its exports map names only the entry points: beside the Node one.
+    const node = require.resolve("vega-canvas");
+    alias["vega-canvas"] = join(dirname(node), "vega-canvas.browser.js");
+  } catch {
+    // not a dependency of this package
+  }
+  return alias;
+}
+
+/** Native dependencies: never inside a bundle. */
+const NATIVE = ["@napi-rs/canvas", "better-sqlite3"];
+
+/** One bundle: `entry` into `out`, a function expression the launcher runs. */
+async function bundle(entry, out, lazy) {
+  await build({
+    entryPoints: [entry],
+    outfile: out,
+    bundle: true,
+    platform: "node",
+    // CommonJS, so that scripts/launch.cjs can run it through V8's code cache
+    // (Node 20 has none for ES modules).
+    format: "cjs",
+    target: "node20",
+    define: { "import.meta.url": "__bundleUrl" },
+    // The file is one function expression (scripts/launch.cjs calls it with
+    // CommonJS's arguments): the launcher compiles it as read, no copy.
+    banner: {
+      js: `(function (exports, require, module, __filename, __dirname, __imp_) { ${BANNER}`,
+    },
+    footer: { js: "})" },
+    minifyWhitespace: true,
+    sourcemap: "linked",
+    sourcesContent: false,
+    external: lazy ? NATIVE : EXTERNAL,
+    alias: lazy ? lazyAlias() : undefined,
+    inject: [fileURLToPath(new URL("./bundle-start.ts", import.meta.url))],
+    plugins: [workspaceSources, textWidth, yargsShimUrl, lazyBuiltins, lazyBundles],
+    logLevel: "warning",
+  });
+
+  // import() cannot run in a vm.Script without an experimental flag: the
+  // bundle's import("<package>") calls (the external dependencies) go to
+  // __imp_, the launcher's import(), a name as long as the keyword so that
+  // the source map's columns still hold.
+  const text = readFileSync(out, "utf8");
+  const replaced = text.replace(/\bimport\((?="[^./"][^"]*"\))/g, "__imp_(");
+  const left = /\bimport\(/.exec(replaced);
   if (left)
     throw new Error(
-      `${outfile}: an import() the launcher cannot serve: ${out.slice(left.index, left.index + 60)}`,
+      `${out}: an import() the launcher cannot serve: ${replaced.slice(left.index, left.index + 60)}`,
     );
-  writeFileSync(outfile, out);
+  writeFileSync(out, replaced);
+  rmSync(`${out}.cache`, { force: true });
+}
+
+await bundle(join(pkgDir, "src/main.ts"), outfile, false);
+const launcher = fileURLToPath(new URL("./launch.cjs", import.meta.url));
+for (const f of readdirSync(join(pkgDir, "src")).filter((f) => f.endsWith(".lazy.ts"))) {
+  const out = join(pkgDir, "dist", f.replace(/\.ts$/, ".bundle.cjs"));
+  await bundle(join(pkgDir, "src", f), out, true);
+  // Its code cache: compiled by running its warmUp (a logger that drops everything).
+  const warm = [
+    `const { loadBundle } = require(${JSON.stringify(launcher)});`,
+    `const b = loadBundle(${JSON.stringify(out)});`,
+    "const quiet = () => undefined;",
+    "const log = { tool: '', level: 'error', enabled: () => false, fatal: quiet, error: quiet, warn: quiet, info: quiet, debug: quiet, trace: quiet, dcmtkLines: quiet, raw: quiet, flush: quiet };",
+    "Promise.resolve(b.exports.warmUp?.(log)).then(() => b.writeCache());",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["-e", warm], { stdio: ["ignore", "ignore", "inherit"] });
+  if (r.status !== 0) throw new Error(`${f}: warmUp exited ${r.status ?? r.signal} after bundling`);
 }
 
 // The V8 code cache scripts/launch.cjs hands to the next starts: compiled by
 // running the package's first bin once (`--help`, nothing else happens).
-rmSync(`${outfile}.cache`, { force: true });
 for (const old of ["dist/main.bundle.js", "dist/main.bundle.js.map"])
   rmSync(join(pkgDir, old), { force: true });
 const bins = Object.values(

@@ -52,6 +52,16 @@ function bundleRequire(file) {
   return Object.assign(req, { resolve: real.resolve, cache: real.cache });
 }
 
+const LAZY = "lazy-bundle:";
+const lazyLoaded = new Map();
+
+/** A lazy bundle's exports, loaded once. */
+function lazyBundle(file) {
+  let exports = lazyLoaded.get(file);
+  if (!exports) lazyLoaded.set(file, (exports = loadBundle(file).exports));
+  return exports;
+}
+
 const runMain = ({ main, processIo }) => main(process.argv.slice(2), processIo());
 
 /**
@@ -73,8 +83,14 @@ function loadBundle(file) {
   const script = new Script(source, { filename: file, cachedData });
   const module = { exports: {} };
   // import() of the large dependencies left outside the bundle (resolved from here: npm
-  // workspaces install them at the root).
-  const importExternal = (id) => import(id);
+  // workspaces install them at the root), and of the package's lazy bundles
+  // (`lazy-bundle:<name>`: dist/<name>.bundle.cjs, through their code cache).
+  const importExternal = (id) =>
+    id.startsWith(LAZY)
+      ? Promise.resolve().then(() =>
+          lazyBundle(join(dirname(file), `${id.slice(LAZY.length)}.bundle.cjs`)),
+        )
+      : import(id);
   script.runInThisContext()(
     module.exports,
     bundleRequire(file),

@@ -21,6 +21,7 @@ import {
   resolveWindow,
   runTool,
   withWindowOptions,
+  type CliLogger,
 } from "@dicom-pipes/dimse/cli";
 import { ANALYSIS_STREAMS, parseYargs, toolYargs, yargsLogLevel } from "@dicom-pipes/dimse/yargs";
 import {
@@ -33,7 +34,7 @@ import {
   type Sample,
 } from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
-import { boxplotSpec, heatmapSpec, render, type ImageFormat } from "./render.js";
+import { boxplotSpec, heatmapSpec, type ImageFormat } from "./specs.js";
 
 export { processIo };
 
@@ -196,7 +197,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       ? "hours without studies left out"
       : "hours without studies count as 0";
     const medianRows: Array<{ weekday: string; medians: number[] }> = [];
-    let plots = 0;
+    const boxplots: Chart[] = [];
     for (let w = 0; w < 7; w++) {
       const name = WEEKDAYS[w]!;
       const all: Sample[] = [];
@@ -209,10 +210,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         const to = formatIsoDate(g.days[g.days.length - 1]!);
         const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? ` ${g.suffix}` : ""}`;
         const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
-        const image = await render(boxplotSpec({ title, subtitle, samples: list }), format, log);
-        await save(plotFileName(name, window.label, g, format, Boolean(args["seed-names"])), image);
-        plots++;
-        if (!out.ok) break;
+        boxplots.push({
+          file: plotFileName(name, window.label, g, format, Boolean(args["seed-names"])),
+          spec: boxplotSpec({ title, subtitle, samples: list }),
+        });
       }
       medianRows.push({ weekday: name, medians: hourlyMedians(all) });
     }
@@ -227,18 +228,25 @@ export async function main(argv: string[], io: Io): Promise<number> {
       medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]),
       excel,
     );
-    await save("median_per_hour_weekday.csv", csv);
-
     const cells = medianRows.flatMap((r) =>
       r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })),
     );
-    const overview = heatmapSpec(
-      `Median Studies per Hour and Weekday (${window.label})`,
-      `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
-      cells,
-      WEEKDAYS,
-    );
-    await save(`overview.${format}`, await render(overview, format, log));
+    const overview: Chart = {
+      file: `overview.${format}`,
+      spec: heatmapSpec(
+        `Median Studies per Hour and Weekday (${window.label})`,
+        `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
+        cells,
+        WEEKDAYS,
+      ),
+    };
+    // The files in the seed's order: the weekday plots, the median table, the overview.
+    const charts = [...boxplots, overview];
+    const plots = await renderInOrder(charts, format, log, async (chart, image) => {
+      if (chart === overview) await save("median_per_hour_weekday.csv", csv);
+      await save(chart.file, image);
+      return out.ok;
+    });
 
     const top = busiest(c.counts, 10);
     for (const s of top)
@@ -256,9 +264,46 @@ export async function main(argv: string[], io: Io): Promise<number> {
       log.info(`wrote ${top10}`);
     }
     await out.end();
-    log.info(`${plots} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+    log.info(
+      `${Math.min(plots, boxplots.length)} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`,
+    );
     return 0;
   });
+}
+
+/** A chart to render, and the file it goes to. */
+interface Chart {
+  file: string;
+  spec: Record<string, unknown>;
+}
+
+/**
+ * Render the charts and hand each image to `take` in order (false: stop). Two at a time: while
+ * one chart's PNG is encoded on the thread pool, the next one is laid out on this thread.
+ * Returns the charts taken.
+ */
+async function renderInOrder(
+  charts: Chart[],
+  format: ImageFormat,
+  log: CliLogger,
+  take: (chart: Chart, image: Buffer) => Promise<boolean>,
+): Promise<number> {
+  // Vega and the canvas: only once there is something to draw.
+  const { render } = await import("./charts.lazy.js");
+  const images: Array<Promise<Buffer>> = [];
+  const start = (i: number) => {
+    if (i < charts.length && !images[i]) {
+      images[i] = render(charts[i]!.spec, format, log);
+      // Not awaited if the run stops first: no unhandled rejection.
+      images[i]!.catch(() => undefined);
+    }
+  };
+  start(0);
+  for (let i = 0; i < charts.length; i++) {
+    start(i + 1);
+    if (!(await take(charts[i]!, await images[i]!))) return i + 1;
+  }
+  return charts.length;
 }
 
 /** CSV text through the shared writer (csv-stringify quoting; `excel`: for spreadsheets). */
