@@ -7,14 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import {
-  defaultThreads,
-  serveWorker,
-  THREADS_ENV,
-  WorkerPool,
-  type WorkerHandler,
-} from "@dicom-pipes/dimse/app";
+import { helperThreads, serveWorker, WorkerPool, type WorkerHandler } from "@dicom-pipes/dimse/app";
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 import { ReadBuffers, writeTemp } from "@dicom-pipes/dimse/io";
 import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
@@ -238,8 +231,7 @@ const WORKER_URL = new URL(import.meta.url);
  */
 function threadsFor(cfg: RunConfig, env: NodeJS.ProcessEnv): number {
   if (cfg.jobs < 2 || !cfg.source || cfg.anon.ctp?.script.usesInteger) return 0;
-  if (env[THREADS_ENV] !== undefined) return defaultThreads(cfg.jobs - 1, env);
-  return Math.min(cfg.jobs, availableParallelism()) - 1;
+  return helperThreads(cfg.jobs - 1, env);
 }
 
 /** The run's processor: batches in this thread, and with `-j` in worker threads as well. */

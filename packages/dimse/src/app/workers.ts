@@ -218,6 +218,16 @@ export function defaultThreads(lanes: number, env: NodeJS.ProcessEnv = {}): numb
 }
 
 /**
+ * Worker threads for a tool whose main thread works beside them (a batch of
+ * files, charts): `$DICOM_PIPES_THREADS` when set, else one per other core;
+ * at most `max`.
+ */
+export function helperThreads(max: number, env: NodeJS.ProcessEnv = {}): number {
+  if (env[THREADS_ENV] !== undefined) return defaultThreads(max, env);
+  return Math.max(0, Math.min(max, availableParallelism() - 1));
+}
+
+/**
  * `size` lanes, each running one request at a time, spread over worker
  * threads started as the lanes are first used.
  */
