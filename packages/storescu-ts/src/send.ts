@@ -69,14 +69,22 @@ export interface SendSettings extends ScuSettings {
 /** A file to send: its path, and its header once read. */
 type Job = { path: string; file?: FileToSend; error?: string };
 
-/** Distinct presentation contexts needed so far: each file's own syntax, plus uncompressed fallbacks per class. */
+/**
+ * Distinct presentation contexts needed so far: each file's own syntax,
+ * plus uncompressed fallbacks per class. One set is shared by the lanes of
+ * a thread, so that an association opened (again) by any lane proposes
+ * every class the others have met.
+ */
 class ContextSet {
   private readonly keys = new Map<string, ContextProposal>();
   private version = 0;
   constructor(
     private readonly fallback: string[],
     private readonly decompress: SendDecompress,
-  ) {}
+    seed: Kind[],
+  ) {
+    for (const k of seed) this.add(k);
+  }
 
   add(f: Kind): boolean {
     const cls = f.sopClassUID;
@@ -135,7 +143,6 @@ type Kind = Pick<FileHeader, "sopClassUID" | "transferSyntax">;
 class Sender {
   private assoc?: Association;
   private readonly scratch: ScratchBuffer = {};
-  private readonly contexts: ContextSet;
   /** The revision of the context set the association was proposed from. */
   private revision = -1;
   /** Attempts for the current file (association and C-STORE), for the result records with --retries. */
@@ -145,11 +152,9 @@ class Sender {
     private readonly s: SendSettings,
     private readonly log: CliLogger,
     private readonly signal: AbortSignal | undefined,
-    seed: Kind[] = [],
-  ) {
-    this.contexts = new ContextSet(s.fallback, s.decompress);
-    for (const k of seed) this.contexts.add(k);
-  }
+    /** The contexts met so far by every lane of this thread. */
+    private readonly contexts: ContextSet,
+  ) {}
 
   /** Send one file on the association (opened, or proposed again for a new SOP class, as needed). */
   async send(job: Job): Promise<Outcome> {
@@ -368,9 +373,12 @@ interface WorkerData {
 }
 
 const WORKER_ENTRY = "storescu-ts/send";
-// In a worker thread started for WORKER_ENTRY: one Sender, one association.
+// Threads share no objects: each worker thread has one context set, shared by its lanes.
+let threadContexts: ContextSet | undefined;
+// In a worker thread started for WORKER_ENTRY: one Sender per lane, one association each.
 serveWorker<WorkerData, Job, Outcome>(WORKER_ENTRY, (d, ctx) => {
-  const sender = new Sender(d.settings, ctx.log, ctx.signal, d.seed);
+  threadContexts ??= new ContextSet(d.settings.fallback, d.settings.decompress, d.seed);
+  const sender = new Sender(d.settings, ctx.log, ctx.signal, threadContexts);
   return {
     run: (job) => sender.send(job),
     close: () => sender.close(),
@@ -482,13 +490,17 @@ export class SendRun {
   ): WorkerHandler<Job, Outcome> & { capacity?: number; halt?: () => void } {
     const threads = this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0;
     if (threads === 0) {
+      // One context set for every lane of the run.
+      const contexts = seed.then(
+        (kinds) => new ContextSet(this.s.fallback, this.s.decompress, kinds),
+      );
       const idle: Sender[] = [];
       const all: Sender[] = [];
       return {
         run: async (job) => {
           let sender = idle.pop();
           if (!sender)
-            all.push((sender = new Sender(this.s, this.log, this.io.signal, await seed)));
+            all.push((sender = new Sender(this.s, this.log, this.io.signal, await contexts)));
           try {
             return await sender.send(job);
           } finally {
