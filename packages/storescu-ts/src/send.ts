@@ -77,7 +77,6 @@ type Job = { path: string; file?: FileToSend; error?: string };
  */
 class ContextSet {
   private readonly keys = new Map<string, ContextProposal>();
-  private version = 0;
   constructor(
     private readonly fallback: string[],
     private readonly decompress: SendDecompress,
@@ -86,31 +85,25 @@ class ContextSet {
     for (const k of seed) this.add(k);
   }
 
-  add(f: Kind): boolean {
+  /** Add a file's contexts (when new); returns them. */
+  add(f: Kind): ContextProposal[] {
     const cls = f.sopClassUID;
     const ts = f.transferSyntax;
-    let added = false;
-    const own = `${cls}|${ts}`;
+    const mine: ContextProposal[] = [];
     // A file we may decode is also offered uncompressed (with --decompress always: only so).
     const decodable = this.decompress !== "never" && decodableSyntax(ts);
-    if (!this.keys.has(own) && !(decodable && this.decompress === "always")) {
-      this.keys.set(own, { abstractSyntax: cls, transferSyntaxes: [ts] });
-      added = true;
-    }
-    const fb = `${cls}|*`;
-    if (
-      !this.keys.has(fb) &&
-      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
-    ) {
-      this.keys.set(fb, { abstractSyntax: cls, transferSyntaxes: this.fallback });
-      added = true;
-    }
-    if (added) this.version++;
-    return added;
+    if (!(decodable && this.decompress === "always"))
+      mine.push(this.get(`${cls}|${ts}`, { abstractSyntax: cls, transferSyntaxes: [ts] }));
+    if (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
+      mine.push(this.get(`${cls}|*`, { abstractSyntax: cls, transferSyntaxes: this.fallback }));
+    return mine;
   }
 
-  get revision(): number {
-    return this.version;
+  private get(key: string, p: ContextProposal): ContextProposal {
+    const had = this.keys.get(key);
+    if (had) return had;
+    this.keys.set(key, p);
+    return p;
   }
 
   /** At most 128 proposals; the ones for `must` first. */
@@ -143,8 +136,8 @@ type Kind = Pick<FileHeader, "sopClassUID" | "transferSyntax">;
 class Sender {
   private assoc?: Association;
   private readonly scratch: ScratchBuffer = {};
-  /** The revision of the context set the association was proposed from. */
-  private revision = -1;
+  /** What the association was proposed with: a file whose contexts are not all among them opens another. */
+  private proposed = new Set<ContextProposal>();
   /** Attempts for the current file (association and C-STORE), for the result records with --retries. */
   private tries = 1;
 
@@ -165,19 +158,22 @@ class Sender {
         return this.fail(job.path, undefined, job.error ?? "not a DICOM file", Exit.FAILURE);
       }
       const file = job.file;
-      this.contexts.add(file.header);
+      const mine = this.contexts.add(file.header);
       this.tries = 1;
       if (this.assoc && (this.assoc.closed || this.assoc.error)) this.assoc = undefined;
+      // An association that proposed every context of the file and accepted none stays (the
+      // peer refused them); one that left some out (met since, or past the 128) is opened again.
       if (
         !this.assoc ||
         (!contextForFile(this.assoc, file, this.s.decompress) &&
-          this.revision !== this.contexts.revision)
+          mine.some((p) => !this.proposed.has(p)))
       ) {
         await this.close();
-        this.revision = this.contexts.revision;
-        const opened = await withRetries(this.retryOptions(), async () => ({
-          value: await connectPeer(this.s, this.contexts.proposals(file), this.log),
-        }));
+        const opened = await withRetries(this.retryOptions(), async () => {
+          const proposals = this.contexts.proposals(file);
+          this.proposed = new Set(proposals);
+          return { value: await connectPeer(this.s, proposals, this.log) };
+        });
         this.assoc = opened.value;
         this.tries = opened.attempts;
       }

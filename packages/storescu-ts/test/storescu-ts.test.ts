@@ -9,11 +9,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
+import { encodePart10, Tags, TransferSyntax } from "@dicom-pipes/dimse/dicom";
 import {
   CommandField,
   negotiateContexts,
@@ -612,6 +613,41 @@ describe("behaviour", () => {
         );
       });
     }
+  });
+
+  test("more classes than 128 proposals hold: each file on an association that proposed its class", async () => {
+    // 65 classes, each proposed in the file's syntax and in the uncompressed fallbacks: 130
+    // proposals, two more than an association request holds (PS3.8 9.3.2.2: ids 1 to 255, odd).
+    const dir = await mkdtemp(join(work, "many-classes-"));
+    const many: string[] = [];
+    await generateArchive({
+      out: join(dir, "src"),
+      patients: 1,
+      seed: "storescu-ts-many",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 1,
+      rows: 8,
+      layout: "flat",
+      onInstance: (_n, i) => {
+        for (let k = 1; k <= 65; k++) {
+          // Private SOP classes (UIDs under 2.25), which storescp-ts accepts as storage.
+          const ds = i.dataset
+            .setString(Tags.SOPClassUID, "UI", `2.25.${k}`)
+            .setString(Tags.SOPInstanceUID, "UI", `2.25.1000${k}`);
+          many.push(join(dir, `${k}.dcm`));
+          writeFileSync(
+            many.at(-1)!,
+            encodePart10(ds, { transferSyntax: TransferSyntax.ExplicitVRLittleEndian }),
+          );
+        }
+      },
+    });
+    const r = await runBin("storescu-ts", [HOST, String(scp.port), ...many]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.equal(recs.length, many.length);
+    for (const x of recs) assert.equal(x.status, "Success", `${x.SOPClassUID}: ${x.error}`);
   });
 
   test("+rn: sent files renamed <name>.done", async () => {
