@@ -51,6 +51,7 @@ import {
   serveWorker,
   WorkerPool,
   type ScuSettings,
+  type WorkerContext,
   type WorkerHandler,
 } from "@dicom-pipes/dimse/app";
 
@@ -369,18 +370,24 @@ interface WorkerData {
 }
 
 const WORKER_ENTRY = "storescu-ts/send";
-// Threads share no objects: each worker thread has one context set, shared by its lanes.
-let threadContexts: ContextSet | undefined;
-// In a worker thread started for WORKER_ENTRY: one Sender per lane, one association each.
-serveWorker<WorkerData, Job, Outcome>(WORKER_ENTRY, (d, ctx) => {
-  threadContexts ??= new ContextSet(d.settings.fallback, d.settings.decompress, d.seed);
-  const sender = new Sender(d.settings, ctx.log, ctx.signal, threadContexts);
-  return {
-    run: (job) => sender.send(job),
-    close: () => sender.close(),
-    halts: (o) => o.stop !== undefined,
+/**
+ * The senders of a thread's lanes, one per lane (association), sharing one
+ * context set: one per thread, as threads share no objects.
+ */
+function lanes(): (d: WorkerData, ctx: WorkerContext) => WorkerHandler<Job, Outcome> {
+  let contexts: ContextSet | undefined;
+  return (d, ctx) => {
+    contexts ??= new ContextSet(d.settings.fallback, d.settings.decompress, d.seed);
+    const sender = new Sender(d.settings, ctx.log, ctx.signal, contexts);
+    return {
+      run: (job) => sender.send(job),
+      close: () => sender.close(),
+      halts: (o) => o.stop !== undefined,
+    };
   };
-});
+}
+// In a worker thread started for WORKER_ENTRY: its lanes' senders.
+serveWorker(WORKER_ENTRY, lanes());
 /** The module a worker thread runs: the bundle, or this file from the sources. */
 const WORKER_URL = new URL(import.meta.url);
 
@@ -418,7 +425,7 @@ export class SendRun {
       seeded(prescan ? kinds(jobs as Job[]) : []);
       await runBatch({
         source: jobs,
-        jobs: send.capacity ?? this.s.jobs,
+        jobs: send.capacity,
         signal: this.io.signal,
         halted: () => this.stop !== undefined,
         work: async (job) => {
@@ -432,7 +439,7 @@ export class SendRun {
             throw e;
           }
           await this.apply(outcome);
-          if (this.stop) send.halt?.();
+          if (this.stop) send.halt();
           return undefined;
         },
       });
@@ -476,44 +483,19 @@ export class SendRun {
   }
 
   /**
-   * Where files are sent: each association's Sender in this thread, or,
-   * with -j 2 or more where worker threads can send in parallel
-   * (`defaultThreads`), in worker threads (app layer's WorkerPool), started
-   * at once, so that this thread is free for the input and the records.
+   * Where files are sent (app layer's WorkerPool): each association's
+   * Sender in this thread, or, with -j 2 or more where worker threads can
+   * send in parallel (`defaultThreads`), in worker threads, started at once,
+   * so that this thread is free for the input and the records.
    */
-  private senders(
-    seed: Promise<Kind[]>,
-  ): WorkerHandler<Job, Outcome> & { capacity?: number; halt?: () => void } {
-    const threads = this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0;
-    if (threads === 0) {
-      // One context set for every lane of the run.
-      const contexts = seed.then(
-        (kinds) => new ContextSet(this.s.fallback, this.s.decompress, kinds),
-      );
-      const idle: Sender[] = [];
-      const all: Sender[] = [];
-      return {
-        run: async (job) => {
-          let sender = idle.pop();
-          if (!sender)
-            all.push((sender = new Sender(this.s, this.log, this.io.signal, await contexts)));
-          try {
-            return await sender.send(job);
-          } finally {
-            idle.push(sender);
-          }
-        },
-        close: async () => {
-          for (const sender of all) await sender.close();
-        },
-      };
-    }
+  private senders(seed: Promise<Kind[]>): WorkerPool<WorkerData, Job, Outcome> {
     const pool = new WorkerPool<WorkerData, Job, Outcome>({
       url: WORKER_URL,
       entry: WORKER_ENTRY,
       data: seed.then((kinds) => ({ settings: this.s, seed: kinds })),
       size: this.s.jobs,
-      threads,
+      threads: this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0,
+      local: lanes(),
       log: this.log,
       signal: this.io.signal,
     });
