@@ -612,6 +612,24 @@ describe("behaviour", () => {
           `${associations} associations, at most ${n + LANES} with the contexts shared`,
         );
       });
+
+      test(`${where}, file arguments (read first): one association per lane, proposing every class`, async () => {
+        const od = await mkdtemp(join(work, "classes-args-"));
+        const own = await startStorescpTs(["-v"], { od });
+        const all = byClass.flat();
+        const r = await runBin(
+          "storescu-ts",
+          ["-j", String(LANES), HOST, String(own.port), ...all],
+          {
+            env: { DICOM_PIPES_THREADS: threads },
+          },
+        );
+        await own.stop();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(ndjson(r.stdout).length, all.length);
+        // Every class is known before the first association: each lane opens one, never another.
+        assert.equal(own.stderr().match(/Association Received/g)?.length, LANES);
+      });
     }
   });
 
