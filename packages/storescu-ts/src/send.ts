@@ -51,6 +51,7 @@ import {
   serveWorker,
   WorkerPool,
   type ScuSettings,
+  type WorkerContext,
   type WorkerHandler,
 } from "@dicom-pipes/dimse/app";
 
@@ -69,40 +70,41 @@ export interface SendSettings extends ScuSettings {
 /** A file to send: its path, and its header once read. */
 type Job = { path: string; file?: FileToSend; error?: string };
 
-/** Distinct presentation contexts needed so far: each file's own syntax, plus uncompressed fallbacks per class. */
+/**
+ * Distinct presentation contexts needed so far: each file's own syntax,
+ * plus uncompressed fallbacks per class. One set is shared by the lanes of
+ * a thread, so that an association opened (again) by any lane proposes
+ * every class the others have met.
+ */
 class ContextSet {
   private readonly keys = new Map<string, ContextProposal>();
-  private version = 0;
   constructor(
     private readonly fallback: string[],
     private readonly decompress: SendDecompress,
-  ) {}
-
-  add(f: Kind): boolean {
-    const cls = f.sopClassUID;
-    const ts = f.transferSyntax;
-    let added = false;
-    const own = `${cls}|${ts}`;
-    // A file we may decode is also offered uncompressed (with --decompress always: only so).
-    const decodable = this.decompress !== "never" && decodableSyntax(ts);
-    if (!this.keys.has(own) && !(decodable && this.decompress === "always")) {
-      this.keys.set(own, { abstractSyntax: cls, transferSyntaxes: [ts] });
-      added = true;
-    }
-    const fb = `${cls}|*`;
-    if (
-      !this.keys.has(fb) &&
-      (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
-    ) {
-      this.keys.set(fb, { abstractSyntax: cls, transferSyntaxes: this.fallback });
-      added = true;
-    }
-    if (added) this.version++;
-    return added;
+    seed: Kind[],
+  ) {
+    for (const k of seed) this.add(k);
   }
 
-  get revision(): number {
-    return this.version;
+  /** Add a file's contexts (when new); returns them. */
+  add(f: Kind): ContextProposal[] {
+    const cls = f.sopClassUID;
+    const ts = f.transferSyntax;
+    const mine: ContextProposal[] = [];
+    // A file we may decode is also offered uncompressed (with --decompress always: only so).
+    const decodable = this.decompress !== "never" && decodableSyntax(ts);
+    if (!(decodable && this.decompress === "always"))
+      mine.push(this.get(`${cls}|${ts}`, { abstractSyntax: cls, transferSyntaxes: [ts] }));
+    if (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
+      mine.push(this.get(`${cls}|*`, { abstractSyntax: cls, transferSyntaxes: this.fallback }));
+    return mine;
+  }
+
+  private get(key: string, p: ContextProposal): ContextProposal {
+    const had = this.keys.get(key);
+    if (had) return had;
+    this.keys.set(key, p);
+    return p;
   }
 
   /** At most 128 proposals; the ones for `must` first. */
@@ -135,9 +137,8 @@ type Kind = Pick<FileHeader, "sopClassUID" | "transferSyntax">;
 class Sender {
   private assoc?: Association;
   private readonly scratch: ScratchBuffer = {};
-  private readonly contexts: ContextSet;
-  /** The revision of the context set the association was proposed from. */
-  private revision = -1;
+  /** What the association was proposed with: a file whose contexts are not all among them opens another. */
+  private proposed = new Set<ContextProposal>();
   /** Attempts for the current file (association and C-STORE), for the result records with --retries. */
   private tries = 1;
 
@@ -145,11 +146,9 @@ class Sender {
     private readonly s: SendSettings,
     private readonly log: CliLogger,
     private readonly signal: AbortSignal | undefined,
-    seed: Kind[] = [],
-  ) {
-    this.contexts = new ContextSet(s.fallback, s.decompress);
-    for (const k of seed) this.contexts.add(k);
-  }
+    /** The contexts met so far by every lane of this thread. */
+    private readonly contexts: ContextSet,
+  ) {}
 
   /** Send one file on the association (opened, or proposed again for a new SOP class, as needed). */
   async send(job: Job): Promise<Outcome> {
@@ -160,19 +159,22 @@ class Sender {
         return this.fail(job.path, undefined, job.error ?? "not a DICOM file", Exit.FAILURE);
       }
       const file = job.file;
-      this.contexts.add(file.header);
+      const mine = this.contexts.add(file.header);
       this.tries = 1;
       if (this.assoc && (this.assoc.closed || this.assoc.error)) this.assoc = undefined;
+      // An association that proposed every context of the file and accepted none stays (the
+      // peer refused them); one that left some out (met since, or past the 128) is opened again.
       if (
         !this.assoc ||
         (!contextForFile(this.assoc, file, this.s.decompress) &&
-          this.revision !== this.contexts.revision)
+          mine.some((p) => !this.proposed.has(p)))
       ) {
         await this.close();
-        this.revision = this.contexts.revision;
-        const opened = await withRetries(this.retryOptions(), async () => ({
-          value: await connectPeer(this.s, this.contexts.proposals(file), this.log),
-        }));
+        const opened = await withRetries(this.retryOptions(), async () => {
+          const proposals = this.contexts.proposals(file);
+          this.proposed = new Set(proposals);
+          return { value: await connectPeer(this.s, proposals, this.log) };
+        });
         this.assoc = opened.value;
         this.tries = opened.attempts;
       }
@@ -368,15 +370,24 @@ interface WorkerData {
 }
 
 const WORKER_ENTRY = "storescu-ts/send";
-// In a worker thread started for WORKER_ENTRY: one Sender, one association.
-serveWorker<WorkerData, Job, Outcome>(WORKER_ENTRY, (d, ctx) => {
-  const sender = new Sender(d.settings, ctx.log, ctx.signal, d.seed);
-  return {
-    run: (job) => sender.send(job),
-    close: () => sender.close(),
-    halts: (o) => o.stop !== undefined,
+/**
+ * The senders of a thread's lanes, one per lane (association), sharing one
+ * context set: one per thread, as threads share no objects.
+ */
+function lanes(): (d: WorkerData, ctx: WorkerContext) => WorkerHandler<Job, Outcome> {
+  let contexts: ContextSet | undefined;
+  return (d, ctx) => {
+    contexts ??= new ContextSet(d.settings.fallback, d.settings.decompress, d.seed);
+    const sender = new Sender(d.settings, ctx.log, ctx.signal, contexts);
+    return {
+      run: (job) => sender.send(job),
+      close: () => sender.close(),
+      halts: (o) => o.stop !== undefined,
+    };
   };
-});
+}
+// In a worker thread started for WORKER_ENTRY: its lanes' senders.
+serveWorker(WORKER_ENTRY, lanes());
 /** The module a worker thread runs: the bundle, or this file from the sources. */
 const WORKER_URL = new URL(import.meta.url);
 
@@ -414,7 +425,7 @@ export class SendRun {
       seeded(prescan ? kinds(jobs as Job[]) : []);
       await runBatch({
         source: jobs,
-        jobs: send.capacity ?? this.s.jobs,
+        jobs: send.capacity,
         signal: this.io.signal,
         halted: () => this.stop !== undefined,
         work: async (job) => {
@@ -428,7 +439,7 @@ export class SendRun {
             throw e;
           }
           await this.apply(outcome);
-          if (this.stop) send.halt?.();
+          if (this.stop) send.halt();
           return undefined;
         },
       });
@@ -472,40 +483,19 @@ export class SendRun {
   }
 
   /**
-   * Where files are sent: each association's Sender in this thread, or,
-   * with -j 2 or more where worker threads can send in parallel
-   * (`defaultThreads`), in worker threads (app layer's WorkerPool), started
-   * at once, so that this thread is free for the input and the records.
+   * Where files are sent (app layer's WorkerPool): each association's
+   * Sender in this thread, or, with -j 2 or more where worker threads can
+   * send in parallel (`defaultThreads`), in worker threads, started at once,
+   * so that this thread is free for the input and the records.
    */
-  private senders(
-    seed: Promise<Kind[]>,
-  ): WorkerHandler<Job, Outcome> & { capacity?: number; halt?: () => void } {
-    const threads = this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0;
-    if (threads === 0) {
-      const idle: Sender[] = [];
-      const all: Sender[] = [];
-      return {
-        run: async (job) => {
-          let sender = idle.pop();
-          if (!sender)
-            all.push((sender = new Sender(this.s, this.log, this.io.signal, await seed)));
-          try {
-            return await sender.send(job);
-          } finally {
-            idle.push(sender);
-          }
-        },
-        close: async () => {
-          for (const sender of all) await sender.close();
-        },
-      };
-    }
+  private senders(seed: Promise<Kind[]>): WorkerPool<WorkerData, Job, Outcome> {
     const pool = new WorkerPool<WorkerData, Job, Outcome>({
       url: WORKER_URL,
       entry: WORKER_ENTRY,
       data: seed.then((kinds) => ({ settings: this.s, seed: kinds })),
       size: this.s.jobs,
-      threads,
+      threads: this.s.jobs > 1 ? defaultThreads(this.s.jobs, this.io.env) : 0,
+      local: lanes(),
       log: this.log,
       signal: this.io.signal,
     });

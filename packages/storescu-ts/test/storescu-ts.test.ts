@@ -9,11 +9,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
+import { encodePart10, Tags, TransferSyntax } from "@dicom-pipes/dimse/dicom";
 import {
   CommandField,
   negotiateContexts,
@@ -531,6 +532,140 @@ describe("behaviour", () => {
     } finally {
       await peer.close(0);
     }
+  });
+
+  describe("-j 4, paths on stdin: the run's lanes share the contexts they have met", () => {
+    const LANES = 4;
+    /** Files of each SOP class, the same number of each. */
+    let byClass: string[][];
+    before(async () => {
+      // Each patient's first study cycles CT, MR, CR, US, PT: five SOP classes.
+      const classes = new Map<string, string[]>();
+      const out = join(work, "classes");
+      await generateArchive({
+        out,
+        patients: 5,
+        seed: "storescu-ts-classes",
+        studiesPerPatient: 1,
+        seriesPerStudy: 1,
+        instancesPerSeries: 8,
+        rows: 8,
+        layout: "flat",
+        onInstance: (_n, i) => {
+          const list = classes.get(i.sopClassUID) ?? [];
+          if (!classes.has(i.sopClassUID)) classes.set(i.sopClassUID, list);
+          list.push(join(out, ...i.relPath.split("/")));
+        },
+      });
+      const rounds = Math.min(...[...classes.values()].map((l) => l.length));
+      byClass = [...classes.values()].map((l) => l.slice(0, rounds));
+    });
+
+    for (const threads of ["0", "1"]) {
+      const where = threads === "0" ? "in the main thread" : "in one worker thread";
+      test(`${where}: at most one association per class, plus one per lane`, async () => {
+        const n = byClass.length;
+        assert.equal(n, 5, "five SOP classes");
+        const od = await mkdtemp(join(work, "classes-od-"));
+        const own = await startStorescpTs(["-v", "--layout", "{SOPInstanceUID}.dcm"], { od });
+        const child = spawn(
+          process.execPath,
+          [binPath("storescu-ts"), "-j", String(LANES), HOST, String(own.port)],
+          {
+            env: { ...process.env, DICOM_PIPES_THREADS: threads },
+            stdio: ["pipe", "pipe", "pipe"],
+          },
+        );
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        child.stdout.on("data", (c: Buffer) => out.push(c));
+        child.stderr.on("data", (c: Buffer) => err.push(c));
+        const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+        const round = (r: number) => byClass.map((l) => `${l[r]}\n`).join("");
+        try {
+          // First one file of each class; once the receiver holds them, every class is in
+          // the run's set (a file's class is added before the file is sent).
+          child.stdin.write(round(0));
+          assert.ok(
+            await until(async () => (await filesUnder(od)).length === n, 20_000),
+            `the first ${n} files received`,
+          );
+          // Then the classes interleaved.
+          for (let r = 1; r < byClass[0]!.length; r++) child.stdin.write(round(r));
+          child.stdin.end();
+          const code = await exited;
+          const stderr = Buffer.concat(err).toString();
+          assert.equal(code, 0, stderr);
+          const recs = ndjson(Buffer.concat(out).toString());
+          assert.equal(recs.length, n * byClass[0]!.length);
+          for (const x of recs) assert.equal(x.status, "Success");
+        } finally {
+          child.kill("SIGKILL");
+          await own.stop();
+        }
+        const associations = own.stderr().match(/Association Received/g)?.length ?? 0;
+        // The first n files open at most one association each. Every association opened
+        // after them proposes all n classes, so each lane opens at most one more. With a
+        // set per lane, each lane would open one for each class it meets: up to n per lane.
+        assert.ok(
+          associations <= n + LANES,
+          `${associations} associations, at most ${n + LANES} with the contexts shared`,
+        );
+      });
+
+      test(`${where}, file arguments (read first): one association per lane, proposing every class`, async () => {
+        const od = await mkdtemp(join(work, "classes-args-"));
+        const own = await startStorescpTs(["-v"], { od });
+        const all = byClass.flat();
+        const r = await runBin(
+          "storescu-ts",
+          ["-j", String(LANES), HOST, String(own.port), ...all],
+          {
+            env: { DICOM_PIPES_THREADS: threads },
+          },
+        );
+        await own.stop();
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(ndjson(r.stdout).length, all.length);
+        // Every class is known before the first association: each lane opens one, never another.
+        assert.equal(own.stderr().match(/Association Received/g)?.length, LANES);
+      });
+    }
+  });
+
+  test("more classes than 128 proposals hold: each file on an association that proposed its class", async () => {
+    // 65 classes, each proposed in the file's syntax and in the uncompressed fallbacks: 130
+    // proposals, two more than an association request holds (PS3.8 9.3.2.2: ids 1 to 255, odd).
+    const dir = await mkdtemp(join(work, "many-classes-"));
+    const many: string[] = [];
+    await generateArchive({
+      out: join(dir, "src"),
+      patients: 1,
+      seed: "storescu-ts-many",
+      studiesPerPatient: 1,
+      seriesPerStudy: 1,
+      instancesPerSeries: 1,
+      rows: 8,
+      layout: "flat",
+      onInstance: (_n, i) => {
+        for (let k = 1; k <= 65; k++) {
+          // Private SOP classes (UIDs under 2.25), which storescp-ts accepts as storage.
+          const ds = i.dataset
+            .setString(Tags.SOPClassUID, "UI", `2.25.${k}`)
+            .setString(Tags.SOPInstanceUID, "UI", `2.25.1000${k}`);
+          many.push(join(dir, `${k}.dcm`));
+          writeFileSync(
+            many.at(-1)!,
+            encodePart10(ds, { transferSyntax: TransferSyntax.ExplicitVRLittleEndian }),
+          );
+        }
+      },
+    });
+    const r = await runBin("storescu-ts", [HOST, String(scp.port), ...many]);
+    assert.equal(r.code, 0, r.stderr);
+    const recs = ndjson(r.stdout);
+    assert.equal(recs.length, many.length);
+    for (const x of recs) assert.equal(x.status, "Success", `${x.SOPClassUID}: ${x.error}`);
   });
 
   test("+rn: sent files renamed <name>.done", async () => {

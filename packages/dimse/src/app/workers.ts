@@ -28,7 +28,7 @@ type ToWorker<I> =
   | { type: "close" };
 
 type FromWorker<R> =
-  | { type: "done"; id: number; result?: R; skipped?: true }
+  | { type: "done"; id: number; result?: R }
   | { type: "failed"; id: number; message: string; stack?: string }
   | { type: "log"; level: LogLevel | "lines"; text: string; letter?: string; lines?: string[] }
   | { type: "closed" };
@@ -92,46 +92,76 @@ export function serveWorker<D, I, R>(
   const post = (m: FromWorker<R>) => port.postMessage(m);
   const ctrl = new AbortController();
   const ctx = { log: workerLogger(wd.level, post), signal: ctrl.signal };
-  // One handler per lane (association), its requests one after another.
-  const lanes = new Map<number, { handler: WorkerHandler<I, R>; queue: Promise<void> }>();
   // The pool's data comes first, before any request.
   let data: D;
-  let halted = false;
+  const lanes = new Lanes<I, R>(() => start(data, ctx));
   port.on("message", (m: ToWorker<I>) => {
     if (m.type === "data") return void (data = m.data as D);
     if (m.type === "abort" || m.type === "halt") {
-      // Requests waiting behind the one in hand are not started.
-      halted = true;
+      lanes.halt();
       if (m.type === "abort") ctrl.abort(m.reason);
       return;
     }
     if (m.type === "close") {
-      // A lane closes after the request in hand.
-      const closing = [...lanes.values()].map((l) =>
-        l.queue.then(() => l.handler.close()).catch(() => undefined),
-      );
-      void Promise.all(closing).then(() => {
+      void lanes.close().then(() => {
         post({ type: "closed" });
         port.close();
       });
       return;
     }
-    let lane = lanes.get(m.lane);
-    if (!lane) lanes.set(m.lane, (lane = { handler: start(data, ctx), queue: Promise.resolve() }));
-    const { handler } = lane;
-    lane.queue = lane.queue.then(async () => {
-      if (halted) return post({ type: "done", id: m.id, skipped: true });
-      try {
-        const result = await handler.run(m.item);
-        // A result that halts the run: this thread starts nothing more.
-        if (result !== undefined && handler.halts?.(result)) halted = true;
-        post({ type: "done", id: m.id, result });
-      } catch (e) {
+    lanes.run(m.lane, m.item).then(
+      (result) => post({ type: "done", id: m.id, result }),
+      (e) => {
         const err = e as Error;
         post({ type: "failed", id: m.id, message: err?.message ?? String(e), stack: err?.stack });
-      }
-    });
+      },
+    );
   });
+}
+
+/**
+ * The lanes of one thread (a worker's, or the main thread's with no
+ * workers): a handler per lane (association), made on its first request,
+ * its requests one after another.
+ */
+class Lanes<I, R> {
+  private readonly lanes = new Map<
+    number,
+    { handler: WorkerHandler<I, R>; queue: Promise<unknown> }
+  >();
+  private halted = false;
+
+  constructor(private readonly make: () => WorkerHandler<I, R>) {}
+
+  /** The request's result; undefined when the run was halted before it started. */
+  run(id: number, item: I): Promise<R | undefined> {
+    let lane = this.lanes.get(id);
+    if (!lane) this.lanes.set(id, (lane = { handler: this.make(), queue: Promise.resolve() }));
+    const { handler } = lane;
+    const done = lane.queue.then(async () => {
+      if (this.halted) return undefined;
+      const result = await handler.run(item);
+      // A result that halts the run: this thread starts nothing more.
+      if (result !== undefined && handler.halts?.(result)) this.halted = true;
+      return result;
+    });
+    lane.queue = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Requests waiting behind the ones in hand are not started. */
+  halt(): void {
+    this.halted = true;
+  }
+
+  /** Each lane closes what it holds open, after the request in hand. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.lanes.values()].map((l) =>
+        l.queue.then(() => l.handler.close()).catch(() => undefined),
+      ),
+    );
+  }
 }
 
 const ORDER: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
@@ -158,7 +188,7 @@ function workerLogger(level: LogLevel, post: (m: FromWorker<never>) => void): Cl
   return log;
 }
 
-export interface WorkerPoolOptions<D> {
+export interface WorkerPoolOptions<D, I = unknown, R = unknown> {
   /** The module the workers run: the tool's bundle, or the source module calling `serveWorker`. */
   url: URL;
   /** The `serveWorker` entry name. */
@@ -170,8 +200,16 @@ export interface WorkerPoolOptions<D> {
   data: D | Promise<D>;
   /** Lanes: requests at once, each lane one association. */
   size: number;
-  /** Worker threads the lanes share (default: `defaultThreads(size)`; at least one). */
+  /**
+   * Worker threads the lanes share (default: `defaultThreads(size)`); at
+   * least one, unless `local` is given: 0 runs the lanes in this thread.
+   */
   threads?: number;
+  /**
+   * With no threads: the handler of each lane, made in this thread (as
+   * `serveWorker`'s `start` is in a worker), the requests handed to it at once.
+   */
+  local?: (data: D, ctx: WorkerContext) => WorkerHandler<I, R>;
   /**
    * Requests given to a lane at once (default 2): the next one waits in the
    * thread, so that a lane never idles until the main thread gets round to
@@ -196,7 +234,8 @@ interface Thread<R> {
 
 interface Lane<R> {
   id: number;
-  thread: Thread<R>;
+  /** None: the lane runs in this thread (`local`). */
+  thread?: Thread<R>;
 }
 
 /** The environment variable that sets the worker threads of a `-j` run (0: none). */
@@ -229,13 +268,18 @@ export function helperThreads(max: number, env: NodeJS.ProcessEnv = {}): number 
 
 /**
  * `size` lanes, each running one request at a time, spread over worker
- * threads started as the lanes are first used.
+ * threads started as the lanes are first used (or, with no threads and
+ * `local`, in this thread).
  */
 export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
   private readonly threads: Thread<R>[] = [];
   private readonly idle: Lane<R>[] = [];
   private nextId = 0;
+  /** The lanes in this thread (no threads, `local`), and the data their handlers are made from. */
+  private readonly here?: Lanes<I, R>;
+  private data?: D;
   private readonly onAbort = () => {
+    this.here?.halt();
     for (const t of this.threads)
       if (t.worker && !t.gone)
         t.worker.postMessage({
@@ -244,19 +288,27 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
         } satisfies ToWorker<I>);
   };
 
-  constructor(private readonly o: WorkerPoolOptions<D>) {
+  constructor(private readonly o: WorkerPoolOptions<D, I, R>) {
     o.signal?.addEventListener("abort", this.onAbort, { once: true });
-    const threads = Math.max(1, Math.min(o.size, o.threads ?? defaultThreads(o.size)));
-    for (let k = 0; k < threads; k++)
+    const threads = Math.min(o.size, o.threads ?? defaultThreads(o.size));
+    const local = o.local;
+    if (threads === 0 && local) {
+      const ctx = { log: o.log, signal: o.signal ?? new AbortController().signal };
+      this.here = new Lanes(() => local(this.data as D, ctx));
+      for (let id = o.size - 1; id >= 0; id--) this.idle.push({ id });
+      return;
+    }
+    for (let k = 0; k < Math.max(1, threads); k++)
       this.threads.push({ pending: new Map(), exited: Promise.resolve(), gone: false });
     // Lanes are taken last-in first-out: the first ones listed last; each as often as its depth.
     for (let d = 0; d < this.depth; d++)
       for (let id = o.size - 1; id >= 0; id--)
-        this.idle.push({ id, thread: this.threads[id % threads]! });
+        this.idle.push({ id, thread: this.threads[id % this.threads.length]! });
   }
 
+  /** In this thread a request is handed over at once: one at a time per lane. */
   private get depth(): number {
-    return Math.max(1, this.o.depth ?? 2);
+    return this.here ? 1 : Math.max(1, this.o.depth ?? 2);
   }
 
   /** Requests the pool takes at once: lanes × depth. */
@@ -266,6 +318,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
 
   /** Requests not yet started are dropped (answered undefined); those in hand finish. */
   halt(): void {
+    this.here?.halt();
     for (const t of this.threads)
       if (t.worker && !t.gone) t.worker.postMessage({ type: "halt" } satisfies ToWorker<I>);
   }
@@ -280,6 +333,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
     const lane = this.idle.pop();
     if (!lane) throw new Error("worker pool: no idle lane");
     const t = lane.thread;
+    if (!t) return this.runHere(lane, item);
     const worker = this.thread(t);
     await t.ready;
     if (t.gone) {
@@ -293,9 +347,20 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
     });
   }
 
+  /** A request on a lane of this thread. */
+  private async runHere(lane: Lane<R>, item: I): Promise<R | undefined> {
+    try {
+      this.data ??= await this.o.data;
+      return await this.here!.run(lane.id, item);
+    } finally {
+      this.idle.push(lane);
+    }
+  }
+
   /** End the run: each lane closes what it holds open; waits for every thread to exit. */
   async close(): Promise<void> {
     this.o.signal?.removeEventListener("abort", this.onAbort);
+    await this.here?.close();
     for (const t of this.threads)
       if (t.worker && !t.gone) t.worker.postMessage({ type: "close" } satisfies ToWorker<I>);
     await Promise.all(this.threads.map((t) => t.exited));
@@ -332,7 +397,7 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
         if (!p) return;
         t.pending.delete(m.id);
         this.idle.push(p.lane);
-        if (m.type === "done") p.resolve(m.skipped ? undefined : m.result);
+        if (m.type === "done") p.resolve(m.result);
         else {
           const e = new Error(m.message);
           if (m.stack) e.stack = m.stack;
