@@ -1191,14 +1191,13 @@ export function anonymize(
     };
   }
   const warnings: string[] = [];
-  const little = syntaxInfo(header.transferSyntax).little;
-  const burnedIn = ds.string(T.BurnedInAnnotation)?.toUpperCase();
   // Only with --redact: the signatures are looked at, on the input's values, for images to redact.
+  const burnedIn = cfg.redact ? ds.string(T.BurnedInAnnotation)?.toUpperCase() : undefined;
   const signature =
     cfg.redact &&
     ds.has(T.PixelData) &&
     (cfg.cleanPixelData || (burnedIn === "YES" && cfg.burnedIn === "redact"))
-      ? matchSignature(cfg.redact, ds, header.meta, little)
+      ? matchSignature(cfg.redact, ds, header.meta, syntaxInfo(header.transferSyntax).little)
       : undefined;
   const drop = dropReason(ds, sopClass, cfg, signature !== undefined);
   if (drop && "status" in drop) return drop;
@@ -1248,6 +1247,7 @@ export function anonymize(
   } else apply(ds, st, "");
   // Clean Pixel Data (E.3.1): the pixels redacted here, or said to hold no burned-in text.
   const cleaned = signature !== undefined || (cfg.cleanPixelData === true && burnedIn === "NO");
+  if (signature) st.actions.redacted = signature.regions.length;
   if (cfg.cleanPixelData) ds.delete(T.IconImageSequence);
   if (cleaned) ds.setString(T.BurnedInAnnotation, "CS", "NO");
   const options = addMarkers(ds, cfg, cleaned);
@@ -1311,14 +1311,17 @@ function redactPixels(
     if (st.trace)
       for (const r of sig.regions) {
         const x = regionRect(r, f.rows, f.columns);
+        const where =
+          x.left < x.right && x.top < x.bottom
+            ? `columns ${x.left}-${x.right - 1}, rows ${x.top}-${x.bottom - 1}`
+            : "outside the image";
         st.trace(
           "",
           px.tag,
           px.vr,
-          `redacted ${regionText(r)} (line ${r.line}): columns ${x.left}-${x.right - 1}, rows ${x.top}-${x.bottom - 1} of ${f.columns} × ${f.rows}, ${f.frames} frame(s); signature line ${sig.line}: ${sig.text}`,
+          `redacted ${regionText(r)} (line ${r.line}): ${where} of ${f.columns} × ${f.rows}, ${f.frames} frame(s); signature line ${sig.line}: ${sig.text}`,
         );
       }
-    st.actions.redacted = sig.regions.length;
     if (px.fragments) {
       if (!st.cfg.decompress)
         return `redaction: the pixel data is compressed (${syntaxName(ts)}), regions are blanked in uncompressed pixels only: add --decompress to redact it decoded`;
