@@ -171,26 +171,19 @@ function parseExpression(body: string, file: string, firstLine: number): Expr {
     }
   };
   const found = () => (i < body.length ? `"${body.slice(i, i + 20).split("\n")[0]}"` : "the }");
-  const or = (): Expr => {
-    let a = and();
+  /** Operands joined by one binary operator, left to right. */
+  const chain = (sign: string, op: "and" | "or", next: () => Expr) => (): Expr => {
+    let a = next();
     skip();
-    while (body[i] === "+") {
+    while (body[i] === sign) {
       i++;
-      a = { op: "or", a, b: and() };
+      a = { op, a, b: next() };
       skip();
     }
     return a;
   };
-  const and = (): Expr => {
-    let a = unary();
-    skip();
-    while (body[i] === "*") {
-      i++;
-      a = { op: "and", a, b: unary() };
-      skip();
-    }
-    return a;
-  };
+  const and = chain("*", "and", () => unary());
+  const or = chain("+", "or", and);
   const unary = (): Expr => {
     skip();
     if (body[i] === "!") {

@@ -101,6 +101,9 @@ function codes(ds: Json): string[] {
   return ((ds["00120064"]?.Value ?? []) as Json[]).map((it) => String(it["00080100"]?.Value?.[0]));
 }
 
+/** Redact the BurnedInAnnotation YES images with the banner script. */
+const REDACT = ["--redact", "banner.script", "--on-burned-in", "redact"];
+
 async function anon(args: string[]) {
   return runBin("dcmanon", ["--secret-file", "k1", ...args], { cwd: root });
 }
@@ -232,15 +235,7 @@ test("--redact: a script that does not parse is exit 2 naming FILE:LINE and what
 test("--on-burned-in redact: BurnedInAnnotation YES images a signature matches are redacted (8-bit, RGB both planar configurations, 3 frames), NO + 113101 only for them, one no signature matches quarantined; inputs unchanged", async () => {
   const inputs = files(join(root, "R"));
   const before = inputs.map(sha256);
-  const r = await anon([
-    "--redact",
-    "banner.script",
-    "--on-burned-in",
-    "redact",
-    "-o",
-    "out-bi",
-    "R",
-  ]);
+  const r = await anon([...REDACT, "-o", "out-bi", "R"]);
   assert.equal(r.code, 0, r.stderr);
   const res = byName(r.stdout);
   assert.equal(res.get("us-other.dcm")!.status, "quarantined");
@@ -321,29 +316,12 @@ test("--redact: compressed pixel data is quarantined with the reason, and redact
     encoding: "utf8",
   });
   assert.equal(c.status, 0, c.stderr);
-  const q = await anon([
-    "--redact",
-    "banner.script",
-    "--on-burned-in",
-    "redact",
-    "-o",
-    "out-c",
-    "us8-rle.dcm",
-  ]);
+  const q = await anon([...REDACT, "-o", "out-c", "us8-rle.dcm"]);
   assert.equal(q.code, 0, q.stderr);
   const [rq] = ndjson(q.stdout);
   assert.equal(rq!.status, "quarantined");
   assert.match(rq!.reason as string, /pixel data is compressed \(RLE Lossless\).*add --decompress/);
-  const d = await anon([
-    "--redact",
-    "banner.script",
-    "--on-burned-in",
-    "redact",
-    "--decompress",
-    "-o",
-    "out-d",
-    "us8-rle.dcm",
-  ]);
+  const d = await anon([...REDACT, "--decompress", "-o", "out-d", "us8-rle.dcm"]);
   assert.equal(d.code, 0, d.stderr);
   const [rd] = ndjson(d.stdout);
   assert.equal(rd!.status, "ok", d.stdout);
@@ -355,7 +333,7 @@ test("--redact: compressed pixel data is quarantined with the reason, and redact
 });
 
 test("--redact: the same outputs byte for byte with -j 1 and -j 2 (worker threads rebuild the script from the options)", async () => {
-  const args = ["--redact", "banner.script", "--clean-pixel-data", "--on-burned-in", "redact"];
+  const args = [...REDACT, "--clean-pixel-data"];
   const a = await anon([...args, "-j", "1", "-o", "j1", "R"]);
   const b = await anon([...args, "-j", "2", "-o", "j2", "R"]);
   assert.equal(a.code, 0, a.stderr);
@@ -367,14 +345,7 @@ test("--redact: the same outputs byte for byte with -j 1 and -j 2 (worker thread
 });
 
 test("explain shows the regions that would be blanked, in pixels, and the signature that matched", async () => {
-  const r = await anon([
-    "explain",
-    "R/us-multiframe.dcm",
-    "--redact",
-    "banner.script",
-    "--on-burned-in",
-    "redact",
-  ]);
+  const r = await anon(["explain", "R/us-multiframe.dcm", ...REDACT]);
   assert.equal(r.code, 0, r.stderr);
   const lines = ndjson(r.stdout).filter((l) => String(l.action).startsWith("redacted"));
   assert.deepEqual(

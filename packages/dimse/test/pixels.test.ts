@@ -4,22 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fillRects, frameInfo, PixelDataError, type FrameInfo } from "../src/dicom/pixels.js";
 import { Dataset, numberElement, textElement } from "../src/dicom/dataset.js";
+import { frameInfoOf } from "./helpers.js";
 
-function info(o: Partial<FrameInfo>): FrameInfo {
-  return {
-    rows: 2,
-    columns: 3,
-    samplesPerPixel: 1,
-    bitsAllocated: 8,
-    bitsStored: 8,
-    highBit: 7,
-    pixelRepresentation: 0,
-    planarConfiguration: 0,
-    photometricInterpretation: "MONOCHROME2",
-    frames: 1,
-    ...o,
-  };
-}
+/** A 3 × 2 image (8-bit MONOCHROME2 unless `o` says otherwise). */
+const info = (o: Partial<FrameInfo>): FrameInfo => frameInfoOf({ rows: 2, columns: 3, ...o });
 
 test("fillRects: 8-bit mono, two frames: the rectangle is 0 in each frame, the input buffer untouched", () => {
   // 3 × 2 pixels per frame, row by row: frame 1 = 1..6, frame 2 = 11..16.
