@@ -85,7 +85,10 @@ export function parseRedactScript(text: string, file: string): RedactScript {
       let j = i + 1;
       let quoted = false;
       while (j < text.length && (quoted || text[j] !== "}")) {
-        if (text[j] === '"') quoted = !quoted;
+        // A comment inside the signature may hold quotes and braces.
+        if (!quoted && text.startsWith("//", j))
+          while (j < text.length && text[j + 1] !== "\n") j++;
+        else if (text[j] === '"') quoted = !quoted;
         else if (text[j] === "{" && !quoted)
           fail(line, `expected } to close the signature opened on line ${start}`);
         if (text[j] === "\n") line++;

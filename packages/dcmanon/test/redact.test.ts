@@ -127,7 +127,8 @@ test("script: CTP's precedence (! then * then +), parentheses, keywords, [gggg,e
      (0,0,2,2)
      { SeriesDescription.matches("Dose( Report)?") * Rows.isLessThan("1e9") }
      (0,0,3,3)
-     { true } (0,0,4,4)`,
+     { true // a comment may hold "quotes" and a } brace
+     } (0,0,4,4)`,
     "t.script",
   );
   const ds = (o: { modality: string; rows: number; maker?: string; desc?: string }) => {
