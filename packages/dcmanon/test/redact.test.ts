@@ -333,6 +333,34 @@ test("--redact: compressed pixel data is quarantined with the reason, and redact
   assert.equal(checkPixels(join(root, "R/us8.dcm"), out, US_REGIONS).inside, 28 * 6 + 8 * 4);
 });
 
+test("--redact --decompress: JPEG Baseline colour (YBR_FULL_422, by DCMTK's dcmcjpeg +eb) decoded to RGB, the banner black in every sample, marked lossy", async () => {
+  const c = spawnSync("dcmcjpeg", ["+eb", join(root, "R/us-rgb.dcm"), join(root, "rgb-jpeg.dcm")], {
+    encoding: "utf8",
+  });
+  assert.equal(c.status, 0, c.stderr);
+  const q = await anon([...REDACT, "-o", "out-j", "rgb-jpeg.dcm"]);
+  assert.match(ndjson(q.stdout)[0]!.reason as string, /compressed \(JPEG Baseline\)/);
+  const d = await anon([...REDACT, "--decompress", "-o", "out-j", "rgb-jpeg.dcm"]);
+  assert.equal(d.code, 0, d.stderr);
+  const [rd] = ndjson(d.stdout);
+  assert.equal(rd!.status, "ok", d.stdout);
+  const out = join(root, rd!.out as string);
+  readsCleanly(out);
+  // Lossy: only the banner's samples are known (0); pydicom reads them from the decoded RGB pixels.
+  const p = spawnSync(
+    PY,
+    [
+      "-c",
+      "import sys, pydicom; d = pydicom.dcmread(sys.argv[1]); p = d.PixelData; c = d.Columns\n" +
+        "print(d.PhotometricInterpretation, d.LossyImageCompression, sorted({p[(r * c + x) * 3 + s] for r in range(1, 7) for x in range(2, 30) for s in range(3)}))",
+      out,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal(p.stdout.trim(), "RGB 01 [0]");
+});
+
 test("--redact: the same outputs byte for byte with -j 1 and -j 2 (worker threads rebuild the script from the options)", async () => {
   const args = [...REDACT, "--clean-pixel-data"];
   const a = await anon([...args, "-j", "1", "-o", "j1", "R"]);
