@@ -1047,7 +1047,8 @@ function dropReason(
   redacting: boolean,
 ): { status: "skipped" | "quarantined" | "error"; reason: string } | { warn: string } | undefined {
   const imageType = (ds.strings(T.ImageType) ?? []).map((s) => s.toUpperCase());
-  if (cfg.dropIdentifiable) {
+  // An image a --redact signature matches is redacted instead of dropped as identifiable.
+  if (cfg.dropIdentifiable && !redacting) {
     if (imageType.includes("SCREEN SAVE"))
       return { status: "skipped", reason: "drop-identifiable: ImageType contains SCREEN SAVE" };
     if (sopClass.startsWith("1.2.840.10008.5.1.4.1.1.88."))

@@ -312,6 +312,32 @@ test("--clean-pixel-data: every image a signature matches is redacted (16 bits, 
   for (const word of ["Roe", "PID7788990", "ACME Medical"]) assert.ok(!audit.includes(word), word);
 });
 
+test("--drop-identifiable --clean-pixel-data: the images a signature matches are redacted and kept, the others skipped as before", async () => {
+  const r = await anon([
+    "--redact",
+    "banner.script",
+    "--clean-pixel-data",
+    "--drop-identifiable",
+    "-o",
+    "out-drop",
+    "R",
+    "F/extras/screen-save.dcm",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const res = byName(r.stdout);
+  for (const name of ["us8.dcm", "us-multiframe.dcm", "sc16.dcm"]) {
+    assert.equal(res.get(name)!.status, "ok", name);
+    assert.ok((res.get(name)!.actions as Record<string, number>).redacted, name);
+  }
+  assert.equal(res.get("us-other.dcm")!.status, "skipped");
+  assert.match(
+    res.get("us-other.dcm")!.reason as string,
+    /drop-identifiable: BurnedInAnnotation YES/,
+  );
+  assert.equal(res.get("screen-save.dcm")!.status, "skipped");
+  assert.match(res.get("screen-save.dcm")!.reason as string, /SCREEN SAVE/);
+});
+
 test("--redact: compressed pixel data is quarantined with the reason, and redacted once decoded with --decompress (RLE written by DCMTK's dcmcrle)", async () => {
   const c = spawnSync("dcmcrle", [join(root, "R/us8.dcm"), join(root, "us8-rle.dcm")], {
     encoding: "utf8",
