@@ -3,7 +3,8 @@
  * X.509 certificate: made here with openssl) on the same 512×512 CT set,
  * in one run: files/s (median of runs, round robin), CPU seconds, and
  * dcmanon's peak RSS at 1 000 and at 10 000 files (memory must not grow with
- * the number of files). BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000),
+ * the number of files); dcmanon with every image redacted (--clean-pixel-data,
+ * a 512 × 40 banner) beside it. BENCH_ANON_FILES (1000), BENCH_ANON_LARGE (10000),
  * BENCH_RUNS (3); BENCH_BASE=/other/checkout also runs that checkout's
  * dcmanon in the same rounds (before/after).
  */
@@ -48,6 +49,8 @@ async function makeSet(dir: string, n: number): Promise<void> {
 
 const set = join(work, "ct");
 await makeSet(set, FILES);
+const banner = join(work, "banner.script");
+await writeFile(banner, '{ Modality.equals("CT") }\n(0,0,511,39)\n');
 const secret = join(work, "secret");
 await writeFile(secret, "bench-secret-0123456789abcdef0123456789abcdef");
 const key = join(work, "key.pem");
@@ -116,9 +119,19 @@ async function gdcmanon(input: string, sync: boolean): Promise<Sample> {
 }
 
 console.log(`start: ${uptime()}`);
-const runs: Record<string, Sample[]> = { a: [], af: [], a1: [], b: [], bs: [], o: [], of: [] };
+const runs: Record<string, Sample[]> = {
+  a: [],
+  af: [],
+  a1: [],
+  ar: [],
+  b: [],
+  bs: [],
+  o: [],
+  of: [],
+};
 for (let i = 0; i < RUNS; i++) {
   runs.a!.push(await dcmanon(set, FILES));
+  runs.ar!.push(await dcmanon(set, FILES, ["--redact", banner, "--clean-pixel-data"]));
   runs.b!.push(await gdcmanon(set, false));
   if (BASE) runs.o!.push(await dcmanon(set, FILES, [], baseArgs));
   runs.af!.push(await dcmanon(set, FILES, ["--fsync"]));
@@ -143,6 +156,7 @@ const rows: Array<[string, string]> = [
   ["af", "dcmanon -j 2 --fsync"],
   ["bs", "gdcmanon -e, then sync"],
   ["a1", "dcmanon -j 1"],
+  ["ar", "dcmanon -j 2 --clean-pixel-data --redact"],
 ];
 if (BASE) rows.push(["o", "base: dcmanon -j 2 (BENCH_BASE)"], ["of", "base: dcmanon -j 2 --fsync"]);
 for (const [k, label] of rows)

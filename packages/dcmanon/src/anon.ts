@@ -8,6 +8,10 @@
 import {
   BINARY_WIDTH,
   buildPart10Prefix,
+  fillRects,
+  frameInfo,
+  PixelDataError,
+  syntaxName,
   Dataset,
   DEFAULT_CHARSET,
   elementStrings,
@@ -31,9 +35,17 @@ import {
   type CtpRule,
   type CtpScript,
 } from "./ctp.js";
+import {
+  matchSignature,
+  regionRect,
+  regionText,
+  type RedactScript,
+  type Signature,
+} from "./redact.js";
 import { formatPseudonym, normaliseId, SEQ_FORMAT, type Keys } from "./keys.js";
 import {
   BASIC_PROFILE,
+  CLEAN_PIXEL_DATA,
   E1_1_EDITION,
   effectiveAction,
   OPTIONS,
@@ -43,7 +55,7 @@ import {
 } from "./table.js";
 
 export type ResidualPolicy = "quarantine" | "scrub" | "warn";
-export type BurnedInPolicy = "quarantine" | "skip" | "warn" | "fail";
+export type BurnedInPolicy = "quarantine" | "skip" | "warn" | "fail" | "redact";
 
 export interface AnonConfig {
   keys: Keys;
@@ -56,6 +68,12 @@ export interface AnonConfig {
   residual: ResidualPolicy;
   residualScan: boolean;
   burnedIn: BurnedInPolicy;
+  /** `--redact FILE`: the regions to blank, by signature (with `--on-burned-in redact` or `--clean-pixel-data`). */
+  redact?: RedactScript;
+  /** `--clean-pixel-data`: every image a signature matches is redacted; markers for the cleaned ones. */
+  cleanPixelData?: boolean;
+  /** `--decompress`: compressed pixel data to redact is redacted once decoded (see `AnonOk.redact`). */
+  decompress?: boolean;
   dropIdentifiable: boolean;
   /** Pseudonyms by key (PatientID or folder key); a patient missing from a given map is quarantined. */
   idMap?: ReadonlyMap<string, string>;
@@ -141,6 +159,8 @@ export interface AnonOk {
   warnings: string[];
   /** Original → new UIDs of this file. */
   uids: Map<string, string>;
+  /** Compressed pixel data still to redact, once decoded (`--decompress`): the signature matched. */
+  redact?: Signature;
 }
 export interface AnonRefused {
   status: "skipped" | "quarantined" | "error";
@@ -177,6 +197,7 @@ const T = {
   InstitutionName: 0x00080080,
   InstitutionAddress: 0x00080081,
   PatientAge: 0x00101010,
+  IconImageSequence: 0x00880200,
 };
 
 /** UI attributes holding classes, syntaxes and other registry UIDs: never remapped. */
@@ -988,19 +1009,23 @@ function markersOf(cfg: AnonConfig): Markers {
   return m;
 }
 
-function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
+function addMarkers(ds: Dataset, cfg: AnonConfig, cleanPixels: boolean): string[] {
   const m = markersOf(cfg);
+  const codes = cleanPixels
+    ? [...m.codes, codeItem(CLEAN_PIXEL_DATA.code, CLEAN_PIXEL_DATA.meaning)]
+    : m.codes;
   // Values a CTP script wrote (`@append(){CTP: …}`) come first.
   const scripted = cfg.ctp?.script.rules.has(T.DeidentificationMethod)
     ? (ds.strings(T.DeidentificationMethod) ?? []).filter((v) => v !== "")
     : [];
   // ASCII text: the same bytes in every character set a dataset may declare.
   for (const el of m.elements) ds.set(el);
-  if (scripted.length) {
+  if (scripted.length || cleanPixels) {
     const own = m.elements.find((e) => e.tag === T.DeidentificationMethod)!;
     ds.setString(T.DeidentificationMethod, "LO", [
       ...scripted,
       ...elementStrings(own, ds.charset()),
+      ...(cleanPixels ? [CLEAN_PIXEL_DATA.meaning] : []),
     ]);
   }
   // Items are copied: the residual scan may scrub a dataset's elements in place.
@@ -1008,20 +1033,22 @@ function addMarkers(ds: Dataset, cfg: AnonConfig): string[] {
   ds.set({
     tag: T.DeidentificationMethodCodeSequence,
     vr: "SQ",
-    items: [...prior, ...m.codes.map((c) => c.clone())],
+    items: [...prior, ...codes.map((c) => c.clone())],
   });
   const contributors = ds.get(0x0018a001)?.items ?? [];
   ds.set({ tag: 0x0018a001, vr: "SQ", items: [...contributors, m.equipment.clone()] });
-  return m.codeValues;
+  return cleanPixels ? [...m.codeValues, CLEAN_PIXEL_DATA.code] : m.codeValues;
 }
 
 function dropReason(
   ds: Dataset,
   sopClass: string,
   cfg: AnonConfig,
+  redacting: boolean,
 ): { status: "skipped" | "quarantined" | "error"; reason: string } | { warn: string } | undefined {
   const imageType = (ds.strings(T.ImageType) ?? []).map((s) => s.toUpperCase());
-  if (cfg.dropIdentifiable) {
+  // An image a --redact signature matches is redacted instead of dropped as identifiable.
+  if (cfg.dropIdentifiable && !redacting) {
     if (imageType.includes("SCREEN SAVE"))
       return { status: "skipped", reason: "drop-identifiable: ImageType contains SCREEN SAVE" };
     if (sopClass.startsWith("1.2.840.10008.5.1.4.1.1.88."))
@@ -1042,10 +1069,15 @@ function dropReason(
     if (hit !== undefined)
       return { status: "skipped", reason: `drop-rules: ${r.keyword} contains "${hit}"` };
   }
-  if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES") {
+  if (ds.string(T.BurnedInAnnotation)?.toUpperCase() === "YES" && !redacting) {
     const reason =
       "burned-in annotation: BurnedInAnnotation is YES (pixel data may show identifiers)";
     switch (cfg.burnedIn) {
+      case "redact":
+        return {
+          status: "quarantined",
+          reason: `${reason} and no --redact signature matches${ds.has(T.PixelData) ? "" : " (no Pixel Data)"}`,
+        };
       case "quarantine":
         return { status: "quarantined", reason };
       case "skip":
@@ -1160,7 +1192,15 @@ export function anonymize(
     };
   }
   const warnings: string[] = [];
-  const drop = dropReason(ds, sopClass, cfg);
+  // Only with --redact: the signatures are looked at, on the input's values, for images to redact.
+  const burnedIn = cfg.redact ? ds.string(T.BurnedInAnnotation)?.toUpperCase() : undefined;
+  const signature =
+    cfg.redact &&
+    ds.has(T.PixelData) &&
+    (cfg.cleanPixelData || (burnedIn === "YES" && cfg.burnedIn === "redact"))
+      ? matchSignature(cfg.redact, ds, header.meta, syntaxInfo(header.transferSyntax).little)
+      : undefined;
+  const drop = dropReason(ds, sopClass, cfg, signature !== undefined);
   if (drop && "status" in drop) return drop;
   if (drop) warnings.push(drop.warn);
   const patient = identify(ds, ctx, cfg);
@@ -1184,6 +1224,12 @@ export function anonymize(
     trace,
     modifiedDates: cfg.enabled.has("retain_longitudinal_modified_dates"),
   };
+  let pending: Signature | undefined;
+  if (signature) {
+    const r = redactPixels(ds, signature, header.transferSyntax, st);
+    if (typeof r === "string") return { status: "quarantined", reason: r, patient };
+    pending = r.pending ? signature : undefined;
+  }
   if (cfg.ctp) {
     try {
       const pidRule = cfg.ctp.script.rules.get(T.PatientID);
@@ -1200,7 +1246,12 @@ export function anonymize(
       throw e;
     }
   } else apply(ds, st, "");
-  const options = addMarkers(ds, cfg);
+  // Clean Pixel Data (E.3.1): the pixels redacted here, or said to hold no burned-in text.
+  const cleaned = signature !== undefined || (cfg.cleanPixelData === true && burnedIn === "NO");
+  if (signature) st.actions.redacted = signature.regions.length;
+  if (cfg.cleanPixelData) ds.delete(T.IconImageSequence);
+  if (cleaned) ds.setString(T.BurnedInAnnotation, "CS", "NO");
+  const options = addMarkers(ds, cfg, cleaned);
   const ts = header.transferSyntax;
   let data = encodeFile(ds, ts);
   if (cfg.residualScan) {
@@ -1239,5 +1290,57 @@ export function anonymize(
     options,
     warnings,
     uids: st.uids,
+    redact: pending,
   };
+}
+
+/**
+ * A signature's regions blanked in the native pixel data of `ds` (a new buffer; the input's
+ * bytes are not touched), every frame. Compressed pixel data is left for `--decompress`
+ * (`pending`), or refused: the reason for quarantine.
+ */
+function redactPixels(
+  ds: Dataset,
+  sig: Signature,
+  ts: string,
+  st: State,
+): { pending: boolean } | string {
+  const little = syntaxInfo(ts).little;
+  const px = ds.get(T.PixelData)!;
+  try {
+    const f = frameInfo(ds, little);
+    if (st.trace)
+      for (const r of sig.regions) {
+        const x = regionRect(r, f.rows, f.columns);
+        const where =
+          x.left < x.right && x.top < x.bottom
+            ? `columns ${x.left}-${x.right - 1}, rows ${x.top}-${x.bottom - 1}`
+            : "outside the image";
+        st.trace(
+          "",
+          px.tag,
+          px.vr,
+          `redacted ${regionText(r)} (line ${r.line}): ${where} of ${f.columns} × ${f.rows}, ${f.frames} frame(s); signature line ${sig.line}: ${sig.text}`,
+        );
+      }
+    if (px.fragments) {
+      if (!st.cfg.decompress)
+        return `redaction: the pixel data is compressed (${syntaxName(ts)}), regions are blanked in uncompressed pixels only: add --decompress to redact it decoded`;
+      return { pending: true };
+    }
+    redactRegions(ds, sig, little);
+    return { pending: false };
+  } catch (e) {
+    if (e instanceof PixelDataError) return `redaction: ${e.message}`;
+    throw e;
+  }
+}
+
+/** A signature's regions blanked in the native Pixel Data of `ds` (decoded by `--decompress`, or as read). Throws PixelDataError. */
+export function redactRegions(ds: Dataset, sig: Signature, little = true): void {
+  const f = frameInfo(ds, little);
+  const px = ds.get(T.PixelData);
+  if (!px?.value) throw new PixelDataError("no native Pixel Data (7FE0,0010) to redact");
+  const rects = sig.regions.map((r) => regionRect(r, f.rows, f.columns));
+  ds.set({ ...px, value: fillRects(px.value, f, rects, little) });
 }

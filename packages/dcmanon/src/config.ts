@@ -4,6 +4,7 @@ import { UsageError, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { lookupKeyword } from "@dicom-pipes/dimse/dicom";
 import type { AnonConfig, BurnedInPolicy, CtpRun, PrivateRef, ResidualPolicy } from "./anon.js";
 import { CtpScriptError, parseCtpScript, ruleLabel, type CtpCompat } from "./ctp.js";
+import { parseRedactScript, RedactScriptError, type RedactScript } from "./redact.js";
 import { Keys, MIN_SECRET_BYTES, normaliseId, parseShiftRange } from "./keys.js";
 import { OPTIONS, type OptionColumn } from "./table.js";
 
@@ -30,6 +31,9 @@ export interface AnonArgs {
   "read-pseudonym-from"?: string;
   "read-shift-from"?: string;
   "ctp-compat"?: string;
+  redact?: string;
+  "clean-pixel-data"?: boolean;
+  decompress?: boolean;
   [flag: string]: unknown;
 }
 
@@ -69,15 +73,19 @@ export function loadKeys(a: AnonArgs, env: NodeJS.ProcessEnv, log: CliLogger): K
   return new Keys(secret);
 }
 
-function readJsonMap(path: string, flag: string): Record<string, unknown> {
-  let text: string;
+/** A file given to an option, as text; a usage error naming the option when it cannot be read. */
+function readText(path: string, flag: string): string {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     throw new UsageError(
       `${flag} ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
     );
   }
+}
+
+function readJsonMap(path: string, flag: string): Record<string, unknown> {
+  const text = readText(path, flag);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -91,14 +99,7 @@ function readJsonMap(path: string, flag: string): Record<string, unknown> {
 
 /** CTP's lookup table (`.properties`): `ptid/<orig> = <new>` lines; `#`/`!` comments; other key types ignored. */
 function readProperties(path: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UsageError(
-      `--id-map ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
-    );
-  }
+  const text = readText(path, "--id-map");
   const out: Record<string, string> = {};
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
@@ -288,14 +289,7 @@ export function parsePrivateRef(text: string, flag: string): PrivateRef {
 
 /** `--ctp-script FILE`: the script, checked whole (exit 2 naming the line of what is not supported). */
 export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRun {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new UsageError(
-      `--ctp-script ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`,
-    );
-  }
+  const text = readText(path, "--ctp-script");
   try {
     const script = parseCtpScript(text, path);
     for (const w of script.warnings) log?.warn(`--ctp-script ${w}`);
@@ -312,6 +306,17 @@ export function loadCtp(path: string, compat: CtpCompat, log?: CliLogger): CtpRu
     return { script, compat, started: new Date(), integers: new Map() };
   } catch (e) {
     if (e instanceof CtpScriptError) throw new UsageError(`--ctp-script ${e.message}`);
+    throw e;
+  }
+}
+
+/** `--redact FILE`: CTP DicomPixelAnonymizer signatures and regions, checked whole (exit 2 naming the line). */
+export function loadRedact(path: string): RedactScript {
+  const text = readText(path, "--redact");
+  try {
+    return parseRedactScript(text, path);
+  } catch (e) {
+    if (e instanceof RedactScriptError) throw new UsageError(`--redact ${e.message}`);
     throw e;
   }
 }
@@ -387,6 +392,22 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
     );
   if (!/^[1-9]\d*(\.(0|[1-9]\d*))*$/.test(uidRoot) || uidRoot.length > 24)
     throw new UsageError(`--uid-root ${uidRoot}: not a UID root of at most 24 characters`);
+  const burnedIn = choice(a["on-burned-in"], "on-burned-in", [
+    "quarantine",
+    "skip",
+    "warn",
+    "fail",
+    "redact",
+  ] as const) as BurnedInPolicy;
+  const cleanPixelData = Boolean(a["clean-pixel-data"]);
+  if ((burnedIn === "redact" || cleanPixelData) && !a.redact)
+    throw new UsageError(
+      `${cleanPixelData ? "--clean-pixel-data" : "--on-burned-in redact"} needs --redact FILE (the regions to blank)`,
+    );
+  if (a.redact && burnedIn !== "redact" && !cleanPixelData)
+    throw new UsageError(
+      "--redact FILE needs --on-burned-in redact (redact BurnedInAnnotation YES images) or --clean-pixel-data (every image a signature matches)",
+    );
   const idMapKey = choice(a["id-map-key"], "id-map-key", ["patient-id", "dirname"] as const);
   return {
     keys,
@@ -401,12 +422,10 @@ export function anonConfig(a: AnonArgs, keys: Keys, tool: string, log?: CliLogge
       "warn",
     ] as const) as ResidualPolicy,
     residualScan: a["residual-scan"],
-    burnedIn: choice(a["on-burned-in"], "on-burned-in", [
-      "quarantine",
-      "skip",
-      "warn",
-      "fail",
-    ] as const) as BurnedInPolicy,
+    burnedIn,
+    redact: a.redact ? loadRedact(a.redact) : undefined,
+    cleanPixelData,
+    decompress: Boolean(a.decompress),
     dropIdentifiable: Boolean(a["drop-identifiable"]),
     idMap: a["id-map"] ? loadIdMap(a["id-map"]) : undefined,
     idMapKey,

@@ -11,7 +11,14 @@ import { helperThreads, serveWorker, WorkerPool, type WorkerHandler } from "@dic
 import type { CliLogger } from "@dicom-pipes/dimse/cli";
 import { ReadBuffers, writeTemp } from "@dicom-pipes/dimse/io";
 import { Layout as PathTemplate } from "@dicom-pipes/dimse/records";
-import { anonymize, type AnonOk, type AnonOutcome, type PatientIdentity } from "./anon.js";
+import { PixelDataError } from "@dicom-pipes/dimse/dicom";
+import {
+  anonymize,
+  redactRegions,
+  type AnonOk,
+  type AnonOutcome,
+  type PatientIdentity,
+} from "./anon.js";
 import { anonConfig, type AnonArgs } from "./config.js";
 import { Keys } from "./keys.js";
 import { folderKey, outputPath, type RunConfig } from "./paths.js";
@@ -106,9 +113,12 @@ async function decompressed(
 ): Promise<FileDone> {
   try {
     const { decompressPart10 } = await import("@dicom-pipes/dimse/codec");
-    const d = await decompressPart10(whole);
+    const sig = outcome.redact;
+    const d = await decompressPart10(whole, "compressed", sig && ((ds) => redactRegions(ds, sig)));
     return place(ctx, t, outcome, d ? d.parts : [whole]);
   } catch (e) {
+    if (e instanceof PixelDataError)
+      return { ...identity(t, outcome), status: "quarantined", reason: `redaction: ${e.message}` };
     return {
       ...identity(t, outcome),
       status: "error",

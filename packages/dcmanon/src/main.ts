@@ -249,8 +249,21 @@ function parser(version: string) {
       "on-burned-in": {
         type: "string",
         default: "quarantine",
-        describe: "BurnedInAnnotation YES: quarantine, skip, warn or fail",
+        describe:
+          "BurnedInAnnotation YES: quarantine, skip, warn, fail, or redact (the regions of the first --redact signature it matches; none: quarantined)",
         group: S,
+      },
+      redact: {
+        type: "string",
+        describe:
+          "CTP DicomPixelAnonymizer script: { signature } (x,y,w,h)… regions blanked in the images it matches (uncompressed pixels; compressed ones with --decompress)",
+        group: S,
+      },
+      "clean-pixel-data": {
+        type: "boolean",
+        describe:
+          "Clean Pixel Data Option (113101): redact every image a --redact signature matches, remove icons; BurnedInAnnotation NO and 113101 on the images redacted or already NO",
+        group: P,
       },
       "residual-scan": {
         type: "boolean",

@@ -94,6 +94,9 @@ export const BASIC_PROFILE = {
   meaning: "Basic Application Confidentiality Profile",
 };
 
+/** CID 7050 (PS3.16 2026d): pixels cleaned of burned-in identification (PS3.15 E.3.1). */
+export const CLEAN_PIXEL_DATA = { code: "113101", meaning: "Clean Pixel Data Option" };
+
 export interface Rule {
   name: string;
   basic: string;

@@ -17,6 +17,9 @@ OUTDIR/K/tagged.dcm, K/untagged.dcm   PACSIFIER's Karnak tags: private block CHU
 OUTDIR/S/safe.dcm  Table E.3.10-1 safe private elements in moved blocks, an unlisted one, one
                    listed under another creator, one of another VR; safe-implicit.dcm the same
                    in implicit VR; leak.dcm with the patient's name in a safe one.
+OUTDIR/R/*.dcm     images with a name banner burned in, for --redact (8-bit mono, RGB
+                   interleaved and planar, 16-bit mono, three frames, a US no rule matches, an SC
+                   with BurnedInAnnotation NO and an icon).
 OUTDIR/manifest.json   the identifying values put into F (what must not come out).
 """
 import json
@@ -304,6 +307,67 @@ write(os.path.join(OUT, "S", "safe-implicit.dcm"), ds, ImplicitVRLittleEndian)
 ds.SOPInstanceUID = uid(5, 1, 1, 7)
 ds[0x20011150].value = "POE ARROW"                 # the patient's name in a safe private element
 write(os.path.join(OUT, "S", "leak.dcm"), ds)
+
+# R: images with a "name banner" burned in (value 250/240 in rows 1-6, columns 2-29) over a
+# background that is never 0, for --redact: 8-bit mono, RGB interleaved and planar, 16-bit mono,
+# three frames; one US no signature matches; an SC whose BurnedInAnnotation is NO, with an icon.
+US = "1.2.840.10008.5.1.4.1.1.6.1"
+US_MF = "1.2.840.10008.5.1.4.1.1.3.1"
+
+
+def banner_image(ds, spp=1, bits=8, planar=0, frames=1, rows=32, cols=40):
+    ds.Rows = rows
+    ds.Columns = cols
+    ds.SamplesPerPixel = spp
+    ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
+    if spp == 3:
+        ds.PlanarConfiguration = planar
+    ds.BitsAllocated = bits
+    ds.BitsStored = 8 if bits == 8 else 12
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 0
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    out = bytearray()
+    for f in range(frames):
+        if planar:
+            order = [(s, r, c) for s in range(spp) for r in range(rows) for c in range(cols)]
+        else:
+            order = [(s, r, c) for r in range(rows) for c in range(cols) for s in range(spp)]
+        for s, r, c in order:
+            if 1 <= r <= 6 and 2 <= c <= 29:
+                v = 250 if c % 3 else 240
+            else:
+                v = 1 + (f * 5 + r * cols * 3 + c * 3 + s * 7) % 200
+            out += v.to_bytes(bits // 8, "little")
+    ds.PixelData = bytes(out)
+
+
+R = os.path.join(OUT, "R")
+for n, (name, cls, modality, maker, burned, kw) in enumerate([
+    ("us8", US, "US", "ACME Medical", "YES", {}),
+    ("us-rgb", US, "US", "ACME Medical", "YES", {"spp": 3}),
+    ("us-rgb-planar", US, "US", "ACME Medical", "YES", {"spp": 3, "planar": 1}),
+    ("us-multiframe", US_MF, "US", "ACME Medical", "YES", {"frames": 3}),
+    ("sc16", SC, "OT", "Capture Co", None, {"bits": 16}),
+    ("us-other", US, "US", "Other Corp", "YES", {}),
+    ("sc-no", SC, "OT", "Capture Co", "NO", {"rows": 16}),
+]):
+    ds = Dataset()
+    common(ds, B, 1, 10 + n, 1, cls)
+    ds.Modality = modality
+    ds.Manufacturer = maker
+    ds.ImageType = ["DERIVED", "SECONDARY"]
+    if burned is None:
+        del ds.BurnedInAnnotation
+    else:
+        ds.BurnedInAnnotation = burned
+    banner_image(ds, **kw)
+    if name == "sc-no":
+        icon = Dataset()
+        banner_image(icon, rows=4, cols=4)
+        ds.IconImageSequence = Sequence([icon])
+    write(os.path.join(R, name + ".dcm"), ds)
 
 # T: every single-tag Table E.1-1 attribute with a VR-legal sentinel
 SENT = {

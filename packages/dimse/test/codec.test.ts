@@ -10,23 +10,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { DecodeError, decodeRleFrame, decompressPart10, splitFrames } from "../src/codec/index.js";
-import type { FrameInfo } from "../src/codec/frames.js";
 import { Dataset, numberElement, textElement } from "../src/dicom/dataset.js";
 import { encodePart10 } from "../src/dicom/part10.js";
+import { frameInfoOf } from "./helpers.js";
 
-const info = (o: Partial<FrameInfo>): FrameInfo => ({
-  rows: 1,
-  columns: 4,
-  samplesPerPixel: 1,
-  bitsAllocated: 8,
-  bitsStored: 8,
-  highBit: 7,
-  pixelRepresentation: 0,
-  planarConfiguration: 0,
-  photometricInterpretation: "MONOCHROME2",
-  frames: 1,
-  ...o,
-});
+const info = frameInfoOf;
 
 /** An RLE frame: header (segment count, offsets) and the segments as given. */
 function rleFrame(segments: number[][]): Buffer {

@@ -13,7 +13,27 @@ import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { runSync } from "@dicom-pipes/test-support/bins";
 import { hasDcmtk } from "@dicom-pipes/test-support/peers";
-import { buildPart10Prefix, encodeDataset, type Dataset } from "../src/dicom/index.js";
+import {
+  buildPart10Prefix,
+  encodeDataset,
+  type Dataset,
+  type FrameInfo,
+} from "../src/dicom/index.js";
+
+/** Image Pixel attributes of a small 8-bit MONOCHROME2 image (1 × 4), changed by `o`. */
+export const frameInfoOf = (o: Partial<FrameInfo>): FrameInfo => ({
+  rows: 1,
+  columns: 4,
+  samplesPerPixel: 1,
+  bitsAllocated: 8,
+  bitsStored: 8,
+  highBit: 7,
+  pixelRepresentation: 0,
+  planarConfiguration: 0,
+  photometricInterpretation: "MONOCHROME2",
+  frames: 1,
+  ...o,
+});
 
 // ---------------------------------------------------------------- DCMTK
 

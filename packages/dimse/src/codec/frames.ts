@@ -5,6 +5,9 @@
  * start-of-frame marker at the start of a fragment.
  */
 import type { Dataset } from "../dicom/dataset.js";
+import { frameInfo as pixelFrameInfo, PixelDataError, type FrameInfo } from "../dicom/pixels.js";
+
+export { frameBytes, PixelTags, type FrameInfo } from "../dicom/pixels.js";
 
 /** A compressed image that cannot be decoded: the file is not written. */
 export class DecodeError extends Error {
@@ -14,90 +17,17 @@ export class DecodeError extends Error {
   }
 }
 
-/** The Image Pixel attributes a decoder needs. */
-export interface FrameInfo {
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  highBit: number;
-  pixelRepresentation: number;
-  planarConfiguration: number;
-  photometricInterpretation: string;
-  frames: number;
-}
-
-export const PixelTags = {
-  SamplesPerPixel: 0x00280002,
-  PhotometricInterpretation: 0x00280004,
-  PlanarConfiguration: 0x00280006,
-  NumberOfFrames: 0x00280008,
-  Rows: 0x00280010,
-  Columns: 0x00280011,
-  BitsAllocated: 0x00280100,
-  BitsStored: 0x00280101,
-  HighBit: 0x00280102,
-  PixelRepresentation: 0x00280103,
-  LossyImageCompression: 0x00282110,
-  LossyImageCompressionRatio: 0x00282112,
-  LossyImageCompressionMethod: 0x00282114,
-  ExtendedOffsetTable: 0x7fe00001,
-  ExtendedOffsetTableLengths: 0x7fe00002,
-  PixelData: 0x7fe00010,
-} as const;
-
-function us(ds: Dataset, tag: number, name: string, fallback?: number): number {
-  const v = ds.get(tag)?.value;
-  if (v && v.length >= 2) return v.readUInt16LE(0);
-  if (fallback !== undefined) return fallback;
-  throw new DecodeError(`no ${name} (${tagText(tag)}): cannot decode the pixel data`);
-}
-
-function tagText(tag: number): string {
-  const h = tag.toString(16).padStart(8, "0");
-  return `${h.slice(0, 4)},${h.slice(4)}`;
-}
-
-/** The Image Pixel attributes of a dataset (little endian values: every encapsulated syntax is). */
+/** The Image Pixel attributes of a dataset (little endian values: every encapsulated syntax is); DecodeError when they do not describe an image. */
 export function frameInfo(ds: Dataset): FrameInfo {
-  const f: FrameInfo = {
-    rows: us(ds, PixelTags.Rows, "Rows"),
-    columns: us(ds, PixelTags.Columns, "Columns"),
-    samplesPerPixel: us(ds, PixelTags.SamplesPerPixel, "Samples per Pixel", 1),
-    bitsAllocated: us(ds, PixelTags.BitsAllocated, "Bits Allocated"),
-    bitsStored: 0,
-    highBit: 0,
-    pixelRepresentation: us(ds, PixelTags.PixelRepresentation, "Pixel Representation", 0),
-    planarConfiguration: us(ds, PixelTags.PlanarConfiguration, "Planar Configuration", 0),
-    photometricInterpretation: ds.string(PixelTags.PhotometricInterpretation) ?? "",
-    frames: 1,
-  };
-  f.bitsStored = us(ds, PixelTags.BitsStored, "Bits Stored", f.bitsAllocated);
-  f.highBit = us(ds, PixelTags.HighBit, "High Bit", f.bitsStored - 1);
-  const nf = ds.string(PixelTags.NumberOfFrames);
-  if (nf) {
-    const n = Number(nf);
-    if (!Number.isInteger(n) || n < 1)
-      throw new DecodeError(`Number of Frames (0028,0008) is "${nf}", expected a positive integer`);
-    f.frames = n;
+  try {
+    return pixelFrameInfo(ds);
+  } catch (e) {
+    if (e instanceof PixelDataError)
+      throw new DecodeError(
+        e.message.startsWith("no ") ? `${e.message}: cannot decode the pixel data` : e.message,
+      );
+    throw e;
   }
-  if (f.rows < 1 || f.columns < 1)
-    throw new DecodeError(`image of ${f.rows} × ${f.columns} pixels`);
-  if (![1, 3, 4].includes(f.samplesPerPixel))
-    throw new DecodeError(`Samples per Pixel is ${f.samplesPerPixel}, expected 1, 3 or 4`);
-  if (![8, 16, 32].includes(f.bitsAllocated))
-    throw new DecodeError(`Bits Allocated is ${f.bitsAllocated}, expected 8, 16 or 32`);
-  if (f.bitsStored < 1 || f.bitsStored > f.bitsAllocated)
-    throw new DecodeError(
-      `Bits Stored is ${f.bitsStored}, expected 1 to Bits Allocated (${f.bitsAllocated})`,
-    );
-  return f;
-}
-
-/** Bytes of one decoded frame. */
-export function frameBytes(f: FrameInfo): number {
-  return f.rows * f.columns * f.samplesPerPixel * (f.bitsAllocated / 8);
 }
 
 /** A fragment begins a compressed frame: JPEG and JPEG-LS SOI, a J2K codestream (SOC) or JP2 box. */

@@ -223,11 +223,13 @@ export interface Decompressed {
  * rebuilt File Meta Information group (new transfer syntax and group
  * length; SOP UIDs and Source AE Title kept). Undefined when the file
  * needs nothing done in this mode. Throws DecodeError (the caller writes
- * nothing).
+ * nothing). `edit` changes the decoded dataset before it is encoded (and
+ * may throw, for the caller).
  */
 export async function decompressPart10(
   buf: Buffer,
   mode: DecompressMode = "compressed",
+  edit?: (decoded: Dataset) => void,
 ): Promise<Decompressed | undefined> {
   const { header, dataset } = parsePart10(buf);
   const from = header.transferSyntax;
@@ -240,6 +242,7 @@ export async function decompressPart10(
       `cannot decode ${syntaxName(from)} (${from}): no decoder for this transfer syntax`,
     );
   const { lossy } = await decodePixelData(dataset, from);
+  edit?.(dataset);
   const prefix = buildPart10Prefix({
     sopClassUID: header.meta.string(Tags.MediaStorageSOPClassUID) || header.sopClassUID,
     sopInstanceUID: header.meta.string(Tags.MediaStorageSOPInstanceUID) || header.sopInstanceUID,

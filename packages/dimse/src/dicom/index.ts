@@ -7,3 +7,4 @@ export * from "./uid.js";
 export * from "./dump.js";
 export * from "./uid-table.js";
 export * from "./dcmtk-names.js";
+export * from "./pixels.js";
