@@ -33,7 +33,7 @@ import {
   type Sample,
 } from "./collect.js";
 import { holidayCalendar, holidayDays } from "./holidays.js";
-import { Painter, type Chart } from "./draw.js";
+import { drawInOrder, type Chart } from "./draw.js";
 import { boxplotSpec, heatmapSpec, type ImageFormat } from "./specs.js";
 
 export { processIo };
@@ -152,128 +152,122 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const top10 = args["top10-output"];
     if (top10) checkOutputFolder(dirname(resolve(top10)), "folder of --top10-output");
     const t0 = Date.now();
-    // Where there is another core, a worker thread loads Vega while the records are read.
-    const painter = new Painter(format, log, io.env ?? {});
-    try {
-      const collector = new Collector(window);
-      const rowReports = await forEachAnalysisRecord(
-        args._.map(String),
-        io,
-        (rec) => collector.add(rec),
-        { required: ["StudyDate", "StudyTime"], fields: Collector.FIELDS },
+    const collector = new Collector(window);
+    const rowReports = await forEachAnalysisRecord(
+      args._.map(String),
+      io,
+      (rec) => collector.add(rec),
+      { required: ["StudyDate", "StudyTime"], fields: Collector.FIELDS },
+    );
+    const stopped = signalExitCode(io.signal);
+    if (stopped) return stopped;
+    const c = collector.data;
+    const skipped = c.noDate + c.noTime;
+    if (skipped)
+      log.warn(
+        `${skipped} of ${c.records} records without a usable StudyDate (${c.noDate}) or StudyTime (${c.noTime}) were left out`,
       );
-      const stopped = signalExitCode(io.signal);
-      if (stopped) return stopped;
-      const c = collector.data;
-      const skipped = c.noDate + c.noTime;
-      if (skipped)
-        log.warn(
-          `${skipped} of ${c.records} records without a usable StudyDate (${c.noDate}) or StudyTime (${c.noTime}) were left out`,
-        );
-      if (c.noUid)
-        log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
-      if (rowReports) log.info(rowReportsNote(rowReports));
+    if (c.noUid)
+      log.warn(`${c.noUid} records without StudyInstanceUID were counted as one study each`);
+    if (rowReports) log.info(rowReportsNote(rowReports));
+    log.info(
+      `${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`,
+    );
+    const range = dateRange(window, c);
+    if (!range)
+      throw new ExitError(
+        Exit.FAILURE,
+        `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`,
+      );
+    await makeOutputDirectory(args.output);
+
+    const out = new RecordWriter(io.stdout);
+    const save = async (name: string, data: Buffer) => {
+      const path = join(args.output, name);
+      await writeFile(path, data);
+      await out.write({ path, bytes: data.length });
+      log.info(`wrote ${path}`);
+    };
+    const holidays = calendar ? holidayDays(calendar, range.from, range.to) : undefined;
+    if (holidays)
       log.info(
-        `${c.records} records read, ${c.outside} outside the window (${describeWindow(window)}), ${c.studies} studies in ${c.counts.size} (date, hour) slots`,
+        `${holidays.size} public holidays (${args.holidays}) between ${formatDicomDate(range.from)} and ${formatDicomDate(range.to)}`,
       );
-      const range = dateRange(window, c);
-      if (!range)
-        throw new ExitError(
-          Exit.FAILURE,
-          `no studies with a usable StudyDate and StudyTime in the window (${describeWindow(window)})`,
-        );
-      await makeOutputDirectory(args.output);
-
-      const out = new RecordWriter(io.stdout);
-      const save = async (name: string, data: Buffer) => {
-        const path = join(args.output, name);
-        await writeFile(path, data);
-        await out.write({ path, bytes: data.length });
-        log.info(`wrote ${path}`);
-      };
-      const holidays = calendar ? holidayDays(calendar, range.from, range.to) : undefined;
-      if (holidays)
-        log.info(
-          `${holidays.size} public holidays (${args.holidays}) between ${formatDicomDate(range.from)} and ${formatDicomDate(range.to)}`,
-        );
-      const zeroNote = excludeZero
-        ? "hours without studies left out"
-        : "hours without studies count as 0";
-      const medianRows: Array<{ weekday: string; medians: number[] }> = [];
-      const boxplots: Chart[] = [];
-      for (let w = 0; w < 7; w++) {
-        const name = WEEKDAYS[w]!;
-        const all: Sample[] = [];
-        for (const g of weekdayGroups(w, range.from, range.to, holidays)) {
-          const list = samples(c.counts, g.days, excludeZero);
-          all.push(...list);
-          const studies = list.reduce((n, s) => n + s.studies, 0);
-          if (studies === 0) continue;
-          const from = formatIsoDate(g.days[0]!);
-          const to = formatIsoDate(g.days[g.days.length - 1]!);
-          const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? ` ${g.suffix}` : ""}`;
-          const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
-          boxplots.push({
-            file: plotFileName(name, window.label, g, format, Boolean(args["seed-names"])),
-            spec: boxplotSpec({ title, subtitle, samples: list }),
-          });
-        }
-        medianRows.push({ weekday: name, medians: hourlyMedians(all) });
+    const zeroNote = excludeZero
+      ? "hours without studies left out"
+      : "hours without studies count as 0";
+    const medianRows: Array<{ weekday: string; medians: number[] }> = [];
+    const boxplots: Chart[] = [];
+    for (let w = 0; w < 7; w++) {
+      const name = WEEKDAYS[w]!;
+      const all: Sample[] = [];
+      for (const g of weekdayGroups(w, range.from, range.to, holidays)) {
+        const list = samples(c.counts, g.days, excludeZero);
+        all.push(...list);
+        const studies = list.reduce((n, s) => n + s.studies, 0);
+        if (studies === 0) continue;
+        const from = formatIsoDate(g.days[0]!);
+        const to = formatIsoDate(g.days[g.days.length - 1]!);
+        const title = `Study Distribution per Hour for ${name} (${window.label})${g.suffix ? ` ${g.suffix}` : ""}`;
+        const subtitle = `${g.days.length} ${name}${g.days.length === 1 ? "" : "s"} ${from === to ? `on ${from}` : `from ${from} to ${to}`}, ${studies} studies; ${zeroNote}`;
+        boxplots.push({
+          file: plotFileName(name, window.label, g, format, Boolean(args["seed-names"])),
+          spec: boxplotSpec({ title, subtitle, samples: list }),
+        });
       }
-      if (holidays && holidays.size === 0)
-        log.warn(`no public holidays of ${args.holidays} fall in the window`);
+      medianRows.push({ weekday: name, medians: hourlyMedians(all) });
+    }
+    if (holidays && holidays.size === 0)
+      log.warn(`no public holidays of ${args.holidays} fall in the window`);
 
-      // Median table: one row per weekday in calendar order, hours 0-23.
-      const hours = Array.from({ length: 24 }, (_, h) => String(h));
-      const excel = Boolean(args.excel);
-      const csv = await toCsv(
-        ["weekday", ...hours],
-        medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]),
+    // Median table: one row per weekday in calendar order, hours 0-23.
+    const hours = Array.from({ length: 24 }, (_, h) => String(h));
+    const excel = Boolean(args.excel);
+    const csv = await toCsv(
+      ["weekday", ...hours],
+      medianRows.map((r) => [r.weekday, ...r.medians.map(fmt)]),
+      excel,
+    );
+    const cells = medianRows.flatMap((r) =>
+      r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })),
+    );
+    const overview: Chart = {
+      file: `overview.${format}`,
+      spec: heatmapSpec(
+        `Median Studies per Hour and Weekday (${window.label})`,
+        `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
+        cells,
+        WEEKDAYS,
+      ),
+    };
+    // The files in the seed's order: the weekday plots, the median table, the overview.
+    const charts = [...boxplots, overview];
+    const plots = await drawInOrder(charts, format, log, async (chart, image) => {
+      if (chart === overview) await save("median_per_hour_weekday.csv", csv);
+      await save(chart.file, image);
+      return out.ok;
+    });
+
+    const top = busiest(c.counts, 10);
+    for (const s of top)
+      log.info(
+        `busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`,
+      );
+    if (top10) {
+      await makeOutputDirectory(dirname(resolve(top10)), "folder of --top10-output");
+      await writeCsvFile(
+        top10,
+        ["date", "weekday", "hour", "study_count"],
+        top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, s.hour, s.studies]),
         excel,
       );
-      const cells = medianRows.flatMap((r) =>
-        r.medians.map((m, hour) => ({ weekday: r.weekday, hour, median: m })),
-      );
-      const overview: Chart = {
-        file: `overview.${format}`,
-        spec: heatmapSpec(
-          `Median Studies per Hour and Weekday (${window.label})`,
-          `${formatIsoDate(range.from)} to ${formatIsoDate(range.to)}, ${c.studies} studies; ${zeroNote}`,
-          cells,
-          WEEKDAYS,
-        ),
-      };
-      // The files in the seed's order: the weekday plots, the median table, the overview.
-      const charts = [...boxplots, overview];
-      const plots = await painter.paint(charts, async (chart, image) => {
-        if (chart === overview) await save("median_per_hour_weekday.csv", csv);
-        await save(chart.file, image);
-        return out.ok;
-      });
-
-      const top = busiest(c.counts, 10);
-      for (const s of top)
-        log.info(
-          `busy: ${formatIsoDate(s.day)} ${WEEKDAYS[isoWeekday(s.day)]} ${String(s.hour).padStart(2, "0")}h: ${s.studies} studies`,
-        );
-      if (top10) {
-        await makeOutputDirectory(dirname(resolve(top10)), "folder of --top10-output");
-        await writeCsvFile(
-          top10,
-          ["date", "weekday", "hour", "study_count"],
-          top.map((s) => [formatIsoDate(s.day), WEEKDAYS[isoWeekday(s.day)]!, s.hour, s.studies]),
-          excel,
-        );
-        log.info(`wrote ${top10}`);
-      }
-      await out.end();
-      log.info(
-        `${Math.min(plots, boxplots.length)} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`,
-      );
-      return 0;
-    } finally {
-      await painter.close();
+      log.info(`wrote ${top10}`);
     }
+    await out.end();
+    log.info(
+      `${Math.min(plots, boxplots.length)} weekday plots in ${((Date.now() - t0) / 1000).toFixed(2)} s`,
+    );
+    return 0;
   });
 }
 

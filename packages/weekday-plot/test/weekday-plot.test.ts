@@ -311,26 +311,3 @@ test("--help and --version", async () => {
     /^weekday-plot \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
   );
 });
-
-test("the charts are the same bytes drawn beside the main thread in a worker thread or in the main thread alone", async () => {
-  const files: Record<string, Record<string, Buffer>> = {};
-  for (const threads of ["0", "1"]) {
-    const out = join(dir, `plots-threads-${threads}`);
-    // Holidays split each weekday in two: more charts than the lanes, so that both threads draw.
-    const r = await runBin(
-      "weekday-plot",
-      [...WINDOW, "--debug", "--holidays", "CH", "-o", out, input],
-      { env: { DICOM_PIPES_THREADS: threads } },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const inWorker = r.stderr.match(/drawn in the worker thread/g)?.length ?? 0;
-    if (threads === "0") assert.equal(inWorker, 0, r.stderr);
-    else assert.ok(inWorker > 0, r.stderr);
-    files[threads] = Object.fromEntries(
-      readdirSync(out).map((f) => [f, readFileSync(join(out, f))]),
-    );
-  }
-  assert.ok(Object.keys(files["0"]!).filter((f) => f.endsWith(".png")).length >= 3);
-  assert.deepEqual(Object.keys(files["1"]!).sort(), Object.keys(files["0"]!).sort());
-  for (const [f, b] of Object.entries(files["0"]!)) assert.ok(b.equals(files["1"]![f]!), f);
-});
