@@ -1246,10 +1246,11 @@ export function anonymize(
       throw e;
     }
   } else apply(ds, st, "");
-  // Clean Pixel Data (E.3.1): the pixels redacted here, or said to hold no burned-in text.
-  const cleaned = signature !== undefined || (cfg.cleanPixelData === true && burnedIn === "NO");
+  // Clean Pixel Data (E.3.1): claimed for the pixels redacted here only.
+  const cleaned = signature !== undefined;
   if (signature) st.actions.redacted = signature.regions.length;
-  if (cfg.cleanPixelData) ds.delete(T.IconImageSequence);
+  // An icon shows the same pixels, unredacted (the Basic Profile removes it too, a CTP script may not).
+  if (cfg.cleanPixelData || signature) ds.delete(T.IconImageSequence);
   if (cleaned) ds.setString(T.BurnedInAnnotation, "CS", "NO");
   const options = addMarkers(ds, cfg, cleaned);
   const ts = header.transferSyntax;
@@ -1323,6 +1324,8 @@ function redactPixels(
           `redacted ${regionText(r)} (line ${r.line}): ${where} of ${f.columns} × ${f.rows}, ${f.frames} frame(s); signature line ${sig.line}: ${sig.text}`,
         );
       }
+    if (px.fragments && !syntaxInfo(ts).encapsulated)
+      return `redaction: encapsulated Pixel Data (7FE0,0010) in a native transfer syntax (${syntaxName(ts)})`;
     if (px.fragments) {
       if (!st.cfg.decompress)
         return `redaction: the pixel data is compressed (${syntaxName(ts)}), regions are blanked in uncompressed pixels only: add --decompress to redact it decoded`;
@@ -1341,6 +1344,14 @@ export function redactRegions(ds: Dataset, sig: Signature, little = true): void 
   const f = frameInfo(ds, little);
   const px = ds.get(T.PixelData);
   if (!px?.value) throw new PixelDataError("no native Pixel Data (7FE0,0010) to redact");
+  // Big endian OW holds 8-bit samples swapped in pairs: a region edge would be a column off.
+  if (!little && f.bitsAllocated === 8 && px.vr === "OW")
+    throw new PixelDataError("8-bit samples in OW, big endian: not redacted");
   const rects = sig.regions.map((r) => regionRect(r, f.rows, f.columns));
+  // A signature whose regions all fall outside the image blanks nothing: no claim of clean pixels.
+  if (rects.every((r) => r.left >= r.right || r.top >= r.bottom))
+    throw new PixelDataError(
+      `no region of the signature on line ${sig.line} falls inside the ${f.columns} x ${f.rows} image`,
+    );
   ds.set({ ...px, value: fillRects(px.value, f, rects, little) });
 }

@@ -115,6 +115,13 @@ async function decompressed(
     const { decompressPart10 } = await import("@dicom-pipes/dimse/codec");
     const sig = outcome.redact;
     const d = await decompressPart10(whole, "compressed", sig && ((ds) => redactRegions(ds, sig)));
+    // Pixels to redact that were not decoded (so not redacted): never written as cleaned.
+    if (sig && !d)
+      return {
+        ...identity(t, outcome),
+        status: "quarantined",
+        reason: "redaction: the pixel data was not decoded",
+      };
     return place(ctx, t, outcome, d ? d.parts : [whole]);
   } catch (e) {
     if (e instanceof PixelDataError)

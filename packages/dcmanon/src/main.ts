@@ -262,7 +262,7 @@ function parser(version: string) {
       "clean-pixel-data": {
         type: "boolean",
         describe:
-          "Clean Pixel Data Option (113101): redact every image a --redact signature matches, remove icons; BurnedInAnnotation NO and 113101 on the images redacted or already NO",
+          "Clean Pixel Data Option (113101): redact every image a --redact signature matches, remove icons; BurnedInAnnotation NO and 113101 on the images redacted",
         group: P,
       },
       "residual-scan": {

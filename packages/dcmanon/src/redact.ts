@@ -13,6 +13,10 @@ import {
 } from "@dicom-pipes/dimse/dicom";
 
 /** A script that does not parse: the message names `FILE:LINE` and what was expected. */
+/** Bounds of one signature: nesting (parentheses and !) and tests joined by * and +. */
+const MAX_DEPTH = 64;
+const MAX_OPERANDS = 1000;
+
 export class RedactScriptError extends Error {}
 
 /** One region as written, `(x, y, w, h)`: x and y below 0 count from the right and bottom edges. */
@@ -187,21 +191,31 @@ function parseExpression(body: string, file: string, firstLine: number): Expr {
   };
   const and = chain("*", "and", () => unary());
   const or = chain("+", "or", and);
+  // Parsing and matching recurse: a signature nested deeper, or longer, than any real one is an
+  // error here rather than a stack overflow later (every file would fail to match).
+  let depth = 0;
+  let operands = 0;
   const unary = (): Expr => {
     skip();
-    if (body[i] === "!") {
-      i++;
-      return { op: "not", a: unary() };
+    if (++depth > MAX_DEPTH) fail(`signature nested more than ${MAX_DEPTH} deep`);
+    try {
+      if (body[i] === "!") {
+        i++;
+        return { op: "not", a: unary() };
+      }
+      if (body[i] === "(") {
+        i++;
+        const e = or();
+        skip();
+        if (body[i] !== ")") fail(`expected ) in the signature, found ${found()}`);
+        i++;
+        return e;
+      }
+      if (++operands > MAX_OPERANDS) fail(`signature of more than ${MAX_OPERANDS} tests`);
+      return operand();
+    } finally {
+      depth--;
     }
-    if (body[i] === "(") {
-      i++;
-      const e = or();
-      skip();
-      if (body[i] !== ")") fail(`expected ) in the signature, found ${found()}`);
-      i++;
-      return e;
-    }
-    return operand();
   };
   const operand = (): Expr => {
     const m = /^(true|false)\b/.exec(body.slice(i));

@@ -201,6 +201,16 @@ test("--redact: a script that does not parse is exit 2 naming FILE:LINE and what
       /bad\.script:1: SeriesDescription\.matches: not a regular expression/,
     ],
     [`// nothing\n`, /bad\.script:2: expected at least one signature/],
+    // Bounded, not a stack overflow (while parsing, or while matching every file).
+    [
+      `{ ${"(".repeat(100)}Modality.equals("US")${")".repeat(100)} }\n(0,0,1,1)`,
+      /bad\.script:1: signature nested more than 64 deep/,
+    ],
+    [`{ ${"!".repeat(20000)}Modality.equals("US") }\n(0,0,1,1)`, /nested more than 64 deep/],
+    [
+      `{ ${Array(1001).fill('Modality.equals("US")').join(" * ")} }\n(0,0,1,1)`,
+      /bad\.script:1: signature of more than 1000 tests/,
+    ],
   ];
   for (const [text, re] of cases) {
     writeFileSync(join(root, "bad.script"), text);
@@ -272,7 +282,7 @@ test("--on-burned-in redact: BurnedInAnnotation YES images a signature matches a
   assert.deepEqual(inputs.map(sha256), before, "inputs are never modified");
 });
 
-test("--clean-pixel-data: every image a signature matches is redacted (16 bits, no BurnedInAnnotation), an image already NO is marked without change and loses its icon, YES without a rule quarantined", async () => {
+test("--clean-pixel-data: every image a signature matches is redacted (16 bits, no BurnedInAnnotation), an image already NO is left as it is (no 113101: nothing cleaned) and loses its icon, YES without a rule quarantined", async () => {
   const r = await anon([
     "--redact",
     "banner.script",
@@ -300,7 +310,7 @@ test("--clean-pixel-data: every image a signature matches is redacted (16 bits, 
   checkPixels(join(root, "R/sc-no.dcm"), outNo, []);
   const jNo = dcm2json(outNo);
   assert.deepEqual(jNo["00280301"]?.Value, ["NO"]);
-  assert.deepEqual(codes(jNo), ["113100", "113101"]);
+  assert.deepEqual(codes(jNo), ["113100"]);
   assert.equal(jNo["00880200"], undefined, "Icon Image Sequence removed");
 
   assert.equal(res.get("us-other.dcm")!.status, "quarantined");
@@ -416,4 +426,57 @@ test("explain shows the regions that would be blanked, in pixels, and the signat
       ],
     ],
   );
+});
+
+test("--redact: nothing blanked, nothing claimed: a signature whose regions all fall outside the image, and encapsulated pixel data in a native syntax (also with --decompress), are quarantined", async () => {
+  writeFileSync(
+    join(root, "outside.script"),
+    `{ Modality.equals("US") }\n(5000,5000,1,1)\n(0,9000,10,10)\n`,
+  );
+  const o = await anon([
+    "--redact",
+    "outside.script",
+    "--on-burned-in",
+    "redact",
+    "-o",
+    "out-o",
+    "R/us8.dcm",
+  ]);
+  assert.equal(o.code, 0, o.stderr);
+  const [ro] = ndjson(o.stdout);
+  assert.equal(ro!.status, "quarantined", o.stdout);
+  assert.match(
+    ro!.reason as string,
+    /no region of the signature on line 1 falls inside the \d+ x \d+ image/,
+  );
+  // us8.dcm (Explicit VR Little Endian) with its pixels as one fragment of undefined length.
+  const src = readFileSync(join(root, "R/us8.dcm"));
+  const at = src.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  assert.match(src.toString("latin1", at + 4, at + 6), /^O[BW]$/);
+  const frame = src.subarray(at + 12, at + 12 + src.readUInt32LE(at + 8));
+  const item = (b: Buffer) => {
+    const h = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0, 0, 0, 0]);
+    h.writeUInt32LE(b.length, 4);
+    return Buffer.concat([h, b]);
+  };
+  writeFileSync(
+    join(root, "us8-frag.dcm"),
+    Buffer.concat([
+      src.subarray(0, at),
+      Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+      item(Buffer.alloc(0)),
+      item(frame),
+      Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]),
+    ]),
+  );
+  for (const extra of [[], ["--decompress"]]) {
+    const r = await anon([...REDACT, ...extra, "-o", `out-frag${extra.length}`, "us8-frag.dcm"]);
+    assert.equal(r.code, 0, r.stderr);
+    const [rr] = ndjson(r.stdout);
+    assert.equal(rr!.status, "quarantined", `${extra}: ${r.stdout}`);
+    assert.match(
+      rr!.reason as string,
+      /encapsulated Pixel Data \(7FE0,0010\) in a native transfer syntax/,
+    );
+  }
 });
