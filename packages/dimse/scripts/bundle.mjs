@@ -13,19 +13,20 @@
 // loaded by the launcher where the main bundle imports it, with its own code
 // cache, written after running its `warmUp` export.
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
+/** Native dependencies: never inside a bundle. */
+const NATIVE = ["@napi-rs/canvas", "better-sqlite3"];
+
+/** Outside the main bundle, imported where used: the native and the large dependencies. */
 const EXTERNAL = [
-  "@napi-rs/canvas",
-  "better-sqlite3",
+  ...NATIVE,
   "date-holidays",
   "dcmjs",
-  "vega",
-  "vega-lite",
   "csv-stringify",
   "csv-parse",
   "read-excel-file",
@@ -145,10 +146,23 @@ const lazyBuiltins = {
 const lazyBundles = {
   name: "lazy-bundles",
   setup(b) {
-    b.onResolve({ filter: /\.lazy\.js$/ }, (args) => ({
-      path: `lazy-bundle:${args.path.replace(/^.*\//, "").replace(/\.js$/, "")}`,
-      external: true,
-    }));
+    b.onResolve({ filter: /\.lazy\.js$/ }, (args) => {
+      // Only what the launcher serves: import() of a module src/<name>.lazy.ts of this package.
+      const src = resolve(args.resolveDir, args.path).replace(/\.js$/, ".ts");
+      if (
+        args.kind !== "dynamic-import" ||
+        dirname(src) !== join(pkgDir, "src") ||
+        !existsSync(src)
+      )
+        return {
+          errors: [
+            {
+              text: `${args.path}: a .lazy module is import()ed, and lives in src/ of this package`,
+            },
+          ],
+        };
+      return { path: `lazy-bundle:${basename(src, ".ts")}`, external: true };
+    });
   },
 };
 
@@ -169,9 +183,6 @@ function lazyAlias() {
   }
   return alias;
 }
-
-/** Native dependencies: never inside a bundle. */
-const NATIVE = ["@napi-rs/canvas", "better-sqlite3"];
 
 /** One bundle: `entry` into `out`, a function expression the launcher runs. */
 async function bundle(entry, out, lazy) {
@@ -221,13 +232,11 @@ const launcher = fileURLToPath(new URL("./launch.cjs", import.meta.url));
 for (const f of readdirSync(join(pkgDir, "src")).filter((f) => f.endsWith(".lazy.ts"))) {
   const out = join(pkgDir, "dist", f.replace(/\.ts$/, ".bundle.cjs"));
   await bundle(join(pkgDir, "src", f), out, true);
-  // Its code cache: compiled by running its warmUp (a logger that drops everything).
+  // Its code cache: compiled by running its warmUp.
   const warm = [
     `const { loadBundle } = require(${JSON.stringify(launcher)});`,
     `const b = loadBundle(${JSON.stringify(out)});`,
-    "const quiet = () => undefined;",
-    "const log = { tool: '', level: 'error', enabled: () => false, fatal: quiet, error: quiet, warn: quiet, info: quiet, debug: quiet, trace: quiet, dcmtkLines: quiet, raw: quiet, flush: quiet };",
-    "Promise.resolve(b.exports.warmUp?.(log)).then(() => b.writeCache());",
+    "Promise.resolve(b.exports.warmUp?.()).then(() => b.writeCache());",
   ].join("\n");
   const r = spawnSync(process.execPath, ["-e", warm], { stdio: ["ignore", "ignore", "inherit"] });
   if (r.status !== 0) throw new Error(`${f}: warmUp exited ${r.status ?? r.signal} after bundling`);

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import * as canvas from "@napi-rs/canvas";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { CliLogger } from "@dicom-pipes/dimse/cli";
+import { createLogger, type CliLogger } from "@dicom-pipes/dimse/cli";
 import { boxplotSpec, heatmapSpec, HEIGHT, WIDTH, type ImageFormat } from "./specs.js";
 
 const FONT = "DejaVu Sans";
@@ -114,7 +114,9 @@ export async function render(
  * Draw one chart of each kind, in both formats: what a run compiles, for the build to write the
  * bundle's code cache from.
  */
-export async function warmUp(log: CliLogger): Promise<void> {
+export async function warmUp(): Promise<void> {
+  // Nothing is logged below fatal: stderr is not even opened.
+  const log = createLogger("weekday-plot", () => process.stderr, "fatal");
   const samples = Array.from({ length: 96 }, (_, i) => ({ hour: i % 24, studies: (i * 7) % 11 }));
   const box = boxplotSpec({ title: "Monday", subtitle: "4 Mondays", samples });
   const cells = ["Monday", "Tuesday"].flatMap((weekday, w) =>

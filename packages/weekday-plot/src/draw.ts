@@ -14,30 +14,27 @@ export interface Chart {
   spec: Record<string, unknown>;
 }
 
-/**
- * Draw the charts and hand each image to `take` in order (false: stop). Returns the charts
- * taken.
- */
+/** Draw the charts and hand each image to `take`, in order. */
 export async function drawInOrder(
   charts: Chart[],
   format: ImageFormat,
   log: CliLogger,
-  take: (chart: Chart, image: Buffer) => Promise<boolean>,
-): Promise<number> {
+  take: (chart: Chart, image: Buffer) => Promise<void>,
+): Promise<void> {
   // Vega and the canvas: only once there is something to draw.
   const { render } = await import("./charts.lazy.js");
-  const images: Array<Promise<Buffer>> = [];
   const start = (i: number) => {
-    if (i < charts.length && !images[i]) {
-      images[i] = render(charts[i]!.spec, format, log);
-      // Not awaited if the run stops first: no unhandled rejection.
-      images[i]!.catch(() => undefined);
-    }
+    if (i >= charts.length) return undefined;
+    const image = render(charts[i]!.spec, format, log);
+    // Not awaited if a chart before it fails: no unhandled rejection.
+    image.catch(() => undefined);
+    return image;
   };
-  start(0);
+  // The chart being taken, and the next one being drawn.
+  let next = start(0);
   for (let i = 0; i < charts.length; i++) {
-    start(i + 1);
-    if (!(await take(charts[i]!, await images[i]!))) return i + 1;
+    const image = next!;
+    next = start(i + 1);
+    await take(charts[i]!, await image);
   }
-  return charts.length;
 }

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ndjson, runBin, runMain } from "@dicom-pipes/test-support/bins";
+import { ndjson, runBin, runMain, runShell, shellWord } from "@dicom-pipes/test-support/bins";
 import { main } from "../src/main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weekday-plot-"));
@@ -310,4 +310,19 @@ test("--help and --version", async () => {
     r.stdout,
     /^weekday-plot \d+\.\d+\.\d+ \(dicom-pipes; DICOM dictionary: dcmjs [\d.]+\)\n$/,
   );
+});
+
+test("| head: every file is written, whoever still reads the records", async () => {
+  const out = join(dir, "plots-head");
+  const r = await runShell(
+    `${shellWord("weekday-plot")} ${WINDOW.join(" ")} -q -o "${out}" "${input}" | head -1`,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(ndjson(r.stdout).length, 1);
+  assert.deepEqual(readdirSync(out).sort(), [
+    `Monday_boxplot_${LABEL}.png`,
+    `Tuesday_boxplot_${LABEL}.png`,
+    "median_per_hour_weekday.csv",
+    "overview.png",
+  ]);
 });

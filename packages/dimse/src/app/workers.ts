@@ -262,7 +262,8 @@ export function defaultThreads(lanes: number, env: NodeJS.ProcessEnv = {}): numb
  * at most `max`.
  */
 export function helperThreads(max: number, env: NodeJS.ProcessEnv = {}): number {
-  if (env[THREADS_ENV] !== undefined) return defaultThreads(max, env);
+  const set = env[THREADS_ENV];
+  if (set !== undefined && /^\d+$/.test(set)) return Math.min(max, Number(set));
   return Math.max(0, Math.min(max, availableParallelism() - 1));
 }
 
