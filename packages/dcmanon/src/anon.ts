@@ -1331,7 +1331,7 @@ function redactPixels(
         return `redaction: the pixel data is compressed (${syntaxName(ts)}), regions are blanked in uncompressed pixels only: add --decompress to redact it decoded`;
       return { pending: true };
     }
-    redactRegions(ds, sig, little);
+    redactRegions(ds, sig, little, f);
     return { pending: false };
   } catch (e) {
     if (e instanceof PixelDataError) return `redaction: ${e.message}`;
@@ -1340,8 +1340,12 @@ function redactPixels(
 }
 
 /** A signature's regions blanked in the native Pixel Data of `ds` (decoded by `--decompress`, or as read). Throws PixelDataError. */
-export function redactRegions(ds: Dataset, sig: Signature, little = true): void {
-  const f = frameInfo(ds, little);
+export function redactRegions(
+  ds: Dataset,
+  sig: Signature,
+  little = true,
+  f = frameInfo(ds, little),
+): void {
   const px = ds.get(T.PixelData);
   if (!px?.value) throw new PixelDataError("no native Pixel Data (7FE0,0010) to redact");
   // Big endian OW holds 8-bit samples swapped in pairs: a region edge would be a column off.

@@ -348,17 +348,13 @@ export function matchSignature(
  * image's edge, and columns x to x + w, rows y to y + h are blanked, both ends included.
  */
 export function regionRect(r: Region, rows: number, columns: number): PixelRect {
-  let x = r.x < 0 ? Math.max(0, r.x + columns) : r.x;
-  let y = r.y < 0 ? Math.max(0, r.y + rows) : r.y;
-  const w = Math.min(r.w, columns - x);
-  const h = Math.min(r.h, rows - y);
-  x = Math.min(x, columns);
-  y = Math.min(y, rows);
+  const x = Math.min(r.x < 0 ? Math.max(0, r.x + columns) : r.x, columns);
+  const y = Math.min(r.y < 0 ? Math.max(0, r.y + rows) : r.y, rows);
   return {
     left: x,
     top: y,
-    right: Math.max(x, Math.min(columns, x + w + 1)),
-    bottom: Math.max(y, Math.min(rows, y + h + 1)),
+    right: Math.min(columns, x + r.w + 1),
+    bottom: Math.min(rows, y + r.h + 1),
   };
 }
 

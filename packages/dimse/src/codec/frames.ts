@@ -4,29 +4,11 @@
  * frame, or (an empty table and more fragments than frames) the codec's
  * start-of-frame marker at the start of a fragment.
  */
-import type { Dataset } from "../dicom/dataset.js";
-import { frameInfo as pixelFrameInfo, PixelDataError, type FrameInfo } from "../dicom/pixels.js";
-
-export { frameBytes, PixelTags, type FrameInfo } from "../dicom/pixels.js";
-
 /** A compressed image that cannot be decoded: the file is not written. */
 export class DecodeError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "DecodeError";
-  }
-}
-
-/** The Image Pixel attributes of a dataset (little endian values: every encapsulated syntax is); DecodeError when they do not describe an image. */
-export function frameInfo(ds: Dataset): FrameInfo {
-  try {
-    return pixelFrameInfo(ds);
-  } catch (e) {
-    if (e instanceof PixelDataError)
-      throw new DecodeError(
-        e.message.startsWith("no ") ? `${e.message}: cannot decode the pixel data` : e.message,
-      );
-    throw e;
   }
 }
 

@@ -19,21 +19,19 @@ import { buildPart10Prefix, parsePart10 } from "../dicom/part10.js";
 import { syntaxInfo, syntaxName, TransferSyntax } from "../dicom/syntax.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import {
-  DecodeError,
-  type FrameInfo,
-  type FrameStart,
   frameBytes,
   frameInfo,
-  j2kStart,
-  jpegStart,
+  PixelDataError,
   PixelTags,
-  splitFrames,
-} from "./frames.js";
+  type FrameInfo,
+} from "../dicom/pixels.js";
+import { DecodeError, type FrameStart, j2kStart, jpegStart, splitFrames } from "./frames.js";
 import { decodeNative, type NativeKind } from "./native.js";
 import { decodeRleFrame } from "./rle.js";
 import { CODECS, decodableSyntax } from "./syntaxes.js";
 
-export { DecodeError, frameInfo, splitFrames, type FrameInfo } from "./frames.js";
+export { DecodeError, splitFrames } from "./frames.js";
+export type { FrameInfo } from "../dicom/pixels.js";
 export { decodeRleFrame } from "./rle.js";
 export { loadNative } from "./native.js";
 export { decodableSyntax } from "./syntaxes.js";
@@ -61,6 +59,19 @@ export interface DecodeResult {
   frames: number;
 }
 
+/** The Image Pixel attributes (little endian values: every encapsulated syntax is); DecodeError when they do not describe an image. */
+function imageOf(ds: Dataset): FrameInfo {
+  try {
+    return frameInfo(ds);
+  } catch (e) {
+    if (e instanceof PixelDataError)
+      throw new DecodeError(
+        e.message.startsWith("no ") ? `${e.message}: cannot decode the pixel data` : e.message,
+      );
+    throw e;
+  }
+}
+
 /**
  * Decode the pixel data of a dataset parsed from `transferSyntax`, in place:
  * native Pixel Data (OB for 8 bits, else OW), Planar Configuration 0, the
@@ -76,7 +87,7 @@ export async function decodePixelData(ds: Dataset, transferSyntax: string): Prom
     throw new DecodeError(
       `cannot decode ${syntaxName(transferSyntax)} (${transferSyntax}): no decoder for this transfer syntax`,
     );
-  const f = frameInfo(ds);
+  const f = imageOf(ds);
   const startsFrame: FrameStart | undefined =
     codec.kind === "jpeg" || codec.kind === "jpegls"
       ? jpegStart

@@ -5,7 +5,8 @@
  * deflated or RLE syntax never loads it.
  */
 import { createRequire } from "node:module";
-import { DecodeError, type FrameInfo } from "./frames.js";
+import type { FrameInfo } from "../dicom/pixels.js";
+import { DecodeError } from "./frames.js";
 
 export type NativeKind = "jpeg" | "jpegls" | "j2k" | "htj2k";
 

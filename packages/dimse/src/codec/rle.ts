@@ -5,7 +5,8 @@
  * PackBits runs (n ≥ 0: copy n + 1 bytes; -127 ≤ n ≤ -1: repeat the next
  * byte 1 - n times; -128: nothing).
  */
-import { DecodeError, type FrameInfo } from "./frames.js";
+import type { FrameInfo } from "../dicom/pixels.js";
+import { DecodeError } from "./frames.js";
 
 /** Decode one RLE frame into interleaved (Planar Configuration 0) little-endian pixels. */
 export function decodeRleFrame(frame: Buffer, f: FrameInfo, index: number): Buffer {
