@@ -31,10 +31,10 @@ function lazyBuiltin(id) {
       get: (_, key) => load()[key],
       has: (_, key) => key in load(),
       ownKeys: () => Reflect.ownKeys(load()),
-      getOwnPropertyDescriptor: (_, key) => ({
-        ...Reflect.getOwnPropertyDescriptor(load(), key),
-        configurable: true,
-      }),
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(load(), key);
+        return d && { ...d, configurable: true };
+      },
     },
   );
 }

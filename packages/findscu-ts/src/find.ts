@@ -132,9 +132,7 @@ export class Finder {
     let pending = 0;
     let final: Response | undefined;
     let failure: string | undefined;
-    let messageId = 0;
     const onSent = (id: number, pc: AcceptedContext) => {
-      messageId = id;
       if (!log.enabled("info")) return;
       log.info(`Sending Find Request (MsgID ${id})`);
       log.dcmtkLines("I", [
@@ -154,6 +152,7 @@ export class Finder {
     batches: for await (const batch of findBatches(assoc, this.sopClass, identifier, {
       dimseTimeoutMs: this.s.timeouts.dimse,
       onSent,
+      onCancel: (id, pc) => log.info(`Sending Cancel Request (MsgID ${id}, PresID ${pc.id})`),
     })) {
       let lines = "";
       let count = 0;
@@ -188,12 +187,8 @@ export class Finder {
             count++;
           } else if (this.s.output) await this.writer.write(this.record(q, ds, info.little));
           if (!this.alive()) break batches;
-          if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) {
-            // findBatches sends C-CANCEL unless the final response came in this batch already.
-            if (batch[batch.length - 1]!.pending)
-              log.info(`Sending Cancel Request (MsgID ${messageId}, PresID ${r.context.id})`);
-            break batches;
-          }
+          // findBatches sends C-CANCEL (unless the final response came in this batch already).
+          if (this.s.cancelAfter !== undefined && pending >= this.s.cancelAfter) break batches;
         }
       } finally {
         if (count > 0) await this.writer.writeJsonLines(lines, count);

@@ -277,6 +277,8 @@ export interface FindOptions extends OperationOptions {
   onSent?: (messageId: number, context: AcceptedContext) => void;
   /** How long to wait for the final response after a C-CANCEL (default 5 s). */
   cancelTimeoutMs?: number;
+  /** Called right before a C-CANCEL is sent (the consumer stopped early; for logging). */
+  onCancel?: (messageId: number, context: AcceptedContext) => void;
 }
 
 /**
@@ -396,6 +398,7 @@ async function* requestBatches(
     if (!final && !failed && assoc.established && !assoc.error) {
       // The consumer stopped early: cancel and drain to the final response.
       try {
+        o.onCancel?.(id, pc);
         await assoc.sendMessage(pc.id, {
           commandField: CommandField.CCancelRQ,
           messageIdBeingRespondedTo: id,
