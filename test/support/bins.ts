@@ -12,14 +12,14 @@ import type { Io } from "@dicom-pipes/dimse/io";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-export function binPath(tool: string): string {
+export function binPath(tool: string, root = ROOT): string {
   for (const base of ["packages", "tools"]) {
-    const p = join(ROOT, base, tool, "bin", `${tool}.js`);
+    const p = join(root, base, tool, "bin", `${tool}.js`);
     if (existsSync(p)) return p;
   }
   const alias: Record<string, string> = { "getscu-ts": "movescu-ts" };
   const pkg = alias[tool];
-  if (pkg) return join(ROOT, "packages", pkg, "bin", `${tool}.js`);
+  if (pkg) return join(root, "packages", pkg, "bin", `${tool}.js`);
   throw new Error(`no bin for ${tool}`);
 }
 

@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "@dicom-pipes/test-support/bins";
+import { binPath, ROOT } from "@dicom-pipes/test-support/bins";
 import { median, row, timed, type Sample } from "./common.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -82,19 +82,18 @@ async function compare(file: string, n: number): Promise<void> {
   const script = join(work, "count.py");
   writeFileSync(script, PYTHON_COUNT);
   const out = join(work, "plots");
-  const bin = (root: string, tool: string) => join(root, "packages", tool, "bin", `${tool}.js`);
   const cases: Array<[string, () => Promise<Sample>]> = [];
   for (const [tag, root] of checkouts())
     cases.push(
       [
         `inst-count --timeframe all${tag}`,
-        () => timed(process.execPath, [bin(root, "inst-count"), "--timeframe", "all", file]),
+        () => timed(process.execPath, [binPath("inst-count", root), "--timeframe", "all", file]),
       ],
       [
         `inst-count --per record --timeframe all${tag}`,
         () =>
           timed(process.execPath, [
-            bin(root, "inst-count"),
+            binPath("inst-count", root),
             "--per",
             "record",
             "--timeframe",
@@ -106,7 +105,7 @@ async function compare(file: string, n: number): Promise<void> {
         `weekday-plot --timeframe all (8 files)${tag}`,
         () =>
           timed(process.execPath, [
-            bin(root, "weekday-plot"),
+            binPath("weekday-plot", root),
             "--timeframe",
             "all",
             "-o",

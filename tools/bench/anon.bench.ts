@@ -14,6 +14,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodePart10, syntaxInfo } from "@dicom-pipes/dimse/dicom";
 import { benchCt, median, node, row, timed, type Sample } from "./common.js";
+import { binPath } from "@dicom-pipes/test-support/bins";
 
 const FILES = Number(process.env.BENCH_ANON_FILES ?? 1000);
 const LARGE = Number(process.env.BENCH_ANON_LARGE ?? 10000);
@@ -77,7 +78,7 @@ const ssl = spawnSync(
 if (ssl.status !== 0) throw new Error("openssl could not make a certificate");
 
 const [nodeCmd, nodeArgs] = node("dcmanon");
-const baseArgs = BASE ? [join(BASE, "packages/dcmanon/bin/dcmanon.js")] : [];
+const baseArgs = BASE ? [binPath("dcmanon", BASE)] : [];
 async function dcmanon(
   input: string,
   n: number,

@@ -15,7 +15,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateArchive } from "@dicom-pipes/gen-archive";
-import { ROOT } from "@dicom-pipes/test-support/bins";
+import { binPath, ROOT } from "@dicom-pipes/test-support/bins";
 import { hasDcmtk, runDcmtk, startDcmqrscp } from "@dicom-pipes/test-support/peers";
 import { median, row, timed, type Sample } from "./common.js";
 
@@ -140,13 +140,13 @@ try {
     ];
     const check = await runDcmtk("findscu", [...peer, ...keys]);
     const matches = (check.stderr.match(/Find Response: \d+ \(Pending\)/g) ?? []).length;
-    const findscuTs = (from: string) => bins(from).find(([n]) => n === "findscu-ts")![1];
     // stderr (the response dump) to /dev/null, and to a file: findscu-ts does not format
     // the dump for /dev/null, DCMTK findscu does.
     const dump = join(work, "dump.txt");
     const ours = (label: string, from: string, stderr?: string): Case => ({
       label,
-      run: () => timed(process.execPath, [findscuTs(from), ...peer, ...keys], { stderr }),
+      run: () =>
+        timed(process.execPath, [binPath("findscu-ts", from), ...peer, ...keys], { stderr }),
     });
     const q = await measure([
       { label: "DCMTK findscu", run: () => timed("findscu", [...peer, ...keys]) },

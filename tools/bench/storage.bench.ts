@@ -69,7 +69,7 @@ async function startServer(kind: Receiver): Promise<Server> {
     kind === "ours"
       ? binPath("storescp-ts")
       : kind === "base"
-        ? join(BASE!, "packages/storescp-ts/bin/storescp-ts.js")
+        ? binPath("storescp-ts", BASE!)
         : undefined;
   const proc = bin
     ? spawn(process.execPath, [bin, "-od", dir, "--no-output", String(port)], { stdio: "ignore" })
@@ -309,7 +309,7 @@ async function parallelRows(small: { out: string; instances: number }): Promise<
   const files = (await readdir(small.out))
     .filter((f) => !f.startsWith("."))
     .map((f) => join(small.out, f));
-  const baseBin = BASE ? join(BASE, "packages/storescu-ts/bin/storescu-ts.js") : undefined;
+  const baseBin = BASE ? binPath("storescu-ts", BASE) : undefined;
   const cases = ["d1", "d4", "j1", "j4", ...(baseBin ? ["b1", "b4"] : [])];
   const par: Record<string, Sample[]> = Object.fromEntries(cases.map((c) => [c, []]));
   for (let i = 0; i < RUNS; i++) {
