@@ -90,3 +90,25 @@ test("local lanes: an abort reaches the handlers' signal, the request in hand fi
   await closing;
   assert.equal(made[0]!.closed, 1);
 });
+
+test("a worker thread: an abort while the pool closes reaches the thread, whose close then ends", async () => {
+  const ac = new AbortController();
+  const p = new WorkerPool<unknown, number, number>({
+    url: new URL("./worker-fixture.ts", import.meta.url),
+    entry: "test/closes-on-abort",
+    data: {},
+    size: 1,
+    threads: 1,
+    log: createLogger("test", new PassThrough()),
+    signal: ac.signal,
+  });
+  assert.equal(await p.run(1), 2);
+  let closed = false;
+  const closing = p.close().then(() => (closed = true));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(closed, false, "the thread's close waits for the abort");
+  ac.abort();
+  const timer = new Promise((r) => setTimeout(r, 10_000).unref());
+  await Promise.race([closing, timer]);
+  assert.equal(closed, true, "closed once aborted");
+});

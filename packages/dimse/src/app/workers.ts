@@ -360,11 +360,12 @@ export class WorkerPool<D, I, R> implements WorkerHandler<I, R> {
 
   /** End the run: each lane closes what it holds open; waits for every thread to exit. */
   async close(): Promise<void> {
-    this.o.signal?.removeEventListener("abort", this.onAbort);
     await this.here?.close();
     for (const t of this.threads)
       if (t.worker && !t.gone) t.worker.postMessage({ type: "close" } satisfies ToWorker<I>);
     await Promise.all(this.threads.map((t) => t.exited));
+    // Until every thread is done closing, a signal still reaches them (a release never answered).
+    this.o.signal?.removeEventListener("abort", this.onAbort);
   }
 
   /** The thread's worker, started on first use. */
