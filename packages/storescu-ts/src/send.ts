@@ -94,16 +94,18 @@ class ContextSet {
     // A file we may decode is also offered uncompressed (with --decompress always: only so).
     const decodable = this.decompress !== "never" && decodableSyntax(ts);
     if (!(decodable && this.decompress === "always"))
-      mine.push(this.get(`${cls}|${ts}`, { abstractSyntax: cls, transferSyntaxes: [ts] }));
+      mine.push(this.get(`${cls}|${ts}`, () => ({ abstractSyntax: cls, transferSyntaxes: [ts] })));
     if (isUncompressed(ts) || ts === TransferSyntax.DeflatedExplicitVRLittleEndian || decodable)
-      mine.push(this.get(`${cls}|*`, { abstractSyntax: cls, transferSyntaxes: this.fallback }));
+      mine.push(
+        this.get(`${cls}|*`, () => ({ abstractSyntax: cls, transferSyntaxes: this.fallback })),
+      );
     return mine;
   }
 
-  private get(key: string, p: ContextProposal): ContextProposal {
-    const had = this.keys.get(key);
-    if (had) return had;
-    this.keys.set(key, p);
+  /** The proposal under `key`, made on first use. */
+  private get(key: string, make: () => ContextProposal): ContextProposal {
+    let p = this.keys.get(key);
+    if (!p) this.keys.set(key, (p = make()));
     return p;
   }
 

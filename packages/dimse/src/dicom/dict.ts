@@ -114,6 +114,8 @@ interface DictIndex {
 
 let dict: DictIndex | undefined;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Where the build writes dist/dictionary.bin, from this module's URL: the
  * sources (src/dicom/) and tsc's output (dist/dicom/) are two folders below
@@ -149,8 +151,11 @@ function index(): DictIndex {
   if (bytes.byteOffset % 4 !== 0) bytes = Buffer.from(bytes);
   const n = bytes.readUInt32LE(0);
   const k = bytes.readUInt32LE(4);
-  const u32 = (at: number, count: number) =>
-    new Uint32Array(bytes.buffer, bytes.byteOffset + 4 * at, count);
+  // The file is little endian: viewed as it is on such a machine, read value by value elsewhere.
+  const u32 = LITTLE_ENDIAN
+    ? (at: number, count: number) => new Uint32Array(bytes.buffer, bytes.byteOffset + 4 * at, count)
+    : (at: number, count: number) =>
+        Uint32Array.from({ length: count }, (_, i) => bytes.readUInt32LE(4 * (at + i)));
   dict = {
     tags: u32(2, n),
     order: u32(2 + n, k),
